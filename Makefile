@@ -1,0 +1,28 @@
+# The targets users type.  Each one installs what is missing first.
+BUILD ?= build
+
+.PHONY: all deps build check demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@./configure --builddir=$(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD)
+
+check: build
+	@scripts/run-tests.sh $(BUILD)
+
+demo: build
+	@echo "make demo: the live-migration demo does not exist yet (issue 6); nothing to run." >&2
+	@exit 1
+
+bench: build
+	@scripts/run-bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

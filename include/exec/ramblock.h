@@ -1,0 +1,45 @@
+/*
+ * Guest RAM: a list of RAMBlocks, each an mmap'd host range with a stable id
+ * string (the name the migration stream carries) and the bitmaps that track
+ * which pages changed.
+ */
+#ifndef EXEC_RAMBLOCK_H
+#define EXEC_RAMBLOCK_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define TARGET_PAGE_BITS 12
+#define TARGET_PAGE_SIZE (1u << TARGET_PAGE_BITS)
+#define TARGET_PAGE_MASK (~(uint64_t)(TARGET_PAGE_SIZE - 1))
+
+typedef struct RAMBlock {
+    char *idstr;                /* stable id, e.g. "pc.ram" or the backend id */
+    uint8_t *host;              /* mmap'd, used_length bytes */
+    uint64_t used_length;       /* bytes, a multiple of TARGET_PAGE_SIZE */
+    uint64_t guest_addr;        /* guest-physical address of host[0] */
+    size_t page_size;           /* host page size backing it */
+    int fd;                     /* memfd / file backing, or -1 */
+    bool shared;                /* MAP_SHARED */
+
+    /*
+     * Dirty log: one bit per target page, set (atomically) by every writer
+     * that is not KVM: the interpreter's stores, qtest writes, device DMA.
+     * Collected and cleared by the accelerator's dirty_log_sync.
+     */
+    unsigned long *dirty_log;
+
+    /* Migration source: pages still to send.  Owned by the migration thread. */
+    unsigned long *bmap;
+    /* Migration destination: pages received (postcopy). */
+    unsigned long *receivedmap;
+} RAMBlock;
+
+static inline uint64_t ramblock_pages(const RAMBlock *rb)
+{
+    return rb->used_length >> TARGET_PAGE_BITS;
+}
+
+#endif
