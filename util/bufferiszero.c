@@ -6,7 +6,7 @@
  * Every implementation has the same shape: check the first and last vector
  * with unaligned loads (a non-zero page is usually caught there, and they
  * cover the unaligned head and tail), then OR-accumulate aligned vectors in
- * unrolled blocks of 128-256 bytes, testing once per block.
+ * unrolled blocks of 128-512 bytes, testing once per block.
  */
 #include "qemu/bufferiszero.h"
 
@@ -177,9 +177,15 @@ bool buffer_zero_avx512(const void *buf, size_t len)
     }
     v = ALIGN_PTR_DOWN(p + 64, 64);
     e = ALIGN_PTR_DOWN(end, 64);
-    for (; e - v >= 4; v += 4) {
-        t = _mm512_or_si512(_mm512_or_si512(v[0], v[1]),
-                            _mm512_or_si512(v[2], v[3]));
+    /*
+     * Blocks of 8 (512 bytes): with 4, page-sized calls on a Zen 4 ran at
+     * 60% of memory bandwidth, as if the early tail load stalled the stream.
+     */
+    for (; e - v >= 8; v += 8) {
+        t = _mm512_or_si512(_mm512_or_si512(_mm512_or_si512(v[0], v[1]),
+                                            _mm512_or_si512(v[2], v[3])),
+                            _mm512_or_si512(_mm512_or_si512(v[4], v[5]),
+                                            _mm512_or_si512(v[6], v[7])));
         if (_mm512_test_epi64_mask(t, t)) {
             return false;
         }
