@@ -27,7 +27,10 @@ class QMPError(Exception):
 class QMP:
     """A QMP client over a unix socket: greeting, negotiation, commands, events."""
 
-    def __init__(self, path, timeout=30.0):
+    def __init__(self, path, timeout=30.0, alive=None):
+        """Connect to @path, retrying until @timeout; @alive, when given, is
+        called between retries and a false answer (the process died) ends
+        the wait at once."""
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         deadline = time.monotonic() + timeout
         while True:
@@ -35,6 +38,9 @@ class QMP:
                 self.sock.connect(path)
                 break
             except (FileNotFoundError, ConnectionRefusedError):
+                if alive is not None and not alive():
+                    self.sock.close()
+                    raise ConnectionError(f"the process serving {path} exited")
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"no QMP server at {path}")
                 time.sleep(0.02)
@@ -150,9 +156,19 @@ class VM:
         self.qtest = None
         if qtest:
             self.qtest_listener.settimeout(30)
-            conn, _ = self.qtest_listener.accept()
+            try:
+                conn, _ = self.qtest_listener.accept()
+            except socket.timeout:
+                self.kill()
+                tail = self.stderr().strip()[-500:]
+                raise RuntimeError(f"{name}: never connected to qtest: {tail}") from None
             self.qtest = QTest(conn)
-        self.qmp = QMP(self.qmp_path)
+        try:
+            self.qmp = QMP(self.qmp_path, alive=lambda: self.proc.poll() is None)
+        except (ConnectionError, TimeoutError) as e:
+            self.kill()
+            tail = self.stderr().strip()[-500:]
+            raise RuntimeError(f"{name}: {e}" + (f": {tail}" if tail else "")) from None
 
     def serial(self):
         try:
@@ -171,14 +187,15 @@ class VM:
             time.sleep(0.02)
 
     def stderr(self):
-        with open(self.log_path) as f:
+        with open(self.log_path, errors="replace") as f:
             return f.read()
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
         if self.qtest_listener:
             self.qtest_listener.close()
 
@@ -199,3 +216,9 @@ def check_guest_pattern(first_bytes):
             continue
         return f"page {i}: byte {cur} after {prev}"
     return None
+
+
+def event_time(event):
+    """The host wall-clock time (seconds, like time.time()) a QMP event carries."""
+    ts = event.get("timestamp", {})
+    return ts.get("seconds", 0) + ts.get("microseconds", 0) / 1e6

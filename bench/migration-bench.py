@@ -1,0 +1,608 @@
+#!/usr/bin/env python3
+"""Live-migration benchmark: tern against QEMU, same guests, same parameters.
+
+For every configuration of the matrix (workload x RAM size x transport) it
+starts a source and a destination, migrates over QMP with max-bandwidth
+unlimited and the default downtime-limit, and reads query-migrate on the
+source: total-time, downtime, setup-time, transferred, mbps.  tern and QEMU
+runs alternate (A B A B ...).  Workloads:
+
+  idle    the guest halts at once; RAM is untouched (fresh)
+  filled  the same idle guest over RAM filled with random bytes host-side
+          (memory-backend-file over a random file, share=off, prealloc=on)
+  a-b     the guest increments one byte in every page of [1 MiB, 100 MiB)
+          forever; downtime is checked against downtime-limit
+
+tern boots the flat build of tests/guest/ with -kernel; QEMU boots the
+boot-sector build of the same program from an IDE disk.  Prints one table
+(median [min-max] per side and the tern/QEMU ratio), with the machine's
+memcpy, fresh-page write and unix-socket bandwidth measured in the same run,
+and writes a CSV, the table and a PNG chart under bench/results/.
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import ternvm  # noqa: E402
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+WORKLOADS = ("idle", "filled", "a-b")
+# The guest program each workload boots (tests/guest/NAME.bin / NAME.img).
+PROGRAM = {"idle": "idle", "filled": "idle", "a-b": "a-b"}
+# Boot-sector defaults table (include/hw/guest-params.h): u32 start, end,
+# seed, flags right before the 0x55aa signature.
+BOOTSECT_OFF_PARAMS = 494
+# Until the tests/guest build exists: cli; hlt; jmp $-3, padded, signed.
+FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\xaa"
+# query-migrate on the source: the figures every run records.
+FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
+          "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
+          "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
+          "passes", "error"]
+
+
+def parse_size(text):
+    units = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": 1 << 40}
+    t = text.strip().upper()
+    if t.endswith("IB"):
+        t = t[:-2]
+    elif t.endswith("B"):
+        t = t[:-1]
+    num = t.rstrip("KMGT")
+    if not num or t[len(num):] not in units:
+        raise argparse.ArgumentTypeError(f"bad size: {text!r}")
+    return int(float(num) * units[t[len(num):]])
+
+
+def size_name(n):
+    if n % GiB == 0:
+        return f"{n // GiB} GiB"
+    return f"{n // MiB} MiB"
+
+
+def csv_list(choices):
+    def parse(text):
+        items = [x.strip() for x in text.split(",") if x.strip()]
+        bad = [x for x in items if x not in choices]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(choices)}")
+        return items
+    return parse
+
+
+def options(argv):
+    env = os.environ.get
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[2:]))
+    p.add_argument("--build", default=env("TERN_BUILD", "build"), help="meson build directory")
+    p.add_argument("--tern", help="tern binary (default BUILD/tern)")
+    p.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"),
+                   help="QEMU binary (default qemu-system-x86_64 on PATH)")
+    p.add_argument("--no-tern", action="store_true", help="run QEMU only")
+    p.add_argument("--no-qemu", action="store_true", help="run tern only")
+    p.add_argument("--workloads", type=csv_list(WORKLOADS), default=list(WORKLOADS),
+                   help="comma-separated: idle,filled,a-b (default all)")
+    p.add_argument("--sizes", type=lambda s: [parse_size(x) for x in s.split(",")],
+                   default=[GiB, 4 * GiB], help="comma-separated RAM sizes (default 1G,4G)")
+    p.add_argument("--transports", type=csv_list(("unix", "tcp")), default=["unix", "tcp"],
+                   help="comma-separated: unix,tcp (default both)")
+    p.add_argument("--runs", type=int, default=5, help="runs per side and configuration (5)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: 1 run, 256 MiB, every workload and transport")
+    p.add_argument("--accel", choices=["auto", "kvm", "interp"], default="auto",
+                   help="tern's accelerator; QEMU uses kvm when tern does, else tcg")
+    p.add_argument("--max-bandwidth", type=parse_size, default=0,
+                   help="bytes/s; 0 (default) is unlimited in QEMU 7.2+ and tern")
+    p.add_argument("--downtime-limit", type=int,
+                   help="ms (default: leave each VMM's default, 300 ms)")
+    p.add_argument("--ab-range", default="1M-100M",
+                   help="pages the a-b guest dirties, START-END (default 1M-100M)")
+    p.add_argument("--settle", type=float, default=1.0,
+                   help="seconds the a-b guest runs after printing 'A' before migrating")
+    p.add_argument("--cache-dir", default=env("TERN_BENCH_CACHE", "/tmp/tern-bench-cache"),
+                   help="where the random RAM images are kept between runs")
+    p.add_argument("--results", default=os.path.join(HERE, "results"),
+                   help="where the CSV, table and chart go (default bench/results)")
+    p.add_argument("--keep", action="store_true", help="keep every run's logs, not just failures")
+    opts = p.parse_args(argv)
+    if opts.quick:
+        opts.runs, opts.sizes = 1, [256 * MiB]
+    if opts.runs < 1:
+        p.error("--runs must be at least 1")
+    start, _, end = opts.ab_range.partition("-")
+    opts.ab_start, opts.ab_end = parse_size(start), parse_size(end)
+    if opts.ab_start % 4096 or opts.ab_end <= opts.ab_start:
+        p.error("--ab-range: START must be page aligned and below END")
+    opts.tern = opts.tern or os.path.join(opts.build, "tern")
+    return opts
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+class Vmm:
+    """One side of the comparison: a binary, how to call it, what it runs on."""
+
+    def __init__(self, kind, binary, accel):
+        self.kind = kind          # "tern" or "qemu"
+        self.binary = binary
+        self.accel = accel        # tern: kvm/interp/auto; QEMU: kvm/tcg
+        self.label = "tern" if kind == "tern" else "QEMU"
+        self.version = ""
+        self.skip_reason = None
+
+
+class Bench:
+    def __init__(self, opts):
+        self.opts = opts
+        self.workdir = tempfile.mkdtemp(prefix="tern-bench-")
+        self.guest_dir = os.path.join(opts.build, "tests", "guest")
+        self.results = []
+        self.vmms = []
+        self.notes = []
+
+    # -- set-up ---------------------------------------------------------------
+
+    def setup_vmms(self):
+        o = self.opts
+        kvm = kvm_usable()
+        tern_accel = o.accel if o.accel != "auto" else ("kvm" if kvm else "interp")
+        if not o.no_tern:
+            tern = Vmm("tern", o.tern, tern_accel)
+            if not os.access(o.tern, os.X_OK):
+                tern.skip_reason = f"{o.tern} not built"
+            self.vmms.append(tern)
+        if not o.no_qemu:
+            qemu = Vmm("qemu", o.qemu, "kvm" if tern_accel == "kvm" else "tcg")
+            if not o.qemu:
+                qemu.skip_reason = "qemu-system-x86_64 not installed"
+            else:
+                out = subprocess.run([o.qemu, "--version"], capture_output=True, text=True)
+                qemu.version = out.stdout.split("\n")[0].replace("QEMU emulator version ", "")
+            self.vmms.append(qemu)
+        for v in self.vmms:
+            if v.skip_reason:
+                self.notes.append(f"{v.label} skipped: {v.skip_reason}")
+
+    def tern_kernel(self, workload):
+        path = os.path.join(self.guest_dir, PROGRAM[workload] + ".bin")
+        if not os.path.exists(path):
+            raise SkipRun(f"{path} not built")
+        return path
+
+    def qemu_image(self, workload, rundir):
+        """The boot sector for @workload, its defaults table patched to the
+        parameters tern gets through -append."""
+        path = os.path.join(self.guest_dir, PROGRAM[workload] + ".img")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                image = bytearray(f.read())
+            if len(image) != 512 or image[510:] != b"\x55\xaa":
+                raise SkipRun(f"{path} is not a 512-byte boot sector")
+            start, end = self.guest_range(workload)
+            struct.pack_into("<4I", image, BOOTSECT_OFF_PARAMS, start, end, 1, 0)
+        elif PROGRAM[workload] == "idle":
+            image = FALLBACK_IDLE_BOOTSECT
+        else:
+            raise SkipRun(f"{path} not built")
+        out = os.path.join(rundir, "guest.img")
+        with open(out, "wb") as f:
+            f.write(image)
+        return out
+
+    def guest_range(self, workload):
+        if workload == "a-b":
+            return self.opts.ab_start, self.opts.ab_end
+        return MiB, MiB
+
+    def random_file(self, size):
+        """A file of @size random bytes, made once and kept in the cache dir."""
+        os.makedirs(self.opts.cache_dir, exist_ok=True)
+        path = os.path.join(self.opts.cache_dir, f"random-{size // MiB}M.bin")
+        if os.path.exists(path) and os.path.getsize(path) == size:
+            return path
+        print(f"  (writing {size_name(size)} of random bytes to {path}, once)", flush=True)
+        tmp = path + ".part"
+        with open(tmp, "wb") as f:
+            left = size
+            while left:
+                n = min(left, 64 * MiB)
+                f.write(os.urandom(n))
+                left -= n
+        os.rename(tmp, path)
+        return path
+
+    # -- one run --------------------------------------------------------------
+
+    def vm_args(self, vmm, cfg, role, rundir):
+        workload, size, _ = cfg
+        mem = []
+        if workload == "filled":
+            if role == "src":
+                backend = (f"memory-backend-file,id=mem,size={size},"
+                           f"mem-path={self.random_file(size)},share=off,prealloc=on")
+            else:
+                backend = f"memory-backend-ram,id=mem,size={size}"
+            mem = ["-object", backend]
+        if vmm.kind == "tern":
+            start, end = self.guest_range(workload)
+            accel = (["-accel", "kvm", "-accel", "interp"] if vmm.accel == "auto"
+                     else ["-accel", vmm.accel])
+            args = ["-m", f"{size // MiB}M", *accel, "-name", role, *mem,
+                    "-kernel", self.tern_kernel(workload),
+                    "-append", f"start={start},end={end},seed=1,flags=0"]
+            if mem:
+                args += ["-machine", "memory-backend=mem"]
+        else:
+            machine = "pc,memory-backend=mem" if mem else "pc"
+            args = ["-machine", machine, "-accel", vmm.accel, "-nodefaults",
+                    "-m", f"{size // MiB}M", "-name", role, *mem,
+                    "-drive", f"file={self.qemu_image(workload, rundir)},format=raw,if=ide"]
+        if role == "dst":
+            args += ["-incoming", "defer"]
+        return args
+
+    def wait_ready(self, vm, workload):
+        """Return once the source guest is in its steady state."""
+        if workload == "a-b":
+            vm.wait_serial(b"A", timeout=120)
+            time.sleep(self.opts.settle)
+            return
+        # idle: QEMU's guest first runs the BIOS (seconds under an emulating
+        # KVM); wait for the halt.  tern's flat guest halts at once.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                regs = vm.qmp.hmp("info registers")
+            except ternvm.QMPError:
+                regs = ""
+            if "HLT=" not in regs:
+                time.sleep(0.2)
+                return
+            if "HLT=1" in regs:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{vm.name}: guest never halted")
+
+    def start_vm(self, vmm, cfg, role, rundir, vms):
+        d = os.path.join(rundir, role)
+        os.makedirs(d)
+        vm = ternvm.VM(vmm.binary, self.vm_args(vmm, cfg, role, rundir), role, d, qtest=False)
+        vms.append(vm)
+        return vm
+
+    def accel_in_use(self, vmm, vm):
+        if vmm.kind == "qemu":
+            return vmm.accel
+        try:
+            return "kvm" if vm.qmp.command("query-kvm").get("enabled") else "interp"
+        except ternvm.QMPError:
+            return vmm.accel
+
+    @staticmethod
+    def final_info(src):
+        """query-migrate once the figures are in: QEMU announces "completed"
+        before it has computed total-time and downtime, so until then it
+        reports them as 0."""
+        deadline = time.monotonic() + 5
+        while True:
+            info = src.qmp.command("query-migrate")
+            if (info.get("status") != "completed" or info.get("total-time", 0) > 0
+                    or time.monotonic() > deadline):
+                return info
+            time.sleep(0.01)
+
+    def migrate_once(self, vmm, cfg, run):
+        workload, size, transport = cfg
+        rundir = tempfile.mkdtemp(prefix=f"{vmm.kind}-{workload}-{size // MiB}M-{transport}-",
+                                  dir=self.workdir)
+        row = dict(vmm=vmm.kind, accel=vmm.accel, workload=workload, size=size,
+                   transport=transport, run=run, status="error")
+        vms = []
+        try:
+            src = self.start_vm(vmm, cfg, "src", rundir, vms)
+            row["accel"] = self.accel_in_use(vmm, src)
+            self.wait_ready(src, workload)
+            dst = self.start_vm(vmm, cfg, "dst", rundir, vms)
+            for vm in (src, dst):
+                vm.qmp.command("migrate-set-capabilities",
+                               capabilities=[{"capability": "events", "state": True}])
+            params = {"max_bandwidth": self.opts.max_bandwidth}
+            if self.opts.downtime_limit is not None:
+                params["downtime_limit"] = self.opts.downtime_limit
+            src.qmp.command("migrate-set-parameters", **params)
+            limit = src.qmp.command("query-migrate-parameters")["downtime-limit"]
+
+            if transport == "unix":
+                uri = f"unix:{os.path.join(rundir, 'mig.sock')}"
+                dst.qmp.command("migrate-incoming", uri=uri)
+            else:
+                dst.qmp.command("migrate-incoming", uri="tcp:127.0.0.1:0")
+                addr = dst.qmp.command("query-migrate")["socket-address"][0]
+                uri = f"tcp:{addr['host']}:{addr['port']}"
+
+            timeout = 120 + 60 * size / GiB
+            t0 = time.time()
+            src.qmp.command("migrate", uri=uri)
+            try:
+                ev = src.qmp.wait_event("MIGRATION", timeout=timeout,
+                                        match=lambda d: d["status"] in ("completed", "failed",
+                                                                        "cancelled"))
+            except TimeoutError:
+                src.qmp.command("migrate_cancel")
+                raise RuntimeError(f"not completed after {timeout:.0f} s") from None
+            info = self.final_info(src)
+            if ev["data"]["status"] != "completed":
+                raise RuntimeError(f"source: {info.get('status')}: {info.get('error-desc', '')}")
+            dev = dst.qmp.wait_event("MIGRATION", timeout=60,
+                                     match=lambda d: d["status"] in ("completed", "failed"))
+            if dev["data"]["status"] != "completed":
+                info_dst = dst.qmp.command("query-migrate")
+                raise RuntimeError(f"destination failed: {info_dst.get('error-desc', '')}")
+            status = dst.qmp.command("query-status")["status"]
+            if status != "running":
+                raise RuntimeError(f"destination guest is {status}, not running")
+
+            ram = info.get("ram", {})
+            total = info.get("total-time", 0)
+            downtime = info.get("downtime", 0)
+            row.update(status="completed", total_ms=total, downtime_ms=downtime,
+                       setup_ms=info.get("setup-time", 0),
+                       transferred=ram.get("transferred", 0),
+                       mbps=round(ram.get("mbps", 0), 1),
+                       throughput_gbps=round(size / max(total, 1) * 1000 / 1e9, 4),
+                       dst_done_ms=round((ternvm.event_time(dev) - t0) * 1000),
+                       downtime_limit_ms=limit,
+                       over_limit=int(downtime > limit),
+                       passes=ram.get("dirty-sync-count", 0))
+        except SkipRun as e:
+            row.update(status="skipped", error=str(e))
+        except Exception as e:  # one run's failure is a row, never the end of the bench
+            row.update(error=str(e).replace("\n", " ")[:300])
+            for vm in vms:
+                tail = vm.stderr().strip()
+                if tail:
+                    row["error"] += f" [{vm.name}: {tail[-200:]}]"
+        finally:
+            for vm in vms:
+                vm.kill()
+            if row["status"] == "completed" and not self.opts.keep:
+                shutil.rmtree(rundir, ignore_errors=True)
+            else:
+                row["logs"] = rundir
+        return row
+
+    # -- the matrix -----------------------------------------------------------
+
+    def configurations(self):
+        o = self.opts
+        return [(w, s, t) for w in o.workloads for s in o.sizes for t in o.transports]
+
+    def run(self):
+        active = [v for v in self.vmms if not v.skip_reason]
+        for cfg in self.configurations():
+            failed = set()
+            for run in range(self.opts.runs):
+                for vmm in active:
+                    if vmm.kind in failed:
+                        continue
+                    row = self.migrate_once(vmm, cfg, run)
+                    self.results.append(row)
+                    self.report_run(row)
+                    if row["status"] != "completed":
+                        failed.add(vmm.kind)   # the rest of its runs would fail alike
+
+    def report_run(self, r):
+        head = f"  {r['vmm']:<4} {r['workload']:<6} {size_name(r['size']):>7} " \
+               f"{r['transport']:<4} #{r['run'] + 1}"
+        if r["status"] == "completed":
+            flag = "  DOWNTIME > LIMIT" if r["over_limit"] else ""
+            print(f"{head}: total {r['total_ms']} ms, downtime {r['downtime_ms']} ms, "
+                  f"{r['throughput_gbps']:.2f} GB/s, {r['passes']} passes, "
+                  f"dst done {r['dst_done_ms']} ms{flag}", flush=True)
+        else:
+            print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
+                  + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
+
+    def cleanup(self):
+        kept = any(r.get("logs") and r["status"] == "error" for r in self.results)
+        if not kept and not self.opts.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class SkipRun(Exception):
+    """A run that cannot happen here (a guest image not built yet)."""
+
+
+# -- machine figures ------------------------------------------------------------
+
+def machine_figures(build):
+    """memcpy, fresh-page write and unix-socket GB/s from bench-machine, or {}."""
+    exe = os.path.join(build, "bench", "bench-machine")
+    if not os.access(exe, os.X_OK):
+        return {}
+    out = subprocess.run([exe], capture_output=True, text=True)
+    figures = {}
+    for line in out.stdout.splitlines():
+        name, _, value = line.partition(":")
+        if value.strip().endswith("GB/s"):
+            figures[name.strip()] = float(value.split()[0])
+    return figures
+
+
+# -- summary ---------------------------------------------------------------------
+
+METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
+           ("GB/s", "throughput_gbps", "{:.2f}")]
+
+
+def spread(values, fmt):
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    return f"{fmt.format(med)} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
+
+
+def summary_rows(bench):
+    """Per configuration and metric: (cfg, metric, {vmm: values}, note)."""
+    rows = []
+    for cfg in bench.configurations():
+        runs = {v.kind: [r for r in bench.results
+                         if (r["workload"], r["size"], r["transport"]) == cfg
+                         and r["vmm"] == v.kind and r["status"] == "completed"]
+                for v in bench.vmms}
+        for label, key, fmt in METRICS:
+            values = {k: [r[key] for r in rs] for k, rs in runs.items()}
+            note = ""
+            if key == "downtime_ms":
+                for k, rs in runs.items():
+                    over = sum(r["over_limit"] for r in rs)
+                    if over:
+                        note += f" {k}: {over}/{len(rs)} runs over the " \
+                                f"{rs[0]['downtime_limit_ms']} ms limit!"
+            rows.append((cfg, label, fmt, values, note.strip()))
+    return rows
+
+
+def format_table(bench, machine):
+    o = bench.opts
+    vmm_desc = ", ".join(f"{v.label} {v.version} ({v.accel})".replace("  ", " ")
+                         for v in bench.vmms if not v.skip_reason)
+    bw = "unlimited" if o.max_bandwidth == 0 else f"{o.max_bandwidth} B/s"
+    dl = f"{o.downtime_limit} ms" if o.downtime_limit is not None else "default"
+    lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
+             f"downtime-limit {dl}; {o.runs} run(s) per side, alternating; "
+             f"median [min–max]"]
+    if machine:
+        lines.append("Machine (bench-machine, median of 5): " + ", ".join(
+            f"{k} {v:.2f} GB/s" for k, v in machine.items()))
+    lines += bench.notes
+    header = ["workload", "size", "transport", "metric", "tern", "QEMU", "tern/QEMU", ""]
+    table = [header]
+    for (w, s, t), label, fmt, values, note in summary_rows(bench):
+        tv, qv = values.get("tern", []), values.get("qemu", [])
+        ratio = "-"
+        if tv and qv and statistics.median(qv):
+            ratio = f"{statistics.median(tv) / statistics.median(qv):.2f}"
+        first = label == METRICS[0][0]
+        table.append([w if first else "", size_name(s) if first else "", t if first else "",
+                      label, spread(tv, fmt), spread(qv, fmt), ratio, note])
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for i, r in enumerate(table):
+        lines.append("  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths[:-1]))
+    failures = [r for r in bench.results if r["status"] == "error"]
+    if failures:
+        lines.append(f"{len(failures)} run(s) failed; first: {failures[0]['vmm']} "
+                     f"{failures[0]['workload']}: {failures[0]['error']}")
+    return "\n".join(lines)
+
+
+def write_csv(bench, path, machine):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in bench.results:
+            w.writerow(r)
+        for k, v in machine.items():
+            w.writerow({"vmm": "machine", "workload": k, "throughput_gbps": v})
+
+
+def write_chart(bench, path):
+    """Throughput and total time per configuration, tern beside QEMU; False
+    when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    cfgs = bench.configurations()
+    names = [f"{w}\n{size_name(s)} {t}" for w, s, t in cfgs]
+    kinds = [v for v in bench.vmms if not v.skip_reason]
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.1 * len(cfgs) + 2), 8), sharex=True)
+    width = 0.8 / max(1, len(kinds))
+    for ax, (key, label) in zip(axes, [("throughput_gbps", "throughput, GB/s (RAM / total)"),
+                                       ("total_ms", "total time, ms (log)")]):
+        for k, vmm in enumerate(kinds):
+            med, lo, hi = [], [], []
+            for cfg in cfgs:
+                vals = [r[key] for r in bench.results if r["vmm"] == vmm.kind
+                        and r["status"] == "completed"
+                        and (r["workload"], r["size"], r["transport"]) == cfg]
+                m = statistics.median(vals) if vals else 0
+                med.append(m)
+                lo.append(m - min(vals) if vals else 0)
+                hi.append(max(vals) - m if vals else 0)
+            xs = [i + (k - (len(kinds) - 1) / 2) * width for i in range(len(cfgs))]
+            ax.bar(xs, med, width, yerr=[lo, hi], capsize=3, label=f"{vmm.label} ({vmm.accel})")
+        ax.set_ylabel(label)
+        if key == "total_ms":
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend()
+    axes[1].set_xticks(range(len(cfgs)))
+    axes[1].set_xticklabels(names, fontsize=8)
+    fig.suptitle("Live migration: tern vs QEMU (median, min–max)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None):
+    opts = options(sys.argv[1:] if argv is None else argv)
+    bench = Bench(opts)
+    bench.setup_vmms()
+    if not any(not v.skip_reason for v in bench.vmms):
+        print("migration-bench: neither tern nor QEMU can run: " + "; ".join(bench.notes))
+        return 1
+    print("migration-bench: machine figures...", flush=True)
+    machine = machine_figures(opts.build)
+    if not machine:
+        bench.notes.append(f"machine figures skipped: {opts.build}/bench/bench-machine not built")
+    print(f"migration-bench: {len(bench.configurations())} configurations x {opts.runs} run(s)",
+          flush=True)
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        print("interrupted; summarising the runs so far")
+    finally:
+        bench.cleanup()
+
+    table = format_table(bench, machine)
+    print()
+    print(table)
+    os.makedirs(opts.results, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(opts.results, f"migration-{stamp}")
+    write_csv(bench, base + ".csv", machine)
+    with open(base + ".txt", "w") as f:
+        f.write(table + "\n")
+    charted = write_chart(bench, base + ".png")
+    print(f"\nwrote {base}.csv, {base}.txt" + (f", {base}.png" if charted else
+                                              " (no chart: python3-matplotlib missing)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
