@@ -144,7 +144,7 @@ class Vmm:
     def __init__(self, kind, binary, accel):
         self.kind = kind          # "tern" or "qemu"
         self.binary = binary
-        self.accel = accel        # tern: kvm/interp/auto; QEMU: kvm/tcg
+        self.accel = accel        # tern: kvm/interp; QEMU: kvm/tcg
         self.label = "tern" if kind == "tern" else "QEMU"
         self.version = ""
         self.skip_reason = None
@@ -244,9 +244,7 @@ class Bench:
             mem = ["-object", backend]
         if vmm.kind == "tern":
             start, end = self.guest_range(workload)
-            accel = (["-accel", "kvm", "-accel", "interp"] if vmm.accel == "auto"
-                     else ["-accel", vmm.accel])
-            args = ["-m", f"{size // MiB}M", *accel, "-name", role, *mem,
+            args = ["-m", f"{size // MiB}M", "-accel", vmm.accel, "-name", role, *mem,
                     "-kernel", self.tern_kernel(workload),
                     "-append", f"start={start},end={end},seed=1,flags=0"]
             if mem:
