@@ -207,15 +207,15 @@ static bool kvm_vcpu_setup_sigmask(AccelVCPU *cpu, GError **errp)
     return true;
 }
 
-/* A "at EIP 0x..." suffix for error messages, or "" if the registers are unreadable. */
-static char *kvm_vcpu_where(AccelVCPU *cpu)
+/* "EIP 0x...", for error messages. */
+static char *kvm_vcpu_eip(AccelVCPU *cpu)
 {
     struct kvm_regs regs;
 
     if (ioctl(cpu->fd, KVM_GET_REGS, &regs) < 0) {
-        return g_strdup("");
+        return g_strdup("EIP unknown");
     }
-    return g_strdup_printf(" at EIP 0x%08" G_GINT64_MODIFIER "x", (uint64_t)regs.rip);
+    return g_strdup_printf("EIP 0x%08" G_GINT64_MODIFIER "x", (uint64_t)regs.rip);
 }
 
 static bool kvm_handle_io(AccelVCPU *cpu, const CPUIOHandler *io, GError **errp)
@@ -260,34 +260,36 @@ static const char *kvm_internal_error_name(uint32_t suberror)
 static void kvm_exit_error(AccelVCPU *cpu, GError **errp)
 {
     struct kvm_run *run = cpu->run;
-    g_autofree char *where = kvm_vcpu_where(cpu);
+    g_autofree char *eip = kvm_vcpu_eip(cpu);
 
     switch (run->exit_reason) {
     case KVM_EXIT_MMIO:
+        /* KVM's emulator finishes a write before exiting, so EIP has moved on. */
         error_setg(errp, "guest %s of %u bytes at unmapped guest-physical address "
-                   "0x%" G_GINT64_MODIFIER "x%s (no MMIO devices)",
+                   "0x%" G_GINT64_MODIFIER "x %s %s (no MMIO devices)",
                    run->mmio.is_write ? "write" : "read", run->mmio.len,
-                   (uint64_t)run->mmio.phys_addr, where);
+                   (uint64_t)run->mmio.phys_addr, run->mmio.is_write ? "just before" : "at",
+                   eip);
         break;
     case KVM_EXIT_SHUTDOWN:
-        error_setg(errp, "guest triple fault (KVM_EXIT_SHUTDOWN)%s", where);
+        error_setg(errp, "guest triple fault (KVM_EXIT_SHUTDOWN) at %s", eip);
         break;
     case KVM_EXIT_FAIL_ENTRY:
         error_setg(errp, "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason "
-                   "0x%" G_GINT64_MODIFIER "x)%s",
-                   (uint64_t)run->fail_entry.hardware_entry_failure_reason, where);
+                   "0x%" G_GINT64_MODIFIER "x) at %s",
+                   (uint64_t)run->fail_entry.hardware_entry_failure_reason, eip);
         break;
     case KVM_EXIT_INTERNAL_ERROR:
-        error_setg(errp, "KVM internal error, suberror %u (%s)%s",
+        error_setg(errp, "KVM internal error, suberror %u (%s) at %s",
                    run->internal.suberror, kvm_internal_error_name(run->internal.suberror),
-                   where);
+                   eip);
         break;
     case KVM_EXIT_UNKNOWN:
-        error_setg(errp, "KVM exit with unknown hardware reason 0x%" G_GINT64_MODIFIER "x%s",
-                   (uint64_t)run->hw.hardware_exit_reason, where);
+        error_setg(errp, "KVM exit with unknown hardware reason 0x%" G_GINT64_MODIFIER "x at %s",
+                   (uint64_t)run->hw.hardware_exit_reason, eip);
         break;
     default:
-        error_setg(errp, "unexpected KVM exit reason %u%s", run->exit_reason, where);
+        error_setg(errp, "unexpected KVM exit reason %u at %s", run->exit_reason, eip);
         break;
     }
 }

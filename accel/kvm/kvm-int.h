@@ -95,6 +95,9 @@ void kvm_vcpu_kick(AccelVCPU *cpu);
 /* kvm-state.c */
 bool kvm_vcpu_get_state(AccelVCPU *cpu, X86CPUState *env, GError **errp);
 bool kvm_vcpu_set_state(AccelVCPU *cpu, const X86CPUState *env, GError **errp);
+/* struct kvm_fpu (the pre-XSAVE interface) is the FXSAVE image with its fields spelled out. */
+void kvm_fpu_to_fxsave(uint8_t *fx, const struct kvm_fpu *fpu);
+void kvm_fpu_from_fxsave(struct kvm_fpu *fpu, const uint8_t *fx);
 
 /* kvm-dirty.c */
 bool kvm_dirty_log_start(AccelState *s, GError **errp);

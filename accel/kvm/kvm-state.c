@@ -130,6 +130,30 @@ static bool kvm_get_sregs(AccelVCPU *cpu, X86CPUState *env, GError **errp)
     return true;
 }
 
+/*
+ * Some KVMs drop what they cannot virtualise without failing the ioctl (the
+ * nested kvm_pvm clears CR0.PG for non-PVM guests).  Better a clear error
+ * than a guest that resumes in a different mode.
+ */
+static bool kvm_check_sregs_kept(AccelVCPU *cpu, const X86CPUState *env, GError **errp)
+{
+    struct kvm_sregs sregs;
+
+    if (ioctl(cpu->fd, KVM_GET_SREGS, &sregs) < 0) {
+        error_setg_errno(errp, errno, "KVM_GET_SREGS");
+        return false;
+    }
+    if (sregs.cr0 != env->cr0 || sregs.cr4 != env->cr4 || sregs.efer != env->efer) {
+        error_setg(errp, "KVM did not keep CR0 0x%" G_GINT64_MODIFIER "x, CR4 0x%"
+                   G_GINT64_MODIFIER "x, EFER 0x%" G_GINT64_MODIFIER "x (it has 0x%"
+                   G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER "x, 0x%"
+                   G_GINT64_MODIFIER "x)", env->cr0, env->cr4, env->efer,
+                   (uint64_t)sregs.cr0, (uint64_t)sregs.cr4, (uint64_t)sregs.efer);
+        return false;
+    }
+    return true;
+}
+
 static bool kvm_set_sregs(AccelVCPU *cpu, const X86CPUState *env, GError **errp)
 {
     struct kvm_sregs sregs;
@@ -158,7 +182,7 @@ static bool kvm_set_sregs(AccelVCPU *cpu, const X86CPUState *env, GError **errp)
                          env->cr0, env->cr4, env->efer);
         return false;
     }
-    return true;
+    return kvm_check_sregs_kept(cpu, env, errp);
 }
 
 static bool kvm_get_regs(AccelVCPU *cpu, X86CPUState *env, GError **errp)
@@ -199,8 +223,7 @@ static bool kvm_set_regs(AccelVCPU *cpu, const X86CPUState *env, GError **errp)
     return true;
 }
 
-/* struct kvm_fpu is the FXSAVE image with its fields spelled out. */
-static void kvm_fpu_to_fxsave(uint8_t *fx, const struct kvm_fpu *fpu)
+void kvm_fpu_to_fxsave(uint8_t *fx, const struct kvm_fpu *fpu)
 {
     memset(fx, 0, X86_FXSAVE_SIZE);
     memcpy(fx + FX_FCW, &fpu->fcw, 2);
@@ -214,7 +237,7 @@ static void kvm_fpu_to_fxsave(uint8_t *fx, const struct kvm_fpu *fpu)
     memcpy(fx + FX_XMM0, fpu->xmm, sizeof(fpu->xmm));
 }
 
-static void kvm_fpu_from_fxsave(struct kvm_fpu *fpu, const uint8_t *fx)
+void kvm_fpu_from_fxsave(struct kvm_fpu *fpu, const uint8_t *fx)
 {
     memset(fpu, 0, sizeof(*fpu));
     memcpy(&fpu->fcw, fx + FX_FCW, 2);
@@ -340,6 +363,10 @@ static bool kvm_get_msrs(AccelVCPU *cpu, X86CPUState *env, GError **errp)
     return true;
 }
 
+/*
+ * A host write of IA32_TSC sets the guest's TSC offset.  The nested kvm_pvm
+ * accepts and ignores it (its guests read the host TSC); nothing to do then.
+ */
 static bool kvm_set_msrs(AccelVCPU *cpu, const X86CPUState *env, GError **errp)
 {
     g_autofree struct kvm_msrs *msrs = kvm_msrs_new();
