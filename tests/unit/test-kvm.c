@@ -525,24 +525,18 @@ static void test_check_dirty(TestVM *vm, RAMBlock *rb, const unsigned *pages, si
     g_assert_cmpuint(expected, ==, n);
 }
 
-static void test_dirty_log(void)
+/* Start, run, sync exactly the written pages, sync nothing, again; stop. */
+static void test_dirty_log_on(TestVM *vm)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree unsigned long *bmap = NULL;
-    TestVM *vm;
+    g_autofree unsigned long *bmap = test_bitmap_new(&vm->blocks[0]);
 
-    if (!kvm_usable()) {
-        return;
-    }
-    vm = test_vm_new(guest_io_and_writes, sizeof(guest_io_and_writes));
-    bmap = test_bitmap_new(&vm->blocks[0]);
     g_assert_false(accel_kvm_ops.dirty_log_sync(vm->s, &vm->blocks[0], bmap, &err));
     g_assert_nonnull(strstr(err->message, "not active"));
     g_clear_error(&err);
 
     g_assert_true(accel_kvm_ops.dirty_log_start(vm->s, &err));
     g_assert_no_error(err);
-    g_test_message("manual protect: %s", vm->s->manual_protect ? "yes" : "no");
     g_assert_cmpint(test_vm_run(vm, &err), ==, VCPU_EXIT_HALT);
     test_check_dirty(vm, &vm->blocks[0], guest_dirty_ram0, G_N_ELEMENTS(guest_dirty_ram0));
     test_check_dirty(vm, &vm->blocks[1], guest_dirty_ram1, G_N_ELEMENTS(guest_dirty_ram1));
@@ -568,14 +562,48 @@ static void test_dirty_log(void)
     g_assert_true(accel_kvm_ops.dirty_log_start(vm->s, &err));
     test_check_dirty(vm, &vm->blocks[0], NULL, 0);
     accel_kvm_ops.dirty_log_stop(vm->s);
+}
+
+static void test_dirty_log(void)
+{
+    TestVM *vm;
+
+    if (!kvm_usable()) {
+        return;
+    }
+    vm = test_vm_new(guest_io_and_writes, sizeof(guest_io_and_writes));
+    test_dirty_log_on(vm);
     test_vm_free(vm);
 }
 
+/* The same without manual protect, where KVM_GET_DIRTY_LOG clears the log itself. */
+static void test_dirty_log_no_manual_protect(void)
+{
+    struct kvm_enable_cap off = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
+    TestVM *vm;
+
+    if (!kvm_usable()) {
+        return;
+    }
+    vm = test_vm_new(guest_io_and_writes, sizeof(guest_io_and_writes));
+    if (vm->s->manual_protect) {
+        g_assert_cmpint(ioctl(vm->s->vm_fd, KVM_ENABLE_CAP, &off), ==, 0);
+        vm->s->manual_protect = false;
+    }
+    test_dirty_log_on(vm);
+    test_vm_free(vm);
+}
+
+/* vcpu_run on a thread of its own, so the test thread can kick it. */
 typedef struct RunThread {
     TestVM *vm;
+    GThread *thread;
     VCPUExit exit;
     GError *err;
     gint64 returned_at;
+    GMutex lock;
+    GCond cond;
+    bool done;                  /* under lock */
 } RunThread;
 
 static gpointer test_run_thread(gpointer opaque)
@@ -584,7 +612,40 @@ static gpointer test_run_thread(gpointer opaque)
 
     t->exit = test_vm_run(t->vm, &t->err);
     t->returned_at = g_get_monotonic_time();
+    g_mutex_lock(&t->lock);
+    t->done = true;
+    g_cond_signal(&t->cond);
+    g_mutex_unlock(&t->lock);
     return NULL;
+}
+
+static void test_run_thread_start(RunThread *t, TestVM *vm)
+{
+    *t = (RunThread){ .vm = vm };
+    g_mutex_init(&t->lock);
+    g_cond_init(&t->cond);
+    t->thread = g_thread_new("vcpu", test_run_thread, t);
+}
+
+/* Wait for vcpu_run to return KICKED; a lost kick fails here rather than hanging. */
+static void test_run_thread_finish(RunThread *t)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    bool done;
+
+    g_mutex_lock(&t->lock);
+    while (!t->done && g_cond_wait_until(&t->cond, &t->lock, deadline)) {
+    }
+    done = t->done;
+    g_mutex_unlock(&t->lock);
+    if (!done) {
+        g_error("vcpu_run did not return within 10 s of the kick");
+    }
+    g_thread_join(t->thread);
+    g_mutex_clear(&t->lock);
+    g_cond_clear(&t->cond);
+    g_assert_no_error(t->err);
+    g_assert_cmpint(t->exit, ==, VCPU_EXIT_KICKED);
 }
 
 static uint32_t test_loop_counter(TestVM *vm)
@@ -598,16 +659,14 @@ static uint32_t test_loop_counter(TestVM *vm)
 /* Run the endless loop on another thread for @ms, kick, return the kick latency (us). */
 static gint64 test_run_and_kick(TestVM *vm, unsigned ms)
 {
-    RunThread t = { .vm = vm };
-    GThread *thread = g_thread_new("vcpu", test_run_thread, &t);
+    RunThread t;
     gint64 kicked_at;
 
+    test_run_thread_start(&t, vm);
     g_usleep(ms * 1000);
     kicked_at = g_get_monotonic_time();
     accel_kvm_ops.vcpu_kick(vm->cpu);
-    g_thread_join(thread);
-    g_assert_no_error(t.err);
-    g_assert_cmpint(t.exit, ==, VCPU_EXIT_KICKED);
+    test_run_thread_finish(&t);
     return t.returned_at - kicked_at;
 }
 
@@ -657,16 +716,14 @@ static void test_kick_race(void)
     }
     vm = test_vm_new(guest_loop, sizeof(guest_loop));
     for (int i = 0; i < 200; i++) {
-        RunThread t = { .vm = vm };
-        GThread *thread = g_thread_new("vcpu", test_run_thread, &t);
+        RunThread t;
 
+        test_run_thread_start(&t, vm);
         if (i % 4) {
             g_usleep(g_random_int_range(0, 300));
         }
         accel_kvm_ops.vcpu_kick(vm->cpu);
-        g_thread_join(thread);
-        g_assert_no_error(t.err);
-        g_assert_cmpint(t.exit, ==, VCPU_EXIT_KICKED);
+        test_run_thread_finish(&t);
     }
     test_vm_free(vm);
 }
@@ -683,6 +740,7 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm/state-round-trip", test_state_round_trip);
     g_test_add_func("/kvm/state-fpu-fallback", test_state_fpu_fallback);
     g_test_add_func("/kvm/dirty-log", test_dirty_log);
+    g_test_add_func("/kvm/dirty-log-no-manual-protect", test_dirty_log_no_manual_protect);
     g_test_add_func("/kvm/kick", test_kick);
     g_test_add_func("/kvm/kick-race", test_kick_race);
     return g_test_run();
