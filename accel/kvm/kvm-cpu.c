@@ -73,7 +73,7 @@ void kvm_vcpu_free(AccelVCPU *cpu)
     if (cpu->fd >= 0) {
         close(cpu->fd);
     }
-    g_mutex_clear(&cpu->kick_lock);
+    pthread_mutex_destroy(&cpu->kick_lock);
     g_free(cpu);
 }
 
@@ -83,7 +83,7 @@ AccelVCPU *kvm_vcpu_new(AccelState *s, int index, GError **errp)
     X86CPUState env;
     void *run;
 
-    g_mutex_init(&cpu->kick_lock);
+    pthread_mutex_init(&cpu->kick_lock, NULL);
     cpu->s = s;
     cpu->index = index;
     cpu->fd = ioctl(s->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
@@ -154,12 +154,12 @@ fail:
  */
 void kvm_vcpu_kick(AccelVCPU *cpu)
 {
-    g_mutex_lock(&cpu->kick_lock);
+    pthread_mutex_lock(&cpu->kick_lock);
     __atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
     if (cpu->in_run) {
         pthread_kill(cpu->thread, KVM_KICK_SIGNAL);
     }
-    g_mutex_unlock(&cpu->kick_lock);
+    pthread_mutex_unlock(&cpu->kick_lock);
 }
 
 /* Swallow a pending kick (flag and signal); true if there was one. */
@@ -296,17 +296,17 @@ static void kvm_exit_error(AccelVCPU *cpu, GError **errp)
 
 static void kvm_vcpu_enter(AccelVCPU *cpu)
 {
-    g_mutex_lock(&cpu->kick_lock);
+    pthread_mutex_lock(&cpu->kick_lock);
     cpu->thread = pthread_self();
     cpu->in_run = true;
-    g_mutex_unlock(&cpu->kick_lock);
+    pthread_mutex_unlock(&cpu->kick_lock);
 }
 
 static void kvm_vcpu_leave(AccelVCPU *cpu)
 {
-    g_mutex_lock(&cpu->kick_lock);
+    pthread_mutex_lock(&cpu->kick_lock);
     cpu->in_run = false;
-    g_mutex_unlock(&cpu->kick_lock);
+    pthread_mutex_unlock(&cpu->kick_lock);
 }
 
 /* The KVM_RUN loop proper; port I/O is handled here, anything else returns. */
@@ -339,11 +339,6 @@ static VCPUExit kvm_vcpu_loop(AccelVCPU *cpu, const CPUIOHandler *io, GError **e
         case KVM_EXIT_HLT:
             cpu->halted = true;
             return VCPU_EXIT_HALT;
-        case KVM_EXIT_INTR:
-            if (kvm_vcpu_consume_kick(cpu)) {
-                return VCPU_EXIT_KICKED;
-            }
-            break;
         default:
             kvm_exit_error(cpu, errp);
             return VCPU_EXIT_ERROR;

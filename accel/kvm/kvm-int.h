@@ -60,9 +60,11 @@ struct AccelVCPU {
     /*
      * Kick protocol, see the timeline in kvm-cpu.c.  kick_lock protects
      * @in_run and @thread; run->immediate_exit is the sticky "kick pending"
-     * flag, written by kickers and cleared by the vCPU thread.
+     * flag, written by kickers and cleared by the vCPU thread.  A pthread
+     * mutex rather than a GMutex: the protocol is pthread_kill-level anyway,
+     * and ThreadSanitizer sees pthread locks (GLib's futex GMutex it cannot).
      */
-    GMutex kick_lock;
+    pthread_mutex_t kick_lock;
     bool in_run;
     pthread_t thread;
 

@@ -603,7 +603,7 @@ typedef struct RunThread {
     gint64 returned_at;
     GMutex lock;
     GCond cond;
-    bool done;                  /* under lock */
+    gint done;                  /* atomic; lock + cond only to wait for it */
 } RunThread;
 
 static gpointer test_run_thread(gpointer opaque)
@@ -613,7 +613,7 @@ static gpointer test_run_thread(gpointer opaque)
     t->exit = test_vm_run(t->vm, &t->err);
     t->returned_at = g_get_monotonic_time();
     g_mutex_lock(&t->lock);
-    t->done = true;
+    g_atomic_int_set(&t->done, 1);
     g_cond_signal(&t->cond);
     g_mutex_unlock(&t->lock);
     return NULL;
@@ -634,9 +634,9 @@ static void test_run_thread_finish(RunThread *t)
     bool done;
 
     g_mutex_lock(&t->lock);
-    while (!t->done && g_cond_wait_until(&t->cond, &t->lock, deadline)) {
+    while (!g_atomic_int_get(&t->done) && g_cond_wait_until(&t->cond, &t->lock, deadline)) {
     }
-    done = t->done;
+    done = g_atomic_int_get(&t->done);
     g_mutex_unlock(&t->lock);
     if (!done) {
         g_error("vcpu_run did not return within 10 s of the kick");
