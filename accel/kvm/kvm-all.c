@@ -215,6 +215,7 @@ static bool kvm_vm_enable_manual_protect(AccelState *s, GError **errp)
     return true;
 }
 
+/* Every vCPU of @s must have been freed first. */
 static void kvm_vm_free(AccelState *s)
 {
     if (!s) {
@@ -246,8 +247,12 @@ static AccelState *kvm_vm_new(GPtrArray *ram_blocks, GError **errp)
         goto fail;
     }
     s->vcpu_mmap_size = ioctl(s->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (s->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
+    if (s->vcpu_mmap_size < 0) {
         error_setg_errno(errp, errno, "KVM_GET_VCPU_MMAP_SIZE");
+        goto fail;
+    }
+    if (s->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
+        error_setg(errp, "KVM_GET_VCPU_MMAP_SIZE: %d bytes is too small", s->vcpu_mmap_size);
         goto fail;
     }
     do {

@@ -88,20 +88,24 @@ bool kvm_check_caps(int fd, const KVMCapability *caps, size_t n, GError **errp);
 /* Register (or re-register with new @flags) slot @slot over its RAMBlock. */
 bool kvm_slot_register(AccelState *s, unsigned slot, uint32_t flags, GError **errp);
 
-/* kvm-cpu.c */
+/*
+ * kvm-cpu.c: the AccelOps vCPU hooks.  A vCPU starts in x86_cpu_state_reset()'s
+ * state at EIP 0; vcpu_run needs a non-NULL @io; the first vcpu_run on a
+ * thread blocks KVM_KICK_SIGNAL there for good.  Free vCPUs before their VM.
+ */
 AccelVCPU *kvm_vcpu_new(AccelState *s, int index, GError **errp);
 void kvm_vcpu_free(AccelVCPU *cpu);
 VCPUExit kvm_vcpu_run(AccelVCPU *cpu, const CPUIOHandler *io, GError **errp);
 void kvm_vcpu_kick(AccelVCPU *cpu);
 
-/* kvm-state.c */
+/* kvm-state.c: the AccelOps state hooks (vCPU parked). */
 bool kvm_vcpu_get_state(AccelVCPU *cpu, X86CPUState *env, GError **errp);
 bool kvm_vcpu_set_state(AccelVCPU *cpu, const X86CPUState *env, GError **errp);
 /* struct kvm_fpu (the pre-XSAVE interface) is the FXSAVE image with its fields spelled out. */
 void kvm_fpu_to_fxsave(uint8_t *fx, const struct kvm_fpu *fpu);
 void kvm_fpu_from_fxsave(struct kvm_fpu *fpu, const uint8_t *fx);
 
-/* kvm-dirty.c */
+/* kvm-dirty.c: the AccelOps dirty-log hooks (any thread; serialised by slots_lock). */
 bool kvm_dirty_log_start(AccelState *s, GError **errp);
 bool kvm_dirty_log_sync(AccelState *s, RAMBlock *rb, unsigned long *dest, GError **errp);
 void kvm_dirty_log_stop(AccelState *s);

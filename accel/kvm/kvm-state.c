@@ -37,6 +37,8 @@
 #define XSAVE_XSTATE_BV_OFFSET 512
 #define XSTATE_FP_SSE   0x3ull
 
+#define CR0_ET          (1ull << 4)
+
 #define MSR_IA32_TSC            0x10
 #define MSR_IA32_SYSENTER_CS    0x174
 #define MSR_IA32_SYSENTER_ESP   0x175
@@ -133,7 +135,8 @@ static bool kvm_get_sregs(AccelVCPU *cpu, X86CPUState *env, GError **errp)
 /*
  * Some KVMs drop what they cannot virtualise without failing the ioctl (the
  * nested kvm_pvm clears CR0.PG for non-PVM guests).  Better a clear error
- * than a guest that resumes in a different mode.
+ * than a guest that resumes in a different mode.  CR0.ET is hardwired to 1
+ * on every CPU since the 486, so KVM may set it; that changes nothing.
  */
 static bool kvm_check_sregs_kept(AccelVCPU *cpu, const X86CPUState *env, GError **errp)
 {
@@ -143,7 +146,8 @@ static bool kvm_check_sregs_kept(AccelVCPU *cpu, const X86CPUState *env, GError 
         error_setg_errno(errp, errno, "KVM_GET_SREGS");
         return false;
     }
-    if (sregs.cr0 != env->cr0 || sregs.cr4 != env->cr4 || sregs.efer != env->efer) {
+    if (((sregs.cr0 ^ env->cr0) & ~CR0_ET) || sregs.cr4 != env->cr4 ||
+        sregs.efer != env->efer) {
         error_setg(errp, "KVM did not keep CR0 0x%" G_GINT64_MODIFIER "x, CR4 0x%"
                    G_GINT64_MODIFIER "x, EFER 0x%" G_GINT64_MODIFIER "x (it has 0x%"
                    G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER "x, 0x%"

@@ -36,6 +36,7 @@ typedef struct TestVM {
     AccelVCPU *cpu;
     GArray *pio;                /* PioAccess */
     CPUIOHandler io;
+    unsigned kick_at;           /* kick the vCPU from inside this access (1-based), 0 = never */
 } TestVM;
 
 /*
@@ -62,6 +63,8 @@ static const uint8_t guest_io_and_writes[] = {
     0xf4,                                       /* hlt */
 };
 #define GUEST_STRING_ADDR 0x1100u
+#define GUEST_IN_ACCESS   7                 /* the IN is the 7th port access */
+#define GUEST_AFTER_IN    (CODE_ADDR + 50)  /* EIP after "in al, dx" */
 
 /* Pages of pc.ram / extra that guest_io_and_writes writes. */
 static const unsigned guest_dirty_ram0[] = { 0x10, 0x11, 0x13, 0x14 };
@@ -91,6 +94,9 @@ static uint32_t test_pio_read(void *opaque, uint16_t port, unsigned size)
     PioAccess a = { .port = port, .size = size, .value = IN_VALUE, .write = false };
 
     g_array_append_val(vm->pio, a);
+    if (vm->pio->len == vm->kick_at) {
+        accel_kvm_ops.vcpu_kick(vm->cpu);
+    }
     return IN_VALUE;
 }
 
@@ -100,6 +106,9 @@ static void test_pio_write(void *opaque, uint16_t port, unsigned size, uint32_t 
     PioAccess a = { .port = port, .size = size, .value = value, .write = true };
 
     g_array_append_val(vm->pio, a);
+    if (vm->pio->len == vm->kick_at) {
+        accel_kvm_ops.vcpu_kick(vm->cpu);
+    }
 }
 
 /* True if KVM is usable; otherwise marks the test skipped with the reason. */
@@ -291,6 +300,39 @@ static void test_run_to_error(const uint8_t *code, size_t len, const char *const
     for (; *needles; needles++) {
         g_assert_nonnull(strstr(err->message, *needles));
     }
+    test_vm_free(vm);
+}
+
+/*
+ * A kick that arrives while an IN is handled: KVM_RUN completes the IN
+ * before it honours the kick, so the state read then is consistent (AL
+ * loaded, EIP past the IN) -- what migration needs.
+ */
+static void test_kick_during_io(void)
+{
+    g_autoptr(GError) err = NULL;
+    X86CPUState env;
+    TestVM *vm;
+
+    if (!kvm_usable()) {
+        return;
+    }
+    vm = test_vm_new(guest_io_and_writes, sizeof(guest_io_and_writes));
+    vm->kick_at = GUEST_IN_ACCESS;
+    g_assert_cmpint(test_vm_run(vm, &err), ==, VCPU_EXIT_KICKED);
+    g_assert_no_error(err);
+    g_assert_cmpuint(vm->pio->len, ==, GUEST_IN_ACCESS);
+    g_assert_true(accel_kvm_ops.vcpu_get_state(vm->cpu, &env, &err));
+    g_assert_cmphex(env.eip, ==, GUEST_AFTER_IN);
+    g_assert_cmphex(env.regs[R_EAX] & 0xff, ==, IN_VALUE);
+    g_assert_false(env.halted);
+
+    /* Putting the same state back and resuming finishes the program. */
+    g_assert_true(accel_kvm_ops.vcpu_set_state(vm->cpu, &env, &err));
+    g_assert_cmpint(test_vm_run(vm, &err), ==, VCPU_EXIT_HALT);
+    g_assert_no_error(err);
+    test_check_pio(vm);
+    g_assert_cmpuint(vm->blocks[0].host[0x14000], ==, IN_VALUE);
     test_vm_free(vm);
 }
 
@@ -735,6 +777,7 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm/missing-cap", test_missing_cap);
     g_test_add_func("/kvm/bad-ramblock", test_bad_ramblock);
     g_test_add_func("/kvm/pio-and-halt", test_pio_and_halt);
+    g_test_add_func("/kvm/kick-during-io", test_kick_during_io);
     g_test_add_func("/kvm/mmio-error", test_mmio_error);
     g_test_add_func("/kvm/triple-fault", test_triple_fault);
     g_test_add_func("/kvm/state-round-trip", test_state_round_trip);
