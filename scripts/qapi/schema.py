@@ -605,22 +605,33 @@ class Schema:
             if m.type.name == 'null':
                 raise QAPIError(m.info, "%s: member '%s' cannot use type "
                                 "'null'" % (owner, m.name))
-        self._check_clash(obj, obj.members(), owner)
+        self._check_clash(obj, self._member_groups(obj), owner)
         if obj.is_union():
             self._resolve_union(obj, owner)
         obj._resolving = False
         obj._resolved = True
 
     @staticmethod
-    def _check_clash(obj, members, owner, extra=''):
+    def _check_clash(obj, groups, owner):
+        """@groups: [(members, where)], where says whose members they are,
+        e.g. " of base type 'Base'"."""
         seen = {}
-        for m in members:
-            cname = c_name(m.name)
-            if cname in seen:
-                raise QAPIError(obj.info, "%s: member '%s'%s collides with "
-                                "member '%s'" % (owner, m.name, extra,
-                                                 seen[cname]))
-            seen[cname] = m.name
+        for members, where in groups:
+            for m in members:
+                cname = c_name(m.name)
+                if cname in seen:
+                    raise QAPIError(obj.info, "%s: member '%s'%s collides with "
+                                    "member '%s'%s" % (owner, m.name, where,
+                                                       *seen[cname]))
+                seen[cname] = (m.name, where)
+
+    @staticmethod
+    def _member_groups(obj):
+        if obj.base is None:
+            return [(obj.local_members, '')]
+        where = '' if obj.base.is_implicit() else \
+            " of base type '%s'" % obj.base.name
+        return [(obj.base.members(), where), (obj.local_members, '')]
 
     def _resolve_union(self, obj, owner):
         tag = [m for m in obj.members() if m.name == obj.tag_name]
@@ -647,8 +658,9 @@ class Schema:
                                 "'%s'" % (owner, br.name, br.type.meta,
                                           br.type.name))
             self._resolve_object(br.type)
-            self._check_clash(obj, obj.members() + br.type.members(), owner,
-                              " of branch '%s'" % br.name)
+            self._check_clash(obj, self._member_groups(obj) +
+                              [(br.type.members(), " of branch '%s'" % br.name)],
+                              owner)
 
     # --- pass 3: whole-entity rules
 
