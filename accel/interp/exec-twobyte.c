@@ -78,7 +78,8 @@ ExecStatus exec_twobyte(AccelVCPU *cpu, const uint8_t *base, const uint8_t *p,
         decode_modrm(cpu, &p, &rm);
         break;
     case 0x31:
-        tsc = cpu->tsc_offset + cpu->icount;
+        /* Deterministic: the TSC counts retired instructions. */
+        tsc = cpu->tsc_offset + cpu->icount + (cpu->chunk_size - *cpu->chunk_left - 1);
         cpu->regs[R_EAX] = (uint32_t)tsc;
         cpu->regs[R_EDX] = (uint32_t)(tsc >> 32);
         break;

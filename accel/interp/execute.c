@@ -574,6 +574,8 @@ ExecStatus interp_exec(AccelVCPU *cpu, const CPUIOHandler *io, uint64_t budget,
         uint64_t chunk = MIN(room, KICK_CHECK_INTERVAL);
         uint64_t left = chunk;
 
+        cpu->chunk_size = chunk;
+        cpu->chunk_left = &left;
         while (left) {
             left--;
             st = exec_insn(cpu, io, &left);
@@ -584,12 +586,13 @@ ExecStatus interp_exec(AccelVCPU *cpu, const CPUIOHandler *io, uint64_t budget,
                 break;
             }
         }
+        cpu->chunk_left = NULL;
         room -= chunk - left;
+        cpu->icount += chunk - left;
         if (st != EXEC_OK) {
             break;
         }
     }
     *done = budget - room;
-    cpu->icount += budget - room;
     return st;
 }

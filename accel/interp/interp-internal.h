@@ -70,7 +70,10 @@ struct AccelVCPU {
     unsigned cc_size;           /* operand bytes: 1, 2, 4 */
     uint32_t cc_res, cc_a, cc_b, cc_c;
 
-    uint64_t icount;            /* instructions retired, for RDTSC */
+    uint64_t icount;            /* instructions retired before this chunk, for RDTSC */
+    /* The executor's current chunk: retired in it = chunk_size - *chunk_left - 1. */
+    uint64_t chunk_size;
+    const uint64_t *chunk_left;
     uint64_t tsc_offset;        /* TSC = tsc_offset + icount */
 
     /* State the interpreter keeps but does not use (flat mode assumed). */
