@@ -10,27 +10,19 @@
 #include <string.h>
 
 #include "exec/ramblock.h"
+#include "qemu/bitmap.h"
 #include "interp-internal.h"
 
-#define INTERP_BITS_PER_LONG (sizeof(unsigned long) * 8)
-
 /*
- * Set bit @page in @map.  The plain load first skips the locked
- * read-modify-write when the page is already dirty, which is the common case
- * for a guest rewriting the same pages.
- *
- * Ordering: the caller stores to guest memory *before* calling this, so a
- * collector that clears the bit and then reads the page either sees the new
- * data or sees the bit set again afterwards.
+ * Mark page @page dirty.  set_bit_atomic() skips the locked operation when
+ * the bit is already set, the common case for a guest rewriting the same
+ * pages.  Ordering: callers store to guest memory *before* marking, so a
+ * collector that clears the bit then reads the page sees either the new
+ * data or the bit set again (see set_bit_atomic() for the fine print).
  */
 static inline void interp_mark_dirty(unsigned long *map, uint64_t page)
 {
-    unsigned long *word = &map[page / INTERP_BITS_PER_LONG];
-    unsigned long bit = 1ul << (page % INTERP_BITS_PER_LONG);
-
-    if (!(__atomic_load_n(word, __ATOMIC_RELAXED) & bit)) {
-        __atomic_fetch_or(word, bit, __ATOMIC_RELEASE);
-    }
+    set_bit_atomic(page, map);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "guest-blobs.h"
+#include "qemu/bitmap.h"
 #include "qemu/error.h"
 
 static uint32_t guest_vm_pio_read(void *opaque, uint16_t port, unsigned size)
@@ -34,7 +35,6 @@ GuestVM *guest_vm_new(uint64_t ram_size, const char *guest,
 {
     g_autoptr(GuestVM) vm = g_new0(GuestVM, 1);
     const GuestBlob *blob = guest_blob_find(guest);
-    size_t bitmap_longs;
     void *host;
 
     g_mutex_init(&vm->serial_lock);
@@ -58,9 +58,7 @@ GuestVM *guest_vm_new(uint64_t ram_size, const char *guest,
     vm->rb.host = host;
     vm->rb.used_length = ram_size;
     vm->rb.page_size = TARGET_PAGE_SIZE;
-    bitmap_longs = (ramblock_pages(&vm->rb) + sizeof(unsigned long) * 8 - 1) /
-                   (sizeof(unsigned long) * 8);
-    vm->rb.dirty_log = g_new0(unsigned long, bitmap_longs);
+    vm->rb.dirty_log = bitmap_new(ramblock_pages(&vm->rb));
     memcpy(vm->rb.host + GUEST_LOAD_ADDR, blob->data, blob->size);
     if (params) {
         guest_params_write(vm->rb.host + GUEST_PARAMS_ADDR, params);
@@ -117,8 +115,5 @@ char *guest_vm_serial(GuestVM *vm)
 
 void guest_vm_dirty_clear(GuestVM *vm)
 {
-    size_t bits = sizeof(unsigned long) * 8;
-
-    memset(vm->rb.dirty_log, 0,
-           (ramblock_pages(&vm->rb) + bits - 1) / bits * sizeof(unsigned long));
+    bitmap_clear(vm->rb.dirty_log, 0, ramblock_pages(&vm->rb));
 }

@@ -12,6 +12,7 @@
 
 #include "exec/ramblock.h"
 #include "hw/guest-params.h"
+#include "qemu/bitmap.h"
 #include "sysemu/accel-ops.h"
 
 typedef struct GuestVM {
@@ -46,8 +47,7 @@ void guest_vm_dirty_clear(GuestVM *vm);
 
 static inline bool guest_vm_page_is_dirty(const GuestVM *vm, uint64_t page)
 {
-    const unsigned long bits = sizeof(unsigned long) * 8;
-    return (vm->rb.dirty_log[page / bits] >> (page % bits)) & 1;
+    return test_bit(page, vm->rb.dirty_log);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GuestVM, guest_vm_free)
