@@ -187,7 +187,9 @@ static ExecStatus exec_group45(AccelVCPU *cpu, const uint8_t *base, uint8_t op,
 
 /*
  * When the next 16 bytes at EIP are not all in main RAM: copy what there is
- * from any block.  Returns the number of bytes available (0: fetch fault).
+ * from any block, zero-filling the rest.  Returns the number of bytes
+ * available; 0 is a fetch fault.  (An instruction that itself runs past the
+ * end of RAM therefore reads zeros for its missing bytes; docs/interp.md.)
  */
 static unsigned fetch_slow(AccelVCPU *cpu, uint32_t eip, uint8_t *buf)
 {
@@ -286,7 +288,12 @@ static ExecStatus exec_popf(AccelVCPU *cpu, unsigned opsize)
     return EXEC_OK;
 }
 
-/* Execute the instruction at EIP.  @left: see exec_string. */
+/*
+ * Execute the instruction at EIP.  @left: see exec_string.  Deliberately one
+ * switch over the opcode byte: the compiler makes it a single jump table and
+ * keeps the decode state in registers; anything longer than a few lines is a
+ * helper above or in another file.
+ */
 static inline __attribute__((always_inline))
 ExecStatus exec_insn(AccelVCPU *cpu, const CPUIOHandler *io, uint64_t *left)
 {
