@@ -10,6 +10,13 @@
 /* How many instructions run between two looks at the kick flag. */
 #define KICK_CHECK_INTERVAL 256
 
+/*
+ * Prefix bytes accepted on one instruction.  The longest instruction of the
+ * subset without prefixes is 11 bytes (c7 ModRM SIB disp32 imm32), so with
+ * 4 prefixes the decoder never reads past the 16 bytes at EIP.
+ */
+#define MAX_PREFIXES 4
+
 ExecStatus exec_unsupported(AccelVCPU *cpu, const uint8_t *base, const uint8_t *end)
 {
     size_t len = MIN((size_t)(end - base), sizeof(cpu->bad_bytes));
@@ -332,7 +339,8 @@ ExecStatus exec_insn(AccelVCPU *cpu, const CPUIOHandler *io, uint64_t *left)
         } else {
             break;
         }
-        if (p - base >= 14) {
+        if (p - base > MAX_PREFIXES) {
+            /* Also keeps decoding within the 16 bytes fetched. */
             return exec_unsupported(cpu, base, p);
         }
     }

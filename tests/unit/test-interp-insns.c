@@ -577,6 +577,41 @@ static void test_unsupported_group(void)
     g_assert_cmpstr(err->message, ==, "unsupported instruction ff f8 at EIP 0x00010001");
 }
 
+static void test_too_many_prefixes(void)
+{
+    g_autoptr(GuestVM) vm = insn_vm_new();
+    g_autoptr(GError) err = NULL;
+    static const uint8_t code[] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x90 };
+    uint32_t regs[CPU_NB_REGS] = { 0 };
+
+    set_regs(vm, regs, 0);
+    g_assert_cmpint(run_code(vm, code, sizeof(code), 5, NULL, &err), ==, VCPU_EXIT_ERROR);
+    g_assert_cmpstr(err->message, ==,
+                    "unsupported instruction 66 66 66 66 66 at EIP 0x00010000");
+}
+
+/* Code in the last bytes of RAM goes through the careful fetch path. */
+static void test_code_at_end_of_ram(void)
+{
+    g_autoptr(GuestVM) vm = insn_vm_new();
+    g_autoptr(GError) err = NULL;
+    static const uint8_t code[] = {
+        0xe9, 0xf5, 0xff, 0x1e, 0x00,           /* jmp RAM_SIZE - 6 */
+    };
+    static const uint8_t tail[] = { 0x90, 0x40, 0x40, 0x43, 0xeb, 0x00 };
+    uint32_t regs[CPU_NB_REGS] = { 0 };
+    X86CPUState env;
+
+    memcpy(vm->rb.host + RAM_SIZE - sizeof(tail), tail, sizeof(tail));
+    set_regs(vm, regs, 0);
+    /* jmp, nop, inc, inc, inc %ebx, jmp to RAM_SIZE: fetch fault. */
+    g_assert_cmpint(run_code(vm, code, sizeof(code), 10, NULL, &err), ==, VCPU_EXIT_ERROR);
+    g_assert_cmpstr(err->message, ==, "instruction fetch outside RAM at EIP 0x00200000");
+    get_state(vm, &env);
+    g_assert_cmpuint(env.regs[R_EAX], ==, 2);
+    g_assert_cmpuint(env.regs[R_EBX], ==, 1);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -598,5 +633,7 @@ int main(int argc, char **argv)
     g_test_add_func("/interp/insn/divide-error", test_divide_error);
     g_test_add_func("/interp/insn/xchg-mem", test_xchg_mem);
     g_test_add_func("/interp/insn/unsupported-group", test_unsupported_group);
+    g_test_add_func("/interp/insn/too-many-prefixes", test_too_many_prefixes);
+    g_test_add_func("/interp/insn/code-at-end-of-ram", test_code_at_end_of_ram);
     return g_test_run();
 }
