@@ -378,6 +378,10 @@ class Schema:
             self.items.append(entity)
         for entity in list(self.entities):
             self._resolve(entity)
+        # Like QEMU, every named type has a list type, used or not.
+        for entity in self.entities:
+            if isinstance(entity, Type):
+                self.array_of(entity)
         for entity in self.entities:
             self._check(entity)
             self._check_doc(entity)
