@@ -72,6 +72,14 @@ def size_name(n):
     return f"{n // MiB} MiB"
 
 
+def size_arg(n):
+    """@n as a command-line size: 1M rather than 1048576."""
+    for unit, suffix in ((GiB, "G"), (MiB, "M"), (KiB, "K")):
+        if n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
 def csv_list(choices):
     def parse(text):
         items = [x.strip() for x in text.split(",") if x.strip()]
@@ -246,7 +254,7 @@ class Bench:
             start, end = self.guest_range(workload)
             args = ["-m", f"{size // MiB}M", "-accel", vmm.accel, "-name", role, *mem,
                     "-kernel", self.tern_kernel(workload),
-                    "-append", f"start={start},end={end},seed=1,flags=0"]
+                    "-append", f"start={size_arg(start)},end={size_arg(end)},seed=1,flags=0"]
             if mem:
                 args += ["-machine", "memory-backend=mem"]
         else:
@@ -539,7 +547,8 @@ def write_chart(bench, path):
     kinds = [v for v in bench.vmms if not v.skip_reason]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.1 * len(cfgs) + 2), 8), sharex=True)
     width = 0.8 / max(1, len(kinds))
-    for ax, (key, label) in zip(axes, [("throughput_gbps", "throughput, GB/s (RAM / total)"),
+    # Log scales: idle and filled differ by two orders of magnitude.
+    for ax, (key, label) in zip(axes, [("throughput_gbps", "GB/s, RAM / total time (log)"),
                                        ("total_ms", "total time, ms (log)")]):
         for k, vmm in enumerate(kinds):
             med, lo, hi = [], [], []
@@ -554,8 +563,7 @@ def write_chart(bench, path):
             xs = [i + (k - (len(kinds) - 1) / 2) * width for i in range(len(cfgs))]
             ax.bar(xs, med, width, yerr=[lo, hi], capsize=3, label=f"{vmm.label} ({vmm.accel})")
         ax.set_ylabel(label)
-        if key == "total_ms":
-            ax.set_yscale("log")
+        ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
         ax.legend()
     axes[1].set_xticks(range(len(cfgs)))
