@@ -482,3 +482,77 @@ void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second)
     g_cond_broadcast(&s->cond);     /* a sleeping rate window re-reads it */
     g_mutex_unlock(&s->lock);
 }
+
+/* ---- query-migrate ---- */
+
+static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
+{
+    MigrationAtomicStats *st = &s->stats;
+    MigrationStats *ram = g_new0(MigrationStats, 1);
+
+    ram->transferred = migration_stat_get(&st->transferred);
+    ram->total = migration_stat_get(&st->total);
+    ram->duplicate = migration_stat_get(&st->zero_pages);
+    ram->normal = migration_stat_get(&st->normal_pages);
+    ram->normal_bytes = ram->normal * TARGET_PAGE_SIZE;
+    ram->dirty_sync_count = migration_stat_get(&st->dirty_sync_count);
+    ram->page_size = TARGET_PAGE_SIZE;
+    ram->pages_per_second = migration_stat_get(&st->pages_per_second);
+    ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
+    ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
+    ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
+    if (!completed) {
+        ram->remaining = migration_stat_get(&st->remaining);
+        ram->dirty_pages_rate = migration_stat_get(&st->dirty_pages_rate);
+    }
+    return ram;
+}
+
+MigrationInfo *migration_source_info(MigrationState *s)
+{
+    MigrationInfo *info = g_new0(MigrationInfo, 1);
+    MigrationStatus st = migration_status(s);
+
+    for (guint i = s->blockers->len; i-- > 0;) {
+        strList *node = g_new0(strList, 1);
+        node->value = g_strdup(g_ptr_array_index(s->blockers, i));
+        node->next = info->blocked_reasons;
+        info->blocked_reasons = node;
+    }
+    if (st == MIGRATION_STATUS_NONE) {
+        return info;
+    }
+    info->has_status = true;
+    info->status = st;
+    g_mutex_lock(&s->lock);
+    info->error_desc = g_strdup(s->error_desc);
+    g_mutex_unlock(&s->lock);
+
+    switch (st) {
+    case MIGRATION_STATUS_ACTIVE:
+    case MIGRATION_STATUS_CANCELLING:
+    case MIGRATION_STATUS_PRE_SWITCHOVER:
+    case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_COMPLETED: {
+        bool completed = st == MIGRATION_STATUS_COMPLETED;
+
+        info->has_setup_time = true;
+        info->setup_time = s->setup_time;
+        info->has_total_time = true;
+        info->total_time = completed ? s->total_time : now_ms() - s->start_time;
+        if (completed) {
+            info->has_downtime = true;
+            info->downtime = s->downtime;
+        } else {
+            info->has_expected_downtime = true;
+            info->expected_downtime = __atomic_load_n(&s->expected_downtime,
+                                                      __ATOMIC_RELAXED);
+        }
+        info->ram = migration_ram_info(s, completed);
+        break;
+    }
+    default:
+        break;      /* setup, failed, cancelled: the status (and error) only */
+    }
+    return info;
+}
