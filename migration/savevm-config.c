@@ -27,8 +27,10 @@ typedef struct ConfigState {
     uint8_t name[CONFIG_NAME_MAX];
     uint32_t target_page_bits;
     uint32_t caps_count;
-    uint8_t caps[CONFIG_CAPS_MAX];  /* indexes into config_validated_caps */
-    uint8_t uuid[16];
+    uint8_t capabilities[CONFIG_CAPS_MAX];  /* indexes into config_validated_caps */
+    struct {
+        uint8_t data[16];
+    } uuid;
     const SaveVMConfig *local;      /* this side's configuration */
 } ConfigState;
 
@@ -105,7 +107,7 @@ static const VMStateDescription config_vmsd_capabilities = {
     .needed = config_capabilities_needed,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32_V(caps_count, ConfigState, 1),
-        VMSTATE_VARRAY_UINT32(caps, ConfigState, caps_count, 1,
+        VMSTATE_VARRAY_UINT32(capabilities, ConfigState, caps_count, 1,
                               config_info_capability, uint8_t),
         VMSTATE_END_OF_LIST()
     },
@@ -133,12 +135,12 @@ static bool config_uuid_post_load(void *opaque, int version_id, GError **errp)
     ConfigState *state = opaque;
     char src[37], dst[37];
 
-    config_uuid_format(state->uuid, src);
+    config_uuid_format(state->uuid.data, src);
     if (!state->local->has_uuid) {
         error_report("warning: UUID is received %s, but local uuid isn't set", src);
         return true;
     }
-    if (memcmp(state->uuid, state->local->uuid, 16) != 0) {
+    if (memcmp(state->uuid.data, state->local->uuid, 16) != 0) {
         config_uuid_format(state->local->uuid, dst);
         error_setg(errp, "UUID received is %s and local is %s", src, dst);
         return false;
@@ -153,7 +155,7 @@ static const VMStateDescription config_vmsd_uuid = {
     .needed = config_uuid_needed,
     .post_load = config_uuid_post_load,
     .fields = (const VMStateField[]) {
-        VMSTATE_UINT8_ARRAY_V(uuid, ConfigState, 16, 1),
+        VMSTATE_UINT8_ARRAY_V(uuid.data, ConfigState, 16, 1),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -192,7 +194,7 @@ static bool config_check_caps(ConfigState *state, GError **errp)
     g_autoptr(GString) msg = g_string_new(NULL);
 
     for (uint32_t i = 0; i < state->caps_count; i++) {
-        received |= 1u << state->caps[i];
+        received |= 1u << state->capabilities[i];
     }
     for (size_t i = 0; i < G_N_ELEMENTS(config_validated_caps); i++) {
         bool here = local & (1u << i), there = received & (1u << i);
@@ -266,10 +268,10 @@ bool savevm_config_save(QEMUFile *f, const SaveVMConfig *cfg, JsonBuilder *vmdes
     state->target_page_bits = CONFIG_TARGET_PAGE_BITS;
     for (size_t i = 0; i < G_N_ELEMENTS(config_validated_caps); i++) {
         if (caps & (1u << i)) {
-            state->caps[state->caps_count++] = i;
+            state->capabilities[state->caps_count++] = i;
         }
     }
-    memcpy(state->uuid, cfg->uuid, 16);
+    memcpy(state->uuid.data, cfg->uuid, 16);
     return vmstate_save_state(f, &config_vmsd, state, vmdesc, errp);
 }
 
