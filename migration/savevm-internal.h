@@ -43,4 +43,7 @@ bool savevm_config_save(QEMUFile *f, const SaveVMConfig *cfg, JsonBuilder *vmdes
                         GError **errp);
 bool savevm_config_load(QEMUFile *f, const SaveVMConfig *local, GError **errp);
 
+/* vmdesc.c: @root as QEMU's JSON writer would print it (", " and ": " separators). */
+GString *vmdesc_to_json(JsonNode *root);
+
 #endif

@@ -309,10 +309,8 @@ static bool savevm_save_device(SaveVMState *s, QEMUFile *f, SaveVMEntry *e,
 /* EOF, then `0x06 ; be32 len ; json` unless suppressed. */
 static bool savevm_put_eof_and_vmdesc(SaveVMState *s, QEMUFile *f, GError **errp)
 {
-    g_autoptr(JsonGenerator) gen = NULL;
     g_autoptr(JsonNode) root = NULL;
-    g_autofree char *json = NULL;
-    gsize len;
+    g_autoptr(GString) json = NULL;
 
     qemu_put_byte(f, QEMU_VM_EOF);
     if (!s->vmdesc) {
@@ -321,14 +319,12 @@ static bool savevm_put_eof_and_vmdesc(SaveVMState *s, QEMUFile *f, GError **errp
     json_builder_end_array(s->vmdesc);
     json_builder_end_object(s->vmdesc);
     root = json_builder_get_root(s->vmdesc);
-    gen = json_generator_new();
-    json_generator_set_root(gen, root);
-    json = json_generator_to_data(gen, &len);
-    g_assert(len <= UINT32_MAX);
+    json = vmdesc_to_json(root);
+    g_assert(json->len <= UINT32_MAX);
 
     qemu_put_byte(f, QEMU_VM_VMDESCRIPTION);
-    qemu_put_be32(f, len);
-    qemu_put_buffer(f, json, len);
+    qemu_put_be32(f, json->len);
+    qemu_put_buffer(f, json->str, json->len);
     g_clear_object(&s->vmdesc);
     return qemu_file_check_error(f, errp);
 }

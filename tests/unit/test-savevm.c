@@ -344,22 +344,22 @@ static GError *load_fresh(const void *data, size_t len, void (*tweak)(Machine *m
 }
 
 static const char expected_vmdesc[] =
-    "{\"configuration\":{\"vmsd_name\":\"configuration\",\"version\":1,\"fields\":["
-    "{\"name\":\"len\",\"type\":\"uint32\",\"size\":4},"
-    "{\"name\":\"name\",\"type\":\"buffer\",\"size\":11}],"
-    "\"subsections\":[{\"vmsd_name\":\"configuration/capabilities\",\"version\":1,"
-    "\"fields\":[{\"name\":\"caps_count\",\"type\":\"uint32\",\"size\":4},"
-    "{\"name\":\"capabilities\",\"type\":\"capability\",\"size\":16}]},"
-    "{\"vmsd_name\":\"configuration/uuid\",\"version\":1,\"fields\":["
-    "{\"name\":\"uuid.data\",\"array_len\":16,\"type\":\"uint8\",\"size\":1}]}]},"
-    "\"page_size\":4096,\"devices\":["
-    "{\"name\":\"dev-b\",\"instance_id\":0,\"vmsd_name\":\"dev-b\",\"version\":2,"
-    "\"fields\":[{\"name\":\"x\",\"type\":\"uint16\",\"size\":2}]},"
-    "{\"name\":\"dev-a\",\"instance_id\":0,\"vmsd_name\":\"dev-a\",\"version\":1,"
-    "\"fields\":[{\"name\":\"reg\",\"type\":\"uint32\",\"size\":4},"
-    "{\"name\":\"mem\",\"array_len\":4,\"type\":\"uint8\",\"size\":1}],"
-    "\"subsections\":[{\"vmsd_name\":\"dev-a/flag\",\"version\":1,\"fields\":["
-    "{\"name\":\"flag\",\"type\":\"bool\",\"size\":1}]}]}]}";
+    "{\"configuration\": {\"vmsd_name\": \"configuration\", \"version\": 1, \"fields\": ["
+    "{\"name\": \"len\", \"type\": \"uint32\", \"size\": 4}, "
+    "{\"name\": \"name\", \"type\": \"buffer\", \"size\": 11}], "
+    "\"subsections\": [{\"vmsd_name\": \"configuration/capabilities\", \"version\": 1, "
+    "\"fields\": [{\"name\": \"caps_count\", \"type\": \"uint32\", \"size\": 4}, "
+    "{\"name\": \"capabilities\", \"type\": \"capability\", \"size\": 16}]}, "
+    "{\"vmsd_name\": \"configuration/uuid\", \"version\": 1, \"fields\": ["
+    "{\"name\": \"uuid.data\", \"array_len\": 16, \"type\": \"uint8\", \"size\": 1}]}]}, "
+    "\"page_size\": 4096, \"devices\": ["
+    "{\"name\": \"dev-b\", \"instance_id\": 0, \"vmsd_name\": \"dev-b\", \"version\": 2, "
+    "\"fields\": [{\"name\": \"x\", \"type\": \"uint16\", \"size\": 2}]}, "
+    "{\"name\": \"dev-a\", \"instance_id\": 0, \"vmsd_name\": \"dev-a\", \"version\": 1, "
+    "\"fields\": [{\"name\": \"reg\", \"type\": \"uint32\", \"size\": 4}, "
+    "{\"name\": \"mem\", \"array_len\": 4, \"type\": \"uint8\", \"size\": 1}], "
+    "\"subsections\": [{\"vmsd_name\": \"dev-a/flag\", \"version\": 1, \"fields\": ["
+    "{\"name\": \"flag\", \"type\": \"bool\", \"size\": 1}]}]}]}";
 
 /* The standard stream, by hand from QEMU's format (facts §4.2-4.4, 4.7, 4.8). */
 static GByteArray *expected_stream(size_t *eof_offset)
@@ -839,6 +839,26 @@ static void test_registry(void)
     qemu_fclose(out, NULL);
 }
 
+/* Trailer strings are escaped as QEMU's JSON writer does: \uXXXX beyond ASCII. */
+static void test_vmdesc_escaping(void)
+{
+    g_autoptr(SaveVMState) s = savevm_state_new();
+    QEMUFile *out = qemu_file_new_output_buffer();
+    g_autoptr(GBytes) bytes = NULL;
+    SaveVMConfig cfg = { 0 };
+    DevB b = { 0 };
+    const char *needle = "{\"name\": \"d\\u00E9v\\\"\\u007F\\n\\uD83D\\uDE00\", "
+                         "\"instance_id\": 0, ";
+
+    savevm_register_vmsd(s, "d\xc3\xa9v\"\x7f\n\xf0\x9f\x98\x80", 0, &vmstate_devb, &b);
+    g_assert_true(savevm_state_header(s, out, &cfg, NULL));
+    g_assert_true(savevm_state_complete(s, out, NULL));
+    bytes = qemu_file_output_buffer_bytes(out);
+    g_assert_nonnull(memmem(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes),
+                            needle, strlen(needle)));
+    qemu_fclose(out, NULL);
+}
+
 static int stop_after;
 
 static int stopping_iterate(QEMUFile *f, void *opaque, GError **errp)
@@ -895,6 +915,7 @@ int main(int argc, char **argv)
     g_test_add_func("/savevm/corrupt/sections", test_bad_sections);
     g_test_add_func("/savevm/trailer-optional", test_trailer_optional);
     g_test_add_func("/savevm/registry", test_registry);
+    g_test_add_func("/savevm/vmdesc-escaping", test_vmdesc_escaping);
     g_test_add_func("/savevm/iterate", test_iterate_semantics);
     return g_test_run();
 }
