@@ -19,7 +19,7 @@ typedef struct SaveVMEntry {
     void *opaque;
 
     /* Destination, for the current load only. */
-    bool load_started;              /* a START/FULL was read */
+    bool load_started;              /* a START/FULL was read (PART/END may follow if ops) */
     uint32_t load_section_id;       /* the section id the source used */
     int load_version_id;
 } SaveVMEntry;

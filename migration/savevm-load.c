@@ -86,7 +86,7 @@ static SaveVMEntry *savevm_find_started(SaveVMState *s, uint32_t section_id)
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
 
-        if (e->load_started && e->load_section_id == section_id) {
+        if (e->ops && e->load_started && e->load_section_id == section_id) {
             return e;
         }
     }
@@ -218,7 +218,7 @@ static bool savevm_load_part_end(SaveVMState *s, QEMUFile *f, uint64_t offset,
         return false;
     }
     e = savevm_find_started(s, section_id);
-    if (!e || !e->ops) {
+    if (!e) {
         error_setg(errp, "Unknown savevm section %" PRIu32 " at offset %" PRIu64,
                    section_id, offset);
         return false;

@@ -185,6 +185,15 @@ static void body_device_subsection_unknown(GByteArray *b)
     bb_be32(b, 1);
 }
 
+/* A device's FULL section reusing the live section's id does not take over its PARTs. */
+static void body_part_for_device_id(GByteArray *b)
+{
+    bb_header(b, 0x04, 0, "dev-b", 0, 2);
+    bb_be16(b, 1);
+    bb_footer(b, 0);
+    bb_header(b, 0x02, 0, NULL, 0, 0);
+}
+
 static void test_bad_sections(void)
 {
     static const struct {
@@ -203,6 +212,7 @@ static void test_bad_sections(void)
         { body_command, "Unsupported migration command PING (2, length 4) at offset 116" },
         { body_unknown_type, "Unknown savevm section type 6 at offset 116" },
         { body_start_for_device, "START section for device 'dev-b'" },
+        { body_part_for_device_id, "Unknown savevm section 0 at offset 142" },
         { body_device_subsection_unknown, "dev-b: subsection 'dev-b/nope' does not exist" },
     };
 
