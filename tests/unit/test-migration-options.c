@@ -175,6 +175,29 @@ static void test_defaults(void)
     g_assert_true(p->has_direct_io && !p->direct_io);
 }
 
+static void test_implemented_params(void)
+{
+    static const MigrationParameter implemented[] = {
+        MIGRATION_PARAMETER_TLS_CREDS,
+        MIGRATION_PARAMETER_TLS_HOSTNAME,
+        MIGRATION_PARAMETER_TLS_AUTHZ,
+        MIGRATION_PARAMETER_MAX_BANDWIDTH,
+        MIGRATION_PARAMETER_AVAIL_SWITCHOVER_BANDWIDTH,
+        MIGRATION_PARAMETER_DOWNTIME_LIMIT,
+        MIGRATION_PARAMETER_MODE,
+        MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
+    };
+    int n = 0;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(implemented); i++) {
+        g_assert_true(migration_param_is_implemented(implemented[i]));
+    }
+    for (int i = 0; i < MIGRATION_PARAMETER__MAX; i++) {
+        n += migration_param_is_implemented(i);
+    }
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(implemented));
+}
+
 static void test_copy_is_deep(void)
 {
     g_autoptr(MigrationOptions) o = migration_options_new();
@@ -763,6 +786,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration-options/defaults", test_defaults);
+    g_test_add_func("/migration-options/implemented-params",
+                    test_implemented_params);
     g_test_add_func("/migration-options/copy-is-deep", test_copy_is_deep);
     g_test_add_func("/migration-options/query-caps-order", test_query_caps_order);
     g_test_add_func("/migration-options/caps/implemented", test_caps_implemented);
