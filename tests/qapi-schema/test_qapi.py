@@ -135,9 +135,18 @@ class MainSchemaTest(unittest.TestCase):
                           'rdma': 'InetSocketAddress', 'file': 'FileMigrationArgs'})
         self.assertEqual(self.enum('MigrationChannelType'), ['main'])
 
-    def test_no_commands_yet(self):
-        self.assertEqual(self.schema.commands(), [])
-        self.assertEqual(self.schema.events(), [])
+    def test_migration_options_commands(self):
+        cmds = {c.name: c for c in self.schema.commands()}
+        set_caps = cmds['migrate-set-capabilities']
+        self.assertEqual([m.name for m in set_caps.arg_type.members()],
+                         ['capabilities'])
+        self.assertEqual(cmds['query-migrate-capabilities'].ret_type.name,
+                         'MigrationCapabilityStatusList')
+        self.assertTrue(cmds['migrate-set-parameters'].boxed)
+        self.assertEqual(cmds['migrate-set-parameters'].arg_type.name,
+                         'MigrateSetParameters')
+        self.assertEqual(cmds['query-migrate-parameters'].ret_type.name,
+                         'MigrationParameters')
 
     def test_generates_all_files(self):
         with tempfile.TemporaryDirectory() as out:
