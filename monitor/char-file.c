@@ -15,19 +15,21 @@ typedef struct FileChardev {
     int fd;
 } FileChardev;
 
-static const char *const file_opt_keys[] = { "path", "append", NULL };
+static const char *const file_opt_keys[] = {
+    CHARDEV_COMMON_KEYS, "path", "append", NULL
+};
 
 static bool file_open(Chardev *chr, GHashTable *opts, GError **errp)
 {
     FileChardev *f = (FileChardev *)chr;
-    const char *path = qemu_chr_opt_get(opts, "path");
+    const char *path = qemu_opt_get(opts, "path");
     bool append;
 
     if (!path) {
         error_setg(errp, "Parameter 'path' is missing");
         return false;
     }
-    if (!qemu_chr_opt_get_bool(opts, "append", false, &append, errp)) {
+    if (!qemu_opt_get_bool(opts, "append", false, &append, errp)) {
         return false;
     }
     f->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |

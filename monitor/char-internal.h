@@ -8,6 +8,7 @@
 
 #include "chardev/char-backend.h"
 #include "qemu/error.h"
+#include "qemu/option.h"
 
 #include <glib-unix.h>
 #include <sys/types.h>
@@ -40,7 +41,8 @@ struct Chardev {
 struct ChardevClass {
     const char *name;
     size_t instance_size;                 /* of the struct embedding Chardev */
-    const char *const *opt_keys;          /* accepted options, NULL-terminated */
+    /* Accepted options, NULL-terminated; CHARDEV_COMMON_KEYS first. */
+    const char *const *opt_keys;
     /* Open from @opts; chr->lock not held.  false + @errp on failure. */
     bool (*open)(Chardev *chr, GHashTable *opts, GError **errp);
     /* Locked, any thread: write all of @buf; @len, or -1 if not connected. */
@@ -59,6 +61,9 @@ struct ChardevClass {
     /* Release everything; sources already dropped.  Not locked. */
     void (*close)(Chardev *chr);
 };
+
+/* Keys every backend accepts (main() leaves them in the -chardev table). */
+#define CHARDEV_COMMON_KEYS "id", "backend"
 
 extern const ChardevClass chardev_socket_class;
 extern const ChardevClass chardev_stdio_class;
@@ -90,11 +95,6 @@ void qemu_chr_replace_fd_source(Chardev *chr, GSource **slot, int fd,
 
 /* Drop a source: destroy + unref, NULL-safe, clears *@slot. */
 void qemu_chr_drop_source(GSource **slot);
-
-/* Option helpers over the GHashTable contract. */
-const char *qemu_chr_opt_get(GHashTable *opts, const char *key);
-bool qemu_chr_opt_get_bool(GHashTable *opts, const char *key, bool def,
-                           bool *out, GError **errp);
 
 /* Write all of @buf to a blocking or non-blocking fd; false on error. */
 bool qemu_chr_write_fd_all(int fd, const uint8_t *buf, size_t len,

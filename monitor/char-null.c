@@ -3,7 +3,7 @@
  */
 #include "char-internal.h"
 
-static const char *const null_opt_keys[] = { NULL };
+static const char *const null_opt_keys[] = { CHARDEV_COMMON_KEYS, NULL };
 
 static bool null_open(Chardev *chr, GHashTable *opts, GError **errp)
 {

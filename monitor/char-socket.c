@@ -39,7 +39,7 @@ typedef struct SocketChardev {
 } SocketChardev;
 
 static const char *const socket_opt_keys[] = {
-    "path", "host", "port", "server", "wait", "nodelay", NULL
+    CHARDEV_COMMON_KEYS, "path", "host", "port", "server", "wait", "nodelay", NULL
 };
 
 static void socket_clear_msgfds(SocketChardev *s)
@@ -330,17 +330,17 @@ static int socket_wait_first_client(SocketChardev *s, GError **errp)
 static bool socket_open(Chardev *chr, GHashTable *opts, GError **errp)
 {
     SocketChardev *s = (SocketChardev *)chr;
-    const char *path = qemu_chr_opt_get(opts, "path");
-    const char *host = qemu_chr_opt_get(opts, "host");
-    const char *port = qemu_chr_opt_get(opts, "port");
+    const char *path = qemu_opt_get(opts, "path");
+    const char *host = qemu_opt_get(opts, "host");
+    const char *port = qemu_opt_get(opts, "port");
     bool wait, nodelay;
     int fd;
 
     s->listen_fd = s->conn_fd = -1;
     s->msgfds = g_array_new(FALSE, FALSE, sizeof(int));
-    if (!qemu_chr_opt_get_bool(opts, "server", false, &s->server, errp) ||
-        !qemu_chr_opt_get_bool(opts, "wait", true, &wait, errp) ||
-        !qemu_chr_opt_get_bool(opts, "nodelay", false, &nodelay, errp)) {
+    if (!qemu_opt_get_bool(opts, "server", false, &s->server, errp) ||
+        !qemu_opt_get_bool(opts, "wait", true, &wait, errp) ||
+        !qemu_opt_get_bool(opts, "nodelay", false, &nodelay, errp)) {
         goto fail;
     }
     if (path && (host || port)) {

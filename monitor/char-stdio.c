@@ -26,7 +26,9 @@ typedef struct StdioChardev {
 static struct termios stdio_saved_tty;
 static bool stdio_tty_saved;
 
-static const char *const stdio_opt_keys[] = { "signal", NULL };
+static const char *const stdio_opt_keys[] = {
+    CHARDEV_COMMON_KEYS, "signal", NULL
+};
 
 static void stdio_restore_tty(void)
 {

@@ -5,6 +5,8 @@
  */
 #include "char-internal.h"
 
+#include "qemu/option.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -83,33 +85,10 @@ static bool chardev_id_is_valid(const char *id)
     return true;
 }
 
-static bool chardev_check_keys(const ChardevClass *cls, GHashTable *opts,
-                               GError **errp)
-{
-    GHashTableIter it;
-    const char *key;
-
-    if (!opts) {
-        return true;
-    }
-    g_hash_table_iter_init(&it, opts);
-    while (g_hash_table_iter_next(&it, (gpointer *)&key, NULL)) {
-        bool known = !strcmp(key, "id") || !strcmp(key, "backend");
-
-        for (const char *const *k = cls->opt_keys; !known && *k; k++) {
-            known = !strcmp(*k, key);
-        }
-        if (!known) {
-            error_setg(errp, "Invalid parameter '%s'", key);
-            return false;
-        }
-    }
-    return true;
-}
-
 Chardev *qemu_chr_new(const char *id, const char *backend, GHashTable *opts,
                       GError **errp)
 {
+    g_autoptr(GHashTable) empty_opts = NULL;
     const ChardevClass *cls;
     Chardev *chr;
 
@@ -126,7 +105,10 @@ Chardev *qemu_chr_new(const char *id, const char *backend, GHashTable *opts,
         error_setg(errp, "'%s' is not a valid char driver name", backend);
         return NULL;
     }
-    if (!chardev_check_keys(cls, opts, errp)) {
+    if (!opts) {
+        opts = empty_opts = g_hash_table_new(g_str_hash, g_str_equal);
+    }
+    if (!qemu_opts_check_keys(opts, cls->opt_keys, errp)) {
         return NULL;
     }
 
@@ -145,29 +127,25 @@ Chardev *qemu_chr_new(const char *id, const char *backend, GHashTable *opts,
     return chr;
 }
 
-/*
- * Split "a=b,c=d" into @opts.  A bare "key" means key=on and "nokey"
- * key=off, as QEMU's option parser accepts (e.g. "server,nowait").
- */
-static bool chardev_parse_opts(const char *str, GHashTable *opts,
+/* Parse "server=on,wait=off" and add it to @opts. */
+static bool chardev_merge_opts(const char *str, GHashTable *opts,
                                GError **errp)
 {
-    g_auto(GStrv) parts = g_strsplit(str, ",", -1);
+    g_autoptr(GHashTable) more = qemu_opts_parse(str, NULL, errp);
+    GHashTableIter it;
+    char *key, *value;
 
-    for (char **p = parts; *p; p++) {
-        const char *eq = strchr(*p, '=');
-
-        if (!**p) {
-            error_setg(errp, "Invalid option string '%s'", str);
+    if (!more) {
+        return false;
+    }
+    g_hash_table_iter_init(&it, more);
+    while (g_hash_table_iter_next(&it, (gpointer *)&key, (gpointer *)&value)) {
+        if (g_hash_table_contains(opts, key)) {
+            error_setg(errp, "Parameter '%s' given twice", key);
             return false;
         }
-        if (eq) {
-            g_hash_table_insert(opts, g_strndup(*p, eq - *p), g_strdup(eq + 1));
-        } else if (g_str_has_prefix(*p, "no")) {
-            g_hash_table_insert(opts, g_strdup(*p + 2), g_strdup("off"));
-        } else {
-            g_hash_table_insert(opts, g_strdup(*p), g_strdup("on"));
-        }
+        g_hash_table_iter_steal(&it);
+        g_hash_table_insert(opts, key, value);
     }
     return true;
 }
@@ -194,7 +172,7 @@ static bool chardev_parse_tcp(const char *rest, GHashTable *opts,
     }
     g_hash_table_insert(opts, g_strdup("host"), g_strdup(host));
     g_hash_table_insert(opts, g_strdup("port"), g_strdup(colon + 1));
-    return !comma || chardev_parse_opts(comma + 1, opts, errp);
+    return !comma || chardev_merge_opts(comma + 1, opts, errp);
 }
 
 Chardev *qemu_chr_new_from_compat(const char *id, const char *spec,
@@ -217,7 +195,7 @@ Chardev *qemu_chr_new_from_compat(const char *id, const char *spec,
         g_hash_table_insert(opts, g_strdup("path"),
                             comma ? g_strndup(rest, comma - rest)
                                   : g_strdup(rest));
-        if (comma && !chardev_parse_opts(comma + 1, opts, errp)) {
+        if (comma && !chardev_merge_opts(comma + 1, opts, errp)) {
             return NULL;
         }
     } else if ((rest = g_str_has_prefix(spec, "tcp:") ? spec + 4 : NULL)) {
@@ -450,31 +428,6 @@ void qemu_chr_replace_fd_source(Chardev *chr, GSource **slot, int fd,
     *slot = g_unix_fd_source_new(fd, cond);
     g_source_set_callback(*slot, (GSourceFunc)(void (*)(void))fn, opaque, NULL);
     g_source_attach(*slot, chr->ctx);
-}
-
-const char *qemu_chr_opt_get(GHashTable *opts, const char *key)
-{
-    return opts ? g_hash_table_lookup(opts, key) : NULL;
-}
-
-bool qemu_chr_opt_get_bool(GHashTable *opts, const char *key, bool def,
-                           bool *out, GError **errp)
-{
-    const char *v = qemu_chr_opt_get(opts, key);
-
-    if (!v) {
-        *out = def;
-    } else if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") ||
-               !strcmp(v, "y")) {
-        *out = true;
-    } else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") ||
-               !strcmp(v, "n")) {
-        *out = false;
-    } else {
-        error_setg(errp, "Parameter '%s' expects 'on' or 'off'", key);
-        return false;
-    }
-    return true;
 }
 
 bool qemu_chr_write_fd_all(int fd, const uint8_t *buf, size_t len,
