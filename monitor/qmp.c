@@ -9,6 +9,7 @@
 #include "monitor-internal.h"
 
 #include "json-writer.h"
+#include "qapi/qapi-commands.h"
 #include "qmp-dispatch.h"
 #include "qemu/error.h"
 
@@ -45,33 +46,18 @@ static void monitor_qmp_send(MonitorQMP *mon, JsonNode *msg, gint generation)
 
 JsonNode *monitor_qmp_greeting(void)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autofree char *package = g_strdup_printf("tern %s", TERN_VERSION);
+    g_autoptr(VersionInfo) version = qmp_query_version(NULL);
+    JsonObject *qmp = json_object_new();
+    JsonObject *greeting = json_object_new();
+    JsonArray *caps = json_array_new();
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "QMP");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "version");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "qemu");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "micro");
-    json_builder_add_int_value(b, QMP_QEMU_MICRO);
-    json_builder_set_member_name(b, "minor");
-    json_builder_add_int_value(b, QMP_QEMU_MINOR);
-    json_builder_set_member_name(b, "major");
-    json_builder_add_int_value(b, QMP_QEMU_MAJOR);
-    json_builder_end_object(b);
-    json_builder_set_member_name(b, "package");
-    json_builder_add_string_value(b, package);
-    json_builder_end_object(b);
-    json_builder_set_member_name(b, "capabilities");
-    json_builder_begin_array(b);
-    json_builder_add_string_value(b, "oob");
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-    return json_builder_get_root(b);
+    json_array_add_string_element(caps, "oob");
+    json_object_set_member(qmp, "version", visit_VersionInfo_to_json(version));
+    json_object_set_array_member(qmp, "capabilities", caps);
+    json_object_set_object_member(greeting, "QMP", qmp);
+    json_node_take_object(node, greeting);
+    return node;
 }
 
 /* Run one request for @mon in the calling thread and send the reply. */

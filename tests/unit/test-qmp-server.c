@@ -274,8 +274,8 @@ static void test_greeting(Fixture *f, gconstpointer data)
     Client *c = client_connect(f, 0);
     g_autofree char *line = client_recv_text(c, true, 5000);
     g_autofree char *expected = g_strdup_printf(
-        "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 1, "
-        "\"major\": 9}, \"package\": \"tern %s\"}, \"capabilities\": [\"oob\"]}}",
+        "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 9, \"minor\": 1, "
+        "\"micro\": 0}, \"package\": \"tern %s\"}, \"capabilities\": [\"oob\"]}}",
         TERN_VERSION);
 
     g_assert_cmpstr(line, ==, expected);
