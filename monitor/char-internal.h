@@ -9,6 +9,7 @@
 #include "chardev/char-backend.h"
 #include "qemu/error.h"
 #include "qemu/option.h"
+#include "qemu/thread.h"
 
 #include <glib-unix.h>
 #include <sys/types.h>
@@ -24,7 +25,7 @@ struct Chardev {
      * writers (any thread) and the context thread both take it.  Frontend
      * handlers are always called with it released.
      */
-    GMutex lock;
+    QemuMutex lock;
     ChrReadHandler fe_read;
     ChrEventHandler fe_event;
     void *fe_opaque;

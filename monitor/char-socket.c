@@ -94,14 +94,14 @@ static gboolean socket_accept_ready(int fd, GIOCondition cond, gpointer opaque)
     if (cfd < 0) {
         return G_SOURCE_CONTINUE;       /* EAGAIN, or the client gave up */
     }
-    g_mutex_lock(&s->parent.lock);
+    qemu_mutex_lock(&s->parent.lock);
     if (s->conn_fd >= 0) {              /* raced with a blocking wait=on accept */
-        g_mutex_unlock(&s->parent.lock);
+        qemu_mutex_unlock(&s->parent.lock);
         close(cfd);
         return G_SOURCE_CONTINUE;
     }
     socket_set_conn_locked(s, cfd);
-    g_mutex_unlock(&s->parent.lock);
+    qemu_mutex_unlock(&s->parent.lock);
     qemu_chr_be_event(&s->parent, true);
     return G_SOURCE_CONTINUE;
 }
@@ -109,9 +109,9 @@ static gboolean socket_accept_ready(int fd, GIOCondition cond, gpointer opaque)
 /* Context thread: the peer left (or a write broke the connection). */
 static void socket_disconnect(SocketChardev *s)
 {
-    g_mutex_lock(&s->parent.lock);
+    qemu_mutex_lock(&s->parent.lock);
     if (s->conn_fd < 0) {
-        g_mutex_unlock(&s->parent.lock);
+        qemu_mutex_unlock(&s->parent.lock);
         return;
     }
     qemu_chr_drop_source(&s->conn_src);
@@ -119,7 +119,7 @@ static void socket_disconnect(SocketChardev *s)
     s->conn_fd = -1;
     socket_clear_msgfds(s);
     qemu_chr_update_sources_locked(&s->parent);     /* listen again */
-    g_mutex_unlock(&s->parent.lock);
+    qemu_mutex_unlock(&s->parent.lock);
     qemu_chr_be_event(&s->parent, false);
 }
 
@@ -177,10 +177,10 @@ static gboolean socket_conn_ready(int fd, GIOCondition cond, gpointer opaque)
         return G_SOURCE_CONTINUE;
     }
     if (nfds) {
-        g_mutex_lock(&s->parent.lock);
+        qemu_mutex_lock(&s->parent.lock);
         socket_clear_msgfds(s);
         g_array_append_vals(s->msgfds, fds, nfds);
-        g_mutex_unlock(&s->parent.lock);
+        qemu_mutex_unlock(&s->parent.lock);
     }
     if (n <= 0) {
         socket_disconnect(s);

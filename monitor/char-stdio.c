@@ -47,10 +47,10 @@ static gboolean stdio_in_ready(int fd, GIOCondition cond, gpointer opaque)
         return G_SOURCE_CONTINUE;
     }
     if (n <= 0) {
-        g_mutex_lock(&s->parent.lock);
+        qemu_mutex_lock(&s->parent.lock);
         s->eof = true;
         qemu_chr_drop_source(&s->in_src);
-        g_mutex_unlock(&s->parent.lock);
+        qemu_mutex_unlock(&s->parent.lock);
         qemu_chr_be_event(&s->parent, false);
         return G_SOURCE_CONTINUE;
     }

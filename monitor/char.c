@@ -115,10 +115,10 @@ Chardev *qemu_chr_new(const char *id, const char *backend, GHashTable *opts,
     chr = g_malloc0(cls->instance_size);
     chr->id = g_strdup(id);
     chr->cls = cls;
-    g_mutex_init(&chr->lock);
+    qemu_mutex_init(&chr->lock);
     if (!cls->open(chr, opts, errp)) {
         error_prepend(errp, "chardev '%s': ", id);
-        g_mutex_clear(&chr->lock);
+        qemu_mutex_destroy(&chr->lock);
         g_free(chr->id);
         g_free(chr);
         return NULL;
@@ -217,7 +217,7 @@ void qemu_chr_delete(Chardev *chr)
     if (!chr) {
         return;
     }
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     chr->fe_read = NULL;
     chr->fe_event = NULL;
     chr->fe_opaque = NULL;
@@ -225,7 +225,7 @@ void qemu_chr_delete(Chardev *chr)
     if (chr->cls->update_sources) {
         chr->cls->update_sources(chr, false);
     }
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
 
     if (chardev_registry) {
         g_hash_table_remove(chardev_registry, chr->id);
@@ -234,7 +234,7 @@ void qemu_chr_delete(Chardev *chr)
     if (chr->ctx) {
         g_main_context_unref(chr->ctx);
     }
-    g_mutex_clear(&chr->lock);
+    qemu_mutex_destroy(&chr->lock);
     g_free(chr->id);
     g_free(chr);
 }
@@ -261,9 +261,9 @@ ssize_t qemu_chr_write_all(Chardev *chr, const uint8_t *buf, size_t len)
 {
     ssize_t ret;
 
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     ret = chr->cls->write(chr, buf, len);
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
     return ret;
 }
 
@@ -286,12 +286,12 @@ static gboolean chardev_announce(gpointer opaque)
     void *fe_opaque;
     bool connected;
 
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     qemu_chr_drop_source(&chr->announce_src);
     event = chr->fe_event;
     fe_opaque = chr->fe_opaque;
     connected = chr->connected;
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
 
     if (event && connected) {
         event(fe_opaque, true);
@@ -303,7 +303,7 @@ void qemu_chr_set_handlers_full(Chardev *chr, ChrReadHandler read,
                                 ChrEventHandler event, void *opaque,
                                 GMainContext *ctx)
 {
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     qemu_chr_drop_source(&chr->announce_src);
     if (chr->cls->update_sources) {
         chr->cls->update_sources(chr, false);   /* sources move to @ctx */
@@ -323,7 +323,7 @@ void qemu_chr_set_handlers_full(Chardev *chr, ChrReadHandler read,
         g_source_set_callback(chr->announce_src, chardev_announce, chr, NULL);
         g_source_attach(chr->announce_src, chr->ctx);
     }
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
 }
 
 void qemu_chr_set_handlers(Chardev *chr, ChrReadHandler read,
@@ -334,21 +334,21 @@ void qemu_chr_set_handlers(Chardev *chr, ChrReadHandler read,
 
 void qemu_chr_set_paused(Chardev *chr, bool paused)
 {
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     if (chr->paused != paused) {
         chr->paused = paused;
         qemu_chr_update_sources_locked(chr);
     }
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
 }
 
 bool qemu_chr_is_connected(Chardev *chr)
 {
     bool ret;
 
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     ret = chr->connected;
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
     return ret;
 }
 
@@ -356,11 +356,11 @@ int qemu_chr_get_msgfd(Chardev *chr)
 {
     int fd = -1;
 
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     if (chr->cls->get_msgfd) {
         fd = chr->cls->get_msgfd(chr);
     }
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
     return fd;
 }
 
@@ -383,10 +383,10 @@ void qemu_chr_be_read(Chardev *chr, const uint8_t *buf, size_t len)
     ChrReadHandler read;
     void *opaque;
 
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     read = chr->fe_read;
     opaque = chr->fe_opaque;
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
     if (read) {
         read(opaque, buf, len);
     }
@@ -397,12 +397,12 @@ void qemu_chr_be_event(Chardev *chr, bool connected)
     ChrEventHandler event;
     void *opaque;
 
-    g_mutex_lock(&chr->lock);
+    qemu_mutex_lock(&chr->lock);
     chr->connected = connected;
     qemu_chr_drop_source(&chr->announce_src);
     event = chr->fe_event;
     opaque = chr->fe_opaque;
-    g_mutex_unlock(&chr->lock);
+    qemu_mutex_unlock(&chr->lock);
     if (event) {
         event(opaque, connected);
     }

@@ -8,6 +8,7 @@
 #include "monitor/monitor.h"
 #include "chardev/char-backend.h"
 #include "json-stream.h"
+#include "qemu/thread.h"
 
 /* The QEMU release whose QMP tern speaks, reported by the greeting. */
 #define QMP_QEMU_MAJOR 9
@@ -22,7 +23,7 @@ struct Monitor {
     bool is_qmp;
     GString *outbuf;            /* human-monitor-command's captured output */
 
-    GMutex fds_lock;            /* protects @fds */
+    QemuMutex fds_lock;            /* protects @fds */
     GHashTable *fds;            /* name -> int* (owned fd) */
 };
 
@@ -35,7 +36,7 @@ typedef struct MonitorQMP {
     gint oob_enabled;
     gint generation;            /* changes with every connect / disconnect */
 
-    GMutex queue_lock;          /* protects the two below */
+    QemuMutex queue_lock;          /* protects the two below */
     GQueue *requests;           /* QmpRequest, in arrival order */
     bool paused;                /* we asked the chardev to stop reading */
 } MonitorQMP;
@@ -53,7 +54,7 @@ typedef struct MonitorGlobals {
     GMainContext *io_ctx;
     GMainLoop *io_loop;
 
-    GMutex lock;
+    QemuMutex lock;
     GList *monitors;            /* Monitor*, round-robin order for dispatch */
     GSource *dispatch_src;      /* in-band dispatcher idle, when scheduled */
 } MonitorGlobals;

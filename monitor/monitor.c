@@ -62,7 +62,7 @@ void monitor_init_globals(const QmpCommandList *cmds)
         qmp_register_command(monitor_globals.cap_cmds, cap->name, cap->fn,
                              cap->options);
     }
-    g_mutex_init(&monitor_globals.lock);
+    qemu_mutex_init(&monitor_globals.lock);
     monitor_globals.io_ctx = g_main_context_new();
     monitor_globals.io_loop = g_main_loop_new(monitor_globals.io_ctx, FALSE);
     monitor_globals.io_thread = g_thread_new("mon-iothread",
@@ -86,13 +86,13 @@ void monitor_cleanup(void)
     qapi_event_set_emitter(NULL, NULL);
 
     /* Detach every chardev first, so no handler runs while we free. */
-    g_mutex_lock(&monitor_globals.lock);
+    qemu_mutex_lock(&monitor_globals.lock);
     monitors = g_steal_pointer(&monitor_globals.monitors);
     if (monitor_globals.dispatch_src) {
         g_source_destroy(monitor_globals.dispatch_src);
         g_clear_pointer(&monitor_globals.dispatch_src, g_source_unref);
     }
-    g_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&monitor_globals.lock);
     for (GList *l = monitors; l; l = l->next) {
         Monitor *mon = l->data;
 
@@ -118,15 +118,15 @@ void monitor_cleanup(void)
     }
     g_list_free(monitors);
     qmp_command_list_free(monitor_globals.cap_cmds);
-    g_mutex_clear(&monitor_globals.lock);
+    qemu_mutex_destroy(&monitor_globals.lock);
     memset(&monitor_globals, 0, sizeof(monitor_globals));
 }
 
 void monitor_list_append(Monitor *mon)
 {
-    g_mutex_lock(&monitor_globals.lock);
+    qemu_mutex_lock(&monitor_globals.lock);
     monitor_globals.monitors = g_list_append(monitor_globals.monitors, mon);
-    g_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&monitor_globals.lock);
 }
 
 static void monitor_fd_free(gpointer p)
@@ -139,7 +139,7 @@ void monitor_data_init(Monitor *mon, Chardev *chr, bool is_qmp)
 {
     mon->chr = chr;
     mon->is_qmp = is_qmp;
-    g_mutex_init(&mon->fds_lock);
+    qemu_mutex_init(&mon->fds_lock);
     mon->fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      monitor_fd_free);
 }
@@ -147,7 +147,7 @@ void monitor_data_init(Monitor *mon, Chardev *chr, bool is_qmp)
 void monitor_data_destroy(Monitor *mon)
 {
     g_hash_table_destroy(mon->fds);
-    g_mutex_clear(&mon->fds_lock);
+    qemu_mutex_destroy(&mon->fds_lock);
     if (mon->outbuf) {
         g_string_free(mon->outbuf, TRUE);
     }
@@ -191,18 +191,18 @@ void monitor_add_fd(Monitor *mon, const char *name, int fd)
     int *boxed = g_new(int, 1);
 
     *boxed = fd;
-    g_mutex_lock(&mon->fds_lock);
+    qemu_mutex_lock(&mon->fds_lock);
     g_hash_table_replace(mon->fds, g_strdup(name), boxed);
-    g_mutex_unlock(&mon->fds_lock);
+    qemu_mutex_unlock(&mon->fds_lock);
 }
 
 bool monitor_close_fd(Monitor *mon, const char *name, GError **errp)
 {
     bool found;
 
-    g_mutex_lock(&mon->fds_lock);
+    qemu_mutex_lock(&mon->fds_lock);
     found = g_hash_table_remove(mon->fds, name);
-    g_mutex_unlock(&mon->fds_lock);
+    qemu_mutex_unlock(&mon->fds_lock);
     if (!found) {
         error_setg(errp, "File descriptor named '%s' not found", name);
     }
@@ -214,10 +214,10 @@ int monitor_get_fd(Monitor *mon, const char *name, GError **errp)
     g_autofree char *key = NULL;
     g_autofree int *boxed = NULL;
 
-    g_mutex_lock(&mon->fds_lock);
+    qemu_mutex_lock(&mon->fds_lock);
     g_hash_table_steal_extended(mon->fds, name, (gpointer *)&key,
                                 (gpointer *)&boxed);
-    g_mutex_unlock(&mon->fds_lock);
+    qemu_mutex_unlock(&mon->fds_lock);
     if (!boxed) {
         error_setg(errp, "File descriptor named '%s' has not been found",
                    name);

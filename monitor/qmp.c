@@ -102,16 +102,16 @@ static QmpRequest *monitor_qmp_pop_any(void)
 {
     QmpRequest *r = NULL;
 
-    g_mutex_lock(&monitor_globals.lock);
+    qemu_mutex_lock(&monitor_globals.lock);
     for (GList *l = monitor_globals.monitors; l && !r; l = l->next) {
         MonitorQMP *mon = l->data;
 
         if (!mon->common.is_qmp) {
             continue;
         }
-        g_mutex_lock(&mon->queue_lock);
+        qemu_mutex_lock(&mon->queue_lock);
         r = g_queue_pop_head(mon->requests);
-        g_mutex_unlock(&mon->queue_lock);
+        qemu_mutex_unlock(&mon->queue_lock);
         if (r) {
             monitor_globals.monitors =
                 g_list_remove_link(monitor_globals.monitors, l);
@@ -122,7 +122,7 @@ static QmpRequest *monitor_qmp_pop_any(void)
     if (!r && monitor_globals.dispatch_src) {
         g_clear_pointer(&monitor_globals.dispatch_src, g_source_unref);
     }
-    g_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&monitor_globals.lock);
     return r;
 }
 
@@ -146,25 +146,25 @@ static gboolean monitor_qmp_dispatcher(gpointer opaque)
     }
     qmp_request_free(r);
 
-    g_mutex_lock(&mon->queue_lock);
+    qemu_mutex_lock(&mon->queue_lock);
     if (mon->paused && !monitor_qmp_queue_full(mon)) {
         mon->paused = false;
         qemu_chr_set_paused(mon->common.chr, false);
     }
-    g_mutex_unlock(&mon->queue_lock);
+    qemu_mutex_unlock(&mon->queue_lock);
     return G_SOURCE_CONTINUE;
 }
 
 static void monitor_qmp_schedule_dispatch(void)
 {
-    g_mutex_lock(&monitor_globals.lock);
+    qemu_mutex_lock(&monitor_globals.lock);
     if (!monitor_globals.dispatch_src) {
         monitor_globals.dispatch_src = g_idle_source_new();
         g_source_set_callback(monitor_globals.dispatch_src,
                               monitor_qmp_dispatcher, NULL, NULL);
         g_source_attach(monitor_globals.dispatch_src, NULL);
     }
-    g_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&monitor_globals.lock);
 }
 
 /* I/O thread: the JSON stream produced a request or an error. */
@@ -185,13 +185,13 @@ static void monitor_qmp_handle_input(void *opaque, JsonNode *req, GError *err)
     r->err = err;
     r->generation = generation;
 
-    g_mutex_lock(&mon->queue_lock);
+    qemu_mutex_lock(&mon->queue_lock);
     g_queue_push_tail(mon->requests, r);
     if (!mon->paused && monitor_qmp_queue_full(mon)) {
         mon->paused = true;
         qemu_chr_set_paused(mon->common.chr, true);
     }
-    g_mutex_unlock(&mon->queue_lock);
+    qemu_mutex_unlock(&mon->queue_lock);
     monitor_qmp_schedule_dispatch();
 }
 
@@ -204,7 +204,7 @@ static void monitor_qmp_read(void *opaque, const uint8_t *buf, size_t len)
 
 static void monitor_qmp_clear_queue(MonitorQMP *mon)
 {
-    g_mutex_lock(&mon->queue_lock);
+    qemu_mutex_lock(&mon->queue_lock);
     while (!g_queue_is_empty(mon->requests)) {
         qmp_request_free(g_queue_pop_head(mon->requests));
     }
@@ -212,7 +212,7 @@ static void monitor_qmp_clear_queue(MonitorQMP *mon)
         mon->paused = false;
         qemu_chr_set_paused(mon->common.chr, false);
     }
-    g_mutex_unlock(&mon->queue_lock);
+    qemu_mutex_unlock(&mon->queue_lock);
 }
 
 /* I/O thread: a client connected (greet it) or left (forget it). */
@@ -254,7 +254,7 @@ MonitorQMP *monitor_qmp_new(Chardev *chr)
 
     monitor_data_init(&mon->common, chr, true);
     mon->parser = json_stream_new(monitor_qmp_handle_input, mon);
-    g_mutex_init(&mon->queue_lock);
+    qemu_mutex_init(&mon->queue_lock);
     mon->requests = g_queue_new();
     return mon;
 }
@@ -265,7 +265,7 @@ void monitor_qmp_free(MonitorQMP *mon)
         qmp_request_free(g_queue_pop_head(mon->requests));
     }
     g_queue_free(mon->requests);
-    g_mutex_clear(&mon->queue_lock);
+    qemu_mutex_destroy(&mon->queue_lock);
     json_stream_free(mon->parser);
     monitor_data_destroy(&mon->common);
     g_free(mon);
@@ -303,7 +303,7 @@ void monitor_qmp_emit_event(const char *event, JsonObject *data, void *opaque)
     }
     json_node_set_object(node, msg);
 
-    g_mutex_lock(&monitor_globals.lock);
+    qemu_mutex_lock(&monitor_globals.lock);
     for (GList *l = monitor_globals.monitors; l; l = l->next) {
         MonitorQMP *mon = l->data;
 
@@ -311,5 +311,5 @@ void monitor_qmp_emit_event(const char *event, JsonObject *data, void *opaque)
             monitor_qmp_send(mon, node, g_atomic_int_get(&mon->generation));
         }
     }
-    g_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&monitor_globals.lock);
 }
