@@ -5,6 +5,7 @@
  */
 #include "monitor-internal.h"
 
+#include "monitor/hmp.h"
 #include "qapi/qmp-event.h"
 #include "qemu/error.h"
 
@@ -117,6 +118,7 @@ void monitor_cleanup(void)
         }
     }
     g_list_free(monitors);
+    hmp_unregister_all();
     qmp_command_list_free(monitor_globals.cap_cmds);
     qemu_mutex_destroy(&monitor_globals.lock);
     memset(&monitor_globals, 0, sizeof(monitor_globals));
