@@ -72,6 +72,7 @@ static void qtest_install_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGABRT, &sa, NULL);
     sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGTRAP, &sa, NULL);     /* g_error() */
     atexit(qtest_kill_all);
     signal(SIGPIPE, SIG_IGN);
 }
