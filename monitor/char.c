@@ -320,6 +320,8 @@ void qemu_chr_set_handlers_full(Chardev *chr, ChrReadHandler read,
     /* A frontend attached to a live connection hears about it first. */
     if (event && chr->connected) {
         chr->announce_src = g_idle_source_new();
+        /* Before any input already waiting: a greeting comes first. */
+        g_source_set_priority(chr->announce_src, G_PRIORITY_HIGH);
         g_source_set_callback(chr->announce_src, chardev_announce, chr, NULL);
         g_source_attach(chr->announce_src, chr->ctx);
     }

@@ -92,10 +92,10 @@ const HMPCommand hmp_builtin_cmds[] = {
       "show the help", hmp_help },
     { "info", "item:s?", "[subcommand]",
       "show various information about the system state", hmp_info },
-    { "getfd", "fdname:s", "getfd name",
+    { "getfd", "fdname:s", "name",
       "receive a file descriptor via SCM rights and assign it a name",
       hmp_getfd },
-    { "closefd", "fdname:s", "closefd name",
+    { "closefd", "fdname:s", "name",
       "close a file descriptor previously passed via SCM rights", hmp_closefd },
 };
 const size_t hmp_builtin_cmds_len = G_N_ELEMENTS(hmp_builtin_cmds);

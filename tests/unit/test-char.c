@@ -16,17 +16,29 @@ typedef struct Frontend {
     GString *in;
     int connects;
     int disconnects;
+    char order[8];      /* 'C' connect, 'R' read, 'D' disconnect */
 } Frontend;
+
+static void fe_log(Frontend *fe, char what)
+{
+    size_t n = strlen(fe->order);
+
+    if (n + 1 < sizeof(fe->order)) {
+        fe->order[n] = what;
+    }
+}
 
 static void fe_read(void *opaque, const uint8_t *buf, size_t len)
 {
     Frontend *fe = opaque;
     g_string_append_len(fe->in, (const char *)buf, len);
+    fe_log(fe, 'R');
 }
 
 static void fe_event(void *opaque, bool connected)
 {
     Frontend *fe = opaque;
+    fe_log(fe, connected ? 'C' : 'D');
     if (connected) {
         fe->connects++;
     } else {
@@ -310,6 +322,41 @@ static void test_socket_fd_passing(void)
     g_string_free(fe.in, TRUE);
 }
 
+/* Input already waiting when the frontend attaches comes after "connected". */
+static void test_connected_before_input(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-char-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "sock", NULL);
+    g_autofree char *spec = g_strdup_printf("unix:%s", path);
+    g_autoptr(GError) err = NULL;
+    Frontend fe = { .in = g_string_new(NULL) };
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    Chardev *chr;
+    int fd;
+
+    g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    chr = qemu_chr_new_from_compat("c", spec, &err);      /* client mode */
+    g_assert_no_error(err);
+    fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(write(fd, "early", 5), ==, 5);
+    g_usleep(10000);
+    qemu_chr_set_handlers(chr, fe_read, fe_event, &fe);
+    wait_for_input(&fe, 5);
+    g_assert_cmpstr(fe.order, ==, "CR");
+
+    close(fd);
+    wait_for(&fe.disconnects, 1);
+    g_assert_cmpstr(fe.order, ==, "CRD");
+    qemu_chr_delete(chr);
+    close(lfd);
+    unlink(path);
+    rmdir(dir);
+    g_string_free(fe.in, TRUE);
+}
+
 static void test_socket_tcp(void)
 {
     g_autoptr(GError) err = NULL;
@@ -359,5 +406,6 @@ int main(int argc, char **argv)
     g_test_add_func("/char/socket/dead-peer", test_socket_dead_peer);
     g_test_add_func("/char/socket/fd-passing", test_socket_fd_passing);
     g_test_add_func("/char/socket/tcp", test_socket_tcp);
+    g_test_add_func("/char/connected-before-input", test_connected_before_input);
     return g_test_run();
 }
