@@ -148,6 +148,12 @@ class MainSchemaTest(unittest.TestCase):
         self.assertEqual(cmds['query-migrate-parameters'].ret_type.name,
                          'MigrationParameters')
 
+    def test_monitor_commands(self):
+        names = {c.name for c in self.schema.commands()}
+        self.assertTrue({'qmp_capabilities', 'query-version', 'query-commands',
+                         'query-qmp-schema', 'quit', 'getfd', 'closefd',
+                         'human-monitor-command'} <= names)
+
     def test_generates_all_files(self):
         with tempfile.TemporaryDirectory() as out:
             files = generate(self.schema, out, '', False, 'qapi-schema.json')
