@@ -117,12 +117,13 @@ typedef struct VMStateNotifier {
  */
 static struct {
     RunState state;
+    bool autostart;
     bool no_shutdown;
     GList *notifiers;           /* VMStateNotifier, in registration order */
     char *name;
     guint8 uuid[16];
     bool has_uuid;
-} vm = { .state = RUN_STATE_PRELAUNCH };
+} vm = { .state = RUN_STATE_PRELAUNCH, .autostart = true };
 
 const char *runstate_name(RunState state)
 {
@@ -149,6 +150,7 @@ int runstate_from_name(const char *name)
 void runstate_init(void)
 {
     vm.state = RUN_STATE_PRELAUNCH;
+    vm.autostart = true;
     vm.no_shutdown = false;
 }
 
@@ -276,6 +278,16 @@ static gboolean vm_stop_bh(gpointer opaque)
 void vm_stop_request(RunState state)
 {
     main_loop_schedule(vm_stop_bh, GINT_TO_POINTER(state));
+}
+
+void runstate_set_autostart(bool autostart)
+{
+    vm.autostart = autostart;
+}
+
+bool runstate_autostart(void)
+{
+    return vm.autostart;
 }
 
 void runstate_set_no_shutdown(bool no_shutdown)

@@ -100,6 +100,14 @@ gpointer vm_state_notifier_add(VMStateChangeFunc fn, void *opaque);
 void vm_state_notifier_remove(gpointer handle);
 
 /*
+ * QEMU's autostart: whether the VM starts once an incoming migration
+ * completes.  Set from -S at start-up; stop / cont in run state inmigrate
+ * change it instead of the run state.
+ */
+void runstate_set_autostart(bool autostart);
+bool runstate_autostart(void);
+
+/*
  * Whether a shutdown request stops the VM (-no-shutdown: run state shutdown,
  * the process stays) instead of exiting.  QMP quit and signals always exit.
  */
