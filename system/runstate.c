@@ -9,43 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qapi/qmp-event.h"
+#include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "sysemu/cpus.h"
-
-static const char *const runstate_names[RUN_STATE__MAX] = {
-    [RUN_STATE_DEBUG] = "debug",
-    [RUN_STATE_INMIGRATE] = "inmigrate",
-    [RUN_STATE_INTERNAL_ERROR] = "internal-error",
-    [RUN_STATE_IO_ERROR] = "io-error",
-    [RUN_STATE_PAUSED] = "paused",
-    [RUN_STATE_POSTMIGRATE] = "postmigrate",
-    [RUN_STATE_PRELAUNCH] = "prelaunch",
-    [RUN_STATE_FINISH_MIGRATE] = "finish-migrate",
-    [RUN_STATE_RESTORE_VM] = "restore-vm",
-    [RUN_STATE_RUNNING] = "running",
-    [RUN_STATE_SAVE_VM] = "save-vm",
-    [RUN_STATE_SHUTDOWN] = "shutdown",
-    [RUN_STATE_SUSPENDED] = "suspended",
-    [RUN_STATE_WATCHDOG] = "watchdog",
-    [RUN_STATE_GUEST_PANICKED] = "guest-panicked",
-    [RUN_STATE_COLO] = "colo",
-};
-
-static const char *const shutdown_cause_names[SHUTDOWN_CAUSE__MAX] = {
-    [SHUTDOWN_CAUSE_NONE] = "none",
-    [SHUTDOWN_CAUSE_HOST_ERROR] = "host-error",
-    [SHUTDOWN_CAUSE_HOST_QMP_QUIT] = "host-qmp-quit",
-    [SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET] = "host-qmp-system-reset",
-    [SHUTDOWN_CAUSE_HOST_SIGNAL] = "host-signal",
-    [SHUTDOWN_CAUSE_HOST_UI] = "host-ui",
-    [SHUTDOWN_CAUSE_GUEST_SHUTDOWN] = "guest-shutdown",
-    [SHUTDOWN_CAUSE_GUEST_RESET] = "guest-reset",
-    [SHUTDOWN_CAUSE_GUEST_PANIC] = "guest-panic",
-    [SHUTDOWN_CAUSE_SUBSYSTEM_RESET] = "subsystem-reset",
-    [SHUTDOWN_CAUSE_SNAPSHOT_LOAD] = "snapshot-load",
-};
 
 /*
  * QEMU's transition table restricted to the states tern enters (prelaunch,
@@ -127,24 +94,17 @@ static struct {
 
 const char *runstate_name(RunState state)
 {
-    g_assert(state >= 0 && state < RUN_STATE__MAX);
-    return runstate_names[state];
+    return RunState_str(state);
 }
 
 const char *shutdown_cause_name(ShutdownCause cause)
 {
-    g_assert(cause >= 0 && cause < SHUTDOWN_CAUSE__MAX);
-    return shutdown_cause_names[cause];
+    return ShutdownCause_str(cause);
 }
 
 int runstate_from_name(const char *name)
 {
-    for (int i = 0; i < RUN_STATE__MAX; i++) {
-        if (strcmp(runstate_names[i], name) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    return qapi_enum_parse(&RunState_lookup, name, -1, NULL);
 }
 
 void runstate_init(void)
@@ -228,11 +188,11 @@ void vm_start(void)
 {
     g_assert(bql_locked());
     if (runstate_is_running()) {
-        qapi_event_emit("STOP", NULL);
-        qapi_event_emit("RESUME", NULL);
+        qapi_event_send_stop();
+        qapi_event_send_resume();
         return;
     }
-    qapi_event_emit("RESUME", NULL);
+    qapi_event_send_resume();
     runstate_set(RUN_STATE_RUNNING);
     vm_state_notify(true, RUN_STATE_RUNNING);
     cpus_resume_all();
@@ -243,7 +203,7 @@ static void vm_stop_running(RunState state)
     runstate_set(state);
     cpus_pause_all();
     vm_state_notify(false, state);
-    qapi_event_emit("STOP", NULL);
+    qapi_event_send_stop();
 }
 
 void vm_stop(RunState state)
@@ -307,14 +267,10 @@ static bool shutdown_caused_by_guest(ShutdownCause cause)
 static gboolean shutdown_bh(gpointer opaque)
 {
     ShutdownCause cause = GPOINTER_TO_INT(opaque);
-    JsonObject *data = json_object_new();
     bool forced = cause == SHUTDOWN_CAUSE_HOST_QMP_QUIT ||
                   cause == SHUTDOWN_CAUSE_HOST_SIGNAL;
 
-    json_object_set_boolean_member(data, "guest",
-                                   shutdown_caused_by_guest(cause));
-    json_object_set_string_member(data, "reason", shutdown_cause_name(cause));
-    qapi_event_emit("SHUTDOWN", data);
+    qapi_event_send_shutdown(shutdown_caused_by_guest(cause), cause);
 
     if (vm.no_shutdown && !forced) {
         vm_stop(RUN_STATE_SHUTDOWN);

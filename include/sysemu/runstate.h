@@ -9,43 +9,15 @@
 #include <glib.h>
 #include <stdbool.h>
 
-/* QEMU's RunState, in QEMU's order (the numeric values match its enum). */
-typedef enum RunState {
-    RUN_STATE_DEBUG,            /* never entered by tern */
-    RUN_STATE_INMIGRATE,
-    RUN_STATE_INTERNAL_ERROR,
-    RUN_STATE_IO_ERROR,         /* never entered by tern */
-    RUN_STATE_PAUSED,
-    RUN_STATE_POSTMIGRATE,
-    RUN_STATE_PRELAUNCH,
-    RUN_STATE_FINISH_MIGRATE,
-    RUN_STATE_RESTORE_VM,       /* never entered by tern */
-    RUN_STATE_RUNNING,
-    RUN_STATE_SAVE_VM,          /* never entered by tern */
-    RUN_STATE_SHUTDOWN,
-    RUN_STATE_SUSPENDED,        /* never entered by tern */
-    RUN_STATE_WATCHDOG,         /* never entered by tern */
-    RUN_STATE_GUEST_PANICKED,
-    RUN_STATE_COLO,             /* never entered by tern */
-    RUN_STATE__MAX,
-} RunState;
+#include "qapi/qapi-types.h"
 
-/* QEMU's ShutdownCause, in QEMU's order. */
-typedef enum ShutdownCause {
-    SHUTDOWN_CAUSE_NONE,
-    SHUTDOWN_CAUSE_HOST_ERROR,
-    SHUTDOWN_CAUSE_HOST_QMP_QUIT,
-    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET,
-    SHUTDOWN_CAUSE_HOST_SIGNAL,
-    SHUTDOWN_CAUSE_HOST_UI,
-    SHUTDOWN_CAUSE_GUEST_SHUTDOWN,
-    SHUTDOWN_CAUSE_GUEST_RESET,
-    SHUTDOWN_CAUSE_GUEST_PANIC,
-    SHUTDOWN_CAUSE_SUBSYSTEM_RESET,
-    SHUTDOWN_CAUSE_SNAPSHOT_LOAD,
-    SHUTDOWN_CAUSE__MAX,
-} ShutdownCause;
-
+/*
+ * RunState and ShutdownCause are QEMU's enums, generated from
+ * qapi/run-state.json (RUN_STATE_*, SHUTDOWN_CAUSE_*, RunState_str()).
+ * tern enters prelaunch, inmigrate, running, paused, finish-migrate,
+ * postmigrate, shutdown, internal-error and guest-panicked; the others
+ * exist for the wire format only.
+ */
 /* The wire names: "running", "inmigrate", ...; "host-qmp-quit", ... */
 const char *runstate_name(RunState state);
 const char *shutdown_cause_name(ShutdownCause cause);

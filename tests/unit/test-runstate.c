@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "qapi/qapi-commands.h"
 #include "qapi/qmp-event.h"
 #include "qemu/main-loop.h"
 #include "sysemu/runstate.h"
@@ -238,6 +239,51 @@ static void test_name_uuid(void)
                                    uuid, &err));
 }
 
+static void test_qmp(void)
+{
+    Events ev;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(StatusInfo) st = NULL;
+    g_autoptr(NameInfo) name = NULL;
+
+    events_setup(&ev);
+    bql_lock();
+    st = qmp_query_status(&err);
+    g_assert_false(st->running);
+    g_assert_cmpint(st->status, ==, RUN_STATE_PRELAUNCH);
+    g_assert_true(qmp_cont(&err));
+    g_assert_true(runstate_is_running());
+    g_assert_true(qmp_stop(&err));
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_PAUSED);
+    g_assert_true(qmp_stop(&err));              /* stopping twice is fine */
+    g_assert_cmpstr(ev.names->str, ==, "RESUME STOP");
+
+    vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
+    g_assert_false(qmp_cont(&err));
+    g_assert_cmpstr(err->message, ==, "Migration is not finalized yet");
+    g_clear_error(&err);
+    runstate_set(RUN_STATE_RUNNING);
+    vm_stop(RUN_STATE_INTERNAL_ERROR);
+    g_assert_false(qmp_cont(&err));
+    g_assert_cmpstr(err->message, ==, "Resetting the Virtual Machine is "
+                    "required");
+    g_clear_error(&err);
+
+    /* inmigrate: stop/cont only decide what happens after the migration */
+    runstate_init();
+    runstate_set(RUN_STATE_INMIGRATE);
+    g_assert_true(qmp_stop(&err));
+    g_assert_false(runstate_autostart());
+    g_assert_true(qmp_cont(&err));
+    g_assert_true(runstate_autostart());
+    g_assert_cmpint(runstate_get(), ==, RUN_STATE_INMIGRATE);
+
+    name = qmp_query_name(&err);
+    g_assert_null(name->name);
+    bql_unlock();
+    events_teardown(&ev);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -252,5 +298,6 @@ int main(int argc, char **argv)
     g_test_add_func("/runstate/no-shutdown-stops", test_no_shutdown_stops);
     g_test_add_func("/runstate/exit-request", test_exit_request);
     g_test_add_func("/runstate/name-uuid", test_name_uuid);
+    g_test_add_func("/runstate/qmp", test_qmp);
     return g_test_run();
 }
