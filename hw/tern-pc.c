@@ -21,12 +21,8 @@ static Machine *current_machine;
 
 /* Every accelerator this build has, in no particular order; read-only. */
 static const AccelOps *const accel_table[] = {
-#ifdef CONFIG_ACCEL_KVM
     &accel_kvm_ops,
-#endif
-#ifdef CONFIG_ACCEL_INTERP
     &accel_interp_ops,
-#endif
     &accel_qtest_ops,
 };
 
