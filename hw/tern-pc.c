@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "hw/debug-exit.h"
+#include "hw/guest-params.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
+#include "qemu/option.h"
 #include "sysemu/cpus.h"
 
 /* The machine of this process; set once by machine_create(). */
@@ -253,6 +255,71 @@ bool machine_load_kernel(const char *path, GError **errp)
     return guest_memory_write(MACHINE_KERNEL_ADDR, buf, got, errp);
 }
 
+bool machine_parse_append(const char *append, uint64_t ram_size,
+                          GuestParams *p, GError **errp)
+{
+    static const char *const keys[] = { "start", "end", "seed", "flags", NULL };
+    g_autoptr(GHashTable) kv = NULL;
+    uint64_t start, end, seed, flags;
+
+    *p = (GuestParams){
+        .magic = GUEST_PARAMS_MAGIC,
+        .ram_size_lo = (uint32_t)ram_size,
+        .ram_size_hi = (uint32_t)(ram_size >> 32),
+    };
+    kv = append && *append ? qemu_opts_parse(append, NULL, errp)
+                           : g_hash_table_new(g_str_hash, g_str_equal);
+    if (!kv || !qemu_opts_check_keys(kv, keys, errp) ||
+        !qemu_opt_get_size(kv, "start", GUEST_DEFAULT_START, &start, errp) ||
+        !qemu_opt_get_size(kv, "end", MIN(GUEST_DEFAULT_END, ram_size), &end,
+                           errp) ||
+        !qemu_opt_get_u64(kv, "seed", GUEST_DEFAULT_SEED, &seed, errp) ||
+        !qemu_opt_get_u64(kv, "flags", 0, &flags, errp)) {
+        goto bad;
+    }
+    if (start % TARGET_PAGE_SIZE || start >= end || end > ram_size) {
+        error_setg(errp, "start=0x%" G_GINT64_MODIFIER "x end=0x%"
+                   G_GINT64_MODIFIER "x: need a page-aligned start below end, "
+                   "and end within the %" G_GUINT64_FORMAT "-byte RAM",
+                   start, end, ram_size);
+        goto bad;
+    }
+    if (seed > UINT32_MAX || flags & ~(uint64_t)GUEST_FLAG_FILL_THEN_AB) {
+        error_setg(errp, "%s out of range", seed > UINT32_MAX ? "seed" : "flags");
+        goto bad;
+    }
+    p->start = start;
+    p->end = end;
+    p->seed = seed;
+    p->flags = flags;
+    return true;
+
+bad:
+    error_prepend(errp, "-append '%s': ", append ? append : "");
+    return false;
+}
+
+static bool machine_init_boot(const MachineConfig *cfg, GError **errp)
+{
+    uint8_t block[GUEST_PARAMS_SIZE];
+    GuestParams params;
+
+    if (!cfg->kernel) {
+        if (cfg->append) {
+            error_setg(errp, "-append only allowed with -kernel option");
+            return false;
+        }
+        return true;
+    }
+    if (!machine_load_kernel(cfg->kernel, errp) ||
+        !machine_parse_append(cfg->append, memory_main_ram_size(), &params,
+                              errp)) {
+        return false;
+    }
+    guest_params_write(block, &params);
+    return guest_memory_write(GUEST_PARAMS_ADDR, block, sizeof(block), errp);
+}
+
 Machine *machine_create(const MachineConfig *cfg, GError **errp)
 {
     Machine *m = g_new0(Machine, 1);
@@ -266,7 +333,7 @@ Machine *machine_create(const MachineConfig *cfg, GError **errp)
     if (!machine_init_memory(m, cfg, errp) ||
         !machine_init_accel(m, cfg, errp) ||
         !machine_init_devices(m, cfg, errp) ||
-        (cfg->kernel && !machine_load_kernel(cfg->kernel, errp)) ||
+        !machine_init_boot(cfg, errp) ||
         !cpus_create(m->accel_ops, m->accel, cfg->smp, &m->io,
                      MACHINE_KERNEL_ADDR, MACHINE_STACK_TOP, errp)) {
         machine_free(m);

@@ -12,7 +12,6 @@
 
 #include "chardev/char-backend.h"
 #include "cmdline.h"
-#include "hw/guest-params.h"
 #include "hw/machine.h"
 #include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
@@ -170,8 +169,7 @@ static int tern_run(TernOptions *o)
         }
     }
     m = machine_create(o->machine, &err);
-    if (!m || !guest_params_write_from_append(o->machine->append, &err) ||
-        !start_qtest(o, m, &qtest, &err) || !start_vm(o, &err)) {
+    if (!m || !start_qtest(o, m, &qtest, &err) || !start_vm(o, &err)) {
         goto out;
     }
     status = main_loop_run();

@@ -13,14 +13,15 @@
 
 #include "chardev/char.h"
 #include "hw/device.h"
+#include "hw/guest-params.h"
 #include "hw/serial.h"
 #include "hw/testdev.h"
 #include "sysemu/accel-ops.h"
 #include "sysemu/memory.h"
 
 #define MACHINE_TYPE_NAME "tern-pc"     /* carried by the migration stream */
-#define MACHINE_KERNEL_ADDR 0x10000u    /* -kernel load address and entry */
-#define MACHINE_STACK_TOP   0x10000u    /* initial ESP, grows down */
+#define MACHINE_KERNEL_ADDR GUEST_LOAD_ADDR  /* -kernel load address, entry */
+#define MACHINE_STACK_TOP   GUEST_STACK_TOP  /* initial ESP, grows down */
 #define MACHINE_MAX_RAM     (UINT64_C(4) << 30)
 
 /* Everything the command line decides about the machine. */
@@ -72,6 +73,15 @@ const AccelOps *accel_find(const char *name);
 uint32_t machine_pio_read(Machine *m, uint16_t port, unsigned size);
 void machine_pio_write(Machine *m, uint16_t port, unsigned size,
                        uint32_t value);
+
+/*
+ * The guest parameter block for -append "start=1M,end=100M,seed=N,flags=N"
+ * (every key optional; defaults from hw/guest-params.h, end clamped to
+ * @ram_size).  With -kernel, machine_create() writes it at
+ * GUEST_PARAMS_ADDR.
+ */
+bool machine_parse_append(const char *append, uint64_t ram_size,
+                          GuestParams *p, GError **errp);
 
 /* Load @path at MACHINE_KERNEL_ADDR; "could not load kernel '...': ..." */
 bool machine_load_kernel(const char *path, GError **errp);

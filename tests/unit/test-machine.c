@@ -153,6 +153,52 @@ static void test_errors(void)
     g_unlink(big_kernel);
 }
 
+static void test_guest_params(void)
+{
+    g_autoptr(MachineConfig) cfg = qtest_config();
+    g_autoptr(GError) err = NULL;
+    g_autofree char *kernel = tmp_kernel("\xf4", 1);
+    GuestParams p;
+    Machine *m;
+
+    cfg->kernel = g_strdup(kernel);
+    cfg->append = g_strdup("start=2M,end=3M,seed=42,flags=1");
+    bql_lock();
+    m = machine_create(cfg, &err);
+    g_assert_no_error(err);
+    memcpy(&p, m->ram->host + GUEST_PARAMS_ADDR, sizeof(p));
+    g_assert_cmphex(p.magic, ==, GUEST_PARAMS_MAGIC);
+    g_assert_cmphex(p.ram_size_lo, ==, 4 << 20);
+    g_assert_cmphex(p.start, ==, 2 << 20);
+    g_assert_cmphex(p.end, ==, 3 << 20);
+    g_assert_cmpuint(p.seed, ==, 42);
+    g_assert_cmpuint(p.flags, ==, 1);
+    machine_free(m);
+    bql_unlock();
+
+    /* defaults, with end clamped to RAM */
+    g_assert_true(machine_parse_append(NULL, 4 << 20, &p, &err));
+    g_assert_cmphex(p.start, ==, GUEST_DEFAULT_START);
+    g_assert_cmphex(p.end, ==, 4 << 20);
+    g_assert_cmpuint(p.seed, ==, GUEST_DEFAULT_SEED);
+
+    g_assert_false(machine_parse_append("start=1M,end=1M", 4 << 20, &p, &err));
+    g_assert_true(g_str_has_prefix(err->message, "-append 'start=1M,end=1M': "));
+    g_clear_error(&err);
+    g_assert_false(machine_parse_append("end=8M", 4 << 20, &p, &err));
+    g_clear_error(&err);
+    g_assert_false(machine_parse_append("colour=blue", 4 << 20, &p, &err));
+    g_assert_nonnull(strstr(err->message, "Invalid parameter 'colour'"));
+    g_clear_error(&err);
+    g_assert_false(machine_parse_append("flags=2", 4 << 20, &p, &err));
+    g_clear_error(&err);
+
+    g_free(cfg->kernel);
+    cfg->kernel = NULL;
+    expect_create_error(cfg, "-append only allowed with -kernel option");
+    g_unlink(kernel);
+}
+
 static void test_accel_fallback(void)
 {
     g_autoptr(MachineConfig) cfg = qtest_config();
@@ -189,6 +235,7 @@ int main(int argc, char **argv)
     g_test_add_func("/machine/boot", test_boot);
     g_test_add_func("/machine/memory-backend", test_memory_backend);
     g_test_add_func("/machine/errors", test_errors);
+    g_test_add_func("/machine/guest-params", test_guest_params);
     g_test_add_func("/machine/accel-fallback", test_accel_fallback);
     return g_test_run();
 }
