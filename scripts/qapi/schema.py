@@ -378,6 +378,10 @@ class Schema:
             self.items.append(entity)
         for entity in list(self.entities):
             self._resolve(entity)
+        # Like QEMU, every named type has a list type, used or not.
+        for entity in self.entities:
+            if isinstance(entity, Type):
+                self.array_of(entity)
         for entity in self.entities:
             self._check(entity)
             self._check_doc(entity)
@@ -680,29 +684,25 @@ class Schema:
                                     % (entity.name, br.name, seen[qt]))
                 seen[qt] = br.name
 
-    def _check_doc(self, entity):
+    @staticmethod
+    def _check_doc(entity):
+        """A doc block may only describe members and features that exist."""
         doc = entity.doc
         if doc is None:
             return
-        names = []
+        members = []
         if isinstance(entity, EnumType):
-            names = [m.name for m in entity.members]
+            members = entity.members
         elif isinstance(entity, ObjectType):
-            names = [m.name for m in entity.members()]
-        elif isinstance(entity, AlternateType):
-            names = [b.name for b in entity.branches]
+            members = entity.members()
         elif isinstance(entity, (Command, Event)) and entity.arg_type:
-            names = [m.name for m in entity.arg_type.members()]
+            members = entity.arg_type.members()
+        names = [m.name for m in members]
+        if isinstance(entity, AlternateType):
+            names = [b.name for b in entity.branches]
         features = [f.name for f in entity.features]
-        for m in getattr(entity, 'members', lambda: [])() \
-                if isinstance(entity, ObjectType) else []:
+        for m in members:
             features += [f.name for f in m.features]
-        if isinstance(entity, EnumType):
-            for m in entity.members:
-                features += [f.name for f in m.features]
-        if isinstance(entity, (Command, Event)) and entity.arg_type:
-            for m in entity.arg_type.members():
-                features += [f.name for f in m.features]
         doc.check(entity.meta, entity.name, names, features)
 
     # --- views for the generators
