@@ -34,7 +34,7 @@ typedef struct CPUState {
     bool parked;        /* waiting on wake, not inside the accelerator */
     bool halted;        /* executed HLT; parked until woken */
     bool exit;          /* leave the thread */
-    GCond wake;
+    QemuCond wake;
 } CPUState;
 
 /*
@@ -46,7 +46,7 @@ static struct {
     AccelState *accel;
     CPUIOHandler io;
     GPtrArray *cpus;        /* CPUState*, by index */
-    GCond parked_cond;      /* signalled when a vCPU parks */
+    QemuCond parked_cond;   /* signalled when a vCPU parks */
     char *last_error;
 } vcpus;
 
@@ -97,7 +97,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
 
         if (cpu_should_park(cpu)) {
             cpu->parked = true;
-            g_cond_broadcast(&vcpus.parked_cond);
+            qemu_cond_broadcast(&vcpus.parked_cond);
             bql_cond_wait(&cpu->wake);
             continue;
         }
@@ -120,7 +120,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
         }
     }
     cpu->parked = true;
-    g_cond_broadcast(&vcpus.parked_cond);
+    qemu_cond_broadcast(&vcpus.parked_cond);
     bql_unlock();
     current_cpu = NULL;
     return NULL;
@@ -131,7 +131,7 @@ static void cpu_free(CPUState *cpu)
     if (cpu->vcpu) {
         vcpus.ops->vcpu_free(cpu->vcpu);
     }
-    g_cond_clear(&cpu->wake);
+    qemu_cond_destroy(&cpu->wake);
     g_free(cpu);
 }
 
@@ -143,7 +143,7 @@ static CPUState *cpu_new(int index, uint32_t entry, uint32_t stack,
 
     cpu->index = index;
     cpu->stop = true;
-    g_cond_init(&cpu->wake);
+    qemu_cond_init(&cpu->wake);
     cpu->vcpu = vcpus.ops->vcpu_new(vcpus.accel, index, errp);
     if (!cpu->vcpu) {
         cpu_free(cpu);
@@ -169,7 +169,7 @@ bool cpus_create(const AccelOps *ops, AccelState *accel, int count,
     vcpus.accel = accel;
     vcpus.io = *io;
     vcpus.cpus = g_ptr_array_new();
-    g_cond_init(&vcpus.parked_cond);
+    qemu_cond_init(&vcpus.parked_cond);
 
     for (int i = 0; i < count; i++) {
         CPUState *cpu = cpu_new(i, entry, stack, errp);
@@ -218,7 +218,7 @@ void cpus_resume_all(void)
         CPUState *cpu = cpu_by_index(i);
 
         cpu->stop = false;
-        g_cond_signal(&cpu->wake);
+        qemu_cond_signal(&cpu->wake);
     }
 }
 
@@ -234,7 +234,7 @@ void cpus_destroy(void)
         cpu->exit = true;
         if (cpu->thread) {
             vcpus.ops->vcpu_kick(cpu->vcpu);
-            g_cond_signal(&cpu->wake);
+            qemu_cond_signal(&cpu->wake);
         }
     }
     /* Join without the BQL: an exiting vCPU may be waiting for it. */
@@ -252,7 +252,7 @@ void cpus_destroy(void)
     }
     g_ptr_array_free(vcpus.cpus, TRUE);
     vcpus.cpus = NULL;
-    g_cond_clear(&vcpus.parked_cond);
+    qemu_cond_destroy(&vcpus.parked_cond);
     g_clear_pointer(&vcpus.last_error, g_free);
 }
 

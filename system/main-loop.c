@@ -12,7 +12,7 @@
  * Process-wide by nature: there is one BQL and one main loop per tern
  * process.  They are reached only through the functions below.
  */
-static GMutex bql;
+static QemuMutex bql = { PTHREAD_MUTEX_INITIALIZER };
 static __thread bool bql_held;      /* does this thread hold the BQL? */
 static GPollFunc glib_poll;         /* the context's poll before ours */
 static int exit_status;
@@ -21,7 +21,7 @@ static gint exit_requested;         /* atomic */
 void bql_lock(void)
 {
     g_assert(!bql_held);            /* the BQL is not recursive */
-    g_mutex_lock(&bql);
+    qemu_mutex_lock(&bql);
     bql_held = true;
 }
 
@@ -29,7 +29,7 @@ void bql_unlock(void)
 {
     g_assert(bql_held);
     bql_held = false;
-    g_mutex_unlock(&bql);
+    qemu_mutex_unlock(&bql);
 }
 
 bool bql_locked(void)
@@ -37,11 +37,11 @@ bool bql_locked(void)
     return bql_held;
 }
 
-void bql_cond_wait(GCond *cond)
+void bql_cond_wait(QemuCond *cond)
 {
     g_assert(bql_held);
     bql_held = false;
-    g_cond_wait(cond, &bql);
+    qemu_cond_wait(cond, &bql);
     bql_held = true;
 }
 

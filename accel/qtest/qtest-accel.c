@@ -8,13 +8,15 @@
 
 #include <string.h>
 
+#include "qemu/thread.h"
+
 struct AccelState {
     int unused;
 };
 
 struct AccelVCPU {
-    GMutex lock;
-    GCond cond;
+    QemuMutex lock;
+    QemuCond cond;
     bool kicked;        /* latched until the next vcpu_run returns */
     X86CPUState env;
 };
@@ -38,36 +40,36 @@ static AccelVCPU *qtest_vcpu_new(AccelState *s, int index, GError **errp)
 {
     AccelVCPU *cpu = g_new0(AccelVCPU, 1);
 
-    g_mutex_init(&cpu->lock);
-    g_cond_init(&cpu->cond);
+    qemu_mutex_init(&cpu->lock);
+    qemu_cond_init(&cpu->cond);
     return cpu;
 }
 
 static void qtest_vcpu_free(AccelVCPU *cpu)
 {
-    g_mutex_clear(&cpu->lock);
-    g_cond_clear(&cpu->cond);
+    qemu_mutex_destroy(&cpu->lock);
+    qemu_cond_destroy(&cpu->cond);
     g_free(cpu);
 }
 
 static VCPUExit qtest_vcpu_run(AccelVCPU *cpu, const CPUIOHandler *io,
                                GError **errp)
 {
-    g_mutex_lock(&cpu->lock);
+    qemu_mutex_lock(&cpu->lock);
     while (!cpu->kicked) {
-        g_cond_wait(&cpu->cond, &cpu->lock);
+        qemu_cond_wait(&cpu->cond, &cpu->lock);
     }
     cpu->kicked = false;
-    g_mutex_unlock(&cpu->lock);
+    qemu_mutex_unlock(&cpu->lock);
     return VCPU_EXIT_KICKED;
 }
 
 static void qtest_vcpu_kick(AccelVCPU *cpu)
 {
-    g_mutex_lock(&cpu->lock);
+    qemu_mutex_lock(&cpu->lock);
     cpu->kicked = true;
-    g_cond_signal(&cpu->cond);
-    g_mutex_unlock(&cpu->lock);
+    qemu_cond_signal(&cpu->cond);
+    qemu_mutex_unlock(&cpu->lock);
 }
 
 static bool qtest_vcpu_get_state(AccelVCPU *cpu, X86CPUState *env,

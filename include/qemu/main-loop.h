@@ -9,6 +9,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "qemu/thread.h"
+
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);      /* true if the calling thread holds the BQL */
@@ -17,7 +19,7 @@ bool bql_locked(void);      /* true if the calling thread holds the BQL */
  * Wait on @cond, releasing the BQL while waiting (the caller holds it, and
  * holds it again on return).  Spurious wake-ups happen: wait in a loop.
  */
-void bql_cond_wait(GCond *cond);
+void bql_cond_wait(QemuCond *cond);
 
 /*
  * The main loop is GLib's default GMainContext iterated by the main thread.

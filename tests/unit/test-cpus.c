@@ -24,6 +24,7 @@ struct AccelVCPU {
     gint64 steps;           /* atomic */
     gint in_run;            /* atomic: inside vcpu_run */
     gint mode;              /* atomic SpinMode */
+    gint halts;             /* atomic: HALT exits so far */
     X86CPUState env;
 };
 
@@ -58,6 +59,7 @@ static VCPUExit spin_vcpu_run(AccelVCPU *cpu, const CPUIOHandler *io,
         if (g_atomic_int_get(&cpu->mode) == HALT_NOW) {
             g_atomic_int_set(&cpu->mode, SPIN);
             cpu->env.halted = true;
+            g_atomic_int_inc(&cpu->halts);
             ret = VCPU_EXIT_HALT;
             break;
         }
@@ -237,7 +239,7 @@ static void test_halt_parks(void)
     wait_progress(0, 0);
     g_atomic_int_set(&spin_cpus[0]->mode, HALT_NOW);
     bql_unlock();
-    while (!spin_cpus[0]->env.halted) {
+    while (!g_atomic_int_get(&spin_cpus[0]->halts)) {
         g_usleep(1000);
     }
     g_usleep(20000);
