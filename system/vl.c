@@ -178,9 +178,7 @@ out:
     if (err) {
         error_report_err(g_steal_pointer(&err));
     }
-    if (m) {
-        vm_stop(RUN_STATE_PAUSED);
-    }
+    /* As QEMU at exit: the vCPUs stop without a STOP event. */
     qtest_server_free(qtest);
     monitor_cleanup();
     machine_free(m);
