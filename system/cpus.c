@@ -57,6 +57,15 @@ bool cpus_on_vcpu_thread(void)
     return current_cpu != NULL;
 }
 
+void cpus_stop_current(void)
+{
+    g_assert(bql_locked());
+    if (current_cpu) {
+        current_cpu->stop = true;
+        vcpus.ops->vcpu_kick(current_cpu->vcpu);
+    }
+}
+
 int cpus_count(void)
 {
     return vcpus.cpus ? (int)vcpus.cpus->len : 0;

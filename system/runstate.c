@@ -210,6 +210,8 @@ void vm_stop(RunState state)
 {
     g_assert(bql_locked());
     if (cpus_on_vcpu_thread()) {
+        /* Stop here at once; the main loop stops the others. */
+        cpus_stop_current();
         vm_stop_request(state);
         return;
     }

@@ -40,6 +40,12 @@ void cpus_pause_all(void);
 /* Let every vCPU run again (those not halted).  BQL held. */
 void cpus_resume_all(void);
 
+/*
+ * On a vCPU thread: leave the accelerator soon and park until the next
+ * cpus_resume_all() (a stop requested from guest I/O).  BQL held.
+ */
+void cpus_stop_current(void);
+
 /* Is the calling thread a vCPU thread? */
 bool cpus_on_vcpu_thread(void);
 
