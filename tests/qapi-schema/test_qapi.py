@@ -154,6 +154,13 @@ class MainSchemaTest(unittest.TestCase):
                          'query-qmp-schema', 'quit', 'getfd', 'closefd',
                          'human-monitor-command'} <= names)
 
+    def test_run_state_commands(self):
+        names = {c.name for c in self.schema.commands()}
+        self.assertLessEqual({'query-status', 'stop', 'cont', 'query-name',
+                              'query-memory-size-summary'}, names)
+        events = {e.name for e in self.schema.events()}
+        self.assertLessEqual({'STOP', 'RESUME', 'SHUTDOWN'}, events)
+
     def test_generates_all_files(self):
         with tempfile.TemporaryDirectory() as out:
             files = generate(self.schema, out, '', False, 'qapi-schema.json')
