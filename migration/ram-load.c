@@ -82,6 +82,23 @@ static RAMBlock *ram_find_block(RAMState *rs, const char *name, size_t len)
     return NULL;
 }
 
+/* A block name from the stream, printable: other bytes (NUL included) as \\ooo. */
+static char *ram_escape_name(const char *name, size_t len)
+{
+    GString *out = g_string_sized_new(len);
+
+    for (size_t i = 0; i < len; i++) {
+        guchar c = name[i];
+
+        if (g_ascii_isprint(c) && c != '\\' && c != '"') {
+            g_string_append_c(out, c);
+        } else {
+            g_string_append_printf(out, "\\%03o", c);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
 /* Read `u8 idlen ; idstr` and find the local block of that name. */
 static RAMBlock *ram_load_named_block(RAMState *rs, QEMUFile *f, uint64_t pos, GError **errp)
 {
@@ -99,10 +116,9 @@ static RAMBlock *ram_load_named_block(RAMState *rs, QEMUFile *f, uint64_t pos, G
         ram_load_fail(pos, NULL, errp, "RAM block name of length 0");
         return NULL;
     }
-    name[len] = '\0';
     rb = ram_find_block(rs, name, len);
     if (!rb) {
-        escaped = g_strescape(name, NULL);
+        escaped = ram_escape_name(name, len);
         ram_load_fail(pos, NULL, errp,
                       "Unknown ramblock \"%s\", cannot accept migration", escaped);
     }

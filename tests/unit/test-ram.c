@@ -576,9 +576,10 @@ static void test_reject_unknown_block(void)
 
     g_byte_array_set_size(s, 0);
     put64(s, RAM_SAVE_FLAG_ZERO);
-    put_name(s, "a\x01");
+    put_u8(s, 3);
+    g_byte_array_append(s, (const guint8 *)"a\0\"", 3);
     put_u8(s, 0);
-    expect_reject(s, "Unknown ramblock \"a\\001\"");
+    expect_reject(s, "Unknown ramblock \"a\\000\\042\"");
 }
 
 static void test_reject_length_mismatch(void)
