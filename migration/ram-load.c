@@ -38,6 +38,8 @@ static const struct {
 };
 
 #define RAM_KNOWN_FLAGS     0x3ffu
+#define RAM_LOADABLE_FLAGS  (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE | \
+                             RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE)
 
 /* Fail with a message naming the local @block (NULL if not known yet) and the record's offset. */
 static bool G_GNUC_PRINTF(4, 5)
@@ -268,6 +270,9 @@ static bool ram_load_check_flags(uint64_t pos, uint64_t word, GError **errp)
 {
     uint64_t flags = word & ~TARGET_PAGE_MASK;
 
+    if (!(flags & ~(uint64_t)RAM_LOADABLE_FLAGS)) {
+        return true;
+    }
     if (flags & ~(uint64_t)RAM_KNOWN_FLAGS) {
         return ram_load_fail(pos, NULL, errp,
                              "RAM record 0x%016" PRIx64 " has unknown flag bits 0x%" PRIx64
