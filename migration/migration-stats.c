@@ -1,12 +1,12 @@
 /*
- * MigrationStats helpers (include/migration/migration-stats.h): resetting the
+ * MigrationAtomicStats helpers (include/migration/migration-stats.h): resetting the
  * counters between migrations and the sums query-migrate derives from them.
  */
 #include "migration/migration-stats.h"
 
 #include <glib.h>
 
-void migration_stats_reset(MigrationStats *s)
+void migration_stats_reset(MigrationAtomicStats *s)
 {
     MigrationStat *all[] = {
         &s->transferred, &s->pages_per_second, &s->total, &s->remaining,
@@ -21,7 +21,7 @@ void migration_stats_reset(MigrationStats *s)
     }
 }
 
-uint64_t migration_stats_pages_sent(const MigrationStats *s)
+uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s)
 {
     return migration_stat_get(&s->zero_pages) + migration_stat_get(&s->normal_pages);
 }

@@ -65,8 +65,8 @@ struct RAMState {
     bool has_dirty;
     RAMRateLimit rate_limit;
     bool has_rate_limit;
-    MigrationStats *stats;          /* rs->own_stats unless the caller gave one */
-    MigrationStats own_stats;
+    MigrationAtomicStats *stats;          /* rs->own_stats unless the caller gave one */
+    MigrationAtomicStats own_stats;
     RAMSyncHook *sync_hook;
     void *sync_hook_opaque;
 

@@ -19,7 +19,7 @@
 #define RAM_HEADER_MAX          (8 + 1 + 255 + 1)
 
 RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
-                        MigrationStats *stats)
+                        MigrationAtomicStats *stats)
 {
     RAMState *rs = g_new0(RAMState, 1);
 
@@ -174,7 +174,7 @@ static bool ram_dirty_sync(RAMState *rs, GError **errp)
 /* ---- page records ---- */
 
 /*
- * Counters of one sending run, published to MigrationStats in batches so
+ * Counters of one sending run, published to MigrationAtomicStats in batches so
  * the per-page path does no atomic operations.
  */
 typedef struct RAMSendRun {

@@ -1,5 +1,5 @@
 /*
- * MigrationStats: the counters query-migrate reports for the RAM part of a
+ * MigrationAtomicStats: the counters query-migrate reports for the RAM part of a
  * migration.  The migration thread writes them; the main loop (query-migrate,
  * HMP "info migrate") reads them at any time without a lock, so every field
  * is a C11 atomic.  Relaxed ordering is enough: each counter is read on its
@@ -13,7 +13,7 @@
 
 typedef _Atomic uint64_t MigrationStat;
 
-typedef struct MigrationStats {
+typedef struct MigrationAtomicStats {
     /*
      * Written by the migration code (not RAM), from qemu_file_transferred():
      * bytes of the whole stream so far (QMP "transferred").
@@ -44,13 +44,13 @@ typedef struct MigrationStats {
     MigrationStat precopy_bytes;
     /* Bytes of RAM records sent while the VM was stopped, by the final pass (QMP "downtime-bytes"). */
     MigrationStat downtime_bytes;
-} MigrationStats;
+} MigrationAtomicStats;
 
 /* Zero every counter (a new migration starts).  Call while no writer runs. */
-void migration_stats_reset(MigrationStats *s);
+void migration_stats_reset(MigrationAtomicStats *s);
 
 /* Pages sent so far, zero and normal (the base of "pages-per-second"). */
-uint64_t migration_stats_pages_sent(const MigrationStats *s);
+uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s);
 
 static inline uint64_t migration_stat_get(const MigrationStat *c)
 {

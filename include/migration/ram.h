@@ -89,7 +89,7 @@ typedef struct RAMState RAMState;
  * counters, or an internal set is used when it is NULL.
  */
 RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
-                        MigrationStats *stats);
+                        MigrationAtomicStats *stats);
 
 /* A destination state over @blocks: ram_state_new(blocks, NULL, NULL). */
 RAMState *ram_load_state_new(GPtrArray *blocks);

@@ -127,7 +127,7 @@ static void fake_guest_write(FakeDirty *d, guint blk, uint64_t page, uint8_t val
     set_bit(page, d->written[blk]);
 }
 
-static RAMState *source_new(FakeDirty *d, MigrationStats *stats)
+static RAMState *source_new(FakeDirty *d, MigrationAtomicStats *stats)
 {
     RAMDirtySource src = { .sync = fake_dirty_sync, .opaque = d };
 
@@ -224,7 +224,7 @@ static void test_setup_bytes(void)
         2, 'b', 'b', 0, 0, 0, 0, 0, 0, 0x30, 0x00,  /* "bb", 0x3000 */
         0, 0, 0, 0, 0, 0, 0, 0x10,                  /* EOS */
     };
-    MigrationStats stats = { 0 };
+    MigrationAtomicStats stats = { 0 };
     g_autoptr(GBytes) bytes = NULL;
     g_autoptr(RAMState) rs = NULL;
     uint64_t last_sync = 0;
@@ -254,7 +254,7 @@ static void test_page_record_bytes(void)
 {
     g_autoptr(GPtrArray) blocks = test_blocks_new("a", 2, "bb", 3);
     g_autoptr(GByteArray) expect = g_byte_array_new();
-    MigrationStats stats = { 0 };
+    MigrationAtomicStats stats = { 0 };
     g_autoptr(GBytes) bytes = NULL;
     g_autoptr(RAMState) rs = NULL;
     uint8_t page_5a[PAGE], page_11[PAGE];
@@ -335,7 +335,7 @@ static void round_trip(RAMLoadFaultPolicy policy)
 {
     g_autoptr(GPtrArray) src_blocks = test_blocks_new("pc.ram", 1024, "vga.vram", 600);
     g_autoptr(GPtrArray) dst_blocks = test_blocks_new("pc.ram", 1024, "vga.vram", 600);
-    MigrationStats stats = { 0 };
+    MigrationAtomicStats stats = { 0 };
     g_autoptr(RAMState) src = NULL;
     g_autoptr(RAMState) dst = ram_load_state_new(dst_blocks);
     g_autoptr(GBytes) stream = NULL;
@@ -389,7 +389,7 @@ static void test_dirty_pages_resent(void)
 {
     g_autoptr(GPtrArray) src_blocks = test_blocks_new("a", 64, "b", 64);
     g_autoptr(GPtrArray) dst_blocks = test_blocks_new("a", 64, "b", 64);
-    MigrationStats stats = { 0 };
+    MigrationAtomicStats stats = { 0 };
     g_autoptr(RAMState) src = NULL;
     g_autoptr(RAMState) dst = ram_load_state_new(dst_blocks);
     g_autoptr(GBytes) first = NULL, second = NULL;
@@ -459,7 +459,7 @@ static bool fake_limit_exceeded(void *opaque)
 static void test_rate_limit(void)
 {
     g_autoptr(GPtrArray) blocks = test_blocks_new("a", 256, NULL, 0);
-    MigrationStats stats = { 0 };
+    MigrationAtomicStats stats = { 0 };
     g_autoptr(RAMState) rs = NULL;
     g_autoptr(GBytes) bytes = NULL;
     FakeLimit limit = { .f = qemu_file_new_output_buffer() };
@@ -760,7 +760,7 @@ static void test_continue_across_sections(void)
 
 static void test_stats_reset(void)
 {
-    MigrationStats stats;
+    MigrationAtomicStats stats;
 
     memset(&stats, 0xff, sizeof(stats));
     migration_stats_reset(&stats);
