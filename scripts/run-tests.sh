@@ -17,7 +17,8 @@ with open(sys.argv[1]) as f:
     for line in f:
         t = json.loads(line)
         ok = t["result"] in ("OK", "EXPECTEDFAIL", "SKIP")
-        suite = suite_of.get(t["name"], "?")
+        name = t["name"].split(" / ")[-1]
+        suite = suite_of.get(name, "?")
         per_suite[suite][0 if ok else 1] += 1
         if ok:
             passed += 1

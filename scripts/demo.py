@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""tern's main job, shown: migrate a running guest live between two tern processes.
+
+Starts a source running the a-b guest (it increments one byte in every page,
+forever, and prints 'B' after every 64 sweeps) and a destination waiting for
+an incoming migration, migrates over QMP while drawing a progress bar, then
+checks what arrived: the guest's memory pattern on the destination, the
+guest still running there, and the source in postmigrate.
+"""
+
+import argparse
+import base64
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ternvm  # noqa: E402
+
+MiB = 1 << 20
+
+
+def parse_size(text):
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = text.strip().upper().rstrip("B") if text.upper() != "B" else "1"
+    num = text.rstrip("KMGT")
+    return int(float(num) * units[text[len(num):]])
+
+
+def human_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def options():
+    env = os.environ.get
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", default=env("TERN_BUILD", "build"), help="meson build directory")
+    p.add_argument("--ram", default=env("DEMO_RAM", "1G"), help="guest RAM size (default 1G)")
+    p.add_argument("--dirty", default=env("DEMO_DIRTY", "64M"),
+                   help="how much memory the guest keeps dirtying, from 1 MiB up (default 64M)")
+    p.add_argument("--transport", default=env("DEMO_TRANSPORT", "unix"),
+                   choices=["unix", "tcp", "file"], help="migration transport (default unix)")
+    p.add_argument("--max-bandwidth", default=env("DEMO_MAX_BANDWIDTH", "1G"),
+                   help="bytes/s cap; 0 = unlimited (default 1G)")
+    p.add_argument("--downtime-limit", type=int, default=int(env("DEMO_DOWNTIME_LIMIT", "300")),
+                   help="ms (default 300)")
+    p.add_argument("--accel", default=env("DEMO_ACCEL", "auto"),
+                   choices=["auto", "kvm", "interp"], help="accelerator (auto: kvm if usable)")
+    return p.parse_args()
+
+
+class Demo:
+    def __init__(self, opts):
+        self.opts = opts
+        self.binary = os.path.join(opts.build, "tern")
+        self.guest = os.path.join(opts.build, "tests", "guest", "a-b.bin")
+        self.workdir = tempfile.mkdtemp(prefix="tern-demo-")
+        self.ram = parse_size(opts.ram)
+        self.dirty_end = MiB + parse_size(opts.dirty)
+        self.vms = []
+
+    def start_vm(self, name, extra):
+        accel = {"auto": ["-accel", "kvm", "-accel", "interp"],
+                 "kvm": ["-accel", "kvm"], "interp": ["-accel", "interp"]}[self.opts.accel]
+        args = ["-m", str(self.ram // MiB), *accel, "-name", name,
+                "-kernel", self.guest,
+                "-append", f"start={MiB},end={self.dirty_end}", *extra]
+        vm = ternvm.VM(self.binary, args, name, os.path.join(self.workdir, name))
+        self.vms.append(vm)
+        return vm
+
+    def uris(self):
+        t = self.opts.transport
+        if t == "unix":
+            u = f"unix:{os.path.join(self.workdir, 'mig.sock')}"
+            return u, u
+        if t == "tcp":
+            return "tcp:127.0.0.1:0", None     # destination picks the port
+        f = f"file:{os.path.join(self.workdir, 'stream.bin')}"
+        return f, f
+
+    def run(self):
+        os.makedirs(os.path.join(self.workdir, "src"))
+        os.makedirs(os.path.join(self.workdir, "dst"))
+        src = self.start_vm("src", [])
+        src.wait_serial(b"B", timeout=120)
+        accel = self.accel_in_use(src)
+        print(f"source: {self.opts.ram} guest running under {accel}, "
+              f"dirtying {human_bytes(self.dirty_end - MiB)} (serial: {src.serial()[:16]!r}...)")
+
+        dst = self.start_vm("dst", ["-incoming", "defer"])
+        for vm in (src, dst):
+            vm.qmp.command("migrate-set-capabilities",
+                           capabilities=[{"capability": "events", "state": True}])
+        src.qmp.command("migrate-set-parameters",
+                        max_bandwidth=parse_size(self.opts.max_bandwidth),
+                        downtime_limit=self.opts.downtime_limit)
+
+        incoming_uri, outgoing_uri = self.uris()
+        if self.opts.transport == "file":
+            # A file migration is written whole, then read: source first.
+            info = self.migrate_and_watch(src, outgoing_uri)
+            dst.qmp.command("migrate-incoming", uri=incoming_uri)
+        else:
+            dst.qmp.command("migrate-incoming", uri=incoming_uri)
+            if outgoing_uri is None:
+                addr = dst.qmp.command("query-migrate")["socket-address"][0]
+                outgoing_uri = f"tcp:{addr['host']}:{addr['port']}"
+            info = self.migrate_and_watch(src, outgoing_uri)
+        self.wait_status(dst, "completed")
+        self.summary(info)
+        return self.verdict(src, dst)
+
+    def accel_in_use(self, vm):
+        try:
+            kvm = vm.qmp.command("query-kvm")
+            return "kvm" if kvm.get("enabled") else "interp"
+        except ternvm.QMPError:
+            return "interp"
+
+    def migrate_and_watch(self, src, uri):
+        print(f"migrating to {uri}")
+        src.qmp.command("migrate", uri=uri)
+        while True:
+            info = src.qmp.command("query-migrate")
+            self.draw_progress(info)
+            if info.get("status") in ("completed", "failed", "cancelled"):
+                print()
+                if info["status"] != "completed":
+                    raise RuntimeError(f"migration {info['status']}: {info.get('error-desc', '')}")
+                return info
+            time.sleep(0.05)
+
+    def draw_progress(self, info):
+        ram = info.get("ram", {})
+        total = ram.get("total", 0) or 1
+        remaining = ram.get("remaining", 0)
+        done = 1.0 if info.get("status") == "completed" else max(0.0, 1 - remaining / total)
+        width = 30
+        bar = "#" * int(done * width) + "-" * (width - int(done * width))
+        line = (f"\r[{bar}] {done * 100:5.1f}%  {info.get('status', '?'):<10} "
+                f"sent {human_bytes(ram.get('transferred', 0)):>10}  "
+                f"left {human_bytes(remaining):>10}  "
+                f"{ram.get('mbps', 0):8.1f} Mbit/s  "
+                f"dirty {ram.get('dirty-pages-rate', 0):>8} pages/s  "
+                f"pass {ram.get('dirty-sync-count', 0)}")
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+    def wait_status(self, vm, status, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = vm.qmp.command("query-migrate")
+            if info.get("status") == status:
+                return info
+            if info.get("status") == "failed":
+                raise RuntimeError(f"{vm.name}: migration failed: {info.get('error-desc')}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{vm.name}: migration never reached {status}")
+
+    def summary(self, info):
+        ram = info["ram"]
+        rows = [
+            ("total time", f"{info.get('total-time', 0)} ms"),
+            ("downtime", f"{info.get('downtime', 0)} ms (limit {self.opts.downtime_limit} ms)"),
+            ("setup time", f"{info.get('setup-time', 0)} ms"),
+            ("throughput", f"{ram.get('mbps', 0):.1f} Mbit/s"),
+            ("transferred", human_bytes(ram.get("transferred", 0))),
+            ("pages sent", f"{ram.get('normal', 0)} ({human_bytes(ram.get('normal-bytes', 0))})"),
+            ("zero pages", f"{ram.get('duplicate', 0)}"),
+            ("passes", f"{ram.get('dirty-sync-count', 0)}"),
+        ]
+        print("\n  migration summary")
+        for k, v in rows:
+            print(f"    {k:<12} {v}")
+
+    def verdict(self, src, dst):
+        checks = []
+        status = src.qmp.command("query-status")["status"]
+        checks.append(("source is in postmigrate", status == "postmigrate", status))
+
+        b_before = dst.serial().count(b"B")
+        try:
+            dst.wait_serial(b"B", b_before + 1, timeout=30)
+            running = True
+        except TimeoutError:
+            running = False
+        checks.append(("guest runs on the destination (serial 'B's continue)", running,
+                       f"{b_before} -> {dst.serial().count(b'B')} 'B's"))
+
+        dst.qmp.command("stop")
+        first = self.first_bytes(dst)
+        problem = ternvm.check_guest_pattern(first)
+        checks.append(("guest memory arrived intact (a-b pattern holds)", problem is None,
+                       problem or f"{len(first)} pages checked"))
+        dst.qmp.command("cont")
+
+        print("\n  verdict")
+        for what, ok, detail in checks:
+            print(f"    [{'ok' if ok else 'FAIL'}] {what} ({detail})")
+        ok = all(c[1] for c in checks)
+        print("\nPASS: the guest moved live and kept running." if ok else "\nFAIL")
+        return ok
+
+    def first_bytes(self, vm):
+        """The first byte of every page the guest dirties, read through qtest."""
+        out = bytearray()
+        for addr in range(MiB, self.dirty_end, 4096 * 256):
+            chunk = vm.qtest.cmd(f"b64read 0x{addr:x} 0x{4096 * 256:x}")
+            data = base64.b64decode(chunk)
+            out += data[::4096]
+        return bytes(out[: (self.dirty_end - MiB) // 4096])
+
+    def cleanup(self, keep):
+        for vm in self.vms:
+            vm.kill()
+        if not keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def main():
+    opts = options()
+    demo = Demo(opts)
+    ok = False
+    try:
+        ok = demo.run()
+    except Exception as e:  # every failure ends in one line naming it
+        print(f"\nFAIL: {e}")
+        for vm in demo.vms:
+            err = vm.stderr().strip()
+            if err:
+                print(f"  {vm.name} stderr: {err[-500:]}")
+    finally:
+        demo.cleanup(keep=not ok)
+        if not ok:
+            print(f"  (logs kept in {demo.workdir})")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
