@@ -13,6 +13,7 @@
 #include "migration/global-state.h"
 #include "migration/transport.h"
 #include "qemu/error.h"
+#include "qapi/qapi-clone.h"
 #include "qemu/main-loop.h"
 #include "sysemu/runstate.h"
 
@@ -24,14 +25,16 @@ static MigrationStatus incoming_status(MigrationIncomingState *mis)
 }
 
 MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
-                                               MigrationOptions *opts)
+                                               MigrationOptions *opts,
+                                               GlobalState *gs)
 {
     MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
 
     mis->state = MIGRATION_STATUS_NONE;
     mis->savevm = savevm;
     mis->opts = opts;
-    g_mutex_init(&mis->lock);
+    mis->global_state = gs;
+    qemu_mutex_init(&mis->lock);
     return mis;
 }
 
@@ -41,16 +44,16 @@ void migration_incoming_free(MigrationIncomingState *mis)
         return;
     }
     transport_listener_free(mis->listener);
-    g_mutex_lock(&mis->lock);
+    qemu_mutex_lock(&mis->lock);
     if (mis->from_src) {
         qemu_file_shutdown(mis->from_src);
     }
-    g_mutex_unlock(&mis->lock);
+    qemu_mutex_unlock(&mis->lock);
     if (mis->thread) {
         g_thread_join(mis->thread);
     }
     g_free(mis->error_desc);
-    g_mutex_clear(&mis->lock);
+    qemu_mutex_destroy(&mis->lock);
     g_free(mis);
 }
 
@@ -62,11 +65,11 @@ typedef struct IncomingResult {
 
 static void incoming_fail(MigrationIncomingState *mis, GError *err)
 {
-    g_mutex_lock(&mis->lock);
+    qemu_mutex_lock(&mis->lock);
     if (!mis->error_desc) {
         mis->error_desc = g_strdup(err->message);
     }
-    g_mutex_unlock(&mis->lock);
+    qemu_mutex_unlock(&mis->lock);
     migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                       MIGRATION_STATUS_FAILED);
     error_report("load of migration failed: %s", err->message);
@@ -76,9 +79,9 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
 }
 
 /* Main loop, BQL held: the guest resumes where the source left it. */
-static void incoming_resume_guest(void)
+static void incoming_resume_guest(MigrationIncomingState *mis)
 {
-    RunState rs = global_state_runstate();
+    RunState rs = global_state_runstate(mis->global_state);
 
     if (rs == RUN_STATE_RUNNING && runstate_autostart()) {
         vm_start();
@@ -98,7 +101,7 @@ static gboolean incoming_finish(gpointer opaque)
         incoming_fail(mis, res->err);
         g_error_free(res->err);
     } else {
-        incoming_resume_guest();
+        incoming_resume_guest(mis);
         migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_ACTIVE,
                           MIGRATION_STATUS_COMPLETED);
     }
@@ -117,12 +120,11 @@ static gpointer incoming_thread(gpointer opaque)
                       MIGRATION_STATUS_ACTIVE);
     migration_savevm_config(mis->opts, &cfg);
     savevm_state_load(mis->savevm, mis->from_src, &cfg, &res->err);
-    savevm_config_cleanup(&cfg);
 
-    g_mutex_lock(&mis->lock);
+    qemu_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src, res->err ? NULL : &res->err);
     mis->from_src = NULL;
-    g_mutex_unlock(&mis->lock);
+    qemu_mutex_unlock(&mis->lock);
     main_loop_schedule(incoming_finish, res);
     return NULL;
 }
@@ -174,7 +176,7 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     if (addrs) {
         info->socket_address = QAPI_CLONE(SocketAddressList, addrs);
     }
-    g_mutex_lock(&mis->lock);
+    qemu_mutex_lock(&mis->lock);
     info->error_desc = g_strdup(mis->error_desc);
-    g_mutex_unlock(&mis->lock);
+    qemu_mutex_unlock(&mis->lock);
 }

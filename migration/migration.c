@@ -12,11 +12,15 @@
 #include "migration/migration.h"
 #include "migration/ram.h"
 #include "migration/transport.h"
-#include "qapi/qapi-events-migration.h"
+#include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "sysemu/memory.h"
+#include "qemu/bitmap.h"
+#include "hw/machine.h"
 #include "sysemu/runstate.h"
+
+#include <string.h>
 
 /* The rate-limit window, as QEMU's BUFFER_DELAY. */
 #define RATE_WINDOW_MS 100
@@ -59,23 +63,26 @@ static MigrationStatus migration_status(MigrationState *s)
 
 void migration_set_error(MigrationState *s, const GError *err)
 {
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     if (!s->error_desc) {
         s->error_desc = g_strdup(err->message);
     }
-    g_mutex_unlock(&s->lock);
+    qemu_mutex_unlock(&s->lock);
 }
 
-MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts)
+MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
+                                    RAMState *ram, GlobalState *gs)
 {
     MigrationState *s = g_new0(MigrationState, 1);
 
     s->state = MIGRATION_STATUS_NONE;
     s->savevm = savevm;
     s->opts = opts;
+    s->ram = ram;
+    s->global_state = gs;
     s->blockers = g_ptr_array_new_with_free_func(g_free);
-    g_mutex_init(&s->lock);
-    g_cond_init(&s->cond);
+    qemu_mutex_init(&s->lock);
+    qemu_cond_init(&s->cond);
     return s;
 }
 
@@ -91,8 +98,9 @@ void migration_state_free(MigrationState *s)
     g_ptr_array_free(s->blockers, TRUE);
     g_free(s->error_desc);
     qapi_free_MigrationAddress(s->addr);
-    g_mutex_clear(&s->lock);
-    g_cond_clear(&s->cond);
+    migration_options_free(s->run_opts);
+    qemu_mutex_destroy(&s->lock);
+    qemu_cond_destroy(&s->cond);
     g_free(s);
 }
 
@@ -120,6 +128,7 @@ typedef struct RateWindow {
     QEMUFile *f;
     gint64 start_ms;
     uint64_t start_bytes;
+    uint64_t start_pages;
     double bandwidth;       /* bytes per ms, measured over the last window */
 } RateWindow;
 
@@ -143,45 +152,81 @@ static bool rate_window_exceeded(void *opaque)
     return budget && qemu_file_transferred(w->f) - w->start_bytes >= budget;
 }
 
+/* Sleep until @deadline_ms unless cancelled or the limits change. */
+static void migration_sleep_until(MigrationState *s, int64_t deadline_ms)
+{
+    qemu_mutex_lock(&s->lock);
+    for (int64_t left; (left = deadline_ms - now_ms()) > 0 &&
+                       migration_status(s) != MIGRATION_STATUS_CANCELLING;) {
+        if (qemu_cond_timedwait(&s->cond, &s->lock, left)) {
+            break;      /* woken: cancel, or a new max-bandwidth to obey */
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
 /*
  * At the end of a window, measure bandwidth and start the next one; when the
- * budget was spent early, sleep out the window (woken early by cancel).
+ * budget was spent early, sleep out the rest of the window.
  */
 static void rate_window_advance(RateWindow *w)
 {
-    gint64 elapsed = now_ms() - w->start_ms;
+    MigrationAtomicStats *st = &w->s->stats;
+    int64_t elapsed = now_ms() - w->start_ms;
     uint64_t sent = qemu_file_transferred(w->f) - w->start_bytes;
     uint64_t budget = rate_window_budget(w);
+    uint64_t pages = migration_stats_pages_sent(st);
 
+    migration_stat_set(&st->transferred, qemu_file_transferred(w->f));
     if (elapsed < RATE_WINDOW_MS && !(budget && sent >= budget)) {
         return;
     }
     if (budget && sent >= budget && elapsed < RATE_WINDOW_MS) {
-        gint64 deadline = g_get_monotonic_time() + (RATE_WINDOW_MS - elapsed) * 1000;
-
         qemu_fflush(w->f);
-        g_mutex_lock(&w->s->lock);
-        while (migration_status(w->s) != MIGRATION_STATUS_CANCELLING &&
-               g_cond_wait_until(&w->s->cond, &w->s->lock, deadline)) {
-        }
-        g_mutex_unlock(&w->s->lock);
+        migration_sleep_until(w->s, w->start_ms + RATE_WINDOW_MS);
         elapsed = now_ms() - w->start_ms;
     }
-    w->bandwidth = (double)sent / MAX(elapsed, 1);
+    elapsed = MAX(elapsed, 1);
+    w->bandwidth = (double)sent / elapsed;
+    __atomic_store_n(&w->s->mbps_milli, (uint64_t)(w->bandwidth * 8 / 1000 * 1000),
+                     __ATOMIC_RELAXED);
+    migration_stat_set(&st->pages_per_second,
+                       (pages - w->start_pages) * 1000 / elapsed);
     w->start_ms = now_ms();
     w->start_bytes = qemu_file_transferred(w->f);
+    w->start_pages = pages;
 }
 
-/* Bytes that may be sent while the VM is stopped: bandwidth x downtime-limit. */
+/*
+ * Bytes that may be sent while the VM is stopped: bandwidth x downtime-limit,
+ * or avail-switchover-bandwidth x downtime-limit when that is set.
+ */
 static uint64_t switchover_threshold(MigrationState *s, RateWindow *w)
 {
-    const MigrationParameters *p = migrate_params(s->opts);
-    double bw = w->bandwidth;
+    uint64_t avail = migrate_params(s->run_opts)->avail_switchover_bandwidth;
+    uint64_t limit = __atomic_load_n(&s->downtime_limit, __ATOMIC_RELAXED);
+    double bw = avail ? (double)avail / 1000 : w->bandwidth;
 
-    if (p->avail_switchover_bandwidth) {
-        bw = (double)p->avail_switchover_bandwidth / 1000;
+    return (uint64_t)(bw * limit);
+}
+
+/* RAM finished a dirty-bitmap sync: that is a pass (MIGRATION_PASS). */
+static void migration_pass_done(void *opaque, uint64_t sync_count)
+{
+    MigrationState *s = opaque;
+
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_EVENTS)) {
+        qapi_event_send_migration_pass(sync_count);
     }
-    return (uint64_t)(bw * p->downtime_limit);
+}
+
+/* At completion, mbps covers the whole transfer after setup, as QEMU reports it. */
+static void migration_record_final_throughput(MigrationState *s)
+{
+    int64_t ms = MAX(s->total_time - s->setup_time, 1);
+    double mbps = (double)migration_stat_get(&s->stats.transferred) * 8 / ms / 1000;
+
+    __atomic_store_n(&s->mbps_milli, (uint64_t)(mbps * 1000), __ATOMIC_RELAXED);
 }
 
 /* ---- the thread's phases ---- */
@@ -193,9 +238,9 @@ static bool migration_connect(MigrationState *s, GError **errp)
     if (fd < 0) {
         return false;
     }
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     s->to_dst = qemu_file_new_fd(fd, true);
-    g_mutex_unlock(&s->lock);
+    qemu_mutex_unlock(&s->lock);
     /* A cancel that came before the file existed had nothing to shut down. */
     if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
         qemu_file_shutdown(s->to_dst);
@@ -208,13 +253,12 @@ static bool migration_setup(MigrationState *s, GError **errp)
     SaveVMConfig cfg;
     bool ok;
 
-    migration_savevm_config(s->opts, &cfg);
+    migration_savevm_config(s->run_opts, &cfg);
     bql_lock();
-    savevm_state_header(s->savevm, s->to_dst, &cfg);
-    ok = memory_dirty_log_start(errp) &&
+    ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp) &&
+         memory_dirty_log_start(errp) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
-    savevm_config_cleanup(&cfg);
     s->setup_time = now_ms() - s->start_time;
     if (ok && !migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_SETUP,
                                  MIGRATION_STATUS_ACTIVE)) {
@@ -231,11 +275,9 @@ static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
         uint64_t threshold = switchover_threshold(s, w);
         uint64_t pending = savevm_state_pending_estimate(s->savevm);
 
-        if (pending <= threshold) {
-            pending = savevm_state_pending_exact(s->savevm, errp);
-            if (*errp) {
-                return false;
-            }
+        if (pending <= threshold &&
+            !savevm_state_pending_exact(s->savevm, &pending, errp)) {
+            return false;
         }
         __atomic_store_n(&s->expected_downtime,
                          (int64_t)(w->bandwidth > 0 ? pending / w->bandwidth : 0),
@@ -257,7 +299,7 @@ static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
 /* With pause-before-switchover, wait in pre-switchover for migrate-continue. */
 static bool migration_pause_before_switchover(MigrationState *s)
 {
-    if (!migrate_cap(s->opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER)) {
+    if (!migrate_cap(s->run_opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER)) {
         return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
                                  MIGRATION_STATUS_DEVICE);
     }
@@ -265,13 +307,13 @@ static bool migration_pause_before_switchover(MigrationState *s)
                            MIGRATION_STATUS_PRE_SWITCHOVER)) {
         return false;
     }
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     while (!s->continue_requested &&
            migration_status(s) == MIGRATION_STATUS_PRE_SWITCHOVER) {
-        g_cond_wait(&s->cond, &s->lock);
+        qemu_cond_wait(&s->cond, &s->lock);
     }
     s->continue_requested = false;
-    g_mutex_unlock(&s->lock);
+    qemu_mutex_unlock(&s->lock);
     return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_PRE_SWITCHOVER,
                              MIGRATION_STATUS_DEVICE);
 }
@@ -279,8 +321,7 @@ static bool migration_pause_before_switchover(MigrationState *s)
 /* Stop the VM and send everything that is left, then device state. */
 static bool migration_switchover(MigrationState *s, GError **errp)
 {
-    uint64_t before;
-    gint64 stop_time;
+    int64_t stop_time;
     bool ok;
 
     if (!migration_pause_before_switchover(s)) {
@@ -289,13 +330,11 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     bql_lock();
     stop_time = now_ms();
     s->vm_was_running = runstate_is_running();
+    global_state_store(s->global_state, runstate_get());
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
-    before = qemu_file_transferred(s->to_dst);
     ok = savevm_state_complete(s->savevm, s->to_dst, errp);
     qemu_fflush(s->to_dst);
     ok = ok && qemu_file_check_error(s->to_dst, errp);
-    migration_stats_add_downtime_bytes(&s->stats,
-                                       qemu_file_transferred(s->to_dst) - before);
     s->downtime = now_ms() - stop_time;
     bql_unlock();
     return ok;
@@ -330,6 +369,7 @@ static void migration_finish(MigrationState *s, GError *err)
          * not resume.
          */
         s->total_time = now_ms() - s->start_time;
+        migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
         runstate_set(RUN_STATE_POSTMIGRATE);
     } else {
@@ -360,16 +400,20 @@ static gpointer migration_thread(gpointer opaque)
     if (ok) {
         w.f = s->to_dst;
         w.start_ms = now_ms();
-        ram_state_set_rate_limit(s->ram, rate_window_exceeded, &w);
+        ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ rate_window_exceeded, &w });
+        ram_state_set_sync_hook(s->ram, migration_pass_done, s);
         ok = migration_setup(s, &err) &&
              migration_iterate(s, &w, &err) &&
              migration_switchover(s, &err);
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
         }
+        migration_stat_set(&s->stats.transferred, qemu_file_transferred(s->to_dst));
+        ram_state_set_rate_limit(s->ram, NULL);     /* @w lives on this stack */
+        ram_state_set_sync_hook(s->ram, NULL, NULL);
     }
     savevm_state_cleanup(s->savevm);
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     if (s->to_dst) {
         GError *close_err = NULL;
 
@@ -379,7 +423,7 @@ static gpointer migration_thread(gpointer opaque)
         }
         s->to_dst = NULL;
     }
-    g_mutex_unlock(&s->lock);
+    qemu_mutex_unlock(&s->lock);
     migration_finish(s, ok ? NULL : err);
     g_clear_error(&err);
     return NULL;
@@ -431,7 +475,11 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     migration_reset(s);
     qapi_free_MigrationAddress(s->addr);
     s->addr = addr;
+    migration_options_free(s->run_opts);
+    s->run_opts = migration_options_copy(s->opts);
     __atomic_store_n(&s->max_bandwidth, migrate_params(s->opts)->max_bandwidth,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
                      __ATOMIC_RELAXED);
     s->start_time = now_ms();
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
@@ -451,12 +499,12 @@ void migration_cancel(MigrationState *s)
         }
     } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
 
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     if (s->to_dst && migration_status(s) == MIGRATION_STATUS_CANCELLING) {
         qemu_file_shutdown(s->to_dst);
     }
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
 }
 
 bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp)
@@ -468,19 +516,37 @@ bool migration_continue(MigrationState *s, MigrationStatus expected, GError **er
                    MigrationStatus_str(st));
         return false;
     }
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     s->continue_requested = true;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
     return true;
 }
 
 void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second)
 {
     __atomic_store_n(&s->max_bandwidth, bytes_per_second, __ATOMIC_RELAXED);
-    g_mutex_lock(&s->lock);
-    g_cond_broadcast(&s->cond);     /* a sleeping rate window re-reads it */
-    g_mutex_unlock(&s->lock);
+    qemu_mutex_lock(&s->lock);
+    qemu_cond_broadcast(&s->cond);     /* a sleeping rate window re-reads it */
+    qemu_mutex_unlock(&s->lock);
+}
+
+void migration_set_downtime_limit(MigrationState *s, uint64_t ms)
+{
+    __atomic_store_n(&s->downtime_limit, ms, __ATOMIC_RELAXED);
+}
+
+void migration_savevm_config(const MigrationOptions *opts, SaveVMConfig *cfg)
+{
+    *cfg = (SaveVMConfig) {
+        .machine_name = MACHINE_TYPE_NAME,
+        .send_configuration = true,
+        .has_uuid = vm_has_uuid(),
+        .validate_uuid = migrate_cap(opts, MIGRATION_CAPABILITY_VALIDATE_UUID),
+    };
+    if (cfg->has_uuid) {
+        memcpy(cfg->uuid, vm_get_uuid(), sizeof(cfg->uuid));
+    }
 }
 
 /* ---- query-migrate ---- */
@@ -524,9 +590,9 @@ MigrationInfo *migration_source_info(MigrationState *s)
     }
     info->has_status = true;
     info->status = st;
-    g_mutex_lock(&s->lock);
+    qemu_mutex_lock(&s->lock);
     info->error_desc = g_strdup(s->error_desc);
-    g_mutex_unlock(&s->lock);
+    qemu_mutex_unlock(&s->lock);
 
     switch (st) {
     case MIGRATION_STATUS_ACTIVE:

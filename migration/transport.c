@@ -5,6 +5,7 @@
  */
 #include "migration/transport.h"
 #include "monitor/monitor.h"
+#include "qapi/qapi-clone.h"
 #include "qemu/cutils.h"
 #include "qemu/error.h"
 #include "qemu/option.h"
@@ -13,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -155,7 +159,7 @@ bool transport_prepare(MigrationAddress *addr, GError **errp)
     if (g_ascii_isdigit(name[0])) {
         return true;            /* an fd number inherited from the parent */
     }
-    fd = monitor_take_fd(name, errp);
+    fd = monitor_get_fd(monitor_cur(), name, errp);
     if (fd < 0) {
         return false;
     }

@@ -10,7 +10,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "qapi/qapi-types-migration.h"
+#include "qapi/qapi-types.h"
 
 /*
  * Parse QEMU's URI forms: tcp:HOST:PORT, unix:PATH, fd:NAME, exec:CMD,
