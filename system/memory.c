@@ -254,25 +254,6 @@ void memory_set_accel(const AccelOps *ops, AccelState *accel)
     ram_list.accel = accel;
 }
 
-bool memory_dirty_log_start(GError **errp)
-{
-    ram_list_ensure();
-    memory_barrier_register();
-    for (guint i = 0; i < ram_list.blocks->len; i++) {
-        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
-        unsigned long *scratch = bitmap_new(ramblock_pages(rb));
-
-        /* Forget writes from before the start. */
-        bitmap_collect_and_clear_atomic(scratch, rb->dirty_log,
-                                        ramblock_pages(rb));
-        g_free(scratch);
-    }
-    if (ram_list.accel_ops && ram_list.accel_ops->dirty_log_start) {
-        return ram_list.accel_ops->dirty_log_start(ram_list.accel, errp);
-    }
-    return true;
-}
-
 /*
  * Writers mark a page after storing to it and skip the atomic when the bit
  * is already set, and that check is a plain load that x86 may perform
@@ -307,6 +288,25 @@ static void memory_barrier_all_threads(void)
         /* Without membarrier: only our own thread is fenced (best effort). */
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }
+}
+
+bool memory_dirty_log_start(GError **errp)
+{
+    ram_list_ensure();
+    memory_barrier_register();
+    for (guint i = 0; i < ram_list.blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
+        unsigned long *scratch = bitmap_new(ramblock_pages(rb));
+
+        /* Forget writes from before the start. */
+        bitmap_collect_and_clear_atomic(scratch, rb->dirty_log,
+                                        ramblock_pages(rb));
+        g_free(scratch);
+    }
+    if (ram_list.accel_ops && ram_list.accel_ops->dirty_log_start) {
+        return ram_list.accel_ops->dirty_log_start(ram_list.accel, errp);
+    }
+    return true;
 }
 
 bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp)
