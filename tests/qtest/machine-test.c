@@ -275,6 +275,39 @@ static void test_qmp_machine_info(void)
     qtest_quit(s);
 }
 
+static char *hmp(QTestState *s, const char *line)
+{
+    g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
+        s, "{'execute': 'human-monitor-command', "
+           "'arguments': {'command-line': '%s'}}", line);
+
+    return g_strdup(json_node_get_string(ret));
+}
+
+static void test_hmp(void)
+{
+    QTestState *s = qtest_init("-display none -accel qtest -S -m 64 "
+                               "-name hmp-vm");
+    g_autofree char *st1 = hmp(s, "info status");
+    g_autofree char *name = hmp(s, "info name");
+    g_autofree char *rb = hmp(s, "info ramblock");
+    g_autofree char *c = hmp(s, "cont");
+    g_autofree char *st2 = hmp(s, "info status");
+    g_autofree char *stop = hmp(s, "stop");
+    g_autofree char *st3 = hmp(s, "info status");
+
+    g_assert_cmpstr(st1, ==, "VM status: paused (prelaunch)\r\n");
+    g_assert_cmpstr(name, ==, "hmp-vm\r\n");
+    g_assert_nonnull(strstr(rb, "Block Name"));
+    g_assert_nonnull(strstr(rb, "pc.ram"));
+    g_assert_nonnull(strstr(rb, "0x0000000004000000"));
+    g_assert_cmpstr(c, ==, "");
+    g_assert_cmpstr(st2, ==, "VM status: running\r\n");
+    g_assert_cmpstr(stop, ==, "");
+    g_assert_cmpstr(st3, ==, "VM status: paused\r\n");
+    qtest_quit(s);
+}
+
 /* Run tern with @args (no QMP); expect exit 1 and @msg on stderr. */
 static void expect_startup_error(const char *args, const char *msg)
 {
@@ -338,6 +371,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/machine/debug-exit", test_debug_exit);
     g_test_add_func("/machine/qmp-info", test_qmp_machine_info);
+    g_test_add_func("/machine/hmp", test_hmp);
     g_test_add_func("/machine/startup-errors", test_startup_errors);
     return g_test_run();
 }
