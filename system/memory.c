@@ -7,6 +7,9 @@
 #include "memory-internal.h"
 
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "qemu/bitmap.h"
 #include "qemu/error.h"
@@ -251,9 +254,46 @@ void memory_set_accel(const AccelOps *ops, AccelState *accel)
     ram_list.accel = accel;
 }
 
+/*
+ * Writers mark a page after storing to it and skip the atomic when the bit
+ * is already set, and that check is a plain load that x86 may perform
+ * before the store is visible.  So a store can still sit in a vCPU's store
+ * buffer when the collector clears the bit:
+ *
+ *   vCPU thread                        migration thread
+ *   store to page P (buffered)
+ *   load dirty bit of P: set, skip
+ *                                      collect: bit of P cleared
+ *                                      read page P: old bytes sent
+ *   store becomes visible              (P never marked again: lost)
+ *
+ * A process-wide barrier after collecting drains every thread's store
+ * buffer, so reading the pages afterwards sees every write whose mark was
+ * skipped.
+ */
+static bool memory_barrier_registered;
+
+static void memory_barrier_register(void)
+{
+    if (!memory_barrier_registered &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+        memory_barrier_registered = true;
+    }
+}
+
+static void memory_barrier_all_threads(void)
+{
+    if (!memory_barrier_registered ||
+        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
+        /* Without membarrier: only our own thread is fenced (best effort). */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
 bool memory_dirty_log_start(GError **errp)
 {
     ram_list_ensure();
+    memory_barrier_register();
     for (guint i = 0; i < ram_list.blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
         unsigned long *scratch = bitmap_new(ramblock_pages(rb));
@@ -277,6 +317,7 @@ bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp)
         return false;
     }
     bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
+    memory_barrier_all_threads();
     return true;
 }
 

@@ -17,8 +17,8 @@
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
+#include "migration/misc.h"
 #include "sysemu/hmp-cmds.h"
-#include "sysemu/incoming.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
 
@@ -128,7 +128,7 @@ static bool start_vm(const TernOptions *o, GError **errp)
 {
     if (o->incoming) {
         runstate_set(RUN_STATE_INMIGRATE);
-        return incoming_setup(o->incoming, !o->start_stopped, errp);
+        return migration_incoming_setup(o->incoming, !o->start_stopped, errp);
     }
     if (!o->start_stopped) {
         vm_start();
@@ -171,7 +171,8 @@ static int tern_run(TernOptions *o)
         }
     }
     m = machine_create(o->machine, &err);
-    if (!m || !start_qtest(o, m, &qtest, &err) || !start_vm(o, &err)) {
+    if (!m || !migration_init(m, &err) || !start_qtest(o, m, &qtest, &err) ||
+        !start_vm(o, &err)) {
         goto out;
     }
     status = main_loop_run();
@@ -182,6 +183,7 @@ out:
     }
     /* As QEMU at exit: the vCPUs stop without a STOP event. */
     qtest_server_free(qtest);
+    migration_shutdown();
     monitor_cleanup();
     machine_free(m);
     qemu_chr_cleanup_all();

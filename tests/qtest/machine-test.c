@@ -348,9 +348,6 @@ static void test_startup_errors(void)
                          "of the memory backend\n");
     expect_startup_error("-accel tcg", "tern: -accel tcg: invalid accelerator "
                          "tcg\n");
-    expect_startup_error("-incoming defer -display none -accel qtest",
-                         "tern: -incoming defer: migration is not supported "
-                         "yet\n");
 }
 
 int main(int argc, char **argv)
