@@ -18,6 +18,7 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
+#include "sysemu/hmp-cmds.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
 
@@ -152,6 +153,7 @@ static int tern_run(TernOptions *o)
 
     qmp_init_marshal(cmds);
     monitor_init_globals(cmds);
+    system_hmp_register();
     vm_set_name(o->name);
     if (o->has_uuid) {
         vm_set_uuid(o->uuid);
