@@ -34,7 +34,7 @@ typedef struct DeviceClass {
     void (*pio_write)(DeviceState *dev, uint16_t offset, unsigned size,
                       uint32_t value);
 
-    /* The device's migratable state; NULL until the VMState engine lands. */
+    /* The device's migratable state (its section); NULL: it has none. */
     const VMStateDescription *vmsd;
 } DeviceClass;
 
