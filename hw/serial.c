@@ -370,7 +370,7 @@ static bool serial_post_load(void *opaque, int version_id, GError **errp)
         s->recv_fifo.data[s->recv_fifo.head] = s->rbr;
         s->recv_fifo.num = 1;
     }
-    if (s->backlog) {
+    if (s->backlog) {           /* realized: host input may be waiting */
         serial_fill_from_backlog(s);
     }
     serial_update_iir(s);
