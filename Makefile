@@ -18,8 +18,7 @@ check: build
 	@scripts/run-tests.sh $(BUILD)
 
 demo: build
-	@echo "make demo: the live-migration demo does not exist yet (issue 6); nothing to run." >&2
-	@exit 1
+	@python3 scripts/demo.py --build $(BUILD) $(DEMO_ARGS)
 
 bench: build
 	@scripts/run-bench.sh $(BUILD)

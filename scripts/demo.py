@@ -58,7 +58,7 @@ def options():
 class Demo:
     def __init__(self, opts):
         self.opts = opts
-        self.binary = os.path.join(opts.build, "tern")
+        self.binary = os.path.join(opts.build, "system", "tern")
         self.guest = os.path.join(opts.build, "tests", "guest", "a-b.bin")
         self.workdir = tempfile.mkdtemp(prefix="tern-demo-")
         self.ram = parse_size(opts.ram)
@@ -139,9 +139,12 @@ class Demo:
 
     def draw_progress(self, info):
         ram = info.get("ram", {})
-        total = ram.get("total", 0) or 1
-        remaining = ram.get("remaining", 0)
-        done = 1.0 if info.get("status") == "completed" else max(0.0, 1 - remaining / total)
+        total = ram.get("total", 0)
+        remaining = ram.get("remaining", total)
+        if info.get("status") == "completed":
+            done = 1.0
+        else:
+            done = max(0.0, 1 - remaining / total) if total else 0.0
         width = 30
         bar = "#" * int(done * width) + "-" * (width - int(done * width))
         line = (f"\r[{bar}] {done * 100:5.1f}%  {info.get('status', '?'):<10} "
@@ -193,6 +196,9 @@ class Demo:
             running = False
         checks.append(("guest runs on the destination (serial 'B's continue)", running,
                        f"{b_before} -> {dst.serial().count(b'B')} 'B's"))
+        restarted = b"A" in dst.serial()
+        checks.append(("guest continued, not restarted (CPU state arrived: no new 'A')",
+                       not restarted, "'A' seen" if restarted else "no 'A'"))
 
         dst.qmp.command("stop")
         first = self.first_bytes(dst)

@@ -135,9 +135,31 @@ class MainSchemaTest(unittest.TestCase):
                           'rdma': 'InetSocketAddress', 'file': 'FileMigrationArgs'})
         self.assertEqual(self.enum('MigrationChannelType'), ['main'])
 
-    def test_no_commands_yet(self):
-        self.assertEqual(self.schema.commands(), [])
-        self.assertEqual(self.schema.events(), [])
+    def test_migration_options_commands(self):
+        cmds = {c.name: c for c in self.schema.commands()}
+        set_caps = cmds['migrate-set-capabilities']
+        self.assertEqual([m.name for m in set_caps.arg_type.members()],
+                         ['capabilities'])
+        self.assertEqual(cmds['query-migrate-capabilities'].ret_type.name,
+                         'MigrationCapabilityStatusList')
+        self.assertTrue(cmds['migrate-set-parameters'].boxed)
+        self.assertEqual(cmds['migrate-set-parameters'].arg_type.name,
+                         'MigrateSetParameters')
+        self.assertEqual(cmds['query-migrate-parameters'].ret_type.name,
+                         'MigrationParameters')
+
+    def test_monitor_commands(self):
+        names = {c.name for c in self.schema.commands()}
+        self.assertTrue({'qmp_capabilities', 'query-version', 'query-commands',
+                         'query-qmp-schema', 'quit', 'getfd', 'closefd',
+                         'human-monitor-command'} <= names)
+
+    def test_run_state_commands(self):
+        names = {c.name for c in self.schema.commands()}
+        self.assertLessEqual({'query-status', 'stop', 'cont', 'query-name',
+                              'query-memory-size-summary'}, names)
+        events = {e.name for e in self.schema.events()}
+        self.assertLessEqual({'STOP', 'RESUME', 'SHUTDOWN'}, events)
 
     def test_generates_all_files(self):
         with tempfile.TemporaryDirectory() as out:

@@ -1,0 +1,30 @@
+/*
+ * HMP commands over the migration options: info migrate_capabilities,
+ * info migrate_parameters, migrate_set_capability, migrate_set_parameter.
+ * Each goes through the QMP command implementation; output is appended to
+ * @out in QEMU's format, and the monitor prints an error as "Error: <msg>".
+ */
+#ifndef MIGRATION_HMP_OPTIONS_H
+#define MIGRATION_HMP_OPTIONS_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+/* info migrate_capabilities: "<capability>: on|off" per line, enum order. */
+bool hmp_info_migrate_capabilities(GString *out, GError **errp);
+
+/* info migrate_parameters: "<parameter>: <value>[ unit]" per line, QEMU's order. */
+bool hmp_info_migrate_parameters(GString *out, GError **errp);
+
+/* migrate_set_capability <capability> on|off (args_type "capability:s,state:b"). */
+bool hmp_migrate_set_capability(const char *capability, bool state,
+                                GError **errp);
+
+/*
+ * migrate_set_parameter <parameter> <value> (args_type
+ * "parameter:s,value:s"); @value is read as the parameter's type is in QEMU.
+ */
+bool hmp_migrate_set_parameter(const char *parameter, const char *value,
+                               GError **errp);
+
+#endif

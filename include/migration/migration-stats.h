@@ -1,0 +1,70 @@
+/*
+ * MigrationAtomicStats: the counters query-migrate reports for the RAM part of a
+ * migration.  The migration thread writes them; the main loop (query-migrate,
+ * HMP "info migrate") reads them at any time without a lock, so every field
+ * is a C11 atomic.  Relaxed ordering is enough: each counter is read on its
+ * own and no reader infers anything from the order two counters changed in.
+ */
+#ifndef MIGRATION_MIGRATION_STATS_H
+#define MIGRATION_MIGRATION_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef _Atomic uint64_t MigrationStat;
+
+typedef struct MigrationAtomicStats {
+    /*
+     * Written by the migration code (not RAM), from qemu_file_transferred():
+     * bytes of the whole stream so far (QMP "transferred").
+     */
+    MigrationStat transferred;
+    /* Written by the migration code each bandwidth window: pages (zero + normal) sent per second. */
+    MigrationStat pages_per_second;
+
+    /* ---- written by RAM (migration/ram.c) on the migration thread ---- */
+
+    /* Bytes of guest RAM being migrated, set at setup (QMP "total"). */
+    MigrationStat total;
+    /* Bytes still dirty as of the last pending estimate or sync (QMP "remaining"). */
+    MigrationStat remaining;
+    /* Zero pages sent, in pages (QMP "duplicate"). */
+    MigrationStat zero_pages;
+    /* Normal pages sent, in pages (QMP "normal"; "normal-bytes" = normal_pages * TARGET_PAGE_SIZE). */
+    MigrationStat normal_pages;
+    /* Dirty-bitmap syncs so far, the setup sync included (QMP "dirty-sync-count", the MIGRATION_PASS number). */
+    MigrationStat dirty_sync_count;
+    /*
+     * Pages per second the guest dirtied, measured over sync periods of at
+     * least RAM_DIRTY_RATE_PERIOD_MS (QMP "dirty-pages-rate"); 0 until the
+     * first such period ends.
+     */
+    MigrationStat dirty_pages_rate;
+    /* Bytes of RAM records (headers and page data) sent while the VM ran (QMP "precopy-bytes"). */
+    MigrationStat precopy_bytes;
+    /* Bytes of RAM records sent while the VM was stopped, by the final pass (QMP "downtime-bytes"). */
+    MigrationStat downtime_bytes;
+} MigrationAtomicStats;
+
+/* Zero every counter (a new migration starts).  Call while no writer runs. */
+void migration_stats_reset(MigrationAtomicStats *s);
+
+/* Pages sent so far, zero and normal (the base of "pages-per-second"). */
+uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s);
+
+static inline uint64_t migration_stat_get(const MigrationStat *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static inline void migration_stat_set(MigrationStat *c, uint64_t v)
+{
+    atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+static inline void migration_stat_add(MigrationStat *c, uint64_t v)
+{
+    atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+#endif

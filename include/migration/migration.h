@@ -1,0 +1,135 @@
+/*
+ * The migration state machine: one MigrationState for the outgoing side
+ * (source) and one MigrationIncomingState for the incoming side
+ * (destination), as in QEMU.  Both are created once by main() and passed
+ * explicitly; only the QMP/HMP glue (migration-qmp.c) reaches them through
+ * the pointer saved at start-up.
+ */
+#ifndef MIGRATION_MIGRATION_H
+#define MIGRATION_MIGRATION_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qapi/qapi-types.h"
+#include "migration/global-state.h"
+#include "qemu/thread.h"
+#include "migration/migration-stats.h"
+#include "migration/options.h"
+#include "migration/qemu-file.h"
+#include "migration/savevm.h"
+
+typedef struct RAMState RAMState;
+typedef struct TransportListener TransportListener;
+
+typedef struct MigrationState {
+    /*
+     * Written with g_atomic_int_compare_and_exchange by whoever moves the
+     * machine (QMP handlers under the BQL, the migration thread without it);
+     * read lock-free by query-migrate.
+     */
+    gint state;                         /* MigrationStatus */
+
+    /* ---- fixed while a migration runs (set by migrate under the BQL) ---- */
+    MigrationOptions *opts;             /* the process's settings (caps cannot change while running) */
+    MigrationOptions *run_opts;         /* snapshot taken at migrate, for the thread */
+    MigrationAddress *addr;             /* where to */
+    SaveVMState *savevm;                /* sections to send (owned by the machine) */
+    GThread *thread;
+
+    /* ---- shared with the QMP side; protected by @lock ---- */
+    QemuMutex lock;
+    QemuCond cond;                      /* signalled on cancel, migrate-continue, new limits */
+    QEMUFile *to_dst;                   /* NULL until connected; shut down by cancel */
+    char *error_desc;                   /* first error, for query-migrate */
+    bool continue_requested;            /* migrate-continue while pre-switchover */
+
+    /* ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ---- */
+    int64_t start_time;
+    int64_t setup_time;                 /* duration of setup, once known */
+    int64_t total_time;                 /* final, once completed */
+    int64_t downtime;                   /* final, once completed */
+    int64_t expected_downtime;          /* atomic: updated every iteration */
+    uint64_t mbps_milli;                /* atomic: throughput of the last window, Mbit/s x 1000 */
+
+    /* Limits that migrate-set-parameters may change while a migration runs (atomic). */
+    uint64_t max_bandwidth;             /* bytes/s, 0 = unlimited */
+    uint64_t downtime_limit;            /* ms */
+
+    MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
+    RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
+    GlobalState *global_state;          /* the "globalstate" section (registered in savevm) */
+
+    /* Migration blockers: reasons (char*), added and removed under the BQL. */
+    GPtrArray *blockers;
+
+    bool vm_was_running;                /* the VM ran when migrate started */
+} MigrationState;
+
+typedef struct MigrationIncomingState {
+    gint state;                         /* MigrationStatus, as above */
+
+    /* ---- set under the BQL before the incoming thread starts ---- */
+    bool deferred;                      /* -incoming defer */
+    bool started;                       /* migrate-incoming / -incoming URI used */
+    bool exit_on_error;
+    SaveVMState *savevm;
+    MigrationOptions *opts;             /* the destination's own settings */
+    GThread *thread;
+    GlobalState *global_state;          /* what the source's run state was */
+    TransportListener *listener;        /* accepting the connection, main loop */
+
+    QemuMutex lock;
+    QEMUFile *from_src;
+    char *error_desc;
+} MigrationIncomingState;
+
+/* ---- states ---- */
+
+/* Move @state from @old to @new; emit MIGRATION when the events cap is on.  Any thread. */
+bool migrate_set_state(gint *state, MigrationOptions *opts,
+                       MigrationStatus old_state, MigrationStatus new_state);
+
+/* setup, active, pre-switchover, device, cancelling: a migration owns the VM. */
+bool migration_is_running(MigrationStatus s);
+
+/* ---- source (migration.c) ---- */
+MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
+                                    RAMState *ram, GlobalState *gs);
+void migration_state_free(MigrationState *s);
+
+bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp);
+void migration_cancel(MigrationState *s);
+bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp);
+/* Record the first error of the migration (any thread). */
+void migration_set_error(MigrationState *s, const GError *err);
+
+/* Blockers (BQL held): a device that cannot migrate says why. */
+void migration_add_blocker(MigrationState *s, const char *reason);
+void migration_remove_blocker(MigrationState *s, const char *reason);
+
+/* migrate-set-parameters changed a limit a running migration follows. */
+void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second);
+void migration_set_downtime_limit(MigrationState *s, uint64_t ms);
+
+/* The configuration section's settings for @opts (static strings; nothing to free). */
+void migration_savevm_config(const MigrationOptions *opts, SaveVMConfig *cfg);
+
+/* query-migrate on the source side (BQL held; never waits for the stream). */
+MigrationInfo *migration_source_info(MigrationState *s);
+
+/* ---- destination (incoming.c) ---- */
+MigrationIncomingState *migration_incoming_new(SaveVMState *savevm, MigrationOptions *opts,
+                                               GlobalState *gs);
+void migration_incoming_free(MigrationIncomingState *mis);
+bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
+                              bool exit_on_error, GError **errp);
+void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);
+
+/* ---- the process's migration objects (migration-qmp.c) ---- */
+void migration_object_init(MigrationState *s, MigrationIncomingState *mis);
+MigrationState *migration_current(void);
+MigrationIncomingState *migration_incoming_current(void);
+
+#endif

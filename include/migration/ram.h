@@ -1,0 +1,140 @@
+/*
+ * The "ram" section (idstr "ram", instance 0, version 4): guest RAM moved
+ * page by page in QEMU's encoding (qemu-migration-facts.md §4.6).  This is
+ * the section's payload only; savevm writes the section headers and footers.
+ *
+ * One RAMState serves either side.  The source walks each block's dirty
+ * bitmap (rb->bmap) and sends zero and normal pages, asking the machine for
+ * newly written pages through a RAMDirtySource; the destination parses the
+ * records into its blocks, checking every name, offset and flag first.
+ *
+ * When the dirty bitmap is synced (each sync is one MIGRATION_PASS):
+ *
+ *   setup         all pages marked to send; sync #1 sets the dirty baseline
+ *   iterate       sends from bmap; returns 1 once bmap is drained
+ *   pending_exact sync, then report what is dirty (the migration loop calls it
+ *                 when the estimate falls below the switchover threshold,
+ *                 which a drained bmap always does)
+ *   iterate       if it finds bmap drained and nobody synced since the round
+ *                 ended, it syncs before sending (so a caller that never asks
+ *                 for an exact figure still gets passes)
+ *   complete      final sync with the VM stopped, then sends everything dirty
+ */
+#ifndef MIGRATION_RAM_H
+#define MIGRATION_RAM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exec/ramblock.h"
+#include "migration/migration-stats.h"
+#include "migration/qemu-file.h"
+#include "migration/register.h"
+
+/* Flags in the low bits of every record's be64 word (QEMU ram.h). */
+#define RAM_SAVE_FLAG_FULL          0x01    /* obsolete; rejected */
+#define RAM_SAVE_FLAG_ZERO          0x02
+#define RAM_SAVE_FLAG_MEM_SIZE      0x04
+#define RAM_SAVE_FLAG_PAGE          0x08
+#define RAM_SAVE_FLAG_EOS           0x10
+#define RAM_SAVE_FLAG_CONTINUE      0x20
+#define RAM_SAVE_FLAG_XBZRLE        0x40    /* not supported by tern yet */
+#define RAM_SAVE_FLAG_HOOK          0x80    /* RDMA only; rejected */
+#define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100   /* removed in QEMU 9.1; rejected */
+#define RAM_SAVE_FLAG_MULTIFD_FLUSH 0x200   /* not supported by tern yet */
+
+#define RAM_SECTION_IDSTR           "ram"
+#define RAM_SECTION_INSTANCE        0
+#define RAM_SECTION_VERSION         4
+
+/* dirty-pages-rate is measured over sync periods at least this long. */
+#define RAM_DIRTY_RATE_PERIOD_MS    1000
+/* One iterate call sends for at most this long. */
+#define RAM_ITERATE_MAX_MS          50
+
+/*
+ * How RAM learns which pages the guest wrote (the machine's
+ * memory_sync_dirty).  The caller starts dirty logging before save_setup
+ * and stops it after save_cleanup.
+ */
+typedef struct RAMDirtySource {
+    /*
+     * Set in @dest (zeroed, one bit per target page of @rb) the pages
+     * written since the previous call for @rb, and forget them.  Migration
+     * thread; takes whatever lock the machine needs.
+     */
+    bool (*sync)(void *opaque, RAMBlock *rb, unsigned long *dest, GError **errp);
+    void *opaque;
+} RAMDirtySource;
+
+/*
+ * The migration code's bandwidth limit.  exceeded() is asked every few
+ * pages (RAM_RATE_CHECK_PAGES in ram.c), on the migration thread.
+ */
+typedef struct RAMRateLimit {
+    bool (*exceeded)(void *opaque);
+    void *opaque;
+} RAMRateLimit;
+
+/* Called on the migration thread after every dirty sync, with the new sync count. */
+typedef void RAMSyncHook(void *opaque, uint64_t sync_count);
+
+typedef struct RAMState RAMState;
+
+/*
+ * A RAM migration state over @blocks (RAMBlock *; not owned, must outlive
+ * the state and not change while it is in use).  @dirty is copied and may be
+ * NULL for a destination-only state; @stats (not owned) receives the
+ * counters, or an internal set is used when it is NULL.
+ */
+RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
+                        MigrationAtomicStats *stats);
+
+/* A destination state over @blocks: ram_state_new(blocks, NULL, NULL). */
+RAMState *ram_load_state_new(GPtrArray *blocks);
+
+/* Free @rs and the bitmaps it allocated (NULL-safe). */
+void ram_state_free(RAMState *rs);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RAMState, ram_state_free)
+
+/* Make iterate stop when @limit says the bandwidth budget is spent (copied; NULL removes it). */
+void ram_state_set_rate_limit(RAMState *rs, const RAMRateLimit *limit);
+
+/* Call @hook after every dirty sync (the migration code emits MIGRATION_PASS from it). */
+void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque);
+
+/* Dirty syncs done so far (the setup sync is number 1). */
+uint64_t ram_state_dirty_sync_count(const RAMState *rs);
+
+/* Pages currently marked to send. */
+uint64_t ram_state_dirty_pages(const RAMState *rs);
+
+/*
+ * How the destination meets first-touch page faults when a normal page
+ * lands in memory that was never written (bench/bench-ram.c compares them).
+ */
+typedef enum RAMLoadFaultPolicy {
+    /* Plain 4 KiB faults as the page data is copied in. */
+    RAM_LOAD_FAULT_PLAIN,
+    /* MADV_HUGEPAGE on the block; the copy faults in 2 MiB pages. */
+    RAM_LOAD_FAULT_HUGEPAGE,
+    /*
+     * MADV_HUGEPAGE, and MADV_POPULATE_WRITE of the 2 MiB chunk a normal
+     * page first lands in (chunks that only receive zero pages are never
+     * touched).  The default: the fastest measured, with no extra thread.
+     */
+    RAM_LOAD_FAULT_POPULATE_CHUNK,
+} RAMLoadFaultPolicy;
+
+/* Choose the destination's fault policy (before load_setup). */
+void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);
+
+/*
+ * The section's hooks; opaque is a RAMState.  Source hooks fail when the
+ * state has no RAMDirtySource.  save_setup allocates rb->bmap for every
+ * block; save_cleanup (or ram_state_free) frees them.
+ */
+extern const SaveVMHandlers ram_save_handlers;
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * Migration transports: turn a MigrationAddress (from a URI or the
+ * `channels` argument) into a file descriptor carrying the stream.
+ * tcp and unix sockets, fd (a socket or pipe passed with getfd), exec
+ * (a shell command's stdin/stdout) and file (a path at an offset).
+ */
+#ifndef MIGRATION_TRANSPORT_H
+#define MIGRATION_TRANSPORT_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "qapi/qapi-types.h"
+
+/*
+ * Parse QEMU's URI forms: tcp:HOST:PORT, unix:PATH, fd:NAME, exec:CMD,
+ * file:PATH[,offset=N].  Anything else: "unknown migration protocol: URI".
+ */
+MigrationAddress *migration_uri_parse(const char *uri, GError **errp);
+
+/*
+ * The one address of a `channels` list: exactly one entry of type main.
+ * Returns a copy the caller owns.
+ */
+MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
+                                           GError **errp);
+
+/*
+ * Resolve fd:NAME arguments while the QMP command runs (the named fd is
+ * consumed from the monitor then, as QEMU does).  Call before handing the
+ * address to a thread.
+ */
+bool transport_prepare(MigrationAddress *addr, GError **errp);
+
+/* Outgoing: a connected, blocking fd for @addr, or -1.  Runs on the migration thread. */
+int transport_connect(const MigrationAddress *addr, GError **errp);
+
+/* Incoming connections. */
+typedef struct TransportListener TransportListener;
+
+/* Called in the main loop with the BQL held; takes ownership of @fd. */
+typedef void (*TransportAcceptFunc)(int fd, void *opaque);
+
+/*
+ * Start accepting on @addr.  Sockets accept one connection in the main
+ * loop; fd, exec and file deliver their fd from an idle callback.
+ */
+TransportListener *transport_listen(const MigrationAddress *addr,
+                                    TransportAcceptFunc accept_fn,
+                                    void *opaque, GError **errp);
+
+/* The addresses actually listened on (port 0 resolved), for query-migrate. */
+SocketAddressList *transport_listener_addresses(TransportListener *l);
+
+/* Stop listening (no-op after the connection arrived).  NULL-safe. */
+void transport_listener_free(TransportListener *l);
+
+#endif

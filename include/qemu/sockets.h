@@ -1,0 +1,25 @@
+/*
+ * Opening stream sockets: unix paths and tcp host:port, as a listening
+ * server or a connected client.  Shared by socket chardevs and migration.
+ */
+#ifndef QEMU_SOCKETS_H
+#define QEMU_SOCKETS_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+/*
+ * A unix stream socket on @path: listening (an old socket file is replaced)
+ * when @server, else connected.  Returns the fd (CLOEXEC) or -1.
+ */
+int socket_unix_open(const char *path, bool server, GError **errp);
+
+/*
+ * A tcp socket for @host:@port: listening when @server (empty @host means
+ * every address; port "0" picks a free one), else connected (empty @host
+ * means localhost).  Returns the fd (CLOEXEC) or -1.
+ */
+int socket_inet_open(const char *host, const char *port, bool server,
+                     GError **errp);
+
+#endif

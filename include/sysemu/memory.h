@@ -1,0 +1,121 @@
+/*
+ * Guest memory: the process's list of RAMBlocks (the machine's main RAM and
+ * every memory backend), host backing (anonymous, memfd, file), guest
+ * physical access for devices and qtest, and the one dirty-tracking
+ * interface migration uses.  Block ids are stable and documented in
+ * docs/memory.md: "pc.ram" for -m RAM, the backend id for a backend.
+ *
+ * The list is built at start-up (main thread) and fixed afterwards, so
+ * lookups and iteration need no lock; block contents and dirty bitmaps are
+ * shared with vCPU threads as described per function.
+ */
+#ifndef SYSEMU_MEMORY_H
+#define SYSEMU_MEMORY_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exec/ramblock.h"
+#include "sysemu/accel-ops.h"
+
+#define RAM_ADDR_INVALID UINT64_MAX     /* guest_addr of an unmapped block */
+#define MAIN_RAM_ID "pc.ram"            /* QEMU's id for x86 main RAM */
+#define MAIN_RAM_DEFAULT_SIZE (128 * 1024 * 1024)
+
+typedef enum MemoryBackendKind {
+    MEMORY_BACKEND_RAM,
+    MEMORY_BACKEND_MEMFD,
+    MEMORY_BACKEND_FILE,
+} MemoryBackendKind;
+
+/* What -object memory-backend-*,... asked for. */
+typedef struct MemoryBackendConfig {
+    MemoryBackendKind kind;
+    char *id;
+    uint64_t size;
+    bool share;
+    char *mem_path;             /* file backend only */
+    bool prealloc;
+} MemoryBackendConfig;
+
+/*
+ * Parse the option table of one -object whose qom-type is a memory backend
+ * ("memory-backend-ram", "-memfd", "-file").  Returns NULL with QEMU-like
+ * errors ("can't create backend with size 0", "Invalid parameter 'x'", ...).
+ */
+MemoryBackendConfig *memory_backend_config_parse(GHashTable *opts,
+                                                 GError **errp);
+void memory_backend_config_free(MemoryBackendConfig *cfg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemoryBackendConfig, memory_backend_config_free)
+
+/* Is @qom_type one of the memory backend types? */
+bool memory_backend_type_known(const char *qom_type);
+
+/*
+ * Create a block from a backend and append it to the list (unmapped until
+ * memory_map_block()).  Fails on a duplicate id or when the backing cannot
+ * be created; the message names the backend.
+ */
+RAMBlock *memory_add_backend(const MemoryBackendConfig *cfg, GError **errp);
+
+/* Create the anonymous main RAM block "pc.ram" of @size bytes. */
+RAMBlock *memory_add_main_ram(uint64_t size, GError **errp);
+
+/* Map @rb into guest-physical space at @gpa (start-up only). */
+bool memory_map_block(RAMBlock *rb, uint64_t gpa, GError **errp);
+
+/* Unmap and free every block (shut-down and tests). */
+void memory_cleanup(void);
+
+/* ---- the block list ---- */
+
+RAMBlock *ram_block_by_id(const char *id);
+/* Every block, in creation order (borrowed; RAMBlock*). */
+GPtrArray *ram_block_list(void);
+/* The guest-mapped blocks only (what the accelerator maps). */
+GPtrArray *ram_block_list_mapped(void);
+#define RAMBLOCK_FOREACH(i, rb) \
+    for (guint i = 0; i < ram_block_list()->len && \
+         ((rb) = g_ptr_array_index(ram_block_list(), i), true); i++)
+
+/* Size of the machine's main RAM (what -m says), 0 before it exists. */
+uint64_t memory_main_ram_size(void);
+
+/* HMP "info ramblock": one header line and one line per block. */
+char *memory_format_ramblocks(void);
+
+/* ---- guest-physical access (devices, qtest, loaders) ---- */
+
+/*
+ * Copy guest-physical [@gpa, @gpa + @len) out of / into guest RAM.  The
+ * range must lie inside one mapped block.  Writes mark the pages in
+ * rb->dirty_log.  Any thread; concurrent with vCPUs as real DMA is.
+ */
+bool guest_memory_read(uint64_t gpa, void *buf, uint64_t len, GError **errp);
+bool guest_memory_write(uint64_t gpa, const void *buf, uint64_t len,
+                        GError **errp);
+/* Fill with @byte (qtest memset). */
+bool guest_memory_set(uint64_t gpa, uint8_t byte, uint64_t len, GError **errp);
+
+/* ---- dirty tracking ---- */
+
+/* Which accelerator's dirty log memory_sync_dirty() merges (NULL: none). */
+void memory_set_accel(const AccelOps *ops, AccelState *accel);
+
+/*
+ * Start recording guest writes: clears every block's software log and
+ * starts the accelerator's.  Main or migration thread, BQL held.
+ */
+bool memory_dirty_log_start(GError **errp);
+
+/*
+ * OR into @dest (one bit per target page of @rb) every page written since
+ * the previous sync (or start), from the accelerator and from
+ * rb->dirty_log, and forget them.  Any thread; one syncing thread at a time.
+ */
+bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp);
+
+void memory_dirty_log_stop(void);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * The incoming side of a migration: accept the stream, load it on the
+ * incoming thread, then resume the guest in the run state the source had
+ * (the globalstate section), or stay paused with -S.
+ *
+ * Locks: setup and the finish run in the main loop with the BQL held; the
+ * incoming thread loads without the BQL (the vCPUs are stopped in
+ * inmigrate, so guest RAM is ours) and savevm takes the BQL around device
+ * sections.  mis->lock guards the QEMUFile pointer and the error, which
+ * query-migrate reads.
+ */
+#include "migration/migration.h"
+#include "migration/global-state.h"
+#include "migration/transport.h"
+#include "qemu/error.h"
+#include "qapi/qapi-clone.h"
+#include "qemu/main-loop.h"
+#include "sysemu/runstate.h"
+
+#include <stdlib.h>
+
+static MigrationStatus incoming_status(MigrationIncomingState *mis)
+{
+    return g_atomic_int_get(&mis->state);
+}
+
+MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
+                                               MigrationOptions *opts,
+                                               GlobalState *gs)
+{
+    MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
+
+    mis->state = MIGRATION_STATUS_NONE;
+    mis->savevm = savevm;
+    mis->opts = opts;
+    mis->global_state = gs;
+    qemu_mutex_init(&mis->lock);
+    return mis;
+}
+
+void migration_incoming_free(MigrationIncomingState *mis)
+{
+    if (!mis) {
+        return;
+    }
+    transport_listener_free(mis->listener);
+    qemu_mutex_lock(&mis->lock);
+    if (mis->from_src) {
+        qemu_file_shutdown(mis->from_src);
+    }
+    qemu_mutex_unlock(&mis->lock);
+    if (mis->thread) {
+        g_thread_join(mis->thread);
+    }
+    g_free(mis->error_desc);
+    qemu_mutex_destroy(&mis->lock);
+    g_free(mis);
+}
+
+/* The load's result, handed from the incoming thread to the main loop. */
+typedef struct IncomingResult {
+    MigrationIncomingState *mis;
+    GError *err;
+} IncomingResult;
+
+static void incoming_fail(MigrationIncomingState *mis, GError *err)
+{
+    qemu_mutex_lock(&mis->lock);
+    if (!mis->error_desc) {
+        mis->error_desc = g_strdup(err->message);
+    }
+    qemu_mutex_unlock(&mis->lock);
+    migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
+                      MIGRATION_STATUS_FAILED);
+    error_report("load of migration failed: %s", err->message);
+    if (mis->exit_on_error) {
+        exit(EXIT_FAILURE);
+    }
+}
+
+/* Main loop, BQL held: the guest resumes where the source left it. */
+static void incoming_resume_guest(MigrationIncomingState *mis)
+{
+    RunState rs = global_state_runstate(mis->global_state);
+
+    if (rs == RUN_STATE_RUNNING && runstate_autostart()) {
+        vm_start();
+    } else {
+        runstate_set(rs == RUN_STATE_RUNNING ? RUN_STATE_PAUSED : rs);
+    }
+}
+
+static gboolean incoming_finish(gpointer opaque)
+{
+    IncomingResult *res = opaque;
+    MigrationIncomingState *mis = res->mis;
+
+    g_thread_join(mis->thread);
+    mis->thread = NULL;
+    if (res->err) {
+        incoming_fail(mis, res->err);
+        g_error_free(res->err);
+    } else {
+        incoming_resume_guest(mis);
+        migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_ACTIVE,
+                          MIGRATION_STATUS_COMPLETED);
+    }
+    g_free(res);
+    return G_SOURCE_REMOVE;
+}
+
+static gpointer incoming_thread(gpointer opaque)
+{
+    MigrationIncomingState *mis = opaque;
+    IncomingResult *res = g_new0(IncomingResult, 1);
+    SaveVMConfig cfg;
+
+    res->mis = mis;
+    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
+                      MIGRATION_STATUS_ACTIVE);
+    migration_savevm_config(mis->opts, &cfg);
+    savevm_state_load(mis->savevm, mis->from_src, &cfg, &res->err);
+
+    qemu_mutex_lock(&mis->lock);
+    qemu_fclose(mis->from_src, res->err ? NULL : &res->err);
+    mis->from_src = NULL;
+    qemu_mutex_unlock(&mis->lock);
+    main_loop_schedule(incoming_finish, res);
+    return NULL;
+}
+
+/* Main loop, BQL held: the stream's channel is here; load it on a thread. */
+static void incoming_accept(int fd, void *opaque)
+{
+    MigrationIncomingState *mis = opaque;
+
+    mis->from_src = qemu_file_new_fd(fd, false);
+    mis->thread = g_thread_new("mig/dst", incoming_thread, mis);
+}
+
+bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
+                              bool exit_on_error, GError **errp)
+{
+    g_autoptr(MigrationAddress) owned = addr;
+
+    if (mis->started) {
+        error_setg(errp, "The incoming migration has already been started");
+        return false;
+    }
+    if (incoming_status(mis) != MIGRATION_STATUS_NONE) {
+        error_setg(errp, "Illegal migration incoming state %s",
+                   MigrationStatus_str(incoming_status(mis)));
+        return false;
+    }
+    mis->exit_on_error = exit_on_error;
+    mis->listener = transport_listen(addr, incoming_accept, mis, errp);
+    if (!mis->listener) {
+        return false;
+    }
+    mis->started = true;
+    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_NONE,
+                      MIGRATION_STATUS_SETUP);
+    return true;
+}
+
+void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
+{
+    MigrationStatus st = incoming_status(mis);
+    SocketAddressList *addrs = transport_listener_addresses(mis->listener);
+
+    if (st == MIGRATION_STATUS_NONE) {
+        return;
+    }
+    info->has_status = true;
+    info->status = st;
+    if (addrs) {
+        info->socket_address = QAPI_CLONE(SocketAddressList, addrs);
+    }
+    qemu_mutex_lock(&mis->lock);
+    info->error_desc = g_strdup(mis->error_desc);
+    qemu_mutex_unlock(&mis->lock);
+}

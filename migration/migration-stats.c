@@ -1,0 +1,27 @@
+/*
+ * MigrationAtomicStats helpers (include/migration/migration-stats.h): resetting the
+ * counters between migrations and the sums query-migrate derives from them.
+ */
+#include "migration/migration-stats.h"
+
+#include <glib.h>
+
+void migration_stats_reset(MigrationAtomicStats *s)
+{
+    MigrationStat *all[] = {
+        &s->transferred, &s->pages_per_second, &s->total, &s->remaining,
+        &s->zero_pages, &s->normal_pages, &s->dirty_sync_count,
+        &s->dirty_pages_rate, &s->precopy_bytes, &s->downtime_bytes,
+    };
+
+    /* Catches a counter added to the struct but not to this list. */
+    G_STATIC_ASSERT(sizeof(all) / sizeof(all[0]) == sizeof(*s) / sizeof(MigrationStat));
+    for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        migration_stat_set(all[i], 0);
+    }
+}
+
+uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s)
+{
+    return migration_stat_get(&s->zero_pages) + migration_stat_get(&s->normal_pages);
+}

@@ -1,0 +1,624 @@
+/*
+ * The outgoing side of a migration: the state machine and the migration
+ * thread that runs setup -> iterate -> switchover -> completed, as in
+ * DESIGN.md "The migration path".  QMP handlers (migration-qmp.c) start,
+ * cancel and query it; they never wait for the stream.
+ *
+ * Locks: the thread takes the BQL only to set up (dirty logging, section
+ * setup), to stop the VM and save device state at switchover, and to restart
+ * the VM after a failure.  s->lock guards the fields shared with QMP
+ * (the QEMUFile pointer for cancel, the error, the continue request).
+ */
+#include "migration/migration.h"
+#include "migration/ram.h"
+#include "migration/transport.h"
+#include "qapi/qapi-events.h"
+#include "qemu/error.h"
+#include "qemu/main-loop.h"
+#include "sysemu/memory.h"
+#include "qemu/bitmap.h"
+#include "hw/machine.h"
+#include "sysemu/runstate.h"
+
+#include <string.h>
+
+/* The rate-limit window, as QEMU's BUFFER_DELAY. */
+#define RATE_WINDOW_MS 100
+
+static gint64 now_ms(void)
+{
+    return g_get_monotonic_time() / 1000;
+}
+
+bool migration_is_running(MigrationStatus st)
+{
+    switch (st) {
+    case MIGRATION_STATUS_SETUP:
+    case MIGRATION_STATUS_ACTIVE:
+    case MIGRATION_STATUS_PRE_SWITCHOVER:
+    case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_CANCELLING:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool migrate_set_state(gint *state, MigrationOptions *opts,
+                       MigrationStatus old_state, MigrationStatus new_state)
+{
+    if (!g_atomic_int_compare_and_exchange(state, old_state, new_state)) {
+        return false;
+    }
+    if (migrate_cap(opts, MIGRATION_CAPABILITY_EVENTS)) {
+        qapi_event_send_migration(new_state);
+    }
+    return true;
+}
+
+static MigrationStatus migration_status(MigrationState *s)
+{
+    return g_atomic_int_get(&s->state);
+}
+
+void migration_set_error(MigrationState *s, const GError *err)
+{
+    qemu_mutex_lock(&s->lock);
+    if (!s->error_desc) {
+        s->error_desc = g_strdup(err->message);
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
+MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
+                                    RAMState *ram, GlobalState *gs)
+{
+    MigrationState *s = g_new0(MigrationState, 1);
+
+    s->state = MIGRATION_STATUS_NONE;
+    s->savevm = savevm;
+    s->opts = opts;
+    s->ram = ram;
+    s->global_state = gs;
+    s->blockers = g_ptr_array_new_with_free_func(g_free);
+    qemu_mutex_init(&s->lock);
+    qemu_cond_init(&s->cond);
+    return s;
+}
+
+void migration_state_free(MigrationState *s)
+{
+    if (!s) {
+        return;
+    }
+    migration_cancel(s);
+    if (s->thread) {
+        g_thread_join(s->thread);
+    }
+    g_ptr_array_free(s->blockers, TRUE);
+    g_free(s->error_desc);
+    qapi_free_MigrationAddress(s->addr);
+    migration_options_free(s->run_opts);
+    qemu_mutex_destroy(&s->lock);
+    qemu_cond_destroy(&s->cond);
+    g_free(s);
+}
+
+/* ---- blockers ---- */
+
+void migration_add_blocker(MigrationState *s, const char *reason)
+{
+    g_ptr_array_add(s->blockers, g_strdup(reason));
+}
+
+void migration_remove_blocker(MigrationState *s, const char *reason)
+{
+    for (guint i = 0; i < s->blockers->len; i++) {
+        if (g_str_equal(g_ptr_array_index(s->blockers, i), reason)) {
+            g_ptr_array_remove_index(s->blockers, i);
+            return;
+        }
+    }
+}
+
+/* ---- rate limiting and the switchover decision ---- */
+
+typedef struct RateWindow {
+    MigrationState *s;
+    QEMUFile *f;
+    gint64 start_ms;
+    uint64_t start_bytes;
+    uint64_t start_pages;
+    double bandwidth;       /* bytes per ms, measured over the last window */
+} RateWindow;
+
+/* This window's byte budget; 0 when max-bandwidth is 0 (unlimited). */
+static uint64_t rate_window_budget(RateWindow *w)
+{
+    uint64_t bw = __atomic_load_n(&w->s->max_bandwidth, __ATOMIC_RELAXED);
+
+    return bw * RATE_WINDOW_MS / 1000;
+}
+
+/* RAM asks this between pages: has this window's budget been spent? */
+static bool rate_window_exceeded(void *opaque)
+{
+    RateWindow *w = opaque;
+    uint64_t budget = rate_window_budget(w);
+
+    if (migration_status(w->s) == MIGRATION_STATUS_CANCELLING) {
+        return true;
+    }
+    return budget && qemu_file_transferred(w->f) - w->start_bytes >= budget;
+}
+
+/* Sleep until @deadline_ms unless cancelled or the limits change. */
+static void migration_sleep_until(MigrationState *s, int64_t deadline_ms)
+{
+    qemu_mutex_lock(&s->lock);
+    for (int64_t left; (left = deadline_ms - now_ms()) > 0 &&
+                       migration_status(s) != MIGRATION_STATUS_CANCELLING;) {
+        if (qemu_cond_timedwait(&s->cond, &s->lock, left)) {
+            break;      /* woken: cancel, or a new max-bandwidth to obey */
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
+/*
+ * At the end of a window, measure bandwidth and start the next one; when the
+ * budget was spent early, sleep out the rest of the window.
+ */
+static void rate_window_advance(RateWindow *w)
+{
+    MigrationAtomicStats *st = &w->s->stats;
+    int64_t elapsed = now_ms() - w->start_ms;
+    uint64_t sent = qemu_file_transferred(w->f) - w->start_bytes;
+    uint64_t budget = rate_window_budget(w);
+    uint64_t pages = migration_stats_pages_sent(st);
+
+    migration_stat_set(&st->transferred, qemu_file_transferred(w->f));
+    if (elapsed < RATE_WINDOW_MS && !(budget && sent >= budget)) {
+        return;
+    }
+    if (budget && sent >= budget && elapsed < RATE_WINDOW_MS) {
+        qemu_fflush(w->f);
+        migration_sleep_until(w->s, w->start_ms + RATE_WINDOW_MS);
+        elapsed = now_ms() - w->start_ms;
+    }
+    elapsed = MAX(elapsed, 1);
+    w->bandwidth = (double)sent / elapsed;
+    __atomic_store_n(&w->s->mbps_milli, (uint64_t)(w->bandwidth * 8 / 1000 * 1000),
+                     __ATOMIC_RELAXED);
+    migration_stat_set(&st->pages_per_second,
+                       (pages - w->start_pages) * 1000 / elapsed);
+    w->start_ms = now_ms();
+    w->start_bytes = qemu_file_transferred(w->f);
+    w->start_pages = pages;
+}
+
+/*
+ * Bytes that may be sent while the VM is stopped: bandwidth x downtime-limit,
+ * or avail-switchover-bandwidth x downtime-limit when that is set.
+ */
+static uint64_t switchover_threshold(MigrationState *s, RateWindow *w)
+{
+    uint64_t avail = migrate_params(s->run_opts)->avail_switchover_bandwidth;
+    uint64_t limit = __atomic_load_n(&s->downtime_limit, __ATOMIC_RELAXED);
+    double bw = avail ? (double)avail / 1000 : w->bandwidth;
+
+    return (uint64_t)(bw * limit);
+}
+
+/* RAM finished a dirty-bitmap sync: that is a pass (MIGRATION_PASS). */
+static void migration_pass_done(void *opaque, uint64_t sync_count)
+{
+    MigrationState *s = opaque;
+
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_EVENTS)) {
+        qapi_event_send_migration_pass(sync_count);
+    }
+}
+
+/* At completion, mbps covers the whole transfer after setup, as QEMU reports it. */
+static void migration_record_final_throughput(MigrationState *s)
+{
+    int64_t ms = MAX(s->total_time - s->setup_time, 1);
+    double mbps = (double)migration_stat_get(&s->stats.transferred) * 8 / ms / 1000;
+
+    __atomic_store_n(&s->mbps_milli, (uint64_t)(mbps * 1000), __ATOMIC_RELAXED);
+}
+
+/* ---- the thread's phases ---- */
+
+static bool migration_connect(MigrationState *s, GError **errp)
+{
+    int fd = transport_connect(s->addr, errp);
+
+    if (fd < 0) {
+        return false;
+    }
+    qemu_mutex_lock(&s->lock);
+    s->to_dst = qemu_file_new_fd(fd, true);
+    qemu_mutex_unlock(&s->lock);
+    /* A cancel that came before the file existed had nothing to shut down. */
+    if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
+        qemu_file_shutdown(s->to_dst);
+    }
+    return true;
+}
+
+static bool migration_setup(MigrationState *s, GError **errp)
+{
+    SaveVMConfig cfg;
+    bool ok;
+
+    migration_savevm_config(s->run_opts, &cfg);
+    bql_lock();
+    ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp) &&
+         memory_dirty_log_start(errp) &&
+         savevm_state_setup(s->savevm, s->to_dst, errp);
+    bql_unlock();
+    s->setup_time = now_ms() - s->start_time;
+    if (ok && !migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_SETUP,
+                                 MIGRATION_STATUS_ACTIVE)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    return ok && qemu_file_check_error(s->to_dst, errp);
+}
+
+/* Iterate until what is left fits in the downtime; false on error or cancel. */
+static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
+{
+    while (migration_status(s) == MIGRATION_STATUS_ACTIVE) {
+        uint64_t threshold = switchover_threshold(s, w);
+        uint64_t pending = savevm_state_pending_estimate(s->savevm);
+
+        if (pending <= threshold &&
+            !savevm_state_pending_exact(s->savevm, &pending, errp)) {
+            return false;
+        }
+        __atomic_store_n(&s->expected_downtime,
+                         (int64_t)(w->bandwidth > 0 ? pending / w->bandwidth : 0),
+                         __ATOMIC_RELAXED);
+        if (pending <= threshold) {
+            return true;
+        }
+        if (savevm_state_iterate(s->savevm, s->to_dst, errp) < 0) {
+            return false;
+        }
+        if (!qemu_file_check_error(s->to_dst, errp)) {
+            return false;
+        }
+        rate_window_advance(w);
+    }
+    return migration_status(s) != MIGRATION_STATUS_CANCELLING;
+}
+
+/* With pause-before-switchover, wait in pre-switchover for migrate-continue. */
+static bool migration_pause_before_switchover(MigrationState *s)
+{
+    if (!migrate_cap(s->run_opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER)) {
+        return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
+                                 MIGRATION_STATUS_DEVICE);
+    }
+    if (!migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
+                           MIGRATION_STATUS_PRE_SWITCHOVER)) {
+        return false;
+    }
+    qemu_mutex_lock(&s->lock);
+    while (!s->continue_requested &&
+           migration_status(s) == MIGRATION_STATUS_PRE_SWITCHOVER) {
+        qemu_cond_wait(&s->cond, &s->lock);
+    }
+    s->continue_requested = false;
+    qemu_mutex_unlock(&s->lock);
+    return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_PRE_SWITCHOVER,
+                             MIGRATION_STATUS_DEVICE);
+}
+
+/* Stop the VM and send everything that is left, then device state. */
+static bool migration_switchover(MigrationState *s, GError **errp)
+{
+    int64_t stop_time;
+    bool ok;
+
+    if (!migration_pause_before_switchover(s)) {
+        return false;
+    }
+    bql_lock();
+    stop_time = now_ms();
+    s->vm_was_running = runstate_is_running();
+    global_state_store(s->global_state, runstate_get());
+    vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
+    ok = savevm_state_complete(s->savevm, s->to_dst, errp);
+    qemu_fflush(s->to_dst);
+    ok = ok && qemu_file_check_error(s->to_dst, errp);
+    s->downtime = now_ms() - stop_time;
+    bql_unlock();
+    return ok;
+}
+
+/* The end of every migration, success or not; runs on the migration thread. */
+/*
+ * Move from whatever running state we are in to @final.  A concurrent
+ * migrate_cancel can only move us to cancelling, so retry until the
+ * compare-and-swap sticks.  Failure while cancelling ends in cancelled.
+ */
+static void migration_enter_final_state(MigrationState *s, MigrationStatus final)
+{
+    MigrationStatus st;
+
+    do {
+        st = migration_status(s);
+        if (final == MIGRATION_STATUS_FAILED && st == MIGRATION_STATUS_CANCELLING) {
+            final = MIGRATION_STATUS_CANCELLED;
+        }
+    } while (!migrate_set_state(&s->state, s->opts, st, final));
+}
+
+static void migration_finish(MigrationState *s, GError *err)
+{
+    bql_lock();
+    memory_dirty_log_stop();
+    if (!err) {
+        /*
+         * Everything reached the destination, which will run the guest: a
+         * cancel that raced with the last bytes is too late, the source must
+         * not resume.
+         */
+        s->total_time = now_ms() - s->start_time;
+        migration_record_final_throughput(s);
+        migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
+        runstate_set(RUN_STATE_POSTMIGRATE);
+    } else {
+        if (migration_status(s) != MIGRATION_STATUS_CANCELLING) {
+            migration_set_error(s, err);
+        }
+        migration_enter_final_state(s, MIGRATION_STATUS_FAILED);
+        /* A failed or cancelled migration leaves the guest as it was. */
+        if (runstate_check(RUN_STATE_FINISH_MIGRATE)) {
+            if (s->vm_was_running) {
+                vm_start();
+            } else {
+                runstate_set(RUN_STATE_PAUSED);
+            }
+        }
+    }
+    bql_unlock();
+}
+
+static gpointer migration_thread(gpointer opaque)
+{
+    MigrationState *s = opaque;
+    RateWindow w = { .s = s };
+    GError *err = NULL;
+    bool ok;
+
+    ok = migration_connect(s, &err);
+    if (ok) {
+        w.f = s->to_dst;
+        w.start_ms = now_ms();
+        ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ rate_window_exceeded, &w });
+        ram_state_set_sync_hook(s->ram, migration_pass_done, s);
+        ok = migration_setup(s, &err) &&
+             migration_iterate(s, &w, &err) &&
+             migration_switchover(s, &err);
+        if (!ok && !err) {
+            error_setg(&err, "migration cancelled");
+        }
+        migration_stat_set(&s->stats.transferred, qemu_file_transferred(s->to_dst));
+        ram_state_set_rate_limit(s->ram, NULL);     /* @w lives on this stack */
+        ram_state_set_sync_hook(s->ram, NULL, NULL);
+    }
+    savevm_state_cleanup(s->savevm);
+    qemu_mutex_lock(&s->lock);
+    if (s->to_dst) {
+        GError *close_err = NULL;
+
+        if (!qemu_fclose(s->to_dst, ok ? &close_err : NULL) && ok) {
+            ok = false;
+            err = close_err;
+        }
+        s->to_dst = NULL;
+    }
+    qemu_mutex_unlock(&s->lock);
+    migration_finish(s, ok ? NULL : err);
+    g_clear_error(&err);
+    return NULL;
+}
+
+/* ---- what QMP calls (BQL held) ---- */
+
+static bool migration_check_can_start(MigrationState *s, GError **errp)
+{
+    if (migration_is_running(migration_status(s))) {
+        error_setg(errp, "There's a migration process in progress");
+        return false;
+    }
+    if (runstate_check(RUN_STATE_INMIGRATE)) {
+        error_setg(errp, "Guest is waiting for an incoming migration");
+        return false;
+    }
+    if (runstate_check(RUN_STATE_POSTMIGRATE)) {
+        error_setg(errp, "Can't migrate the vm that was paused due to previous migration");
+        return false;
+    }
+    if (s->blockers->len) {
+        error_setg(errp, "%s", (char *)g_ptr_array_index(s->blockers, 0));
+        return false;
+    }
+    return true;
+}
+
+/* Forget the previous migration's numbers and errors. */
+static void migration_reset(MigrationState *s)
+{
+    if (s->thread) {
+        g_thread_join(s->thread);       /* it has finished: the state is final */
+        s->thread = NULL;
+    }
+    migration_stats_reset(&s->stats);
+    g_clear_pointer(&s->error_desc, g_free);
+    s->setup_time = s->total_time = s->downtime = s->expected_downtime = 0;
+    s->continue_requested = false;
+    s->vm_was_running = runstate_is_running();
+}
+
+bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
+{
+    if (!migration_check_can_start(s, errp)) {
+        qapi_free_MigrationAddress(addr);
+        return false;
+    }
+    migration_reset(s);
+    qapi_free_MigrationAddress(s->addr);
+    s->addr = addr;
+    migration_options_free(s->run_opts);
+    s->run_opts = migration_options_copy(s->opts);
+    __atomic_store_n(&s->max_bandwidth, migrate_params(s->opts)->max_bandwidth,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
+                     __ATOMIC_RELAXED);
+    s->start_time = now_ms();
+    g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
+    migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);
+    s->thread = g_thread_new("mig/src", migration_thread, s);
+    return true;
+}
+
+void migration_cancel(MigrationState *s)
+{
+    MigrationStatus st;
+
+    do {
+        st = migration_status(s);
+        if (!migration_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
+            break;
+        }
+    } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
+
+    qemu_mutex_lock(&s->lock);
+    if (s->to_dst && migration_status(s) == MIGRATION_STATUS_CANCELLING) {
+        qemu_file_shutdown(s->to_dst);
+    }
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
+}
+
+bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp)
+{
+    MigrationStatus st = migration_status(s);
+
+    if (st != expected) {
+        error_setg(errp, "Migration not in expected state: %s",
+                   MigrationStatus_str(st));
+        return false;
+    }
+    qemu_mutex_lock(&s->lock);
+    s->continue_requested = true;
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
+    return true;
+}
+
+void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second)
+{
+    __atomic_store_n(&s->max_bandwidth, bytes_per_second, __ATOMIC_RELAXED);
+    qemu_mutex_lock(&s->lock);
+    qemu_cond_broadcast(&s->cond);     /* a sleeping rate window re-reads it */
+    qemu_mutex_unlock(&s->lock);
+}
+
+void migration_set_downtime_limit(MigrationState *s, uint64_t ms)
+{
+    __atomic_store_n(&s->downtime_limit, ms, __ATOMIC_RELAXED);
+}
+
+void migration_savevm_config(const MigrationOptions *opts, SaveVMConfig *cfg)
+{
+    *cfg = (SaveVMConfig) {
+        .machine_name = MACHINE_TYPE_NAME,
+        .send_configuration = true,
+        .has_uuid = vm_has_uuid(),
+        .validate_uuid = migrate_cap(opts, MIGRATION_CAPABILITY_VALIDATE_UUID),
+    };
+    if (cfg->has_uuid) {
+        memcpy(cfg->uuid, vm_get_uuid(), sizeof(cfg->uuid));
+    }
+}
+
+/* ---- query-migrate ---- */
+
+static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
+{
+    MigrationAtomicStats *st = &s->stats;
+    MigrationStats *ram = g_new0(MigrationStats, 1);
+
+    ram->transferred = migration_stat_get(&st->transferred);
+    ram->total = migration_stat_get(&st->total);
+    ram->duplicate = migration_stat_get(&st->zero_pages);
+    ram->normal = migration_stat_get(&st->normal_pages);
+    ram->normal_bytes = ram->normal * TARGET_PAGE_SIZE;
+    ram->dirty_sync_count = migration_stat_get(&st->dirty_sync_count);
+    ram->page_size = TARGET_PAGE_SIZE;
+    ram->pages_per_second = migration_stat_get(&st->pages_per_second);
+    ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
+    ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
+    ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
+    if (!completed) {
+        ram->remaining = migration_stat_get(&st->remaining);
+        ram->dirty_pages_rate = migration_stat_get(&st->dirty_pages_rate);
+    }
+    return ram;
+}
+
+MigrationInfo *migration_source_info(MigrationState *s)
+{
+    MigrationInfo *info = g_new0(MigrationInfo, 1);
+    MigrationStatus st = migration_status(s);
+
+    for (guint i = s->blockers->len; i-- > 0;) {
+        strList *node = g_new0(strList, 1);
+        node->value = g_strdup(g_ptr_array_index(s->blockers, i));
+        node->next = info->blocked_reasons;
+        info->blocked_reasons = node;
+    }
+    if (st == MIGRATION_STATUS_NONE) {
+        return info;
+    }
+    info->has_status = true;
+    info->status = st;
+    qemu_mutex_lock(&s->lock);
+    info->error_desc = g_strdup(s->error_desc);
+    qemu_mutex_unlock(&s->lock);
+
+    switch (st) {
+    case MIGRATION_STATUS_ACTIVE:
+    case MIGRATION_STATUS_CANCELLING:
+    case MIGRATION_STATUS_PRE_SWITCHOVER:
+    case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_COMPLETED: {
+        bool completed = st == MIGRATION_STATUS_COMPLETED;
+
+        info->has_setup_time = true;
+        info->setup_time = s->setup_time;
+        info->has_total_time = true;
+        info->total_time = completed ? s->total_time : now_ms() - s->start_time;
+        if (completed) {
+            info->has_downtime = true;
+            info->downtime = s->downtime;
+        } else {
+            info->has_expected_downtime = true;
+            info->expected_downtime = __atomic_load_n(&s->expected_downtime,
+                                                      __ATOMIC_RELAXED);
+        }
+        info->ram = migration_ram_info(s, completed);
+        break;
+    }
+    default:
+        break;      /* setup, failed, cancelled: the status (and error) only */
+    }
+    return info;
+}

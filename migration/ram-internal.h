@@ -1,0 +1,93 @@
+/*
+ * Internals shared by the RAM section's source (ram.c), destination
+ * (ram-load.c) and residency probe (ram-residency.c).  Not for other
+ * subsystems: they use include/migration/ram.h.
+ */
+#ifndef MIGRATION_RAM_INTERNAL_H
+#define MIGRATION_RAM_INTERNAL_H
+
+#include "migration/ram.h"
+#include "qemu/bitmap.h"
+
+/* Pages per residency window: 8 MiB, a whole number of 2 MiB huge pages. */
+#define RAM_RESIDENCY_WINDOW_PAGES  2048
+
+/*
+ * Which pages of a block hold data, asked of the kernel (PAGEMAP_SCAN on
+ * /proc/self/pagemap) a window at a time so that pages the guest never
+ * wrote are neither read nor faulted in.  Only private anonymous blocks
+ * qualify: there a page that is not present, not swapped, or mapped to the
+ * zero page reads as zeros.  For other blocks, or when the kernel lacks
+ * PAGEMAP_SCAN, every page counts as holding data.  One thread uses it.
+ */
+typedef struct RAMResidency {
+    int pagemap_fd;                 /* -1: not opened yet or unusable */
+    bool unusable;                  /* PAGEMAP_SCAN failed once: stop asking */
+
+    /* The cached window: pages [first, first + count) of @block. */
+    const RAMBlock *block;          /* NULL: no window cached */
+    uint64_t first;
+    uint64_t count;
+    unsigned long has_data[BITS_TO_LONGS(RAM_RESIDENCY_WINDOW_PAGES)];
+} RAMResidency;
+
+void ram_residency_init(RAMResidency *r);
+void ram_residency_cleanup(RAMResidency *r);
+
+/* True if the kernel can tell for @rb which pages hold data. */
+bool ram_residency_applies(RAMResidency *r, const RAMBlock *rb);
+
+/*
+ * False only if page @page of @rb certainly reads as zero without touching
+ * it.  On the source the answer is as of the window's probe, which is at
+ * most one iterate call old: a write after it is in the dirty log.
+ */
+bool ram_residency_has_data(RAMResidency *r, const RAMBlock *rb, uint64_t page);
+
+/* Record that pages [@page, @page + @n) of @rb now hold data (the loader wrote them). */
+void ram_residency_mark(RAMResidency *r, const RAMBlock *rb, uint64_t page, uint64_t n);
+
+/* Forget the cached window (the guest may have written since). */
+void ram_residency_invalidate(RAMResidency *r);
+
+/* Destination state; lives inside RAMState. */
+typedef struct RAMLoadContext {
+    /* The block of the last record, the target of CONTINUE; kept across sections as QEMU does. */
+    RAMBlock *last_block;
+    RAMLoadFaultPolicy policy;
+    bool populate_unusable;         /* MADV_POPULATE_WRITE failed: plain faults from now on */
+    RAMResidency residency;
+} RAMLoadContext;
+
+struct RAMState {
+    GPtrArray *blocks;              /* RAMBlock *, not owned */
+    RAMDirtySource dirty;
+    bool has_dirty;
+    RAMRateLimit rate_limit;
+    bool has_rate_limit;
+    MigrationAtomicStats *stats;          /* rs->own_stats unless the caller gave one */
+    MigrationAtomicStats own_stats;
+    RAMSyncHook *sync_hook;
+    void *sync_hook_opaque;
+
+    /* ---- source; migration thread only ---- */
+    uint64_t dirty_pages;           /* bits set over all rb->bmap */
+    uint64_t sync_count;
+    guint cursor_block;             /* where the next page search starts */
+    uint64_t cursor_page;
+    const RAMBlock *last_sent_block; /* for CONTINUE; reset at each section */
+    unsigned long *sync_scratch;    /* sized for the largest block */
+    int64_t rate_period_start_us;   /* dirty-pages-rate period */
+    uint64_t rate_period_pages;
+    RAMResidency residency;
+
+    /* ---- destination; incoming thread only ---- */
+    RAMLoadContext load;
+};
+
+/* Destination hooks (ram-load.c). */
+bool ram_load_setup(void *opaque, GError **errp);
+bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp);
+void ram_load_cleanup(void *opaque);
+
+#endif

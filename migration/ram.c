@@ -1,0 +1,462 @@
+/*
+ * The RAM section, source side (include/migration/ram.h): the state, the
+ * dirty bitmap and its syncs, and the setup / iterate / complete payloads
+ * that send each dirty page as a zero or a normal page record.  The
+ * destination's parser is in ram-load.c.
+ */
+#include "ram-internal.h"
+#include "qemu/bufferiszero.h"
+#include "qemu/error.h"
+
+#include <string.h>
+
+/* Ask the rate limit every this many pages (64 KiB of page data), not every page. */
+#define RAM_RATE_CHECK_PAGES    16
+/* Look at the clock (and publish counters) every this many pages. */
+#define RAM_CLOCK_CHECK_PAGES   64
+
+/* Longest record header: be64 word, u8 idlen, idstr, and a zero page's fill byte. */
+#define RAM_HEADER_MAX          (8 + 1 + 255 + 1)
+
+RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
+                        MigrationAtomicStats *stats)
+{
+    RAMState *rs = g_new0(RAMState, 1);
+
+    rs->blocks = blocks;
+    if (dirty) {
+        rs->dirty = *dirty;
+        rs->has_dirty = true;
+    }
+    rs->stats = stats ? stats : &rs->own_stats;
+    rs->load.policy = RAM_LOAD_FAULT_POPULATE_CHUNK;
+    ram_residency_init(&rs->residency);
+    ram_residency_init(&rs->load.residency);
+    return rs;
+}
+
+RAMState *ram_load_state_new(GPtrArray *blocks)
+{
+    return ram_state_new(blocks, NULL, NULL);
+}
+
+static void ram_free_bitmaps(RAMState *rs)
+{
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+
+        g_clear_pointer(&rb->bmap, g_free);
+    }
+    g_clear_pointer(&rs->sync_scratch, g_free);
+    rs->dirty_pages = 0;
+}
+
+void ram_state_free(RAMState *rs)
+{
+    if (!rs) {
+        return;
+    }
+    ram_free_bitmaps(rs);
+    ram_residency_cleanup(&rs->residency);
+    ram_residency_cleanup(&rs->load.residency);
+    g_free(rs);
+}
+
+void ram_state_set_rate_limit(RAMState *rs, const RAMRateLimit *limit)
+{
+    rs->has_rate_limit = limit != NULL;
+    if (limit) {
+        rs->rate_limit = *limit;
+    }
+}
+
+void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque)
+{
+    rs->sync_hook = hook;
+    rs->sync_hook_opaque = opaque;
+}
+
+uint64_t ram_state_dirty_sync_count(const RAMState *rs)
+{
+    return rs->sync_count;
+}
+
+uint64_t ram_state_dirty_pages(const RAMState *rs)
+{
+    return rs->dirty_pages;
+}
+
+void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy)
+{
+    rs->load.policy = policy;
+}
+
+static uint64_t ram_total_bytes(const RAMState *rs)
+{
+    uint64_t total = 0;
+
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        total += ((RAMBlock *)g_ptr_array_index(rs->blocks, i))->used_length;
+    }
+    return total;
+}
+
+/* ---- dirty bitmap ---- */
+
+/* Fold the pages @rb's writers dirtied into its bmap; returns how many were written. */
+static uint64_t ram_merge_dirty(RAMState *rs, RAMBlock *rb, const unsigned long *dirtied)
+{
+    uint64_t npages = ramblock_pages(rb);
+    size_t nwords = BITS_TO_LONGS(npages);
+    uint64_t written = 0;
+
+    for (size_t i = 0; i < nwords; i++) {
+        unsigned long w = dirtied[i];
+
+        if (i == nwords - 1 && npages % BITS_PER_LONG) {
+            /* A source that sets bits past the block must not create pages. */
+            w &= (1UL << (npages % BITS_PER_LONG)) - 1;
+        }
+        if (w) {
+            written += __builtin_popcountl(w);
+            rs->dirty_pages += __builtin_popcountl(w & ~rb->bmap[i]);
+            rb->bmap[i] |= w;
+        }
+    }
+    return written;
+}
+
+/* dirty-pages-rate over periods of at least RAM_DIRTY_RATE_PERIOD_MS, as QEMU measures it. */
+static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
+{
+    int64_t now = g_get_monotonic_time();
+    int64_t elapsed = now - rs->rate_period_start_us;
+
+    rs->rate_period_pages += written;
+    if (elapsed >= RAM_DIRTY_RATE_PERIOD_MS * 1000) {
+        migration_stat_set(&rs->stats->dirty_pages_rate,
+                           rs->rate_period_pages * G_USEC_PER_SEC / elapsed);
+        rs->rate_period_start_us = now;
+        rs->rate_period_pages = 0;
+    }
+}
+
+/*
+ * One MIGRATION_PASS: collect from the dirty source what the guest wrote
+ * since the last sync into every block's bmap.
+ */
+static bool ram_dirty_sync(RAMState *rs, GError **errp)
+{
+    uint64_t written = 0;
+
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+
+        memset(rs->sync_scratch, 0, BITS_TO_LONGS(ramblock_pages(rb)) * sizeof(unsigned long));
+        if (!rs->dirty.sync(rs->dirty.opaque, rb, rs->sync_scratch, errp)) {
+            error_prepend(errp, "dirty bitmap sync of RAM block \"%s\": ", rb->idstr);
+            return false;
+        }
+        written += ram_merge_dirty(rs, rb, rs->sync_scratch);
+    }
+    /* Pages written since the residency probe must be looked at again. */
+    ram_residency_invalidate(&rs->residency);
+    ram_update_dirty_rate(rs, written);
+    rs->sync_count++;
+    migration_stat_set(&rs->stats->dirty_sync_count, rs->sync_count);
+    migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
+    if (rs->sync_hook) {
+        rs->sync_hook(rs->sync_hook_opaque, rs->sync_count);
+    }
+    return true;
+}
+
+/* ---- page records ---- */
+
+/*
+ * Counters of one sending run, published to MigrationAtomicStats in batches so
+ * the per-page path does no atomic operations.
+ */
+typedef struct RAMSendRun {
+    MigrationStat *bytes_counter;   /* precopy_bytes or downtime_bytes */
+    uint64_t bytes;
+    uint64_t zero_pages;
+    uint64_t normal_pages;
+} RAMSendRun;
+
+static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
+{
+    migration_stat_add(run->bytes_counter, run->bytes);
+    migration_stat_add(&rs->stats->zero_pages, run->zero_pages);
+    migration_stat_add(&rs->stats->normal_pages, run->normal_pages);
+    run->bytes = run->zero_pages = run->normal_pages = 0;
+}
+
+/*
+ * Build the record header for @offset of @rb into @hdr: the word with
+ * @flags, CONTINUE when @rb was the block of the previous record of this
+ * section, else the block name.  Returns its length.
+ */
+static size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
+                               uint64_t offset, uint64_t flags)
+{
+    size_t len = 8;
+    uint64_t word;
+
+    if (rb == rs->last_sent_block) {
+        flags |= RAM_SAVE_FLAG_CONTINUE;
+    }
+    word = GUINT64_TO_BE(offset | flags);
+    memcpy(hdr, &word, 8);
+    if (!(flags & RAM_SAVE_FLAG_CONTINUE)) {
+        size_t idlen = strlen(rb->idstr);
+
+        hdr[len++] = idlen;
+        memcpy(hdr + len, rb->idstr, idlen);
+        len += idlen;
+        rs->last_sent_block = rb;
+    }
+    return len;
+}
+
+/*
+ * Send page @page of @rb: a zero page record when it certainly holds zeros
+ * (never written, per the residency probe, or checked), else the page
+ * itself, queued straight from guest memory.
+ */
+static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          RAMSendRun *run)
+{
+    uint8_t hdr[RAM_HEADER_MAX];
+    const uint8_t *host = rb->host + (page << TARGET_PAGE_BITS);
+    uint64_t offset = page << TARGET_PAGE_BITS;
+    bool zero = !ram_residency_has_data(&rs->residency, rb, page) ||
+                buffer_is_zero(host, TARGET_PAGE_SIZE);
+    size_t len;
+
+    if (zero) {
+        len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_ZERO);
+        hdr[len++] = 0;
+        qemu_put_buffer(f, hdr, len);
+        run->zero_pages++;
+    } else {
+        len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_PAGE);
+        qemu_put_buffer(f, hdr, len);
+        qemu_put_buffer_async(f, host, TARGET_PAGE_SIZE);
+        len += TARGET_PAGE_SIZE;
+        run->normal_pages++;
+    }
+    run->bytes += len;
+}
+
+/*
+ * The next dirty page from the cursor on, wrapping around the blocks; its
+ * bit is cleared.  Only called while rs->dirty_pages > 0, so one exists.
+ */
+static RAMBlock *ram_take_next_dirty(RAMState *rs, uint64_t *page)
+{
+    for (;;) {
+        RAMBlock *rb = g_ptr_array_index(rs->blocks, rs->cursor_block);
+        uint64_t npages = ramblock_pages(rb);
+        uint64_t p = find_next_bit(rb->bmap, npages, rs->cursor_page);
+
+        if (p < npages && test_and_clear_bit(p, rb->bmap)) {
+            rs->dirty_pages--;
+            rs->cursor_page = p + 1;
+            *page = p;
+            return rb;
+        }
+        rs->cursor_block = (rs->cursor_block + 1) % rs->blocks->len;
+        rs->cursor_page = 0;
+    }
+}
+
+static bool ram_rate_exceeded(RAMState *rs)
+{
+    return rs->has_rate_limit && rs->rate_limit.exceeded(rs->rate_limit.opaque);
+}
+
+/*
+ * Send dirty pages until none is left, or, when @limited, until the rate
+ * limit is reached or RAM_ITERATE_MAX_MS has passed.
+ */
+static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSendRun *run)
+{
+    int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
+
+    for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
+        uint64_t page;
+        RAMBlock *rb;
+
+        if (limited && n % RAM_RATE_CHECK_PAGES == 0 && ram_rate_exceeded(rs)) {
+            break;
+        }
+        if (n % RAM_CLOCK_CHECK_PAGES == RAM_CLOCK_CHECK_PAGES - 1) {
+            ram_send_run_publish(rs, run);
+            if (limited && g_get_monotonic_time() > deadline) {
+                break;
+            }
+        }
+        rb = ram_take_next_dirty(rs, &page);
+        ram_save_page(rs, f, rb, page, run);
+    }
+    ram_send_run_publish(rs, run);
+}
+
+/* ---- hooks ---- */
+
+static bool ram_check_source(RAMState *rs, GError **errp)
+{
+    if (!rs->has_dirty) {
+        error_setg(errp, "RAM state has no dirty page source: it cannot be a migration source");
+        return false;
+    }
+    if (rs->blocks->len == 0) {
+        error_setg(errp, "no RAM blocks to migrate");
+        return false;
+    }
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        const RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+        size_t idlen = strlen(rb->idstr);
+
+        /* The stream carries the name behind a u8 length. */
+        if (idlen == 0 || idlen > 255) {
+            error_setg(errp, "RAM block name \"%s\" must be 1 to 255 bytes long", rb->idstr);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every page marked to send, the scratch bitmap sized for the largest block. */
+static void ram_alloc_bitmaps(RAMState *rs)
+{
+    uint64_t largest = 0;
+
+    ram_free_bitmaps(rs);
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+        uint64_t npages = ramblock_pages(rb);
+
+        g_assert(rb->used_length % TARGET_PAGE_SIZE == 0);
+        rb->bmap = bitmap_new(npages);
+        bitmap_set(rb->bmap, 0, npages);
+        rs->dirty_pages += npages;
+        largest = MAX(largest, npages);
+    }
+    rs->sync_scratch = bitmap_new(largest);
+}
+
+static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
+{
+    RAMState *rs = opaque;
+    uint64_t total;
+
+    if (!ram_check_source(rs, errp)) {
+        return false;
+    }
+    ram_alloc_bitmaps(rs);
+    rs->sync_count = 0;
+    rs->cursor_block = 0;
+    rs->cursor_page = 0;
+    rs->rate_period_start_us = g_get_monotonic_time();
+    rs->rate_period_pages = 0;
+    total = ram_total_bytes(rs);
+    migration_stat_set(&rs->stats->total, total);
+
+    /* The baseline: from here on the dirty log holds what the first pass may miss. */
+    if (!ram_dirty_sync(rs, errp)) {
+        return false;
+    }
+
+    qemu_put_be64(f, total | RAM_SAVE_FLAG_MEM_SIZE);
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+        size_t idlen = strlen(rb->idstr);
+
+        qemu_put_byte(f, idlen);
+        qemu_put_buffer(f, rb->idstr, idlen);
+        qemu_put_be64(f, rb->used_length);
+    }
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    return qemu_file_check_error(f, errp);
+}
+
+static int ram_save_iterate(QEMUFile *f, void *opaque, GError **errp)
+{
+    RAMState *rs = opaque;
+    RAMSendRun run = { .bytes_counter = &rs->stats->precopy_bytes };
+
+    if (!ram_check_source(rs, errp)) {
+        return -1;
+    }
+    /* A round ended in an earlier call and nobody synced since: start the next pass. */
+    if (rs->dirty_pages == 0 && !ram_dirty_sync(rs, errp)) {
+        return -1;
+    }
+    /* Each section names its first block, so a section can be read on its own. */
+    rs->last_sent_block = NULL;
+    ram_residency_invalidate(&rs->residency);
+    ram_send_dirty_pages(rs, f, true, &run);
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
+    if (!qemu_file_check_error(f, errp)) {
+        return -1;
+    }
+    return rs->dirty_pages == 0 ? 1 : 0;
+}
+
+static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
+{
+    RAMState *rs = opaque;
+    RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes };
+
+    if (!ram_check_source(rs, errp) || !ram_dirty_sync(rs, errp)) {
+        return false;
+    }
+    rs->last_sent_block = NULL;
+    ram_send_dirty_pages(rs, f, false, &run);
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
+    return qemu_file_check_error(f, errp);
+}
+
+static uint64_t ram_state_pending_estimate(void *opaque)
+{
+    RAMState *rs = opaque;
+    uint64_t bytes = rs->dirty_pages * TARGET_PAGE_SIZE;
+
+    migration_stat_set(&rs->stats->remaining, bytes);
+    return bytes;
+}
+
+static uint64_t ram_state_pending_exact(void *opaque, GError **errp)
+{
+    RAMState *rs = opaque;
+
+    if (!ram_check_source(rs, errp) || !ram_dirty_sync(rs, errp)) {
+        return 0;
+    }
+    return ram_state_pending_estimate(rs);
+}
+
+static void ram_save_cleanup(void *opaque)
+{
+    RAMState *rs = opaque;
+
+    ram_free_bitmaps(rs);
+    ram_residency_invalidate(&rs->residency);
+    rs->last_sent_block = NULL;
+}
+
+const SaveVMHandlers ram_save_handlers = {
+    .save_setup = ram_save_setup,
+    .save_live_iterate = ram_save_iterate,
+    .save_live_complete = ram_save_complete,
+    .state_pending_estimate = ram_state_pending_estimate,
+    .state_pending_exact = ram_state_pending_exact,
+    .save_cleanup = ram_save_cleanup,
+    .load_setup = ram_load_setup,
+    .load_state = ram_load,
+    .load_cleanup = ram_load_cleanup,
+};

@@ -1,0 +1,361 @@
+/*
+ * The destination side of the stream framing: header and configuration
+ * checks, then sections until EOF (START/FULL matched by idstr and
+ * instance, PART/END by the section id the source gave in START, each
+ * followed by its footer), then the optional vmdesc trailer.  Nothing read
+ * is trusted; every error names the section and the stream offset.
+ * Threads and locks: see savevm.c.
+ */
+#include "savevm-internal.h"
+#include "qemu/error.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* QEMU_VM_COMMAND names (QEMU's enum MigrationCommand order). */
+static const char *const savevm_command_names[] = {
+    "INVALID", "OPEN_RETURN_PATH", "PING", "POSTCOPY_ADVISE", "POSTCOPY_LISTEN",
+    "POSTCOPY_RUN", "POSTCOPY_RAM_DISCARD", "PACKAGED", "ENABLE_COLO",
+    "POSTCOPY_RESUME", "RECV_BITMAP", "SWITCHOVER_START",
+};
+
+/* Copy the stream's sticky error into @errp, prefixed with what was being read. */
+static bool savevm_check_read(QEMUFile *f, GError **errp, const char *what)
+{
+    if (!qemu_file_check_error(f, errp)) {
+        error_prepend(errp, "%s: ", what);
+        return false;
+    }
+    return true;
+}
+
+static bool savevm_load_header(QEMUFile *f, const SaveVMConfig *local, GError **errp)
+{
+    uint32_t magic = qemu_get_be32(f);
+    uint32_t version = qemu_get_be32(f);
+
+    if (!savevm_check_read(f, errp, "reading the stream header")) {
+        return false;
+    }
+    if (magic != QEMU_VM_FILE_MAGIC) {
+        error_setg(errp, "Not a migration stream");
+        return false;
+    }
+    if (version == QEMU_VM_FILE_VERSION_COMPAT) {
+        error_setg(errp, "SaveVM v2 format is obsolete and don't work anymore");
+        return false;
+    }
+    if (version != QEMU_VM_FILE_VERSION) {
+        error_setg(errp, "Unsupported migration stream version");
+        return false;
+    }
+    if (local->send_configuration) {
+        uint64_t offset = qemu_file_tell(f);
+
+        if (qemu_get_byte(f) != QEMU_VM_CONFIGURATION) {
+            if (savevm_check_read(f, errp, "reading the configuration section")) {
+                error_setg(errp, "Configuration section missing at offset %" PRIu64,
+                           offset);
+            }
+            return false;
+        }
+        if (!savevm_config_load(f, local, errp)) {
+            error_prepend(errp, "configuration section at offset %" PRIu64 ": ", offset);
+            return false;
+        }
+    }
+    return true;
+}
+
+static SaveVMEntry *savevm_find_by_name(SaveVMState *s, const char *idstr, size_t len,
+                                        uint32_t instance_id)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *e = g_ptr_array_index(s->entries, i);
+
+        if (e->instance_id == instance_id && strlen(e->idstr) == len &&
+            memcmp(e->idstr, idstr, len) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static SaveVMEntry *savevm_find_started(SaveVMState *s, uint32_t section_id)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *e = g_ptr_array_index(s->entries, i);
+
+        if (e->ops && e->load_started && e->load_section_id == section_id) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static bool savevm_check_footer(QEMUFile *f, SaveVMEntry *e, GError **errp)
+{
+    uint64_t offset = qemu_file_tell(f);
+    uint8_t mark = qemu_get_byte(f);
+    uint32_t section_id;
+
+    if (!savevm_check_read(f, errp, "reading the section footer")) {
+        error_prepend(errp, "section '%s': ", e->idstr);
+        return false;
+    }
+    if (mark != QEMU_VM_SECTION_FOOTER) {
+        error_setg(errp, "Missing section footer for %s at offset %" PRIu64,
+                   e->idstr, offset);
+        return false;
+    }
+    section_id = qemu_get_be32(f);
+    if (!savevm_check_read(f, errp, "reading the section footer")) {
+        error_prepend(errp, "section '%s': ", e->idstr);
+        return false;
+    }
+    if (section_id != e->load_section_id) {
+        error_setg(errp, "Mismatched section id in footer for %s - read 0x%" PRIx32
+                   " expected 0x%" PRIx32 " at offset %" PRIu64, e->idstr, section_id,
+                   e->load_section_id, offset);
+        return false;
+    }
+    return true;
+}
+
+/* The payload of one section: a device's vmstate (under the device lock) or a handler's. */
+static bool savevm_load_payload(SaveVMState *s, QEMUFile *f, SaveVMEntry *e,
+                                GError **errp)
+{
+    bool ok;
+
+    if (e->vmsd) {
+        if (s->device_lock) {
+            s->device_lock(s->device_lock_opaque);
+        }
+        ok = vmstate_load_state(f, e->vmsd, e->opaque, e->load_version_id, errp);
+        if (s->device_unlock) {
+            s->device_unlock(s->device_lock_opaque);
+        }
+        return ok;
+    }
+    if (!e->ops->load_state) {
+        error_setg(errp, "no load handler");
+        return false;
+    }
+    ok = e->ops->load_state(f, e->opaque, e->load_version_id, errp);
+    if (ok && !qemu_file_check_error(f, errp)) {
+        ok = false;
+    }
+    if (!ok && errp && !*errp) {
+        error_setg(errp, "load handler failed at offset %" PRIu64, qemu_file_tell(f));
+    }
+    return ok;
+}
+
+static bool savevm_load_payload_and_footer(SaveVMState *s, QEMUFile *f, SaveVMEntry *e,
+                                           uint64_t offset, GError **errp)
+{
+    if (!savevm_load_payload(s, f, e, errp)) {
+        error_prepend(errp, "error while loading state for instance 0x%" PRIx32
+                      " of device '%s' (section at offset %" PRIu64 "): ",
+                      e->instance_id, e->idstr, offset);
+        return false;
+    }
+    return savevm_check_footer(f, e, errp);
+}
+
+/* After the type byte of a START or FULL section that begins at @offset. */
+static bool savevm_load_start_full(SaveVMState *s, QEMUFile *f, uint8_t type,
+                                   uint64_t offset, GError **errp)
+{
+    char idstr[UINT8_MAX + 1];
+    uint32_t section_id = qemu_get_be32(f);
+    uint8_t len = qemu_get_byte(f);
+    uint32_t instance_id, version_id;
+    g_autofree char *printable = NULL;
+    SaveVMEntry *e;
+
+    qemu_get_buffer(f, idstr, len);
+    idstr[len] = '\0';
+    instance_id = qemu_get_be32(f);
+    version_id = qemu_get_be32(f);
+    if (!savevm_check_read(f, errp, "reading a section header")) {
+        return false;
+    }
+    printable = g_strescape(idstr, NULL);
+    e = savevm_find_by_name(s, idstr, len, instance_id);
+    if (!e) {
+        error_setg(errp, "Unknown savevm section or instance '%s' %" PRIu32
+                   " at offset %" PRIu64 ". Make sure that your current VM setup "
+                   "matches your saved VM setup, including any hotplugged devices",
+                   printable, instance_id, offset);
+        return false;
+    }
+    if (version_id > (uint32_t)e->version_id) {
+        error_setg(errp, "savevm: unsupported version %" PRIu32 " for '%s' v%d"
+                   " at offset %" PRIu64, version_id, e->idstr, e->version_id, offset);
+        return false;
+    }
+    if (type == QEMU_VM_SECTION_START && !e->ops) {
+        error_setg(errp, "START section for device '%s' at offset %" PRIu64
+                   ", which is not iterative", e->idstr, offset);
+        return false;
+    }
+    e->load_started = true;
+    e->load_section_id = section_id;
+    e->load_version_id = version_id;
+    return savevm_load_payload_and_footer(s, f, e, offset, errp);
+}
+
+/* After the type byte of a PART or END section that begins at @offset. */
+static bool savevm_load_part_end(SaveVMState *s, QEMUFile *f, uint64_t offset,
+                                 GError **errp)
+{
+    uint32_t section_id = qemu_get_be32(f);
+    SaveVMEntry *e;
+
+    if (!savevm_check_read(f, errp, "reading a section header")) {
+        return false;
+    }
+    e = savevm_find_started(s, section_id);
+    if (!e) {
+        error_setg(errp, "Unknown savevm section %" PRIu32 " at offset %" PRIu64,
+                   section_id, offset);
+        return false;
+    }
+    return savevm_load_payload_and_footer(s, f, e, offset, errp);
+}
+
+/* tern sends no commands yet, so it accepts none. */
+static bool savevm_load_command(QEMUFile *f, uint64_t offset, GError **errp)
+{
+    uint16_t cmd = qemu_get_be16(f);
+    uint16_t len = qemu_get_be16(f);
+
+    if (!savevm_check_read(f, errp, "reading a command")) {
+        return false;
+    }
+    if (cmd < G_N_ELEMENTS(savevm_command_names)) {
+        error_setg(errp, "Unsupported migration command %s (%u, length %u) at offset %"
+                   PRIu64, savevm_command_names[cmd], cmd, len, offset);
+    } else {
+        error_setg(errp, "Unknown migration command %u at offset %" PRIu64, cmd, offset);
+    }
+    return false;
+}
+
+static bool savevm_load_sections(SaveVMState *s, QEMUFile *f, GError **errp)
+{
+    for (;;) {
+        uint64_t offset = qemu_file_tell(f);
+        uint8_t type = qemu_get_byte(f);
+        bool ok;
+
+        if (!savevm_check_read(f, errp, "reading a section type")) {
+            return false;
+        }
+        switch (type) {
+        case QEMU_VM_EOF:
+            return true;
+        case QEMU_VM_SECTION_START:
+        case QEMU_VM_SECTION_FULL:
+            ok = savevm_load_start_full(s, f, type, offset, errp);
+            break;
+        case QEMU_VM_SECTION_PART:
+        case QEMU_VM_SECTION_END:
+            ok = savevm_load_part_end(s, f, offset, errp);
+            break;
+        case QEMU_VM_COMMAND:
+            ok = savevm_load_command(f, offset, errp);
+            break;
+        default:
+            error_setg(errp, "Unknown savevm section type %u at offset %" PRIu64,
+                       type, offset);
+            ok = false;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+}
+
+/*
+ * Read and drop the vmdesc trailer so that the source is not cut off
+ * while sending it.  Peeks before every read: a missing or short trailer
+ * leaves no error on the stream, and the load has succeeded anyway.
+ */
+static void savevm_skip_vmdesc(QEMUFile *f)
+{
+    uint8_t buf[4096];
+    uint32_t len;
+    int type = qemu_peek_byte(f, 0);
+
+    if (type < 0) {
+        return;
+    }
+    if (type != QEMU_VM_VMDESCRIPTION) {
+        error_report("warning: Expected vmdescription section, but got %d", type);
+        return;
+    }
+    if (qemu_peek_byte(f, 4) < 0) {
+        return;
+    }
+    qemu_get_byte(f);
+    len = qemu_get_be32(f);
+    if (len > SAVEVM_VMDESC_MAX) {
+        error_report("warning: vmdescription of %" PRIu32 " bytes ignored", len);
+        return;
+    }
+    while (len > 0) {
+        uint32_t chunk = MIN(len, sizeof(buf));
+
+        if (qemu_peek_byte(f, chunk - 1) < 0) {
+            return;
+        }
+        qemu_get_buffer(f, buf, chunk);
+        len -= chunk;
+    }
+}
+
+static bool savevm_load_setup(SaveVMState *s, GError **errp)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *e = g_ptr_array_index(s->entries, i);
+
+        if (e->ops && e->ops->load_setup && !e->ops->load_setup(e->opaque, errp)) {
+            error_prepend(errp, "load setup of section '%s': ", e->idstr);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void savevm_load_cleanup(SaveVMState *s)
+{
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *e = g_ptr_array_index(s->entries, i);
+
+        if (e->ops && e->ops->load_cleanup) {
+            e->ops->load_cleanup(e->opaque);
+        }
+    }
+}
+
+bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cfg,
+                       GError **errp)
+{
+    bool ok;
+
+    for (guint i = 0; i < s->entries->len; i++) {
+        ((SaveVMEntry *)g_ptr_array_index(s->entries, i))->load_started = false;
+    }
+    if (!savevm_load_header(f, local_cfg, errp)) {
+        return false;
+    }
+    ok = savevm_load_setup(s, errp) && savevm_load_sections(s, f, errp);
+    if (ok) {
+        savevm_skip_vmdesc(f);
+    }
+    savevm_load_cleanup(s);
+    return ok;
+}

@@ -1,0 +1,378 @@
+/*
+ * Migration transports (include/migration/transport.h): URI parsing and the
+ * connect / listen side of each address type.  Everything ends in a plain
+ * blocking file descriptor that a QEMUFile wraps.
+ */
+#include "migration/transport.h"
+#include "monitor/monitor.h"
+#include "qapi/qapi-clone.h"
+#include "qemu/cutils.h"
+#include "qemu/error.h"
+#include "qemu/option.h"
+#include "qemu/sockets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- parsing ---- */
+
+static SocketAddress *socket_address_parse_inet(const char *hostport, GError **errp)
+{
+    const char *colon = strrchr(hostport, ':');
+    g_autofree char *host = NULL;
+    SocketAddress *sa;
+
+    if (!colon || colon[1] == '\0') {
+        error_setg(errp, "address '%s' has no port", hostport);
+        return NULL;
+    }
+    host = g_strndup(hostport, colon - hostport);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {     /* [::1]:port */
+        char *inner = g_strndup(host + 1, strlen(host) - 2);
+        g_free(host);
+        host = inner;
+    }
+    sa = g_new0(SocketAddress, 1);
+    sa->type = SOCKET_ADDRESS_TYPE_INET;
+    sa->u.inet.host = g_steal_pointer(&host);
+    sa->u.inet.port = g_strdup(colon + 1);
+    return sa;
+}
+
+static MigrationAddress *migration_address_socket(SocketAddress *sa)
+{
+    MigrationAddress *addr = g_new0(MigrationAddress, 1);
+
+    addr->transport = MIGRATION_ADDRESS_TYPE_SOCKET;
+    addr->u.socket = *sa;       /* the branch is embedded by value */
+    g_free(sa);
+    return addr;
+}
+
+static MigrationAddress *migration_address_file(const char *spec, GError **errp)
+{
+    const char *comma = strchr(spec, ',');
+    g_autofree char *path = comma ? g_strndup(spec, comma - spec) : g_strdup(spec);
+    uint64_t offset = 0;
+    MigrationAddress *addr;
+
+    if (comma) {
+        if (!g_str_has_prefix(comma + 1, "offset=")) {
+            error_setg(errp, "file URI has unknown option '%s'", comma + 1);
+            return NULL;
+        }
+        if (!qemu_strtosz(comma + 1 + strlen("offset="), 1, &offset, errp)) {
+            error_prepend(errp, "file URI offset: ");
+            return NULL;
+        }
+    }
+    addr = g_new0(MigrationAddress, 1);
+    addr->transport = MIGRATION_ADDRESS_TYPE_FILE;
+    addr->u.file.filename = g_steal_pointer(&path);
+    addr->u.file.offset = offset;
+    return addr;
+}
+
+MigrationAddress *migration_uri_parse(const char *uri, GError **errp)
+{
+    const char *rest;
+
+    if ((rest = g_str_has_prefix(uri, "tcp:") ? uri + 4 : NULL)) {
+        SocketAddress *sa = socket_address_parse_inet(rest, errp);
+        return sa ? migration_address_socket(sa) : NULL;
+    }
+    if (g_str_has_prefix(uri, "unix:")) {
+        SocketAddress *sa = g_new0(SocketAddress, 1);
+        sa->type = SOCKET_ADDRESS_TYPE_UNIX;
+        sa->u.q_unix.path = g_strdup(uri + 5);
+        return migration_address_socket(sa);
+    }
+    if (g_str_has_prefix(uri, "fd:")) {
+        SocketAddress *sa = g_new0(SocketAddress, 1);
+        sa->type = SOCKET_ADDRESS_TYPE_FD;
+        sa->u.fd.str = g_strdup(uri + 3);
+        return migration_address_socket(sa);
+    }
+    if (g_str_has_prefix(uri, "exec:")) {
+        MigrationAddress *addr = g_new0(MigrationAddress, 1);
+        const char *argv[] = { "/bin/sh", "-c", uri + 5 };
+
+        addr->transport = MIGRATION_ADDRESS_TYPE_EXEC;
+        for (int i = G_N_ELEMENTS(argv) - 1; i >= 0; i--) {
+            strList *node = g_new0(strList, 1);
+            node->value = g_strdup(argv[i]);
+            node->next = addr->u.exec.args;
+            addr->u.exec.args = node;
+        }
+        return addr;
+    }
+    if (g_str_has_prefix(uri, "file:")) {
+        return migration_address_file(uri + 5, errp);
+    }
+    error_setg(errp, "unknown migration protocol: %s", uri);
+    return NULL;
+}
+
+MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
+                                           GError **errp)
+{
+    MigrationChannel *main_channel = NULL;
+
+    for (MigrationChannelList *l = channels; l; l = l->next) {
+        if (l->value->channel_type != MIGRATION_CHANNEL_TYPE_MAIN) {
+            error_setg(errp, "Channel type '%s' is not supported",
+                       MigrationChannelType_str(l->value->channel_type));
+            return NULL;
+        }
+        if (main_channel) {
+            error_setg(errp, "Channel list has more than one main entry");
+            return NULL;
+        }
+        main_channel = l->value;
+    }
+    if (!main_channel) {
+        error_setg(errp, "Channel list has no main entry");
+        return NULL;
+    }
+    return QAPI_CLONE(MigrationAddress, main_channel->addr);
+}
+
+/* ---- fd: ---- */
+
+bool transport_prepare(MigrationAddress *addr, GError **errp)
+{
+    const char *name;
+    int fd;
+
+    if (addr->transport != MIGRATION_ADDRESS_TYPE_SOCKET ||
+        addr->u.socket.type != SOCKET_ADDRESS_TYPE_FD) {
+        return true;
+    }
+    name = addr->u.socket.u.fd.str;
+    if (g_ascii_isdigit(name[0])) {
+        return true;            /* an fd number inherited from the parent */
+    }
+    fd = monitor_get_fd(monitor_cur(), name, errp);
+    if (fd < 0) {
+        return false;
+    }
+    g_free(addr->u.socket.u.fd.str);
+    addr->u.socket.u.fd.str = g_strdup_printf("%d", fd);
+    return true;
+}
+
+static int fd_from_address(const SocketAddress *sa, GError **errp)
+{
+    int64_t fd;
+
+    if (!qemu_strtoi64(sa->u.fd.str, &fd, NULL) || fd < 0 || fd > INT_MAX ||
+        fcntl((int)fd, F_GETFD) < 0) {
+        error_setg(errp, "File descriptor '%s' is not valid", sa->u.fd.str);
+        return -1;
+    }
+    return (int)fd;
+}
+
+/* ---- exec: ---- */
+
+static int exec_spawn(const strList *args, bool outgoing, GError **errp)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    int fd = -1;
+
+    for (const strList *l = args; l; l = l->next) {
+        g_ptr_array_add(argv, l->value);
+    }
+    g_ptr_array_add(argv, NULL);
+    if (argv->len < 2) {
+        error_setg(errp, "exec: no command given");
+        return -1;
+    }
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
+                                  G_SPAWN_SEARCH_PATH | G_SPAWN_CLOEXEC_PIPES,
+                                  NULL, NULL, NULL,
+                                  outgoing ? &fd : NULL, outgoing ? NULL : &fd,
+                                  NULL, errp)) {
+        error_prepend(errp, "exec: ");
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- file: ---- */
+
+static int file_open(const FileMigrationArgs *file, bool outgoing, GError **errp)
+{
+    int fd = open(file->filename,
+                  outgoing ? O_WRONLY | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not open '%s'", file->filename);
+        return -1;
+    }
+    /* Keep what lies before the offset; drop an older stream after it. */
+    if ((outgoing && ftruncate(fd, file->offset) < 0) ||
+        lseek(fd, file->offset, SEEK_SET) < 0) {
+        error_setg_errno(errp, errno, "Could not seek '%s' to offset %" PRIu64,
+                         file->filename, file->offset);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- sockets ---- */
+
+static int socket_open(const SocketAddress *sa, bool server, GError **errp)
+{
+    switch (sa->type) {
+    case SOCKET_ADDRESS_TYPE_INET:
+        return socket_inet_open(sa->u.inet.host, sa->u.inet.port, server, errp);
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        return socket_unix_open(sa->u.q_unix.path, server, errp);
+    case SOCKET_ADDRESS_TYPE_FD:
+        return fd_from_address(sa, errp);
+    default:
+        error_setg(errp, "socket address type '%s' is not supported",
+                   SocketAddressType_str(sa->type));
+        return -1;
+    }
+}
+
+int transport_connect(const MigrationAddress *addr, GError **errp)
+{
+    switch (addr->transport) {
+    case MIGRATION_ADDRESS_TYPE_SOCKET:
+        return socket_open(&addr->u.socket, false, errp);
+    case MIGRATION_ADDRESS_TYPE_EXEC:
+        return exec_spawn(addr->u.exec.args, true, errp);
+    case MIGRATION_ADDRESS_TYPE_FILE:
+        return file_open(&addr->u.file, true, errp);
+    default:
+        error_setg(errp, "migration transport '%s' is not supported",
+                   MigrationAddressType_str(addr->transport));
+        return -1;
+    }
+}
+
+/* ---- listening ---- */
+
+struct TransportListener {
+    int fd;                         /* listening socket, or the ready fd */
+    bool is_socket;                 /* accept() on fd, else hand fd over */
+    guint source;                   /* main-loop source id, 0 once fired */
+    SocketAddressList *addresses;
+    TransportAcceptFunc accept_fn;
+    void *opaque;
+};
+
+static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    TransportListener *l = opaque;
+    int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (conn < 0) {
+        return errno == EINTR || errno == EAGAIN ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+    }
+    l->source = 0;
+    l->accept_fn(conn, l->opaque);
+    return G_SOURCE_REMOVE;     /* one connection per migration */
+}
+
+static gboolean listener_hand_over(gpointer opaque)
+{
+    TransportListener *l = opaque;
+    int fd = l->fd;
+
+    l->source = 0;
+    l->fd = -1;
+    l->accept_fn(fd, l->opaque);
+    return G_SOURCE_REMOVE;
+}
+
+/* The address @fd is bound to, with an ephemeral port resolved. */
+static SocketAddress *listener_bound_address(int fd, const SocketAddress *asked)
+{
+    SocketAddress *sa = QAPI_CLONE(SocketAddress, asked);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[64], port[16];
+
+    if (sa->type == SOCKET_ADDRESS_TYPE_INET &&
+        getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        g_free(sa->u.inet.host);
+        g_free(sa->u.inet.port);
+        sa->u.inet.host = g_strdup(host);
+        sa->u.inet.port = g_strdup(port);
+    }
+    return sa;
+}
+
+TransportListener *transport_listen(const MigrationAddress *addr,
+                                    TransportAcceptFunc accept_fn,
+                                    void *opaque, GError **errp)
+{
+    TransportListener *l = g_new0(TransportListener, 1);
+    const SocketAddress *sa = &addr->u.socket;
+
+    l->accept_fn = accept_fn;
+    l->opaque = opaque;
+    l->is_socket = addr->transport == MIGRATION_ADDRESS_TYPE_SOCKET &&
+                   sa->type != SOCKET_ADDRESS_TYPE_FD;
+    switch (addr->transport) {
+    case MIGRATION_ADDRESS_TYPE_SOCKET:
+        l->fd = socket_open(sa, l->is_socket, errp);
+        break;
+    case MIGRATION_ADDRESS_TYPE_EXEC:
+        l->fd = exec_spawn(addr->u.exec.args, false, errp);
+        break;
+    case MIGRATION_ADDRESS_TYPE_FILE:
+        l->fd = file_open(&addr->u.file, false, errp);
+        break;
+    default:
+        error_setg(errp, "migration transport '%s' is not supported",
+                   MigrationAddressType_str(addr->transport));
+        l->fd = -1;
+    }
+    if (l->fd < 0) {
+        g_free(l);
+        return NULL;
+    }
+    if (l->is_socket) {
+        l->addresses = g_new0(SocketAddressList, 1);
+        l->addresses->value = listener_bound_address(l->fd, sa);
+        l->source = g_unix_fd_add(l->fd, G_IO_IN, listener_ready, l);
+    } else {
+        l->source = g_idle_add(listener_hand_over, l);
+    }
+    return l;
+}
+
+SocketAddressList *transport_listener_addresses(TransportListener *l)
+{
+    return l ? l->addresses : NULL;
+}
+
+void transport_listener_free(TransportListener *l)
+{
+    if (!l) {
+        return;
+    }
+    if (l->source) {
+        g_source_remove(l->source);
+    }
+    if (l->fd >= 0 && (l->is_socket || l->source)) {
+        close(l->fd);
+    }
+    qapi_free_SocketAddressList(l->addresses);
+    g_free(l);
+}

@@ -1,0 +1,331 @@
+/*
+ * The RAM block list, guest-physical access for devices and qtest, and the
+ * dirty-tracking interface: start / sync / stop, merging the accelerator's
+ * log with the software log (rb->dirty_log) that every non-accelerator
+ * writer sets.
+ */
+#include "memory-internal.h"
+
+#include <string.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "qemu/bitmap.h"
+#include "qemu/error.h"
+
+/*
+ * The process's RAM blocks, built at start-up on the main thread and fixed
+ * afterwards (so readers need no lock), plus the accelerator whose dirty
+ * log memory_sync_dirty() merges.
+ */
+static struct {
+    GPtrArray *blocks;          /* RAMBlock*, owned, creation order */
+    GPtrArray *mapped;          /* RAMBlock*, borrowed, guest-mapped */
+    uint64_t main_ram_size;
+    const AccelOps *accel_ops;
+    AccelState *accel;
+} ram_list;
+
+static void ram_list_ensure(void)
+{
+    if (!ram_list.blocks) {
+        ram_list.blocks = g_ptr_array_new();
+        ram_list.mapped = g_ptr_array_new();
+    }
+}
+
+RAMBlock *ram_block_by_id(const char *id)
+{
+    ram_list_ensure();
+    for (guint i = 0; i < ram_list.blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
+
+        if (strcmp(rb->idstr, id) == 0) {
+            return rb;
+        }
+    }
+    return NULL;
+}
+
+GPtrArray *ram_block_list(void)
+{
+    ram_list_ensure();
+    return ram_list.blocks;
+}
+
+GPtrArray *ram_block_list_mapped(void)
+{
+    ram_list_ensure();
+    return ram_list.mapped;
+}
+
+uint64_t memory_main_ram_size(void)
+{
+    return ram_list.main_ram_size;
+}
+
+static void ram_block_free(RAMBlock *rb)
+{
+    memory_backing_destroy(rb);
+    g_free(rb->dirty_log);
+    g_free(rb->bmap);
+    g_free(rb->receivedmap);
+    g_free(rb->idstr);
+    g_free(rb);
+}
+
+static RAMBlock *memory_add_block(const char *id, uint64_t size,
+                                  MemoryBackendKind kind, bool share,
+                                  const char *mem_path, bool prealloc,
+                                  GError **errp)
+{
+    RAMBlock *rb;
+
+    if (ram_block_by_id(id)) {
+        error_setg(errp, "RAM block '%s' already exists", id);
+        return NULL;
+    }
+    if (size == 0 || size % TARGET_PAGE_SIZE) {
+        error_setg(errp, "RAM block '%s': size %" G_GUINT64_FORMAT
+                   " is not a non-zero multiple of %u", id, size,
+                   TARGET_PAGE_SIZE);
+        return NULL;
+    }
+    rb = g_new0(RAMBlock, 1);
+    rb->idstr = g_strdup(id);
+    rb->used_length = size;
+    rb->guest_addr = RAM_ADDR_INVALID;
+    if (!memory_backing_create(rb, kind, share, mem_path, prealloc, errp)) {
+        error_prepend(errp, "memory backend '%s': ", id);
+        ram_block_free(rb);
+        return NULL;
+    }
+    rb->dirty_log = bitmap_new(ramblock_pages(rb));
+    g_ptr_array_add(ram_list.blocks, rb);
+    return rb;
+}
+
+RAMBlock *memory_add_backend(const MemoryBackendConfig *cfg, GError **errp)
+{
+    return memory_add_block(cfg->id, cfg->size, cfg->kind, cfg->share,
+                            cfg->mem_path, cfg->prealloc, errp);
+}
+
+RAMBlock *memory_add_main_ram(uint64_t size, GError **errp)
+{
+    return memory_add_block(MAIN_RAM_ID, size, MEMORY_BACKEND_RAM, false,
+                            NULL, false, errp);
+}
+
+bool memory_map_block(RAMBlock *rb, uint64_t gpa, GError **errp)
+{
+    g_assert(rb->guest_addr == RAM_ADDR_INVALID);
+    if (gpa % TARGET_PAGE_SIZE || gpa + rb->used_length < gpa) {
+        error_setg(errp, "cannot map '%s' at 0x%" G_GINT64_MODIFIER "x",
+                   rb->idstr, gpa);
+        return false;
+    }
+    for (guint i = 0; i < ram_list.mapped->len; i++) {
+        RAMBlock *o = g_ptr_array_index(ram_list.mapped, i);
+
+        if (gpa < o->guest_addr + o->used_length &&
+            o->guest_addr < gpa + rb->used_length) {
+            error_setg(errp, "'%s' would overlap '%s' in guest memory",
+                       rb->idstr, o->idstr);
+            return false;
+        }
+    }
+    rb->guest_addr = gpa;
+    g_ptr_array_add(ram_list.mapped, rb);
+    if (gpa == 0 && ram_list.main_ram_size == 0) {
+        ram_list.main_ram_size = rb->used_length;
+    }
+    return true;
+}
+
+void memory_cleanup(void)
+{
+    if (!ram_list.blocks) {
+        return;
+    }
+    g_ptr_array_free(ram_list.mapped, TRUE);
+    for (guint i = 0; i < ram_list.blocks->len; i++) {
+        ram_block_free(g_ptr_array_index(ram_list.blocks, i));
+    }
+    g_ptr_array_free(ram_list.blocks, TRUE);
+    memset(&ram_list, 0, sizeof(ram_list));
+}
+
+char *memory_format_ramblocks(void)
+{
+    GString *out = g_string_new(NULL);
+    uint64_t offset = 0;
+
+    ram_list_ensure();
+    g_string_append_printf(out, "%24s %8s  %18s %18s %18s %18s %3s\n",
+                           "Block Name", "PSize", "Offset", "Used", "Total",
+                           "HVA", "RO");
+    for (guint i = 0; i < ram_list.blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
+        g_autofree char *psize = g_format_size_full(rb->page_size,
+                                                    G_FORMAT_SIZE_IEC_UNITS);
+
+        g_string_append_printf(out, "%24s %8s  0x%016" G_GINT64_MODIFIER "x"
+                               " 0x%016" G_GINT64_MODIFIER "x"
+                               " 0x%016" G_GINT64_MODIFIER "x"
+                               " 0x%016" G_GINT64_MODIFIER "x %3s\n",
+                               rb->idstr, psize, offset, rb->used_length,
+                               rb->used_length, (guint64)(uintptr_t)rb->host,
+                               "rw");
+        offset += rb->used_length;
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* The mapped block holding all of [gpa, gpa + len), or NULL. */
+static RAMBlock *memory_find(uint64_t gpa, uint64_t len, GError **errp)
+{
+    ram_list_ensure();
+    for (guint i = 0; i < ram_list.mapped->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(ram_list.mapped, i);
+
+        if (gpa >= rb->guest_addr && len <= rb->used_length &&
+            gpa - rb->guest_addr <= rb->used_length - len) {
+            return rb;
+        }
+    }
+    error_setg(errp, "guest range 0x%" G_GINT64_MODIFIER "x+0x%"
+               G_GINT64_MODIFIER "x is not in guest RAM", gpa, len);
+    return NULL;
+}
+
+static void memory_mark_dirty(RAMBlock *rb, uint64_t offset, uint64_t len)
+{
+    uint64_t first, last;
+
+    if (len == 0) {
+        return;
+    }
+    first = offset >> TARGET_PAGE_BITS;
+    last = (offset + len - 1) >> TARGET_PAGE_BITS;
+    bitmap_set_atomic(rb->dirty_log, first, last - first + 1);
+}
+
+bool guest_memory_read(uint64_t gpa, void *buf, uint64_t len, GError **errp)
+{
+    RAMBlock *rb = memory_find(gpa, len, errp);
+
+    if (!rb) {
+        return false;
+    }
+    memcpy(buf, rb->host + (gpa - rb->guest_addr), len);
+    return true;
+}
+
+bool guest_memory_write(uint64_t gpa, const void *buf, uint64_t len,
+                        GError **errp)
+{
+    RAMBlock *rb = memory_find(gpa, len, errp);
+
+    if (!rb) {
+        return false;
+    }
+    memcpy(rb->host + (gpa - rb->guest_addr), buf, len);
+    memory_mark_dirty(rb, gpa - rb->guest_addr, len);
+    return true;
+}
+
+bool guest_memory_set(uint64_t gpa, uint8_t byte, uint64_t len, GError **errp)
+{
+    RAMBlock *rb = memory_find(gpa, len, errp);
+
+    if (!rb) {
+        return false;
+    }
+    memset(rb->host + (gpa - rb->guest_addr), byte, len);
+    memory_mark_dirty(rb, gpa - rb->guest_addr, len);
+    return true;
+}
+
+void memory_set_accel(const AccelOps *ops, AccelState *accel)
+{
+    ram_list.accel_ops = ops;
+    ram_list.accel = accel;
+}
+
+/*
+ * Writers mark a page after storing to it and skip the atomic when the bit
+ * is already set, and that check is a plain load that x86 may perform
+ * before the store is visible.  So a store can still sit in a vCPU's store
+ * buffer when the collector clears the bit:
+ *
+ *   vCPU thread                        migration thread
+ *   store to page P (buffered)
+ *   load dirty bit of P: set, skip
+ *                                      collect: bit of P cleared
+ *                                      read page P: old bytes sent
+ *   store becomes visible              (P never marked again: lost)
+ *
+ * A process-wide barrier after collecting drains every thread's store
+ * buffer, so reading the pages afterwards sees every write whose mark was
+ * skipped.
+ */
+static bool memory_barrier_registered;
+/* Target of the fallback fence (a locked RMW, which TSan can model). */
+static int memory_fence_word;
+
+static void memory_barrier_register(void)
+{
+    if (!memory_barrier_registered &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+        memory_barrier_registered = true;
+    }
+}
+
+static void memory_barrier_all_threads(void)
+{
+    if (!memory_barrier_registered ||
+        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
+        /* Without membarrier: only our own thread is fenced (best effort). */
+        __atomic_fetch_add(&memory_fence_word, 0, __ATOMIC_SEQ_CST);
+    }
+}
+
+bool memory_dirty_log_start(GError **errp)
+{
+    ram_list_ensure();
+    memory_barrier_register();
+    for (guint i = 0; i < ram_list.blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
+        unsigned long *scratch = bitmap_new(ramblock_pages(rb));
+
+        /* Forget writes from before the start. */
+        bitmap_collect_and_clear_atomic(scratch, rb->dirty_log,
+                                        ramblock_pages(rb));
+        g_free(scratch);
+    }
+    if (ram_list.accel_ops && ram_list.accel_ops->dirty_log_start) {
+        return ram_list.accel_ops->dirty_log_start(ram_list.accel, errp);
+    }
+    return true;
+}
+
+bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp)
+{
+    if (rb->guest_addr != RAM_ADDR_INVALID && ram_list.accel_ops &&
+        ram_list.accel_ops->dirty_log_sync &&
+        !ram_list.accel_ops->dirty_log_sync(ram_list.accel, rb, dest, errp)) {
+        return false;
+    }
+    bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
+    memory_barrier_all_threads();
+    return true;
+}
+
+void memory_dirty_log_stop(void)
+{
+    if (ram_list.accel_ops && ram_list.accel_ops->dirty_log_stop) {
+        ram_list.accel_ops->dirty_log_stop(ram_list.accel);
+    }
+}

@@ -1,0 +1,370 @@
+/*
+ * QEMU's run state machine for what tern does: the state, the transitions
+ * QEMU allows between the states tern enters, vm_start / vm_stop with their
+ * STOP / RESUME events, and shutdown requests with -no-shutdown.
+ */
+#include "sysemu/runstate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qapi/qapi-events.h"
+#include "qemu/error.h"
+#include "qemu/main-loop.h"
+#include "sysemu/cpus.h"
+
+/*
+ * QEMU's transition table restricted to the states tern enters (prelaunch,
+ * inmigrate, running, paused, finish-migrate, postmigrate, shutdown,
+ * internal-error, guest-panicked).  Transitions into debug, io-error,
+ * restore-vm, save-vm, suspended, watchdog and colo are left out on
+ * purpose: tern has nothing that makes them, so asking for one is a bug.
+ */
+static const struct {
+    RunState from, to;
+} runstate_transitions[] = {
+    { RUN_STATE_PRELAUNCH, RUN_STATE_INMIGRATE },
+    { RUN_STATE_PRELAUNCH, RUN_STATE_RUNNING },
+    { RUN_STATE_PRELAUNCH, RUN_STATE_FINISH_MIGRATE },
+
+    { RUN_STATE_INMIGRATE, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_INMIGRATE, RUN_STATE_PAUSED },
+    { RUN_STATE_INMIGRATE, RUN_STATE_RUNNING },
+    { RUN_STATE_INMIGRATE, RUN_STATE_SHUTDOWN },
+    { RUN_STATE_INMIGRATE, RUN_STATE_GUEST_PANICKED },
+    { RUN_STATE_INMIGRATE, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_INMIGRATE, RUN_STATE_PRELAUNCH },
+    { RUN_STATE_INMIGRATE, RUN_STATE_POSTMIGRATE },
+
+    { RUN_STATE_INTERNAL_ERROR, RUN_STATE_PAUSED },
+    { RUN_STATE_INTERNAL_ERROR, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_INTERNAL_ERROR, RUN_STATE_PRELAUNCH },
+
+    { RUN_STATE_PAUSED, RUN_STATE_RUNNING },
+    { RUN_STATE_PAUSED, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_PAUSED, RUN_STATE_POSTMIGRATE },
+    { RUN_STATE_PAUSED, RUN_STATE_PRELAUNCH },
+
+    { RUN_STATE_POSTMIGRATE, RUN_STATE_RUNNING },
+    { RUN_STATE_POSTMIGRATE, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_POSTMIGRATE, RUN_STATE_PRELAUNCH },
+
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_RUNNING },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_PAUSED },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_POSTMIGRATE },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_PRELAUNCH },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_SHUTDOWN },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_GUEST_PANICKED },
+
+    { RUN_STATE_RUNNING, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_RUNNING, RUN_STATE_PAUSED },
+    { RUN_STATE_RUNNING, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_RUNNING, RUN_STATE_SHUTDOWN },
+    { RUN_STATE_RUNNING, RUN_STATE_GUEST_PANICKED },
+
+    { RUN_STATE_SHUTDOWN, RUN_STATE_PAUSED },
+    { RUN_STATE_SHUTDOWN, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_SHUTDOWN, RUN_STATE_PRELAUNCH },
+
+    { RUN_STATE_GUEST_PANICKED, RUN_STATE_RUNNING },
+    { RUN_STATE_GUEST_PANICKED, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_GUEST_PANICKED, RUN_STATE_PRELAUNCH },
+};
+
+typedef struct VMStateNotifier {
+    VMStateChangeFunc fn;
+    void *opaque;
+} VMStateNotifier;
+
+/*
+ * The run state of this process's one VM.  Process-wide like the BQL that
+ * protects it; reached only through the functions in this file.
+ */
+static struct {
+    RunState state;
+    bool autostart;
+    bool no_shutdown;
+    GList *notifiers;           /* VMStateNotifier, in registration order */
+    char *name;
+    guint8 uuid[16];
+    bool has_uuid;
+} vm = { .state = RUN_STATE_PRELAUNCH, .autostart = true };
+
+const char *runstate_name(RunState state)
+{
+    return RunState_str(state);
+}
+
+const char *shutdown_cause_name(ShutdownCause cause)
+{
+    return ShutdownCause_str(cause);
+}
+
+int runstate_from_name(const char *name)
+{
+    return qapi_enum_parse(&RunState_lookup, name, -1, NULL);
+}
+
+void runstate_init(void)
+{
+    vm.state = RUN_STATE_PRELAUNCH;
+    vm.autostart = true;
+    vm.no_shutdown = false;
+}
+
+RunState runstate_get(void)
+{
+    return vm.state;
+}
+
+bool runstate_check(RunState state)
+{
+    return vm.state == state;
+}
+
+bool runstate_is_running(void)
+{
+    return vm.state == RUN_STATE_RUNNING;
+}
+
+bool runstate_needs_reset(void)
+{
+    return vm.state == RUN_STATE_INTERNAL_ERROR ||
+           vm.state == RUN_STATE_SHUTDOWN;
+}
+
+bool runstate_transition_valid(RunState from, RunState to)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(runstate_transitions); i++) {
+        if (runstate_transitions[i].from == from &&
+            runstate_transitions[i].to == to) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void runstate_set(RunState state)
+{
+    g_assert(state >= 0 && state < RUN_STATE__MAX);
+    if (vm.state == state) {
+        return;
+    }
+    if (!runstate_transition_valid(vm.state, state)) {
+        error_report("invalid runstate transition: '%s' -> '%s'",
+                     runstate_name(vm.state), runstate_name(state));
+        abort();
+    }
+    vm.state = state;
+}
+
+static void vm_state_notify(bool running, RunState state)
+{
+    for (GList *l = vm.notifiers; l; l = l->next) {
+        VMStateNotifier *n = l->data;
+        n->fn(n->opaque, running, state);
+    }
+}
+
+gpointer vm_state_notifier_add(VMStateChangeFunc fn, void *opaque)
+{
+    VMStateNotifier *n = g_new(VMStateNotifier, 1);
+
+    n->fn = fn;
+    n->opaque = opaque;
+    vm.notifiers = g_list_append(vm.notifiers, n);
+    return n;
+}
+
+void vm_state_notifier_remove(gpointer handle)
+{
+    vm.notifiers = g_list_remove(vm.notifiers, handle);
+    g_free(handle);
+}
+
+void vm_start(void)
+{
+    g_assert(bql_locked());
+    if (runstate_is_running()) {
+        qapi_event_send_stop();
+        qapi_event_send_resume();
+        return;
+    }
+    qapi_event_send_resume();
+    runstate_set(RUN_STATE_RUNNING);
+    vm_state_notify(true, RUN_STATE_RUNNING);
+    cpus_resume_all();
+}
+
+static void vm_stop_running(RunState state)
+{
+    runstate_set(state);
+    cpus_pause_all();
+    vm_state_notify(false, state);
+    qapi_event_send_stop();
+}
+
+void vm_stop(RunState state)
+{
+    g_assert(bql_locked());
+    if (cpus_on_vcpu_thread()) {
+        /* Stop here at once; the main loop stops the others. */
+        cpus_stop_current();
+        vm_stop_request(state);
+        return;
+    }
+    if (runstate_is_running()) {
+        vm_stop_running(state);
+    }
+}
+
+void vm_stop_force_state(RunState state)
+{
+    g_assert(bql_locked());
+    g_assert(!cpus_on_vcpu_thread());
+    if (runstate_is_running()) {
+        vm_stop_running(state);
+    } else {
+        runstate_set(state);
+    }
+}
+
+static gboolean vm_stop_bh(gpointer opaque)
+{
+    vm_stop(GPOINTER_TO_INT(opaque));
+    return G_SOURCE_REMOVE;
+}
+
+void vm_stop_request(RunState state)
+{
+    main_loop_schedule(vm_stop_bh, GINT_TO_POINTER(state));
+}
+
+void runstate_set_autostart(bool autostart)
+{
+    vm.autostart = autostart;
+}
+
+bool runstate_autostart(void)
+{
+    return vm.autostart;
+}
+
+void runstate_set_no_shutdown(bool no_shutdown)
+{
+    vm.no_shutdown = no_shutdown;
+}
+
+/* QEMU's rule: causes from guest-shutdown on, except subsystem-reset and
+ * snapshot-load, were asked for by the guest. */
+static bool shutdown_caused_by_guest(ShutdownCause cause)
+{
+    return cause >= SHUTDOWN_CAUSE_GUEST_SHUTDOWN &&
+           cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET &&
+           cause != SHUTDOWN_CAUSE_SNAPSHOT_LOAD;
+}
+
+static gboolean shutdown_bh(gpointer opaque)
+{
+    ShutdownCause cause = GPOINTER_TO_INT(opaque);
+    bool forced = cause == SHUTDOWN_CAUSE_HOST_QMP_QUIT ||
+                  cause == SHUTDOWN_CAUSE_HOST_SIGNAL;
+
+    qapi_event_send_shutdown(shutdown_caused_by_guest(cause), cause);
+
+    if (vm.no_shutdown && !forced) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+    } else {
+        main_loop_exit(EXIT_SUCCESS);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void qemu_system_shutdown_request(ShutdownCause cause)
+{
+    g_assert(cause > SHUTDOWN_CAUSE_NONE && cause < SHUTDOWN_CAUSE__MAX);
+    main_loop_schedule(shutdown_bh, GINT_TO_POINTER(cause));
+}
+
+void qemu_system_exit_request(int status)
+{
+    main_loop_exit(status);
+}
+
+void vm_set_name(const char *name)
+{
+    g_free(vm.name);
+    vm.name = g_strdup(name);
+}
+
+const char *vm_get_name(void)
+{
+    return vm.name;
+}
+
+void vm_set_uuid(const guint8 uuid[16])
+{
+    memcpy(vm.uuid, uuid, sizeof(vm.uuid));
+    vm.has_uuid = true;
+}
+
+const guint8 *vm_get_uuid(void)
+{
+    return vm.uuid;
+}
+
+bool vm_has_uuid(void)
+{
+    return vm.has_uuid;
+}
+
+char *vm_uuid_string(void)
+{
+    const guint8 *u = vm.uuid;
+
+    return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                           "%02x%02x%02x%02x%02x%02x",
+                           u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+                           u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+                           u[15]);
+}
+
+bool qemu_uuid_parse(const char *str, guint8 uuid[16], GError **errp)
+{
+    /* Dashes sit after hex digit 8, 12, 16 and 20 of the 32. */
+    static const int dash_at[] = { 8, 13, 18, 23 };
+    size_t d = 0;
+    int nibble = 0;
+
+    if (strlen(str) != 36) {
+        goto bad;
+    }
+    for (int i = 0; i < 36; i++) {
+        int v;
+
+        if (d < G_N_ELEMENTS(dash_at) && i == dash_at[d]) {
+            if (str[i] != '-') {
+                goto bad;
+            }
+            d++;
+            continue;
+        }
+        v = g_ascii_xdigit_value(str[i]);
+        if (v < 0) {
+            goto bad;
+        }
+        if (nibble % 2 == 0) {
+            uuid[nibble / 2] = v << 4;
+        } else {
+            uuid[nibble / 2] |= v;
+        }
+        nibble++;
+    }
+    return true;
+
+bad:
+    error_setg(errp, "Fail to parse UUID string. Wrong format.");
+    return false;
+}

@@ -1,0 +1,222 @@
+/*
+ * main(): parse the command line, then build the process in a fixed order
+ * (chardevs, monitors, machine, qtest, run state), run the main loop, and
+ * tear down in reverse.  Every start-up error is one "tern: ..." line and
+ * exit status 1.
+ */
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chardev/char-backend.h"
+#include "cmdline.h"
+#include "hw/machine.h"
+#include "monitor/monitor.h"
+#include "qapi/qapi-commands.h"
+#include "qemu/error.h"
+#include "qemu/main-loop.h"
+#include "migration/misc.h"
+#include "sysemu/hmp-cmds.h"
+#include "sysemu/qtest.h"
+#include "sysemu/runstate.h"
+
+#define TERN_QEMU_COMPAT "9.1"
+
+static gboolean on_signal(gpointer opaque)
+{
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    return G_SOURCE_CONTINUE;
+}
+
+static bool create_chardevs(const TernOptions *o, GError **errp)
+{
+    for (guint i = 0; i < o->chardevs->len; i++) {
+        CmdlineChardev *c = g_ptr_array_index(o->chardevs, i);
+        const char *id = g_hash_table_lookup(c->opts, "id");
+        const char *backend = g_hash_table_lookup(c->opts, "backend");
+
+        if (!qemu_chr_new(id, backend, c->opts, errp)) {
+            error_prepend(errp, "-chardev %s: ", c->spec);
+            return false;
+        }
+    }
+    return true;
+}
+
+static Chardev *chardev_from_spec(const char *opt, const char *spec,
+                                  const char *id, GError **errp)
+{
+    Chardev *chr = qemu_chr_new_from_compat(id, spec, errp);
+
+    if (!chr) {
+        error_prepend(errp, "-%s %s: ", opt, spec);
+    }
+    return chr;
+}
+
+static bool create_monitors(const TernOptions *o, GError **errp)
+{
+    for (guint i = 0; i < o->monitors->len; i++) {
+        CmdlineMonitor *mon = g_ptr_array_index(o->monitors, i);
+        g_autofree char *id = g_strdup_printf("compat_monitor%u", i);
+        Chardev *chr;
+
+        if (mon->chardev) {
+            chr = qemu_chr_find(mon->chardev);
+            if (!chr) {
+                error_setg(errp, "-mon chardev=%s: chardev '%s' not found",
+                           mon->chardev, mon->chardev);
+                return false;
+            }
+        } else {
+            chr = chardev_from_spec(mon->qmp ? "qmp" : "monitor", mon->spec,
+                                    id, errp);
+            if (!chr) {
+                return false;
+            }
+        }
+        if (!(mon->qmp ? monitor_init_qmp(chr, errp)
+                       : monitor_init_hmp(chr, errp))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint32_t qtest_pio_read(void *opaque, uint16_t port, unsigned size)
+{
+    Machine *m = opaque;
+
+    return ioport_read(m->ioports, port, size);
+}
+
+static void qtest_pio_write(void *opaque, uint16_t port, unsigned size,
+                            uint32_t value)
+{
+    Machine *m = opaque;
+
+    ioport_write(m->ioports, port, size, value);
+}
+
+static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
+                        GError **errp)
+{
+    QTestOps ops = {
+        .pio_read = qtest_pio_read,
+        .pio_write = qtest_pio_write,
+        .opaque = m,
+        .has_clock = m->accel_ops == &accel_qtest_ops,
+    };
+    Chardev *chr;
+
+    if (!o->qtest) {
+        return true;
+    }
+    chr = chardev_from_spec("qtest", o->qtest, "qtest", errp);
+    if (!chr) {
+        return false;
+    }
+    *out = qtest_server_new(&ops);
+    qtest_server_attach(*out, chr);
+    return true;
+}
+
+/* Decide the initial run state (QEMU's autostart rules). */
+static bool start_vm(const TernOptions *o, GError **errp)
+{
+    if (o->incoming) {
+        runstate_set(RUN_STATE_INMIGRATE);
+        return migration_incoming_setup(o->incoming, !o->start_stopped, errp);
+    }
+    if (!o->start_stopped) {
+        vm_start();
+    }
+    return true;
+}
+
+static int tern_run(TernOptions *o)
+{
+    g_autoptr(QmpCommandList) cmds = qmp_command_list_new();
+    g_autoptr(GError) err = NULL;
+    QTestServer *qtest = NULL;
+    Machine *m = NULL;
+    int status = EXIT_FAILURE;
+
+    signal(SIGPIPE, SIG_IGN);
+    g_unix_signal_add(SIGINT, on_signal, NULL);
+    g_unix_signal_add(SIGTERM, on_signal, NULL);
+    g_unix_signal_add(SIGHUP, on_signal, NULL);
+    main_loop_init();
+    bql_lock();
+
+    qmp_init_marshal(cmds);
+    monitor_init_globals(cmds);
+    system_hmp_register();
+    vm_set_name(o->name);
+    if (o->has_uuid) {
+        vm_set_uuid(o->uuid);
+    }
+    runstate_set_no_shutdown(o->no_shutdown);
+
+    if (!create_chardevs(o, &err) || !create_monitors(o, &err)) {
+        goto out;
+    }
+    if (o->serial) {
+        o->machine->serial = chardev_from_spec("serial", o->serial, "serial0",
+                                               &err);
+        if (!o->machine->serial) {
+            goto out;
+        }
+    }
+    m = machine_create(o->machine, &err);
+    if (!m || !migration_init(m, &err) || !start_qtest(o, m, &qtest, &err) ||
+        !start_vm(o, &err)) {
+        goto out;
+    }
+    status = main_loop_run();
+
+out:
+    if (err) {
+        error_report_err(g_steal_pointer(&err));
+    }
+    /* As QEMU at exit: the vCPUs stop without a STOP event. */
+    qtest_server_free(qtest);
+    migration_shutdown();
+    monitor_cleanup();
+    machine_free(m);
+    qemu_chr_cleanup_all();
+    bql_unlock();
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(TernOptions) o = tern_options_new();
+    g_autoptr(GError) err = NULL;
+
+    if (!cmdline_parse(argc, argv, o, &err)) {
+        error_report_err(g_steal_pointer(&err));
+        return EXIT_FAILURE;
+    }
+    switch (o->action) {
+    case CMDLINE_VERSION:
+        printf("tern version %s (QMP compatible with QEMU %s)\n",
+               TERN_VERSION, TERN_QEMU_COMPAT);
+        return EXIT_SUCCESS;
+    case CMDLINE_HELP: {
+        g_autofree char *text = cmdline_help_text();
+        fputs(text, stdout);
+        return EXIT_SUCCESS;
+    }
+    case CMDLINE_MACHINE_HELP:
+        printf("Supported machines are:\n%-20s %s (default)\n",
+               MACHINE_TYPE_NAME, "tern PC: RAM at 0, 16550A, debug-exit, "
+               "testdev");
+        return EXIT_SUCCESS;
+    case CMDLINE_RUN:
+        break;
+    }
+    return tern_run(o);
+}

@@ -1,0 +1,103 @@
+/*
+ * Opening stream sockets (include/qemu/sockets.h).
+ */
+#include "qemu/sockets.h"
+#include "qemu/error.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+int socket_unix_open(const char *path, bool server, GError **errp)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Failed to create Unix socket");
+        return -1;
+    }
+    if (server) {
+        if (unlink(path) < 0 && errno != ENOENT) {
+            error_setg_errno(errp, errno, "Failed to unlink socket %s", path);
+            goto fail;
+        }
+        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+            error_setg_errno(errp, errno, "Failed to bind socket to %s", path);
+            goto fail;
+        }
+        if (listen(fd, 1) < 0) {
+            error_setg_errno(errp, errno, "Failed to listen on socket");
+            goto fail;
+        }
+    } else if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        error_setg_errno(errp, errno, "Failed to connect to '%s'", path);
+        goto fail;
+    }
+    return fd;
+
+fail:
+    close(fd);
+    return -1;
+}
+
+int socket_inet_open(const char *host, const char *port, bool server,
+                           GError **errp)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = server ? AI_PASSIVE : 0,
+    };
+    struct addrinfo *res;
+    int fd = -1, err = 0, rc;
+
+    if (!*host) {
+        host = server ? NULL : "localhost";
+    }
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc) {
+        error_setg(errp, "address resolution failed for %s:%s: %s",
+                   host ? host : "", port, gai_strerror(rc));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int one = 1;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        if (server) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+                listen(fd, 1) == 0) {
+                break;
+            }
+        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            break;
+        }
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        error_setg_errno(errp, err, "Failed to %s %s:%s",
+                         server ? "listen on" : "connect to",
+                         host ? host : "", port);
+    }
+    return fd;
+}
+
