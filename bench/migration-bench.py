@@ -96,7 +96,7 @@ def options(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.splitlines()[2:]))
     p.add_argument("--build", default=env("TERN_BUILD", "build"), help="meson build directory")
-    p.add_argument("--tern", help="tern binary (default BUILD/tern)")
+    p.add_argument("--tern", help="tern binary (default BUILD/tern or BUILD/system/tern)")
     p.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"),
                    help="QEMU binary (default qemu-system-x86_64 on PATH)")
     p.add_argument("--no-tern", action="store_true", help="run QEMU only")
@@ -134,7 +134,9 @@ def options(argv):
     opts.ab_start, opts.ab_end = parse_size(start), parse_size(end)
     if opts.ab_start % 4096 or opts.ab_end <= opts.ab_start:
         p.error("--ab-range: START must be page aligned and below END")
-    opts.tern = opts.tern or os.path.join(opts.build, "tern")
+    if not opts.tern:
+        candidates = [os.path.join(opts.build, "tern"), os.path.join(opts.build, "system", "tern")]
+        opts.tern = next((c for c in candidates if os.access(c, os.X_OK)), candidates[0])
     return opts
 
 
@@ -182,11 +184,13 @@ class Bench:
             qemu = Vmm("qemu", o.qemu, "kvm" if tern_accel == "kvm" else "tcg")
             if not o.qemu:
                 qemu.skip_reason = "qemu-system-x86_64 not installed"
-            else:
-                out = subprocess.run([o.qemu, "--version"], capture_output=True, text=True)
-                qemu.version = out.stdout.split("\n")[0].replace("QEMU emulator version ", "")
             self.vmms.append(qemu)
         for v in self.vmms:
+            if not v.skip_reason:
+                out = subprocess.run([v.binary, "-version"], capture_output=True, text=True)
+                first = (out.stdout.strip().split("\n") or [""])[0]
+                words = first.replace("emulator", "").replace("version", "").split()
+                v.version = words[1] if len(words) > 1 else ""   # "QEMU 7.2.22", "tern 0.1.0"
             if v.skip_reason:
                 self.notes.append(f"{v.label} skipped: {v.skip_reason}")
 
@@ -217,9 +221,8 @@ class Bench:
         return out
 
     def guest_range(self, workload):
-        if workload == "a-b":
-            return self.opts.ab_start, self.opts.ab_end
-        return MiB, MiB
+        """The work range every guest gets (idle ignores it)."""
+        return self.opts.ab_start, self.opts.ab_end
 
     def random_file(self, size):
         """A file of @size random bytes, made once and kept in the cache dir."""
