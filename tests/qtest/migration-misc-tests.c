@@ -145,6 +145,38 @@ static void test_validate_uri_channels_none_set(void)
     test_validate_uri_common("{}");
 }
 
+static void test_validate_uri_unknown_protocol(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *desc = migrate_qmp_fail(t->from,
+                                             "{'uri': 'bogus:somewhere'}");
+    g_autofree char *runstate = migrate_runstate(t->from);
+
+    g_assert_cmpstr(desc, ==, "unknown migration protocol: bogus:somewhere");
+    g_assert_cmpstr(runstate, ==, "running");
+    migrate_test_free(t);
+}
+
+/* migrate-incoming needs -incoming, and works once. */
+static void test_incoming_once(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "'-incoming' was not specified on the command line",
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': '%s'}}", uri);
+    migrate_incoming_qmp(t->to, uri, NULL);
+    qtest_qmp_expect_error(t->to, "GenericError",
+        "The incoming migration has already been started",
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': '%s'}}", uri);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 /* ---- migrate_cancel after each status ---- */
 
 static char *cancel_uri(MigTest *t)
@@ -278,6 +310,9 @@ void migration_register_misc_tests(void)
                     test_validate_uri_channels_both_set);
     g_test_add_func("/migration/validate_uri/channels/none_set",
                     test_validate_uri_channels_none_set);
+    g_test_add_func("/migration/validate_uri/unknown_protocol",
+                    test_validate_uri_unknown_protocol);
+    g_test_add_func("/migration/incoming/once", test_incoming_once);
     for (size_t i = 0; i < G_N_ELEMENTS(cancel_phases); i++) {
         g_autofree char *path = g_strdup_printf(
             "/migration/cancel/src/after/%s", cancel_phases[i]);

@@ -248,8 +248,8 @@ static void test_stream_truncated(void)
     migrate_test_free(t);
 }
 
-/* One changed byte (or be32/be64) and the substring the error must have
- * (NULL: any error). */
+/* One changed byte (or be32/be64) and the substring the error must have:
+ * QEMU's message for that fault where QEMU has one (NULL: any error). */
 typedef struct StreamFlip {
     const char *what;
     size_t offset;
@@ -271,25 +271,28 @@ static void test_stream_flipped(void)
     MigTest *t = stream_save(&m);
     uint64_t block_len = be64_at(m.data + m.block_length);
     const StreamFlip flips[] = {
-        { "file magic", 0, 1, 0xff, NULL },
-        { "version 2", 7, 1, 0x03 ^ 0x02, NULL },
-        { "version 4", 7, 1, 0x03 ^ 0x04, NULL },
-        { "configuration type", 8, 1, 0xff, NULL },
+        { "file magic", 0, 1, 0xff, "Not a migration stream" },
+        { "version 2", 7, 1, 0x03 ^ 0x02, "SaveVM v2 format is obsolete" },
+        { "version 4", 7, 1, 0x03 ^ 0x04,
+          "Unsupported migration stream version" },
+        { "configuration type", 8, 1, 0xff, "Configuration section missing" },
         { "machine name length", 9, 1, 0x80, NULL },
-        { "machine name", 13, 1, 0x20, "Machine type" },
-        { "ram section type", m.ram_header, 1, 0x7f, NULL },
+        { "machine name", 13, 1, 0x20, "Machine type received is" },
+        { "ram section type", m.ram_header, 1, 0x7f,
+          "Unknown savevm section type" },
         { "ram idstr length", m.ram_header + 5, 1, 0x10, NULL },
-        { "ram version 5", m.ram_version, 4, 4 ^ 5, "version" },
+        { "ram version 5", m.ram_version, 4, 4 ^ 5,
+          "savevm: unsupported version" },
         { "ram total size", m.ram_mem_size, 8, 1ull << 40, NULL },
         { "block idstr length", m.block_idlen, 1, 0x40, NULL },
-        { "block name", m.block_idlen + 1, 1, 0x01, NULL },
+        { "block name", m.block_idlen + 1, 1, 0x01, "Unknown ramblock" },
         { "block length", m.block_length, 8, block_len ^ (block_len * 2),
           "Length mismatch" },
-        { "setup footer", m.ram_footer, 1, 0x01, NULL },
+        { "setup footer", m.ram_footer, 1, 0x01, "Missing section footer" },
         { "page offset past the block", m.first_page, 8,
-          (uint64_t)STREAM_RAM_MIB << 21, NULL },
+          (uint64_t)STREAM_RAM_MIB << 21, "Illegal RAM offset" },
         { "page flags", m.first_page + 7, 1, 0x80 | 0x40, NULL },
-        { "EOF byte", m.eof_end - 1, 1, 0x55, NULL },
+        { "EOF byte", m.eof_end - 1, 1, 0x55, "Unknown savevm section type" },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(flips); i++) {
