@@ -153,6 +153,7 @@ MigTest *migrate_start(const MigrateStart *args)
                                      t->ram_mib, args->src_opts, &t->qfrom);
     }
     migrate_prepare_for_testdev(t);
+    migrate_prepare_for_dirty_mem(t);
     if (!args->only_source) {
         migrate_start_destination(t, args);
     }
@@ -659,6 +660,11 @@ void migrate_end(MigTest *t, bool check_dest)
         g_usleep(200 * 1000);
         g_assert_cmphex(qtest_readb(t->qto, watch), ==, byte);
         check_guests_ram(t, t->qto);
+        /* Memory the guest never writes arrived too (a-b's pattern alone
+         * would also hold for pages that never came). */
+        g_assert_cmphex(qtest_readq(t->qto, migrate_watch_address(t) +
+                                    MIG_MARKER_SHUFFLE), ==,
+                        MIG_MAGIC_MARKER);
         if (t->testdev_set) {
             g_assert_cmphex(qtest_inl(t->qto, MIG_TESTDEV_COUNTER), ==,
                             t->testdev_counter);

@@ -154,8 +154,9 @@ size_t migrate_serial_b_count(const char *serial_path);
 
 /*
  * The progress marker: put a magic value where the guest never writes
- * (mid-page), then wait until the destination has it and the source's
- * guest has dirtied already-sent memory again.
+ * (mid-page; migrate_start() does), then wait until the destination has
+ * it and the source's guest has dirtied already-sent memory again.
+ * migrate_end() checks the destination has it.
  */
 void migrate_prepare_for_dirty_mem(MigTest *t);
 void migrate_wait_for_dirty_mem(MigTest *t);

@@ -341,7 +341,6 @@ static void test_dest_killed(void)
     size_t before;
 
     migrate_ensure_non_converge(t->from);
-    migrate_prepare_for_dirty_mem(t);
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_serial(t->src_serial);
     migrate_qmp(t->from, uri, NULL);

@@ -74,7 +74,6 @@ static void test_precopy_common(PrecopyArgs *args)
             migrate_set_parameter_int(t->from, "max-bandwidth",
                                       args->passes_bandwidth);
         }
-        migrate_prepare_for_dirty_mem(t);
     } else {
         migrate_ensure_converge(t->from);
     }
