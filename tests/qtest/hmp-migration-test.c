@@ -361,6 +361,55 @@ static void test_sync_pre_switchover(void)
     pair_free(&p);
 }
 
+/* The destination dies mid-way: the wait ends with the reason. */
+static void test_sync_failure(void)
+{
+    Pair p = { 0 };
+    g_autofree char *line = NULL;
+    g_autofree char *first = NULL;
+    g_autofree char *rest = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *info = NULL;
+
+    pair_start_dst(&p, NULL);
+    pair_start_stdio_src(&p);
+    /* 8 MiB/s: about 2 s for the guest's pages, plenty of time to fail. */
+    qtest_stdin_write(p.src, "stop\n"
+                             "migrate_set_parameter max-bandwidth 8M\n");
+    line = g_strdup_printf("migrate unix:%s\n", p.sock);
+    qtest_stdin_write(p.src, line);
+    first = qtest_stdout_read_until(p.src, "\rCompleted ");
+    g_clear_pointer(&p.dst, qtest_quit);
+    rest = qtest_stdout_read_until(p.src, "\r\n(tern) ");
+    out = g_strconcat(first, rest, NULL);
+    /* A failed migration reports no RAM: the last progress line stays. */
+    assert_contains(out, "\033[K\r\nmigration failed: ");
+    g_assert_null(strstr(out, "migration completed"));
+
+    info = hmp(p.src, "info migrate");
+    assert_contains(info, "\r\nMigration status: failed (");
+    g_assert_null(strstr(info, "transferred ram"));
+    pair_free(&p);
+}
+
+/* quit (over QMP) while the monitor waits: tern exits cleanly. */
+static void test_sync_quit(void)
+{
+    Pair p = { 0 };
+    g_autofree char *line = NULL;
+
+    pair_start_dst(&p, NULL);
+    pair_start_stdio_src(&p);
+    qtest_stdin_write(p.src, "stop\n"
+                             "migrate_set_parameter max-bandwidth 8M\n");
+    line = g_strdup_printf("migrate unix:%s\ninfo status\n", p.sock);
+    qtest_stdin_write(p.src, line);
+    g_free(qtest_stdout_read_until(p.src, "\rCompleted "));
+    qtest_qmp_assert_success(p.src, "{'execute': 'quit'}");
+    g_assert_cmpint(qtest_wait_exit(p.src, 30000), ==, 0);
+    pair_free(&p);
+}
+
 /* QMP's human-monitor-command cannot suspend: QEMU's message, detached. */
 static void test_sync_through_qmp(void)
 {
@@ -387,6 +436,8 @@ int main(int argc, char **argv)
     g_test_add_func("/hmp-migration/sync-stdio", test_sync_stdio);
     g_test_add_func("/hmp-migration/sync-pre-switchover",
                     test_sync_pre_switchover);
+    g_test_add_func("/hmp-migration/sync-failure", test_sync_failure);
+    g_test_add_func("/hmp-migration/sync-quit", test_sync_quit);
     g_test_add_func("/hmp-migration/sync-through-qmp", test_sync_through_qmp);
     return g_test_run();
 }
