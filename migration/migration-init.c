@@ -3,6 +3,7 @@
  * sections the stream carries, and the objects QMP works on.
  */
 #include "migration/misc.h"
+#include "migration/migration-hmp.h"
 #include "migration/migration.h"
 #include "migration/ram.h"
 #include "migration/transport.h"
@@ -80,6 +81,7 @@ bool migration_init(Machine *m, GError **errp)
     migration_options_init_current(o->opts, outgoing_running);
     migration_options_set_live_hooks(&live_hooks);
     migration_object_init(o->out, o->in);
+    migration_hmp_register();
     return true;
 }
 
