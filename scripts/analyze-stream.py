@@ -75,9 +75,17 @@ class Reader:
     def be(self, size, what, signed=False):
         return int.from_bytes(self.take(size, what), "big", signed=signed)
 
-    def name(self, what):
-        """A u8-length-prefixed string (idstr, block name, subsection name)."""
-        return self.take(self.u8(what + " length"), what).decode("latin-1")
+    def name(self, what, printable=False):
+        """A u8-length-prefixed string (idstr, block name, subsection name),
+        with non-printable characters escaped; @printable: refuse them."""
+        at = self.pos
+        raw = self.take(self.u8(what + " length"), what).decode("latin-1")
+        if raw.isprintable():
+            return raw
+        if printable:
+            raise StreamError(at, f"{what} is not printable text "
+                                  f"({raw[:32].encode('unicode_escape').decode()}...)")
+        return raw.encode("unicode_escape").decode()
 
     def peek(self):
         return self.data[self.pos] if self.pos < len(self.data) else None
@@ -190,10 +198,13 @@ class RamSection:
         seen = 0
         while seen < total:
             name_at = r.pos
-            name = r.name("ramblock id")
+            name = r.name("ramblock id", printable=True)
             length = r.be(8, "ramblock length")
             if name in self.blocks:
                 raise StreamError(name_at, f"ramblock '{name}' listed twice")
+            if seen + length > total:
+                raise StreamError(name_at, f"ramblock '{name}' length {length} overruns "
+                                           f"the MEM_SIZE total {total}")
             if self.ignore_shared:
                 r.be(8, "ramblock address")
             self.blocks[name] = RamBlock(name, length, self.outdir)
@@ -474,19 +485,18 @@ class Analyzer:
         elif kind != QEMU_VM_SECTION_FULL:
             raise StreamError(at, f"iterative section '{name}' is not one this analyser knows")
         else:
-            detail = self.device(name, instance, version, at)
+            detail = self.device(sid, name, instance, version, at)
         self.footer(sid, name)
         self.layout.append((at, f"{SECTION_LABELS[kind]} {name}"))
         self.out(f"@{at}: {SECTION_LABELS[kind]:<5} id {sid} '{name}' instance {instance} "
                  f"v{version} ({self.r.pos - at} bytes){detail}")
 
-    def device(self, name, instance, version, at):
-        desc = next((d for d in (self.vmdesc or {}).get("devices", [])
+    def device(self, sid, name, instance, version, at):
+        if self.vmdesc is None:
+            return self.skip_device(sid, name, at)
+        desc = next((d for d in self.vmdesc.get("devices", [])
                      if d.get("name") == name and d.get("instance_id") == instance), None)
         if desc is None:
-            if self.vmdesc is None:
-                raise StreamError(at, f"section '{name}' cannot be decoded without the "
-                                      "VM description (is the trailer missing or damaged?)")
             raise StreamError(at, f"section '{name}' instance {instance} is not in the "
                                   "VM description")
         if desc.get("version", version) != version:
@@ -495,6 +505,17 @@ class Analyzer:
         state = decode_vmsd(self.r, desc, f"section '{name}'")
         self.devices[f"{name}/{instance}"] = state
         return " " + json.dumps(state, default=json_default)
+
+    def skip_device(self, sid, name, at):
+        """Without a description the body's length is unknown: go to the first
+        footer naming this section (a guess, said so in the output)."""
+        footer = bytes([QEMU_VM_SECTION_FOOTER]) + sid.to_bytes(4, "big")
+        end = self.data.find(footer, self.r.pos)
+        if end < 0:
+            raise StreamError(at, f"stream ends inside section '{name}' (no footer after "
+                                  "it; without a VM description it cannot be decoded)")
+        self.r.pos = end
+        return " (not decoded: no VM description)"
 
     def footer(self, sid, name):
         at = self.r.pos
@@ -578,6 +599,7 @@ def main():
         try:
             a.run()
         except StreamError as e:
+            sys.stdout.flush()
             print(f"{opts.file}: {e}", file=sys.stderr)
             return 1
         a.summary()
