@@ -22,13 +22,20 @@ static void cmdline_monitor_free(CmdlineMonitor *mon)
     g_free(mon);
 }
 
+static void cmdline_chardev_free(CmdlineChardev *c)
+{
+    g_free(c->spec);
+    g_hash_table_unref(c->opts);
+    g_free(c);
+}
+
 TernOptions *tern_options_new(void)
 {
     TernOptions *opts = g_new0(TernOptions, 1);
 
     opts->machine = machine_config_new();
     opts->chardevs = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)g_hash_table_unref);
+        (GDestroyNotify)cmdline_chardev_free);
     opts->monitors = g_ptr_array_new_with_free_func(
         (GDestroyNotify)cmdline_monitor_free);
     return opts;
@@ -298,6 +305,7 @@ static bool opt_serial(TernOptions *o, const char *arg, GError **errp)
 static bool opt_chardev(TernOptions *o, const char *arg, GError **errp)
 {
     GHashTable *kv = qemu_opts_parse(arg, "backend", errp);
+    CmdlineChardev *c;
 
     if (!kv) {
         return false;
@@ -307,7 +315,10 @@ static bool opt_chardev(TernOptions *o, const char *arg, GError **errp)
         g_hash_table_unref(kv);
         return false;
     }
-    g_ptr_array_add(o->chardevs, kv);
+    c = g_new0(CmdlineChardev, 1);
+    c->spec = g_strdup(arg);
+    c->opts = kv;
+    g_ptr_array_add(o->chardevs, c);
     return true;
 }
 

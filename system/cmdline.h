@@ -25,11 +25,17 @@ typedef struct CmdlineMonitor {
     char *chardev;              /* -mon chardev=ID, or NULL */
 } CmdlineMonitor;
 
+/* One -chardev: its text (for messages) and its parsed options. */
+typedef struct CmdlineChardev {
+    char *spec;
+    GHashTable *opts;           /* includes "backend" and "id" */
+} CmdlineChardev;
+
 typedef struct TernOptions {
     CmdlineAction action;
     MachineConfig *machine;     /* its serial chardev is set by main() */
     char *serial;               /* -serial spec; NULL: none */
-    GPtrArray *chardevs;        /* GHashTable* (-chardev options), in order */
+    GPtrArray *chardevs;        /* CmdlineChardev*, in order */
     GPtrArray *monitors;        /* CmdlineMonitor*, in order */
     char *qtest;                /* -qtest spec, or NULL */
     char *incoming;             /* -incoming URI or "defer", or NULL */

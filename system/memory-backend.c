@@ -10,10 +10,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "qemu/error.h"
 #include "qemu/option.h"
+
+#define HUGETLBFS_MAGIC 0x958458f6
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -171,12 +174,26 @@ bool memory_backing_create(RAMBlock *rb, MemoryBackendKind kind, bool share,
             return false;
         }
         break;
-    case MEMORY_BACKEND_FILE:
+    case MEMORY_BACKEND_FILE: {
+        struct statfs fs;
+
         rb->fd = memory_open_file(&file_cfg, errp);
         if (rb->fd < 0) {
             return false;
         }
+        /* On hugetlbfs the backing page is the huge page (postcopy and
+         * discards work in those units). */
+        if (fstatfs(rb->fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC) {
+            rb->page_size = fs.f_bsize;
+        }
+        if (rb->used_length % rb->page_size) {
+            error_setg(errp, "size %" G_GUINT64_FORMAT " is not a multiple "
+                       "of the backing page size %zu", rb->used_length,
+                       rb->page_size);
+            return false;
+        }
         break;
+    }
     }
     flags |= share ? MAP_SHARED : MAP_PRIVATE;
     host = mmap(NULL, rb->used_length, PROT_READ | PROT_WRITE, flags,

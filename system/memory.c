@@ -272,6 +272,8 @@ void memory_set_accel(const AccelOps *ops, AccelState *accel)
  * skipped.
  */
 static bool memory_barrier_registered;
+/* Target of the fallback fence (a locked RMW, which TSan can model). */
+static int memory_fence_word;
 
 static void memory_barrier_register(void)
 {
@@ -286,7 +288,7 @@ static void memory_barrier_all_threads(void)
     if (!memory_barrier_registered ||
         syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
         /* Without membarrier: only our own thread is fenced (best effort). */
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&memory_fence_word, 0, __ATOMIC_SEQ_CST);
     }
 }
 

@@ -33,12 +33,12 @@ static gboolean on_signal(gpointer opaque)
 static bool create_chardevs(const TernOptions *o, GError **errp)
 {
     for (guint i = 0; i < o->chardevs->len; i++) {
-        GHashTable *kv = g_ptr_array_index(o->chardevs, i);
-        const char *id = g_hash_table_lookup(kv, "id");
-        const char *backend = g_hash_table_lookup(kv, "backend");
+        CmdlineChardev *c = g_ptr_array_index(o->chardevs, i);
+        const char *id = g_hash_table_lookup(c->opts, "id");
+        const char *backend = g_hash_table_lookup(c->opts, "backend");
 
-        if (!qemu_chr_new(id, backend, kv, errp)) {
-            error_prepend(errp, "-chardev %s: ", id);
+        if (!qemu_chr_new(id, backend, c->opts, errp)) {
+            error_prepend(errp, "-chardev %s: ", c->spec);
             return false;
         }
     }

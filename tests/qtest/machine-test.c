@@ -7,6 +7,8 @@
 #include "libqtest-proto.h"
 
 #include <fcntl.h>
+#include <gio/gio.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -245,6 +247,38 @@ static void test_debug_exit(void)
     guest_stop(&g);
 }
 
+/* kvm unusable: the fallback to interp is reported on one line. */
+static void test_kvm_fallback(void)
+{
+    g_autofree char *kernel = guest_binary("idle");
+    g_autofree char *cmd = g_strdup_printf(
+        "env TERN_KVM_DEVICE=/nonexistent %s -display none -kernel %s",
+        g_getenv("QTEST_TERN_BINARY"), kernel);
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) gerr = NULL;
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GInputStream) errs = NULL;
+    char buf[512] = "";
+    gsize got = 0;
+
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &gerr));
+    proc = g_subprocess_newv((const char *const *)argv,
+                             G_SUBPROCESS_FLAGS_STDERR_PIPE, &gerr);
+    g_assert_no_error(gerr);
+    errs = g_object_ref(g_subprocess_get_stderr_pipe(proc));
+    /* The line comes before the guest starts; then stop tern. */
+    while (!strchr(buf, '\n') && got < sizeof(buf) - 1) {
+        gssize n = g_input_stream_read(errs, buf + got, sizeof(buf) - 1 - got,
+                                       NULL, &gerr);
+        g_assert_cmpint(n, >, 0);
+        got += n;
+    }
+    g_subprocess_send_signal(proc, SIGTERM);
+    g_assert_true(g_subprocess_wait(proc, NULL, &gerr));
+    g_assert_cmpstr(buf, ==, "tern: kvm: Could not access KVM kernel module: "
+                    "No such file or directory; using accelerator interp\n");
+}
+
 static void test_qmp_machine_info(void)
 {
     QTestState *s = qtest_init("-display none -accel qtest -name guest=vm-7 "
@@ -309,9 +343,10 @@ static void test_hmp(void)
 }
 
 /* Run tern with @args (no QMP); expect exit 1 and @msg on stderr. */
-static void expect_startup_error(const char *args, const char *msg)
+static void expect_startup_error_env(const char *env, const char *args,
+                                     const char *msg)
 {
-    g_autofree char *cmd = g_strdup_printf("%s %s",
+    g_autofree char *cmd = g_strdup_printf("env %s %s %s", env ? env : "",
                                            g_getenv("QTEST_TERN_BINARY"), args);
     g_auto(GStrv) argv = NULL;
     g_autofree char *out = NULL;
@@ -320,13 +355,18 @@ static void expect_startup_error(const char *args, const char *msg)
     int status;
 
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &gerr));
-    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                                &out, &err, &status, &gerr));
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 1);
     if (strcmp(err, msg) != 0) {
         g_error("tern %s: stderr '%s', want '%s'", args, err, msg);
     }
+}
+
+static void expect_startup_error(const char *args, const char *msg)
+{
+    expect_startup_error_env(NULL, args, msg);
 }
 
 static void test_startup_errors(void)
@@ -348,6 +388,11 @@ static void test_startup_errors(void)
                          "of the memory backend\n");
     expect_startup_error("-accel tcg", "tern: -accel tcg: invalid accelerator "
                          "tcg\n");
+    expect_startup_error_env("TERN_KVM_DEVICE=/nonexistent",
+                             "-display none -accel kvm",
+                             "tern: no usable accelerator: kvm: Could not "
+                             "access KVM kernel module: No such file or "
+                             "directory\n");
 }
 
 int main(int argc, char **argv)
@@ -370,5 +415,6 @@ int main(int argc, char **argv)
     g_test_add_func("/machine/qmp-info", test_qmp_machine_info);
     g_test_add_func("/machine/hmp", test_hmp);
     g_test_add_func("/machine/startup-errors", test_startup_errors);
+    g_test_add_func("/machine/kvm-fallback", test_kvm_fallback);
     return g_test_run();
 }

@@ -113,6 +113,16 @@ static void test_backends(void)
     g_assert_cmpuint(len, ==, 2 << 20);
     g_assert_cmpint(contents[12345], ==, 0x5a);
 
+    {
+        RAMBlock *rb;
+        GString *ids = g_string_new(NULL);
+
+        RAMBLOCK_FOREACH(i, rb) {
+            g_string_append_printf(ids, "%s ", rb->idstr);
+        }
+        g_assert_cmpstr(ids->str, ==, "ram0 fd0 file0 dir0 ");
+        g_string_free(ids, TRUE);
+    }
     g_assert_true(ram_block_by_id("fd0") == r2);
     g_assert_null(ram_block_by_id("nope"));
     g_assert_cmpuint(ram_block_list()->len, ==, 4);

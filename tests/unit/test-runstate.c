@@ -145,6 +145,33 @@ static void test_start_stop(void)
     events_teardown(&ev);
 }
 
+static void count_change(void *opaque, bool running, RunState state)
+{
+    GString *log = opaque;
+
+    g_string_append_printf(log, "%s:%s ", running ? "run" : "stop",
+                           runstate_name(state));
+}
+
+static void test_notifiers(void)
+{
+    Events ev;
+    g_autoptr(GString) log = g_string_new(NULL);
+    gpointer h;
+
+    events_setup(&ev);
+    bql_lock();
+    h = vm_state_notifier_add(count_change, log);
+    vm_start();
+    vm_stop(RUN_STATE_PAUSED);
+    vm_stop(RUN_STATE_PAUSED);                  /* not running: no call */
+    vm_state_notifier_remove(h);
+    vm_start();
+    g_assert_cmpstr(log->str, ==, "run:running stop:paused ");
+    bql_unlock();
+    events_teardown(&ev);
+}
+
 static void test_needs_reset(void)
 {
     Events ev;
@@ -293,6 +320,7 @@ int main(int argc, char **argv)
     g_test_add_func("/runstate/invalid-transition-aborts",
                     test_invalid_transition_aborts);
     g_test_add_func("/runstate/start-stop", test_start_stop);
+    g_test_add_func("/runstate/notifiers", test_notifiers);
     g_test_add_func("/runstate/needs-reset", test_needs_reset);
     g_test_add_func("/runstate/shutdown-exits", test_shutdown_exits);
     g_test_add_func("/runstate/no-shutdown-stops", test_no_shutdown_stops);
