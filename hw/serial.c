@@ -9,10 +9,18 @@
 
 #include <string.h>
 
+#include "migration/vmstate.h"
+#include "qemu/error.h"
 #include "qemu/main-loop.h"
 
 /* Bound on what the host side may queue ahead of a guest not reading. */
 #define SERIAL_BACKLOG_MAX 65536
+
+/* The register bits a 16550A keeps (what a guest write can leave set). */
+#define SERIAL_IER_MASK 0x0f
+#define SERIAL_MCR_MASK 0x1f
+#define SERIAL_FCR_MASK 0xc9
+#define UART_IIR_ID     0x06    /* interrupt identification bits */
 
 static SerialState *SERIAL(DeviceState *dev)
 {
@@ -47,11 +55,11 @@ static void serial_update_iir(SerialState *s)
 
 static bool serial_fifo_push(SerialState *s, uint8_t byte)
 {
-    if (s->recv_fifo_num >= serial_rx_capacity(s)) {
+    if (s->recv_fifo.num >= serial_rx_capacity(s)) {
         return false;
     }
-    s->recv_fifo[(s->recv_fifo_head + s->recv_fifo_num) % SERIAL_FIFO_SIZE] = byte;
-    s->recv_fifo_num++;
+    s->recv_fifo.data[(s->recv_fifo.head + s->recv_fifo.num) % SERIAL_FIFO_SIZE] = byte;
+    s->recv_fifo.num++;
     s->lsr |= UART_LSR_DR;
     return true;
 }
@@ -88,13 +96,13 @@ static uint8_t serial_read_rbr(SerialState *s)
 {
     uint8_t byte = s->rbr;
 
-    if (s->recv_fifo_num > 0) {
-        byte = s->recv_fifo[s->recv_fifo_head];
-        s->recv_fifo_head = (s->recv_fifo_head + 1) % SERIAL_FIFO_SIZE;
-        s->recv_fifo_num--;
+    if (s->recv_fifo.num > 0) {
+        byte = s->recv_fifo.data[s->recv_fifo.head];
+        s->recv_fifo.head = (s->recv_fifo.head + 1) % SERIAL_FIFO_SIZE;
+        s->recv_fifo.num--;
         s->rbr = byte;
     }
-    if (s->recv_fifo_num == 0) {
+    if (s->recv_fifo.num == 0) {
         s->lsr &= ~UART_LSR_DR;
     }
     serial_fill_from_backlog(s);
@@ -172,11 +180,11 @@ static void serial_write_fcr(SerialState *s, uint8_t val)
 {
     if ((val ^ s->fcr) & UART_FCR_ENABLE || (val & UART_FCR_CLEAR_RCVR)) {
         /* Switching FIFO mode or clearing it empties the receiver. */
-        s->recv_fifo_head = 0;
-        s->recv_fifo_num = 0;
+        s->recv_fifo.head = 0;
+        s->recv_fifo.num = 0;
         s->lsr &= ~UART_LSR_DR;
     }
-    s->fcr = val & 0xc9;            /* the bits 16550A keeps */
+    s->fcr = val & SERIAL_FCR_MASK;
     serial_fill_from_backlog(s);
 }
 
@@ -202,7 +210,7 @@ static void serial_pio_write(DeviceState *dev, uint16_t offset, unsigned size,
         } else {
             uint8_t old = s->ier;
 
-            s->ier = val & 0x0f;
+            s->ier = val & SERIAL_IER_MASK;
             if (!(old & UART_IER_THRI) && (s->ier & UART_IER_THRI) &&
                 (s->lsr & UART_LSR_THRE)) {
                 s->thr_ipending = 1;
@@ -216,7 +224,7 @@ static void serial_pio_write(DeviceState *dev, uint16_t offset, unsigned size,
         s->lcr = val;
         break;
     case UART_MCR:
-        s->mcr = val & 0x1f;
+        s->mcr = val & SERIAL_MCR_MASK;
         break;
     case UART_LSR:
     case UART_MSR:
@@ -242,8 +250,8 @@ static void serial_reset(DeviceState *dev)
     s->scr = 0;
     s->fcr = 0;
     s->thr_ipending = 0;
-    s->recv_fifo_head = 0;
-    s->recv_fifo_num = 0;
+    s->recv_fifo.head = 0;
+    s->recv_fifo.num = 0;
     serial_update_iir(s);
 }
 
@@ -274,6 +282,212 @@ static void serial_unrealize(DeviceState *dev)
     g_byte_array_unref(s->backlog);
 }
 
+/* ---- VMState: QEMU's "serial" (hw/char/serial.c), version 3 ---- */
+
+static bool serial_pre_save(void *opaque, GError **errp)
+{
+    SerialState *s = opaque;
+
+    s->fcr_vmstate = s->fcr;
+    return true;
+}
+
+static bool serial_pre_load(void *opaque, GError **errp)
+{
+    SerialState *s = opaque;
+
+    s->thr_ipending = -1;       /* stays -1 unless serial/thr_ipending comes */
+    return true;
+}
+
+/* Is the state just read one this device can be in?  Changes nothing. */
+static bool serial_state_is_valid(const SerialState *s, GError **errp)
+{
+    unsigned capacity = (s->fcr_vmstate & UART_FCR_ENABLE) ? SERIAL_FIFO_SIZE : 1;
+
+    /* divider, rbr, lcr, msr and scr: every value is one a guest can set. */
+    if (s->ier & ~SERIAL_IER_MASK) {
+        error_setg(errp, "invalid IER 0x%02x (reserved bits set)", s->ier);
+        return false;
+    }
+    if (s->mcr & ~SERIAL_MCR_MASK) {
+        error_setg(errp, "invalid MCR 0x%02x (reserved bits set)", s->mcr);
+        return false;
+    }
+    if (s->fcr_vmstate & ~SERIAL_FCR_MASK) {
+        error_setg(errp, "invalid FCR 0x%02x (bits a 16550A does not keep)",
+                   s->fcr_vmstate);
+        return false;
+    }
+    /* tern transmits at once: there is never a byte in THR or the shifter. */
+    if ((s->lsr & (UART_LSR_THRE | UART_LSR_TEMT)) !=
+        (UART_LSR_THRE | UART_LSR_TEMT)) {
+        error_setg(errp, "inconsistent state in serial device (transmitter "
+                   "not empty, LSR 0x%02x)", s->lsr);
+        return false;
+    }
+    if (s->thr_ipending < -1 || s->thr_ipending > 1) {
+        error_setg(errp, "invalid thr_ipending %d", s->thr_ipending);
+        return false;
+    }
+    if (s->recv_fifo.head >= SERIAL_FIFO_SIZE) {
+        error_setg(errp, "receive FIFO head %u out of range (size %u)",
+                   s->recv_fifo.head, SERIAL_FIFO_SIZE);
+        return false;
+    }
+    if (s->recv_fifo.num > capacity) {
+        error_setg(errp, "receive FIFO holds %u bytes, more than its %u",
+                   s->recv_fifo.num, capacity);
+        return false;
+    }
+    if (s->recv_fifo.num > 0 && !(s->lsr & UART_LSR_DR)) {
+        error_setg(errp, "receive FIFO holds %u bytes but LSR.DR is clear",
+                   s->recv_fifo.num);
+        return false;
+    }
+    return true;
+}
+
+static bool serial_post_load(void *opaque, int version_id, GError **errp)
+{
+    SerialState *s = opaque;
+
+    if (version_id < 3) {
+        s->fcr_vmstate = 0;     /* FIFOs did not exist in the stream yet */
+    }
+    if (!serial_state_is_valid(s, errp)) {
+        return false;
+    }
+    s->fcr = s->fcr_vmstate;
+    if (s->thr_ipending == -1) {
+        s->thr_ipending = (s->iir & UART_IIR_ID) == UART_IIR_THRI;
+    }
+    /*
+     * QEMU keeps a byte received with FIFOs off in RBR alone (LSR.DR set,
+     * FIFO empty); tern reads received bytes from the FIFO.
+     */
+    if ((s->lsr & UART_LSR_DR) && s->recv_fifo.num == 0) {
+        s->recv_fifo.data[s->recv_fifo.head] = s->rbr;
+        s->recv_fifo.num = 1;
+    }
+    if (s->backlog) {           /* realized: host input may be waiting */
+        serial_fill_from_backlog(s);
+    }
+    serial_update_iir(s);
+    return true;
+}
+
+/*
+ * QEMU sends thr_ipending only when IIR does not already say it: with
+ * THRI enabled, a pending THR-empty interrupt shows in IIR.
+ */
+static bool serial_thr_ipending_needed(void *opaque)
+{
+    SerialState *s = opaque;
+
+    if (!(s->ier & UART_IER_THRI)) {
+        return false;           /* sampled again from LSR.THRE when enabled */
+    }
+    return s->thr_ipending != ((s->iir & UART_IIR_ID) == UART_IIR_THRI);
+}
+
+static const VMStateDescription vmstate_serial_thr_ipending = {
+    .name = "serial/thr_ipending",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = serial_thr_ipending_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_INT32(thr_ipending, SerialState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* QEMU's vmstate_fifo8: the whole ring (its capacity is not sent), head, num. */
+static const VMStateDescription vmstate_serial_fifo8 = {
+    .name = "Fifo8",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BUFFER_V(data, SerialFifo, 1),
+        VMSTATE_UINT32(head, SerialFifo),
+        VMSTATE_UINT32(num, SerialFifo),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static bool serial_recv_fifo_needed(void *opaque)
+{
+    SerialState *s = opaque;
+
+    return s->recv_fifo.num > 0;
+}
+
+static const VMStateDescription vmstate_serial_recv_fifo = {
+    .name = "serial/recv_fifo",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = serial_recv_fifo_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(recv_fifo, SerialState, 1, vmstate_serial_fifo8, SerialFifo),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/*
+ * The UART core, QEMU's vmstate_serial.  QEMU's other subsections
+ * (serial/tsr, serial/xmit_fifo, serial/fifo_timeout_timer,
+ * serial/timeout_ipending, serial/poll) describe state tern does not have:
+ * a stream carrying one fails the load as an unknown subsection.
+ */
+static const VMStateDescription vmstate_serial = {
+    .name = "serial",
+    .version_id = 3,
+    .minimum_version_id = 2,
+    .pre_save = serial_pre_save,
+    .pre_load = serial_pre_load,
+    .post_load = serial_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16_V(divider, SerialState, 2),
+        VMSTATE_UINT8(rbr, SerialState),
+        VMSTATE_UINT8(ier, SerialState),
+        VMSTATE_UINT8(iir, SerialState),
+        VMSTATE_UINT8(lcr, SerialState),
+        VMSTATE_UINT8(mcr, SerialState),
+        VMSTATE_UINT8(lsr, SerialState),
+        VMSTATE_UINT8(msr, SerialState),
+        VMSTATE_UINT8(scr, SerialState),
+        VMSTATE_UINT8_V(fcr_vmstate, SerialState, 3),
+        VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription *const[]) {
+        &vmstate_serial_thr_ipending,
+        &vmstate_serial_recv_fifo,
+        NULL
+    },
+};
+
+/*
+ * The device section, QEMU's isa-serial: one struct field "state" holding
+ * the core.  The bytes are the core's alone; the wrapper only shapes the
+ * vmdesc JSON as QEMU's.  The core's fields are offsets into SerialState,
+ * so "state" is the whole instance (offset 0).
+ */
+static const VMStateDescription vmstate_serial_device = {
+    .name = "serial",
+    .version_id = 3,
+    .minimum_version_id = 2,
+    .fields = (const VMStateField[]) {
+        {
+            .name = "state",
+            .offset = 0,
+            .size = sizeof(SerialState),
+            .vmsd = &vmstate_serial,
+            .flags = VMS_STRUCT,
+        },
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 const DeviceClass serial_class = {
     .name = "serial",
     .instance_size = sizeof(SerialState),
@@ -284,4 +498,5 @@ const DeviceClass serial_class = {
     .reset = serial_reset,
     .pio_read = serial_pio_read,
     .pio_write = serial_pio_write,
+    .vmsd = &vmstate_serial_device,
 };

@@ -357,6 +357,7 @@ void machine_free(Machine *m)
         m->accel_ops->vm_free(m->accel);
     }
     memory_cleanup();
+    g_free(m->cpu_vmstate);
     if (current_machine == m) {
         current_machine = NULL;
     }

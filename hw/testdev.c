@@ -3,6 +3,9 @@
  */
 #include "hw/testdev.h"
 
+#include "migration/vmstate.h"
+#include "qemu/error.h"
+
 static TestDevState *TESTDEV(DeviceState *dev)
 {
     g_assert(dev->klass == &testdev_class);
@@ -76,6 +79,47 @@ bool testdev_is_blocking_migration(const TestDevState *s)
     return s->control & TESTDEV_CONTROL_BLOCK_MIGRATION;
 }
 
+/*
+ * VMState.  The engine writes control straight into the struct, so
+ * pre_load remembers the value before the load: post_load then changes
+ * the blocker exactly as a guest write of the loaded value would.
+ */
+static bool testdev_pre_load(void *opaque, GError **errp)
+{
+    TestDevState *s = opaque;
+
+    s->control_before_load = s->control;
+    return true;
+}
+
+static bool testdev_post_load(void *opaque, int version_id, GError **errp)
+{
+    TestDevState *s = opaque;
+    uint32_t loaded = s->control;
+
+    /* counter: any value is one a guest can write. */
+    if (loaded & ~TESTDEV_CONTROL_BLOCK_MIGRATION) {
+        error_setg(errp, "invalid CONTROL 0x%08x (reserved bits set)", loaded);
+        return false;
+    }
+    s->control = s->control_before_load;
+    testdev_set_control(s, loaded);
+    return true;
+}
+
+static const VMStateDescription vmstate_testdev = {
+    .name = "testdev",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_load = testdev_pre_load,
+    .post_load = testdev_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(counter, TestDevState),
+        VMSTATE_UINT32(control, TestDevState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 const DeviceClass testdev_class = {
     .name = "testdev",
     .instance_size = sizeof(TestDevState),
@@ -84,4 +128,5 @@ const DeviceClass testdev_class = {
     .reset = testdev_reset,
     .pio_read = testdev_pio_read,
     .pio_write = testdev_pio_write,
+    .vmsd = &vmstate_testdev,
 };

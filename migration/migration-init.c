@@ -74,6 +74,7 @@ bool migration_init(Machine *m, GError **errp)
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
     savevm_register_vmsd(o->savevm, "globalstate", 0, &vmstate_globalstate,
                          &o->global_state);
+    machine_register_vmstate(m, o->savevm);
     savevm_set_device_load_lock(o->savevm, device_load_lock, device_load_unlock, NULL);
 
     migration_options_init_current(o->opts, outgoing_running);

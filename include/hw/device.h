@@ -2,8 +2,8 @@
  * tern's device model: a static table of device types, instances that embed
  * DeviceState, realize/reset hooks, and a port-I/O map that routes the
  * vCPUs' IN/OUT to the device owning the port.  Device state lives in the
- * instance; each type names its VMState description (filled in by the
- * migration work) so its state is data, never ad-hoc serialisation.
+ * instance; each type names its VMState description (docs/devel/vmstate.md)
+ * so its state is data, never ad-hoc serialisation.
  */
 #ifndef HW_DEVICE_H
 #define HW_DEVICE_H
@@ -34,7 +34,7 @@ typedef struct DeviceClass {
     void (*pio_write)(DeviceState *dev, uint16_t offset, unsigned size,
                       uint32_t value);
 
-    /* The device's migratable state; NULL until the VMState engine lands. */
+    /* The device's migratable state (its section); NULL: it has none. */
     const VMStateDescription *vmsd;
 } DeviceClass;
 

@@ -19,6 +19,9 @@
 #include "sysemu/accel-ops.h"
 #include "sysemu/memory.h"
 
+typedef struct SaveVMState SaveVMState;        /* migration/savevm.h */
+typedef struct CPUVMState CPUVMState;          /* hw/cpu-vmstate.h */
+
 #define MACHINE_TYPE_NAME "tern-pc"     /* carried by the migration stream */
 #define MACHINE_KERNEL_ADDR GUEST_LOAD_ADDR  /* -kernel load address, entry */
 #define MACHINE_STACK_TOP   GUEST_STACK_TOP  /* initial ESP, grows down */
@@ -50,6 +53,7 @@ typedef struct Machine {
     TestDevState *testdev;
     CPUIOHandler io;
     int smp;
+    CPUVMState *cpu_vmstate;    /* [smp], the "cpu" sections' snapshots, or NULL */
 } Machine;
 
 /*
@@ -62,6 +66,14 @@ Machine *machine_create(const MachineConfig *cfg, GError **errp);
 
 /* Stop the vCPUs and free everything; NULL-safe.  BQL held. */
 void machine_free(Machine *m);
+
+/*
+ * Register the machine's migratable state in @s: a "cpu" section per vCPU
+ * (instance id = vCPU index), then "serial" and "testdev" (instance 0);
+ * debug-exit has no state.  @m must outlive @s's use.  Called once at
+ * start-up by the migration core; see docs/devel/vmstate.md.
+ */
+void machine_register_vmstate(Machine *m, SaveVMState *s);
 
 /* The machine built by machine_create(), or NULL. */
 Machine *machine_current(void);

@@ -51,12 +51,19 @@ enum {
 #define UART_MSR_DCD    0x80
 #define UART_MSR_ANY_DELTA 0x0f
 
+/* The receive FIFO as QEMU's Fifo8 migrates it (vmsd "Fifo8"). */
+typedef struct SerialFifo {
+    uint8_t data[SERIAL_FIFO_SIZE];
+    uint32_t head;              /* index of the oldest byte */
+    uint32_t num;               /* bytes held */
+} SerialFifo;
+
 /*
- * Migratable state, field for field QEMU's "serial" VMState (version 3):
- * divider (uint16), rbr, ier, iir, lcr, mcr, lsr, msr, scr, fcr (uint8);
- * subsection "serial/thr_ipending": thr_ipending (int32);
- * subsection "serial/recv_fifo": the receive FIFO (recv_fifo data[16],
- * recv_fifo_head, recv_fifo_num as uint32).
+ * Migratable state, field for field QEMU's "serial" VMState (version 3,
+ * see hw/serial.c): divider (uint16), rbr, ier, iir, lcr, mcr, lsr, msr,
+ * scr, fcr_vmstate (uint8); subsection "serial/thr_ipending": thr_ipending
+ * (int32); subsection "serial/recv_fifo": recv_fifo (Fifo8: data[16],
+ * head, num as uint32).
  */
 typedef struct SerialState {
     DeviceState parent;
@@ -71,10 +78,9 @@ typedef struct SerialState {
     uint8_t msr;
     uint8_t scr;
     uint8_t fcr;
-    int32_t thr_ipending;
-    uint8_t recv_fifo[SERIAL_FIFO_SIZE];
-    uint32_t recv_fifo_head;
-    uint32_t recv_fifo_num;
+    uint8_t fcr_vmstate;        /* fcr as sent: set by pre_save, applied by post_load */
+    int32_t thr_ipending;       /* -1 while loading: the stream did not carry it */
+    SerialFifo recv_fifo;
 
     /* Not migrated: the host side. */
     Chardev *chr;               /* NULL: output dropped, no input */

@@ -28,7 +28,7 @@ typedef struct TestDevState TestDevState;
 typedef void (*TestDevBlockerHook)(TestDevState *s, bool blocked, void *opaque);
 
 /*
- * Migratable state, for a VMState description "testdev" version 1:
+ * Migratable state, VMState "testdev" version 1 (hw/testdev.c):
  * counter (uint32), control (uint32).
  */
 struct TestDevState {
@@ -40,6 +40,7 @@ struct TestDevState {
     /* Not migrated. */
     TestDevBlockerHook blocker_hook;
     void *blocker_opaque;
+    uint32_t control_before_load;   /* control when a load began (pre_load) */
 };
 
 extern const DeviceClass testdev_class;

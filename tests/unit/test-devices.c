@@ -130,7 +130,7 @@ static void test_serial_receive_backlog(Fixture *f, gconstpointer data)
 {
     /* FIFOs off: one byte at a time, the rest waits on the host side. */
     stub_chr_input(f->chr, "0123456789abcdefXYZ");
-    g_assert_cmpuint(f->serial->recv_fifo_num, ==, 1);
+    g_assert_cmpuint(f->serial->recv_fifo.num, ==, 1);
     for (const char *p = "0123456789abcdefXYZ"; *p; p++) {
         g_assert_cmphex(inb(f, COM1 + UART_LSR) & UART_LSR_DR, ==, UART_LSR_DR);
         g_assert_cmpint(inb(f, COM1), ==, *p);
