@@ -180,12 +180,18 @@ class TernStreams(unittest.TestCase):
         self.assertEqual(set(self.good.devices), described)
         for name, state in self.good.devices.items():
             self.assertIsInstance(state, dict, name)
-        for name, state in self.good.devices.items():
-            if "cpu" not in name:
-                continue
-            eips = [v for k, v in state.items() if k.endswith("eip") and isinstance(v, int)]
-            for eip in eips:
-                self.assertTrue(0x10000 <= eip < 0x10000 + len(self.kernel), hex(eip))
+        devices = self.good.devices
+        for name in ("cpu/0", "serial/0", "testdev/0", "globalstate/0"):
+            self.assertIn(name, devices)
+        # The vCPU was stopped inside the guest's code, in 32-bit flat mode.
+        cpu = devices["cpu/0"]
+        self.assertTrue(0x10000 <= cpu["env.eip"] < 0x10000 + len(self.kernel),
+                        hex(cpu["env.eip"]))
+        self.assertEqual(cpu["env.cr0"] & 1, 1)
+        self.assertEqual(len(cpu["env.regs"]), 8)
+        # The a-b guest wrote to the serial port: transmitter idle, no divisor latch.
+        self.assertEqual(devices["serial/0"]["state"]["lcr"] & 0x80, 0)
+        self.assertEqual(set(devices["testdev/0"]), {"counter", "control"})
 
     # ---- corrupted copies ----
 
