@@ -196,6 +196,9 @@ class Demo:
             running = False
         checks.append(("guest runs on the destination (serial 'B's continue)", running,
                        f"{b_before} -> {dst.serial().count(b'B')} 'B's"))
+        restarted = b"A" in dst.serial()
+        checks.append(("guest continued, not restarted (CPU state arrived: no new 'A')",
+                       not restarted, "'A' seen" if restarted else "no 'A'"))
 
         dst.qmp.command("stop")
         first = self.first_bytes(dst)
