@@ -177,6 +177,44 @@ static void test_incoming_once(void)
     migrate_test_free(t);
 }
 
+/*
+ * A device blocker (testdev CONTROL.BLOCK_MIGRATION): query-migrate lists
+ * it in blocked-reasons and migrate refuses with it; once the guest lifts
+ * it, the migration goes through.
+ */
+static void test_blocker(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autofree char *args = g_strdup_printf("{'uri': '%s'}", uri);
+    g_autofree char *desc = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    JsonArray *reasons;
+
+    qtest_outl(t->qfrom, 0xe8, 1);
+    info = migrate_query(t->from);
+    g_assert_true(json_object_has_member(json_node_get_object(info),
+                                         "blocked-reasons"));
+    reasons = json_object_get_array_member(json_node_get_object(info),
+                                           "blocked-reasons");
+    g_assert_cmpuint(json_array_get_length(reasons), ==, 1);
+    desc = migrate_qmp_fail(t->from, args);
+    g_assert_cmpstr(desc, ==, json_array_get_string_element(reasons, 0));
+    check_source_guest_runs(t);
+
+    qtest_outl(t->qfrom, 0xe8, 0);
+    migrate_ensure_converge(t->from);
+    migrate_incoming_qmp(t->to, uri, NULL);
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 /* ---- migrate_cancel after each status ---- */
 
 static char *cancel_uri(MigTest *t)
@@ -313,6 +351,7 @@ void migration_register_misc_tests(void)
     g_test_add_func("/migration/validate_uri/unknown_protocol",
                     test_validate_uri_unknown_protocol);
     g_test_add_func("/migration/incoming/once", test_incoming_once);
+    g_test_add_func("/migration/blocker", test_blocker);
     for (size_t i = 0; i < G_N_ELEMENTS(cancel_phases); i++) {
         g_autofree char *path = g_strdup_printf(
             "/migration/cancel/src/after/%s", cancel_phases[i]);
