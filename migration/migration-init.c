@@ -3,6 +3,7 @@
  * sections the stream carries, and the objects QMP works on.
  */
 #include "migration/misc.h"
+#include "migration/migration-hmp.h"
 #include "migration/migration.h"
 #include "migration/ram.h"
 #include "migration/transport.h"
@@ -55,6 +56,20 @@ static void downtime_limit_changed(uint64_t ms)
     migration_set_downtime_limit(objects.out, ms);
 }
 
+/* The testdev's CONTROL.BLOCK_MIGRATION bit raises a migration blocker. */
+#define TESTDEV_BLOCKER_REASON "testdev: migration is blocked by the guest (CONTROL.BLOCK_MIGRATION)"
+
+static void testdev_blocker_changed(TestDevState *dev, bool blocked, void *opaque)
+{
+    MigrationState *s = opaque;
+
+    if (blocked) {
+        migration_add_blocker(s, TESTDEV_BLOCKER_REASON);
+    } else {
+        migration_remove_blocker(s, TESTDEV_BLOCKER_REASON);
+    }
+}
+
 bool migration_init(Machine *m, GError **errp)
 {
     static const MigrationOptionsLiveHooks live_hooks = {
@@ -75,11 +90,15 @@ bool migration_init(Machine *m, GError **errp)
     savevm_register_vmsd(o->savevm, "globalstate", 0, &vmstate_globalstate,
                          &o->global_state);
     machine_register_vmstate(m, o->savevm);
+    if (m->testdev) {
+        testdev_set_blocker_hook(m->testdev, testdev_blocker_changed, o->out);
+    }
     savevm_set_device_load_lock(o->savevm, device_load_lock, device_load_unlock, NULL);
 
     migration_options_init_current(o->opts, outgoing_running);
     migration_options_set_live_hooks(&live_hooks);
     migration_object_init(o->out, o->in);
+    migration_hmp_register();
     return true;
 }
 

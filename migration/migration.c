@@ -296,7 +296,10 @@ static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
     return migration_status(s) != MIGRATION_STATUS_CANCELLING;
 }
 
-/* With pause-before-switchover, wait in pre-switchover for migrate-continue. */
+/*
+ * With pause-before-switchover, wait in pre-switchover (VM already stopped,
+ * as in QEMU) until migrate-continue or cancel.  Called without the BQL.
+ */
 static bool migration_pause_before_switchover(MigrationState *s)
 {
     if (!migrate_cap(s->run_opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER)) {
@@ -318,20 +321,23 @@ static bool migration_pause_before_switchover(MigrationState *s)
                              MIGRATION_STATUS_DEVICE);
 }
 
-/* Stop the VM and send everything that is left, then device state. */
+/* Stop the VM, [pause], then send everything that is left and device state. */
 static bool migration_switchover(MigrationState *s, GError **errp)
 {
     int64_t stop_time;
     bool ok;
 
-    if (!migration_pause_before_switchover(s)) {
-        return false;
-    }
     bql_lock();
     stop_time = now_ms();
     s->vm_was_running = runstate_is_running();
     global_state_store(s->global_state, runstate_get());
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
+    bql_unlock();
+
+    if (!migration_pause_before_switchover(s)) {
+        return false;
+    }
+    bql_lock();
     ok = savevm_state_complete(s->savevm, s->to_dst, errp);
     qemu_fflush(s->to_dst);
     ok = ok && qemu_file_check_error(s->to_dst, errp);
@@ -340,7 +346,6 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     return ok;
 }
 
-/* The end of every migration, success or not; runs on the migration thread. */
 /*
  * Move from whatever running state we are in to @final.  A concurrent
  * migrate_cancel can only move us to cancelling, so retry until the

@@ -17,6 +17,9 @@
 typedef struct MonitorHMP {
     Monitor common;
     ReadLineState *rs;
+    /* While suspended (main loop only): who resumes us, and held input. */
+    GSource *waiter;
+    GByteArray *pending;
 } MonitorHMP;
 
 typedef struct HMPTable {
@@ -191,11 +194,56 @@ static void monitor_hmp_line(void *opaque, const char *line)
     hmp_handle_command(&mon->common, line);
 }
 
+/*
+ * Feed input a byte at a time: a line may suspend the monitor, and what
+ * follows it in the same chunk must wait for monitor_resume().
+ */
+static void monitor_hmp_feed(MonitorHMP *mon, const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (mon->waiter) {
+            g_byte_array_append(mon->pending, buf + i, len - i);
+            return;
+        }
+        readline_feed(mon->rs, buf + i, 1);
+    }
+}
+
 static void monitor_hmp_read(void *opaque, const uint8_t *buf, size_t len)
 {
-    MonitorHMP *mon = opaque;
+    monitor_hmp_feed(opaque, buf, len);
+}
 
-    readline_feed(mon->rs, buf, len);
+bool monitor_suspend(Monitor *mon, GSource *waiter)
+{
+    MonitorHMP *hmp = (MonitorHMP *)mon;
+
+    if (mon->is_qmp || !mon->chr) {
+        return false;
+    }
+    g_assert(!hmp->waiter);
+    hmp->waiter = g_source_ref(waiter);
+    readline_hold_prompt(hmp->rs, true);
+    qemu_chr_set_paused(mon->chr, true);
+    return true;
+}
+
+void monitor_resume(Monitor *mon)
+{
+    MonitorHMP *hmp = (MonitorHMP *)mon;
+    g_autoptr(GByteArray) held = NULL;
+
+    g_assert(!mon->is_qmp && hmp->waiter);
+    g_clear_pointer(&hmp->waiter, g_source_unref);
+    readline_hold_prompt(hmp->rs, false);
+    readline_show_prompt(hmp->rs);
+    held = g_steal_pointer(&hmp->pending);
+    hmp->pending = g_byte_array_new();
+    /* A held line may suspend us again; the rest is held anew then. */
+    monitor_hmp_feed(hmp, held->data, held->len);
+    if (!hmp->waiter) {
+        qemu_chr_set_paused(mon->chr, false);
+    }
 }
 
 static void monitor_hmp_event(void *opaque, bool connected)
@@ -203,10 +251,13 @@ static void monitor_hmp_event(void *opaque, bool connected)
     MonitorHMP *mon = opaque;
 
     readline_reset(mon->rs);
+    g_byte_array_set_size(mon->pending, 0);
     if (connected) {
         monitor_printf(&mon->common, "tern %s monitor - type 'help' for more "
                        "information\n", TERN_VERSION);
-        readline_show_prompt(mon->rs);
+        if (!mon->waiter) {
+            readline_show_prompt(mon->rs);
+        }
     }
 }
 
@@ -217,6 +268,7 @@ bool monitor_init_hmp(Chardev *chr, GError **errp)
     monitor_data_init(&mon->common, chr, false);
     mon->rs = readline_new(HMP_PROMPT, monitor_hmp_output, monitor_hmp_line,
                            mon);
+    mon->pending = g_byte_array_new();
     monitor_list_append(&mon->common);
     qemu_chr_set_echo(chr, false);          /* the line editor echoes */
     qemu_chr_set_handlers(chr, monitor_hmp_read, monitor_hmp_event, mon);
@@ -230,6 +282,11 @@ void monitor_hmp_free(Monitor *mon)
     if (mon->chr) {
         qemu_chr_set_echo(mon->chr, true);
     }
+    if (hmp->waiter) {
+        g_source_destroy(hmp->waiter);
+        g_source_unref(hmp->waiter);
+    }
+    g_byte_array_unref(hmp->pending);
     readline_free(hmp->rs);
     monitor_data_destroy(mon);
     g_free(hmp);

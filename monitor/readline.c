@@ -25,6 +25,7 @@ struct ReadLineState {
     bool last_was_cr;           /* swallow the \n of a \r\n */
     GPtrArray *history;         /* oldest first, owned strings */
     guint hist_pos;             /* == history->len: the line being typed */
+    bool prompt_held;           /* readline_hold_prompt() */
 };
 
 ReadLineState *readline_new(const char *prompt, ReadLineOutput out,
@@ -57,6 +58,11 @@ void readline_reset(ReadLineState *rs)
     rs->state = RL_NORMAL;
     rs->last_was_cr = false;
     rs->hist_pos = rs->history->len;
+}
+
+void readline_hold_prompt(ReadLineState *rs, bool hold)
+{
+    rs->prompt_held = hold;
 }
 
 void readline_show_prompt(ReadLineState *rs)
@@ -100,7 +106,9 @@ static void readline_enter(ReadLineState *rs)
     }
     readline_reset(rs);
     rs->done(rs->opaque, line);
-    readline_show_prompt(rs);
+    if (!rs->prompt_held) {
+        readline_show_prompt(rs);
+    }
 }
 
 static void readline_char(ReadLineState *rs, uint8_t c)

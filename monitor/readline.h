@@ -29,6 +29,12 @@ void readline_feed(ReadLineState *rs, const uint8_t *buf, size_t len);
 /* Print the prompt and the line typed so far. */
 void readline_show_prompt(ReadLineState *rs);
 
+/*
+ * While @hold is true, a finished line prints no new prompt (the monitor is
+ * suspended); whoever resumes it calls readline_show_prompt().
+ */
+void readline_hold_prompt(ReadLineState *rs, bool hold);
+
 /* Drop a half-typed line and escape sequence (the client left). */
 void readline_reset(ReadLineState *rs);
 

@@ -52,3 +52,11 @@ NameInfo *qmp_query_name(GError **errp)
     info->name = g_strdup(vm_get_name());
     return info;
 }
+
+UuidInfo *qmp_query_uuid(GError **errp)
+{
+    UuidInfo *info = g_new0(UuidInfo, 1);
+
+    info->UUID = vm_uuid_string();
+    return info;
+}

@@ -49,6 +49,24 @@ void monitor_printf(Monitor *mon, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void monitor_puts(Monitor *mon, const char *str);
 
 /*
+ * Suspend an interactive HMP monitor while a command finishes in the
+ * background (QEMU's synchronous "migrate"): it shows no prompt and its input
+ * waits until monitor_resume().  @waiter is the main-loop source that will
+ * resume it; the monitor keeps a reference and destroys it if the monitor is
+ * freed first, so the source may use @mon for as long as it lives.  Returns
+ * false (and keeps nothing) for a monitor with no terminal to hold: QMP, and
+ * human-monitor-command's.  Main loop, BQL held; not while suspended.
+ */
+bool monitor_suspend(Monitor *mon, GSource *waiter);
+
+/*
+ * Undo monitor_suspend(): drop the monitor's reference to the waiter (which
+ * stops itself, e.g. by returning G_SOURCE_REMOVE), show the prompt and run
+ * input that arrived meanwhile.  Main loop, BQL held.
+ */
+void monitor_resume(Monitor *mon);
+
+/*
  * Named file descriptors (getfd / closefd), kept per monitor as QEMU does.
  * monitor_add_fd takes ownership of @fd (replacing an fd of the same name);
  * monitor_get_fd hands the fd named @name over to the caller (it leaves the

@@ -2,6 +2,8 @@
 (types, commands, events), resolves type references and enforces the
 semantic rules.  Every error names file:line."""
 
+import re
+
 from .common import (QAPIError, VALID_ENUM_VALUE, VALID_EVENT_NAME,
                      VALID_FEATURE_NAME, VALID_MEMBER_NAME, VALID_TYPE_NAME,
                      c_enum_const, c_name)
@@ -290,7 +292,12 @@ def _typeref(value, info, source):
     raise QAPIError(info, "%s should be a type name" % source)
 
 
-def _members(data, info, owner):
+# Member names that break the lower-case rule, allowed where a type is
+# named in a 'member-name-exceptions' pragma (QEMU's UuidInfo has 'UUID').
+CASE_EXCEPTION_MEMBER_NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_-]*$')
+
+
+def _members(data, info, owner, name_exception=False):
     if not isinstance(data, dict):
         raise QAPIError(info, "%s: 'data' must be an object" % owner)
     out = []
@@ -299,7 +306,8 @@ def _members(data, info, owner):
         optional = key.startswith('*')
         name = key[1:] if optional else key
         source = "member '%s'" % name
-        if not VALID_MEMBER_NAME.match(name):
+        valid = CASE_EXCEPTION_MEMBER_NAME if name_exception else VALID_MEMBER_NAME
+        if not valid.match(name):
             raise QAPIError(info, "%s: %s has an invalid name" % (owner, source))
         if name.startswith('has-') or name.startswith('has_') or name == 'u':
             raise QAPIError(info, "%s: %s uses a reserved name" % (owner, source))
@@ -369,11 +377,14 @@ class Schema:
         self._arrays = {}
         for name, ctype, json_type in BUILTINS:
             self.types[name] = BuiltinType(name, ctype, json_type)
+        self.member_name_exceptions = set()
         for item in parse_schema(fname):
             if item.expr is None:
                 self.items.append(item.doc)
                 continue
             entity = self._define(item.expr, item.info, item.doc)
+            if entity is None:      # a pragma
+                continue
             self.entities.append(entity)
             self.items.append(entity)
         for entity in list(self.entities):
@@ -391,7 +402,7 @@ class Schema:
     def _define(self, expr, info, doc):
         metas = [m for m in _KEYS if m in expr]
         if 'pragma' in expr:
-            raise QAPIError(info, "'pragma' is not supported")
+            return self._pragma(expr, info)
         if not metas:
             raise QAPIError(info, "expression is missing metatype")
         if len(metas) > 1:
@@ -438,13 +449,27 @@ class Schema:
         return EnumType(name, info, doc, features,
                         _enum_members(expr['data'], info, name), prefix)
 
+    def _pragma(self, expr, info):
+        """Only 'member-name-exceptions' is supported; it applies to later definitions."""
+        if len(expr) != 1 or not isinstance(expr['pragma'], dict):
+            raise QAPIError(info, "'pragma' must be the only key, with an object value")
+        for key, value in expr['pragma'].items():
+            if key != 'member-name-exceptions':
+                raise QAPIError(info, "pragma '%s' is not supported" % key)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise QAPIError(info, "pragma 'member-name-exceptions' must be "
+                                "a list of type names")
+            self.member_name_exceptions.update(value)
+        return None
+
     def _define_struct(self, expr, info, doc, name, features):
         base = expr.get('base')
         if base is not None and not isinstance(base, str):
             raise QAPIError(info, "struct '%s': 'base' must name a struct type"
                             % name)
         return ObjectType(name, info, doc, features, base,
-                          _members(expr['data'], info, "struct '%s'" % name))
+                          _members(expr['data'], info, "struct '%s'" % name,
+                                   name in self.member_name_exceptions))
 
     def _implicit(self, name, info, data, owner):
         obj = ObjectType(name, info, None, None, None,

@@ -154,6 +154,10 @@ class MainSchemaTest(unittest.TestCase):
                          'query-qmp-schema', 'quit', 'getfd', 'closefd',
                          'human-monitor-command'} <= names)
 
+    def test_uuid_member_name_exception(self):
+        uuid = self.schema.types['UuidInfo']
+        self.assertEqual([m.name for m in uuid.members()], ['UUID'])
+
     def test_run_state_commands(self):
         names = {c.name for c in self.schema.commands()}
         self.assertLessEqual({'query-status', 'stop', 'cont', 'query-name',

@@ -579,6 +579,15 @@ int qtest_wait_exit(QTestState *s, int timeout_ms)
     return qtest_status_code(s->wstatus);
 }
 
+void qtest_kill(QTestState *s, int sig)
+{
+    g_assert(s->pid);
+    s->killed = true;
+    if (!s->reaped) {
+        kill(s->pid, sig);
+    }
+}
+
 pid_t qtest_pid(QTestState *s)
 {
     return s->pid;

@@ -50,6 +50,9 @@ void qtest_quit(QTestState *s);
  * test after @timeout_ms. */
 int qtest_wait_exit(QTestState *s, int timeout_ms);
 
+/* Send @sig to tern; qtest_quit() then does not call its death a crash. */
+void qtest_kill(QTestState *s, int sig);
+
 pid_t qtest_pid(QTestState *s);
 const char *qtest_tmpdir(QTestState *s);
 

@@ -1,0 +1,16 @@
+/*
+ * The migration commands of the HMP shell: migrate, migrate_incoming,
+ * migrate_cancel, migrate_continue, migrate_set_capability,
+ * migrate_set_parameter, and info migrate / migrate_capabilities /
+ * migrate_parameters.
+ */
+#ifndef MIGRATION_MIGRATION_HMP_H
+#define MIGRATION_MIGRATION_HMP_H
+
+/*
+ * Add the migration commands to the HMP shell (its tables are static).
+ * Start-up, main thread, once; migration_init() calls it.
+ */
+void migration_hmp_register(void);
+
+#endif

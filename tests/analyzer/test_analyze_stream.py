@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""Tests for scripts/analyze-stream.py on real streams.
+
+A tern running the a-b guest under the interpreter migrates to file: (at an
+offset) and to exec:cat; the analyser must walk both, show the guest's
+memory in the extracted RAM (compared byte for byte with the source's memory
+read over qtest) and decode every device section.  Corrupted copies
+(truncated, a flipped byte in a header, a length, a footer) must each be
+rejected by --verify naming the offset.  A stream written by
+qemu-system-x86_64 proves the analyser is not tern-specific.
+
+Environment: TERN_BINARY, TERN_GUEST_DIR, TERN_SOURCE_ROOT (set by meson).
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.environ.get("TERN_SOURCE_ROOT",
+                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SCRIPT = os.path.join(ROOT, "scripts", "analyze-stream.py")
+TERN = os.environ.get("TERN_BINARY", os.path.join(ROOT, "build", "system", "tern"))
+GUESTS = os.environ.get("TERN_GUEST_DIR", os.path.join(ROOT, "build", "tests", "guest"))
+QEMU = shutil.which("qemu-system-x86_64")
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import ternvm  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("analyze_stream", SCRIPT)
+analyze = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(analyze)
+
+MiB = 1 << 20
+WORK_START, WORK_END = 1 * MiB, 4 * MiB     # the a-b guest's range
+FILE_OFFSET = 8192                           # migrate file:PATH,offset=N
+
+
+def run_analyser(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def migrate(qmp, uri, timeout=120.0):
+    """Migrate and wait for the end; returns the last query-migrate reply."""
+    qmp.command("migrate", uri=uri)
+    deadline = time.monotonic() + timeout
+    while True:
+        info = qmp.command("query-migrate")
+        if info.get("status") in ("completed", "failed", "cancelled"):
+            return info
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"migration to {uri} did not finish: {info}")
+        time.sleep(0.05)
+
+
+def walk(data, start=0):
+    """The analyser's walk over @data (bytes), returning the Analyzer."""
+    a = analyze.Analyzer(data, start, out=lambda *_: None)
+    a.run()
+    return a
+
+
+def first_bytes(ram, start, end):
+    return bytes(ram[off] for off in range(start, end, 4096))
+
+
+class TernStreams(unittest.TestCase):
+    """Streams from a live tern migration, shared by the tests below."""
+
+    @classmethod
+    def setUpClass(cls):
+        for path in (TERN, os.path.join(GUESTS, "a-b.bin")):
+            if not os.path.exists(path):
+                raise unittest.SkipTest(f"{path} is not built")
+        cls.dir = tempfile.mkdtemp(prefix="tern-analyzer-")
+        with open(os.path.join(GUESTS, "a-b.bin"), "rb") as f:
+            cls.kernel = f.read()
+        os.mkdir(os.path.join(cls.dir, "src"))
+        cls.file_stream = os.path.join(cls.dir, "file.bin")
+        cls.exec_stream = os.path.join(cls.dir, "exec.bin")
+        vm = ternvm.VM(TERN, ["-m", "16", "-accel", "interp", "-name", "analyzer",
+                              "-kernel", os.path.join(GUESTS, "a-b.bin"),
+                              "-append", f"start={WORK_START},end={WORK_END}"],
+                       "src", os.path.join(cls.dir, "src"))
+        try:
+            vm.wait_serial(b"B", 1)
+            info = migrate(vm.qmp, f"file:{cls.file_stream},offset={FILE_OFFSET}")
+            assert info["status"] == "completed", info
+            # The source is paused in postmigrate: its memory is what the stream holds.
+            cls.source_ram = vm.qtest.memread(0, WORK_END)
+            vm.qmp.command("cont")
+            vm.wait_serial(b"B", vm.serial().count(b"B") + 1)
+            info = migrate(vm.qmp, f"exec:cat > {cls.exec_stream}")
+            assert info["status"] == "completed", info
+            cls.exec_source_ram = vm.qtest.memread(0, WORK_END)
+        finally:
+            vm.qmp.close()
+            vm.kill()
+        with open(cls.file_stream, "rb") as f:
+            cls.file_data = f.read()
+        with open(cls.exec_stream, "rb") as f:
+            cls.data = f.read()
+        cls.good = walk(cls.data)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    # ---- good streams ----
+
+    def test_print_walks_every_part(self):
+        res = run_analyser(self.exec_stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        out = res.stdout
+        self.assertIn("header: magic QEVM, version 3", out)
+        self.assertRegex(out, r'@8: configuration \{"len": 7, "name": "tern-pc"')
+        self.assertRegex(out, r"start id \d+ 'ram' instance 0 v4")
+        self.assertRegex(out, r"end   id \d+ 'ram' instance 0 v4")
+        self.assertRegex(out, r"full  id \d+ 'globalstate' instance 0 v1 \(\d+ bytes\) "
+                              r'\{"size": 8, "runstate": "running"\}')
+        self.assertRegex(out, r"@\d+: EOF")
+        self.assertRegex(out, r"VM description \(\d+ bytes of JSON, \d+ devices\)")
+        m = re.search(r"ram block 'pc.ram': 16777216 bytes, 4096 pages: (\d+) with data, "
+                      r"(\d+) zero, 0 never sent", out)
+        self.assertIsNotNone(m, out)
+        # The guest's 768 work pages and its code page hold data.
+        self.assertGreaterEqual(int(m.group(1)), (WORK_END - WORK_START) // 4096 + 1)
+
+    def test_verify_accepts_both_streams(self):
+        res = run_analyser("--verify", self.exec_stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertRegex(res.stdout, r"stream OK \(\d+ bytes, \d+ sections, \d+ devices\)")
+        res = run_analyser("--verify", "--offset", str(FILE_OFFSET), self.file_stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # Without the offset the file starts with zeros: not a stream.
+        res = run_analyser("--verify", self.file_stream)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("offset 0 (0x0): bad magic", res.stderr)
+
+    def test_offsets_are_file_offsets(self):
+        a = walk(self.file_data, FILE_OFFSET)
+        self.assertEqual(a.layout[0], (FILE_OFFSET, "header"))
+        self.assertEqual(a.layout[1], (FILE_OFFSET + 8, "configuration"))
+
+    def check_extracted(self, args, source_ram):
+        out = tempfile.mkdtemp(dir=self.dir)
+        res = run_analyser("--extract", out, *args)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(os.path.join(out, "ram-pc.ram.bin"), "rb") as f:
+            ram = f.read()
+        self.assertEqual(len(ram), 16 * MiB)
+        # Byte for byte what the paused source holds, code and parameters included.
+        self.assertEqual(ram[:WORK_END], source_ram)
+        self.assertEqual(ram[0x10000:0x10000 + len(self.kernel)], self.kernel)
+        self.assertEqual(ram[0x500:0x504], b"TERN")
+        self.assertIsNone(ternvm.check_guest_pattern(first_bytes(ram, WORK_START, WORK_END)))
+        self.assertEqual(ram[WORK_END:], bytes(len(ram) - WORK_END))
+        with open(os.path.join(out, "devices.json")) as f:
+            state = json.load(f)
+        self.assertEqual(state["configuration"]["name"], "tern-pc")
+        self.assertEqual(state["devices"]["globalstate/0"]["runstate"], "running")
+        with open(os.path.join(out, "vmdesc.json")) as f:
+            self.assertIn("devices", json.load(f))
+
+    def test_extract_file_stream(self):
+        self.check_extracted(["--offset", str(FILE_OFFSET), self.file_stream], self.source_ram)
+
+    def test_extract_exec_stream(self):
+        self.check_extracted([self.exec_stream], self.exec_source_ram)
+
+    def test_every_described_device_decodes(self):
+        described = {f"{d['name']}/{d['instance_id']}" for d in self.good.vmdesc["devices"]}
+        self.assertEqual(set(self.good.devices), described)
+        for name, state in self.good.devices.items():
+            self.assertIsInstance(state, dict, name)
+        devices = self.good.devices
+        for name in ("cpu/0", "serial/0", "testdev/0", "globalstate/0"):
+            self.assertIn(name, devices)
+        # The vCPU was stopped inside the guest's code, in 32-bit flat mode.
+        cpu = devices["cpu/0"]
+        self.assertTrue(0x10000 <= cpu["env.eip"] < 0x10000 + len(self.kernel),
+                        hex(cpu["env.eip"]))
+        self.assertEqual(cpu["env.cr0"] & 1, 1)
+        self.assertEqual(len(cpu["env.regs"]), 8)
+        # The a-b guest wrote to the serial port: transmitter idle, no divisor latch.
+        self.assertEqual(devices["serial/0"]["state"]["lcr"] & 0x80, 0)
+        self.assertEqual(set(devices["testdev/0"]), {"counter", "control"})
+
+    # ---- corrupted copies ----
+
+    def at(self, what):
+        """Offset of the first record whose label starts with @what."""
+        return next(off for off, label in self.good.layout if label.startswith(what))
+
+    def after(self, what):
+        """Offset of the record after the first one labelled @what."""
+        labels = self.good.layout
+        i = next(i for i, (_, label) in enumerate(labels) if label.startswith(what))
+        return labels[i + 1][0]
+
+    def rejected(self, data, name):
+        """Run --verify on @data; return the offset it names."""
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        res = run_analyser("--verify", path)
+        self.assertEqual(res.returncode, 1, f"{name}: {res.stdout}")
+        m = re.search(r": offset (\d+) \(0x([0-9a-f]+)\): (.+)", res.stderr)
+        self.assertIsNotNone(m, res.stderr)
+        self.assertEqual(int(m.group(1)), int(m.group(2), 16))
+        return int(m.group(1)), m.group(3)
+
+    def flipped(self, offset, name):
+        data = bytearray(self.data)
+        data[offset] ^= 0xFF
+        return self.rejected(bytes(data), name)
+
+    def test_truncated(self):
+        eof = self.at("eof")
+        cuts = {
+            "header": 6,
+            "configuration": 12,
+            "ram block list": self.at("start ram") + 20,
+            "page data": self.after("start ram") + 5 + 8 + 1 + 6 + 100,
+            "device section": self.at("full globalstate") + 30,
+            "before EOF": eof,
+            "after EOF": eof + 1,
+            "vmdesc length": eof + 3,
+            "vmdesc": len(self.data) - 10,
+        }
+        for what, cut in cuts.items():
+            with self.subTest(what):
+                offset, msg = self.rejected(self.data[:cut], f"cut-{cut}")
+                self.assertLessEqual(offset, cut)
+                self.assertRegex(msg, r"ends|trailer")
+
+    def test_flipped_header(self):
+        self.assertEqual(self.flipped(0, "magic"), (0, "bad magic 0xae45564d "
+                                                       "(not a migration stream)"))
+        self.assertEqual(self.flipped(7, "version")[0], 4)
+        self.assertEqual(self.flipped(8, "config-type")[0], 8)
+        ram = self.at("start ram")
+        offset, msg = self.flipped(ram, "section-type")
+        self.assertEqual(offset, ram)
+        offset, msg = self.flipped(ram + 6, "section-name")
+        self.assertEqual(offset, ram)
+        self.assertIn("section '\\x8dam'", msg)
+        offset, msg = self.flipped(ram + 17 - 1, "section-version")
+        self.assertEqual(offset, ram)
+        self.assertIn("ram section version", msg)
+        dev = self.at("full globalstate")
+        self.assertEqual(self.flipped(dev + 1 + 4 + 1, "device-name")[0], dev)
+        part = self.after("start ram")
+        offset, msg = self.flipped(part + 1, "part-id")
+        self.assertEqual(offset, part)
+        self.assertIn("unknown section id", msg)
+        offset, msg = self.flipped(part + 5 + 7, "page-flags")
+        self.assertEqual(offset, part + 5)
+        eof = self.at("eof")
+        self.assertEqual(self.flipped(eof, "eof")[0], eof)
+        self.assertEqual(self.flipped(eof + 1, "trailer-type")[0], eof + 1)
+
+    def test_flipped_length(self):
+        offset, msg = self.flipped(9, "config-name-length")
+        self.assertEqual(offset, 9)
+        self.assertIn("machine name length", msg)
+        ram = self.at("start ram")
+        mem_size = ram + 17
+        offset, msg = self.flipped(mem_size + 8 + 1 + len("pc.ram") + 5, "block-length")
+        self.assertEqual(offset, mem_size + 8)
+        self.assertIn("overruns the MEM_SIZE total", msg)
+        offset, msg = self.flipped(mem_size + 8, "block-name-length")
+        self.assertEqual(offset, mem_size + 8)
+        self.assertIn("ramblock id is not printable", msg)
+        eof = self.at("eof")
+        offset, msg = self.flipped(eof + 4, "vmdesc-length")
+        self.assertGreaterEqual(offset, eof + 1)
+
+    def test_flipped_footer(self):
+        for what in ("start ram", "end ram", "full globalstate"):
+            with self.subTest(what):
+                footer = self.after(what) - 5
+                offset, msg = self.flipped(footer, f"footer-{what}")
+                self.assertEqual(offset, footer)
+                self.assertIn("missing section footer", msg)
+                offset, msg = self.flipped(footer + 4, f"footer-id-{what}")
+                self.assertEqual(offset, footer)
+                self.assertIn("footer names section", msg)
+
+    def test_trailing_garbage(self):
+        offset, msg = self.rejected(self.data + b"\0junk", "garbage")
+        self.assertLessEqual(offset, len(self.data))
+
+
+class Decoders(unittest.TestCase):
+    def test_xbzrle_example(self):
+        # docs/xbzrle.txt's example: 1001 unchanged, 15 new, 3 unchanged, 1, 1, 1.
+        enc = bytes.fromhex("e9070f0102030405060708090a0b0c0d0e0f030167010169")
+        page = analyze.xbzrle_decode(bytes(4096), enc, 0)
+        self.assertEqual(page[1001:1016], bytes(range(1, 16)))
+        self.assertEqual(page[1019], 0x67)
+        self.assertEqual(page[1021], 0x69)
+        self.assertEqual(page.count(0), 4096 - 17)
+        with self.assertRaises(analyze.StreamError):
+            analyze.xbzrle_decode(bytes(4096), bytes.fromhex("0101ff0000"), 7)
+
+    def test_bad_magic_in_memory(self):
+        with self.assertRaises(analyze.StreamError) as cm:
+            walk(b"QEVX\0\0\0\3\0")
+        self.assertEqual(cm.exception.offset, 0)
+
+
+@unittest.skipIf(QEMU is None, "qemu-system-x86_64 is not installed")
+class QemuStream(unittest.TestCase):
+    """QEMU's own stream: the a-b boot sector running under TCG, migrated live."""
+
+    def test_qemu_stream(self):
+        img = os.path.join(GUESTS, "a-b.img")
+        if not os.path.exists(img):
+            self.skipTest(f"{img} is not built")
+        workdir = tempfile.mkdtemp(prefix="tern-analyzer-qemu-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        with open(img, "rb") as f:
+            boot = bytearray(f.read())
+        boot[498:502] = WORK_END.to_bytes(4, "little")      # end of the work range
+        disk = os.path.join(workdir, "a-b.img")
+        with open(disk, "wb") as f:
+            f.write(boot)
+        stream = os.path.join(workdir, "qemu.bin")
+        vm = ternvm.VM(QEMU, ["-nodefaults", "-machine", "pc", "-accel", "tcg", "-m", "32",
+                              "-drive", f"file={disk},format=raw"],
+                       "qemu", workdir, qtest=False)
+        try:
+            vm.wait_serial(b"B", 1)
+            info = migrate(vm.qmp, f"exec:cat > {stream}")
+            self.assertEqual(info["status"], "completed", info)
+        finally:
+            vm.qmp.close()
+            vm.kill()
+        res = run_analyser("--verify", stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        out = os.path.join(workdir, "x")
+        res = run_analyser("--extract", out, stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertRegex(res.stdout, r"@8: configuration \{\"len\": \d+, \"name\": \"pc-")
+        with open(os.path.join(out, "devices.json")) as f:
+            devices = json.load(f)["devices"]
+        for name in ("cpu/0", "apic/0", "mc146818rtc/0", "globalstate/0"):
+            self.assertIn(name, devices)
+        self.assertEqual(devices["globalstate/0"]["runstate"], "running")
+        self.assertIn("cpu/poll_control_msr", devices["cpu/0"])
+        with open(os.path.join(out, "ram-pc.ram.bin"), "rb") as f:
+            ram = f.read()
+        # The boot sector's code and its parameter table (the CPU sets the GDT's accessed bits).
+        self.assertEqual(ram[0x7C00:0x7C10], bytes(boot[:16]))
+        self.assertEqual(ram[0x7C00 + 494:0x7E00], bytes(boot[494:]))
+        self.assertIsNone(ternvm.check_guest_pattern(first_bytes(ram, WORK_START, WORK_END)))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,184 @@
+/*
+ * The migration test framework: start a source and a destination tern
+ * running the a-b guest, drive a migration over QMP, and prove afterwards
+ * that the guest's memory arrived and that the guest runs on the
+ * destination.  Modelled on QEMU's tests/qtest/migration framework (the
+ * same steps and numbers), with all of one test's state in a MigTest.
+ */
+#ifndef MIGRATION_HELPERS_H
+#define MIGRATION_HELPERS_H
+
+#include "libqtest.h"
+#include "libqtest-proto.h"
+
+#include <stdint.h>
+
+/* How a test wants its processes. */
+typedef struct MigrateStart {
+    const char *accel;          /* "interp" (NULL) or "kvm" */
+    uint64_t ram_mib;           /* source RAM in MiB (0: 128) */
+    uint64_t dst_ram_mib;       /* destination RAM in MiB (0: as source) */
+    uint64_t start_address;     /* a-b's range (0: 1 MiB .. 32 MiB) */
+    uint64_t end_address;
+    const char *incoming;       /* destination's -incoming (NULL: "defer");
+                                 * "%s" stands for the test directory */
+    const char *src_opts;       /* extra command-line arguments */
+    const char *dst_opts;
+    bool only_source;           /* start no destination */
+    bool src_stopped;           /* start the source with -S */
+} MigrateStart;
+
+/* One test's processes and files. */
+typedef struct MigTest {
+    QTestState *from;           /* NULL once quit */
+    QTestState *to;
+    QTestProto *qfrom;          /* their qtest protocol connections */
+    QTestProto *qto;
+    char *dir;                  /* serial files, sockets, stream files */
+    char *src_serial;
+    char *dst_serial;
+    uint64_t start_address;
+    uint64_t end_address;
+    uint64_t ram_mib;
+    const char *accel;
+    unsigned dst_generation;    /* destinations started so far */
+
+    /* What migrate_prepare_for_testdev() put in the source's testdev. */
+    bool testdev_set;
+    uint32_t testdev_counter;
+} MigTest;
+
+/* The page size the a-b guest strides by. */
+#define MIG_PAGE_SIZE 4096u
+
+/*
+ * Start the processes @args asks for, with the events capability on both
+ * (and the destination listening at once unless it defers).  Returns NULL
+ * after g_test_skip() when the accelerator is unusable.
+ */
+MigTest *migrate_start(const MigrateStart *args);
+
+/* Start a (new) destination, replacing t->to (the old one must be gone or
+ * is quit).  @incoming and @opts as in MigrateStart. */
+void migrate_start_destination(MigTest *t, const MigrateStart *args);
+
+/* Quit what is still running, remove the test's files, free @t. */
+void migrate_test_free(MigTest *t);
+
+/* A path inside the test's directory (transfer full). */
+char *migrate_test_path(MigTest *t, const char *name);
+
+/* Is /dev/kvm usable by tern here?  On false, @why says why. */
+bool migrate_kvm_usable(const char **why);
+
+/* ---- QMP helpers ---- */
+
+/* Set a capability / an integer parameter (the command must succeed). */
+void migrate_set_capability(QTestState *who, const char *cap, bool state);
+void migrate_set_parameter_int(QTestState *who, const char *param,
+                               int64_t value);
+int64_t migrate_get_parameter_int(QTestState *who, const char *param);
+
+/* query-migrate's reply (transfer full) and members of it. */
+JsonNode *migrate_query(QTestState *who);
+char *migrate_query_status(QTestState *who);     /* "none" before any */
+int64_t migrate_query_ram_int(QTestState *who, const char *member);
+
+/*
+ * migrate-incoming on the destination.  Turns the events capability on
+ * first and waits for its MIGRATION "setup" event.  @extra: more members
+ * for the arguments object, e.g. "'exit-on-error': false" (NULL: none).
+ */
+void migrate_incoming_qmp(QTestState *to, const char *uri,
+                          const char *extra);
+
+/*
+ * The destination's URI to connect to: @uri unless it is a tcp: URI with
+ * port 0, in which case the port query-migrate reports (socket-address).
+ */
+char *migrate_get_connect_uri(QTestState *to, const char *uri);
+
+/* migrate on the source, which must accept the command.  @extra as for
+ * migrate_incoming_qmp. */
+void migrate_qmp(QTestState *from, const char *uri, const char *extra);
+
+/* migrate that must be refused; returns the error description. */
+char *migrate_qmp_fail(QTestState *from, const char *args_json);
+
+void migrate_cancel(QTestState *who);
+void migrate_continue(QTestState *who, const char *state);
+
+/*
+ * Poll query-migrate until the status is @goal.  Any status in @ungoals
+ * (NULL-terminated; may be NULL) fails the test, and so do "failed" and
+ * "completed" unless they are the goal.  Times out after 120 s.
+ */
+void wait_for_migration_status(QTestState *who, const char *goal,
+                               const char **ungoals);
+void wait_for_migration_complete(QTestState *who);
+
+/*
+ * The source failed: status stays within setup/active (the latter only
+ * with @allow_active) until failed, error-desc is set (returned, transfer
+ * full) and the guest still runs.
+ */
+char *wait_for_migration_fail(QTestState *from, bool allow_active);
+
+/* Consume MIGRATION events until one with @status arrives (60 s). */
+void migration_event_wait(QTestState *who, const char *status);
+
+/* Wait for an event (fails after 60 s); transfer full. */
+JsonNode *migrate_eventwait(QTestState *who, const char *name);
+
+/* Wait until dirty-sync-count reaches @passes, seen both as a
+ * MIGRATION_PASS event and in query-migrate. */
+void wait_for_migration_pass(QTestState *from, int64_t passes);
+
+/* Slow the migration so that it cannot end, or let it end at once. */
+void migrate_ensure_non_converge(QTestState *who);
+void migrate_ensure_converge(QTestState *who);
+
+/* query-status's "status" (transfer full). */
+char *migrate_runstate(QTestState *who);
+
+/* ---- the guest ---- */
+
+/* Wait until the guest printed 'B' into @serial_path; 'A' is allowed
+ * before, anything else fails the test. */
+void wait_for_serial(const char *serial_path);
+/* The same without failing: false after @timeout_us without a 'B'. */
+bool wait_for_serial_within(const char *serial_path, int64_t timeout_us);
+
+/* Bytes in @serial_path, all 'B' (anything else fails); 0 if missing. */
+size_t migrate_serial_b_count(const char *serial_path);
+
+/*
+ * The progress marker: put a magic value where the guest never writes
+ * (mid-page; migrate_start() does), then wait until the destination has
+ * it and the source's guest has dirtied already-sent memory again.
+ * migrate_end() checks the destination has it.
+ */
+void migrate_prepare_for_dirty_mem(MigTest *t);
+void migrate_wait_for_dirty_mem(MigTest *t);
+
+/* Give the source's testdev a value that migrate_end() checks on the
+ * destination. */
+void migrate_prepare_for_testdev(MigTest *t);
+
+/*
+ * Check the guest's page pattern on @who: every page's first byte equals
+ * the previous page's, except at most one step down by one.
+ */
+void check_guests_ram(MigTest *t, QTestProto *who);
+
+/*
+ * Finish a test: quit the source; when @check_dest, prove the guest runs
+ * on the destination (its watch byte changes and new 'B's appear), stop
+ * it, check the byte is stable for 200 ms, check its RAM and testdev.
+ */
+void migrate_end(MigTest *t, bool check_dest);
+
+/* The source after a successful migration: postmigrate, not running. */
+void migrate_check_source_after(MigTest *t);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * The migration qtest suite is one executable made of several files, one
+ * per group of tests (as QEMU's tests/qtest/migration/ is); each file
+ * registers its tests through one of these.
+ */
+#ifndef MIGRATION_TESTS_H
+#define MIGRATION_TESTS_H
+
+/* bad_dest, validate_uuid*, validate_uri*, cancel/src/after/STATUS */
+void migration_register_misc_tests(void);
+
+/* Bad input on the destination: truncated and corrupted streams, RAM size
+ * mismatch, the destination dying mid-stream. */
+void migration_register_stream_tests(void);
+
+#endif
