@@ -385,11 +385,12 @@ class Bench:
         except SkipRun as e:
             row.update(status="skipped", error=str(e))
         except Exception as e:  # one run's failure is a row, never the end of the bench
-            row.update(error=str(e).replace("\n", " ")[:300])
+            row.update(error=str(e).replace("\n", " ")[:300], cause=str(e).split("\n")[0])
             for vm in vms:
                 tail = vm.stderr().strip()
                 if tail:
                     row["error"] += f" [{vm.name}: {tail[-200:]}]"
+                    row["cause"] = f"{vm.name}: {tail.splitlines()[-1]}"
         finally:
             for vm in vms:
                 vm.kill()
@@ -519,10 +520,14 @@ def format_table(bench, machine):
         lines.append("  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths[:-1]))
-    failures = [r for r in bench.results if r["status"] == "error"]
-    if failures:
-        lines.append(f"{len(failures)} run(s) failed; first: {failures[0]['vmm']} "
-                     f"{failures[0]['workload']}: {failures[0]['error']}")
+    failures = {}
+    for r in bench.results:
+        if r["status"] == "error":
+            key = (r["vmm"], r.get("cause") or r["error"])
+            failures.setdefault(key, []).append(f"{r['workload']} {size_name(r['size'])} "
+                                                f"{r['transport']}")
+    for (vmm, error), where in failures.items():
+        lines.append(f"{vmm} failed ({', '.join(where)}): {error}")
     return "\n".join(lines)
 
 
@@ -566,7 +571,8 @@ def write_chart(bench, path):
             xs = [i + (k - (len(kinds) - 1) / 2) * width for i in range(len(cfgs))]
             ax.bar(xs, med, width, yerr=[lo, hi], capsize=3, label=f"{vmm.label} ({vmm.accel})")
         ax.set_ylabel(label)
-        ax.set_yscale("log")
+        if any(r["status"] == "completed" for r in bench.results):
+            ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
         ax.legend()
     axes[1].set_xticks(range(len(cfgs)))

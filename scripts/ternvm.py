@@ -166,9 +166,11 @@ class VM:
         try:
             self.qmp = QMP(self.qmp_path, alive=lambda: self.proc.poll() is None)
         except (ConnectionError, TimeoutError) as e:
+            exited = self.proc.poll()
             self.kill()
             tail = self.stderr().strip()[-500:]
-            raise RuntimeError(f"{name}: {e}" + (f": {tail}" if tail else "")) from None
+            what = f"exited at start-up (status {exited})" if exited is not None else str(e)
+            raise RuntimeError(f"{name} {what}" + (f": {tail}" if tail else "")) from None
 
     def serial(self):
         try:
