@@ -134,7 +134,7 @@ bool kvm_slot_register(AccelState *s, unsigned slot, uint32_t flags, GError **er
         .slot = slot,
         .flags = flags,
         .guest_phys_addr = rb->guest_addr,
-        .memory_size = rb->used_length,
+        .memory_size = s->slots[slot].size,
         .userspace_addr = (uintptr_t)rb->host,
     };
 
@@ -159,12 +159,27 @@ static bool kvm_check_ramblock(const RAMBlock *rb, GError **errp)
         error_setg(errp, "RAMBlock '%s' is not page-aligned or is empty", rb->idstr);
         return false;
     }
-    if (rb->guest_addr < KVM_RESERVED_END && end > KVM_IDENTITY_MAP_ADDR) {
-        error_setg(errp, "RAMBlock '%s' overlaps KVM's reserved pages at 0x%llx-0x%llx",
+    if (rb->guest_addr >= KVM_IDENTITY_MAP_ADDR && rb->guest_addr < KVM_RESERVED_END) {
+        error_setg(errp, "RAMBlock '%s' starts inside KVM's reserved pages at 0x%llx-0x%llx",
                    rb->idstr, KVM_IDENTITY_MAP_ADDR, KVM_RESERVED_END - 1);
         return false;
     }
     return true;
+}
+
+/*
+ * The bytes of @rb KVM maps.  A block reaching into KVM's reserved pages
+ * (a 4 GiB guest: RAM fills all of the 32-bit space) is mapped up to them;
+ * everything from there to its end stays out of the guest's reach under KVM, which tern's
+ * guests never touch (docs/machine.md).
+ */
+static uint64_t kvm_slot_size(const RAMBlock *rb)
+{
+    if (rb->guest_addr < KVM_IDENTITY_MAP_ADDR &&
+        rb->guest_addr + rb->used_length > KVM_IDENTITY_MAP_ADDR) {
+        return KVM_IDENTITY_MAP_ADDR - rb->guest_addr;
+    }
+    return rb->used_length;
 }
 
 static bool kvm_vm_setup_slots(AccelState *s, GPtrArray *ram_blocks, GError **errp)
@@ -185,6 +200,7 @@ static bool kvm_vm_setup_slots(AccelState *s, GPtrArray *ram_blocks, GError **er
         if (!kvm_check_ramblock(slot->rb, errp)) {
             return false;
         }
+        slot->size = kvm_slot_size(slot->rb);
         /* KVM fills whole 64-bit words. */
         slot->bitmap_bytes = ((ramblock_pages(slot->rb) + 63) / 64) * 8;
         slot->bitmap = g_malloc0(slot->bitmap_bytes);

@@ -87,7 +87,7 @@ static bool kvm_slot_fetch_log(AccelState *s, unsigned index, KVMSlot *slot, GEr
     struct kvm_clear_dirty_log clear = {
         .slot = index,
         .first_page = 0,
-        .num_pages = ramblock_pages(slot->rb),
+        .num_pages = slot->size >> TARGET_PAGE_BITS,
         .dirty_bitmap = slot->bitmap,
     };
 

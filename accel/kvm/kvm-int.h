@@ -28,6 +28,7 @@
 /* One KVM memory slot per RAMBlock, slot number = index in AccelState.slots. */
 typedef struct KVMSlot {
     RAMBlock *rb;
+    uint64_t size;              /* bytes mapped: used_length, or less below KVM's pages */
     unsigned long *bitmap;      /* scratch for KVM_GET_DIRTY_LOG, 64-bit padded */
     size_t bitmap_bytes;
 } KVMSlot;

@@ -239,6 +239,32 @@ static void test_bad_ramblock(void)
     g_free(rb.idstr);
 }
 
+/* A 4 GiB block covers KVM's reserved pages: it is mapped up to them. */
+static void test_ramblock_4g(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) ram = g_ptr_array_new();
+    AccelState *s;
+    RAMBlock rb;
+
+    if (!kvm_usable()) {
+        return;
+    }
+    test_block_init(&rb, "pc.ram", 0, 4ull << 30);
+    g_ptr_array_add(ram, &rb);
+    s = accel_kvm_ops.vm_new(ram, &err);
+    g_assert_no_error(err);
+    accel_kvm_ops.vm_free(s);
+
+    /* A block starting inside the reserved pages cannot be mapped. */
+    rb.guest_addr = 0xfffbd000ull;
+    rb.used_length = TARGET_PAGE_SIZE;
+    g_assert_null(accel_kvm_ops.vm_new(ram, &err));
+    g_assert_nonnull(strstr(err->message, "reserved pages"));
+    munmap(rb.host, 4ull << 30);
+    g_free(rb.idstr);
+}
+
 static void test_check_pio(const TestVM *vm)
 {
     static const PioAccess expected[] = {
@@ -776,6 +802,7 @@ int main(int argc, char **argv)
     g_test_add_func("/kvm/open-error", test_open_error);
     g_test_add_func("/kvm/missing-cap", test_missing_cap);
     g_test_add_func("/kvm/bad-ramblock", test_bad_ramblock);
+    g_test_add_func("/kvm/ramblock-4g", test_ramblock_4g);
     g_test_add_func("/kvm/pio-and-halt", test_pio_and_halt);
     g_test_add_func("/kvm/kick-during-io", test_kick_during_io);
     g_test_add_func("/kvm/mmio-error", test_mmio_error);
