@@ -52,6 +52,10 @@ def options():
                    help="ms (default 300)")
     p.add_argument("--accel", default=env("DEMO_ACCEL", "auto"),
                    choices=["auto", "kvm", "interp"], help="accelerator (auto: kvm if usable)")
+    p.add_argument("--content", default=env("DEMO_CONTENT", "random"),
+                   choices=["random", "zero"],
+                   help="source RAM before the guest starts: random bytes from a host file "
+                        "(every page carries data, default) or untouched zero pages")
     return p.parse_args()
 
 
@@ -65,10 +69,33 @@ class Demo:
         self.dirty_end = MiB + parse_size(opts.dirty)
         self.vms = []
 
+    def random_file(self):
+        """A file of random bytes the size of RAM, made once and kept in /tmp."""
+        path = f"/tmp/tern-demo-random-{self.ram // MiB}M"
+        if not os.path.exists(path) or os.path.getsize(path) != self.ram:
+            print(f"making {path} ({human_bytes(self.ram)} of random data, once)")
+            with open(path + ".tmp", "wb") as f:
+                for _ in range(self.ram // (64 * MiB)):
+                    f.write(os.urandom(64 * MiB))
+                f.write(os.urandom(self.ram % (64 * MiB)))
+            os.rename(path + ".tmp", path)
+        return path
+
+    def memory_args(self, name):
+        """With random content the source's RAM is a private copy of the random
+        file; the destination gets plain RAM of the same id to receive it."""
+        if self.opts.content == "zero":
+            return []
+        size = f"{self.ram // MiB}M"
+        backend = (f"memory-backend-file,id=mem,size={size},mem-path={self.random_file()},"
+                   "share=off,prealloc=on") if name == "src" else \
+                  f"memory-backend-ram,id=mem,size={size}"
+        return ["-object", backend, "-machine", "memory-backend=mem"]
+
     def start_vm(self, name, extra):
         accel = {"auto": ["-accel", "kvm", "-accel", "interp"],
                  "kvm": ["-accel", "kvm"], "interp": ["-accel", "interp"]}[self.opts.accel]
-        args = ["-m", str(self.ram // MiB), *accel, "-name", name,
+        args = ["-m", str(self.ram // MiB), *accel, "-name", name, *self.memory_args(name),
                 "-kernel", self.guest,
                 "-append", f"start={MiB},end={self.dirty_end}", *extra]
         vm = ternvm.VM(self.binary, args, name, os.path.join(self.workdir, name))
