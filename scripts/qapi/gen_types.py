@@ -3,7 +3,7 @@ list types and the qapi_free_*() functions for every schema type (or, for
 the built-in module, the lists of built-in types)."""
 
 from .common import c_name, c_string
-from .schema import AlternateType, ArrayType, BuiltinType, EnumType, ObjectType
+from .schema import TypeOutputGenerator, AlternateType, ArrayType, BuiltinType, EnumType, ObjectType
 
 
 def free_member_code(typ, lvalue, by_value=False):
@@ -83,19 +83,7 @@ def _ordered(types):
     return out
 
 
-class TypesGenerator:
-    def __init__(self, schema, prefix, builtins):
-        self.schema = schema
-        self.prefix = prefix
-        self.builtins = builtins
-
-    def lists(self):
-        if self.builtins:
-            return [ArrayType(t) for t in self.schema.builtin_types()
-                    if t.name != 'null']
-        return [a for a in self.schema.array_types()
-                if not isinstance(a.element, BuiltinType)]
-
+class TypesGenerator(TypeOutputGenerator):
     def header(self):
         guard = c_name(self.prefix + 'qapi-types').upper() + '_H'
         if self.builtins:

@@ -2,7 +2,7 @@
 its C form and a json-glib JsonNode, strict like QEMU's input visitor."""
 
 from .common import c_name, c_string
-from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
+from .schema import (TypeOutputGenerator, AlternateType, ArrayType, BuiltinType, EnumType,
                      ObjectType)
 
 
@@ -26,19 +26,7 @@ def _indent(text, level=1):
                    for line in text.splitlines(True))
 
 
-class VisitGenerator:
-    def __init__(self, schema, prefix, builtins):
-        self.schema = schema
-        self.prefix = prefix
-        self.builtins = builtins
-
-    def lists(self):
-        if self.builtins:
-            return [ArrayType(t) for t in self.schema.builtin_types()
-                    if t.name != 'null']
-        return [a for a in self.schema.array_types()
-                if not isinstance(a.element, BuiltinType)]
-
+class VisitGenerator(TypeOutputGenerator):
     def _types(self):
         if self.builtins:
             return []

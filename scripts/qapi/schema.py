@@ -754,3 +754,21 @@ class Schema:
 
 def _a(meta):
     return ('an ' if meta[0] in 'aeiou' else 'a ') + meta + ' type'
+
+
+class TypeOutputGenerator:
+    """What the types and visitor generators share: their schema, the output
+    prefix, and which list types they emit (the built-in ones in the
+    builtins pass, every other one otherwise)."""
+
+    def __init__(self, schema, prefix, builtins):
+        self.schema = schema
+        self.prefix = prefix
+        self.builtins = builtins
+
+    def lists(self):
+        if self.builtins:
+            return [ArrayType(t) for t in self.schema.builtin_types()
+                    if t.name != 'null']
+        return [a for a in self.schema.array_types()
+                if not isinstance(a.element, BuiltinType)]
