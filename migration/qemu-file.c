@@ -319,31 +319,58 @@ size_t qemu_get_buffer(QEMUFile *f, void *buf, size_t len)
     return done;
 }
 
+/*
+ * Take @len bytes straight from the buffer when they are all there (the
+ * common case for record headers); false sends the caller to
+ * qemu_get_buffer, which refills and keeps the error semantics.
+ */
+static inline bool qemu_get_buffered(QEMUFile *f, void *buf, size_t len)
+{
+    if (f->last_error || f->buf_size - f->buf_index < len) {
+        return false;
+    }
+    memcpy(buf, f->buf + f->buf_index, len);
+    f->buf_index += len;
+    return true;
+}
+
 uint8_t qemu_get_byte(QEMUFile *f)
 {
     uint8_t v;
-    qemu_get_buffer(f, &v, 1);
+
+    if (!qemu_get_buffered(f, &v, sizeof(v))) {
+        qemu_get_buffer(f, &v, sizeof(v));
+    }
     return v;
 }
 
 uint16_t qemu_get_be16(QEMUFile *f)
 {
     uint16_t v;
-    qemu_get_buffer(f, &v, sizeof(v));
+
+    if (!qemu_get_buffered(f, &v, sizeof(v))) {
+        qemu_get_buffer(f, &v, sizeof(v));
+    }
     return GUINT16_FROM_BE(v);
 }
 
 uint32_t qemu_get_be32(QEMUFile *f)
 {
     uint32_t v;
-    qemu_get_buffer(f, &v, sizeof(v));
+
+    if (!qemu_get_buffered(f, &v, sizeof(v))) {
+        qemu_get_buffer(f, &v, sizeof(v));
+    }
     return GUINT32_FROM_BE(v);
 }
 
 uint64_t qemu_get_be64(QEMUFile *f)
 {
     uint64_t v;
-    qemu_get_buffer(f, &v, sizeof(v));
+
+    if (!qemu_get_buffered(f, &v, sizeof(v))) {
+        qemu_get_buffer(f, &v, sizeof(v));
+    }
     return GUINT64_FROM_BE(v);
 }
 
