@@ -9,7 +9,8 @@ runs alternate (A B A B ...).  Workloads:
 
   idle    the guest halts at once; RAM is untouched (fresh)
   filled  the same idle guest over RAM filled with random bytes host-side
-          (memory-backend-file over a random file, share=off, prealloc=on)
+          (memory-backend-file over a random file, share=off, prealloc=on,
+          on the source and the destination alike)
   a-b     the guest increments one byte in every page of [1 MiB, 100 MiB)
           forever; downtime is checked against downtime-limit
 
@@ -247,11 +248,10 @@ class Bench:
         workload, size, _ = cfg
         mem = []
         if workload == "filled":
-            if role == "src":
-                backend = (f"memory-backend-file,id=mem,size={size},"
-                           f"mem-path={self.random_file(size)},share=off,prealloc=on")
-            else:
-                backend = f"memory-backend-ram,id=mem,size={size}"
+            # Both sides get the same command line, as a migration's
+            # destination usually does (prealloc makes the pages private first).
+            backend = (f"memory-backend-file,id=mem,size={size},"
+                       f"mem-path={self.random_file(size)},share=off,prealloc=on")
             mem = ["-object", backend]
         if vmm.kind == "tern":
             start, end = self.guest_range(workload)
