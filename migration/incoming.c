@@ -14,7 +14,6 @@
 #include "migration/transport.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
-#include "qemu/main-loop.h"
 #include "sysemu/runstate.h"
 
 #include <stdlib.h>
@@ -52,16 +51,26 @@ void migration_incoming_free(MigrationIncomingState *mis)
     if (mis->thread) {
         g_thread_join(mis->thread);
     }
+    /*
+     * The joined thread may have scheduled incoming_finish(), which the
+     * main loop (no longer running: this is the exit path) never ran:
+     *
+     *   incoming thread                 main thread (migration_shutdown)
+     *   load fails (shut down above)
+     *   attach incoming_finish(mis)
+     *                                   join, free(mis)
+     *                                   a later main-loop iteration runs
+     *                                   incoming_finish on freed @mis
+     */
+    if (mis->finish) {
+        g_source_destroy(mis->finish);
+        g_source_unref(mis->finish);
+    }
+    g_clear_error(&mis->load_err);
     g_free(mis->error_desc);
     qemu_mutex_destroy(&mis->lock);
     g_free(mis);
 }
-
-/* The load's result, handed from the incoming thread to the main loop. */
-typedef struct IncomingResult {
-    MigrationIncomingState *mis;
-    GError *err;
-} IncomingResult;
 
 static void incoming_fail(MigrationIncomingState *mis, GError *err)
 {
@@ -90,42 +99,52 @@ static void incoming_resume_guest(MigrationIncomingState *mis)
     }
 }
 
+/* Main loop, BQL held: the incoming thread has ended (mis->finish). */
 static gboolean incoming_finish(gpointer opaque)
 {
-    IncomingResult *res = opaque;
-    MigrationIncomingState *mis = res->mis;
+    MigrationIncomingState *mis = opaque;
+    g_autoptr(GError) err = NULL;
 
     g_thread_join(mis->thread);
     mis->thread = NULL;
-    if (res->err) {
-        incoming_fail(mis, res->err);
-        g_error_free(res->err);
+    g_clear_pointer(&mis->finish, g_source_unref);
+    err = g_steal_pointer(&mis->load_err);
+    if (err) {
+        incoming_fail(mis, err);
     } else {
         incoming_resume_guest(mis);
         migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_ACTIVE,
                           MIGRATION_STATUS_COMPLETED);
     }
-    g_free(res);
     return G_SOURCE_REMOVE;
 }
 
 static gpointer incoming_thread(gpointer opaque)
 {
     MigrationIncomingState *mis = opaque;
-    IncomingResult *res = g_new0(IncomingResult, 1);
+    GError *err = NULL;
     SaveVMConfig cfg;
 
-    res->mis = mis;
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
                       MIGRATION_STATUS_ACTIVE);
     migration_savevm_config(mis->opts, &cfg);
-    savevm_state_load(mis->savevm, mis->from_src, &cfg, &res->err);
+    savevm_state_load(mis->savevm, mis->from_src, &cfg, &err);
 
     qemu_mutex_lock(&mis->lock);
-    qemu_fclose(mis->from_src, res->err ? NULL : &res->err);
+    qemu_fclose(mis->from_src, err ? NULL : &err);
     mis->from_src = NULL;
     qemu_mutex_unlock(&mis->lock);
-    main_loop_schedule(incoming_finish, res);
+
+    /*
+     * Not main_loop_schedule(): migration_incoming_free() must be able to
+     * cancel the call once this thread is joined.  Both fields are only
+     * read after the join, which orders them.
+     */
+    mis->load_err = err;
+    mis->finish = g_idle_source_new();
+    g_source_set_priority(mis->finish, G_PRIORITY_DEFAULT);
+    g_source_set_callback(mis->finish, incoming_finish, mis, NULL);
+    g_source_attach(mis->finish, NULL);
     return NULL;
 }
 

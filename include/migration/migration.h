@@ -83,6 +83,13 @@ typedef struct MigrationIncomingState {
     QemuMutex lock;
     QEMUFile *from_src;
     char *error_desc;
+    /*
+     * The load's end, handed from the incoming thread to the main loop:
+     * the thread attaches @finish (an idle source) and leaves its error in
+     * @load_err; migration_incoming_free() destroys a source that never ran.
+     */
+    GSource *finish;
+    GError *load_err;
 } MigrationIncomingState;
 
 /* ---- states ---- */
