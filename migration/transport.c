@@ -159,7 +159,8 @@ bool transport_prepare(MigrationAddress *addr, GError **errp)
     if (g_ascii_isdigit(name[0])) {
         return true;            /* an fd number inherited from the parent */
     }
-    fd = monitor_get_fd(monitor_cur(), name, errp);
+    /* No monitor for -incoming fd:NAME on the command line: an error. */
+    fd = monitor_fd_param(monitor_cur(), name, errp);
     if (fd < 0) {
         return false;
     }

@@ -372,5 +372,6 @@ int main(int argc, char **argv)
                     test_precopy_file_offset_bad);
     migration_register_misc_tests();
     migration_register_stream_tests();
+    migration_register_lifecycle_tests();
     return g_test_run();
 }

@@ -1,0 +1,46 @@
+/*
+ * The edges of a migration's life: what the command line and QMP do with
+ * their arguments before anything runs (fd: ownership, -incoming errors),
+ * and what is left once it ends (the destination's listener, the source's
+ * run state after a cancel).
+ */
+#include "migration-helpers.h"
+#include "migration-tests.h"
+
+#include <string.h>
+#include <sys/wait.h>
+
+/* Run tern with @args and no QMP; expect exit 1 and @msg on stderr. */
+static void expect_startup_error(const char *args, const char *msg)
+{
+    g_autofree char *cmd = g_strdup_printf("%s %s",
+                                           g_getenv("QTEST_TERN_BINARY"), args);
+    g_auto(GStrv) argv = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status;
+
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &gerr));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &gerr));
+    if (!WIFEXITED(status)) {
+        g_error("tern %s: killed by signal %d", args, WTERMSIG(status));
+    }
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    g_assert_cmpstr(err, ==, msg);
+}
+
+/* A named fd needs a monitor to come from; the command line has none. */
+static void test_incoming_fd_name_cmdline(void)
+{
+    expect_startup_error("-display none -accel qtest -incoming fd:mig",
+                         "tern: -incoming fd:mig: No monitor to look up "
+                         "file descriptor 'mig' in\n");
+}
+
+void migration_register_lifecycle_tests(void)
+{
+    g_test_add_func("/migration/incoming/fd_name_cmdline",
+                    test_incoming_fd_name_cmdline);
+}
