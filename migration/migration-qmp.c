@@ -32,24 +32,21 @@ MigrationIncomingState *migration_incoming_current(void)
     return current_incoming;
 }
 
-/* The address of a migrate / migrate-incoming command: a URI or a channel list. */
+/*
+ * The address of a migrate / migrate-incoming command: a URI or a channel
+ * list.  fd: names are still names: they are taken from the monitor only
+ * once the command is known to go ahead.
+ */
 static MigrationAddress *migration_parse_target(const char *uri,
                                                 MigrationChannelList *channels,
                                                 GError **errp)
 {
-    MigrationAddress *addr;
-
     if (!uri == !channels) {
         error_setg(errp, "need either 'uri' or 'channels' argument");
         return NULL;
     }
-    addr = uri ? migration_uri_parse(uri, errp)
+    return uri ? migration_uri_parse(uri, errp)
                : migration_channels_parse(channels, errp);
-    if (addr && !transport_prepare(addr, errp)) {
-        qapi_free_MigrationAddress(addr);
-        return NULL;
-    }
-    return addr;
 }
 
 bool qmp_migrate(const char *uri, MigrationChannelList *channels,
@@ -82,6 +79,10 @@ bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
         return false;
     }
     addr = migration_parse_target(uri, channels, errp);
+    if (addr && !transport_prepare(addr, errp)) {
+        qapi_free_MigrationAddress(addr);
+        return false;
+    }
     return addr && migration_incoming_start(mis, addr,
                                             has_exit_on_error ? exit_on_error : true,
                                             errp);

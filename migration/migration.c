@@ -473,7 +473,8 @@ static void migration_reset(MigrationState *s)
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
-    if (!migration_check_can_start(s, errp)) {
+    /* Refused: a named fd stays with the monitor, as in QEMU. */
+    if (!migration_check_can_start(s, errp) || !transport_prepare(addr, errp)) {
         qapi_free_MigrationAddress(addr);
         return false;
     }

@@ -106,6 +106,11 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
                                     RAMState *ram, GlobalState *gs);
 void migration_state_free(MigrationState *s);
 
+/*
+ * migrate (BQL held, in the monitor's command): check the migration may
+ * start, take a fd: NAME from the current monitor, start the thread.
+ * Takes ownership of @addr.
+ */
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp);
 void migration_cancel(MigrationState *s);
 bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp);

@@ -8,7 +8,9 @@
 #include "migration-tests.h"
 
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Run tern with @args and no QMP; expect exit 1 and @msg on stderr. */
 static void expect_startup_error(const char *args, const char *msg)
@@ -39,8 +41,38 @@ static void test_incoming_fd_name_cmdline(void)
                          "file descriptor 'mig' in\n");
 }
 
+/*
+ * A refused migrate leaves a named fd with the monitor (QEMU takes it only
+ * once the migration starts): closefd still finds it.
+ */
+static void test_fd_kept_when_refused(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autoptr(JsonNode) reply = NULL;
+    int pair[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), ==, 0);
+    reply = qtest_qmp_fd(t->to, pair[0],
+        "{'execute': 'getfd', 'arguments': {'fdname': 'mig'}}");
+    g_assert_nonnull(qtest_reply_return(reply));
+    close(pair[0]);
+    close(pair[1]);
+
+    /* The destination waits for its incoming migration: migrate is refused. */
+    qtest_qmp_expect_error(t->to, "GenericError",
+        "Guest is waiting for an incoming migration",
+        "{'execute': 'migrate', 'arguments': {'uri': 'fd:mig'}}");
+    qtest_qmp_assert_success(t->to,
+        "{'execute': 'closefd', 'arguments': {'fdname': 'mig'}}");
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/fd/kept_when_refused",
+                    test_fd_kept_when_refused);
     g_test_add_func("/migration/incoming/fd_name_cmdline",
                     test_incoming_fd_name_cmdline);
 }
