@@ -70,12 +70,13 @@ bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
     MigrationIncomingState *mis = current_incoming;
     MigrationAddress *addr;
 
-    if (!mis->deferred) {
-        error_setg(errp, "'-incoming' was not specified on the command line");
-        return false;
-    }
+    /* In QEMU's order: -incoming URI counts as the one start. */
     if (mis->started) {
         error_setg(errp, "The incoming migration has already been started");
+        return false;
+    }
+    if (!mis->deferred) {
+        error_setg(errp, "'-incoming' was not specified on the command line");
         return false;
     }
     addr = migration_parse_target(uri, channels, errp);

@@ -69,8 +69,27 @@ static void test_fd_kept_when_refused(void)
     migrate_test_free(t);
 }
 
+/* -incoming URI is the one start: migrate-incoming after it is refused. */
+static void test_incoming_once_cmdline(void)
+{
+    MigrateStart start = { .incoming = "unix:%s/migsocket" };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket2");
+    g_autofree char *status = migrate_query_status(t->to);
+
+    g_assert_cmpstr(status, ==, "setup");
+    qtest_qmp_expect_error(t->to, "GenericError",
+        "The incoming migration has already been started",
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': 'unix:%s'}}",
+        path);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/incoming/once_cmdline",
+                    test_incoming_once_cmdline);
     g_test_add_func("/migration/fd/kept_when_refused",
                     test_fd_kept_when_refused);
     g_test_add_func("/migration/incoming/fd_name_cmdline",
