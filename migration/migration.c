@@ -329,7 +329,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 
     bql_lock();
     stop_time = now_ms();
-    s->vm_was_running = runstate_is_running();
+    s->vm_old_state = runstate_get();
     global_state_store(s->global_state, runstate_get());
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
     bql_unlock();
@@ -382,12 +382,15 @@ static void migration_finish(MigrationState *s, GError *err)
             migration_set_error(s, err);
         }
         migration_enter_final_state(s, MIGRATION_STATUS_FAILED);
-        /* A failed or cancelled migration leaves the guest as it was. */
+        /*
+         * A failed or cancelled migration leaves the guest as it was:
+         * running, or in the state it had (prelaunch, paused, shutdown...).
+         */
         if (runstate_check(RUN_STATE_FINISH_MIGRATE)) {
-            if (s->vm_was_running) {
+            if (s->vm_old_state == RUN_STATE_RUNNING) {
                 vm_start();
             } else {
-                runstate_set(RUN_STATE_PAUSED);
+                runstate_set(s->vm_old_state);
             }
         }
     }
@@ -468,7 +471,6 @@ static void migration_reset(MigrationState *s)
     g_clear_pointer(&s->error_desc, g_free);
     s->setup_time = s->total_time = s->downtime = s->expected_downtime = 0;
     s->continue_requested = false;
-    s->vm_was_running = runstate_is_running();
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)

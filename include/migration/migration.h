@@ -64,7 +64,7 @@ typedef struct MigrationState {
     /* Migration blockers: reasons (char*), added and removed under the BQL. */
     GPtrArray *blockers;
 
-    bool vm_was_running;                /* the VM ran when migrate started */
+    RunState vm_old_state;              /* before switchover stopped the VM (thread only) */
 } MigrationState;
 
 typedef struct MigrationIncomingState {

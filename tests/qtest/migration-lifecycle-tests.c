@@ -86,8 +86,38 @@ static void test_incoming_once_cmdline(void)
     migrate_test_free(t);
 }
 
+/*
+ * A cancel after the VM was stopped for switchover gives the source back
+ * the run state it had: a guest never started (-S) stays in prelaunch.
+ */
+static void test_cancel_keeps_prelaunch(void)
+{
+    MigrateStart start = { .src_stopped = true };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autofree char *before = migrate_runstate(t->from);
+    g_autofree char *after = NULL;
+
+    g_assert_cmpstr(before, ==, "prelaunch");
+    migrate_set_capability(t->from, "pause-before-switchover", true);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    migrate_ensure_converge(t->from);
+    migrate_qmp(t->from, uri, NULL);
+    migration_event_wait(t->from, "pre-switchover");
+    migrate_cancel(t->from);
+    migration_event_wait(t->from, "cancelled");
+    wait_for_migration_status(t->to, "failed", NULL);
+    after = migrate_runstate(t->from);
+    g_assert_cmpstr(after, ==, "prelaunch");
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/cancel/keeps_prelaunch",
+                    test_cancel_keeps_prelaunch);
     g_test_add_func("/migration/incoming/once_cmdline",
                     test_incoming_once_cmdline);
     g_test_add_func("/migration/fd/kept_when_refused",
