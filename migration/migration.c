@@ -321,7 +321,11 @@ static bool migration_pause_before_switchover(MigrationState *s)
                              MIGRATION_STATUS_DEVICE);
 }
 
-/* Stop the VM, [pause], then send everything that is left and device state. */
+/*
+ * Stop the VM, [pause], then send everything that is left and device state.
+ * On success, returns with the BQL still held: the caller enters completed
+ * before a cancel can run (see migration_thread).
+ */
 static bool migration_switchover(MigrationState *s, GError **errp)
 {
     int64_t stop_time;
@@ -338,11 +342,18 @@ static bool migration_switchover(MigrationState *s, GError **errp)
         return false;
     }
     bql_lock();
+    /* Cancelled after entering device but before we got the BQL: nothing sent. */
+    if (migration_status(s) != MIGRATION_STATUS_DEVICE) {
+        bql_unlock();
+        return false;
+    }
     ok = savevm_state_complete(s->savevm, s->to_dst, errp);
     qemu_fflush(s->to_dst);
     ok = ok && qemu_file_check_error(s->to_dst, errp);
     s->downtime = now_ms() - stop_time;
-    bql_unlock();
+    if (!ok) {
+        bql_unlock();
+    }
     return ok;
 }
 
@@ -363,16 +374,11 @@ static void migration_enter_final_state(MigrationState *s, MigrationStatus final
     } while (!migrate_set_state(&s->state, s->opts, st, final));
 }
 
+/* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
-    bql_lock();
     memory_dirty_log_stop();
     if (!err) {
-        /*
-         * Everything reached the destination, which will run the guest: a
-         * cancel that raced with the last bytes is too late, the source must
-         * not resume.
-         */
         s->total_time = now_ms() - s->start_time;
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
@@ -394,7 +400,6 @@ static void migration_finish(MigrationState *s, GError *err)
             }
         }
     }
-    bql_unlock();
 }
 
 static gpointer migration_thread(gpointer opaque)
@@ -402,6 +407,7 @@ static gpointer migration_thread(gpointer opaque)
     MigrationState *s = opaque;
     RateWindow w = { .s = s };
     GError *err = NULL;
+    bool bql_held;
     bool ok;
 
     ok = migration_connect(s, &err);
@@ -420,6 +426,21 @@ static gpointer migration_thread(gpointer opaque)
         ram_state_set_rate_limit(s->ram, NULL);     /* @w lives on this stack */
         ram_state_set_sync_hook(s->ram, NULL, NULL);
     }
+    /*
+     * After a successful switchover the BQL stays held until completed.
+     * Released in between, a cancel could land after the last byte:
+     *
+     *   migration thread                  main thread (BQL)
+     *   device state sent, BQL dropped
+     *                                     migrate_cancel: device -> cancelling
+     *   completed: events "cancelling,    or cancelled: the source resumes
+     *   completed", not QEMU's order      beside the destination
+     *
+     * Held, a cancel comes before the device state is sent (cancelled) or
+     * after completed (a no-op).  Everything was flushed, so cleanup and
+     * close do not wait for the peer.
+     */
+    bql_held = ok;
     savevm_state_cleanup(s->savevm);
     qemu_mutex_lock(&s->lock);
     if (s->to_dst) {
@@ -432,7 +453,11 @@ static gpointer migration_thread(gpointer opaque)
         s->to_dst = NULL;
     }
     qemu_mutex_unlock(&s->lock);
+    if (!bql_held) {
+        bql_lock();
+    }
     migration_finish(s, ok ? NULL : err);
+    bql_unlock();
     g_clear_error(&err);
     return NULL;
 }

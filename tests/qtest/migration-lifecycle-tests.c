@@ -114,8 +114,70 @@ static void test_cancel_keeps_prelaunch(void)
     migrate_test_free(t);
 }
 
+/* The source's MIGRATION statuses until a final one, space-separated. */
+static char *migration_events_until_final(QTestState *who)
+{
+    GString *seq = g_string_new(NULL);
+
+    for (;;) {
+        g_autoptr(JsonNode) ev = migrate_eventwait(who, "MIGRATION");
+        JsonObject *data = json_object_get_object_member(
+            json_node_get_object(ev), "data");
+        const char *st = json_object_get_string_member(data, "status");
+
+        g_string_append_printf(seq, "%s%s", seq->len ? " " : "", st);
+        if (!strcmp(st, "completed") || !strcmp(st, "cancelled") ||
+            !strcmp(st, "failed")) {
+            return g_string_free(seq, FALSE);
+        }
+    }
+}
+
+/*
+ * migrate_cancel as soon as the device state starts to go out.  It either
+ * wins (cancelled, the guest runs on the source again) or comes after the
+ * end (completed, a no-op): never "cancelling" followed by "completed",
+ * which QEMU does not emit.
+ */
+static void test_cancel_at_switchover(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autofree char *seq = NULL;
+
+    migrate_set_capability(t->from, "pause-before-switchover", true);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    migrate_ensure_converge(t->from);
+    migrate_qmp(t->from, uri, NULL);
+    migration_event_wait(t->from, "pre-switchover");
+    migrate_continue(t->from, "pre-switchover");
+    migration_event_wait(t->from, "device");
+    migrate_cancel(t->from);
+    seq = migration_events_until_final(t->from);
+    g_test_message("events after device: %s", seq);
+    if (!strcmp(seq, "completed")) {
+        wait_for_migration_complete(t->to);
+        migrate_check_source_after(t);
+        migrate_end(t, true);
+    } else {
+        g_autofree char *runstate = NULL;
+
+        g_assert_cmpstr(seq, ==, "cancelling cancelled");
+        wait_for_migration_status(t->to, "failed", NULL);
+        runstate = migrate_runstate(t->from);
+        g_assert_cmpstr(runstate, ==, "running");
+        migrate_end(t, false);
+    }
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/cancel/at_switchover",
+                    test_cancel_at_switchover);
     g_test_add_func("/migration/cancel/keeps_prelaunch",
                     test_cancel_keeps_prelaunch);
     g_test_add_func("/migration/incoming/once_cmdline",
