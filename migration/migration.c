@@ -30,6 +30,17 @@ static gint64 now_ms(void)
     return g_get_monotonic_time() / 1000;
 }
 
+/* The timing fields the thread writes and query-migrate reads (see MigrationState). */
+static void time_set(int64_t *field, int64_t ms)
+{
+    __atomic_store_n(field, ms, __ATOMIC_RELAXED);
+}
+
+static int64_t time_get(const int64_t *field)
+{
+    return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
+
 bool migration_is_running(MigrationStatus st)
 {
     switch (st) {
@@ -223,7 +234,7 @@ static void migration_pass_done(void *opaque, uint64_t sync_count)
 /* At completion, mbps covers the whole transfer after setup, as QEMU reports it. */
 static void migration_record_final_throughput(MigrationState *s)
 {
-    int64_t ms = MAX(s->total_time - s->setup_time, 1);
+    int64_t ms = MAX(time_get(&s->total_time) - time_get(&s->setup_time), 1);
     double mbps = (double)migration_stat_get(&s->stats.transferred) * 8 / ms / 1000;
 
     __atomic_store_n(&s->mbps_milli, (uint64_t)(mbps * 1000), __ATOMIC_RELAXED);
@@ -259,7 +270,7 @@ static bool migration_setup(MigrationState *s, GError **errp)
          memory_dirty_log_start(errp) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
-    s->setup_time = now_ms() - s->start_time;
+    time_set(&s->setup_time, now_ms() - s->start_time);
     if (ok && !migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_SETUP,
                                  MIGRATION_STATUS_ACTIVE)) {
         error_setg(errp, "migration cancelled");
@@ -279,9 +290,8 @@ static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
             !savevm_state_pending_exact(s->savevm, &pending, errp)) {
             return false;
         }
-        __atomic_store_n(&s->expected_downtime,
-                         (int64_t)(w->bandwidth > 0 ? pending / w->bandwidth : 0),
-                         __ATOMIC_RELAXED);
+        time_set(&s->expected_downtime,
+                 (int64_t)(w->bandwidth > 0 ? pending / w->bandwidth : 0));
         if (pending <= threshold) {
             return true;
         }
@@ -350,7 +360,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     ok = savevm_state_complete(s->savevm, s->to_dst, errp);
     qemu_fflush(s->to_dst);
     ok = ok && qemu_file_check_error(s->to_dst, errp);
-    s->downtime = now_ms() - stop_time;
+    time_set(&s->downtime, now_ms() - stop_time);
     if (!ok) {
         bql_unlock();
     }
@@ -379,7 +389,7 @@ static void migration_finish(MigrationState *s, GError *err)
 {
     memory_dirty_log_stop();
     if (!err) {
-        s->total_time = now_ms() - s->start_time;
+        time_set(&s->total_time, now_ms() - s->start_time);
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
         runstate_set(RUN_STATE_POSTMIGRATE);
@@ -494,7 +504,12 @@ static void migration_reset(MigrationState *s)
     }
     migration_stats_reset(&s->stats);
     g_clear_pointer(&s->error_desc, g_free);
-    s->setup_time = s->total_time = s->downtime = s->expected_downtime = 0;
+    /* No thread runs: plain stores would do, atomics keep one rule. */
+    time_set(&s->setup_time, 0);
+    time_set(&s->total_time, 0);
+    time_set(&s->downtime, 0);
+    time_set(&s->expected_downtime, 0);
+    __atomic_store_n(&s->mbps_milli, 0, __ATOMIC_RELAXED);
     s->continue_requested = false;
 }
 
@@ -636,16 +651,16 @@ MigrationInfo *migration_source_info(MigrationState *s)
         bool completed = st == MIGRATION_STATUS_COMPLETED;
 
         info->has_setup_time = true;
-        info->setup_time = s->setup_time;
+        info->setup_time = time_get(&s->setup_time);
         info->has_total_time = true;
-        info->total_time = completed ? s->total_time : now_ms() - s->start_time;
+        info->total_time = completed ? time_get(&s->total_time)
+                                     : now_ms() - s->start_time;
         if (completed) {
             info->has_downtime = true;
-            info->downtime = s->downtime;
+            info->downtime = time_get(&s->downtime);
         } else {
             info->has_expected_downtime = true;
-            info->expected_downtime = __atomic_load_n(&s->expected_downtime,
-                                                      __ATOMIC_RELAXED);
+            info->expected_downtime = time_get(&s->expected_downtime);
         }
         info->ram = migration_ram_info(s, completed);
         break;

@@ -45,12 +45,17 @@ typedef struct MigrationState {
     char *error_desc;                   /* first error, for query-migrate */
     bool continue_requested;            /* migrate-continue while pre-switchover */
 
-    /* ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ---- */
+    /*
+     * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----
+     * start_time is set by migrate before the thread starts; the others are
+     * written by the thread and read by query-migrate with atomic accesses
+     * (a query in cancelling may run while setup still ends).
+     */
     int64_t start_time;
     int64_t setup_time;                 /* duration of setup, once known */
     int64_t total_time;                 /* final, once completed */
     int64_t downtime;                   /* final, once completed */
-    int64_t expected_downtime;          /* atomic: updated every iteration */
+    int64_t expected_downtime;          /* updated every iteration */
     uint64_t mbps_milli;                /* atomic: throughput of the last window, Mbit/s x 1000 */
 
     /* Limits that migrate-set-parameters may change while a migration runs (atomic). */
