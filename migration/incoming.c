@@ -108,6 +108,8 @@ static gboolean incoming_finish(gpointer opaque)
     g_thread_join(mis->thread);
     mis->thread = NULL;
     g_clear_pointer(&mis->finish, g_source_unref);
+    /* As QEMU, the listener (and socket-address) go when the load ends. */
+    g_clear_pointer(&mis->listener, transport_listener_free);
     err = g_steal_pointer(&mis->load_err);
     if (err) {
         incoming_fail(mis, err);

@@ -268,6 +268,7 @@ int transport_connect(const MigrationAddress *addr, GError **errp)
 struct TransportListener {
     int fd;                         /* listening socket, or the ready fd */
     bool is_socket;                 /* accept() on fd, else hand fd over */
+    char *unix_path;                /* our unix socket's path, removed at free */
     guint source;                   /* main-loop source id, 0 once fired */
     SocketAddressList *addresses;
     TransportAcceptFunc accept_fn;
@@ -349,6 +350,9 @@ TransportListener *transport_listen(const MigrationAddress *addr,
         return NULL;
     }
     if (l->is_socket) {
+        if (sa->type == SOCKET_ADDRESS_TYPE_UNIX) {
+            l->unix_path = g_strdup(sa->u.q_unix.path);
+        }
         l->addresses = g_new0(SocketAddressList, 1);
         l->addresses->value = listener_bound_address(l->fd, sa);
         l->source = g_unix_fd_add(l->fd, G_IO_IN, listener_ready, l);
@@ -373,6 +377,11 @@ void transport_listener_free(TransportListener *l)
     }
     if (l->fd >= 0 && (l->is_socket || l->source)) {
         close(l->fd);
+    }
+    /* As QEMU: the socket file goes with the listener that bound it. */
+    if (l->unix_path) {
+        unlink(l->unix_path);
+        g_free(l->unix_path);
     }
     qapi_free_SocketAddressList(l->addresses);
     g_free(l);

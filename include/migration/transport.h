@@ -52,7 +52,7 @@ TransportListener *transport_listen(const MigrationAddress *addr,
 /* The addresses actually listened on (port 0 resolved), for query-migrate. */
 SocketAddressList *transport_listener_addresses(TransportListener *l);
 
-/* Stop listening (no-op after the connection arrived).  NULL-safe. */
+/* Stop listening and remove a unix socket's file.  NULL-safe. */
 void transport_listener_free(TransportListener *l);
 
 #endif

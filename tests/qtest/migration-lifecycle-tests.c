@@ -174,8 +174,44 @@ static void test_cancel_at_switchover(void)
     migrate_test_free(t);
 }
 
+static bool query_has_socket_address(QTestState *who)
+{
+    g_autoptr(JsonNode) info = migrate_query(who);
+
+    return json_object_has_member(json_node_get_object(info),
+                                  "socket-address");
+}
+
+/*
+ * The destination listens until the load ends, as QEMU: then query-migrate
+ * drops socket-address and the unix socket's file is gone.
+ */
+static void test_incoming_listener_closed(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+
+    migrate_incoming_qmp(t->to, uri, NULL);
+    g_assert_true(query_has_socket_address(t->to));
+    g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+    wait_for_serial(t->src_serial);
+    migrate_ensure_converge(t->from);
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    g_assert_false(query_has_socket_address(t->to));
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    migrate_check_source_after(t);
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/incoming/listener_closed",
+                    test_incoming_listener_closed);
     g_test_add_func("/migration/cancel/at_switchover",
                     test_cancel_at_switchover);
     g_test_add_func("/migration/cancel/keeps_prelaunch",
