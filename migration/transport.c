@@ -280,8 +280,13 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
     TransportListener *l = opaque;
     int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 
+    /*
+     * Nothing to take after all (the peer gave up), or a failure such as
+     * EMFILE: keep listening, as QEMU's listener does.  Removing the source
+     * here would leave l->source naming a dead source.
+     */
     if (conn < 0) {
-        return errno == EINTR || errno == EAGAIN ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+        return G_SOURCE_CONTINUE;
     }
     l->source = 0;
     l->accept_fn(conn, l->opaque);
@@ -355,6 +360,8 @@ TransportListener *transport_listen(const MigrationAddress *addr,
         }
         l->addresses = g_new0(SocketAddressList, 1);
         l->addresses->value = listener_bound_address(l->fd, sa);
+        /* accept() must not block the main loop; the connection stays blocking. */
+        g_unix_set_fd_nonblocking(l->fd, TRUE, NULL);
         l->source = g_unix_fd_add(l->fd, G_IO_IN, listener_ready, l);
     } else {
         l->source = g_idle_add(listener_hand_over, l);
