@@ -183,10 +183,17 @@ static int fd_from_address(const SocketAddress *sa, GError **errp)
 
 /* ---- exec: ---- */
 
+/*
+ * The command's stdin (outgoing) or stdout (incoming) is one end of a
+ * socketpair, not a pipe: shutdown() wakes a thread blocked on a socket, so
+ * cancel and quit work even when the command stops reading or writing.
+ * GLib double-forks (no child pid asked for), so nothing is left to reap.
+ */
 static int exec_spawn(const strList *args, bool outgoing, GError **errp)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    int fd = -1;
+    int sv[2];
+    bool ok;
 
     for (const strList *l = args; l; l = l->next) {
         g_ptr_array_add(argv, l->value);
@@ -196,15 +203,21 @@ static int exec_spawn(const strList *args, bool outgoing, GError **errp)
         error_setg(errp, "exec: no command given");
         return -1;
     }
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-                                  G_SPAWN_SEARCH_PATH | G_SPAWN_CLOEXEC_PIPES,
-                                  NULL, NULL, NULL,
-                                  outgoing ? &fd : NULL, outgoing ? NULL : &fd,
-                                  NULL, errp)) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        error_setg_errno(errp, errno, "exec: socketpair failed");
+        return -1;
+    }
+    ok = g_spawn_async_with_fds(NULL, (char **)argv->pdata, NULL,
+                                G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                                outgoing ? sv[1] : -1, outgoing ? -1 : sv[1],
+                                -1, errp);
+    close(sv[1]);
+    if (!ok) {
+        close(sv[0]);
         error_prepend(errp, "exec: ");
         return -1;
     }
-    return fd;
+    return sv[0];
 }
 
 /* ---- file: ---- */

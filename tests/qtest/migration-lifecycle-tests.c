@@ -7,6 +7,8 @@
 #include "migration-helpers.h"
 #include "migration-tests.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -208,8 +210,43 @@ static void test_incoming_listener_closed(void)
     migrate_test_free(t);
 }
 
+/*
+ * exec: to a command that never reads: the stream stalls once the buffers
+ * are full, and migrate_cancel must still end the migration (and quit must
+ * not hang on the thread) instead of waiting for the command.
+ */
+static void test_cancel_exec_stalled(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *pidfile = migrate_test_path(t, "consumer.pid");
+    g_autofree char *args = g_strdup_printf(
+        "{'uri': 'exec:echo $$ > %s; exec sleep 600'}", pidfile);
+    g_autofree char *pid = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+
+    wait_for_serial(t->src_serial);
+    migrate_ensure_non_converge(t->from);
+    reply = qtest_qmp(t->from, "{'execute': 'migrate', 'arguments': %s}",
+                      args);
+    g_assert_nonnull(qtest_reply_return(reply));
+    migration_event_wait(t->from, "active");
+    /* Let the stream fill what the socket holds. */
+    while (!g_file_get_contents(pidfile, &pid, NULL, NULL)) {
+        g_usleep(10000);
+    }
+    g_usleep(500000);
+    migrate_cancel(t->from);
+    migration_event_wait(t->from, "cancelled");
+    kill(atoi(pid), SIGKILL);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/cancel/exec_stalled",
+                    test_cancel_exec_stalled);
     g_test_add_func("/migration/incoming/listener_closed",
                     test_incoming_listener_closed);
     g_test_add_func("/migration/cancel/at_switchover",
