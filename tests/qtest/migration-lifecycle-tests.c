@@ -1,8 +1,9 @@
 /*
  * The edges of a migration's life: what the command line and QMP do with
  * their arguments before anything runs (fd: ownership, -incoming errors),
- * and what is left once it ends (the destination's listener, the source's
- * run state after a cancel).
+ * cancels at awkward moments (right at switchover, a stalled exec:), and
+ * what is left once it ends (the destination's listener, the source's run
+ * state).
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"

@@ -13,8 +13,8 @@ void migration_register_misc_tests(void);
  * mismatch, the destination dying mid-stream. */
 void migration_register_stream_tests(void);
 
-/* Arguments before a migration runs (fd: ownership, -incoming errors) and
- * what is left after it (listener, run state). */
+/* Arguments before a migration runs (fd: ownership, -incoming errors),
+ * awkward cancels, and what is left after it (listener, run state). */
 void migration_register_lifecycle_tests(void);
 
 #endif
