@@ -21,6 +21,7 @@
 #include "sysemu/runstate.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 /* The rate-limit window, as QEMU's BUFFER_DELAY. */
 #define RATE_WINDOW_MS 100
@@ -87,6 +88,7 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
     MigrationState *s = g_new0(MigrationState, 1);
 
     s->state = MIGRATION_STATUS_NONE;
+    s->connecting_fd = -1;
     s->savevm = savevm;
     s->opts = opts;
     s->ram = ram;
@@ -242,9 +244,33 @@ static void migration_record_final_throughput(MigrationState *s)
 
 /* ---- the thread's phases ---- */
 
+/*
+ * The socket being connected is published so migrate_cancel can abort a
+ * connect() that hangs (an unreachable host, a full accept queue):
+ *
+ *   migration thread                    main thread (migrate_cancel)
+ *   lock; connecting_fd = fd;           state -> cancelling
+ *   cancelling already? shutdown(fd)    lock; connecting_fd >= 0?
+ *   unlock; connect(fd) ...               shutdown(fd): connect fails
+ *   lock; connecting_fd = -1; unlock    unlock
+ *
+ * Whichever side takes the lock second sees the other's change.
+ */
+static void migration_connecting(int fd, void *opaque)
+{
+    MigrationState *s = opaque;
+
+    qemu_mutex_lock(&s->lock);
+    s->connecting_fd = fd;
+    if (fd >= 0 && migration_status(s) == MIGRATION_STATUS_CANCELLING) {
+        shutdown(fd, SHUT_RDWR);
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
 static bool migration_connect(MigrationState *s, GError **errp)
 {
-    int fd = transport_connect(s->addr, errp);
+    int fd = transport_connect(s->addr, migration_connecting, s, errp);
 
     if (fd < 0) {
         return false;
@@ -548,8 +574,12 @@ void migration_cancel(MigrationState *s)
     } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
 
     qemu_mutex_lock(&s->lock);
-    if (s->to_dst && migration_status(s) == MIGRATION_STATUS_CANCELLING) {
-        qemu_file_shutdown(s->to_dst);
+    if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
+        if (s->to_dst) {
+            qemu_file_shutdown(s->to_dst);
+        } else if (s->connecting_fd >= 0) {
+            shutdown(s->connecting_fd, SHUT_RDWR);
+        }
     }
     qemu_cond_broadcast(&s->cond);
     qemu_mutex_unlock(&s->lock);

@@ -260,11 +260,18 @@ static int socket_open(const SocketAddress *sa, bool server, GError **errp)
     }
 }
 
-int transport_connect(const MigrationAddress *addr, GError **errp)
+int transport_connect(const MigrationAddress *addr, SocketConnectingFunc connecting,
+                      void *opaque, GError **errp)
 {
+    const SocketAddress *sa = &addr->u.socket;
+
     switch (addr->transport) {
     case MIGRATION_ADDRESS_TYPE_SOCKET:
-        return socket_open(&addr->u.socket, false, errp);
+        if (sa->type == SOCKET_ADDRESS_TYPE_INET) {
+            return socket_inet_open_full(sa->u.inet.host, sa->u.inet.port, false,
+                                         connecting, opaque, errp);
+        }
+        return socket_open(sa, false, errp);
     case MIGRATION_ADDRESS_TYPE_EXEC:
         return exec_spawn(addr->u.exec.args, true, errp);
     case MIGRATION_ADDRESS_TYPE_FILE:

@@ -51,7 +51,14 @@ fail:
 }
 
 int socket_inet_open(const char *host, const char *port, bool server,
-                           GError **errp)
+                     GError **errp)
+{
+    return socket_inet_open_full(host, port, server, NULL, NULL, errp);
+}
+
+int socket_inet_open_full(const char *host, const char *port, bool server,
+                          SocketConnectingFunc connecting, void *opaque,
+                          GError **errp)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
@@ -85,10 +92,22 @@ int socket_inet_open(const char *host, const char *port, bool server,
                 listen(fd, 1) == 0) {
                 break;
             }
-        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            break;
+            err = errno;
+        } else {
+            int ret;
+
+            if (connecting) {
+                connecting(fd, opaque);
+            }
+            ret = connect(fd, ai->ai_addr, ai->ai_addrlen);
+            err = errno;
+            if (connecting) {
+                connecting(-1, opaque);     /* before close(): fd numbers get reused */
+            }
+            if (ret == 0) {
+                break;
+            }
         }
-        err = errno;
         close(fd);
         fd = -1;
     }

@@ -42,6 +42,7 @@ typedef struct MigrationState {
     QemuMutex lock;
     QemuCond cond;                      /* signalled on cancel, migrate-continue, new limits */
     QEMUFile *to_dst;                   /* NULL until connected; shut down by cancel */
+    int connecting_fd;                  /* tcp socket while connect() runs, else -1 */
     char *error_desc;                   /* first error, for query-migrate */
     bool continue_requested;            /* migrate-continue while pre-switchover */
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "qapi/qapi-types.h"
+#include "qemu/sockets.h"
 
 /*
  * Parse QEMU's URI forms: tcp:HOST:PORT, unix:PATH, fd:NAME, exec:CMD,
@@ -32,8 +33,13 @@ MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
  */
 bool transport_prepare(MigrationAddress *addr, GError **errp);
 
-/* Outgoing: a connected, blocking fd for @addr, or -1.  Runs on the migration thread. */
-int transport_connect(const MigrationAddress *addr, GError **errp);
+/*
+ * Outgoing: a connected, blocking fd for @addr, or -1.  Runs on the
+ * migration thread.  For tcp, @connecting (may be NULL) sees the socket
+ * while connect() may hang, so a cancel can abort it.
+ */
+int transport_connect(const MigrationAddress *addr, SocketConnectingFunc connecting,
+                      void *opaque, GError **errp);
 
 /* Incoming connections. */
 typedef struct TransportListener TransportListener;

@@ -22,4 +22,16 @@ int socket_unix_open(const char *path, bool server, GError **errp);
 int socket_inet_open(const char *host, const char *port, bool server,
                      GError **errp);
 
+/*
+ * Called with the socket just before connect() and with -1 right after it
+ * returns, so another thread can shutdown() the socket to abort a connect
+ * that hangs (Linux aborts a pending TCP connect that way).
+ */
+typedef void (*SocketConnectingFunc)(int fd, void *opaque);
+
+/* socket_inet_open() with a hook around each client connect(). */
+int socket_inet_open_full(const char *host, const char *port, bool server,
+                          SocketConnectingFunc connecting, void *opaque,
+                          GError **errp);
+
 #endif

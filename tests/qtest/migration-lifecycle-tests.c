@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -244,8 +246,49 @@ static void test_cancel_exec_stalled(void)
     migrate_test_free(t);
 }
 
+/*
+ * A tcp connect that hangs (the destination's accept queue is full, so its
+ * SYNs go unanswered) ends in cancelled as soon as migrate_cancel comes.
+ */
+static void test_cancel_tcp_connecting(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    int filler = socket(AF_INET, SOCK_STREAM, 0);
+    g_autofree char *args = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+    g_autofree char *status = NULL;
+    g_autofree char *runstate = NULL;
+
+    g_assert_cmpint(bind(listener, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(listen(listener, 0), ==, 0);
+    g_assert_cmpint(getsockname(listener, (struct sockaddr *)&sin, &len), ==, 0);
+    /* A backlog of 0 admits one connection; the next one waits. */
+    g_assert_cmpint(connect(filler, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+
+    args = g_strdup_printf("{'uri': 'tcp:127.0.0.1:%d'}", ntohs(sin.sin_port));
+    reply = qtest_qmp(t->from, "{'execute': 'migrate', 'arguments': %s}", args);
+    g_assert_nonnull(qtest_reply_return(reply));
+    g_usleep(300000);
+    status = migrate_query_status(t->from);
+    g_assert_cmpstr(status, ==, "setup");      /* still connecting */
+    migrate_cancel(t->from);
+    migration_event_wait(t->from, "cancelled");
+    runstate = migrate_runstate(t->from);
+    g_assert_cmpstr(runstate, ==, "running");
+    close(filler);
+    close(listener);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/cancel/tcp_connecting",
+                    test_cancel_tcp_connecting);
     g_test_add_func("/migration/cancel/exec_stalled",
                     test_cancel_exec_stalled);
     g_test_add_func("/migration/incoming/listener_closed",
