@@ -187,27 +187,6 @@ static void interp_vcpu_kick(AccelVCPU *cpu)
     __atomic_store_n(&cpu->kicked, 1, __ATOMIC_RELEASE);
 }
 
-/*
- * Every interpreter store marks rb->dirty_log unconditionally (it costs one
- * load when the page is already dirty), and system code merges rb->dirty_log
- * for all writers.  So there is nothing to switch on or off here, and sync
- * has no pages of its own to add.
- */
-static bool interp_dirty_log_start(AccelState *s, GError **errp)
-{
-    return true;
-}
-
-static bool interp_dirty_log_sync(AccelState *s, RAMBlock *rb, unsigned long *dest,
-                                  GError **errp)
-{
-    return true;
-}
-
-static void interp_dirty_log_stop(AccelState *s)
-{
-}
-
 const AccelOps accel_interp_ops = {
     .name = "interp",
     .available = interp_available,
@@ -219,7 +198,8 @@ const AccelOps accel_interp_ops = {
     .vcpu_kick = interp_vcpu_kick,
     .vcpu_get_state = interp_vcpu_get_state,
     .vcpu_set_state = interp_vcpu_set_state,
-    .dirty_log_start = interp_dirty_log_start,
-    .dirty_log_sync = interp_dirty_log_sync,
-    .dirty_log_stop = interp_dirty_log_stop,
+    /*
+     * No dirty_log_* hooks: every interpreter store marks rb->dirty_log,
+     * which memory_sync_dirty() merges for all writers.
+     */
 };

@@ -86,23 +86,6 @@ static bool qtest_vcpu_set_state(AccelVCPU *cpu, const X86CPUState *env,
     return true;
 }
 
-/* No guest code runs, so the accelerator itself dirties nothing; qtest
- * writes mark rb->dirty_log through guest_memory_write(). */
-static bool qtest_dirty_log_start(AccelState *s, GError **errp)
-{
-    return true;
-}
-
-static bool qtest_dirty_log_sync(AccelState *s, RAMBlock *rb,
-                                 unsigned long *dest, GError **errp)
-{
-    return true;
-}
-
-static void qtest_dirty_log_stop(AccelState *s)
-{
-}
-
 const AccelOps accel_qtest_ops = {
     .name = "qtest",
     .available = qtest_available,
@@ -114,7 +97,8 @@ const AccelOps accel_qtest_ops = {
     .vcpu_kick = qtest_vcpu_kick,
     .vcpu_get_state = qtest_vcpu_get_state,
     .vcpu_set_state = qtest_vcpu_set_state,
-    .dirty_log_start = qtest_dirty_log_start,
-    .dirty_log_sync = qtest_dirty_log_sync,
-    .dirty_log_stop = qtest_dirty_log_stop,
+    /*
+     * No dirty_log_* hooks: no guest code runs; qtest writes mark
+     * rb->dirty_log through guest_memory_write().
+     */
 };

@@ -62,7 +62,9 @@ typedef struct AccelOps {
      * pages of @rb written since the previous sync (or start) into @dest (one
      * bit per target page) and forget them.  Writers other than the
      * accelerator set rb->dirty_log; memory_sync_dirty() in system/ merges
-     * both, so accelerators handle only their own writes here.
+     * both, so accelerators handle only their own writes here.  All three
+     * may be NULL: an accelerator whose stores already mark rb->dirty_log
+     * (interp) or that runs no guest code (qtest) has nothing to add.
      */
     bool (*dirty_log_start)(AccelState *s, GError **errp);
     bool (*dirty_log_sync)(AccelState *s, RAMBlock *rb, unsigned long *dest,
