@@ -49,9 +49,9 @@ static MigrationAddress *migration_parse_target(const char *uri,
                : migration_channels_parse(channels, errp);
 }
 
-bool qmp_migrate(const char *uri, MigrationChannelList *channels,
-                 bool has_detach, bool detach, bool has_resume, bool resume,
-                 GError **errp)
+bool qmp_migrate(TernContext *ctx, const char *uri,
+                 MigrationChannelList *channels, bool has_detach, bool detach,
+                 bool has_resume, bool resume, GError **errp)
 {
     MigrationAddress *addr;
 
@@ -63,7 +63,8 @@ bool qmp_migrate(const char *uri, MigrationChannelList *channels,
     return addr && migration_start(current_migration, addr, errp);
 }
 
-bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
+bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
+                          MigrationChannelList *channels,
                           bool has_exit_on_error, bool exit_on_error,
                           GError **errp)
 {
@@ -89,18 +90,19 @@ bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
                                             errp);
 }
 
-bool qmp_migrate_cancel(GError **errp)
+bool qmp_migrate_cancel(TernContext *ctx, GError **errp)
 {
     migration_cancel(current_migration);
     return true;
 }
 
-bool qmp_migrate_continue(MigrationStatus state, GError **errp)
+bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
+                          GError **errp)
 {
     return migration_continue(current_migration, state, errp);
 }
 
-MigrationInfo *qmp_query_migrate(GError **errp)
+MigrationInfo *qmp_query_migrate(TernContext *ctx, GError **errp)
 {
     MigrationInfo *info = migration_source_info(current_migration);
 

@@ -45,7 +45,8 @@ static MigrationOptions *current_options(GError **errp)
     return current.opts;
 }
 
-bool qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
+bool qmp_migrate_set_capabilities(TernContext *ctx,
+                                  MigrationCapabilityStatusList *capabilities,
                                   GError **errp)
 {
     MigrationOptions *o = current_options(errp);
@@ -60,14 +61,16 @@ bool qmp_migrate_set_capabilities(MigrationCapabilityStatusList *capabilities,
     return migration_options_set_caps(o, capabilities, errp);
 }
 
-MigrationCapabilityStatusList *qmp_query_migrate_capabilities(GError **errp)
+MigrationCapabilityStatusList *qmp_query_migrate_capabilities(TernContext *ctx,
+                                                              GError **errp)
 {
     MigrationOptions *o = current_options(errp);
 
     return o ? migration_options_query_caps(o) : NULL;
 }
 
-bool qmp_migrate_set_parameters(const MigrateSetParameters *arg, GError **errp)
+bool qmp_migrate_set_parameters(TernContext *ctx,
+                                const MigrateSetParameters *arg, GError **errp)
 {
     MigrationOptions *o = current_options(errp);
 
@@ -84,7 +87,8 @@ bool qmp_migrate_set_parameters(const MigrateSetParameters *arg, GError **errp)
     return true;
 }
 
-MigrationParameters *qmp_query_migrate_parameters(GError **errp)
+MigrationParameters *qmp_query_migrate_parameters(TernContext *ctx,
+                                                  GError **errp)
 {
     MigrationOptions *o = current_options(errp);
 

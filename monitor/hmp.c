@@ -174,7 +174,7 @@ void hmp_handle_command(Monitor *mon, const char *cmdline)
         return;
     }
     prev = monitor_set_cur(mon);
-    cmd->cmd(mon, args);
+    cmd->cmd(mon, monitor_globals.ctx, args);
     monitor_set_cur(prev);
 }
 
@@ -294,8 +294,9 @@ void monitor_hmp_free(Monitor *mon)
 
 /* ---- QMP's human-monitor-command ---- */
 
-char *qmp_human_monitor_command(const char *command_line, bool has_cpu_index,
-                                int64_t cpu_index, GError **errp)
+char *qmp_human_monitor_command(TernContext *ctx, const char *command_line,
+                                bool has_cpu_index, int64_t cpu_index,
+                                GError **errp)
 {
     Monitor mon = { 0 };
     char *output;

@@ -48,6 +48,7 @@ typedef struct MonitorQMP {
  */
 typedef struct MonitorGlobals {
     const QmpCommandList *cmds;
+    TernContext *ctx;           /* what every command receives; opaque here */
     QmpCommandList *cap_cmds;   /* negotiation mode: qmp_capabilities only */
 
     GThread *io_thread;

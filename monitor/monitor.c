@@ -51,12 +51,13 @@ static gpointer monitor_io_thread_run(gpointer opaque)
     return NULL;
 }
 
-void monitor_init_globals(const QmpCommandList *cmds)
+void monitor_init_globals(const QmpCommandList *cmds, TernContext *ctx)
 {
     const QmpCommand *cap;
 
     g_assert(!monitor_globals.cmds);
     monitor_globals.cmds = cmds;
+    monitor_globals.ctx = ctx;
     monitor_globals.cap_cmds = qmp_command_list_new();
     cap = qmp_find_command(cmds, "qmp_capabilities");
     if (cap) {

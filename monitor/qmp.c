@@ -46,7 +46,8 @@ static void monitor_qmp_send(MonitorQMP *mon, JsonNode *msg, gint generation)
 
 JsonNode *monitor_qmp_greeting(void)
 {
-    g_autoptr(VersionInfo) version = qmp_query_version(NULL);
+    g_autoptr(VersionInfo) version =
+        qmp_query_version(monitor_globals.ctx, NULL);
     JsonObject *qmp = json_object_new();
     JsonObject *greeting = json_object_new();
     JsonArray *caps = json_array_new();
@@ -68,7 +69,7 @@ static void monitor_qmp_dispatch(MonitorQMP *mon, JsonNode *req,
     const QmpCommandList *cmds = negotiated ? monitor_globals.cmds
                                             : monitor_globals.cap_cmds;
     Monitor *prev = monitor_set_cur(&mon->common);
-    JsonNode *rsp = qmp_dispatch(cmds, req,
+    JsonNode *rsp = qmp_dispatch(cmds, monitor_globals.ctx, req,
                                  g_atomic_int_get(&mon->oob_enabled));
 
     monitor_set_cur(prev);

@@ -5,7 +5,7 @@
 #include "qapi/qapi-commands.h"
 #include "sysemu/accel-ops.h"
 
-KvmInfo *qmp_query_kvm(GError **errp)
+KvmInfo *qmp_query_kvm(TernContext *ctx, GError **errp)
 {
     Machine *m = machine_current();
     KvmInfo *info = g_new0(KvmInfo, 1);

@@ -18,6 +18,7 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
+#include "sysemu/context.h"
 #include "sysemu/hmp-cmds.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
@@ -139,6 +140,7 @@ static bool start_vm(const TernOptions *o, GError **errp)
 static int tern_run(TernOptions *o)
 {
     g_autoptr(QmpCommandList) cmds = qmp_command_list_new();
+    TernContext ctx = { 0 };
     g_autoptr(GError) err = NULL;
     QTestServer *qtest = NULL;
     Machine *m = NULL;
@@ -152,7 +154,7 @@ static int tern_run(TernOptions *o)
     bql_lock();
 
     qmp_init_marshal(cmds);
-    monitor_init_globals(cmds);
+    monitor_init_globals(cmds, &ctx);
     system_hmp_register();
     vm_set_name(o->name);
     if (o->has_uuid) {
@@ -170,7 +172,7 @@ static int tern_run(TernOptions *o)
             goto out;
         }
     }
-    m = machine_create(o->machine, &err);
+    m = ctx.machine = machine_create(o->machine, &err);
     if (!m || !migration_init(m, &err) || !start_qtest(o, m, &qtest, &err) ||
         !start_vm(o, &err)) {
         goto out;

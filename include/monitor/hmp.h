@@ -29,8 +29,11 @@ typedef struct HMPCommand {
     const char *args_type;
     const char *params;         /* synopsis for help, e.g. "[-d] uri" */
     const char *help;           /* one line */
-    /* Main loop, BQL held.  @args: name -> string / int / bool (borrowed). */
-    void (*cmd)(Monitor *mon, JsonObject *args);
+    /*
+     * Main loop, BQL held.  @ctx: the context monitor_init_globals() was
+     * given.  @args: name -> string / int / bool (borrowed).
+     */
+    void (*cmd)(Monitor *mon, TernContext *ctx, JsonObject *args);
 } HMPCommand;
 
 /*

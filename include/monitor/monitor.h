@@ -15,10 +15,12 @@ typedef struct Monitor Monitor;
 
 /*
  * Start-up, main thread, before any monitor: @cmds (borrowed; it must live
- * until monitor_cleanup()) is the table every QMP monitor dispatches to.
- * Starts the monitor I/O thread and installs the QMP event emitter.
+ * until monitor_cleanup()) is the table every QMP monitor dispatches to,
+ * and @ctx (borrowed, opaque to the monitors) what every QMP and HMP
+ * command receives.  Starts the monitor I/O thread and installs the QMP
+ * event emitter.
  */
-void monitor_init_globals(const QmpCommandList *cmds);
+void monitor_init_globals(const QmpCommandList *cmds, TernContext *ctx);
 
 /* Stop the I/O thread and free every monitor (not the chardevs).  At exit. */
 void monitor_cleanup(void);

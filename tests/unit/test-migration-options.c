@@ -79,7 +79,7 @@ static GError *marshal(QmpCommandFunc fn, const char *args_json, JsonNode **ret)
     g_autoptr(JsonObject) args = json_obj(args_json);
     GError *err = NULL;
     JsonNode *r = NULL;
-    bool ok = fn(args, &r, &err);
+    bool ok = fn(NULL, args, &r, &err);
 
     g_assert_true(ok == (err == NULL));
     if (ret) {
@@ -658,8 +658,8 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
 {
     g_autoptr(GString) out = g_string_new(NULL);
 
-    g_assert_true(hmp_migrate_set_capability("events", true, NULL));
-    g_assert_true(hmp_info_migrate_capabilities(out, NULL));
+    g_assert_true(hmp_migrate_set_capability(NULL, "events", true, NULL));
+    g_assert_true(hmp_info_migrate_capabilities(NULL, out, NULL));
     g_assert_true(g_str_has_prefix(out->str, "xbzrle: off\nrdma-pin-all: off\n"
                                    "auto-converge: off\nzero-blocks: off\n"
                                    "events: on\n"));
@@ -671,7 +671,7 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
 {
     g_autoptr(GString) out = g_string_new(NULL);
 
-    g_assert_true(hmp_info_migrate_parameters(out, NULL));
+    g_assert_true(hmp_info_migrate_parameters(NULL, out, NULL));
     g_assert_cmpstr(out->str, ==,
                     "announce-initial: 50 ms\n"
                     "announce-max: 550 ms\n"
@@ -704,7 +704,7 @@ static void hmp_set_ok(const char *param, const char *value)
 {
     g_autoptr(GError) err = NULL;
 
-    g_assert_true(hmp_migrate_set_parameter(param, value, &err));
+    g_assert_true(hmp_migrate_set_parameter(NULL, param, value, &err));
     g_assert_no_error(err);
 }
 
@@ -712,7 +712,7 @@ static void hmp_set_fails(const char *param, const char *value, const char *desc
 {
     g_autoptr(GError) err = NULL;
 
-    g_assert_false(hmp_migrate_set_parameter(param, value, &err));
+    g_assert_false(hmp_migrate_set_parameter(NULL, param, value, &err));
     g_assert_nonnull(err);
     g_assert_cmpstr(err->message, ==, desc);
 }
@@ -770,11 +770,12 @@ static void test_hmp_set_capability(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_autoptr(GError) err2 = NULL;
 
-    g_assert_true(hmp_migrate_set_capability("pause-before-switchover", true, NULL));
+    g_assert_true(hmp_migrate_set_capability(NULL, "pause-before-switchover",
+                                             true, NULL));
     g_assert_true(migrate_cap(f->opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER));
-    g_assert_false(hmp_migrate_set_capability("bogus", true, &err));
+    g_assert_false(hmp_migrate_set_capability(NULL, "bogus", true, &err));
     g_assert_cmpstr(err->message, ==, "Invalid parameter 'bogus'");
-    g_assert_false(hmp_migrate_set_capability("xbzrle", true, &err2));
+    g_assert_false(hmp_migrate_set_capability(NULL, "xbzrle", true, &err2));
     g_assert_cmpstr(err2->message, ==,
                     "Migration capability 'xbzrle' is not supported by tern");
 }

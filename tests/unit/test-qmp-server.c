@@ -19,8 +19,8 @@ static GThread *main_thread;
 
 /* ---- the test command table ---- */
 
-static bool cmd_qmp_capabilities(JsonObject *args, JsonNode **ret,
-                                 GError **errp)
+static bool cmd_qmp_capabilities(TernContext *ctx, JsonObject *args,
+                                 JsonNode **ret, GError **errp)
 {
     bool oob = false;
 
@@ -34,28 +34,32 @@ static bool cmd_qmp_capabilities(JsonObject *args, JsonNode **ret,
     return monitor_qmp_negotiate(monitor_cur(), oob, errp);
 }
 
-static bool cmd_echo(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_echo(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                     GError **errp)
 {
     *ret = json_node_new(JSON_NODE_OBJECT);
     json_node_set_object(*ret, args);
     return true;
 }
 
-static bool cmd_fail(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_fail(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                     GError **errp)
 {
     error_setg(errp, "failed as asked");
     return false;
 }
 
 /* Which thread ran us: "main" (in-band) or "io" (out of band). */
-static bool cmd_where(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_where(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                      GError **errp)
 {
     *ret = json_node_new(JSON_NODE_VALUE);
     json_node_set_string(*ret, g_thread_self() == main_thread ? "main" : "io");
     return true;
 }
 
-static bool cmd_emit(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_emit(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                     GError **errp)
 {
     JsonObject *data = json_object_new();
 
@@ -65,12 +69,14 @@ static bool cmd_emit(JsonObject *args, JsonNode **ret, GError **errp)
     return true;
 }
 
-static bool cmd_quiet(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_quiet(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                      GError **errp)
 {
     return true;
 }
 
-static bool cmd_getfd(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_getfd(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                      GError **errp)
 {
     Monitor *mon = monitor_cur();
     int fd = qemu_chr_get_msgfd(monitor_get_chardev(mon));
@@ -83,7 +89,8 @@ static bool cmd_getfd(JsonObject *args, JsonNode **ret, GError **errp)
     return true;
 }
 
-static bool cmd_closefd(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_closefd(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                        GError **errp)
 {
     return monitor_close_fd(monitor_cur(),
                             json_object_get_string_member(args, "fdname"),
@@ -122,7 +129,7 @@ typedef struct Client {
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
     f->cmds = test_commands();
-    monitor_init_globals(f->cmds);
+    monitor_init_globals(f->cmds, NULL);
     f->dir = g_dir_make_tmp("test-qmp-XXXXXX", NULL);
     for (int i = 0; i < 2; i++) {
         g_autofree char *id = g_strdup_printf("qmp%d", i);
