@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assembly.h"
 #include "chardev/char-backend.h"
 #include "cmdline.h"
 #include "hw/machine.h"
@@ -19,7 +20,6 @@
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
 #include "sysemu/context.h"
-#include "sysemu/hmp-cmds.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
 
@@ -125,11 +125,12 @@ static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
 }
 
 /* Decide the initial run state (QEMU's autostart rules). */
-static bool start_vm(const TernOptions *o, GError **errp)
+static bool start_vm(const TernOptions *o, TernContext *ctx, GError **errp)
 {
     if (o->incoming) {
         runstate_set(RUN_STATE_INMIGRATE);
-        return migration_incoming_setup(o->incoming, !o->start_stopped, errp);
+        runstate_set_autostart(!o->start_stopped);
+        return migration_incoming_setup(ctx->migration, o->incoming, errp);
     }
     if (!o->start_stopped) {
         vm_start();
@@ -143,7 +144,6 @@ static int tern_run(TernOptions *o)
     TernContext ctx = { 0 };
     g_autoptr(GError) err = NULL;
     QTestServer *qtest = NULL;
-    Machine *m = NULL;
     int status = EXIT_FAILURE;
 
     signal(SIGPIPE, SIG_IGN);
@@ -154,8 +154,7 @@ static int tern_run(TernOptions *o)
     bql_lock();
 
     qmp_init_marshal(cmds);
-    monitor_init_globals(cmds, &ctx);
-    system_hmp_register();
+    assembly_init_monitors(&ctx, cmds);
     vm_set_name(o->name);
     if (o->has_uuid) {
         vm_set_uuid(o->uuid);
@@ -172,9 +171,9 @@ static int tern_run(TernOptions *o)
             goto out;
         }
     }
-    m = ctx.machine = machine_create(o->machine, &err);
-    if (!m || !migration_init(m, &err) || !start_qtest(o, m, &qtest, &err) ||
-        !start_vm(o, &err)) {
+    if (!assembly_build(&ctx, o->machine, &err) ||
+        !start_qtest(o, ctx.machine, &qtest, &err) ||
+        !start_vm(o, &ctx, &err)) {
         goto out;
     }
     status = main_loop_run();
@@ -185,9 +184,7 @@ out:
     }
     /* As QEMU at exit: the vCPUs stop without a STOP event. */
     qtest_server_free(qtest);
-    migration_shutdown();
-    monitor_cleanup();
-    machine_free(m);
+    assembly_teardown(&ctx);
     qemu_chr_cleanup_all();
     bql_unlock();
     return status;
