@@ -49,9 +49,12 @@ static void query_commands_add(const QmpCommand *cmd, void *opaque)
 
 CommandInfoList *qmp_query_commands(TernContext *ctx, GError **errp)
 {
+    Monitor *mon = monitor_cur();
     CommandInfoList *list = NULL;
 
-    qmp_for_each_command(monitor_globals.cmds, query_commands_add, &list);
+    /* QMP-only: it runs from a QMP monitor's dispatch, never elsewhere. */
+    g_assert(mon && mon->owner);
+    qmp_for_each_command(mon->owner->cmds, query_commands_add, &list);
     return list;
 }
 

@@ -50,7 +50,7 @@ static void assembly_device_load_unlock(void *opaque)
 
 void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
 {
-    monitor_init_globals(cmds, ctx);
+    ctx->monitors = monitors_new(cmds, ctx);
     system_hmp_register();
     migration_hmp_register();
 }
@@ -82,6 +82,6 @@ void assembly_teardown(TernContext *ctx)
         bql_lock();
         migration_objects_free(g_steal_pointer(&ctx->migration));
     }
-    monitor_cleanup();
+    monitors_free(g_steal_pointer(&ctx->monitors));
     machine_free(g_steal_pointer(&ctx->machine));
 }

@@ -10,9 +10,10 @@
 #include "sysemu/context.h"
 
 /*
- * Start-up, main thread, BQL held, before any monitor: the monitors will
- * dispatch to @cmds (borrowed; it must outlive assembly_teardown()) and
- * hand @ctx to every QMP and HMP command; the HMP tables are registered.
+ * Start-up, main thread, BQL held, before any monitor: @ctx's set of
+ * monitors, which will dispatch to @cmds (borrowed; it must outlive
+ * assembly_teardown()) and hand @ctx to every QMP and HMP command; the
+ * HMP tables are registered.
  */
 void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds);
 

@@ -57,7 +57,8 @@ static Chardev *chardev_from_spec(const char *opt, const char *spec,
     return chr;
 }
 
-static bool create_monitors(const TernOptions *o, GError **errp)
+static bool create_monitors(const TernOptions *o, Monitors *mons,
+                            GError **errp)
 {
     for (guint i = 0; i < o->monitors->len; i++) {
         CmdlineMonitor *mon = g_ptr_array_index(o->monitors, i);
@@ -78,8 +79,8 @@ static bool create_monitors(const TernOptions *o, GError **errp)
                 return false;
             }
         }
-        if (!(mon->qmp ? monitor_init_qmp(chr, errp)
-                       : monitor_init_hmp(chr, errp))) {
+        if (!(mon->qmp ? monitor_init_qmp(mons, chr, errp)
+                       : monitor_init_hmp(mons, chr, errp))) {
             return false;
         }
     }
@@ -161,7 +162,7 @@ static int tern_run(TernOptions *o)
     }
     runstate_set_no_shutdown(o->no_shutdown);
 
-    if (!create_chardevs(o, &err) || !create_monitors(o, &err)) {
+    if (!create_chardevs(o, &err) || !create_monitors(o, ctx.monitors, &err)) {
         goto out;
     }
     if (o->serial) {

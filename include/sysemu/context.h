@@ -11,12 +11,15 @@
 
 typedef struct Machine Machine;                   /* hw/machine.h */
 typedef struct MigrationObjects MigrationObjects; /* migration/misc.h */
+typedef struct Monitors Monitors;                 /* monitor/monitor.h */
 
 struct TernContext {
     /* The board: RAM blocks, accelerator, devices, vCPUs (hw/machine.h). */
     Machine *machine;
     /* Both migration states, their options, sections and RAM state. */
     MigrationObjects *migration;
+    /* The QMP and HMP monitors; they hand this context to every command. */
+    Monitors *monitors;
 };
 
 #endif

@@ -241,13 +241,14 @@ static void test_shell_on_socket(void)
     g_autoptr(GString) acc = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    Monitors *mons;
     Chardev *chr;
     int fd;
 
-    monitor_init_globals(cmds, NULL);
+    mons = monitors_new(cmds, NULL);
     chr = qemu_chr_new_from_compat("hmp0", spec, &err);
     g_assert_no_error(err);
-    g_assert_true(monitor_init_hmp(chr, &err));
+    g_assert_true(monitor_init_hmp(mons, chr, &err));
 
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
@@ -267,7 +268,7 @@ static void test_shell_on_socket(void)
     g_assert_cmpstr(reply, ==, expected);
 
     close(fd);
-    monitor_cleanup();
+    monitors_free(mons);
     qemu_chr_cleanup_all();
     rmdir(dir);
 }

@@ -17,6 +17,16 @@
 
 static GThread *main_thread;
 
+/*
+ * The context the monitors are created with: tern's is defined by system/,
+ * the monitors only carry the pointer, so the test brings its own.
+ */
+struct TernContext {
+    int unused;
+};
+
+static TernContext test_ctx;
+
 /* ---- the test command table ---- */
 
 static bool cmd_qmp_capabilities(TernContext *ctx, JsonObject *args,
@@ -37,6 +47,7 @@ static bool cmd_qmp_capabilities(TernContext *ctx, JsonObject *args,
 static bool cmd_echo(TernContext *ctx, JsonObject *args, JsonNode **ret,
                      GError **errp)
 {
+    g_assert_true(ctx == &test_ctx);    /* what the monitors were given */
     *ret = json_node_new(JSON_NODE_OBJECT);
     json_node_set_object(*ret, args);
     return true;
@@ -117,6 +128,7 @@ static QmpCommandList *test_commands(void)
 
 typedef struct Fixture {
     QmpCommandList *cmds;
+    Monitors *mons;
     char *dir;
     char *path[2];
 } Fixture;
@@ -129,7 +141,7 @@ typedef struct Client {
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
     f->cmds = test_commands();
-    monitor_init_globals(f->cmds, NULL);
+    f->mons = monitors_new(f->cmds, &test_ctx);
     f->dir = g_dir_make_tmp("test-qmp-XXXXXX", NULL);
     for (int i = 0; i < 2; i++) {
         g_autofree char *id = g_strdup_printf("qmp%d", i);
@@ -141,7 +153,7 @@ static void fixture_setup(Fixture *f, gconstpointer data)
         spec = g_strdup_printf("unix:%s,server=on,wait=off", f->path[i]);
         chr = qemu_chr_new_from_compat(id, spec, &err);
         g_assert_no_error(err);
-        g_assert_true(monitor_init_qmp(chr, &err));
+        g_assert_true(monitor_init_qmp(f->mons, chr, &err));
     }
 }
 
@@ -150,7 +162,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     /* Let queued work finish before freeing. */
     while (g_main_context_iteration(NULL, FALSE)) {
     }
-    monitor_cleanup();
+    monitors_free(f->mons);
     qemu_chr_cleanup_all();
     qmp_command_list_free(f->cmds);
     for (int i = 0; i < 2; i++) {
