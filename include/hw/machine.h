@@ -73,7 +73,7 @@ void machine_free(Machine *m);
  * Register the machine's migratable state in @s: a "cpu" section per vCPU
  * (instance id = vCPU index), then "serial" and "testdev" (instance 0);
  * debug-exit has no state.  @m must outlive @s's use.  Called once at
- * start-up by the migration core; see docs/devel/vmstate.md.
+ * start-up by the process assembly; see docs/devel/vmstate.md.
  */
 void machine_register_vmstate(Machine *m, SaveVMState *s);
 

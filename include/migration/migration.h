@@ -35,7 +35,7 @@ typedef struct MigrationState {
     MigrationOptions *opts;             /* the process's settings (caps cannot change while running) */
     MigrationOptions *run_opts;         /* snapshot taken at migrate, for the thread */
     MigrationAddress *addr;             /* where to */
-    SaveVMState *savevm;                /* sections to send (owned by the machine) */
+    SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     GThread *thread;
 
     /* ---- shared with the QMP side; protected by @lock ---- */
