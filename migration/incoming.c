@@ -125,12 +125,8 @@ static gpointer incoming_thread(gpointer opaque)
 {
     MigrationIncomingState *mis = opaque;
     GError *err = NULL;
-    SaveVMConfig cfg;
 
-    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
-                      MIGRATION_STATUS_ACTIVE);
-    migration_savevm_config(mis->opts, &cfg);
-    savevm_state_load(mis->savevm, mis->from_src, &cfg, &err);
+    savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
 
     qemu_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src, err ? NULL : &err);
@@ -156,6 +152,14 @@ static void incoming_accept(int fd, void *opaque)
     MigrationIncomingState *mis = opaque;
 
     mis->from_src = qemu_file_new_fd(fd, false);
+    /*
+     * Active before the thread exists, and the options read here: a
+     * migrate-set-capabilities (BQL held too) sees either a listener that
+     * has read nothing yet or a load in progress, which it refuses.
+     */
+    migration_savevm_config(mis->opts, &mis->load_cfg);
+    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
+                      MIGRATION_STATUS_ACTIVE);
     mis->thread = g_thread_new("mig/dst", incoming_thread, mis);
 }
 
@@ -182,6 +186,11 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_NONE,
                       MIGRATION_STATUS_SETUP);
     return true;
+}
+
+bool migration_incoming_is_loading(MigrationIncomingState *mis)
+{
+    return incoming_status(mis) == MIGRATION_STATUS_ACTIVE;
 }
 
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)

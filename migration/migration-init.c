@@ -41,9 +41,11 @@ static void device_load_unlock(void *opaque)
     bql_unlock();
 }
 
-static bool outgoing_running(void)
+/* Capabilities are frozen while this process sends or loads a stream. */
+static bool migration_in_progress(void)
 {
-    return migration_is_running(g_atomic_int_get(&objects.out->state));
+    return migration_is_running(g_atomic_int_get(&objects.out->state)) ||
+           migration_incoming_is_loading(objects.in);
 }
 
 static void max_bandwidth_changed(uint64_t bytes_per_second)
@@ -95,7 +97,7 @@ bool migration_init(Machine *m, GError **errp)
     }
     savevm_set_device_load_lock(o->savevm, device_load_lock, device_load_unlock, NULL);
 
-    migration_options_init_current(o->opts, outgoing_running);
+    migration_options_init_current(o->opts, migration_in_progress);
     migration_options_set_live_hooks(&live_hooks);
     migration_object_init(o->out, o->in);
     migration_hmp_register();

@@ -98,8 +98,9 @@ const char *migration_param_hmp_unit(MigrationParameter param);
 
 /*
  * @opts: the options new migrations copy (borrowed; owned by the caller
- * until the next call).  @migration_running: true while an outgoing
- * migration is running (capabilities are then frozen); NULL means never.
+ * until the next call).  @migration_running: true while a migration is
+ * running, outgoing or being loaded (capabilities are then frozen); NULL
+ * means never.
  */
 void migration_options_init_current(MigrationOptions *opts,
                                     bool (*migration_running)(void));
