@@ -87,16 +87,33 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     }
 }
 
-/* Main loop, BQL held: the guest resumes where the source left it. */
+/*
+ * Main loop, BQL held (run state inmigrate): the guest resumes where the
+ * source left it.  As in QEMU, running follows autostart and any other
+ * state is entered as sent, but only where QEMU allows it after inmigrate
+ * and tern models it (the transition table says both).  The rest, which
+ * any QEMU may send (suspended, colo, debug, save-vm, ...), is input, not
+ * a bug: the guest stays paused and the user is told which state it was.
+ */
 static void incoming_resume_guest(MigrationIncomingState *mis)
 {
     RunState rs = global_state_runstate(mis->global_state);
 
-    if (rs == RUN_STATE_RUNNING && runstate_autostart()) {
-        vm_start();
-    } else {
-        runstate_set(rs == RUN_STATE_RUNNING ? RUN_STATE_PAUSED : rs);
+    if (rs == RUN_STATE_RUNNING) {
+        if (runstate_autostart()) {
+            vm_start();
+        } else {
+            runstate_set(RUN_STATE_PAUSED);
+        }
+        return;
     }
+    if (!runstate_transition_valid(runstate_get(), rs)) {
+        warn_report("the source was in run state '%s', which tern cannot "
+                    "enter after a migration; the guest stays paused",
+                    runstate_name(rs));
+        rs = RUN_STATE_PAUSED;
+    }
+    runstate_set(rs);
 }
 
 /* Main loop, BQL held: the incoming thread has ended (mis->finish). */
