@@ -7,6 +7,7 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
+#include "qemu/error.h"
 #include "qemu/main-loop.h"
 
 #include <string.h>
@@ -91,6 +92,93 @@ static void test_free_while_loading(Fixture *f, gconstpointer data)
     migration_incoming_free(f->mis);
     f->mis = NULL;
     g_assert_false(g_main_context_pending(NULL));
+}
+
+/* ---- a section whose load hooks fail ---- */
+
+typedef enum FailingLoad {
+    FAIL_LOAD_SETUP,
+    FAIL_LOAD_SETUP_SILENTLY,   /* false without an error: a buggy hook */
+    FAIL_LOAD_STATE,
+} FailingLoad;
+
+static FailingLoad failing_load;
+
+static bool failing_load_setup(void *opaque, GError **errp)
+{
+    if (failing_load == FAIL_LOAD_SETUP) {
+        error_setg(errp, "load_setup failed on purpose");
+        return false;
+    }
+    return failing_load != FAIL_LOAD_SETUP_SILENTLY;
+}
+
+static bool failing_load_state(QEMUFile *f, void *opaque, int version_id,
+                               GError **errp)
+{
+    qemu_get_be32(f);
+    error_setg(errp, "load_state failed on purpose");
+    return false;
+}
+
+static bool failing_save_setup(QEMUFile *f, void *opaque, GError **errp)
+{
+    qemu_put_be32(f, 1);
+    return true;
+}
+
+static const SaveVMHandlers failing_handlers = {
+    .save_setup = failing_save_setup,
+    .load_setup = failing_load_setup,
+    .load_state = failing_load_state,
+};
+
+static const struct {
+    const char *path;
+    FailingLoad fails;
+    const char *message;
+} load_cases[] = {
+    { "load-setup", FAIL_LOAD_SETUP,
+      "load setup of section 'failing': load_setup failed on purpose" },
+    { "load-setup-silently", FAIL_LOAD_SETUP_SILENTLY,
+      "load setup of section 'failing': handler failed" },
+    { "load-state", FAIL_LOAD_STATE, "load_state failed on purpose" },
+};
+
+/* A load hook that fails fails the load, with its message in error-desc. */
+static void test_load_hook_fails(Fixture *f, gconstpointer data)
+{
+    size_t i = GPOINTER_TO_SIZE(data);
+    g_autoptr(SaveVMState) src = savevm_state_new();
+    QEMUFile *out = qemu_file_new_output_buffer();
+    g_autoptr(MigrationInfo) info = g_new0(MigrationInfo, 1);
+    g_autoptr(GBytes) stream = NULL;
+    SaveVMConfig cfg;
+    gsize len;
+    const char *data_bytes;
+
+    failing_load = load_cases[i].fails;
+    savevm_register_live(src, "failing", 0, 1, &failing_handlers, NULL);
+    savevm_register_live(f->savevm, "failing", 0, 1, &failing_handlers, NULL);
+    migration_savevm_config(f->opts, &cfg);
+    g_assert_true(savevm_state_header(src, out, &cfg, NULL));
+    g_assert_true(savevm_state_setup(src, out, NULL));
+    g_assert_true(savevm_state_complete(src, out, NULL));
+    stream = qemu_file_output_buffer_bytes(out);
+    qemu_fclose(out, NULL);
+    data_bytes = g_bytes_get_data(stream, &len);
+
+    start_on_socket(f);
+    g_assert_cmpint(write(f->sock[1], data_bytes, len), ==, (gssize)len);
+    close(f->sock[1]);
+    f->sock[1] = -1;
+    while (g_atomic_int_get(&f->mis->state) != MIGRATION_STATUS_FAILED) {
+        g_assert_cmpint(g_atomic_int_get(&f->mis->state), !=,
+                        MIGRATION_STATUS_COMPLETED);
+        g_main_context_iteration(NULL, TRUE);
+    }
+    migration_incoming_info(f->mis, info);
+    g_assert_nonnull(strstr(info->error_desc, load_cases[i].message));
 }
 
 /* What a source in run state @name sends: header, globalstate, EOF. */
@@ -215,6 +303,13 @@ int main(int argc, char **argv)
                fixture_teardown);
     g_test_add("/migration/incoming/source-runstate/warns", Fixture, NULL,
                fixture_setup, test_source_runstate_warns, fixture_teardown);
+    for (size_t i = 0; i < G_N_ELEMENTS(load_cases); i++) {
+        g_autofree char *path = g_strdup_printf(
+            "/migration/incoming/hook-fails/%s", load_cases[i].path);
+
+        g_test_add(path, Fixture, GSIZE_TO_POINTER(i), fixture_setup,
+                   test_load_hook_fails, fixture_teardown);
+    }
     g_test_add("/migration/incoming/load-fails", Fixture, NULL,
                fixture_setup, test_load_fails, fixture_teardown);
     g_test_add("/migration/incoming/free-while-loading", Fixture, NULL,
