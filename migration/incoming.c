@@ -143,7 +143,11 @@ static gpointer incoming_thread(gpointer opaque)
     MigrationIncomingState *mis = opaque;
     GError *err = NULL;
 
-    savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+    if (!savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
+        !err) {
+        /* A failure must never pass for a completed load. */
+        error_setg(&err, "the load failed without saying why");
+    }
 
     qemu_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src, err ? NULL : &err);
