@@ -103,12 +103,14 @@ static gpointer source_thread(gpointer opaque)
     g_autoptr(RAMState) rs = ram_state_new(job->blocks, &dirty, NULL);
     QEMUFile *f = qemu_file_new_fd(job->fd, true);
     GError *err = NULL;
-    int ret = 0;
+    SaveVMIterateResult ret = SAVEVM_ITERATE_MORE;
 
     job->ok = ram_save_handlers.save_setup(f, rs, &err);
-    while (job->ok && (ret = ram_save_handlers.save_live_iterate(f, rs, &err)) == 0) {
+    while (job->ok && (ret = ram_save_handlers.save_live_iterate(f, rs, &err)) ==
+           SAVEVM_ITERATE_MORE) {
     }
-    job->ok = job->ok && ret == 1 && ram_save_handlers.save_live_complete(f, rs, &err);
+    job->ok = job->ok && ret == SAVEVM_ITERATE_DONE &&
+              ram_save_handlers.save_live_complete(f, rs, &err);
     ram_save_handlers.save_cleanup(rs);
     job->ok = qemu_fclose(f, job->ok ? &err : NULL) && job->ok;
     if (err) {

@@ -87,16 +87,33 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     }
 }
 
-/* Main loop, BQL held: the guest resumes where the source left it. */
+/*
+ * Main loop, BQL held (run state inmigrate): the guest resumes where the
+ * source left it.  As in QEMU, running follows autostart and any other
+ * state is entered as sent, but only where QEMU allows it after inmigrate
+ * and tern models it (the transition table says both).  The rest, which
+ * any QEMU may send (suspended, colo, debug, save-vm, ...), is input, not
+ * a bug: the guest stays paused and the user is told which state it was.
+ */
 static void incoming_resume_guest(MigrationIncomingState *mis)
 {
     RunState rs = global_state_runstate(mis->global_state);
 
-    if (rs == RUN_STATE_RUNNING && runstate_autostart()) {
-        vm_start();
-    } else {
-        runstate_set(rs == RUN_STATE_RUNNING ? RUN_STATE_PAUSED : rs);
+    if (rs == RUN_STATE_RUNNING) {
+        if (runstate_autostart()) {
+            vm_start();
+        } else {
+            runstate_set(RUN_STATE_PAUSED);
+        }
+        return;
     }
+    if (!runstate_transition_valid(runstate_get(), rs)) {
+        warn_report("the source was in run state '%s', which tern cannot "
+                    "enter after a migration; the guest stays paused",
+                    runstate_name(rs));
+        rs = RUN_STATE_PAUSED;
+    }
+    runstate_set(rs);
 }
 
 /* Main loop, BQL held: the incoming thread has ended (mis->finish). */
@@ -125,12 +142,12 @@ static gpointer incoming_thread(gpointer opaque)
 {
     MigrationIncomingState *mis = opaque;
     GError *err = NULL;
-    SaveVMConfig cfg;
 
-    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
-                      MIGRATION_STATUS_ACTIVE);
-    migration_savevm_config(mis->opts, &cfg);
-    savevm_state_load(mis->savevm, mis->from_src, &cfg, &err);
+    if (!savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
+        !err) {
+        /* A failure must never pass for a completed load. */
+        error_setg(&err, "the load failed without saying why");
+    }
 
     qemu_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src, err ? NULL : &err);
@@ -156,6 +173,14 @@ static void incoming_accept(int fd, void *opaque)
     MigrationIncomingState *mis = opaque;
 
     mis->from_src = qemu_file_new_fd(fd, false);
+    /*
+     * Active before the thread exists, and the options read here: a
+     * migrate-set-capabilities (BQL held too) sees either a listener that
+     * has read nothing yet or a load in progress, which it refuses.
+     */
+    migration_savevm_config(mis->opts, &mis->load_cfg);
+    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
+                      MIGRATION_STATUS_ACTIVE);
     mis->thread = g_thread_new("mig/dst", incoming_thread, mis);
 }
 
@@ -182,6 +207,11 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_NONE,
                       MIGRATION_STATUS_SETUP);
     return true;
+}
+
+bool migration_incoming_is_loading(MigrationIncomingState *mis)
+{
+    return incoming_status(mis) == MIGRATION_STATUS_ACTIVE;
 }
 
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)

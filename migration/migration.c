@@ -321,7 +321,8 @@ static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
         if (pending <= threshold) {
             return true;
         }
-        if (savevm_state_iterate(s->savevm, s->to_dst, errp) < 0) {
+        if (savevm_state_iterate(s->savevm, s->to_dst, errp) ==
+            SAVEVM_ITERATE_ERROR) {
             return false;
         }
         if (!qemu_file_check_error(s->to_dst, errp)) {

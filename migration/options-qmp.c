@@ -32,7 +32,9 @@ bool qmp_migrate_set_capabilities(TernContext *ctx,
     if (!o) {
         return false;
     }
-    if (migration_is_running(g_atomic_int_get(&o->out->state))) {
+    /* Capabilities are frozen while this process sends or loads a stream. */
+    if (migration_is_running(g_atomic_int_get(&o->out->state)) ||
+        migration_incoming_is_loading(o->in)) {
         error_setg(errp, "There's a migration process in progress");
         return false;
     }

@@ -382,17 +382,18 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     return qemu_file_check_error(f, errp);
 }
 
-static int ram_save_iterate(QEMUFile *f, void *opaque, GError **errp)
+static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
+                                            GError **errp)
 {
     RAMState *rs = opaque;
     RAMSendRun run = { .bytes_counter = &rs->stats->precopy_bytes };
 
     if (!ram_check_source(rs, errp)) {
-        return -1;
+        return SAVEVM_ITERATE_ERROR;
     }
     /* A round ended in an earlier call and nobody synced since: start the next pass. */
     if (rs->dirty_pages == 0 && !ram_dirty_sync(rs, errp)) {
-        return -1;
+        return SAVEVM_ITERATE_ERROR;
     }
     /* Each section names its first block, so a section can be read on its own. */
     rs->last_sent_block = NULL;
@@ -401,9 +402,9 @@ static int ram_save_iterate(QEMUFile *f, void *opaque, GError **errp)
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
     if (!qemu_file_check_error(f, errp)) {
-        return -1;
+        return SAVEVM_ITERATE_ERROR;
     }
-    return rs->dirty_pages == 0 ? 1 : 0;
+    return rs->dirty_pages == 0 ? SAVEVM_ITERATE_DONE : SAVEVM_ITERATE_MORE;
 }
 
 static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
@@ -421,23 +422,24 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     return qemu_file_check_error(f, errp);
 }
 
-static uint64_t ram_state_pending_estimate(void *opaque)
+static void ram_state_pending_estimate(void *opaque, uint64_t *pending)
 {
     RAMState *rs = opaque;
-    uint64_t bytes = rs->dirty_pages * TARGET_PAGE_SIZE;
 
-    migration_stat_set(&rs->stats->remaining, bytes);
-    return bytes;
+    *pending = rs->dirty_pages * TARGET_PAGE_SIZE;
+    migration_stat_set(&rs->stats->remaining, *pending);
 }
 
-static uint64_t ram_state_pending_exact(void *opaque, GError **errp)
+static bool ram_state_pending_exact(void *opaque, uint64_t *pending,
+                                    GError **errp)
 {
     RAMState *rs = opaque;
 
     if (!ram_check_source(rs, errp) || !ram_dirty_sync(rs, errp)) {
-        return 0;
+        return false;
     }
-    return ram_state_pending_estimate(rs);
+    ram_state_pending_estimate(rs, pending);
+    return true;
 }
 
 static void ram_save_cleanup(void *opaque)

@@ -322,8 +322,14 @@ static bool savevm_load_setup(SaveVMState *s, GError **errp)
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
 
-        if (e->ops && e->ops->load_setup && !e->ops->load_setup(e->opaque, errp)) {
-            error_prepend(errp, "load setup of section '%s': ", e->idstr);
+        GError *err = NULL;
+
+        if (e->ops && e->ops->load_setup && !e->ops->load_setup(e->opaque, &err)) {
+            if (!err) {
+                error_setg(&err, "handler failed");
+            }
+            g_propagate_prefixed_error(errp, err, "load setup of section '%s': ",
+                                       e->idstr);
             return false;
         }
     }

@@ -228,11 +228,12 @@ bool savevm_state_setup(SaveVMState *s, QEMUFile *f, GError **errp)
     return true;
 }
 
-int savevm_state_iterate(SaveVMState *s, QEMUFile *f, GError **errp)
+SaveVMIterateResult savevm_state_iterate(SaveVMState *s, QEMUFile *f,
+                                         GError **errp)
 {
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
-        int ret;
+        SaveVMIterateResult ret;
 
         if (!e->ops || !e->ops->save_live_iterate) {
             continue;
@@ -240,15 +241,15 @@ int savevm_state_iterate(SaveVMState *s, QEMUFile *f, GError **errp)
         savevm_put_section_header(f, e, QEMU_VM_SECTION_PART);
         ret = e->ops->save_live_iterate(f, e->opaque, errp);
         savevm_put_section_footer(f, e);
-        if (!savevm_section_done(f, e, ret >= 0, errp)) {
-            return -1;
+        if (!savevm_section_done(f, e, ret != SAVEVM_ITERATE_ERROR, errp)) {
+            return SAVEVM_ITERATE_ERROR;
         }
-        if (ret == 0) {
+        if (ret == SAVEVM_ITERATE_MORE) {
             /* Finish this entry's round before starting the next one (as QEMU). */
-            return 0;
+            return SAVEVM_ITERATE_MORE;
         }
     }
-    return 1;
+    return SAVEVM_ITERATE_DONE;
 }
 
 uint64_t savevm_state_pending_estimate(SaveVMState *s)
@@ -257,9 +258,11 @@ uint64_t savevm_state_pending_estimate(SaveVMState *s)
 
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
+        uint64_t mine = 0;
 
         if (e->ops && e->ops->state_pending_estimate) {
-            pending += e->ops->state_pending_estimate(e->opaque);
+            e->ops->state_pending_estimate(e->opaque, &mine);
+            pending += mine;
         }
     }
     return pending;
@@ -271,15 +274,20 @@ bool savevm_state_pending_exact(SaveVMState *s, uint64_t *pending, GError **errp
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
         GError *err = NULL;
+        uint64_t mine = 0;
 
         if (!e->ops || !e->ops->state_pending_exact) {
             continue;
         }
-        *pending += e->ops->state_pending_exact(e->opaque, &err);
-        if (err) {
-            g_propagate_prefixed_error(errp, err, "section '%s': ", e->idstr);
+        if (!e->ops->state_pending_exact(e->opaque, &mine, &err)) {
+            if (!err) {
+                error_setg(&err, "handler failed");
+            }
+            g_propagate_prefixed_error(errp, err, "section '%s' (instance %"
+                                       PRIu32 "): ", e->idstr, e->instance_id);
             return false;
         }
+        *pending += mine;
     }
     return true;
 }

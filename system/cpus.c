@@ -47,6 +47,7 @@ static struct {
     CPUIOHandler io;
     GPtrArray *cpus;        /* CPUState*, by index */
     QemuCond parked_cond;   /* signalled when a vCPU parks */
+    int quiesce;            /* cpus_quiesce_begin() calls not yet ended */
     char *last_error;
 } vcpus;
 
@@ -81,7 +82,8 @@ static CPUState *cpu_by_index(int index)
 
 static bool cpu_should_park(const CPUState *cpu)
 {
-    return cpu->exit || cpu->stop || cpu->halted || !runstate_is_running();
+    return cpu->exit || cpu->stop || cpu->halted || vcpus.quiesce ||
+           !runstate_is_running();
 }
 
 static void cpu_report_error(CPUState *cpu, GError *err)
@@ -217,6 +219,35 @@ void cpus_pause_all(void)
     }
     while (!cpus_all_parked()) {
         bql_cond_wait(&vcpus.parked_cond);
+    }
+}
+
+/*
+ * A quiesce is not a stop: it leaves cpu->stop and the run state alone, so
+ * a vm_stop() or vm_start() that runs while we wait (bql_cond_wait drops
+ * the BQL) still decides whether the vCPUs run once the quiesce ends.
+ */
+void cpus_quiesce_begin(void)
+{
+    g_assert(bql_locked());
+    g_assert(!cpus_on_vcpu_thread());
+    vcpus.quiesce++;
+    for (int i = 0; i < cpus_count(); i++) {
+        vcpus.ops->vcpu_kick(cpu_by_index(i)->vcpu);
+    }
+    while (!cpus_all_parked()) {
+        bql_cond_wait(&vcpus.parked_cond);
+    }
+}
+
+void cpus_quiesce_end(void)
+{
+    g_assert(bql_locked());
+    g_assert(vcpus.quiesce > 0);
+    if (--vcpus.quiesce == 0) {
+        for (int i = 0; i < cpus_count(); i++) {
+            qemu_cond_signal(&cpu_by_index(i)->wake);
+        }
     }
 }
 

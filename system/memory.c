@@ -6,6 +6,7 @@
  */
 #include "memory-internal.h"
 
+#include <errno.h>
 #include <string.h>
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
@@ -13,6 +14,8 @@
 
 #include "qemu/bitmap.h"
 #include "qemu/error.h"
+#include "qemu/main-loop.h"
+#include "sysemu/cpus.h"
 
 /*
  * The process's RAM blocks, built at start-up on the main thread and fixed
@@ -25,6 +28,12 @@ static struct {
     uint64_t main_ram_size;
     const AccelOps *accel_ops;
     AccelState *accel;
+
+    /* How a collect orders the vCPUs' stores (below); set by the first
+     * memory_dirty_log_start() (BQL held), before any collect. */
+    bool barrier_probed;
+    bool membarrier_ok;
+    bool barrier_force_pause;       /* tests */
 } ram_list;
 
 static void ram_list_ensure(void)
@@ -269,33 +278,69 @@ void memory_set_accel(const AccelOps *ops, AccelState *accel)
  *
  * A process-wide barrier after collecting drains every thread's store
  * buffer, so reading the pages afterwards sees every write whose mark was
- * skipped.
+ * skipped.  Where membarrier(2) is missing (old kernels, seccomp filters),
+ * a fence on the collecting thread alone would not drain the vCPUs', so
+ * the collect runs with every vCPU parked instead: parking and unparking
+ * take the BQL, which orders the vCPUs' stores before the collect and
+ * their later bit checks after it.  Writers other than vCPUs hold the BQL,
+ * which the collect holds too.
  */
-static bool memory_barrier_registered;
-/* Target of the fallback fence (a locked RMW, which TSan can model). */
-static int memory_fence_word;
-
-static void memory_barrier_register(void)
+static void memory_barrier_probe(void)
 {
-    if (!memory_barrier_registered &&
-        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
-        memory_barrier_registered = true;
+    if (!ram_list.barrier_probed) {
+        ram_list.barrier_probed = true;
+        ram_list.membarrier_ok =
+            syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                    0, 0) == 0;
+        if (!ram_list.membarrier_ok) {
+            warn_report("membarrier(2) is unavailable: the vCPUs pause for "
+                        "every dirty page collect");
+        }
     }
 }
 
-static void memory_barrier_all_threads(void)
+void memory_dirty_barrier_force_pause(bool force)
 {
-    if (!memory_barrier_registered ||
-        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
-        /* Without membarrier: only our own thread is fenced (best effort). */
-        __atomic_fetch_add(&memory_fence_word, 0, __ATOMIC_SEQ_CST);
+    ram_list.barrier_force_pause = force;
+}
+
+static bool memory_barrier_pauses_vcpus(void)
+{
+    return ram_list.barrier_force_pause || !ram_list.membarrier_ok;
+}
+
+/* Collect @rb's software log into @dest with the vCPUs parked. */
+static void memory_collect_paused(RAMBlock *rb, unsigned long *dest)
+{
+    bool locked = bql_locked();     /* the switchover holds it already */
+
+    if (!locked) {
+        bql_lock();
     }
+    cpus_quiesce_begin();
+    bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
+    cpus_quiesce_end();
+    if (!locked) {
+        bql_unlock();
+    }
+}
+
+/* Collect @rb's software log into @dest, then drain every store buffer. */
+static bool memory_collect_membarrier(RAMBlock *rb, unsigned long *dest,
+                                      GError **errp)
+{
+    bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
+        error_setg_errno(errp, errno, "membarrier");
+        return false;
+    }
+    return true;
 }
 
 bool memory_dirty_log_start(GError **errp)
 {
     ram_list_ensure();
-    memory_barrier_register();
+    memory_barrier_probe();
     for (guint i = 0; i < ram_list.blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
         unsigned long *scratch = bitmap_new(ramblock_pages(rb));
@@ -318,9 +363,12 @@ bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp)
         !ram_list.accel_ops->dirty_log_sync(ram_list.accel, rb, dest, errp)) {
         return false;
     }
-    bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
-    memory_barrier_all_threads();
-    return true;
+    memory_barrier_probe();
+    if (memory_barrier_pauses_vcpus()) {
+        memory_collect_paused(rb, dest);
+        return true;
+    }
+    return memory_collect_membarrier(rb, dest, errp);
 }
 
 void memory_dirty_log_stop(void)

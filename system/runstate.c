@@ -17,9 +17,11 @@
 /*
  * QEMU's transition table restricted to the states tern enters (prelaunch,
  * inmigrate, running, paused, finish-migrate, postmigrate, shutdown,
- * internal-error, guest-panicked).  Transitions into debug, io-error,
- * restore-vm, save-vm, suspended, watchdog and colo are left out on
- * purpose: tern has nothing that makes them, so asking for one is a bug.
+ * internal-error, guest-panicked, and io-error and watchdog, which only a
+ * destination enters when the source was in them).  Transitions into
+ * debug, restore-vm, save-vm, suspended and colo are left out on purpose:
+ * tern has nothing that makes them, so asking for one is a bug (a
+ * destination given one of them by the source stays paused instead).
  */
 static const struct {
     RunState from, to;
@@ -29,6 +31,8 @@ static const struct {
     { RUN_STATE_PRELAUNCH, RUN_STATE_FINISH_MIGRATE },
 
     { RUN_STATE_INMIGRATE, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_INMIGRATE, RUN_STATE_IO_ERROR },
+    { RUN_STATE_INMIGRATE, RUN_STATE_WATCHDOG },
     { RUN_STATE_INMIGRATE, RUN_STATE_PAUSED },
     { RUN_STATE_INMIGRATE, RUN_STATE_RUNNING },
     { RUN_STATE_INMIGRATE, RUN_STATE_SHUTDOWN },
@@ -40,6 +44,14 @@ static const struct {
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_PAUSED },
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_FINISH_MIGRATE },
     { RUN_STATE_INTERNAL_ERROR, RUN_STATE_PRELAUNCH },
+
+    { RUN_STATE_IO_ERROR, RUN_STATE_RUNNING },
+    { RUN_STATE_IO_ERROR, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_IO_ERROR, RUN_STATE_PRELAUNCH },
+
+    { RUN_STATE_WATCHDOG, RUN_STATE_RUNNING },
+    { RUN_STATE_WATCHDOG, RUN_STATE_FINISH_MIGRATE },
+    { RUN_STATE_WATCHDOG, RUN_STATE_PRELAUNCH },
 
     { RUN_STATE_PAUSED, RUN_STATE_RUNNING },
     { RUN_STATE_PAUSED, RUN_STATE_FINISH_MIGRATE },
@@ -55,6 +67,8 @@ static const struct {
     { RUN_STATE_FINISH_MIGRATE, RUN_STATE_POSTMIGRATE },
     { RUN_STATE_FINISH_MIGRATE, RUN_STATE_PRELAUNCH },
     { RUN_STATE_FINISH_MIGRATE, RUN_STATE_INTERNAL_ERROR },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_IO_ERROR },
+    { RUN_STATE_FINISH_MIGRATE, RUN_STATE_WATCHDOG },
     { RUN_STATE_FINISH_MIGRATE, RUN_STATE_SHUTDOWN },
     { RUN_STATE_FINISH_MIGRATE, RUN_STATE_GUEST_PANICKED },
 

@@ -97,3 +97,13 @@ void error_report(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
 }
+
+void warn_report(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tern: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}

@@ -85,6 +85,7 @@ typedef struct MigrationIncomingState {
     GThread *thread;
     GlobalState *global_state;          /* what the source's run state was */
     TransportListener *listener;        /* accepting the connection, main loop */
+    SaveVMConfig load_cfg;              /* from @opts when the connection came */
 
     QemuMutex lock;
     QEMUFile *from_src;
@@ -151,5 +152,13 @@ void migration_incoming_free(MigrationIncomingState *mis);
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
                               bool exit_on_error, GError **errp);
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);
+/*
+ * Is a stream being loaded (the incoming thread runs)?  BQL held: the
+ * load enters and leaves this state under the BQL, so a caller that holds
+ * it cannot race with the thread's reading of mis->opts.  Listening
+ * (setup) is not loading: as in QEMU, the destination's capabilities may
+ * be set between -incoming URI and the source's connection.
+ */
+bool migration_incoming_is_loading(MigrationIncomingState *mis);
 
 #endif

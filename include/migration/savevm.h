@@ -98,10 +98,11 @@ bool savevm_state_header(SaveVMState *s, QEMUFile *f, const SaveVMConfig *cfg,
 bool savevm_state_setup(SaveVMState *s, QEMUFile *f, GError **errp);
 /*
  * PART sections, entry by entry, stopping at the first that has more to
- * send.  Returns 1 when every entry is done for now, 0 when one has more,
- * -1 on error (@errp set).
+ * send: DONE when every entry is done for now, MORE when one has more,
+ * ERROR (@errp set) when one failed.
  */
-int savevm_state_iterate(SaveVMState *s, QEMUFile *f, GError **errp);
+SaveVMIterateResult savevm_state_iterate(SaveVMState *s, QEMUFile *f,
+                                         GError **errp);
 /* Bytes still to send, summed over the iterative entries. */
 uint64_t savevm_state_pending_estimate(SaveVMState *s);
 bool savevm_state_pending_exact(SaveVMState *s, uint64_t *pending, GError **errp);

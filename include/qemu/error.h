@@ -48,4 +48,7 @@ void error_report_err(GError *err);
 /* Print "tern: <formatted message>" to stderr. */
 void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
+/* Print "tern: warning: <formatted message>" to stderr. */
+void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 #endif

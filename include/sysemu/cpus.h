@@ -41,6 +41,16 @@ void cpus_pause_all(void);
 void cpus_resume_all(void);
 
 /*
+ * Park every vCPU until cpus_quiesce_end() without a stop: the run state,
+ * STOP/RESUME events and stop/cont are untouched, and a vCPU that vm_stop()
+ * parked meanwhile stays parked after the end.  For a moment in which no
+ * vCPU may be inside the accelerator (the dirty log collect without
+ * membarrier).  BQL held (released while waiting); never on a vCPU thread.
+ */
+void cpus_quiesce_begin(void);
+void cpus_quiesce_end(void);
+
+/*
  * On a vCPU thread: leave the accelerator soon and park until the next
  * cpus_resume_all() (a stop requested from guest I/O).  BQL held.
  */

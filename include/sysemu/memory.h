@@ -90,7 +90,9 @@ char *memory_format_ramblocks(void);
 /*
  * Copy guest-physical [@gpa, @gpa + @len) out of / into guest RAM.  The
  * range must lie inside one mapped block.  Writes mark the pages in
- * rb->dirty_log.  Any thread; concurrent with vCPUs as real DMA is.
+ * rb->dirty_log.  Any thread, concurrent with vCPUs as real DMA is; a
+ * writer holds the BQL (memory_sync_dirty() relies on it where
+ * membarrier(2) is missing).
  */
 bool guest_memory_read(uint64_t gpa, void *buf, uint64_t len, GError **errp);
 bool guest_memory_write(uint64_t gpa, const void *buf, uint64_t len,
@@ -112,9 +114,19 @@ bool memory_dirty_log_start(GError **errp);
 /*
  * OR into @dest (one bit per target page of @rb) every page written since
  * the previous sync (or start), from the accelerator and from
- * rb->dirty_log, and forget them.  Any thread; one syncing thread at a time.
+ * rb->dirty_log, and forget them.  Every write whose page is not in @dest
+ * is visible in @rb by the time this returns (a later sync reports the
+ * page otherwise).  Any thread but a vCPU's, with or without the BQL (it
+ * takes it when membarrier(2) is missing, to park the vCPUs); one syncing
+ * thread at a time.
  */
 bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp);
+
+/*
+ * Order the collect by parking the vCPUs even where membarrier(2) works,
+ * as where it does not (tests of that path).
+ */
+void memory_dirty_barrier_force_pause(bool force);
 
 void memory_dirty_log_stop(void);
 

@@ -15,8 +15,9 @@
  * RunState and ShutdownCause are QEMU's enums, generated from
  * qapi/run-state.json (RUN_STATE_*, SHUTDOWN_CAUSE_*, RunState_str()).
  * tern enters prelaunch, inmigrate, running, paused, finish-migrate,
- * postmigrate, shutdown, internal-error and guest-panicked; the others
- * exist for the wire format only.
+ * postmigrate, shutdown, internal-error and guest-panicked, and a
+ * destination also io-error and watchdog when the source was in them; the
+ * others exist for the wire format only.
  */
 /* The wire names: "running", "inmigrate", ...; "host-qmp-quit", ... */
 const char *runstate_name(RunState state);

@@ -285,8 +285,45 @@ static void test_cancel_tcp_connecting(void)
     migrate_test_free(t);
 }
 
+#define SET_EVENTS_CAP \
+    "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': " \
+    "[{'capability': 'events', 'state': true}]}}"
+
+/*
+ * migrate-set-capabilities on a destination: allowed while it only listens
+ * (QEMU users set them between -incoming URI and the source's connect),
+ * refused while a stream is being loaded (the load reads them), allowed
+ * again once the load has ended.  The source cannot converge, so the load
+ * stays in progress until the test lets it finish.
+ */
+static void test_incoming_caps_frozen_while_loading(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+
+    migrate_ensure_non_converge(t->from);
+    migrate_incoming_qmp(t->to, uri, NULL);
+    qtest_qmp_assert_success(t->to, SET_EVENTS_CAP);       /* listening */
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    migration_event_wait(t->to, "active");
+    qtest_qmp_expect_error(t->to, "GenericError",
+                           "There's a migration process in progress",
+                           SET_EVENTS_CAP);
+    migrate_ensure_converge(t->from);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    qtest_qmp_assert_success(t->to, SET_EVENTS_CAP);       /* loaded */
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
+    g_test_add_func("/migration/incoming/caps_frozen_while_loading",
+                    test_incoming_caps_frozen_while_loading);
     g_test_add_func("/migration/cancel/tcp_connecting",
                     test_cancel_tcp_connecting);
     g_test_add_func("/migration/cancel/exec_stalled",

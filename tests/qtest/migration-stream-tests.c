@@ -20,6 +20,7 @@
 
 #define VM_SECTION_START 0x01
 #define VM_SECTION_PART 0x02
+#define VM_SECTION_FULL 0x04
 #define VM_CONFIGURATION 0x07
 #define VM_VMDESCRIPTION 0x06
 #define VM_SECTION_FOOTER 0x7e
@@ -372,8 +373,75 @@ static void test_dest_killed(void)
     migrate_test_free(t);
 }
 
+/*
+ * The globalstate section's be32 size (then its 100-byte run-state name).
+ * It is the last FULL section named so: search back from EOF.
+ */
+static size_t stream_find_globalstate(const StreamMap *m)
+{
+    static const char idstr[] = "\x0bglobalstate";
+    size_t hdr = 1 + 4 + sizeof(idstr) - 1 + 4 + 4;
+
+    for (size_t p = m->eof_end - hdr - 4 - 100; p > m->first_page; p--) {
+        if (m->data[p] == VM_SECTION_FULL &&
+            !memcmp(m->data + p + 5, idstr, sizeof(idstr) - 1)) {
+            g_assert_cmpuint(be32_at(m->data + p + hdr - 4), ==, 1);
+            return p + hdr;
+        }
+    }
+    g_error("no globalstate section in the saved stream");
+}
+
+/*
+ * A QEMU source may be in any run state: the destination ends in it where
+ * QEMU enters it after inmigrate and tern models it, else paused; never
+ * an abort.  The stream is tern's own with the run state's name replaced.
+ * One name per rule here (each process start is slow under TSan); every
+ * name goes through test-migration-incoming.
+ */
+static void test_stream_source_runstate(void)
+{
+    static const struct {
+        const char *sent, *ends_in;
+    } cases[] = {
+        { "running", "running" },       /* autostart */
+        { "io-error", "io-error" },     /* entered as sent */
+        { "suspended", "paused" },      /* QEMU enters it, tern cannot */
+        { "debug", "paused" },          /* QEMU cannot enter it either */
+        { "inmigrate", "paused" },      /* not a state to end in */
+    };
+    StreamMap m = { 0 };
+    MigTest *t = stream_save(&m);
+    size_t gs = stream_find_globalstate(&m);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        size_t len = strlen(cases[i].sent) + 1;
+        char *desc = NULL;
+        g_autofree char *status = NULL;
+        g_autofree char *runstate = NULL;
+
+        m.data[gs] = m.data[gs + 1] = m.data[gs + 2] = 0;
+        m.data[gs + 3] = len;
+        memset(m.data + gs + 4, 0, 100);
+        memcpy(m.data + gs + 4, cases[i].sent, len);
+        status = stream_load(t, m.data, m.len, 0, &desc);
+        if (strcmp(status, "completed")) {
+            g_error("source run state '%s': %s: %s", cases[i].sent, status,
+                    desc);
+        }
+        runstate = migrate_runstate(t->to);
+        g_test_message("source '%s' -> destination '%s'", cases[i].sent,
+                       runstate);
+        g_assert_cmpstr(runstate, ==, cases[i].ends_in);
+    }
+    stream_free(&m);
+    migrate_test_free(t);
+}
+
 void migration_register_stream_tests(void)
 {
+    g_test_add_func("/migration/stream/source_runstate",
+                    test_stream_source_runstate);
     g_test_add_func("/migration/bad_stream/truncated", test_stream_truncated);
     g_test_add_func("/migration/bad_stream/flipped", test_stream_flipped);
     g_test_add_func("/migration/bad_stream/length_mismatch",

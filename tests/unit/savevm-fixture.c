@@ -66,12 +66,13 @@ static bool fake_save_setup(QEMUFile *f, void *opaque, GError **errp)
     return true;
 }
 
-static int fake_save_iterate(QEMUFile *f, void *opaque, GError **errp)
+static SaveVMIterateResult fake_save_iterate(QEMUFile *f, void *opaque,
+                                             GError **errp)
 {
     FakeLive *l = opaque;
 
     qemu_put_be32(f, l->next++);
-    return --l->rounds > 0 ? 0 : 1;
+    return --l->rounds > 0 ? SAVEVM_ITERATE_MORE : SAVEVM_ITERATE_DONE;
 }
 
 static bool fake_save_complete(QEMUFile *f, void *opaque, GError **errp)
@@ -80,14 +81,15 @@ static bool fake_save_complete(QEMUFile *f, void *opaque, GError **errp)
     return true;
 }
 
-static uint64_t fake_pending_estimate(void *opaque)
+static void fake_pending_estimate(void *opaque, uint64_t *pending)
 {
-    return ((FakeLive *)opaque)->rounds * 100;
+    *pending = ((FakeLive *)opaque)->rounds * 100;
 }
 
-static uint64_t fake_pending_exact(void *opaque, GError **errp)
+static bool fake_pending_exact(void *opaque, uint64_t *pending, GError **errp)
 {
-    return ((FakeLive *)opaque)->rounds * 100 + 1;
+    *pending = ((FakeLive *)opaque)->rounds * 100 + 1;
+    return true;
 }
 
 static void fake_save_cleanup(void *opaque)
@@ -253,7 +255,7 @@ GBytes *machine_save(Machine *m)
     g_autoptr(GError) err = NULL;
     uint64_t pending;
     GBytes *bytes;
-    int ret;
+    SaveVMIterateResult ret;
 
     m->live.rounds = 2;
     m->a = (DevA) { .reg = 0xa1a2a3a4, .mem = { 1, 2, 3, 4 }, .flag = true };
@@ -263,10 +265,11 @@ GBytes *machine_save(Machine *m)
     g_assert_cmpuint(savevm_state_pending_estimate(m->s), ==, 200);
     g_assert_true(savevm_state_pending_exact(m->s, &pending, &err));
     g_assert_cmpuint(pending, ==, 201);
-    g_assert_cmpint(savevm_state_iterate(m->s, out, &err), ==, 0);
+    g_assert_cmpint(savevm_state_iterate(m->s, out, &err), ==,
+                    SAVEVM_ITERATE_MORE);
     ret = savevm_state_iterate(m->s, out, &err);
     g_assert_no_error(err);
-    g_assert_cmpint(ret, ==, 1);
+    g_assert_cmpint(ret, ==, SAVEVM_ITERATE_DONE);
     g_assert_true(savevm_state_complete(m->s, out, &err));
     g_assert_no_error(err);
     savevm_state_cleanup(m->s);

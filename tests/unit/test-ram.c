@@ -147,13 +147,13 @@ static GBytes *save_everything(RAMState *rs)
 {
     QEMUFile *f = qemu_file_new_output_buffer();
     GError *err = NULL;
-    int ret;
+    SaveVMIterateResult ret;
 
     g_assert_true(ram_save_handlers.save_setup(f, rs, &err));
     do {
         ret = ram_save_handlers.save_live_iterate(f, rs, &err);
-        g_assert_cmpint(ret, >=, 0);
-    } while (ret == 0);
+        g_assert_cmpint(ret, !=, SAVEVM_ITERATE_ERROR);
+    } while (ret == SAVEVM_ITERATE_MORE);
     g_assert_true(ram_save_handlers.save_live_complete(f, rs, &err));
     g_assert_no_error(err);
     return output_bytes(f);
@@ -226,6 +226,7 @@ static void test_setup_bytes(void)
     };
     MigrationAtomicStats stats = { 0 };
     g_autoptr(GBytes) bytes = NULL;
+    uint64_t pending = 0;
     g_autoptr(RAMState) rs = NULL;
     uint64_t last_sync = 0;
     FakeDirty d;
@@ -244,7 +245,8 @@ static void test_setup_bytes(void)
     g_assert_cmpuint(migration_stat_get(&stats.dirty_sync_count), ==, 1);
     g_assert_cmpuint(migration_stat_get(&stats.total), ==, 5 * PAGE);
     g_assert_cmpuint(ram_state_dirty_pages(rs), ==, 5);
-    g_assert_cmpuint(ram_save_handlers.state_pending_estimate(rs), ==, 5 * PAGE);
+    ram_save_handlers.state_pending_estimate(rs, &pending);
+    g_assert_cmpuint(pending, ==, 5 * PAGE);
     ram_save_handlers.save_cleanup(rs);
     g_assert_null(block(blocks, 0)->bmap);
     fake_dirty_cleanup(&d);
@@ -274,7 +276,8 @@ static void test_page_record_bytes(void)
     f = qemu_file_new_output_buffer();
     g_assert_true(ram_save_handlers.save_setup(f, rs, NULL));
     setup = qemu_file_output_buffer_bytes(f);
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, rs, NULL), ==, 1);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, rs, NULL), ==,
+                    SAVEVM_ITERATE_DONE);
     bytes = output_bytes(f);
 
     put64(expect, 0x0000 | RAM_SAVE_FLAG_ZERO);                           /* a:0 never written */
@@ -393,7 +396,7 @@ static void test_dirty_pages_resent(void)
     g_autoptr(RAMState) src = NULL;
     g_autoptr(RAMState) dst = ram_load_state_new(dst_blocks);
     g_autoptr(GBytes) first = NULL, second = NULL;
-    uint64_t last_sync = 0;
+    uint64_t last_sync = 0, pending = 0;
     QEMUFile *f = qemu_file_new_output_buffer();
     GError *err = NULL;
     FakeDirty d;
@@ -403,7 +406,8 @@ static void test_dirty_pages_resent(void)
     ram_state_set_sync_hook(src, on_sync_count, &last_sync);
     fake_guest_write(&d, 0, 3, 0x33);       /* before setup: sent by the first pass */
     g_assert_true(ram_save_handlers.save_setup(f, src, NULL));
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==, 1);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==,
+                    SAVEVM_ITERATE_DONE);
     first = output_bytes(f);
     g_assert_true(load_all(dst, g_bytes_get_data(first, NULL), g_bytes_get_size(first), &err));
     assert_blocks_equal(src_blocks, dst_blocks);
@@ -412,20 +416,24 @@ static void test_dirty_pages_resent(void)
     fake_guest_write(&d, 0, 3, 0x44);
     fake_guest_write(&d, 1, 63, 0x55);
     fake_guest_write(&d, 1, 10, 0x00);
-    g_assert_cmpuint(ram_save_handlers.state_pending_estimate(src), ==, 0);
-    g_assert_cmpuint(ram_save_handlers.state_pending_exact(src, &err), ==, 3 * PAGE);
+    ram_save_handlers.state_pending_estimate(src, &pending);
+    g_assert_cmpuint(pending, ==, 0);
+    g_assert_true(ram_save_handlers.state_pending_exact(src, &pending, &err));
     g_assert_no_error(err);
+    g_assert_cmpuint(pending, ==, 3 * PAGE);
     g_assert_cmpuint(last_sync, ==, 2);
     g_assert_cmpuint(migration_stat_get(&stats.remaining), ==, 3 * PAGE);
 
     f = qemu_file_new_output_buffer();
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==, 1);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==,
+                    SAVEVM_ITERATE_DONE);
     g_assert_cmpuint(migration_stat_get(&stats.normal_pages), ==, 1 + 2);
     g_assert_cmpuint(migration_stat_get(&stats.zero_pages), ==, 127 + 1);
 
     /* Nothing synced since the round ended: the next iterate starts a pass itself. */
     fake_guest_write(&d, 1, 0, 0x66);
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==, 1);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==,
+                    SAVEVM_ITERATE_DONE);
     g_assert_cmpuint(last_sync, ==, 3);
     /* complete: a final sync; what was dirtied while stopped counts as downtime bytes. */
     fake_guest_write(&d, 0, 0, 0x77);
@@ -466,7 +474,7 @@ static void test_rate_limit(void)
     RAMRateLimit rl = { .exceeded = fake_limit_exceeded, .opaque = &limit };
     uint64_t sent;
     FakeDirty d;
-    int ret;
+    SaveVMIterateResult ret;
 
     fake_dirty_init(&d, blocks);
     for (uint64_t p = 0; p < 256; p++) {
@@ -478,13 +486,15 @@ static void test_rate_limit(void)
 
     /* Already over budget: nothing but EOS, and more remains. */
     limit.budget = 0;
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(limit.f, rs, NULL), ==, 0);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(limit.f, rs, NULL), ==,
+                    SAVEVM_ITERATE_MORE);
     g_assert_cmpuint(migration_stat_get(&stats.normal_pages), ==, 0);
 
     /* A budget of 10 pages: stops at the next check, 16 pages in. */
     limit.budget = qemu_file_transferred(limit.f) + 10 * PAGE;
     limit.asked = 0;
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(limit.f, rs, NULL), ==, 0);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(limit.f, rs, NULL), ==,
+                    SAVEVM_ITERATE_MORE);
     sent = migration_stat_get(&stats.normal_pages);
     g_assert_cmpuint(sent, >=, 10);
     g_assert_cmpuint(sent, <=, 32);
@@ -494,8 +504,8 @@ static void test_rate_limit(void)
     ram_state_set_rate_limit(rs, NULL);
     do {
         ret = ram_save_handlers.save_live_iterate(limit.f, rs, NULL);
-    } while (ret == 0);
-    g_assert_cmpint(ret, ==, 1);
+    } while (ret == SAVEVM_ITERATE_MORE);
+    g_assert_cmpint(ret, ==, SAVEVM_ITERATE_DONE);
     g_assert_cmpuint(migration_stat_get(&stats.normal_pages), ==, 256);
     bytes = output_bytes(limit.f);
     ram_save_handlers.save_cleanup(rs);
@@ -510,6 +520,7 @@ static void test_source_errors(void)
     QEMUFile *f = qemu_file_new_output_buffer();
     GError *err = NULL;
     FakeDirty d;
+    uint64_t pending = 0;
 
     g_assert_false(ram_save_handlers.save_setup(f, dst_only, &err));
     g_assert_nonnull(strstr(err->message, "no dirty page source"));
@@ -524,8 +535,9 @@ static void test_source_errors(void)
     d.fail = false;
     g_assert_true(ram_save_handlers.save_setup(f, rs, NULL));
     d.fail = true;
-    g_assert_cmpint(ram_save_handlers.state_pending_exact(rs, &err), ==, 0);
-    g_assert_nonnull(err);
+    g_assert_false(ram_save_handlers.state_pending_exact(rs, &pending, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "dirty bitmap sync of RAM block \"a\": fake sync failure");
     g_clear_error(&err);
     ram_save_handlers.save_cleanup(rs);
     qemu_fclose(f, NULL);

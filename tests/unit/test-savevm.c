@@ -214,18 +214,20 @@ static void test_vmdesc_escaping(void)
 
 static int stop_after;
 
-static int stopping_iterate(QEMUFile *f, void *opaque, GError **errp)
+static SaveVMIterateResult stopping_iterate(QEMUFile *f, void *opaque,
+                                            GError **errp)
 {
     int *calls = opaque;
 
     (*calls)++;
-    return *calls >= stop_after ? 1 : 0;
+    return *calls >= stop_after ? SAVEVM_ITERATE_DONE : SAVEVM_ITERATE_MORE;
 }
 
-static int failing_iterate(QEMUFile *f, void *opaque, GError **errp)
+static SaveVMIterateResult failing_iterate(QEMUFile *f, void *opaque,
+                                           GError **errp)
 {
     error_setg(errp, "disk on fire");
-    return -1;
+    return SAVEVM_ITERATE_ERROR;
 }
 
 static void test_iterate_semantics(void)
@@ -241,13 +243,13 @@ static void test_iterate_semantics(void)
     savevm_register_live(s, "one", 0, 1, &stopping, &first);
     savevm_register_live(s, "two", 0, 1, &stopping, &second);
     savevm_register_live(s, "three", 0, 1, &failing, NULL);
-    g_assert_cmpint(savevm_state_iterate(s, out, NULL), ==, 0);
+    g_assert_cmpint(savevm_state_iterate(s, out, NULL), ==, SAVEVM_ITERATE_MORE);
     g_assert_cmpint(first, ==, 1);
     g_assert_cmpint(second, ==, 0);     /* stopped at the first with more to send */
-    g_assert_cmpint(savevm_state_iterate(s, out, NULL), ==, 0);
+    g_assert_cmpint(savevm_state_iterate(s, out, NULL), ==, SAVEVM_ITERATE_MORE);
     g_assert_cmpint(first, ==, 2);
     g_assert_cmpint(second, ==, 1);
-    g_assert_cmpint(savevm_state_iterate(s, out, &err), ==, -1);
+    g_assert_cmpint(savevm_state_iterate(s, out, &err), ==, SAVEVM_ITERATE_ERROR);
     g_assert_cmpstr(err->message, ==, "section 'three' (instance 0): disk on fire");
     qemu_fclose(out, NULL);
 }
