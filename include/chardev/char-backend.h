@@ -1,7 +1,7 @@
 /*
  * Creating character devices and the calls only their owners need (monitors,
  * main()).  The frontend view (read/event handlers, writing) is
- * include/chardev/char.h; the backends live in monitor/char-*.c.
+ * include/chardev/char.h; the backends live in chardev/char-*.c.
  */
 #ifndef CHARDEV_CHAR_BACKEND_H
 #define CHARDEV_CHAR_BACKEND_H
