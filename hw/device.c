@@ -28,14 +28,6 @@ const DeviceClass *device_class_find(const char *name)
     return NULL;
 }
 
-void device_class_foreach(void (*fn)(const DeviceClass *klass, void *opaque),
-                          void *opaque)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(device_classes); i++) {
-        fn(device_classes[i], opaque);
-    }
-}
-
 DeviceState *device_new(const DeviceClass *klass, const char *id)
 {
     DeviceState *dev;
