@@ -44,9 +44,21 @@ static void monitor_qmp_send(MonitorQMP *mon, JsonNode *msg, gint generation)
     monitor_write(&mon->common, text->str, text->len);
 }
 
+VersionInfo *monitor_qmp_version(void)
+{
+    VersionInfo *info = g_new0(VersionInfo, 1);
+
+    info->qemu = g_new0(VersionTriple, 1);
+    info->qemu->major = QMP_QEMU_MAJOR;
+    info->qemu->minor = QMP_QEMU_MINOR;
+    info->qemu->micro = QMP_QEMU_MICRO;
+    info->package = g_strdup_printf("tern %s", TERN_VERSION);
+    return info;
+}
+
 JsonNode *monitor_qmp_greeting(void)
 {
-    g_autoptr(VersionInfo) version = qmp_query_version(NULL);
+    g_autoptr(VersionInfo) version = monitor_qmp_version();
     JsonObject *qmp = json_object_new();
     JsonObject *greeting = json_object_new();
     JsonArray *caps = json_array_new();
