@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "hw/debug-exit.h"
+#include "debug-exit.h"
 #include "hw/serial.h"
 #include "hw/testdev.h"
 #include "qemu/error.h"

@@ -18,8 +18,8 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
-#include "sysemu/hmp-cmds.h"
-#include "sysemu/qtest.h"
+#include "hmp-cmds.h"
+#include "qtest.h"
 #include "sysemu/runstate.h"
 
 #define TERN_QEMU_COMPAT "9.1"
