@@ -27,7 +27,7 @@ typedef struct RAMBlock {
     /*
      * Dirty log: one bit per target page, set (atomically) by every writer
      * that is not KVM: the interpreter's stores, qtest writes, device DMA.
-     * Collected and cleared by memory_sync_dirty() (system/memory.c), which
+     * Collected and cleared by memory_sync_dirty() (vm/memory.c), which
      * merges it with the accelerator's own log (KVM's) into the caller's map.
      */
     unsigned long *dirty_log;

@@ -45,7 +45,7 @@ bool runstate_transition_valid(RunState from, RunState to);
 void runstate_set(RunState state);
 
 /*
- * vm_start() and the vm_stop*() family are defined in system/cpus.c, since
+ * vm_start() and the vm_stop*() family are defined in vm/cpus.c, since
  * each moves the run state and parks or wakes the vCPUs in one step.
  *
  * Start the vCPUs and enter running; emits RESUME.  BQL held, not on a
@@ -92,7 +92,7 @@ void runstate_set_no_shutdown(bool no_shutdown);
 bool runstate_no_shutdown(void);
 
 /*
- * Shutdown requests (system/shutdown.c).
+ * Shutdown requests (vm/shutdown.c).
  *
  * Ask the main loop to shut down for @cause: it emits SHUTDOWN (guest =
  * whether the guest asked) and then exits with status 0 or, with
