@@ -1,9 +1,8 @@
 /*
- * What all monitors share: the process-wide state (command table, the
- * monitor I/O thread, the list of monitors), the current monitor of a
- * thread, output, and the named file descriptors of getfd / closefd.
- * Starting and stopping the whole, which knows both kinds of monitor, is
- * monitor-init.c.
+ * What all monitors share: their set (command table, the monitor I/O
+ * thread, the list of monitors), the current monitor of a thread, output,
+ * and the named file descriptors of getfd / closefd.  Creating and freeing
+ * the set, which knows both kinds of monitor, is monitor-init.c.
  */
 #include "monitor-internal.h"
 
@@ -11,8 +10,6 @@
 
 #include <stdlib.h>
 #include <unistd.h>
-
-MonitorGlobals monitor_globals;
 
 /*
  * The monitor a command runs for, per thread: set around each dispatch (main
@@ -45,9 +42,11 @@ Chardev *monitor_get_chardev(const Monitor *mon)
 
 void monitor_list_append(Monitor *mon)
 {
-    qemu_mutex_lock(&monitor_globals.lock);
-    monitor_globals.monitors = g_list_append(monitor_globals.monitors, mon);
-    qemu_mutex_unlock(&monitor_globals.lock);
+    Monitors *mons = mon->owner;
+
+    qemu_mutex_lock(&mons->lock);
+    mons->monitors = g_list_append(mons->monitors, mon);
+    qemu_mutex_unlock(&mons->lock);
 }
 
 static void monitor_fd_free(gpointer p)
@@ -56,8 +55,11 @@ static void monitor_fd_free(gpointer p)
     g_free(p);
 }
 
-void monitor_data_init(Monitor *mon, Chardev *chr, bool is_qmp)
+void monitor_data_init(Monitor *mon, Monitors *owner, Chardev *chr,
+                       bool is_qmp)
 {
+    mon->owner = owner;
+    mon->ctx = owner ? owner->ctx : NULL;
     mon->chr = chr;
     mon->is_qmp = is_qmp;
     qemu_mutex_init(&mon->fds_lock);
