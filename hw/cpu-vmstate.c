@@ -4,7 +4,7 @@
  * touched, and the hooks that move the state between the accelerator and
  * the snapshot the engine reads and writes.
  */
-#include "hw/cpu-vmstate.h"
+#include "cpu-vmstate.h"
 
 #include <inttypes.h>
 #include <string.h>

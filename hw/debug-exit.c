@@ -2,7 +2,7 @@
  * debug-exit: the guest ends the process with a status of its choosing,
  * the way test guests report pass/fail under QEMU's isa-debug-exit.
  */
-#include "hw/debug-exit.h"
+#include "debug-exit.h"
 
 #include "sysemu/runstate.h"
 

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "hw/debug-exit.h"
+#include "debug-exit.h"
 #include "hw/serial.h"
 #include "hw/testdev.h"
 #include "qemu/error.h"
@@ -26,14 +26,6 @@ const DeviceClass *device_class_find(const char *name)
         }
     }
     return NULL;
-}
-
-void device_class_foreach(void (*fn)(const DeviceClass *klass, void *opaque),
-                          void *opaque)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(device_classes); i++) {
-        fn(device_classes[i], opaque);
-    }
 }
 
 DeviceState *device_new(const DeviceClass *klass, const char *id)

@@ -6,7 +6,7 @@
  */
 #include "hw/machine.h"
 
-#include "hw/cpu-vmstate.h"
+#include "cpu-vmstate.h"
 #include "migration/savevm.h"
 
 void machine_register_vmstate(Machine *m, SaveVMState *s)

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hw/debug-exit.h"
+#include "debug-exit.h"
 #include "hw/guest-params.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"

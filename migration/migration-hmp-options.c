@@ -3,7 +3,7 @@
  * way QEMU's HMP does, then call the QMP implementations, so the checks live
  * in one place (options.c) and HMP and QMP cannot disagree.
  */
-#include "migration/migration-hmp-options.h"
+#include "migration-hmp-options.h"
 
 #include <inttypes.h>
 #include <string.h>

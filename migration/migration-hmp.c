@@ -9,7 +9,7 @@
 
 #include <inttypes.h>
 
-#include "migration/migration-hmp-options.h"
+#include "migration-hmp-options.h"
 #include "monitor/hmp.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"

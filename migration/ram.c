@@ -145,7 +145,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
  * One MIGRATION_PASS: collect from the dirty source what the guest wrote
  * since the last sync into every block's bmap.
  */
-static bool ram_dirty_sync(RAMState *rs, GError **errp)
+static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 {
     uint64_t written = 0;
 
@@ -365,7 +365,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     migration_stat_set(&rs->stats->total, total);
 
     /* The baseline: from here on the dirty log holds what the first pass may miss. */
-    if (!ram_dirty_sync(rs, errp)) {
+    if (!ram_bitmap_sync(rs, errp)) {
         return false;
     }
 
@@ -392,7 +392,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
         return SAVEVM_ITERATE_ERROR;
     }
     /* A round ended in an earlier call and nobody synced since: start the next pass. */
-    if (rs->dirty_pages == 0 && !ram_dirty_sync(rs, errp)) {
+    if (rs->dirty_pages == 0 && !ram_bitmap_sync(rs, errp)) {
         return SAVEVM_ITERATE_ERROR;
     }
     /* Each section names its first block, so a section can be read on its own. */
@@ -412,7 +412,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes };
 
-    if (!ram_check_source(rs, errp) || !ram_dirty_sync(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
         return false;
     }
     rs->last_sent_block = NULL;
@@ -435,7 +435,7 @@ static bool ram_state_pending_exact(void *opaque, uint64_t *pending,
 {
     RAMState *rs = opaque;
 
-    if (!ram_check_source(rs, errp) || !ram_dirty_sync(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
         return false;
     }
     ram_state_pending_estimate(rs, pending);

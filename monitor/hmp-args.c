@@ -226,8 +226,3 @@ int64_t hmp_arg_int(JsonObject *args, const char *name, int64_t def)
 {
     return json_object_get_int_member_with_default(args, name, def);
 }
-
-bool hmp_arg_has(JsonObject *args, const char *name)
-{
-    return json_object_has_member(args, name);
-}

@@ -8,6 +8,7 @@
 #include "monitor/monitor.h"
 #include "chardev/char-backend.h"
 #include "json-stream.h"
+#include "qapi/qapi-types.h"
 #include "qemu/thread.h"
 
 /* The QEMU release whose QMP tern speaks, reported by the greeting. */
@@ -79,7 +80,9 @@ void monitor_write(Monitor *mon, const char *buf, size_t len);
 /* QMP (qmp.c). */
 MonitorQMP *monitor_qmp_new(Monitors *owner, Chardev *chr);
 void monitor_qmp_free(MonitorQMP *mon);
-JsonNode *monitor_qmp_greeting(TernContext *ctx);
+JsonNode *monitor_qmp_greeting(void);
+/* What the greeting and query-version report; qapi_free_VersionInfo() it. */
+VersionInfo *monitor_qmp_version(void);
 void monitor_qmp_emit_event(const char *event, JsonObject *data, void *opaque);
 
 /*

@@ -26,14 +26,7 @@ bool qmp_qmp_capabilities(TernContext *ctx, QMPCapabilityList *enable,
 
 VersionInfo *qmp_query_version(TernContext *ctx, GError **errp)
 {
-    VersionInfo *info = g_new0(VersionInfo, 1);
-
-    info->qemu = g_new0(VersionTriple, 1);
-    info->qemu->major = QMP_QEMU_MAJOR;
-    info->qemu->minor = QMP_QEMU_MINOR;
-    info->qemu->micro = QMP_QEMU_MICRO;
-    info->package = g_strdup_printf("tern %s", TERN_VERSION);
-    return info;
+    return monitor_qmp_version();
 }
 
 static void query_commands_add(const QmpCommand *cmd, void *opaque)

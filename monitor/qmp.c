@@ -44,9 +44,21 @@ static void monitor_qmp_send(MonitorQMP *mon, JsonNode *msg, gint generation)
     monitor_write(&mon->common, text->str, text->len);
 }
 
-JsonNode *monitor_qmp_greeting(TernContext *ctx)
+VersionInfo *monitor_qmp_version(void)
 {
-    g_autoptr(VersionInfo) version = qmp_query_version(ctx, NULL);
+    VersionInfo *info = g_new0(VersionInfo, 1);
+
+    info->qemu = g_new0(VersionTriple, 1);
+    info->qemu->major = QMP_QEMU_MAJOR;
+    info->qemu->minor = QMP_QEMU_MINOR;
+    info->qemu->micro = QMP_QEMU_MICRO;
+    info->package = g_strdup_printf("tern %s", TERN_VERSION);
+    return info;
+}
+
+JsonNode *monitor_qmp_greeting(void)
+{
+    g_autoptr(VersionInfo) version = monitor_qmp_version();
     JsonObject *qmp = json_object_new();
     JsonObject *greeting = json_object_new();
     JsonArray *caps = json_array_new();
@@ -224,7 +236,7 @@ static void monitor_qmp_event(void *opaque, bool connected)
     monitor_qmp_clear_queue(mon);
     json_stream_reset(mon->parser);
     if (connected) {
-        g_autoptr(JsonNode) greeting = monitor_qmp_greeting(mon->common.ctx);
+        g_autoptr(JsonNode) greeting = monitor_qmp_greeting();
 
         monitor_qmp_send(mon, greeting, g_atomic_int_get(&mon->generation));
     }

@@ -6,13 +6,13 @@
  * and a device's blocker becomes a migration blocker.
  */
 #include "assembly.h"
+#include "hmp-cmds.h"
 
 #include "migration/migration-hmp.h"
 #include "migration/migration.h"
 #include "migration/misc.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
-#include "sysemu/hmp-cmds.h"
 #include "sysemu/memory.h"
 
 /* A device asks for, or drops, a migration blocker.  BQL held. */

@@ -4,7 +4,7 @@
  * that does the job and only formats its result; info ramblock prints the
  * block table QEMU prints (QEMU has only an unstable QMP twin for it).
  */
-#include "sysemu/hmp-cmds.h"
+#include "hmp-cmds.h"
 
 #include "monitor/hmp.h"
 #include "qapi/qapi-commands.h"

@@ -4,7 +4,7 @@
  * a missing argument or a range outside guest RAM is answered with FAIL and
  * the connection stays usable.
  */
-#include "sysemu/qtest.h"
+#include "qtest.h"
 
 #include <errno.h>
 #include <inttypes.h>

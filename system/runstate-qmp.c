@@ -1,5 +1,6 @@
 /*
- * QMP commands over the run state: query-status, stop, cont, query-name.
+ * QMP commands over the run state: query-status, stop, cont, quit,
+ * query-name, query-uuid.
  * They run in the main loop with the BQL held and follow QEMU's semantics,
  * including inmigrate, where stop and cont only decide whether the VM will
  * start once the incoming migration completes.
@@ -42,6 +43,13 @@ bool qmp_cont(TernContext *ctx, GError **errp)
     } else {
         vm_start();
     }
+    return true;
+}
+
+/* The reply goes out before the main loop acts on the shutdown request. */
+bool qmp_quit(TernContext *ctx, GError **errp)
+{
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
     return true;
 }
 

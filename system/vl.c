@@ -19,8 +19,8 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
+#include "qtest.h"
 #include "sysemu/context.h"
-#include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
 
 #define TERN_QEMU_COMPAT "9.1"

@@ -4,9 +4,9 @@
  * with kvm, and dirty logging (which for the interpreter is just the
  * RAMBlock's dirty_log that every store already marks).
  */
-#include "qemu/error.h"
-#include "hw/cpu-state.h"
 #include "hw/guest-params.h"
+#include "qemu/error.h"
+#include "sysemu/cpu-state.h"
 #include "flags.h"
 
 #define CR0_PE (1u << 0)

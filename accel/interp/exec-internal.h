@@ -8,8 +8,19 @@
 
 #include "decode.h"
 
-/* Record the bytes [@base, @end) of an instruction we cannot execute. */
-ExecStatus exec_unsupported(AccelVCPU *cpu, const uint8_t *base, const uint8_t *end);
+/*
+ * Record the bytes [@base, @end) of an instruction we cannot execute.  Every
+ * executor file ends its unknown opcodes here, so it sits below them all.
+ */
+static inline ExecStatus exec_unsupported(AccelVCPU *cpu, const uint8_t *base,
+                                          const uint8_t *end)
+{
+    size_t len = MIN((size_t)(end - base), sizeof(cpu->bad_bytes));
+
+    memcpy(cpu->bad_bytes, base, len);
+    cpu->bad_len = len;
+    return EXEC_UNSUPPORTED;
+}
 
 /*
  * The 0x0f page; @p points after the 0x0f byte.  On EXEC_OK the

@@ -17,15 +17,6 @@
  */
 #define MAX_PREFIXES 4
 
-ExecStatus exec_unsupported(AccelVCPU *cpu, const uint8_t *base, const uint8_t *end)
-{
-    size_t len = MIN((size_t)(end - base), sizeof(cpu->bad_bytes));
-
-    memcpy(cpu->bad_bytes, base, len);
-    cpu->bad_len = len;
-    return EXEC_UNSUPPORTED;
-}
-
 /* The 0x00..0x3d pattern: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz. */
 static inline ExecStatus exec_alu_form(AccelVCPU *cpu, uint8_t op, unsigned opsize,
                                        const uint8_t **pp)

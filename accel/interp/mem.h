@@ -2,7 +2,7 @@
  * Guest memory access for the interpreter: loads and stores go straight to
  * the host mapping of the RAMBlock, and every store marks the block's dirty
  * log.  The main RAM block (guest-physical 0) is checked inline; other
- * blocks and faults take the out-of-line path in memory.c.
+ * blocks and faults take the out-of-line path in mem.c.
  */
 #ifndef ACCEL_INTERP_MEM_H
 #define ACCEL_INTERP_MEM_H

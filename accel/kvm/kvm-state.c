@@ -1,5 +1,5 @@
 /*
- * vCPU register state between KVM and X86CPUState (include/hw/cpu-state.h):
+ * vCPU register state between KVM and X86CPUState (include/sysemu/cpu-state.h):
  * general registers, segments and control registers, x87/SSE through XSAVE
  * (or the older KVM_GET/SET_FPU), and the MSRs a 32-bit guest uses.
  */

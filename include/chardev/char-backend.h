@@ -1,7 +1,7 @@
 /*
  * Creating character devices and the calls only their owners need (monitors,
  * main()).  The frontend view (read/event handlers, writing) is
- * include/chardev/char.h; the backends live in monitor/char-*.c.
+ * include/chardev/char.h; the backends live in chardev/char-*.c.
  */
 #ifndef CHARDEV_CHAR_BACKEND_H
 #define CHARDEV_CHAR_BACKEND_H
@@ -32,8 +32,6 @@ void qemu_chr_delete(Chardev *chr);
 
 /* Delete every registered chardev (at exit). */
 void qemu_chr_cleanup_all(void);
-
-const char *qemu_chr_get_id(const Chardev *chr);
 
 /*
  * Like qemu_chr_set_handlers(), but the handlers run in the thread that
@@ -66,8 +64,5 @@ int qemu_chr_get_msgfd(Chardev *chr);
  * echo=true restores it.  No effect on other backends.
  */
 void qemu_chr_set_echo(Chardev *chr, bool echo);
-
-/* True if @chr is stdio on a terminal (so the HMP line editor applies). */
-bool qemu_chr_is_tty(Chardev *chr);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Character devices as their users (serial, monitors, qtest) see them.
- * Backends (socket, stdio, file, null) live in monitor/char-*.c.
+ * Backends (socket, stdio, file, null) live in chardev/char-*.c.
  */
 #ifndef CHARDEV_CHAR_H
 #define CHARDEV_CHAR_H

@@ -27,14 +27,13 @@ typedef struct RAMBlock {
     /*
      * Dirty log: one bit per target page, set (atomically) by every writer
      * that is not KVM: the interpreter's stores, qtest writes, device DMA.
-     * Collected and cleared by the accelerator's dirty_log_sync.
+     * Collected and cleared by memory_sync_dirty() (vm/memory.c), which
+     * merges it with the accelerator's own log (KVM's) into the caller's map.
      */
     unsigned long *dirty_log;
 
     /* Migration source: pages still to send.  Owned by the migration thread. */
     unsigned long *bmap;
-    /* Migration destination: pages received (postcopy). */
-    unsigned long *receivedmap;
 } RAMBlock;
 
 static inline uint64_t ramblock_pages(const RAMBlock *rb)

@@ -61,10 +61,6 @@ struct DeviceState {
 /* The type named @name from the built-in table, or NULL. */
 const DeviceClass *device_class_find(const char *name);
 
-/* Call @fn for every type in the table (in table order). */
-void device_class_foreach(void (*fn)(const DeviceClass *klass, void *opaque),
-                          void *opaque);
-
 /* Allocate an instance of @klass (zeroed, ports from the class defaults). */
 DeviceState *device_new(const DeviceClass *klass, const char *id);
 bool device_realize(DeviceState *dev, GError **errp);

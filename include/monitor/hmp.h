@@ -50,7 +50,6 @@ void hmp_unregister_all(void);
 const char *hmp_arg_str(JsonObject *args, const char *name);
 bool hmp_arg_bool(JsonObject *args, const char *name);
 int64_t hmp_arg_int(JsonObject *args, const char *name, int64_t def);
-bool hmp_arg_has(JsonObject *args, const char *name);
 
 /* Print "Error: <message>" for a failed QMP call and free @err (NULL-safe). */
 void hmp_handle_error(Monitor *mon, GError *err);

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "exec/ramblock.h"
-#include "hw/cpu-state.h"
+#include "sysemu/cpu-state.h"
 
 typedef struct AccelState AccelState;   /* one per VM, accelerator-private */
 typedef struct AccelVCPU AccelVCPU;     /* one per vCPU, accelerator-private */

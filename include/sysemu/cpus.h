@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/cpu-state.h"
 #include "sysemu/accel-ops.h"
+#include "sysemu/cpu-state.h"
 
 /*
  * Create @count vCPUs on @accel and start their threads, parked (they run

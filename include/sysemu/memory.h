@@ -49,9 +49,6 @@ MemoryBackendConfig *memory_backend_config_parse(GHashTable *opts,
 void memory_backend_config_free(MemoryBackendConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemoryBackendConfig, memory_backend_config_free)
 
-/* Is @qom_type one of the memory backend types? */
-bool memory_backend_type_known(const char *qom_type);
-
 /*
  * Create a block from a backend and append it to the list (unmapped until
  * memory_map_block()).  Fails on a duplicate id or when the backing cannot

@@ -46,6 +46,9 @@ bool runstate_transition_valid(RunState from, RunState to);
 void runstate_set(RunState state);
 
 /*
+ * vm_start() and the vm_stop*() family are defined in vm/cpus.c, since
+ * each moves the run state and parks or wakes the vCPUs in one step.
+ *
  * Start the vCPUs and enter running; emits RESUME.  BQL held, not on a
  * vCPU thread.  When already running, emits STOP and RESUME as QEMU does
  * and changes nothing.
@@ -71,6 +74,8 @@ void vm_stop_request(RunState state);
 typedef void (*VMStateChangeFunc)(void *opaque, bool running, RunState state);
 gpointer vm_state_notifier_add(VMStateChangeFunc fn, void *opaque);
 void vm_state_notifier_remove(gpointer handle);
+/* Run the callbacks, in registration order.  For vm_start() / vm_stop(). */
+void vm_state_notify(bool running, RunState state);
 
 /*
  * QEMU's autostart: whether the VM starts once an incoming migration
@@ -85,8 +90,11 @@ bool runstate_autostart(void);
  * the process stays) instead of exiting.  QMP quit and signals always exit.
  */
 void runstate_set_no_shutdown(bool no_shutdown);
+bool runstate_no_shutdown(void);
 
 /*
+ * Shutdown requests (vm/shutdown.c).
+ *
  * Ask the main loop to shut down for @cause: it emits SHUTDOWN (guest =
  * whether the guest asked) and then exits with status 0 or, with
  * -no-shutdown, stops the VM in run state shutdown.  Any thread.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the chardev layer (monitor/char*.c): creation and option
+ * Unit tests for the chardev layer (chardev/char*.c): creation and option
  * errors, the shorthand strings, the file and null backends, and the socket
  * backend's connect / disconnect / reconnect cycle and fd passing.
  */

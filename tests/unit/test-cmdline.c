@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "../../system/cmdline.h"
+#include "cmdline.h"
 
 static TernOptions *parse_ok(const char *line)
 {

@@ -13,7 +13,7 @@
 
 #include "chardev-stub.h"
 #include "guest-blobs.h"
-#include "hw/cpu-vmstate.h"
+#include "cpu-vmstate.h"
 #include "hw/machine.h"
 #include "migration/savevm.h"
 #include "qapi/qmp-event.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "chardev-stub.h"
-#include "hw/debug-exit.h"
+#include "debug-exit.h"
 #include "hw/device.h"
 #include "hw/serial.h"
 #include "hw/testdev.h"

@@ -2,8 +2,8 @@
  * Unit tests for the HMP shell: argument parsing against args_type, error
  * lines, help and info, the line editor, and a shell on a socket chardev.
  */
-#include "monitor/monitor-internal.h"
-#include "monitor/readline.h"
+#include "monitor-internal.h"
+#include "readline.h"
 #include "monitor/hmp.h"
 #include "qapi/qapi-commands.h"
 

@@ -2,8 +2,8 @@
  * Unit tests for the streaming JSON reader and the QEMU-style JSON writer
  * (monitor/json-stream.c, monitor/json-writer.c).
  */
-#include "monitor/json-stream.h"
-#include "monitor/json-writer.h"
+#include "json-stream.h"
+#include "json-writer.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  */
 #include "sysemu/accel-ops.h"
 #include "qemu/error.h"
-#include "../../accel/kvm/kvm-int.h"
+#include "kvm-int.h"
 
 #include <string.h>
 #include <sys/ioctl.h>

@@ -3,7 +3,7 @@
  * their QMP commands through the generated marshallers (options-qmp.c) and
  * their HMP commands (migration-hmp-options.c).
  */
-#include "migration/migration-hmp-options.h"
+#include "migration-hmp-options.h"
 #include "migration/migration.h"
 #include "migration/misc.h"
 #include "migration/options.h"

@@ -3,7 +3,7 @@
  * with a QMP monitor on it, a test command table, and clients talking to it
  * from the test thread, which also runs the main loop.
  */
-#include "monitor/monitor-internal.h"
+#include "monitor-internal.h"
 #include "qapi/qmp-event.h"
 #include "qemu/error.h"
 

@@ -8,7 +8,7 @@
 #include "qemu/bitmap.h"
 #include "qemu/main-loop.h"
 #include "sysemu/memory.h"
-#include "sysemu/qtest.h"
+#include "qtest.h"
 
 typedef struct Fixture {
     QTestServer *s;

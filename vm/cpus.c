@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 
+#include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "sysemu/runstate.h"
@@ -337,4 +338,64 @@ bool cpu_set_state(int index, const X86CPUState *env, GError **errp)
 const char *cpus_last_error(void)
 {
     return vcpus.last_error;
+}
+
+/* ---- starting and stopping the VM: the run state and the vCPUs together ---- */
+
+void vm_start(void)
+{
+    g_assert(bql_locked());
+    if (runstate_is_running()) {
+        qapi_event_send_stop();
+        qapi_event_send_resume();
+        return;
+    }
+    qapi_event_send_resume();
+    runstate_set(RUN_STATE_RUNNING);
+    vm_state_notify(true, RUN_STATE_RUNNING);
+    cpus_resume_all();
+}
+
+static void vm_stop_running(RunState state)
+{
+    runstate_set(state);
+    cpus_pause_all();
+    vm_state_notify(false, state);
+    qapi_event_send_stop();
+}
+
+void vm_stop(RunState state)
+{
+    g_assert(bql_locked());
+    if (cpus_on_vcpu_thread()) {
+        /* Stop here at once; the main loop stops the others. */
+        cpus_stop_current();
+        vm_stop_request(state);
+        return;
+    }
+    if (runstate_is_running()) {
+        vm_stop_running(state);
+    }
+}
+
+void vm_stop_force_state(RunState state)
+{
+    g_assert(bql_locked());
+    g_assert(!cpus_on_vcpu_thread());
+    if (runstate_is_running()) {
+        vm_stop_running(state);
+    } else {
+        runstate_set(state);
+    }
+}
+
+static gboolean vm_stop_bh(gpointer opaque)
+{
+    vm_stop(GPOINTER_TO_INT(opaque));
+    return G_SOURCE_REMOVE;
+}
+
+void vm_stop_request(RunState state)
+{
+    main_loop_schedule(vm_stop_bh, GINT_TO_POINTER(state));
 }

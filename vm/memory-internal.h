@@ -1,5 +1,5 @@
 /*
- * Between system/memory.c (the block list) and system/memory-backend.c
+ * Between vm/memory.c (the block list) and vm/memory-backend.c
  * (host backing).
  */
 #ifndef SYSTEM_MEMORY_INTERNAL_H

@@ -39,11 +39,6 @@ Chardev *qemu_chr_find(const char *id)
     return chardev_registry ? g_hash_table_lookup(chardev_registry, id) : NULL;
 }
 
-const char *qemu_chr_get_id(const Chardev *chr)
-{
-    return chr->id;
-}
-
 bool qemu_chr_class_in_use(const ChardevClass *cls)
 {
     GHashTableIter it;
@@ -371,11 +366,6 @@ void qemu_chr_set_echo(Chardev *chr, bool echo)
     if (chr->cls->set_echo) {
         chr->cls->set_echo(chr, echo);
     }
-}
-
-bool qemu_chr_is_tty(Chardev *chr)
-{
-    return chr->cls->is_tty && chr->cls->is_tty(chr);
 }
 
 /* ---- backend side ---- */

@@ -1,7 +1,7 @@
 /*
- * The documented entry state of a tern vCPU (include/hw/cpu-state.h).
+ * The documented entry state of a tern vCPU (include/sysemu/cpu-state.h).
  */
-#include "hw/cpu-state.h"
+#include "sysemu/cpu-state.h"
 
 #include <string.h>
 

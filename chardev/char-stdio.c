@@ -114,11 +114,6 @@ static void stdio_set_echo(Chardev *chr, bool echo)
     tcsetattr(STDIN_FILENO, TCSANOW, &tty);
 }
 
-static bool stdio_is_tty(Chardev *chr)
-{
-    return isatty(STDIN_FILENO);
-}
-
 static void stdio_close(Chardev *chr)
 {
     stdio_restore_tty();
@@ -132,6 +127,5 @@ const ChardevClass chardev_stdio_class = {
     .write = stdio_write,
     .update_sources = stdio_update_sources,
     .set_echo = stdio_set_echo,
-    .is_tty = stdio_is_tty,
     .close = stdio_close,
 };

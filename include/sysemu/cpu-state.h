@@ -3,8 +3,8 @@
  * accelerator (kvm, interp) so that a guest saved under one loads under the
  * other.  This is what the "cpu" VMState section migrates.
  */
-#ifndef HW_CPU_STATE_H
-#define HW_CPU_STATE_H
+#ifndef SYSEMU_CPU_STATE_H
+#define SYSEMU_CPU_STATE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,8 @@
 /*
  * QEMU's run state machine for what tern does: the state, the transitions
- * QEMU allows between the states tern enters, vm_start / vm_stop with their
- * STOP / RESUME events, and shutdown requests with -no-shutdown.
+ * QEMU allows between the states tern enters, and who is told of a change.
+ * Moving the VM between running and stopped parks the vCPUs, so vm_start /
+ * vm_stop live with them in cpus.c; shutdown requests are shutdown.c.
  */
 #include "sysemu/runstate.h"
 
@@ -9,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qapi/qapi-events.h"
+#include "qapi/qapi-util.h"
 #include "qemu/error.h"
-#include "qemu/main-loop.h"
-#include "sysemu/cpus.h"
 
 /*
  * QEMU's transition table restricted to the states tern enters (prelaunch,
@@ -174,7 +173,7 @@ void runstate_set(RunState state)
     vm.state = state;
 }
 
-static void vm_state_notify(bool running, RunState state)
+void vm_state_notify(bool running, RunState state)
 {
     for (GList *l = vm.notifiers; l; l = l->next) {
         VMStateNotifier *n = l->data;
@@ -198,64 +197,6 @@ void vm_state_notifier_remove(gpointer handle)
     g_free(handle);
 }
 
-void vm_start(void)
-{
-    g_assert(bql_locked());
-    if (runstate_is_running()) {
-        qapi_event_send_stop();
-        qapi_event_send_resume();
-        return;
-    }
-    qapi_event_send_resume();
-    runstate_set(RUN_STATE_RUNNING);
-    vm_state_notify(true, RUN_STATE_RUNNING);
-    cpus_resume_all();
-}
-
-static void vm_stop_running(RunState state)
-{
-    runstate_set(state);
-    cpus_pause_all();
-    vm_state_notify(false, state);
-    qapi_event_send_stop();
-}
-
-void vm_stop(RunState state)
-{
-    g_assert(bql_locked());
-    if (cpus_on_vcpu_thread()) {
-        /* Stop here at once; the main loop stops the others. */
-        cpus_stop_current();
-        vm_stop_request(state);
-        return;
-    }
-    if (runstate_is_running()) {
-        vm_stop_running(state);
-    }
-}
-
-void vm_stop_force_state(RunState state)
-{
-    g_assert(bql_locked());
-    g_assert(!cpus_on_vcpu_thread());
-    if (runstate_is_running()) {
-        vm_stop_running(state);
-    } else {
-        runstate_set(state);
-    }
-}
-
-static gboolean vm_stop_bh(gpointer opaque)
-{
-    vm_stop(GPOINTER_TO_INT(opaque));
-    return G_SOURCE_REMOVE;
-}
-
-void vm_stop_request(RunState state)
-{
-    main_loop_schedule(vm_stop_bh, GINT_TO_POINTER(state));
-}
-
 void runstate_set_autostart(bool autostart)
 {
     vm.autostart = autostart;
@@ -271,40 +212,9 @@ void runstate_set_no_shutdown(bool no_shutdown)
     vm.no_shutdown = no_shutdown;
 }
 
-/* QEMU's rule: causes from guest-shutdown on, except subsystem-reset and
- * snapshot-load, were asked for by the guest. */
-static bool shutdown_caused_by_guest(ShutdownCause cause)
+bool runstate_no_shutdown(void)
 {
-    return cause >= SHUTDOWN_CAUSE_GUEST_SHUTDOWN &&
-           cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET &&
-           cause != SHUTDOWN_CAUSE_SNAPSHOT_LOAD;
-}
-
-static gboolean shutdown_bh(gpointer opaque)
-{
-    ShutdownCause cause = GPOINTER_TO_INT(opaque);
-    bool forced = cause == SHUTDOWN_CAUSE_HOST_QMP_QUIT ||
-                  cause == SHUTDOWN_CAUSE_HOST_SIGNAL;
-
-    qapi_event_send_shutdown(shutdown_caused_by_guest(cause), cause);
-
-    if (vm.no_shutdown && !forced) {
-        vm_stop(RUN_STATE_SHUTDOWN);
-    } else {
-        main_loop_exit(EXIT_SUCCESS);
-    }
-    return G_SOURCE_REMOVE;
-}
-
-void qemu_system_shutdown_request(ShutdownCause cause)
-{
-    g_assert(cause > SHUTDOWN_CAUSE_NONE && cause < SHUTDOWN_CAUSE__MAX);
-    main_loop_schedule(shutdown_bh, GINT_TO_POINTER(cause));
-}
-
-void qemu_system_exit_request(int status)
-{
-    main_loop_exit(status);
+    return vm.no_shutdown;
 }
 
 void vm_set_name(const char *name)

@@ -11,8 +11,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "hw/cpu-state.h"
 #include "migration/vmstate.h"
+#include "sysemu/cpu-state.h"
 
 /*
  * What a "cpu" section is saved from and loaded into.  The live state is

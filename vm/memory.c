@@ -79,7 +79,6 @@ static void ram_block_free(RAMBlock *rb)
     memory_backing_destroy(rb);
     g_free(rb->dirty_log);
     g_free(rb->bmap);
-    g_free(rb->receivedmap);
     g_free(rb->idstr);
     g_free(rb);
 }

@@ -32,16 +32,6 @@ static const struct {
     { "memory-backend-file", MEMORY_BACKEND_FILE, false },
 };
 
-bool memory_backend_type_known(const char *qom_type)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(backend_types); i++) {
-        if (strcmp(backend_types[i].qom_type, qom_type) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 void memory_backend_config_free(MemoryBackendConfig *cfg)
 {
     if (!cfg) {

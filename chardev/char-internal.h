@@ -58,7 +58,6 @@ struct ChardevClass {
     /* Locked: take a received fd (-1 if none).  Optional. */
     int (*get_msgfd)(Chardev *chr);
     void (*set_echo)(Chardev *chr, bool echo);      /* optional */
-    bool (*is_tty)(Chardev *chr);                   /* optional */
     /* Release everything; sources already dropped.  Not locked. */
     void (*close)(Chardev *chr);
 };
