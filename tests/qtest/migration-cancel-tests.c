@@ -17,8 +17,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* What "promptly" means: the requirement, far above what is measured (ms). */
+/*
+ * What "promptly" means: the requirement, 1 s, far above what is measured
+ * (milliseconds).  Sanitizer builds get 10 s: TSan's runtime alone sleeps
+ * a second at exit (its atexit_sleep_ms), and what fails without the
+ * cancel mechanism is a wait with no end at all.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CANCEL_LIMIT_MS 10000
+#else
 #define CANCEL_LIMIT_MS 1000
+#endif
 
 static double ms_since(gint64 start_us)
 {
