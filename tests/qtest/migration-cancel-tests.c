@@ -95,6 +95,7 @@ static void cancel_blocked_source(MigTest *t, const char *what)
     gint64 start = g_get_monotonic_time();
     double ms;
     gsize printed;
+    gint64 deadline;
 
     migrate_cancel(t->from);
     migration_event_wait(t->from, "cancelled");
@@ -105,8 +106,12 @@ static void cancel_blocked_source(MigTest *t, const char *what)
     g_assert_cmpstr(runstate, ==, "running");
     migrate_wait_thread_gone(t->from, "mig/src");
     printed = serial_len(t->src_serial);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
     while (serial_len(t->src_serial) == printed) {
-        g_usleep(10000);        /* the suite's timeout ends a guest that stopped */
+        if (g_get_monotonic_time() > deadline) {
+            g_error("%s: the guest printed nothing for 60 s after the cancel", what);
+        }
+        g_usleep(10000);
     }
 }
 
