@@ -472,7 +472,7 @@ static gpointer migration_thread(gpointer opaque)
 
 /* ---- what QMP calls (BQL held) ---- */
 
-static bool migration_check_can_start(MigrationState *s, GError **errp)
+bool migration_can_start(MigrationState *s, GError **errp)
 {
     if (migration_is_running(migration_status(s))) {
         error_setg(errp, "There's a migration process in progress");
@@ -515,10 +515,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
     ChannelCancel *cancel = NULL;
 
-    /* Refused: a named fd stays with the monitor, as in QEMU. */
-    if (!migration_check_can_start(s, errp) ||
-        !(cancel = channel_cancel_new(errp)) || !transport_prepare(addr, errp)) {
-        channel_cancel_unref(cancel);
+    if (!migration_can_start(s, errp) || !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);
         return false;
     }
