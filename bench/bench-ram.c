@@ -101,18 +101,18 @@ static gpointer source_thread(gpointer opaque)
     SourceJob *job = opaque;
     RAMDirtySource dirty = { .sync = no_dirty_sync };
     g_autoptr(RAMState) rs = ram_state_new(job->blocks, &dirty, NULL);
-    QEMUFile *f = qemu_file_new_fd(job->fd, true);
     GError *err = NULL;
+    QEMUFile *f = qemu_file_new_fd(job->fd, true, &err);
     SaveVMIterateResult ret = SAVEVM_ITERATE_MORE;
 
-    job->ok = ram_save_handlers.save_setup(f, rs, &err);
+    job->ok = f && ram_save_handlers.save_setup(f, rs, &err);
     while (job->ok && (ret = ram_save_handlers.save_live_iterate(f, rs, &err)) ==
            SAVEVM_ITERATE_MORE) {
     }
     job->ok = job->ok && ret == SAVEVM_ITERATE_DONE &&
               ram_save_handlers.save_live_complete(f, rs, &err);
     ram_save_handlers.save_cleanup(rs);
-    job->ok = qemu_fclose(f, job->ok ? &err : NULL) && job->ok;
+    job->ok = f && qemu_fclose(f, job->ok ? &err : NULL) && job->ok;
     if (err) {
         fprintf(stderr, "source: %s\n", err->message);
         g_error_free(err);
@@ -134,10 +134,15 @@ static gpointer populate_all_thread(gpointer opaque)
 static bool load_stream(int fd, GPtrArray *dst_blocks, const Strategy *st)
 {
     g_autoptr(RAMState) rs = ram_load_state_new(dst_blocks);
-    QEMUFile *f = qemu_file_new_fd(fd, false);
     GError *err = NULL;
+    QEMUFile *f = qemu_file_new_fd(fd, false, &err);
     bool ok;
 
+    if (!f) {
+        fprintf(stderr, "destination: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
     ram_state_set_load_fault_policy(rs, st->policy);
     ok = ram_save_handlers.load_setup(rs, &err);
     while (ok && qemu_peek_byte(f, 0) >= 0) {

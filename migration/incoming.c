@@ -6,8 +6,8 @@
  * Locks: setup and the finish run in the main loop with the BQL held; the
  * incoming thread loads without the BQL (the vCPUs are stopped in
  * inmigrate, so guest RAM is ours) and savevm takes the BQL around device
- * sections.  mis->lock guards the QEMUFile pointer and the error, which
- * query-migrate reads.
+ * sections.  mis->lock guards the error, which query-migrate reads; the
+ * exit path stops a load that waits for the source through mis->cancel.
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
@@ -43,11 +43,10 @@ void migration_incoming_free(MigrationIncomingState *mis)
         return;
     }
     transport_listener_free(mis->listener);
-    qemu_mutex_lock(&mis->lock);
-    if (mis->from_src) {
-        qemu_file_shutdown(mis->from_src);
+    /* The load ends wherever it waits for the source. */
+    if (mis->cancel) {
+        channel_cancel_trigger(mis->cancel);
     }
-    qemu_mutex_unlock(&mis->lock);
     if (mis->thread) {
         g_thread_join(mis->thread);
     }
@@ -67,6 +66,7 @@ void migration_incoming_free(MigrationIncomingState *mis)
         g_source_unref(mis->finish);
     }
     g_clear_error(&mis->load_err);
+    channel_cancel_unref(mis->cancel);
     g_free(mis->error_desc);
     qemu_mutex_destroy(&mis->lock);
     g_free(mis);
@@ -148,11 +148,8 @@ static gpointer incoming_thread(gpointer opaque)
         /* A failure must never pass for a completed load. */
         error_setg(&err, "the load failed without saying why");
     }
-
-    qemu_mutex_lock(&mis->lock);
     qemu_fclose(mis->from_src, err ? NULL : &err);
     mis->from_src = NULL;
-    qemu_mutex_unlock(&mis->lock);
 
     /*
      * Not main_loop_schedule(): migration_incoming_free() must be able to
@@ -171,8 +168,14 @@ static gpointer incoming_thread(gpointer opaque)
 static void incoming_accept(int fd, void *opaque)
 {
     MigrationIncomingState *mis = opaque;
+    g_autoptr(GError) err = NULL;
+    Channel *ch = channel_new_fd(fd, mis->cancel, &err);
 
-    mis->from_src = qemu_file_new_fd(fd, false);
+    if (!ch) {
+        incoming_fail(mis, err);
+        return;
+    }
+    mis->from_src = qemu_file_new_channel(ch, false);
     /*
      * Active before the thread exists, and the options read here: a
      * migrate-set-capabilities (BQL held too) sees either a listener that
@@ -199,8 +202,13 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
         return false;
     }
     mis->exit_on_error = exit_on_error;
+    mis->cancel = channel_cancel_new(errp);
+    if (!mis->cancel) {
+        return false;
+    }
     mis->listener = transport_listen(addr, incoming_accept, mis, errp);
     if (!mis->listener) {
+        g_clear_pointer(&mis->cancel, channel_cancel_unref);
         return false;
     }
     mis->started = true;

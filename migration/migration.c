@@ -6,8 +6,9 @@
  *
  * Locks: the thread takes the BQL only to set up (dirty logging, section
  * setup), to stop the VM and save device state at switchover, and to restart
- * the VM after a failure.  s->lock guards the fields shared with QMP
- * (the QEMUFile pointer for cancel, the error, the continue request).
+ * the VM after a failure.  s->lock guards the fields shared with QMP (the
+ * error, the continue request); a cancel reaches the stream through the
+ * migration's cancel token.
  */
 #include "migration/migration.h"
 #include "migration/ram.h"
@@ -21,7 +22,6 @@
 #include "sysemu/runstate.h"
 
 #include <string.h>
-#include <sys/socket.h>
 
 /* The rate-limit window, as QEMU's BUFFER_DELAY. */
 #define RATE_WINDOW_MS 100
@@ -88,7 +88,6 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
     MigrationState *s = g_new0(MigrationState, 1);
 
     s->state = MIGRATION_STATUS_NONE;
-    s->connecting_fd = -1;
     s->savevm = savevm;
     s->opts = opts;
     s->ram = ram;
@@ -110,6 +109,7 @@ void migration_state_free(MigrationState *s)
     }
     g_ptr_array_free(s->blockers, TRUE);
     g_free(s->error_desc);
+    channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
     migration_options_free(s->run_opts);
     qemu_mutex_destroy(&s->lock);
@@ -245,43 +245,17 @@ static void migration_record_final_throughput(MigrationState *s)
 /* ---- the thread's phases ---- */
 
 /*
- * The socket being connected is published so migrate_cancel can abort a
- * connect() that hangs (an unreachable host, a full accept queue):
- *
- *   migration thread                    main thread (migrate_cancel)
- *   lock; connecting_fd = fd;           state -> cancelling
- *   cancelling already? shutdown(fd)    lock; connecting_fd >= 0?
- *   unlock; connect(fd) ...               shutdown(fd): connect fails
- *   lock; connecting_fd = -1; unlock    unlock
- *
- * Whichever side takes the lock second sees the other's change.
+ * Every wait of the stream, the connect included, ends when migrate_cancel
+ * triggers s->cancel, so nothing here needs to know what the transport is.
  */
-static void migration_connecting(int fd, void *opaque)
-{
-    MigrationState *s = opaque;
-
-    qemu_mutex_lock(&s->lock);
-    s->connecting_fd = fd;
-    if (fd >= 0 && migration_status(s) == MIGRATION_STATUS_CANCELLING) {
-        shutdown(fd, SHUT_RDWR);
-    }
-    qemu_mutex_unlock(&s->lock);
-}
-
 static bool migration_connect(MigrationState *s, GError **errp)
 {
-    int fd = transport_connect(s->addr, migration_connecting, s, errp);
+    Channel *ch = transport_connect(s->addr, s->cancel, errp);
 
-    if (fd < 0) {
+    if (!ch) {
         return false;
     }
-    qemu_mutex_lock(&s->lock);
-    s->to_dst = qemu_file_new_fd(fd, true);
-    qemu_mutex_unlock(&s->lock);
-    /* A cancel that came before the file existed had nothing to shut down. */
-    if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
-        qemu_file_shutdown(s->to_dst);
-    }
+    s->to_dst = qemu_file_new_channel(ch, true);
     return true;
 }
 
@@ -479,7 +453,6 @@ static gpointer migration_thread(gpointer opaque)
      */
     bql_held = ok;
     savevm_state_cleanup(s->savevm);
-    qemu_mutex_lock(&s->lock);
     if (s->to_dst) {
         GError *close_err = NULL;
 
@@ -489,7 +462,6 @@ static gpointer migration_thread(gpointer opaque)
         }
         s->to_dst = NULL;
     }
-    qemu_mutex_unlock(&s->lock);
     if (!bql_held) {
         bql_lock();
     }
@@ -542,11 +514,15 @@ static void migration_reset(MigrationState *s)
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
-    if (!migration_can_start(s, errp)) {
+    ChannelCancel *cancel = NULL;
+
+    if (!migration_can_start(s, errp) || !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);
         return false;
     }
     migration_reset(s);
+    channel_cancel_unref(s->cancel);
+    s->cancel = cancel;
     qapi_free_MigrationAddress(s->addr);
     s->addr = addr;
     migration_options_free(s->run_opts);
@@ -573,14 +549,11 @@ void migration_cancel(MigrationState *s)
         }
     } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
 
-    qemu_mutex_lock(&s->lock);
+    /* Wakes the thread wherever it waits on the stream (connect, read, write). */
     if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
-        if (s->to_dst) {
-            qemu_file_shutdown(s->to_dst);
-        } else if (s->connecting_fd >= 0) {
-            shutdown(s->connecting_fd, SHUT_RDWR);
-        }
+        channel_cancel_trigger(s->cancel);
     }
+    qemu_mutex_lock(&s->lock);
     qemu_cond_broadcast(&s->cond);
     qemu_mutex_unlock(&s->lock);
 }

@@ -1,103 +1,54 @@
 /*
- * QEMUFile backends: a file descriptor (sockets, pipes, regular files) and
- * memory buffers (for unit tests and for building a stream in memory).
+ * QEMUFile backends: a migration channel (sockets, pipes, regular files,
+ * cancellable: include/migration/channel.h) and memory buffers (for unit
+ * tests and for building a stream in memory).
  */
 #include "migration/qemu-file.h"
-#include "qemu/error.h"
+#include "migration/channel.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-/* ---- file descriptor ---- */
+/* ---- channels ---- */
 
-typedef struct FdChannel {
-    int fd;
-} FdChannel;
-
-static bool fd_channel_writev(void *opaque, const struct iovec *iov, int iovcnt,
-                              GError **errp)
+static bool channel_file_writev(void *opaque, const struct iovec *iov,
+                                int iovcnt, GError **errp)
 {
-    FdChannel *c = opaque;
-    struct iovec local[IOV_MAX];
-    int cnt = iovcnt;
-
-    g_assert(iovcnt <= IOV_MAX);
-    memcpy(local, iov, cnt * sizeof(*iov));
-    for (struct iovec *v = local; cnt > 0;) {
-        ssize_t n = writev(c->fd, v, cnt);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            error_setg_errno(errp, errno, "failed to write migration stream");
-            return false;
-        }
-        /* Skip what was written; a partial write leaves the rest in place. */
-        while (cnt > 0 && (size_t)n >= v->iov_len) {
-            n -= v->iov_len;
-            v++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            v->iov_base = (uint8_t *)v->iov_base + n;
-            v->iov_len -= n;
-        }
-    }
-    return true;
+    return channel_writev_all(opaque, iov, iovcnt, errp);
 }
 
-static ssize_t fd_channel_read(void *opaque, void *buf, size_t len, GError **errp)
+static ssize_t channel_file_read(void *opaque, void *buf, size_t len,
+                                 GError **errp)
 {
-    FdChannel *c = opaque;
-    ssize_t n;
-
-    do {
-        n = read(c->fd, buf, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        error_setg_errno(errp, errno, "failed to read migration stream");
-    }
-    return n;
+    return channel_read(opaque, buf, len, errp);
 }
 
-static void fd_channel_shutdown(void *opaque)
+static void channel_file_shutdown(void *opaque)
 {
-    FdChannel *c = opaque;
-
-    /* Wakes a thread blocked in read/write on a socket; on pipes and files it fails harmlessly and the sticky shut-down flag does the work. */
-    shutdown(c->fd, SHUT_RDWR);
+    channel_shutdown(opaque);
 }
 
-static bool fd_channel_close(void *opaque, GError **errp)
+static bool channel_file_close(void *opaque, GError **errp)
 {
-    FdChannel *c = opaque;
-    int ret = close(c->fd);
-
-    g_free(c);
-    if (ret < 0) {
-        error_setg_errno(errp, errno, "failed to close migration stream");
-        return false;
-    }
-    return true;
+    return channel_close(opaque, errp);
 }
 
-static const QEMUFileOps fd_channel_ops = {
-    .writev = fd_channel_writev,
-    .read = fd_channel_read,
-    .shutdown = fd_channel_shutdown,
-    .close = fd_channel_close,
+static const QEMUFileOps channel_file_ops = {
+    .writev = channel_file_writev,
+    .read = channel_file_read,
+    .shutdown = channel_file_shutdown,
+    .close = channel_file_close,
 };
 
-QEMUFile *qemu_file_new_fd(int fd, bool writable)
+QEMUFile *qemu_file_new_channel(Channel *ch, bool writable)
 {
-    FdChannel *c = g_new0(FdChannel, 1);
+    return qemu_file_new(&channel_file_ops, ch, writable);
+}
 
-    c->fd = fd;
-    return qemu_file_new(&fd_channel_ops, c, writable);
+QEMUFile *qemu_file_new_fd(int fd, bool writable, GError **errp)
+{
+    Channel *ch = channel_new_fd(fd, NULL, errp);
+
+    return ch ? qemu_file_new_channel(ch, writable) : NULL;
 }
 
 /* ---- memory buffers ---- */

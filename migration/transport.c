@@ -1,9 +1,11 @@
 /*
  * Migration transports (include/migration/transport.h): URI parsing and the
- * connect / listen side of each address type.  Everything ends in a plain
- * blocking file descriptor that a QEMUFile wraps.
+ * connect / listen side of each address type.  The source's side ends in a
+ * cancellable Channel (migration/channel.c); the destination's in a file
+ * descriptor that incoming.c wraps in one.
  */
 #include "migration/transport.h"
+#include "migration/channel.h"
 #include "qapi/qapi-clone.h"
 #include "qemu/cutils.h"
 #include "qemu/error.h"
@@ -162,7 +164,7 @@ static int fd_from_address(const SocketAddress *sa, GError **errp)
 
 /*
  * The command's stdin (outgoing) or stdout (incoming) is one end of a
- * socketpair, not a pipe: shutdown() wakes a thread blocked on a socket, so
+ * socketpair; like any channel it is waited on with the cancel token, so
  * cancel and quit work even when the command stops reading or writing.
  * GLib double-forks (no child pid asked for), so nothing is left to reap.
  */
@@ -237,8 +239,15 @@ static int socket_open(const SocketAddress *sa, bool server, GError **errp)
     }
 }
 
-int transport_connect(const MigrationAddress *addr, SocketConnectingFunc connecting,
-                      void *opaque, GError **errp)
+/* A tcp connect waits on the migration's cancel token (SocketWaitFunc). */
+static bool transport_connect_wait(int fd, short events, void *opaque,
+                                   GError **errp)
+{
+    return channel_cancel_wait_fd(opaque, fd, events, errp);
+}
+
+static int transport_connect_fd(const MigrationAddress *addr,
+                                 ChannelCancel *cancel, GError **errp)
 {
     const SocketAddress *sa = &addr->u.socket;
 
@@ -246,7 +255,7 @@ int transport_connect(const MigrationAddress *addr, SocketConnectingFunc connect
     case MIGRATION_ADDRESS_TYPE_SOCKET:
         if (sa->type == SOCKET_ADDRESS_TYPE_INET) {
             return socket_inet_open_full(sa->u.inet.host, sa->u.inet.port, false,
-                                         connecting, opaque, errp);
+                                         transport_connect_wait, cancel, errp);
         }
         return socket_open(sa, false, errp);
     case MIGRATION_ADDRESS_TYPE_EXEC:
@@ -258,6 +267,14 @@ int transport_connect(const MigrationAddress *addr, SocketConnectingFunc connect
                    MigrationAddressType_str(addr->transport));
         return -1;
     }
+}
+
+Channel *transport_connect(const MigrationAddress *addr, ChannelCancel *cancel,
+                           GError **errp)
+{
+    int fd = transport_connect_fd(addr, cancel, errp);
+
+    return fd < 0 ? NULL : channel_new_fd(fd, cancel, errp);
 }
 
 /* ---- listening ---- */
@@ -357,7 +374,7 @@ TransportListener *transport_listen(const MigrationAddress *addr,
         }
         l->addresses = g_new0(SocketAddressList, 1);
         l->addresses->value = listener_bound_address(l->fd, sa);
-        /* accept() must not block the main loop; the connection stays blocking. */
+        /* accept() must not block the main loop. */
         g_unix_set_fd_nonblocking(l->fd, TRUE, NULL);
         l->source = g_unix_fd_add(l->fd, G_IO_IN, listener_ready, l);
     } else {

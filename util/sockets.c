@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -56,15 +57,40 @@ int socket_inet_open(const char *host, const char *port, bool server,
     return socket_inet_open_full(host, port, server, NULL, NULL, errp);
 }
 
+/*
+ * connect() @fd to @ai, waiting with @wait when the socket is non-blocking.
+ * Returns 0, or the errno of the failure; -1 when @wait gave up (@errp set).
+ */
+static int socket_connect_one(int fd, const struct addrinfo *ai,
+                              SocketWaitFunc wait, void *opaque, GError **errp)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        return 0;
+    }
+    if (!wait || errno != EINPROGRESS) {
+        return errno;
+    }
+    if (!wait(fd, POLLOUT, opaque, errp)) {
+        return -1;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+        return errno;
+    }
+    return err;
+}
+
 int socket_inet_open_full(const char *host, const char *port, bool server,
-                          SocketConnectingFunc connecting, void *opaque,
-                          GError **errp)
+                          SocketWaitFunc wait, void *opaque, GError **errp)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
         .ai_socktype = SOCK_STREAM,
         .ai_flags = server ? AI_PASSIVE : 0,
     };
+    int type = SOCK_STREAM | SOCK_CLOEXEC | (wait && !server ? SOCK_NONBLOCK : 0);
     struct addrinfo *res;
     int fd = -1, err = 0, rc;
 
@@ -80,8 +106,7 @@ int socket_inet_open_full(const char *host, const char *port, bool server,
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int one = 1;
 
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, type, ai->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;
@@ -94,18 +119,14 @@ int socket_inet_open_full(const char *host, const char *port, bool server,
             }
             err = errno;
         } else {
-            int ret;
-
-            if (connecting) {
-                connecting(fd, opaque);
-            }
-            ret = connect(fd, ai->ai_addr, ai->ai_addrlen);
-            err = errno;
-            if (connecting) {
-                connecting(-1, opaque);     /* before close(): fd numbers get reused */
-            }
-            if (ret == 0) {
+            err = socket_connect_one(fd, ai, wait, opaque, errp);
+            if (err == 0) {
                 break;
+            }
+            if (err < 0) {          /* @wait gave up: try no other address */
+                close(fd);
+                freeaddrinfo(res);
+                return -1;
             }
         }
         close(fd);
@@ -119,4 +140,3 @@ int socket_inet_open_full(const char *host, const char *port, bool server,
     }
     return fd;
 }
-

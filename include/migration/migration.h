@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "qapi/qapi-types.h"
+#include "migration/channel.h"
 #include "migration/global-state.h"
 #include "qemu/thread.h"
 #include "migration/migration-stats.h"
@@ -37,12 +38,16 @@ typedef struct MigrationState {
     MigrationAddress *addr;             /* where to */
     SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     GThread *thread;
+    /*
+     * Triggered by migrate_cancel (any thread); every channel of the
+     * migration shares it.  Replaced by migrate once the old thread is joined.
+     */
+    ChannelCancel *cancel;
+    QEMUFile *to_dst;                   /* thread only: NULL until connected */
 
     /* ---- shared with the QMP side; protected by @lock ---- */
     QemuMutex lock;
     QemuCond cond;                      /* signalled on cancel, migrate-continue, new limits */
-    QEMUFile *to_dst;                   /* NULL until connected; shut down by cancel */
-    int connecting_fd;                  /* tcp socket while connect() runs, else -1 */
     char *error_desc;                   /* first error, for query-migrate */
     bool continue_requested;            /* migrate-continue while pre-switchover */
 
@@ -86,9 +91,11 @@ typedef struct MigrationIncomingState {
     GlobalState *global_state;          /* what the source's run state was */
     TransportListener *listener;        /* accepting the connection, main loop */
     SaveVMConfig load_cfg;              /* from @opts when the connection came */
+    /* Shared by the load's channels; triggered (any thread) to end the load. */
+    ChannelCancel *cancel;
+    QEMUFile *from_src;                 /* incoming thread only, once started */
 
     QemuMutex lock;
-    QEMUFile *from_src;
     char *error_desc;
     /*
      * The load's end, handed from the incoming thread to the main loop:

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 typedef struct QEMUFile QEMUFile;
+typedef struct Channel Channel;
 
 /* A channel under a QEMUFile.  All hooks run on the QEMUFile's thread except shutdown. */
 typedef struct QEMUFileOps {
@@ -38,8 +39,13 @@ QEMUFile *qemu_file_new(const QEMUFileOps *ops, void *opaque, bool writable);
 void *qemu_file_channel(QEMUFile *f);
 const QEMUFileOps *qemu_file_channel_ops(QEMUFile *f);
 
-/* Over a file descriptor (socket, pipe, regular file); takes ownership of @fd. */
-QEMUFile *qemu_file_new_fd(int fd, bool writable);
+/* Over a migration channel (include/migration/channel.h); takes ownership of @ch. */
+QEMUFile *qemu_file_new_channel(Channel *ch, bool writable);
+/*
+ * Over a new channel on @fd (socket, pipe, regular file) with its own cancel
+ * token; takes ownership of @fd, closed on failure.
+ */
+QEMUFile *qemu_file_new_fd(int fd, bool writable, GError **errp);
 
 /* An output QEMUFile collecting bytes in memory (for tests and postcopy packages). */
 QEMUFile *qemu_file_new_output_buffer(void);

@@ -1,6 +1,6 @@
 /*
  * Migration transports: turn a MigrationAddress (from a URI or the
- * `channels` argument) into a file descriptor carrying the stream.
+ * `channels` argument) into the channel carrying the stream.
  * tcp and unix sockets, fd (a socket or pipe passed with getfd), exec
  * (a shell command's stdin/stdout) and file (a path at an offset).
  * An fd: address reaching the transport holds a number: a name given with
@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "qapi/qapi-types.h"
-#include "qemu/sockets.h"
+#include "migration/channel.h"
 
 /*
  * Parse QEMU's URI forms: tcp:HOST:PORT, unix:PATH, fd:NAME, exec:CMD,
@@ -30,12 +30,11 @@ MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
                                            GError **errp);
 
 /*
- * Outgoing: a connected, blocking fd for @addr, or -1.  Runs on the
- * migration thread.  For tcp, @connecting (may be NULL) sees the socket
- * while connect() may hang, so a cancel can abort it.
+ * Outgoing: a connected channel for @addr whose waits end when @cancel is
+ * triggered (a tcp connect too), or NULL.  Runs on the migration thread.
  */
-int transport_connect(const MigrationAddress *addr, SocketConnectingFunc connecting,
-                      void *opaque, GError **errp);
+Channel *transport_connect(const MigrationAddress *addr, ChannelCancel *cancel,
+                           GError **errp);
 
 /* Incoming connections. */
 typedef struct TransportListener TransportListener;

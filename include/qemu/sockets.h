@@ -23,15 +23,17 @@ int socket_inet_open(const char *host, const char *port, bool server,
                      GError **errp);
 
 /*
- * Called with the socket just before connect() and with -1 right after it
- * returns, so another thread can shutdown() the socket to abort a connect
- * that hangs (Linux aborts a pending TCP connect that way).
+ * Wait until @fd is ready for @events (POLLOUT for a connect in progress);
+ * false with @errp set stops trying (e.g. the caller was cancelled).
  */
-typedef void (*SocketConnectingFunc)(int fd, void *opaque);
+typedef bool (*SocketWaitFunc)(int fd, short events, void *opaque, GError **errp);
 
-/* socket_inet_open() with a hook around each client connect(). */
+/*
+ * socket_inet_open() whose client connect() can be abandoned: with @wait,
+ * each connect is non-blocking and @wait waits for it, and the socket
+ * returned is non-blocking.  Without @wait, as socket_inet_open().
+ */
 int socket_inet_open_full(const char *host, const char *port, bool server,
-                          SocketConnectingFunc connecting, void *opaque,
-                          GError **errp);
+                          SocketWaitFunc wait, void *opaque, GError **errp);
 
 #endif

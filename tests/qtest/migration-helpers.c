@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <linux/kvm.h>
 
 /* Where the guest never writes (mid-page): the progress marker's value. */
@@ -468,6 +470,71 @@ void migrate_ensure_converge(QTestState *who)
     /* 1 GB/s and 30 s of allowed downtime: the next check switches over. */
     migrate_set_parameter_int(who, "max-bandwidth", 1000000000);
     migrate_set_parameter_int(who, "downtime-limit", 30000);
+}
+
+/* ---- tern's threads ---- */
+
+pid_t migrate_thread_find(QTestState *who, const char *name)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)qtest_pid(who));
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *tid;
+
+    while (d && (tid = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, tid, "comm", NULL);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL) &&
+            !strcmp(g_strchomp(comm), name)) {
+            return atoi(tid);
+        }
+    }
+    return 0;
+}
+
+/* The syscall number @tid of @who is in, or -1 when it runs in user space. */
+static long migrate_thread_syscall(QTestState *who, pid_t tid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/syscall",
+                                            (int)qtest_pid(who), (int)tid);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, &err)) {
+        g_error("%s", err->message);
+    }
+    return g_ascii_isdigit(text[0]) ? strtol(text, NULL, 10) : -1;
+}
+
+void migrate_wait_thread_blocked(QTestState *who, const char *name)
+{
+    gint64 deadline = g_get_monotonic_time() + MIG_GUEST_TIMEOUT_US;
+
+    for (;;) {
+        pid_t tid = migrate_thread_find(who, name);
+        long nr = tid ? migrate_thread_syscall(who, tid) : -1;
+
+        if (nr == SYS_poll || nr == SYS_ppoll || nr == SYS_read ||
+            nr == SYS_write || nr == SYS_writev) {
+            return;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("thread %s never blocked on its channel", name);
+        }
+        g_usleep(2000);
+    }
+}
+
+void migrate_wait_thread_gone(QTestState *who, const char *name)
+{
+    gint64 deadline = g_get_monotonic_time() + MIG_GUEST_TIMEOUT_US;
+
+    while (migrate_thread_find(who, name)) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("thread %s is still there", name);
+        }
+        g_usleep(2000);
+    }
 }
 
 /* ---- the guest ---- */

@@ -141,6 +141,21 @@ void migrate_ensure_converge(QTestState *who);
 /* query-status's "status" (transfer full). */
 char *migrate_runstate(QTestState *who);
 
+/* ---- tern's threads ---- */
+
+/* The id of tern's thread named @name (e.g. "mig/src"), or 0 if none. */
+pid_t migrate_thread_find(QTestState *who, const char *name);
+
+/*
+ * Wait until tern's thread @name sleeps in a syscall that waits for a
+ * channel (poll, read, write): for a migration thread, blocked on the
+ * stream.  Fails after 60 s.
+ */
+void migrate_wait_thread_blocked(QTestState *who, const char *name);
+
+/* Wait until tern has no thread @name any more (fails after 60 s). */
+void migrate_wait_thread_gone(QTestState *who, const char *name);
+
 /* ---- the guest ---- */
 
 /* Wait until the guest printed 'B' into @serial_path; 'A' is allowed

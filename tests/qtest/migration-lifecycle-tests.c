@@ -234,11 +234,11 @@ static void test_cancel_exec_stalled(void)
                       args);
     g_assert_nonnull(qtest_reply_return(reply));
     migration_event_wait(t->from, "active");
-    /* Let the stream fill what the socket holds. */
     while (!g_file_get_contents(pidfile, &pid, NULL, NULL)) {
         g_usleep(10000);
     }
-    g_usleep(500000);
+    /* The stream filled what the socket holds: the thread waits on it. */
+    migrate_wait_thread_blocked(t->from, "mig/src");
     migrate_cancel(t->from);
     migration_event_wait(t->from, "cancelled");
     kill(atoi(pid), SIGKILL);

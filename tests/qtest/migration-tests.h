@@ -17,4 +17,8 @@ void migration_register_stream_tests(void);
  * awkward cancels, and what is left after it (listener, run state). */
 void migration_register_lifecycle_tests(void);
 
+/* A migration blocked on its channel (pipe, socket, silent source) ends
+ * on migrate_cancel and on quit. */
+void migration_register_cancel_tests(void);
+
 #endif

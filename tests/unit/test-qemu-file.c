@@ -77,6 +77,16 @@ static void test_truncated_input_is_sticky(void)
     g_assert_cmpstr(err->message, ==, "unexpected end of migration stream at offset 2");
 }
 
+/* A QEMUFile on a new channel over @fd (which it takes). */
+static QEMUFile *file_on_fd(int fd, bool writable)
+{
+    g_autoptr(GError) err = NULL;
+    QEMUFile *f = qemu_file_new_fd(fd, writable, &err);
+
+    g_assert_no_error(err);
+    return f;
+}
+
 static void test_fd_pipe_and_shutdown(void)
 {
     int fds[2];
@@ -85,8 +95,8 @@ static void test_fd_pipe_and_shutdown(void)
     uint8_t buf[100000];
 
     g_assert_cmpint(pipe(fds), ==, 0);
-    out = qemu_file_new_fd(fds[1], true);
-    in = qemu_file_new_fd(fds[0], false);
+    out = file_on_fd(fds[1], true);
+    in = file_on_fd(fds[0], false);
     for (size_t i = 0; i < sizeof(buf); i++) {
         buf[i] = i * 7;
     }
@@ -112,7 +122,7 @@ static void test_write_error_to_closed_pipe(void)
     g_assert_cmpint(pipe(fds), ==, 0);
     close(fds[0]);
     signal(SIGPIPE, SIG_IGN);
-    out = qemu_file_new_fd(fds[1], true);
+    out = file_on_fd(fds[1], true);
     qemu_put_be64(out, 1);
     qemu_fflush(out);
     g_assert_cmpint(qemu_file_get_error(out), <, 0);

@@ -1,0 +1,271 @@
+/*
+ * Cancellable migration channels (include/migration/channel.h): cancel
+ * tokens over an eventfd, and the fd channel whose reads and writes wait
+ * in poll() on the fd and the token together.
+ */
+#include "migration/channel.h"
+#include "qemu/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * The most one read or write on an unpollable fd (a regular file) moves:
+ * the token is checked between chunks, so this bounds how long a cancel
+ * waits behind a slow filesystem (1 MiB at 10 MB/s: 100 ms).
+ */
+#define CHANNEL_FILE_CHUNK (1 << 20)
+
+struct ChannelCancel {
+    gint refcount;
+    gint triggered;     /* atomic: 0, then 1 for good */
+    int efd;            /* readable once triggered; never drained */
+};
+
+struct Channel {
+    int fd;
+    bool pollable;      /* false: a regular file or block device */
+    ChannelCancel *cancel;
+};
+
+/* ---- cancel tokens ---- */
+
+ChannelCancel *channel_cancel_new(GError **errp)
+{
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ChannelCancel *c;
+
+    if (efd < 0) {
+        error_setg_errno(errp, errno, "failed to create a cancel eventfd");
+        return NULL;
+    }
+    c = g_new0(ChannelCancel, 1);
+    c->refcount = 1;
+    c->efd = efd;
+    return c;
+}
+
+ChannelCancel *channel_cancel_ref(ChannelCancel *c)
+{
+    g_atomic_int_inc(&c->refcount);
+    return c;
+}
+
+void channel_cancel_unref(ChannelCancel *c)
+{
+    if (c && g_atomic_int_dec_and_test(&c->refcount)) {
+        close(c->efd);
+        g_free(c);
+    }
+}
+
+void channel_cancel_trigger(ChannelCancel *c)
+{
+    if (g_atomic_int_compare_and_exchange(&c->triggered, 0, 1)) {
+        /* Cannot fail: the counter is far from its maximum. */
+        eventfd_write(c->efd, 1);
+    }
+}
+
+bool channel_cancel_is_triggered(ChannelCancel *c)
+{
+    return g_atomic_int_get(&c->triggered);
+}
+
+static bool channel_cancel_check(ChannelCancel *c, GError **errp)
+{
+    if (channel_cancel_is_triggered(c)) {
+        error_setg_errno(errp, ECANCELED, "migration channel was cancelled");
+        return false;
+    }
+    return true;
+}
+
+bool channel_cancel_wait_fd(ChannelCancel *c, int fd, short events,
+                            GError **errp)
+{
+    struct pollfd pfd[2] = {
+        { .fd = fd, .events = events },
+        { .fd = c->efd, .events = POLLIN },
+    };
+
+    for (;;) {
+        if (!channel_cancel_check(c, errp)) {
+            return false;
+        }
+        if (poll(pfd, G_N_ELEMENTS(pfd), -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            error_setg_errno(errp, errno, "failed to wait for the migration channel");
+            return false;
+        }
+        /* The fd ready or hung up: the caller's next syscall says which. */
+        if (pfd[0].revents) {
+            return channel_cancel_check(c, errp);
+        }
+    }
+}
+
+/* ---- fd channels ---- */
+
+Channel *channel_new_fd(int fd, ChannelCancel *cancel, GError **errp)
+{
+    Channel *ch;
+    struct stat st;
+    bool pollable;
+
+    if (fstat(fd, &st) < 0) {
+        error_setg_errno(errp, errno, "migration channel fd %d", fd);
+        close(fd);
+        return NULL;
+    }
+    pollable = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+    if (pollable && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+        error_setg_errno(errp, errno, "failed to make migration channel non-blocking");
+        close(fd);
+        return NULL;
+    }
+    cancel = cancel ? channel_cancel_ref(cancel) : channel_cancel_new(errp);
+    if (!cancel) {
+        close(fd);
+        return NULL;
+    }
+    ch = g_new0(Channel, 1);
+    ch->fd = fd;
+    ch->pollable = pollable;
+    ch->cancel = cancel;
+    return ch;
+}
+
+/*
+ * Wait for @events after EAGAIN.  An unpollable fd never says EAGAIN, so
+ * this only runs for pollable ones.
+ */
+static bool channel_wait(Channel *ch, short events, GError **errp)
+{
+    return channel_cancel_wait_fd(ch->cancel, ch->fd, events, errp);
+}
+
+ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
+{
+    if (!ch->pollable) {
+        len = MIN(len, CHANNEL_FILE_CHUNK);
+    }
+    for (;;) {
+        ssize_t n;
+
+        if (!channel_cancel_check(ch->cancel, errp)) {
+            return -1;
+        }
+        n = read(ch->fd, buf, len);
+        if (n >= 0) {
+            return n;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            error_setg_errno(errp, errno, "failed to read migration stream");
+            return -1;
+        }
+        if (!channel_wait(ch, POLLIN, errp)) {
+            return -1;
+        }
+    }
+}
+
+/*
+ * One write of the head of @v: all of it on a pollable fd (the kernel takes
+ * what fits), at most CHANNEL_FILE_CHUNK bytes on a file.
+ */
+static ssize_t channel_write_some(Channel *ch, const struct iovec *v, int cnt)
+{
+    size_t total = 0;
+    int n_iov = 0;
+
+    if (ch->pollable) {
+        return writev(ch->fd, v, cnt);
+    }
+    while (n_iov < cnt && total + v[n_iov].iov_len <= CHANNEL_FILE_CHUNK) {
+        total += v[n_iov++].iov_len;
+    }
+    if (n_iov == 0) {
+        return write(ch->fd, v->iov_base, CHANNEL_FILE_CHUNK);
+    }
+    return writev(ch->fd, v, n_iov);
+}
+
+bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
+                        GError **errp)
+{
+    g_autofree struct iovec *local = g_memdup2(iov, iovcnt * sizeof(*iov));
+    struct iovec *v = local;
+    int cnt = iovcnt;
+
+    while (cnt > 0) {
+        ssize_t n;
+
+        if (!channel_cancel_check(ch->cancel, errp)) {
+            return false;
+        }
+        n = channel_write_some(ch, v, MIN(cnt, IOV_MAX));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                error_setg_errno(errp, errno, "failed to write migration stream");
+                return false;
+            }
+            if (!channel_wait(ch, POLLOUT, errp)) {
+                return false;
+            }
+            continue;
+        }
+        /* Skip what was written; a partial write leaves the rest in place. */
+        while (cnt > 0 && (size_t)n >= v->iov_len) {
+            n -= v->iov_len;
+            v++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            v->iov_base = (uint8_t *)v->iov_base + n;
+            v->iov_len -= n;
+        }
+    }
+    return true;
+}
+
+void channel_shutdown(Channel *ch)
+{
+    channel_cancel_trigger(ch->cancel);
+}
+
+bool channel_close(Channel *ch, GError **errp)
+{
+    int ret;
+
+    if (!ch) {
+        return true;
+    }
+    ret = close(ch->fd);
+    channel_cancel_unref(ch->cancel);
+    g_free(ch);
+    if (ret < 0) {
+        error_setg_errno(errp, errno, "failed to close migration stream");
+        return false;
+    }
+    return true;
+}
+
+int channel_fd(Channel *ch)
+{
+    return ch->fd;
+}
