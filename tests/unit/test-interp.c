@@ -115,7 +115,8 @@ static void test_ab_end_clamped_to_ram(void)
     g_autoptr(GuestVM) vm = vm_new_or_die("a-b", &p);
 
     run_insns(vm, 100000);
-    g_assert_cmpuint(guest_vm_page_byte(vm, RAM_SIZE / TARGET_PAGE_SIZE - 1), !=, 0);
+    /* Written (its value after so many sweeps may be anything, 0 too). */
+    g_assert_true(guest_vm_page_is_dirty(vm, RAM_SIZE / TARGET_PAGE_SIZE - 1));
 }
 
 /* After a clear, the dirty log holds exactly the pages a-b incremented. */
