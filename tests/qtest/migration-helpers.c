@@ -128,7 +128,7 @@ MigTest *migrate_start(const MigrateStart *args)
     t->accel = args->accel ? args->accel : "interp";
     t->ram_mib = args->ram_mib ? args->ram_mib : 128;
     t->start_address = args->start_address ? args->start_address : 1 << 20;
-    t->end_address = args->end_address ? args->end_address : 32 << 20;
+    t->end_address = args->end_address ? args->end_address : 9 << 20;
     t->src_serial = migrate_test_path(t, "src_serial");
     {
         g_autofree char *qsock = migrate_test_path(t, "src_qtest");

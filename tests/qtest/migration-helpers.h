@@ -18,7 +18,7 @@ typedef struct MigrateStart {
     const char *accel;          /* "interp" (NULL) or "kvm" */
     uint64_t ram_mib;           /* source RAM in MiB (0: 128) */
     uint64_t dst_ram_mib;       /* destination RAM in MiB (0: as source) */
-    uint64_t start_address;     /* a-b's range (0: 1 MiB .. 32 MiB) */
+    uint64_t start_address;     /* a-b's range (0: 1 MiB .. 9 MiB) */
     uint64_t end_address;
     const char *incoming;       /* destination's -incoming (NULL: "defer");
                                  * "%s" stands for the test directory */
