@@ -233,6 +233,29 @@ static void qtest_write_all(int fd, const void *data, size_t len)
     }
 }
 
+/*
+ * tern closed QMP: fail the test saying how tern ended (an abort names its
+ * signal; its own message is on stderr just above).
+ */
+static G_NORETURN void qtest_connection_lost(QTestState *s)
+{
+    if (!s->pid) {
+        g_error("tern closed the QMP connection (extra connection)");
+    }
+    if (!qtest_reap(s, 10000)) {
+        g_error("tern (pid %d) closed the QMP connection and still runs",
+                s->pid);
+    }
+    if (WIFSIGNALED(s->wstatus)) {
+        g_error("tern (pid %d) closed the QMP connection: killed by signal "
+                "%d (%s)%s", s->pid, WTERMSIG(s->wstatus),
+                g_strsignal(WTERMSIG(s->wstatus)),
+                WTERMSIG(s->wstatus) == s->killed ? ", sent by the test" : "");
+    }
+    g_error("tern (pid %d) closed the QMP connection: exited with status %d",
+            s->pid, WEXITSTATUS(s->wstatus));
+}
+
 /* The next message, or NULL after @timeout_ms.  EOF fails the test. */
 static JsonNode *qtest_read_message(QTestState *s, int timeout_ms)
 {
@@ -268,8 +291,7 @@ static JsonNode *qtest_read_message(QTestState *s, int timeout_ms)
             continue;
         }
         if (n <= 0) {
-            g_error("tern closed the QMP connection%s", s->pid ? "" :
-                    " (extra connection)");
+            qtest_connection_lost(s);
         }
         g_string_append_len(s->rbuf, buf, n);
     }
