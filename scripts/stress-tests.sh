@@ -25,17 +25,26 @@ procs=$((cores * 2))
 [ -f "$build/build.ninja" ] || ./configure --builddir="$build" || exit 1
 ninja -C "$build" || exit 1
 
+# meson runs in the background so that a signal interrupts the wait at once
+# (a background job ignores SIGINT, so the trap stops it with SIGTERM, which
+# meson answers by stopping its tests).
 hogs=()
-stop_hogs() {
+meson_pid=
+stop_all() {
+  if [ -n "$meson_pid" ]; then
+    kill -TERM "$meson_pid" 2>/dev/null
+    wait "$meson_pid" 2>/dev/null
+    meson_pid=
+  fi
   for pid in "${hogs[@]}"; do
     kill "$pid" 2>/dev/null
   done
   wait "${hogs[@]}" 2>/dev/null
   hogs=()
 }
-trap stop_hogs EXIT
-trap 'stop_hogs; exit 130' INT
-trap 'stop_hogs; exit 143' TERM
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
 for _ in $(seq "$cores"); do
   sh -c 'while :; do :; done' &
   hogs+=($!)
@@ -48,10 +57,14 @@ echo "stress: $runs runs, $procs test processes on $cores cores, $cores CPU hogs
 for i in $(seq "$runs"); do
   start=$SECONDS
   meson test -C "$build" --no-rebuild --num-processes "$procs" -q \
-    --logbase "stress/run-$i" "$@" >"$logs/run-$i.out" 2>&1
-  echo "stress: run $i of $runs: exit $?, $((SECONDS - start)) s"
+    --logbase "stress/run-$i" "$@" >"$logs/run-$i.out" 2>&1 &
+  meson_pid=$!
+  wait "$meson_pid"
+  rc=$?
+  meson_pid=
+  echo "stress: run $i of $runs: exit $rc, $((SECONDS - start)) s"
 done
-stop_hogs
+stop_all
 
 python3 - "$logs" "$runs" <<'PY'
 import collections, glob, json, os, re, sys
