@@ -85,14 +85,18 @@ def failed_subtest(out):
 
 def message(t):
     """The first line that says why: GLib's ERROR / Bail out, a Python
-    traceback's last line or FAIL header, else meson's verdict."""
+    traceback's last line or FAIL header, else meson's verdict (tern's own
+    stderr lines are not used: the tests provoke many on purpose)."""
     text = (t.get("stdout") or "") + "\n" + (t.get("stderr") or "")
     for pat in (r"^\*?\*?\s*(?:ERROR|CRITICAL):(.*)$", r"^Bail out! (.*)$",
-                r"^(\w+Error: .*)$", r"^(FAIL: .*)$", r"^(tern: .*)$"):
+                r"^(\w+Error: .*)$", r"^(FAIL: .*)$"):
         m = re.search(pat, text, re.M)
         if m:
             return m.group(1).strip()
-    return f"{t['result']} (exit {t.get('returncode')}), no message"
+    rc = t.get("returncode")
+    if isinstance(rc, int) and rc < 0:
+        return f"{t['result']}: killed by signal {-rc}, no message"
+    return f"{t['result']} (exit {rc}), no message"
 
 
 groups = collections.defaultdict(list)
