@@ -1,11 +1,15 @@
 # The targets users type.  Each one installs what is missing first.
 BUILD ?= build
 
-.PHONY: all deps build check demo bench clean
+.PHONY: all deps test-deps build check demo bench clean
 
 all: build
 
 deps:
+	@scripts/install-deps.sh --build-only
+
+# Test-only packages too (qemu-system-x86: the analyser's QEMU stream).
+test-deps:
 	@scripts/install-deps.sh
 
 $(BUILD)/build.ninja:
@@ -14,7 +18,7 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
 
-check: build
+check: test-deps build
 	@scripts/run-tests.sh $(BUILD)
 
 demo: build

@@ -9,7 +9,9 @@ read over qtest) and decode every device section.  Corrupted copies
 rejected by --verify naming the offset.  A stream written by
 qemu-system-x86_64 proves the analyser is not tern-specific.
 
-Environment: TERN_BINARY, TERN_GUEST_DIR, TERN_SOURCE_ROOT (set by meson).
+Environment: TERN_BINARY, TERN_GUEST_DIR, TERN_SOURCE_ROOT (set by meson);
+TERN_QEMU_BINARY (default: qemu-system-x86_64 on PATH).  Run by hand with
+test class names as arguments (none: all); prints TAP.
 """
 
 import importlib.util
@@ -28,7 +30,8 @@ ROOT = os.environ.get("TERN_SOURCE_ROOT",
 SCRIPT = os.path.join(ROOT, "scripts", "analyze-stream.py")
 TERN = os.environ.get("TERN_BINARY", os.path.join(ROOT, "build", "system", "tern"))
 GUESTS = os.environ.get("TERN_GUEST_DIR", os.path.join(ROOT, "build", "tests", "guest"))
-QEMU = shutil.which("qemu-system-x86_64")
+# TERN_QEMU_BINARY overrides the search; set it empty to see the QEMU test skip.
+QEMU = os.environ.get("TERN_QEMU_BINARY", shutil.which("qemu-system-x86_64")) or None
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import ternvm  # noqa: E402
@@ -48,7 +51,10 @@ def run_analyser(*args):
 
 
 def migrate(qmp, uri, timeout=120.0):
-    """Migrate and wait for the end; returns the last query-migrate reply."""
+    """Migrate a running guest and wait for the end; returns the last
+    query-migrate reply.  30 s of allowed downtime: the first check switches
+    over, whatever bandwidth was measured under load."""
+    qmp.command("migrate-set-parameters", downtime_limit=30000)
     qmp.command("migrate", uri=uri)
     deadline = time.monotonic() + timeout
     while True:
@@ -367,5 +373,66 @@ class QemuStream(unittest.TestCase):
         self.assertIsNone(ternvm.check_guest_pattern(first_bytes(ram, WORK_START, WORK_END)))
 
 
+class TapResult(unittest.TestResult):
+    """Reports each test as a TAP line (meson's tap protocol): skips as
+    "# SKIP reason", so that a run where everything skipped shows as SKIP."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def _line(self, ok, test, directive=""):
+        self.count += 1
+        print(f"{'ok' if ok else 'not ok'} {self.count} {test.id()}{directive}", flush=True)
+
+    def _explain(self, test, err):
+        print(f"FAIL: {test.id()}\n{self._exc_info_to_string(err, test)}", file=sys.stderr,
+              flush=True)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line(True, test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._explain(test, err)
+        self._line(False, test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._explain(test, err)
+        self._line(False, test)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._explain(subtest, err)
+            self._line(False, subtest)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._line(True, test, f" # SKIP {reason}")
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._line(True, test, " # TODO expected failure")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._line(False, test, " # unexpected success")
+
+
+def main(names):
+    """Run the named test classes (all without names) and print TAP."""
+    loader = unittest.TestLoader()
+    module = sys.modules[__name__]
+    suite = (loader.loadTestsFromNames(names, module) if names
+             else loader.loadTestsFromModule(module))
+    result = TapResult()
+    suite.run(result)
+    print(f"1..{result.count}", flush=True)
+    return 0 if result.wasSuccessful() else 1
+
+
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.exit(main(sys.argv[1:]))

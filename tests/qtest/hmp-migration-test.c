@@ -8,8 +8,20 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#define GUEST_ARGS "-display none -accel interp -m 16 -kernel %s " \
-                   "-append start=1M,end=16M"
+/*
+ * a-b, or fill then a-b (flags=1): random data in every page of the range
+ * before the first 'B', so that every page is a data page whatever a-b's
+ * counters are, and a migration at a given max-bandwidth lasts at least
+ * 15 MiB / max-bandwidth.
+ */
+#define GUEST_ARGS "-display none -accel interp -m 16 -kernel %s/%s.bin " \
+                   "-append start=1M,end=16M%s"
+
+/*
+ * The guest runs during these migrations: 30 s of allowed downtime lets the
+ * first check switch over whatever the bandwidth measured under load.
+ */
+#define CONVERGE "migrate_set_parameter downtime-limit 30000"
 
 /* The globals block every "info migrate" starts with. */
 #define INFO_GLOBALS "globals:\r\nstore-global-state: on\r\n" \
@@ -48,15 +60,15 @@ static void assert_contains(const char *text, const char *part)
     }
 }
 
-static char *guest_args(const char *extra)
+/* @filled: run fill first (GUEST_ARGS). */
+static char *guest_args(bool filled, const char *extra)
 {
     const char *dir = g_getenv("TERN_GUEST_DIR");
-    g_autofree char *kernel = NULL;
     g_autofree char *base = NULL;
 
     g_assert_nonnull(dir);
-    kernel = g_strdup_printf("%s/a-b.bin", dir);
-    base = g_strdup_printf(GUEST_ARGS, kernel);
+    base = g_strdup_printf(GUEST_ARGS, dir, filled ? "fill" : "a-b",
+                           filled ? ",flags=1" : "");
     return g_strdup_printf("%s %s", base, extra);
 }
 
@@ -69,11 +81,11 @@ static void pair_start_dst(Pair *p, const char *incoming)
     g_assert_nonnull(p->dir);
     p->sock = g_build_filename(p->dir, "mig.sock", NULL);
     if (incoming) {
-        args = guest_args(incoming);
+        args = guest_args(false, incoming);
     } else {
         g_autofree char *inc = g_strdup_printf("-incoming unix:%s", p->sock);
 
-        args = guest_args(inc);
+        args = guest_args(false, inc);
     }
     p->dst = qtest_init(args);
 }
@@ -203,7 +215,7 @@ static void test_options_round_trip(void)
 static void test_detached(void)
 {
     Pair p = { 0 };
-    g_autofree char *src_args = guest_args("");
+    g_autofree char *src_args = guest_args(false, "");
     g_autofree char *uri = NULL;
     g_autofree char *line = NULL;
     g_autofree char *dst_listen = NULL;
@@ -225,6 +237,7 @@ static void test_detached(void)
 
     g_free(line);
     line = g_strdup_printf("migrate -d %s", uri);
+    hmp_expect(p.src, CONVERGE, "");
     hmp_expect(p.src, line, "");
     wait_for_status(p.src, "completed");
     wait_for_status(p.dst, "completed");
@@ -264,7 +277,7 @@ static void pair_start_stdio_src(Pair *p)
 
     p->serial = g_build_filename(p->dir, "serial.txt", NULL);
     extra = g_strdup_printf("-monitor stdio -serial file:%s", p->serial);
-    src_args = guest_args(extra);
+    src_args = guest_args(true, extra);
     p->src = qtest_init_opts(src_args, &opts);
     g_free(qtest_stdout_read_until(p->src, "(tern) "));
     for (;;) {
@@ -294,8 +307,8 @@ static bool has_partial_progress(const char *out)
 /*
  * A synchronous migrate on a terminal: the monitor redraws the progress
  * line, prints the outcome, holds what was typed meanwhile and runs it
- * after.  The guest is stopped so that the 32 MiB/s limit (about 0.5 s for
- * 16 MiB) gives several 100 ms updates before the switchover.
+ * after.  The guest is stopped and its 15 MiB of filled pages take at
+ * least 0.9 s at 16 MiB/s: several 100 ms updates before the switchover.
  */
 static void test_sync_stdio(void)
 {
@@ -307,7 +320,7 @@ static void test_sync_stdio(void)
     pair_start_dst(&p, NULL);
     pair_start_stdio_src(&p);
     qtest_stdin_write(p.src, "stop\n"
-                             "migrate_set_parameter max-bandwidth 32M\n");
+                             "migrate_set_parameter max-bandwidth 16M\n");
     line = g_strdup_printf("migrate unix:%s\ninfo status\n", p.sock);
     qtest_stdin_write(p.src, line);
     out = qtest_stdout_read_until(p.src, "VM status: paused (postmigrate)");
@@ -342,7 +355,8 @@ static void test_sync_pre_switchover(void)
     pair_start_dst(&p, NULL);
     pair_start_stdio_src(&p);
     qtest_stdin_write(p.src,
-                      "migrate_set_capability pause-before-switchover on\n");
+                      "migrate_set_capability pause-before-switchover on\n"
+                      CONVERGE "\n");
     line = g_strdup_printf("migrate unix:%s\n", p.sock);
     qtest_stdin_write(p.src, line);
     out = qtest_stdout_read_until(p.src,
@@ -373,9 +387,9 @@ static void test_sync_failure(void)
 
     pair_start_dst(&p, NULL);
     pair_start_stdio_src(&p);
-    /* 8 MiB/s: about 2 s for the guest's pages, plenty of time to fail. */
+    /* 2 MiB/s: at least 7 s for the filled pages, plenty of time to fail. */
     qtest_stdin_write(p.src, "stop\n"
-                             "migrate_set_parameter max-bandwidth 8M\n");
+                             "migrate_set_parameter max-bandwidth 2M\n");
     line = g_strdup_printf("migrate unix:%s\n", p.sock);
     qtest_stdin_write(p.src, line);
     first = qtest_stdout_read_until(p.src, "\rCompleted ");
@@ -400,8 +414,9 @@ static void test_sync_quit(void)
 
     pair_start_dst(&p, NULL);
     pair_start_stdio_src(&p);
+    /* 2 MiB/s: at least 7 s for the filled pages, so quit comes first. */
     qtest_stdin_write(p.src, "stop\n"
-                             "migrate_set_parameter max-bandwidth 8M\n");
+                             "migrate_set_parameter max-bandwidth 2M\n");
     line = g_strdup_printf("migrate unix:%s\ninfo status\n", p.sock);
     qtest_stdin_write(p.src, line);
     g_free(qtest_stdout_read_until(p.src, "\rCompleted "));
@@ -414,12 +429,13 @@ static void test_sync_quit(void)
 static void test_sync_through_qmp(void)
 {
     Pair p = { 0 };
-    g_autofree char *src_args = guest_args("");
+    g_autofree char *src_args = guest_args(false, "");
     g_autofree char *line = NULL;
 
     pair_start_dst(&p, NULL);
     p.src = qtest_init(src_args);
     line = g_strdup_printf("migrate unix:%s", p.sock);
+    hmp_expect(p.src, CONVERGE, "");
     hmp_expect(p.src, line, "terminal does not allow synchronous migration, "
                             "continuing detached\r\n");
     wait_for_status(p.src, "completed");

@@ -106,16 +106,10 @@ static char *qtest_proto_read_line(QTestProto *q)
     }
 }
 
-char *qtest_proto_cmd(QTestProto *q, const char *fmt, ...)
+static void qtest_proto_write_all(QTestProto *q, const char *req, size_t len)
 {
-    g_autofree char *req = NULL;
-    va_list ap;
-    size_t off = 0, len;
+    size_t off = 0;
 
-    va_start(ap, fmt);
-    req = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    len = strlen(req);
     while (off < len) {
         ssize_t n = write(q->fd, req + off, len - off);
 
@@ -125,6 +119,17 @@ char *qtest_proto_cmd(QTestProto *q, const char *fmt, ...)
         g_assert_cmpint(n, >, 0);
         off += n;
     }
+}
+
+char *qtest_proto_cmd(QTestProto *q, const char *fmt, ...)
+{
+    g_autofree char *req = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    req = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    qtest_proto_write_all(q, req, strlen(req));
     return qtest_proto_read_line(q);
 }
 
@@ -247,6 +252,35 @@ void qtest_memset(QTestProto *q, uint64_t addr, uint8_t value, size_t size)
                                            addr, size, value);
 
     g_free(qtest_proto_ok(q, req));
+}
+
+/* Requests per batch: their "OK" replies fit in the socket buffers, so
+ * neither side blocks writing while the other writes too. */
+#define QTEST_PROTO_BATCH 256
+
+void qtest_memset_strided(QTestProto *q, uint64_t addr, uint64_t end,
+                          uint64_t stride, uint8_t value, size_t size)
+{
+    GString *req = g_string_new(NULL);
+
+    while (addr < end) {
+        unsigned n = 0;
+
+        g_string_truncate(req, 0);
+        for (; addr < end && n < QTEST_PROTO_BATCH; addr += stride, n++) {
+            g_string_append_printf(req, "memset 0x%" PRIx64 " 0x%zx 0x%02x\n",
+                                   addr, size, value);
+        }
+        qtest_proto_write_all(q, req->str, req->len);
+        while (n--) {
+            g_autofree char *line = qtest_proto_read_line(q);
+
+            if (strcmp(line, "OK") != 0) {
+                g_error("qtest: memset -> '%s'", line);
+            }
+        }
+    }
+    g_string_free(req, TRUE);
 }
 
 int64_t qtest_clock_step(QTestProto *q, int64_t ns)

@@ -46,6 +46,13 @@ void qtest_bufwrite(QTestProto *q, uint64_t addr, const void *buf,
                     size_t size);
 void qtest_memset(QTestProto *q, uint64_t addr, uint8_t value, size_t size);
 
+/*
+ * memset @size bytes at @addr, @addr + @stride, ... below @end: one request
+ * per block, sent in batches without waiting for each reply in turn.
+ */
+void qtest_memset_strided(QTestProto *q, uint64_t addr, uint64_t end,
+                          uint64_t stride, uint8_t value, size_t size);
+
 uint8_t qtest_inb(QTestProto *q, uint16_t port);
 uint16_t qtest_inw(QTestProto *q, uint16_t port);
 uint32_t qtest_inl(QTestProto *q, uint16_t port);

@@ -17,13 +17,15 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
 
 struct QTestState {
     pid_t pid;                  /* 0: an extra connection, no process */
     int pidfd;                  /* readable once tern exits; -1 if none */
     bool reaped;
     int wstatus;
-    bool killed;                /* we sent the fatal signal */
+    int killed;                 /* the fatal signal we sent, or 0 */
     char *tmpdir;
     char *qmp_path;
 
@@ -231,6 +233,29 @@ static void qtest_write_all(int fd, const void *data, size_t len)
     }
 }
 
+/*
+ * tern closed QMP: fail the test saying how tern ended (an abort names its
+ * signal; its own message is on stderr just above).
+ */
+static G_NORETURN void qtest_connection_lost(QTestState *s)
+{
+    if (!s->pid) {
+        g_error("tern closed the QMP connection (extra connection)");
+    }
+    if (!qtest_reap(s, 10000)) {
+        g_error("tern (pid %d) closed the QMP connection and still runs",
+                s->pid);
+    }
+    if (WIFSIGNALED(s->wstatus)) {
+        g_error("tern (pid %d) closed the QMP connection: killed by signal "
+                "%d (%s)%s", s->pid, WTERMSIG(s->wstatus),
+                g_strsignal(WTERMSIG(s->wstatus)),
+                WTERMSIG(s->wstatus) == s->killed ? ", sent by the test" : "");
+    }
+    g_error("tern (pid %d) closed the QMP connection: exited with status %d",
+            s->pid, WEXITSTATUS(s->wstatus));
+}
+
 /* The next message, or NULL after @timeout_ms.  EOF fails the test. */
 static JsonNode *qtest_read_message(QTestState *s, int timeout_ms)
 {
@@ -266,8 +291,7 @@ static JsonNode *qtest_read_message(QTestState *s, int timeout_ms)
             continue;
         }
         if (n <= 0) {
-            g_error("tern closed the QMP connection%s", s->pid ? "" :
-                    " (extra connection)");
+            qtest_connection_lost(s);
         }
         g_string_append_len(s->rbuf, buf, n);
     }
@@ -582,7 +606,7 @@ int qtest_wait_exit(QTestState *s, int timeout_ms)
 void qtest_kill(QTestState *s, int sig)
 {
     g_assert(s->pid);
-    s->killed = true;
+    s->killed = sig;
     if (!s->reaped) {
         kill(s->pid, sig);
     }
@@ -596,6 +620,26 @@ pid_t qtest_pid(QTestState *s)
 const char *qtest_tmpdir(QTestState *s)
 {
     return s->tmpdir;
+}
+
+bool qtest_kvm_usable(const char **why)
+{
+    const char *dev = g_getenv("TERN_KVM_DEVICE");
+    int fd = open(dev ? dev : "/dev/kvm", O_RDWR | O_CLOEXEC);
+    int version;
+
+    if (fd < 0) {
+        *why = dev ? "$TERN_KVM_DEVICE cannot be opened"
+                   : "/dev/kvm cannot be opened";
+        return false;
+    }
+    version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    close(fd);
+    if (version != KVM_API_VERSION) {
+        *why = "/dev/kvm has an unexpected API version";
+        return false;
+    }
+    return true;
 }
 
 JsonNode *qtest_qmp_greeting(QTestState *s)
@@ -659,15 +703,21 @@ void qtest_quit(QTestState *s)
     }
     if (s->pid) {
         if (!qtest_reap(s, 0)) {
-            s->killed = true;
+            s->killed = SIGTERM;
             kill(s->pid, SIGTERM);
             if (!qtest_reap(s, 10000)) {
+                g_test_message("tern (pid %d) ignored SIGTERM for 10 s",
+                               s->pid);
+                s->killed = SIGKILL;
                 kill(s->pid, SIGKILL);
                 qtest_reap(s, 10000);
             }
         }
-        if (WIFSIGNALED(s->wstatus) && !s->killed) {
-            g_error("tern crashed: signal %d", WTERMSIG(s->wstatus));
+        /* Death by a signal we did not send (an abort while quitting too)
+         * is a crash; tern's stderr above says where. */
+        if (WIFSIGNALED(s->wstatus) && WTERMSIG(s->wstatus) != s->killed) {
+            g_error("tern (pid %d) crashed: signal %d (%s)", s->pid,
+                    WTERMSIG(s->wstatus), g_strsignal(WTERMSIG(s->wstatus)));
         }
         if (s->pidfd >= 0) {
             close(s->pidfd);

@@ -56,6 +56,13 @@ void qtest_kill(QTestState *s, int sig);
 pid_t qtest_pid(QTestState *s);
 const char *qtest_tmpdir(QTestState *s);
 
+/*
+ * Can tern use kvm here?  Opens /dev/kvm, or $TERN_KVM_DEVICE as tern does
+ * (point it at a missing file to see what a host without kvm does).  On
+ * false, @why says why.
+ */
+bool qtest_kvm_usable(const char **why);
+
 /* The greeting tern sent (borrowed). */
 JsonNode *qtest_qmp_greeting(QTestState *s);
 

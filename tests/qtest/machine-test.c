@@ -5,8 +5,8 @@
  */
 #include "libqtest.h"
 #include "libqtest-proto.h"
+#include "test-accel.h"
 
-#include <fcntl.h>
 #include <gio/gio.h>
 #include <signal.h>
 #include <glib/gstdio.h>
@@ -34,18 +34,6 @@ static char *guest_binary(const char *name)
     return g_strdup_printf("%s/%s.bin", dir, name);
 }
 
-/* Can this host run the kvm accelerator at all? */
-static bool kvm_usable(void)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0) {
-        return false;
-    }
-    close(fd);
-    return true;
-}
-
 static bool guest_start(Guest *g, const char *accel, const char *program,
                         const char *extra)
 {
@@ -53,8 +41,10 @@ static bool guest_start(Guest *g, const char *accel, const char *program,
     g_autofree char *qtest_arg = NULL;
     g_autofree char *args = NULL;
 
-    if (strcmp(accel, "kvm") == 0 && !kvm_usable()) {
-        g_test_skip("/dev/kvm is not usable here");
+    const char *why;
+
+    if (strcmp(accel, "kvm") == 0 && !qtest_kvm_usable(&why)) {
+        g_test_skip(why);
         return false;
     }
     g->dir = g_dir_make_tmp("tern-machine-test-XXXXXX", NULL);
@@ -156,7 +146,7 @@ static void test_ab(gconstpointer data)
     g_autofree char *before = NULL;
     g_autofree char *after = NULL;
     g_autoptr(JsonNode) ev = NULL;
-    uint8_t v1, v2;
+    uint8_t v1;
 
     if (!guest_start(&g, data, "a-b", NULL)) {
         return;
@@ -171,7 +161,8 @@ static void test_ab(gconstpointer data)
 
     /* stop: the guest's memory and output stand still */
     qtest_qmp_assert_success(g.qts, "{'execute': 'stop'}");
-    ev = qtest_qmp_eventwait(g.qts, "STOP", 10000);
+    ev = qtest_qmp_eventwait(g.qts, "STOP", QTEST_QMP_TIMEOUT_MS);
+    g_assert_nonnull(ev);
     g_assert_cmpstr(query_status(&g), ==, "paused");
     g_free(before);
     before = serial_output(&g);
@@ -181,14 +172,22 @@ static void test_ab(gconstpointer data)
     g_assert_cmpstr(before, ==, after);
     g_assert_cmpint(check_ab_pattern(&g), ==, v1);
 
-    /* cont: it runs on from there */
+    /*
+     * cont: it runs on from there.  A restart would print 'A' again; how
+     * far the counters moved is not promised (a byte wraps every 256
+     * sweeps, and the 'B' may end the very sweep that was interrupted).
+     */
     qtest_qmp_assert_success(g.qts, "{'execute': 'cont'}");
     g_clear_pointer(&ev, json_node_unref);
-    ev = qtest_qmp_eventwait(g.qts, "RESUME", 10000);
+    ev = qtest_qmp_eventwait(g.qts, "RESUME", QTEST_QMP_TIMEOUT_MS);
+    g_assert_nonnull(ev);
     wait_for_bs(&g, count_bs(after) + 1);
     qtest_qmp_assert_success(g.qts, "{'execute': 'stop'}");
-    v2 = check_ab_pattern(&g);
-    g_assert_cmpint(v1, !=, v2);
+    check_ab_pattern(&g);
+    g_free(after);
+    after = serial_output(&g);
+    g_assert_true(g_str_has_prefix(after, before));
+    g_assert_null(strchr(after + 1, 'A'));
     guest_stop(&g);
 }
 
@@ -223,10 +222,13 @@ static void test_bad_opcode(gconstpointer data)
     Guest g = { 0 };
     g_autoptr(JsonNode) ev = NULL;
 
-    if (!guest_start(&g, data, "bad-opcode", NULL)) {
+    /* Started stopped: a STOP sent before QMP was connected is lost. */
+    if (!guest_start(&g, data, "bad-opcode", "-S")) {
         return;
     }
-    ev = qtest_qmp_eventwait(g.qts, "STOP", 30000);
+    qtest_qmp_assert_success(g.qts, "{'execute': 'cont'}");
+    ev = qtest_qmp_eventwait(g.qts, "STOP", QTEST_QMP_TIMEOUT_MS);
+    g_assert_nonnull(ev);
     g_assert_cmpstr(query_status(&g), ==, "internal-error");
     {
         g_autoptr(JsonNode) r = qtest_qmp(g.qts, "{'execute': 'cont'}");
@@ -401,6 +403,9 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     for (size_t i = 0; i < G_N_ELEMENTS(accels); i++) {
+        if (!test_accel_selected(!strcmp(accels[i], "kvm"))) {
+            continue;
+        }
         g_autofree char *ab = g_strdup_printf("/machine/%s/a-b", accels[i]);
         g_autofree char *dev = g_strdup_printf("/machine/%s/testdev-qtest",
                                                accels[i]);
@@ -411,10 +416,12 @@ int main(int argc, char **argv)
         g_test_add_data_func(dev, accels[i], test_testdev_and_qtest_writes);
         g_test_add_data_func(bad, accels[i], test_bad_opcode);
     }
-    g_test_add_func("/machine/debug-exit", test_debug_exit);
-    g_test_add_func("/machine/qmp-info", test_qmp_machine_info);
-    g_test_add_func("/machine/hmp", test_hmp);
-    g_test_add_func("/machine/startup-errors", test_startup_errors);
-    g_test_add_func("/machine/kvm-fallback", test_kvm_fallback);
+    if (test_accel_selected(false)) {
+        g_test_add_func("/machine/debug-exit", test_debug_exit);
+        g_test_add_func("/machine/qmp-info", test_qmp_machine_info);
+        g_test_add_func("/machine/hmp", test_hmp);
+        g_test_add_func("/machine/startup-errors", test_startup_errors);
+        g_test_add_func("/machine/kvm-fallback", test_kvm_fallback);
+    }
     return g_test_run();
 }

@@ -18,7 +18,7 @@ typedef struct MigrateStart {
     const char *accel;          /* "interp" (NULL) or "kvm" */
     uint64_t ram_mib;           /* source RAM in MiB (0: 128) */
     uint64_t dst_ram_mib;       /* destination RAM in MiB (0: as source) */
-    uint64_t start_address;     /* a-b's range (0: 1 MiB .. 32 MiB) */
+    uint64_t start_address;     /* a-b's range (0: 1 MiB .. 9 MiB) */
     uint64_t end_address;
     const char *incoming;       /* destination's -incoming (NULL: "defer");
                                  * "%s" stands for the test directory */
@@ -53,7 +53,9 @@ typedef struct MigTest {
 
 /*
  * Start the processes @args asks for, with the events capability on both
- * (and the destination listening at once unless it defers).  Returns NULL
+ * (and the destination listening at once unless it defers), and bytes
+ * 1..4095 of every page of the source's a-b range filled: every work page
+ * is a data page, and check_guests_ram() checks the fill.  Returns NULL
  * after g_test_skip() when the accelerator is unusable.
  */
 MigTest *migrate_start(const MigrateStart *args);
@@ -67,9 +69,6 @@ void migrate_test_free(MigTest *t);
 
 /* A path inside the test's directory (transfer full). */
 char *migrate_test_path(MigTest *t, const char *name);
-
-/* Is /dev/kvm usable by tern here?  On false, @why says why. */
-bool migrate_kvm_usable(const char **why);
 
 /* ---- QMP helpers ---- */
 
@@ -181,8 +180,9 @@ void migrate_wait_for_dirty_mem(MigTest *t);
 void migrate_prepare_for_testdev(MigTest *t);
 
 /*
- * Check the guest's page pattern on @who: every page's first byte equals
- * the previous page's, except at most one step down by one.
+ * Check the guest's page pattern on @who (a-b's guarantee, as QEMU's
+ * check): every page's first byte equals the previous page's, except at
+ * most one step down by one; the rest of every page holds the fill.
  */
 void check_guests_ram(MigTest *t, QTestProto *who);
 

@@ -9,7 +9,6 @@
 #include "migration-tests.h"
 
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -214,6 +213,37 @@ static void test_incoming_listener_closed(void)
 }
 
 /*
+ * The pid the exec: command wrote to @pidfile ("echo $$ > FILE"), once the
+ * whole line is there: the file exists, empty, before echo writes, and
+ * kill(0) would kill this test's own process group.
+ */
+static pid_t exec_consumer_pid(const char *pidfile)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    for (;;) {
+        g_autofree char *text = NULL;
+        gsize len = 0;
+
+        if (g_file_get_contents(pidfile, &text, &len, NULL) && len > 1 &&
+            text[len - 1] == '\n') {
+            char *end;
+            gint64 pid = g_ascii_strtoll(text, &end, 10);
+
+            if (pid <= 1 || *end != '\n') {
+                g_error("%s holds '%s', not a pid", pidfile, text);
+            }
+            return pid;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the exec: command wrote no pid to %s within 60 s",
+                    pidfile);
+        }
+        g_usleep(10000);
+    }
+}
+
+/*
  * exec: to a command that never reads: the stream stalls once the buffers
  * are full, and migrate_cancel must still end the migration (and quit must
  * not hang on the thread) instead of waiting for the command.
@@ -225,8 +255,8 @@ static void test_cancel_exec_stalled(void)
     g_autofree char *pidfile = migrate_test_path(t, "consumer.pid");
     g_autofree char *args = g_strdup_printf(
         "{'uri': 'exec:echo $$ > %s; exec sleep 600'}", pidfile);
-    g_autofree char *pid = NULL;
     g_autoptr(JsonNode) reply = NULL;
+    pid_t consumer;
 
     wait_for_serial(t->src_serial);
     migrate_ensure_non_converge(t->from);
@@ -234,14 +264,12 @@ static void test_cancel_exec_stalled(void)
                       args);
     g_assert_nonnull(qtest_reply_return(reply));
     migration_event_wait(t->from, "active");
-    while (!g_file_get_contents(pidfile, &pid, NULL, NULL)) {
-        g_usleep(10000);
-    }
+    consumer = exec_consumer_pid(pidfile);
     /* The stream filled what the socket holds: the thread waits on it. */
     migrate_wait_thread_blocked(t->from, "mig/src");
     migrate_cancel(t->from);
     migration_event_wait(t->from, "cancelled");
-    kill(atoi(pid), SIGKILL);
+    kill(consumer, SIGKILL);
     migrate_end(t, false);
     migrate_test_free(t);
 }

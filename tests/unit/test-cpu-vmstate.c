@@ -20,6 +20,7 @@
 #include "qemu/main-loop.h"
 #include "sysemu/cpus.h"
 #include "sysemu/runstate.h"
+#include "test-accel.h"
 
 #define RAM_SIZE   (4u << 20)
 #define AB_START   (1u << 20)
@@ -517,20 +518,26 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     main_loop_init();
-    g_test_add_func("/cpu-vmstate/reset-state-valid", test_reset_state_valid);
+    if (test_accel_selected(false)) {
+        g_test_add_func("/cpu-vmstate/reset-state-valid", test_reset_state_valid);
+        g_test_add_func("/cpu-vmstate/interp/running-refused", test_running_refused);
+        g_test_add_func("/cpu-vmstate/interp/bad-values", test_bad_values);
+        g_test_add_func("/cpu-vmstate/machine/sections", test_machine_sections);
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(accels); i++) {
         g_autofree char *path = g_strdup_printf("/cpu-vmstate/%s/roundtrip", accels[i]);
 
-        g_test_add_data_func(path, accels[i], test_roundtrip);
+        if (test_accel_selected(!strcmp(accels[i], "kvm"))) {
+            g_test_add_data_func(path, accels[i], test_roundtrip);
+        }
     }
-    g_test_add_func("/cpu-vmstate/interp/running-refused", test_running_refused);
-    g_test_add_func("/cpu-vmstate/interp/bad-values", test_bad_values);
-    g_test_add_func("/cpu-vmstate/machine/sections", test_machine_sections);
     for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
         g_autofree char *name = g_strdelimit(g_strdup(pairs[i]), ">", '-');
         g_autofree char *path = g_strdup_printf("/cpu-vmstate/migrate/%s", name);
 
-        g_test_add_data_func(path, pairs[i], test_migrate);
+        if (test_accel_selected(strstr(pairs[i], "kvm") != NULL)) {
+            g_test_add_data_func(path, pairs[i], test_migrate);
+        }
     }
     return g_test_run();
 }

@@ -115,7 +115,8 @@ static void test_ab_end_clamped_to_ram(void)
     g_autoptr(GuestVM) vm = vm_new_or_die("a-b", &p);
 
     run_insns(vm, 100000);
-    g_assert_cmpuint(guest_vm_page_byte(vm, RAM_SIZE / TARGET_PAGE_SIZE - 1), !=, 0);
+    /* Written (its value after so many sweeps may be anything, 0 too). */
+    g_assert_true(guest_vm_page_is_dirty(vm, RAM_SIZE / TARGET_PAGE_SIZE - 1));
 }
 
 /* After a clear, the dirty log holds exactly the pages a-b incremented. */
@@ -271,6 +272,7 @@ typedef struct KickCtx {
     GuestVM *vm;
     VCPUExit exit;
     gint64 returned_at;
+    gint returned;              /* atomic */
 } KickCtx;
 
 static gpointer kick_thread(gpointer opaque)
@@ -280,7 +282,34 @@ static gpointer kick_thread(gpointer opaque)
 
     ctx->exit = accel_interp_ops.vcpu_run(ctx->vm->cpu, &ctx->vm->io, &err);
     ctx->returned_at = g_get_monotonic_time();
+    g_atomic_int_set(&ctx->returned, 1);
     return NULL;
+}
+
+/* Wait (at most @timeout_s, or the test fails) until @cond_fn holds. */
+static void kick_wait(gboolean (*cond_fn)(KickCtx *), KickCtx *ctx,
+                      int timeout_s, const char *what)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+
+    while (!cond_fn(ctx)) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("%s within %d s", what, timeout_s);
+        }
+        g_usleep(1000);
+    }
+}
+
+static gboolean kick_guest_started(KickCtx *ctx)
+{
+    g_autofree char *serial = guest_vm_serial(ctx->vm);
+
+    return serial[0] == 'A';
+}
+
+static gboolean kick_vcpu_returned(KickCtx *ctx)
+{
+    return g_atomic_int_get(&ctx->returned);
 }
 
 static void test_kick_from_thread(void)
@@ -290,18 +319,19 @@ static void test_kick_from_thread(void)
     KickCtx ctx = { .vm = vm };
     GThread *t;
     gint64 kicked_at;
-    g_autofree char *serial = NULL;
 
     t = g_thread_new("vcpu", kick_thread, &ctx);
-    g_usleep(100 * 1000);
+    /* Kick a guest that runs (its 'A' is out), however soon that is. */
+    kick_wait(kick_guest_started, &ctx, 60, "the guest did not print 'A'");
     kicked_at = g_get_monotonic_time();
     accel_interp_ops.vcpu_kick(vm->cpu);
+    /* A lost kick never returns; how fast it returns is up to the
+     * scheduler (typically microseconds), so it is a figure only. */
+    kick_wait(kick_vcpu_returned, &ctx, 60, "vcpu_run did not return");
     g_thread_join(t);
     g_assert_cmpint(ctx.exit, ==, VCPU_EXIT_KICKED);
-    /* Generous for loaded machines and sanitizers; typically microseconds. */
-    g_assert_cmpint(ctx.returned_at - kicked_at, <, 200 * 1000);
-    serial = guest_vm_serial(vm);
-    g_assert_cmpint(serial[0], ==, 'A');
+    g_test_message("kick latency %" G_GINT64_FORMAT " us",
+                   ctx.returned_at - kicked_at);
     /* The kick was consumed: the next run makes progress. */
     run_insns(vm, 1000);
 }

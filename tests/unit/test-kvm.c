@@ -6,6 +6,7 @@
  */
 #include "sysemu/accel-ops.h"
 #include "qemu/error.h"
+#include "test-accel.h"
 #include "kvm-int.h"
 
 #include <string.h>
@@ -698,7 +699,7 @@ static void test_run_thread_start(RunThread *t, TestVM *vm)
 /* Wait for vcpu_run to return KICKED; a lost kick fails here rather than hanging. */
 static void test_run_thread_finish(RunThread *t)
 {
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
     bool done;
 
     g_mutex_lock(&t->lock);
@@ -707,7 +708,7 @@ static void test_run_thread_finish(RunThread *t)
     done = g_atomic_int_get(&t->done);
     g_mutex_unlock(&t->lock);
     if (!done) {
-        g_error("vcpu_run did not return within 10 s of the kick");
+        g_error("vcpu_run did not return within 60 s of the kick");
     }
     g_thread_join(t->thread);
     g_mutex_clear(&t->lock);
@@ -724,14 +725,24 @@ static uint32_t test_loop_counter(TestVM *vm)
     return v;
 }
 
-/* Run the endless loop on another thread for @ms, kick, return the kick latency (us). */
-static gint64 test_run_and_kick(TestVM *vm, unsigned ms)
+/*
+ * Run the endless loop on another thread until its counter passes @after
+ * (the guest runs: how soon is up to the scheduler), kick, return the kick
+ * latency (us).
+ */
+static gint64 test_run_and_kick(TestVM *vm, uint32_t after)
 {
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
     RunThread t;
     gint64 kicked_at;
 
     test_run_thread_start(&t, vm);
-    g_usleep(ms * 1000);
+    while (test_loop_counter(vm) <= after) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the guest loop did not run within 60 s");
+        }
+        g_usleep(1000);
+    }
     kicked_at = g_get_monotonic_time();
     accel_kvm_ops.vcpu_kick(vm->cpu);
     test_run_thread_finish(&t);
@@ -758,17 +769,17 @@ static void test_kick(void)
 
     /* A kick while the guest loops forever; the rate of the loop. */
     start = g_get_monotonic_time();
-    latency = test_run_and_kick(vm, 500);
+    latency = test_run_and_kick(vm, 0);
     count1 = test_loop_counter(vm);
     g_assert_cmpuint(count1, >, 0);
+    /* A figure, not an oracle: a lost kick fails test_run_thread_finish(). */
     g_test_message("kick latency %" G_GINT64_FORMAT " us; inc/jmp loop: %.2f M instructions/s",
                    latency, 2.0 * count1 / (g_get_monotonic_time() - start));
-    g_assert_cmpint(latency, <, 2 * G_USEC_PER_SEC);
 
     /* The kick was consumed: the guest resumes where it stopped. */
     g_assert_true(accel_kvm_ops.vcpu_get_state(vm->cpu, &env, &err));
     g_assert_false(env.halted);
-    test_run_and_kick(vm, 50);
+    test_run_and_kick(vm, count1);
     count2 = test_loop_counter(vm);
     g_assert_cmpuint(count2, >, count1);
     test_vm_free(vm);
@@ -799,7 +810,13 @@ static void test_kick_race(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/kvm/open-error", test_open_error);
+    /* The one case that needs no /dev/kvm; the rest run from test-kvm-kvm. */
+    if (test_accel_selected(false)) {
+        g_test_add_func("/kvm/open-error", test_open_error);
+    }
+    if (!test_accel_selected(true)) {
+        return g_test_run();
+    }
     g_test_add_func("/kvm/missing-cap", test_missing_cap);
     g_test_add_func("/kvm/bad-ramblock", test_bad_ramblock);
     g_test_add_func("/kvm/ramblock-4g", test_ramblock_4g);

@@ -17,6 +17,7 @@
 #include "qemu/main-loop.h"
 #include "sysemu/cpus.h"
 #include "sysemu/runstate.h"
+#include "test-accel.h"
 
 #define RAM_SIZE   (8u << 20)
 #define AB_START   (1u << 20)
@@ -286,6 +287,9 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     main_loop_init();
     for (size_t i = 0; i < G_N_ELEMENTS(accels); i++) {
+        if (!test_accel_selected(!strcmp(accels[i], "kvm"))) {
+            continue;
+        }
         g_autofree char *ab = g_strdup_printf("/machine-run/%s/a-b", accels[i]);
         g_autofree char *dirty = g_strdup_printf("/machine-run/%s/dirty",
                                                  accels[i]);
