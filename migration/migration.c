@@ -10,6 +10,7 @@
  * (the QEMUFile pointer for cancel, the error, the continue request).
  */
 #include "migration/migration.h"
+#include "migration/migration-states.h"
 #include "migration/ram.h"
 #include "migration/rate-window.h"
 #include "migration/switchover.h"
@@ -39,37 +40,6 @@ static void time_set(int64_t *field, int64_t ms)
 static int64_t time_get(const int64_t *field)
 {
     return __atomic_load_n(field, __ATOMIC_RELAXED);
-}
-
-bool migration_is_running(MigrationStatus st)
-{
-    switch (st) {
-    case MIGRATION_STATUS_SETUP:
-    case MIGRATION_STATUS_ACTIVE:
-    case MIGRATION_STATUS_PRE_SWITCHOVER:
-    case MIGRATION_STATUS_DEVICE:
-    case MIGRATION_STATUS_CANCELLING:
-        return true;
-    default:
-        return false;
-    }
-}
-
-bool migrate_set_state(gint *state, MigrationOptions *opts,
-                       MigrationStatus old_state, MigrationStatus new_state)
-{
-    if (!g_atomic_int_compare_and_exchange(state, old_state, new_state)) {
-        return false;
-    }
-    if (migrate_cap(opts, MIGRATION_CAPABILITY_EVENTS)) {
-        qapi_event_send_migration(new_state);
-    }
-    return true;
-}
-
-static MigrationStatus migration_status(MigrationState *s)
-{
-    return g_atomic_int_get(&s->state);
 }
 
 void migration_set_error(MigrationState *s, const GError *err)
@@ -342,31 +312,6 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
 }
 
 /*
- * With pause-before-switchover, wait in pre-switchover (VM already stopped,
- * as in QEMU) until migrate-continue or cancel.  Called without the BQL.
- */
-static bool migration_pause_before_switchover(MigrationState *s)
-{
-    if (!migrate_cap(s->run_opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER)) {
-        return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
-                                 MIGRATION_STATUS_DEVICE);
-    }
-    if (!migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
-                           MIGRATION_STATUS_PRE_SWITCHOVER)) {
-        return false;
-    }
-    qemu_mutex_lock(&s->lock);
-    while (!s->continue_requested &&
-           migration_status(s) == MIGRATION_STATUS_PRE_SWITCHOVER) {
-        qemu_cond_wait(&s->cond, &s->lock);
-    }
-    s->continue_requested = false;
-    qemu_mutex_unlock(&s->lock);
-    return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_PRE_SWITCHOVER,
-                             MIGRATION_STATUS_DEVICE);
-}
-
-/*
  * Stop the VM, [pause], then send everything that is left and device state.
  * On success, returns with the BQL still held: the caller enters completed
  * before a cancel can run (see migration_thread).
@@ -400,23 +345,6 @@ static bool migration_switchover(MigrationState *s, GError **errp)
         bql_unlock();
     }
     return ok;
-}
-
-/*
- * Move from whatever running state we are in to @final.  A concurrent
- * migrate_cancel can only move us to cancelling, so retry until the
- * compare-and-swap sticks.  Failure while cancelling ends in cancelled.
- */
-static void migration_enter_final_state(MigrationState *s, MigrationStatus final)
-{
-    MigrationStatus st;
-
-    do {
-        st = migration_status(s);
-        if (final == MIGRATION_STATUS_FAILED && st == MIGRATION_STATUS_CANCELLING) {
-            final = MIGRATION_STATUS_CANCELLED;
-        }
-    } while (!migrate_set_state(&s->state, s->opts, st, final));
 }
 
 /* The end of the thread's work, BQL held: the final state. */
@@ -567,45 +495,6 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
     migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);
     s->thread = g_thread_new("mig/src", migration_thread, s);
-    return true;
-}
-
-void migration_cancel(MigrationState *s)
-{
-    MigrationStatus st;
-
-    do {
-        st = migration_status(s);
-        if (!migration_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
-            break;
-        }
-    } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
-
-    qemu_mutex_lock(&s->lock);
-    if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
-        if (s->to_dst) {
-            qemu_file_shutdown(s->to_dst);
-        } else if (s->connecting_fd >= 0) {
-            shutdown(s->connecting_fd, SHUT_RDWR);
-        }
-    }
-    qemu_cond_broadcast(&s->cond);
-    qemu_mutex_unlock(&s->lock);
-}
-
-bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp)
-{
-    MigrationStatus st = migration_status(s);
-
-    if (st != expected) {
-        error_setg(errp, "Migration not in expected state: %s",
-                   MigrationStatus_str(st));
-        return false;
-    }
-    qemu_mutex_lock(&s->lock);
-    s->continue_requested = true;
-    qemu_cond_broadcast(&s->cond);
-    qemu_mutex_unlock(&s->lock);
     return true;
 }
 
