@@ -287,7 +287,7 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         uint64_t pending = savevm_state_pending_estimate(s->savevm);
         bool ready = switchover_ready(plan, pending);
         int64_t send_start;
-        bool sent;
+        int done;
 
         /* The sync may have been slower than any before: decide again. */
         if (ready) {
@@ -301,11 +301,12 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
             return true;
         }
         send_start = migration_clock_now_us(r->w.clock);
-        sent = savevm_state_iterate(s->savevm, s->to_dst, errp) >= 0;
+        done = savevm_state_iterate(s->savevm, s->to_dst, errp);
         rate_window_sent(&r->w, migration_clock_now_us(r->w.clock) - send_start);
-        if (!sent || !qemu_file_check_error(s->to_dst, errp)) {
+        if (done < 0 || !qemu_file_check_error(s->to_dst, errp)) {
             return false;
         }
+        r->plan.first_round_done |= done == 1;
         migration_rate_advance(r);
     }
     return migration_status(s) != MIGRATION_STATUS_CANCELLING;

@@ -26,7 +26,10 @@ uint64_t switchover_threshold(const SwitchoverPlan *p)
 
 bool switchover_ready(const SwitchoverPlan *p, uint64_t pending)
 {
-    return pending <= switchover_threshold(p);
+    if (pending == 0) {
+        return true;
+    }
+    return p->first_round_done && pending <= switchover_threshold(p);
 }
 
 int64_t switchover_expected_downtime(const SwitchoverPlan *p, uint64_t pending)

@@ -12,9 +12,26 @@
 /* 2.4 GB/s: what one window of the filled 1 GiB bench measured. */
 #define FAST    2400000.0
 
+/* A plan past the first round (every page sent once). */
 static SwitchoverPlan plan_at(double trusted, uint64_t limit)
 {
-    return (SwitchoverPlan) { .downtime_limit = limit, .trusted_bandwidth = trusted };
+    return (SwitchoverPlan) {
+        .downtime_limit = limit,
+        .trusted_bandwidth = trusted,
+        .first_round_done = true,
+    };
+}
+
+/* Pages never sent go before the stop, however fast the link; nothing left always may stop. */
+static void test_first_round(void)
+{
+    SwitchoverPlan p = plan_at(FAST, 300);
+
+    p.first_round_done = false;
+    g_assert_false(switchover_ready(&p, 4096));
+    g_assert_true(switchover_ready(&p, 0));
+    p.first_round_done = true;
+    g_assert_true(switchover_ready(&p, 4096));
 }
 
 /* Half the trusted bandwidth, for the whole limit when syncs cost nothing. */
@@ -134,6 +151,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration/switchover/threshold", test_threshold);
+    g_test_add_func("/migration/switchover/first-round", test_first_round);
     g_test_add_func("/migration/switchover/sync-cost", test_sync_cost);
     g_test_add_func("/migration/switchover/sync-eats-limit", test_sync_eats_limit);
     g_test_add_func("/migration/switchover/nothing-measured", test_nothing_measured);
