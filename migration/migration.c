@@ -110,6 +110,7 @@ typedef struct MigrationRate {
     MigrationState *s;
     RateWindow w;
     uint64_t start_pages;       /* pages sent when the window opened */
+    uint64_t start_zero_pages;  /* of which zero pages */
     SwitchoverPlan plan;
 } MigrationRate;
 
@@ -143,6 +144,19 @@ static void migration_sleep_until(MigrationState *s, int64_t deadline_ms)
 }
 
 /*
+ * Does a window that sent @pages pages, @zero of them zero pages, say how
+ * fast the channel carries page data?  Not when zero pages dominated (a few
+ * bytes each: it timed the scan), nor when under 1 MiB of data went (it
+ * timed the per-call overhead).
+ */
+static bool migration_rate_data_window(uint64_t pages, uint64_t zero)
+{
+    uint64_t normal = pages - zero;
+
+    return normal >= zero && normal * TARGET_PAGE_SIZE >= (1 << 20);
+}
+
+/*
  * After each iteration: at the end of a window, publish its figures and
  * start the next one; when the budget was spent early, sleep out the rest
  * of the window first.
@@ -154,6 +168,7 @@ static void migration_rate_advance(MigrationRate *r)
     uint64_t max_bandwidth = migration_max_bandwidth(r->s);
     int64_t sleep_until;
     int64_t elapsed;
+    uint64_t zero;
 
     migration_stat_set(&st->transferred, qemu_file_transferred(r->w.f));
     if (!rate_window_due(&r->w, max_bandwidth, &sleep_until)) {
@@ -163,11 +178,14 @@ static void migration_rate_advance(MigrationRate *r)
         qemu_fflush(r->w.f);
         migration_sleep_until(r->s, sleep_until / 1000);
     }
-    elapsed = rate_window_close(&r->w, max_bandwidth);
+    zero = migration_stat_get(&st->zero_pages) - r->start_zero_pages;
+    elapsed = rate_window_close(&r->w, max_bandwidth,
+                                migration_rate_data_window(pages - r->start_pages, zero));
     __atomic_store_n(&r->s->mbps_milli, (uint64_t)(r->w.bandwidth * 8 / 1000 * 1000),
                      __ATOMIC_RELAXED);
     migration_stat_set(&st->pages_per_second, (pages - r->start_pages) * 1000 / elapsed);
     r->start_pages = pages;
+    r->start_zero_pages += zero;
 }
 
 /* The plan with this moment's limits and bandwidth. */

@@ -71,15 +71,18 @@ static double rate_window_send_rate(const RateWindow *w, int64_t elapsed_us,
     return rate;
 }
 
-int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth)
+int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth, bool data_window)
 {
     int64_t now = migration_clock_now_us(w->clock);
     int64_t elapsed_ms = MAX((now - w->start_us) / 1000, 1);
 
     w->bandwidth = (double)rate_window_bytes(w) / elapsed_ms;
-    w->history[w->next] = rate_window_send_rate(w, now - w->start_us, max_bandwidth);
-    w->next = (w->next + 1) % RATE_WINDOW_HISTORY;
-    w->nr_history = MIN(w->nr_history + 1, RATE_WINDOW_HISTORY);
+    w->send_rate = rate_window_send_rate(w, now - w->start_us, max_bandwidth);
+    if (data_window) {
+        w->history[w->next] = w->send_rate;
+        w->next = (w->next + 1) % RATE_WINDOW_HISTORY;
+        w->nr_history = MIN(w->nr_history + 1, RATE_WINDOW_HISTORY);
+    }
     w->start_us = now;
     w->start_bytes = qemu_file_transferred(w->f);
     w->send_us = 0;
@@ -91,7 +94,7 @@ double rate_window_trusted_bandwidth(const RateWindow *w)
     double slowest;
 
     if (w->nr_history == 0) {
-        return 0;
+        return w->send_rate;
     }
     slowest = w->history[0];
     for (unsigned i = 1; i < w->nr_history; i++) {

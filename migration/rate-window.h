@@ -27,10 +27,13 @@ typedef struct RateWindow {
     uint64_t start_bytes;
     int64_t send_us;            /* time spent sending in this window (rate_window_sent) */
     double bandwidth;           /* bytes per ms over the last closed window, 0 before */
+    double send_rate;           /* bytes per ms of sending in the last closed window */
     /*
-     * The send rate (bytes per ms of sending) of the last windows, a ring.
-     * Time spent syncing, sleeping or with nothing to send is not in it:
-     * the final pass is a sync, planned for apart, and one long send.
+     * The send rate of the last windows that carried mostly page data, a
+     * ring.  Time spent syncing, sleeping or with nothing to send is not in
+     * it: the final pass is a sync, planned for apart, and one long send.
+     * A window that mostly found zero pages measured the scan (a few bytes
+     * per page), not the channel, and is left out.
      */
     double history[RATE_WINDOW_HISTORY];
     unsigned nr_history;        /* windows in @history (at most RATE_WINDOW_HISTORY) */
@@ -59,15 +62,17 @@ bool rate_window_due(const RateWindow *w, uint64_t max_bandwidth, int64_t *sleep
 /*
  * Measure the window that ends now, record its send rate (capped at
  * @max_bandwidth when one is set: the final pass is planned within the
- * user's limit) and start the next one.  Returns the window's length in ms
- * (at least 1).
+ * user's limit) in the history when it carried mostly page data
+ * (@data_window), and start the next one.  Returns the window's length in
+ * ms (at least 1).
  */
-int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth);
+int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth, bool data_window);
 
 /*
  * The bandwidth to plan a switchover on, bytes per ms: the slowest send
- * rate of the last RATE_WINDOW_HISTORY windows (one window's figure swings
- * by 2x on a loaded machine).  0 before the first window closes.
+ * rate in the history (one window's figure swings by 2x on a loaded
+ * machine); the last window's while the history is empty; 0 before the
+ * first window closes.
  */
 double rate_window_trusted_bandwidth(const RateWindow *w);
 

@@ -11,7 +11,7 @@ double switchover_bandwidth(const SwitchoverPlan *p)
     if (p->avail_bandwidth) {
         return (double)p->avail_bandwidth / 1000;
     }
-    return p->trusted_bandwidth * SWITCHOVER_BANDWIDTH_SHARE;
+    return p->trusted_bandwidth;
 }
 
 uint64_t switchover_threshold(const SwitchoverPlan *p)

@@ -4,35 +4,27 @@
  *
  * QEMU switches over when pending <= bandwidth x downtime-limit, with the
  * bandwidth of the last window.  On a loaded machine that misses the limit
- * by 2x (bench: 590 MB left after one 2.4 GB/s window, sent at 1.5 GB/s
- * with the VM stopped; the final sync, device state and EOF took under
- * 1 ms of it).  Here:
+ * by 2x (bench: 590 MB of never-sent pages left after one 2.4 GB/s window,
+ * sent at 1.5 GB/s with the VM stopped; the final sync, device state and
+ * EOF took under 1 ms of it).  Here:
  *
  *   - the VM never stops before every page was sent once (the first round
  *     is done): a page never sent costs the same bytes whether it goes
  *     before or after the stop, so sending it live costs no total time,
  *     and a guest that dirties little then stops with almost nothing left;
- *   - the trusted bandwidth (rate_window_trusted_bandwidth: the slowest
- *     recent busy window), of which only SWITCHOVER_BANDWIDTH_SHARE is
- *     counted on while the VM is stopped;
- *   - the final dirty sync, which runs with the VM stopped: the slowest
- *     sync measured so far in this migration is set aside first.
+ *   - the bandwidth is the trusted one (rate_window_trusted_bandwidth: the
+ *     slowest send rate of the last windows that carried page data);
+ *   - the final dirty sync runs with the VM stopped: the slowest sync
+ *     measured so far in this migration is set aside from the limit first.
  *
  * avail-switchover-bandwidth, when set, is the user's figure for the
- * bandwidth at switchover and replaces the planned one (as in QEMU).
+ * bandwidth at switchover and replaces the measured one (as in QEMU).
  */
 #ifndef MIGRATION_SWITCHOVER_H
 #define MIGRATION_SWITCHOVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/*
- * The share of the trusted bandwidth the final pass is planned on.  Measured
- * on the 2-core bench machine under load, the final pass ran at 0.55 of the
- * slowest window before it (filled, 1 GiB): half keeps the limit.
- */
-#define SWITCHOVER_BANDWIDTH_SHARE  0.5
 
 typedef struct SwitchoverPlan {
     uint64_t downtime_limit;    /* ms */

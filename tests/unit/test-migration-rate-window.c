@@ -28,14 +28,23 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
     g_assert_true(qemu_fclose(fx->f, NULL));
 }
 
-/* One window: @bytes sent during @send_ms of sending, closed after @window_ms. */
-static void one_window(Fixture *fx, uint64_t bytes, int64_t send_ms, int64_t window_ms,
-                       uint64_t max_bandwidth)
+/*
+ * One window: @bytes sent during @send_ms of sending, closed after
+ * @window_ms; @data: it carried mostly page data.
+ */
+static void window_of(Fixture *fx, uint64_t bytes, int64_t send_ms, int64_t window_ms,
+                      uint64_t max_bandwidth, bool data)
 {
     fake_channel_put(fx->f, bytes);
     rate_window_sent(&fx->w, send_ms * 1000);
     fake_clock_advance_ms(&fx->clock, window_ms);
-    g_assert_cmpint(rate_window_close(&fx->w, max_bandwidth), ==, window_ms);
+    g_assert_cmpint(rate_window_close(&fx->w, max_bandwidth, data), ==, window_ms);
+}
+
+static void one_window(Fixture *fx, uint64_t bytes, int64_t send_ms, int64_t window_ms,
+                       uint64_t max_bandwidth)
+{
+    window_of(fx, bytes, send_ms, window_ms, max_bandwidth, true);
 }
 
 static void test_budget(void)
@@ -65,7 +74,7 @@ static void test_budget_spent_early(Fixture *fx, gconstpointer data)
     fake_clock_advance_ms(&fx->clock, 60);
     g_assert_true(rate_window_due(&fx->w, 1000000, &sleep_until));
     g_assert_cmpint(sleep_until, ==, 0);
-    g_assert_cmpint(rate_window_close(&fx->w, 1000000), ==, 100);
+    g_assert_cmpint(rate_window_close(&fx->w, 1000000, true), ==, 100);
     g_assert_cmpfloat(fx->w.bandwidth, ==, 1000.0);
     /* The next window starts empty. */
     g_assert_false(rate_window_spent(&fx->w, 1000000));
@@ -127,6 +136,21 @@ static void test_trusted_is_slowest_recent(Fixture *fx, gconstpointer data)
     }
 }
 
+/*
+ * Windows that mostly scanned zero pages stay out of the history; until a
+ * data window closes, the last window's figure is all there is.
+ */
+static void test_zero_windows_left_out(Fixture *fx, gconstpointer data)
+{
+    window_of(fx, 50000, 100, 100, 0, false);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 500.0);
+    one_window(fx, 4000000, 100, 100, 0);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 40000.0);
+    window_of(fx, 1000, 100, 100, 0, false);
+    g_assert_cmpfloat(fx->w.bandwidth, ==, 10.0);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 40000.0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -140,6 +164,7 @@ int main(int argc, char **argv)
     ADD("close-without-send-time", test_close_without_send_time);
     ADD("close-capped-by-max-bandwidth", test_close_capped_by_max_bandwidth);
     ADD("trusted-is-slowest-recent", test_trusted_is_slowest_recent);
+    ADD("zero-windows-left-out", test_zero_windows_left_out);
 #undef ADD
     return g_test_run();
 }
