@@ -17,8 +17,13 @@
 
 /* The rate-limit window, as QEMU's BUFFER_DELAY. */
 #define RATE_WINDOW_MS          100
-/* Windows the trusted bandwidth looks back over. */
-#define RATE_WINDOW_HISTORY     3
+/*
+ * Windows the trusted bandwidth looks back over.  Three held the a-b bench's
+ * threshold down for 300 ms after its first round (whose windows run at the
+ * destination's first-touch rate) and doubled its total time; two keep one
+ * fast window from deciding alone.
+ */
+#define RATE_WINDOW_HISTORY     2
 
 typedef struct RateWindow {
     const MigrationClock *clock;

@@ -44,5 +44,5 @@ int64_t switchover_expected_downtime(const SwitchoverPlan *p, uint64_t pending)
 
 void switchover_note_sync(SwitchoverPlan *p, int64_t ms)
 {
-    p->sync_ms = MAX(p->sync_ms, ms);
+    p->sync_ms = ms;
 }

@@ -14,8 +14,9 @@
  *     and a guest that dirties little then stops with almost nothing left;
  *   - the bandwidth is the trusted one (rate_window_trusted_bandwidth: the
  *     slowest send rate of the last windows that carried page data);
- *   - the final dirty sync runs with the VM stopped: the slowest sync
- *     measured so far in this migration is set aside from the limit first.
+ *   - the final dirty sync runs with the VM stopped: the last sync's time
+ *     is set aside from the limit first (the slowest of all would let one
+ *     preempted sync keep a migration from ever converging).
  *
  * avail-switchover-bandwidth, when set, is the user's figure for the
  * bandwidth at switchover and replaces the measured one (as in QEMU).
@@ -30,7 +31,7 @@ typedef struct SwitchoverPlan {
     uint64_t downtime_limit;    /* ms */
     uint64_t avail_bandwidth;   /* avail-switchover-bandwidth, bytes/s; 0 = unset */
     double trusted_bandwidth;   /* bytes per ms (rate_window_trusted_bandwidth) */
-    int64_t sync_ms;            /* the slowest dirty sync so far, ms */
+    int64_t sync_ms;            /* the last dirty sync, ms */
     bool first_round_done;      /* every page was sent once */
 } SwitchoverPlan;
 
@@ -49,7 +50,7 @@ bool switchover_ready(const SwitchoverPlan *p, uint64_t pending);
  */
 int64_t switchover_expected_downtime(const SwitchoverPlan *p, uint64_t pending);
 
-/* Note a dirty sync that took @ms: the final one may take as long. */
+/* Note a dirty sync that took @ms: the final one is planned to take as long. */
 void switchover_note_sync(SwitchoverPlan *p, int64_t ms);
 
 #endif
