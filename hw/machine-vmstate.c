@@ -1,7 +1,7 @@
 /*
  * Which sections of the migration stream the machine's state travels in:
  * one "cpu" section per vCPU, then one per device that has a VMState
- * description, in realize order.  The migration core calls this once at
+ * description, in realize order.  The process assembly calls this once at
  * start-up with the process's SaveVMState.
  */
 #include "hw/machine.h"

@@ -18,9 +18,6 @@
 #include "qemu/option.h"
 #include "sysemu/cpus.h"
 
-/* The machine of this process; set once by machine_create(). */
-static Machine *current_machine;
-
 /* Every accelerator this build has, in no particular order; read-only. */
 static const AccelOps *const accel_table[] = {
     &accel_kvm_ops,
@@ -59,11 +56,6 @@ void machine_config_free(MachineConfig *cfg)
     g_free(cfg->kernel);
     g_free(cfg->append);
     g_free(cfg);
-}
-
-Machine *machine_current(void)
-{
-    return current_machine;
 }
 
 uint32_t machine_pio_read(Machine *m, uint16_t port, unsigned size)
@@ -204,6 +196,7 @@ static bool machine_init_devices(Machine *m, const MachineConfig *cfg,
             serial_set_chardev(m->serial, cfg->serial);
         } else if (dev->klass == &testdev_class) {
             m->testdev = (TestDevState *)dev;
+            testdev_set_blocker(m->testdev, &cfg->blocker);
         }
         if (!device_realize(dev, errp)) {
             return false;
@@ -325,8 +318,6 @@ Machine *machine_create(const MachineConfig *cfg, GError **errp)
     Machine *m = g_new0(Machine, 1);
 
     g_assert(bql_locked());
-    g_assert(!current_machine);
-    current_machine = m;
     m->smp = cfg->smp;
     m->io = (CPUIOHandler){ .pio_read = machine_io_read,
                             .pio_write = machine_io_write, .opaque = m };
@@ -358,8 +349,5 @@ void machine_free(Machine *m)
     }
     memory_cleanup();
     g_free(m->cpu_vmstate);
-    if (current_machine == m) {
-        current_machine = NULL;
-    }
     g_free(m);
 }

@@ -32,8 +32,8 @@ static void testdev_set_control(TestDevState *s, uint32_t value)
     bool was = testdev_is_blocking_migration(s);
 
     s->control = value & TESTDEV_CONTROL_BLOCK_MIGRATION;
-    if (was != testdev_is_blocking_migration(s) && s->blocker_hook) {
-        s->blocker_hook(s, !was, s->blocker_opaque);
+    if (was != testdev_is_blocking_migration(s) && s->blocker.set) {
+        s->blocker.set(s->blocker.opaque, TESTDEV_BLOCKER_REASON, !was);
     }
 }
 
@@ -67,11 +67,9 @@ static void testdev_reset(DeviceState *dev)
     testdev_set_control(s, 0);
 }
 
-void testdev_set_blocker_hook(TestDevState *s, TestDevBlockerHook hook,
-                              void *opaque)
+void testdev_set_blocker(TestDevState *s, const DeviceBlocker *blocker)
 {
-    s->blocker_hook = hook;
-    s->blocker_opaque = opaque;
+    s->blocker = blocker ? *blocker : (DeviceBlocker){ 0 };
 }
 
 bool testdev_is_blocking_migration(const TestDevState *s)

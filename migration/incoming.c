@@ -55,7 +55,7 @@ void migration_incoming_free(MigrationIncomingState *mis)
      * The joined thread may have scheduled incoming_finish(), which the
      * main loop (no longer running: this is the exit path) never ran:
      *
-     *   incoming thread                 main thread (migration_shutdown)
+     *   incoming thread                 main thread (teardown)
      *   load fails (shut down above)
      *   attach incoming_finish(mis)
      *                                   join, free(mis)

@@ -13,11 +13,12 @@
 #include "qemu/cutils.h"
 #include "qemu/error.h"
 
-bool hmp_info_migrate_capabilities(GString *out, GError **errp)
+bool hmp_info_migrate_capabilities(TernContext *ctx, GString *out,
+                                   GError **errp)
 {
     GError *err = NULL;
     g_autoptr(MigrationCapabilityStatusList) caps =
-        qmp_query_migrate_capabilities(&err);
+        qmp_query_migrate_capabilities(ctx, &err);
 
     if (err) {
         g_propagate_error(errp, err);
@@ -86,10 +87,12 @@ static void print_param(GString *out, MigrationParameter param, JsonNode *v)
     }
 }
 
-bool hmp_info_migrate_parameters(GString *out, GError **errp)
+bool hmp_info_migrate_parameters(TernContext *ctx, GString *out,
+                                 GError **errp)
 {
     GError *err = NULL;
-    g_autoptr(MigrationParameters) params = qmp_query_migrate_parameters(&err);
+    g_autoptr(MigrationParameters) params =
+        qmp_query_migrate_parameters(ctx, &err);
     g_autoptr(JsonNode) node = NULL;
     JsonObject *obj;
 
@@ -110,8 +113,8 @@ bool hmp_info_migrate_parameters(GString *out, GError **errp)
     return true;
 }
 
-bool hmp_migrate_set_capability(const char *capability, bool state,
-                                GError **errp)
+bool hmp_migrate_set_capability(TernContext *ctx, const char *capability,
+                                bool state, GError **errp)
 {
     MigrationCapabilityStatus status;
     MigrationCapabilityStatusList list = { .value = &status };
@@ -122,7 +125,7 @@ bool hmp_migrate_set_capability(const char *capability, bool state,
     }
     status.capability = cap;
     status.state = state;
-    return qmp_migrate_set_capabilities(&list, errp);
+    return qmp_migrate_set_capabilities(ctx, &list, errp);
 }
 
 static bool parse_bool(const char *name, const char *s, bool *out, GError **errp)
@@ -190,8 +193,8 @@ static JsonNode *parse_param_value(MigrationParameter param, const char *s,
     return json_node_init_int(json_node_alloc(), (int64_t)u);
 }
 
-bool hmp_migrate_set_parameter(const char *parameter, const char *value,
-                               GError **errp)
+bool hmp_migrate_set_parameter(TernContext *ctx, const char *parameter,
+                               const char *value, GError **errp)
 {
     int param = qapi_enum_parse(&MigrationParameter_lookup, parameter, -1, errp);
     g_autoptr(JsonNode) args = NULL;
@@ -211,5 +214,5 @@ bool hmp_migrate_set_parameter(const char *parameter, const char *value,
     if (!visit_MigrateSetParameters_from_json(args, &p, errp)) {
         return false;
     }
-    return qmp_migrate_set_parameters(p, errp);
+    return qmp_migrate_set_parameters(ctx, p, errp);
 }

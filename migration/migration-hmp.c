@@ -189,10 +189,11 @@ static void migration_hmp_print_extra(Monitor *mon, const MigrationInfo *info)
     }
 }
 
-static void migration_hmp_info_migrate(Monitor *mon, JsonObject *args)
+static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
+                                       JsonObject *args)
 {
     GError *err = NULL;
-    g_autoptr(MigrationInfo) info = qmp_query_migrate(&err);
+    g_autoptr(MigrationInfo) info = qmp_query_migrate(ctx, &err);
 
     if (!info) {
         hmp_handle_error(mon, err);
@@ -222,6 +223,7 @@ static void migration_hmp_info_migrate(Monitor *mon, JsonObject *args)
 /* A synchronous migrate's waiter: owned by its timer source. */
 typedef struct MigrateWait {
     Monitor *mon;               /* suspended; outlives the source */
+    TernContext *ctx;           /* what query-migrate runs in */
     bool progress_shown;        /* a progress line is on screen */
 } MigrateWait;
 
@@ -294,7 +296,7 @@ static void migration_hmp_print_outcome(Monitor *mon, const MigrationInfo *info)
 static gboolean migration_hmp_migrate_poll(gpointer opaque)
 {
     MigrateWait *w = opaque;
-    g_autoptr(MigrationInfo) info = qmp_query_migrate(NULL);
+    g_autoptr(MigrationInfo) info = qmp_query_migrate(w->ctx, NULL);
 
     if (info && migration_hmp_keep_waiting(info)) {
         if (info->ram) {
@@ -315,13 +317,14 @@ static gboolean migration_hmp_migrate_poll(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-static void migration_hmp_migrate(Monitor *mon, JsonObject *args)
+static void migration_hmp_migrate(Monitor *mon, TernContext *ctx,
+                                  JsonObject *args)
 {
     GError *err = NULL;
     g_autoptr(GSource) timer = NULL;
     MigrateWait *w;
 
-    if (!qmp_migrate(hmp_arg_str(args, "uri"), NULL, false, false, true,
+    if (!qmp_migrate(ctx, hmp_arg_str(args, "uri"), NULL, false, false, true,
                      hmp_arg_bool(args, "resume"), &err)) {
         hmp_handle_error(mon, err);
         return;
@@ -337,38 +340,42 @@ static void migration_hmp_migrate(Monitor *mon, JsonObject *args)
     }
     w = g_new0(MigrateWait, 1);
     w->mon = mon;
+    w->ctx = ctx;
     g_source_set_callback(timer, migration_hmp_migrate_poll, w, g_free);
     g_source_attach(timer, NULL);
 }
 
 /* ---- the other commands ---- */
 
-static void migration_hmp_migrate_incoming(Monitor *mon, JsonObject *args)
+static void migration_hmp_migrate_incoming(Monitor *mon, TernContext *ctx,
+                                           JsonObject *args)
 {
     GError *err = NULL;
 
-    if (!qmp_migrate_incoming(hmp_arg_str(args, "uri"), NULL, false, false,
-                              &err)) {
+    if (!qmp_migrate_incoming(ctx, hmp_arg_str(args, "uri"), NULL, false,
+                              false, &err)) {
         hmp_handle_error(mon, err);
     }
 }
 
-static void migration_hmp_migrate_cancel(Monitor *mon, JsonObject *args)
+static void migration_hmp_migrate_cancel(Monitor *mon, TernContext *ctx,
+                                         JsonObject *args)
 {
     GError *err = NULL;
 
-    if (!qmp_migrate_cancel(&err)) {
+    if (!qmp_migrate_cancel(ctx, &err)) {
         hmp_handle_error(mon, err);
     }
 }
 
-static void migration_hmp_migrate_continue(Monitor *mon, JsonObject *args)
+static void migration_hmp_migrate_continue(Monitor *mon, TernContext *ctx,
+                                           JsonObject *args)
 {
     GError *err = NULL;
     int state = qapi_enum_parse(&MigrationStatus_lookup,
                                 hmp_arg_str(args, "state"), -1, &err);
 
-    if (state < 0 || !qmp_migrate_continue(state, &err)) {
+    if (state < 0 || !qmp_migrate_continue(ctx, state, &err)) {
         hmp_handle_error(mon, err);
     }
 }
@@ -384,37 +391,41 @@ static void migration_hmp_finish(Monitor *mon, bool ok, GString *out,
     }
 }
 
-static void migration_hmp_info_capabilities(Monitor *mon, JsonObject *args)
+static void migration_hmp_info_capabilities(Monitor *mon, TernContext *ctx,
+                                            JsonObject *args)
 {
     g_autoptr(GString) out = g_string_new(NULL);
     GError *err = NULL;
-    bool ok = hmp_info_migrate_capabilities(out, &err);
+    bool ok = hmp_info_migrate_capabilities(ctx, out, &err);
 
     migration_hmp_finish(mon, ok, out, err);
 }
 
-static void migration_hmp_info_parameters(Monitor *mon, JsonObject *args)
+static void migration_hmp_info_parameters(Monitor *mon, TernContext *ctx,
+                                          JsonObject *args)
 {
     g_autoptr(GString) out = g_string_new(NULL);
     GError *err = NULL;
-    bool ok = hmp_info_migrate_parameters(out, &err);
+    bool ok = hmp_info_migrate_parameters(ctx, out, &err);
 
     migration_hmp_finish(mon, ok, out, err);
 }
 
-static void migration_hmp_set_capability(Monitor *mon, JsonObject *args)
+static void migration_hmp_set_capability(Monitor *mon, TernContext *ctx,
+                                         JsonObject *args)
 {
     GError *err = NULL;
-    bool ok = hmp_migrate_set_capability(hmp_arg_str(args, "capability"),
+    bool ok = hmp_migrate_set_capability(ctx, hmp_arg_str(args, "capability"),
                                          hmp_arg_bool(args, "state"), &err);
 
     migration_hmp_finish(mon, ok, NULL, err);
 }
 
-static void migration_hmp_set_parameter(Monitor *mon, JsonObject *args)
+static void migration_hmp_set_parameter(Monitor *mon, TernContext *ctx,
+                                        JsonObject *args)
 {
     GError *err = NULL;
-    bool ok = hmp_migrate_set_parameter(hmp_arg_str(args, "parameter"),
+    bool ok = hmp_migrate_set_parameter(ctx, hmp_arg_str(args, "parameter"),
                                         hmp_arg_str(args, "value"), &err);
 
     migration_hmp_finish(mon, ok, NULL, err);

@@ -1,41 +1,23 @@
 /*
- * The QMP face of migration: migrate, migrate-incoming, migrate_cancel,
- * migrate-continue, query-migrate.  Handlers run in the main loop with the
- * BQL held and never wait for the stream.  This file is the only one that
- * reaches the process's migration objects through the pointers saved at
- * start-up; everything else gets them passed.
+ * The monitor's and the command line's face of migration: migrate,
+ * migrate-incoming, migrate_cancel, migrate-continue, query-migrate, and
+ * -incoming.  Handlers run in the main loop with the BQL held, reach the
+ * migration states through the context they receive and never wait for
+ * the stream.  This is where fd:NAME becomes an fd number: the name belongs
+ * to the monitor the command runs for, which the transport never sees.
  */
+#include "migration/misc.h"
+
 #include "migration/migration.h"
 #include "migration/transport.h"
-#include "qapi/qapi-clone.h"
+#include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
-#include "sysemu/runstate.h"
-
-/* Set once by migration_object_init() before any monitor runs. */
-static MigrationState *current_migration;
-static MigrationIncomingState *current_incoming;
-
-void migration_object_init(MigrationState *s, MigrationIncomingState *mis)
-{
-    current_migration = s;
-    current_incoming = mis;
-}
-
-MigrationState *migration_current(void)
-{
-    return current_migration;
-}
-
-MigrationIncomingState *migration_incoming_current(void)
-{
-    return current_incoming;
-}
+#include "sysemu/context.h"
 
 /*
  * The address of a migrate / migrate-incoming command: a URI or a channel
- * list.  fd: names are still names: they are taken from the monitor only
- * once the command is known to go ahead.
+ * list.  fd: names are still names here.
  */
 static MigrationAddress *migration_parse_target(const char *uri,
                                                 MigrationChannelList *channels,
@@ -49,10 +31,40 @@ static MigrationAddress *migration_parse_target(const char *uri,
                : migration_channels_parse(channels, errp);
 }
 
-bool qmp_migrate(const char *uri, MigrationChannelList *channels,
-                 bool has_detach, bool detach, bool has_resume, bool resume,
-                 GError **errp)
+/*
+ * fd:NAME: take the fd the client passed with getfd from @mon (it leaves
+ * the monitor's table, as in QEMU) and put its number in @addr.  @mon is
+ * NULL on the command line, which has no monitor to look names up in: an
+ * error.  fd:N and the other transports are left as they are.
+ */
+static bool migration_take_named_fd(MigrationAddress *addr, Monitor *mon,
+                                    GError **errp)
 {
+    char **name;
+    int fd;
+
+    if (addr->transport != MIGRATION_ADDRESS_TYPE_SOCKET ||
+        addr->u.socket.type != SOCKET_ADDRESS_TYPE_FD) {
+        return true;
+    }
+    name = &addr->u.socket.u.fd.str;
+    if (g_ascii_isdigit((*name)[0])) {
+        return true;            /* an fd number inherited from the parent */
+    }
+    fd = monitor_fd_param(mon, *name, errp);
+    if (fd < 0) {
+        return false;
+    }
+    g_free(*name);
+    *name = g_strdup_printf("%d", fd);
+    return true;
+}
+
+bool qmp_migrate(TernContext *ctx, const char *uri,
+                 MigrationChannelList *channels, bool has_detach, bool detach,
+                 bool has_resume, bool resume, GError **errp)
+{
+    MigrationState *s = ctx->migration->out;
     MigrationAddress *addr;
 
     if (has_resume && resume) {
@@ -60,14 +72,24 @@ bool qmp_migrate(const char *uri, MigrationChannelList *channels,
         return false;
     }
     addr = migration_parse_target(uri, channels, errp);
-    return addr && migration_start(current_migration, addr, errp);
+    if (!addr) {
+        return false;
+    }
+    /* Refused: a named fd stays with the monitor, as in QEMU. */
+    if (!migration_can_start(s, errp) ||
+        !migration_take_named_fd(addr, monitor_cur(), errp)) {
+        qapi_free_MigrationAddress(addr);
+        return false;
+    }
+    return migration_start(s, addr, errp);
 }
 
-bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
+bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
+                          MigrationChannelList *channels,
                           bool has_exit_on_error, bool exit_on_error,
                           GError **errp)
 {
-    MigrationIncomingState *mis = current_incoming;
+    MigrationIncomingState *mis = ctx->migration->in;
     MigrationAddress *addr;
 
     /* In QEMU's order: -incoming URI counts as the one start. */
@@ -80,7 +102,7 @@ bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
         return false;
     }
     addr = migration_parse_target(uri, channels, errp);
-    if (addr && !transport_prepare(addr, errp)) {
+    if (addr && !migration_take_named_fd(addr, monitor_cur(), errp)) {
         qapi_free_MigrationAddress(addr);
         return false;
     }
@@ -89,24 +111,44 @@ bool qmp_migrate_incoming(const char *uri, MigrationChannelList *channels,
                                             errp);
 }
 
-bool qmp_migrate_cancel(GError **errp)
+bool migration_incoming_setup(MigrationObjects *o, const char *uri,
+                              GError **errp)
 {
-    migration_cancel(current_migration);
+    MigrationAddress *addr;
+
+    if (g_str_equal(uri, "defer")) {
+        o->in->deferred = true;
+        return true;
+    }
+    addr = migration_uri_parse(uri, errp);
+    /* No monitor yet: -incoming fd:NAME fails, fd:N is fine. */
+    if (!addr || !migration_take_named_fd(addr, NULL, errp)) {
+        qapi_free_MigrationAddress(addr);
+        error_prepend(errp, "-incoming %s: ", uri);
+        return false;
+    }
+    return migration_incoming_start(o->in, addr, true, errp);
+}
+
+bool qmp_migrate_cancel(TernContext *ctx, GError **errp)
+{
+    migration_cancel(ctx->migration->out);
     return true;
 }
 
-bool qmp_migrate_continue(MigrationStatus state, GError **errp)
+bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
+                          GError **errp)
 {
-    return migration_continue(current_migration, state, errp);
+    return migration_continue(ctx->migration->out, state, errp);
 }
 
-MigrationInfo *qmp_query_migrate(GError **errp)
+MigrationInfo *qmp_query_migrate(TernContext *ctx, GError **errp)
 {
-    MigrationInfo *info = migration_source_info(current_migration);
+    MigrationInfo *info = migration_source_info(ctx->migration->out);
 
     /* A process is a source or a destination; show whichever has begun. */
     if (!info->has_status) {
-        migration_incoming_info(current_incoming, info);
+        migration_incoming_info(ctx->migration->in, info);
     }
     return info;
 }

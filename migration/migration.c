@@ -455,7 +455,7 @@ static gpointer migration_thread(gpointer opaque)
 
 /* ---- what QMP calls (BQL held) ---- */
 
-static bool migration_check_can_start(MigrationState *s, GError **errp)
+bool migration_can_start(MigrationState *s, GError **errp)
 {
     if (migration_is_running(migration_status(s))) {
         error_setg(errp, "There's a migration process in progress");
@@ -496,8 +496,7 @@ static void migration_reset(MigrationState *s)
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
-    /* Refused: a named fd stays with the monitor, as in QEMU. */
-    if (!migration_check_can_start(s, errp) || !transport_prepare(addr, errp)) {
+    if (!migration_can_start(s, errp)) {
         qapi_free_MigrationAddress(addr);
         return false;
     }

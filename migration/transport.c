@@ -4,7 +4,6 @@
  * blocking file descriptor that a QEMUFile wraps.
  */
 #include "migration/transport.h"
-#include "monitor/monitor.h"
 #include "qapi/qapi-clone.h"
 #include "qemu/cutils.h"
 #include "qemu/error.h"
@@ -146,29 +145,7 @@ MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
 
 /* ---- fd: ---- */
 
-bool transport_prepare(MigrationAddress *addr, GError **errp)
-{
-    const char *name;
-    int fd;
-
-    if (addr->transport != MIGRATION_ADDRESS_TYPE_SOCKET ||
-        addr->u.socket.type != SOCKET_ADDRESS_TYPE_FD) {
-        return true;
-    }
-    name = addr->u.socket.u.fd.str;
-    if (g_ascii_isdigit(name[0])) {
-        return true;            /* an fd number inherited from the parent */
-    }
-    /* No monitor for -incoming fd:NAME on the command line: an error. */
-    fd = monitor_fd_param(monitor_cur(), name, errp);
-    if (fd < 0) {
-        return false;
-    }
-    g_free(addr->u.socket.u.fd.str);
-    addr->u.socket.u.fd.str = g_strdup_printf("%d", fd);
-    return true;
-}
-
+/* fd:N, as the command or the command line left it: a number by now. */
 static int fd_from_address(const SocketAddress *sa, GError **errp)
 {
     int64_t fd;

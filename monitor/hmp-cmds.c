@@ -31,7 +31,7 @@ static void help_one(const HMPCommand *cmd, void *opaque)
     }
 }
 
-static void hmp_help(Monitor *mon, JsonObject *args)
+static void hmp_help(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     const char *name = hmp_arg_str(args, "name");
     g_auto(GStrv) words = g_strsplit(name ? name : "", " ", 3);
@@ -55,35 +55,35 @@ static void hmp_help(Monitor *mon, JsonObject *args)
 }
 
 /* Reached only as "info" alone: the dispatcher handles "info ITEM". */
-static void hmp_info(Monitor *mon, JsonObject *args)
+static void hmp_info(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     HelpCtx h = { .mon = mon, .prefix = "info " };
 
     hmp_for_each_command(true, help_one, &h);
 }
 
-static void hmp_info_version(Monitor *mon, JsonObject *args)
+static void hmp_info_version(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
-    g_autoptr(VersionInfo) info = qmp_query_version(NULL);
+    g_autoptr(VersionInfo) info = qmp_query_version(ctx, NULL);
 
     monitor_printf(mon, "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%"
                    G_GINT64_FORMAT " (%s)\n", info->qemu->major,
                    info->qemu->minor, info->qemu->micro, info->package);
 }
 
-static void hmp_getfd(Monitor *mon, JsonObject *args)
+static void hmp_getfd(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
 
-    qmp_getfd(hmp_arg_str(args, "fdname"), &err);
+    qmp_getfd(ctx, hmp_arg_str(args, "fdname"), &err);
     hmp_handle_error(mon, err);
 }
 
-static void hmp_closefd(Monitor *mon, JsonObject *args)
+static void hmp_closefd(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
 
-    qmp_closefd(hmp_arg_str(args, "fdname"), &err);
+    qmp_closefd(ctx, hmp_arg_str(args, "fdname"), &err);
     hmp_handle_error(mon, err);
 }
 

@@ -29,7 +29,7 @@ typedef struct HMPTable {
 
 /*
  * Tables registered by the areas at start-up (beside the built-in ones);
- * read-only once monitors run, emptied by monitor_cleanup().
+ * read-only once monitors run, emptied by monitors_free().
  */
 static GArray *hmp_tables;
 static GArray *hmp_info_tables;
@@ -174,7 +174,7 @@ void hmp_handle_command(Monitor *mon, const char *cmdline)
         return;
     }
     prev = monitor_set_cur(mon);
-    cmd->cmd(mon, args);
+    cmd->cmd(mon, mon->ctx, args);
     monitor_set_cur(prev);
 }
 
@@ -261,11 +261,11 @@ static void monitor_hmp_event(void *opaque, bool connected)
     }
 }
 
-bool monitor_init_hmp(Chardev *chr, GError **errp)
+bool monitor_init_hmp(Monitors *mons, Chardev *chr, GError **errp)
 {
     MonitorHMP *mon = g_new0(MonitorHMP, 1);
 
-    monitor_data_init(&mon->common, chr, false);
+    monitor_data_init(&mon->common, mons, chr, false);
     mon->rs = readline_new(HMP_PROMPT, monitor_hmp_output, monitor_hmp_line,
                            mon);
     mon->pending = g_byte_array_new();
@@ -294,8 +294,9 @@ void monitor_hmp_free(Monitor *mon)
 
 /* ---- QMP's human-monitor-command ---- */
 
-char *qmp_human_monitor_command(const char *command_line, bool has_cpu_index,
-                                int64_t cpu_index, GError **errp)
+char *qmp_human_monitor_command(TernContext *ctx, const char *command_line,
+                                bool has_cpu_index, int64_t cpu_index,
+                                GError **errp)
 {
     Monitor mon = { 0 };
     char *output;
@@ -304,7 +305,8 @@ char *qmp_human_monitor_command(const char *command_line, bool has_cpu_index,
         error_setg(errp, "Parameter 'cpu-index' expects a CPU number");
         return NULL;
     }
-    monitor_data_init(&mon, NULL, false);
+    monitor_data_init(&mon, NULL, NULL, false);
+    mon.ctx = ctx;              /* the commands run in the caller's context */
     mon.outbuf = g_string_new(NULL);
     hmp_handle_command(&mon, command_line);
     output = g_strdup(mon.outbuf->str);

@@ -1,6 +1,6 @@
 /*
  * What the monitor files share: the Monitor base, the QMP and HMP monitors,
- * and the process-wide monitor state (command table, I/O thread, list).
+ * and the set they belong to (command table, I/O thread, list).
  */
 #ifndef MONITOR_MONITOR_INTERNAL_H
 #define MONITOR_MONITOR_INTERNAL_H
@@ -19,6 +19,8 @@
 #define QMP_REQ_QUEUE_LEN_MAX 8
 
 struct Monitor {
+    Monitors *owner;            /* NULL for human-monitor-command's */
+    TernContext *ctx;           /* what its commands receive; opaque here */
     Chardev *chr;               /* NULL: output goes to @outbuf */
     bool is_qmp;
     GString *outbuf;            /* human-monitor-command's captured output */
@@ -42,12 +44,13 @@ typedef struct MonitorQMP {
 } MonitorQMP;
 
 /*
- * The process-wide monitor state, set up by monitor_init_globals() and torn
- * down by monitor_cleanup().  @cmds and @cap_cmds are read-only after
- * start-up; @lock protects the list and the dispatcher source.
+ * The monitors of a process, created by monitors_new() and freed by
+ * monitors_free().  @cmds, @ctx and @cap_cmds are read-only after creation;
+ * @lock protects the list and the dispatcher source.
  */
-typedef struct MonitorGlobals {
+struct Monitors {
     const QmpCommandList *cmds;
+    TernContext *ctx;           /* what every command receives; opaque here */
     QmpCommandList *cap_cmds;   /* negotiation mode: qmp_capabilities only */
 
     GThread *io_thread;
@@ -57,26 +60,26 @@ typedef struct MonitorGlobals {
     QemuMutex lock;
     GList *monitors;            /* Monitor*, round-robin order for dispatch */
     GSource *dispatch_src;      /* in-band dispatcher idle, when scheduled */
-} MonitorGlobals;
+};
 
-extern MonitorGlobals monitor_globals;
-
-void monitor_data_init(Monitor *mon, Chardev *chr, bool is_qmp);
+/* @owner may be NULL (a monitor of its own); @mon->ctx is then NULL too. */
+void monitor_data_init(Monitor *mon, Monitors *owner, Chardev *chr,
+                       bool is_qmp);
 void monitor_data_destroy(Monitor *mon);
 
 /* Make @mon the calling thread's current monitor; returns the previous. */
 Monitor *monitor_set_cur(Monitor *mon);
 
-/* Register @mon in the list (takes the list lock). */
+/* Register @mon in its owner's list (takes the list lock). */
 void monitor_list_append(Monitor *mon);
 
 /* Write @len bytes of @buf to @mon's chardev or capture buffer. */
 void monitor_write(Monitor *mon, const char *buf, size_t len);
 
 /* QMP (qmp.c). */
-MonitorQMP *monitor_qmp_new(Chardev *chr);
+MonitorQMP *monitor_qmp_new(Monitors *owner, Chardev *chr);
 void monitor_qmp_free(MonitorQMP *mon);
-JsonNode *monitor_qmp_greeting(void);
+JsonNode *monitor_qmp_greeting(TernContext *ctx);
 void monitor_qmp_emit_event(const char *event, JsonObject *data, void *opaque);
 
 /*

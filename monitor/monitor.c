@@ -1,7 +1,7 @@
 /*
- * What all monitors share: the process-wide state (command table, the
- * monitor I/O thread, the list of monitors), the current monitor of a
- * thread, output, and the named file descriptors of getfd / closefd.
+ * What all monitors share: their set (command table, the monitor I/O
+ * thread, the list of monitors), the current monitor of a thread, output,
+ * and the named file descriptors of getfd / closefd.
  */
 #include "monitor-internal.h"
 
@@ -11,8 +11,6 @@
 
 #include <stdlib.h>
 #include <unistd.h>
-
-MonitorGlobals monitor_globals;
 
 /*
  * The monitor a command runs for, per thread: set around each dispatch (main
@@ -45,55 +43,61 @@ Chardev *monitor_get_chardev(const Monitor *mon)
 
 static gpointer monitor_io_thread_run(gpointer opaque)
 {
-    g_main_context_push_thread_default(monitor_globals.io_ctx);
-    g_main_loop_run(monitor_globals.io_loop);
-    g_main_context_pop_thread_default(monitor_globals.io_ctx);
+    Monitors *mons = opaque;
+
+    g_main_context_push_thread_default(mons->io_ctx);
+    g_main_loop_run(mons->io_loop);
+    g_main_context_pop_thread_default(mons->io_ctx);
     return NULL;
 }
 
-void monitor_init_globals(const QmpCommandList *cmds)
+Monitors *monitors_new(const QmpCommandList *cmds, TernContext *ctx)
 {
+    Monitors *mons = g_new0(Monitors, 1);
     const QmpCommand *cap;
 
-    g_assert(!monitor_globals.cmds);
-    monitor_globals.cmds = cmds;
-    monitor_globals.cap_cmds = qmp_command_list_new();
+    mons->cmds = cmds;
+    mons->ctx = ctx;
+    mons->cap_cmds = qmp_command_list_new();
     cap = qmp_find_command(cmds, "qmp_capabilities");
     if (cap) {
-        qmp_register_command(monitor_globals.cap_cmds, cap->name, cap->fn,
+        qmp_register_command(mons->cap_cmds, cap->name, cap->fn,
                              cap->options);
     }
-    qemu_mutex_init(&monitor_globals.lock);
-    monitor_globals.io_ctx = g_main_context_new();
-    monitor_globals.io_loop = g_main_loop_new(monitor_globals.io_ctx, FALSE);
-    monitor_globals.io_thread = g_thread_new("mon-iothread",
-                                             monitor_io_thread_run, NULL);
-    qapi_event_set_emitter(monitor_qmp_emit_event, NULL);
+    qemu_mutex_init(&mons->lock);
+    mons->io_ctx = g_main_context_new();
+    mons->io_loop = g_main_loop_new(mons->io_ctx, FALSE);
+    mons->io_thread = g_thread_new("mon-iothread", monitor_io_thread_run,
+                                   mons);
+    qapi_event_set_emitter(monitor_qmp_emit_event, mons);
+    return mons;
 }
 
 static gboolean monitor_io_thread_quit(gpointer opaque)
 {
-    g_main_loop_quit(monitor_globals.io_loop);
+    Monitors *mons = opaque;
+
+    g_main_loop_quit(mons->io_loop);
     return G_SOURCE_REMOVE;
 }
 
-void monitor_cleanup(void)
+void monitors_free(Monitors *mons)
 {
     GList *monitors;
 
-    if (!monitor_globals.cmds) {
+    if (!mons) {
         return;
     }
     qapi_event_set_emitter(NULL, NULL);
 
     /* Detach every chardev first, so no handler runs while we free. */
-    qemu_mutex_lock(&monitor_globals.lock);
-    monitors = g_steal_pointer(&monitor_globals.monitors);
-    if (monitor_globals.dispatch_src) {
-        g_source_destroy(monitor_globals.dispatch_src);
-        g_clear_pointer(&monitor_globals.dispatch_src, g_source_unref);
+    qemu_mutex_lock(&mons->lock);
+    monitors = g_steal_pointer(&mons->monitors);
+    if (mons->dispatch_src) {
+        g_source_destroy(mons->dispatch_src);
+        g_clear_pointer(&mons->dispatch_src, g_source_unref);
     }
-    qemu_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&mons->lock);
     for (GList *l = monitors; l; l = l->next) {
         Monitor *mon = l->data;
 
@@ -102,11 +106,10 @@ void monitor_cleanup(void)
         }
     }
 
-    g_main_context_invoke(monitor_globals.io_ctx, monitor_io_thread_quit,
-                          NULL);
-    g_thread_join(monitor_globals.io_thread);
-    g_main_loop_unref(monitor_globals.io_loop);
-    g_main_context_unref(monitor_globals.io_ctx);
+    g_main_context_invoke(mons->io_ctx, monitor_io_thread_quit, mons);
+    g_thread_join(mons->io_thread);
+    g_main_loop_unref(mons->io_loop);
+    g_main_context_unref(mons->io_ctx);
 
     for (GList *l = monitors; l; l = l->next) {
         Monitor *mon = l->data;
@@ -119,16 +122,18 @@ void monitor_cleanup(void)
     }
     g_list_free(monitors);
     hmp_unregister_all();
-    qmp_command_list_free(monitor_globals.cap_cmds);
-    qemu_mutex_destroy(&monitor_globals.lock);
-    memset(&monitor_globals, 0, sizeof(monitor_globals));
+    qmp_command_list_free(mons->cap_cmds);
+    qemu_mutex_destroy(&mons->lock);
+    g_free(mons);
 }
 
 void monitor_list_append(Monitor *mon)
 {
-    qemu_mutex_lock(&monitor_globals.lock);
-    monitor_globals.monitors = g_list_append(monitor_globals.monitors, mon);
-    qemu_mutex_unlock(&monitor_globals.lock);
+    Monitors *mons = mon->owner;
+
+    qemu_mutex_lock(&mons->lock);
+    mons->monitors = g_list_append(mons->monitors, mon);
+    qemu_mutex_unlock(&mons->lock);
 }
 
 static void monitor_fd_free(gpointer p)
@@ -137,8 +142,11 @@ static void monitor_fd_free(gpointer p)
     g_free(p);
 }
 
-void monitor_data_init(Monitor *mon, Chardev *chr, bool is_qmp)
+void monitor_data_init(Monitor *mon, Monitors *owner, Chardev *chr,
+                       bool is_qmp)
 {
+    mon->owner = owner;
+    mon->ctx = owner ? owner->ctx : NULL;
     mon->chr = chr;
     mon->is_qmp = is_qmp;
     qemu_mutex_init(&mon->fds_lock);

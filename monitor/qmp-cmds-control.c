@@ -8,7 +8,8 @@
 #include "qapi/qapi-introspect.h"
 #include "qemu/error.h"
 
-bool qmp_qmp_capabilities(QMPCapabilityList *enable, GError **errp)
+bool qmp_qmp_capabilities(TernContext *ctx, QMPCapabilityList *enable,
+                          GError **errp)
 {
     Monitor *mon = monitor_cur();
     bool oob = false;
@@ -23,7 +24,7 @@ bool qmp_qmp_capabilities(QMPCapabilityList *enable, GError **errp)
     return monitor_qmp_negotiate(mon, oob, errp);
 }
 
-VersionInfo *qmp_query_version(GError **errp)
+VersionInfo *qmp_query_version(TernContext *ctx, GError **errp)
 {
     VersionInfo *info = g_new0(VersionInfo, 1);
 
@@ -46,15 +47,18 @@ static void query_commands_add(const QmpCommand *cmd, void *opaque)
     *list = entry;
 }
 
-CommandInfoList *qmp_query_commands(GError **errp)
+CommandInfoList *qmp_query_commands(TernContext *ctx, GError **errp)
 {
+    Monitor *mon = monitor_cur();
     CommandInfoList *list = NULL;
 
-    qmp_for_each_command(monitor_globals.cmds, query_commands_add, &list);
+    /* QMP-only: it runs from a QMP monitor's dispatch, never elsewhere. */
+    g_assert(mon && mon->owner);
+    qmp_for_each_command(mon->owner->cmds, query_commands_add, &list);
     return list;
 }
 
-JsonNode *qmp_query_qmp_schema(GError **errp)
+JsonNode *qmp_query_qmp_schema(TernContext *ctx, GError **errp)
 {
     return qmp_schema_introspect();
 }

@@ -9,7 +9,7 @@
 
 #include <unistd.h>
 
-bool qmp_getfd(const char *fdname, GError **errp)
+bool qmp_getfd(TernContext *ctx, const char *fdname, GError **errp)
 {
     Monitor *mon = monitor_cur();
     Chardev *chr = mon ? monitor_get_chardev(mon) : NULL;
@@ -29,7 +29,7 @@ bool qmp_getfd(const char *fdname, GError **errp)
     return true;
 }
 
-bool qmp_closefd(const char *fdname, GError **errp)
+bool qmp_closefd(TernContext *ctx, const char *fdname, GError **errp)
 {
     Monitor *mon = monitor_cur();
 

@@ -5,7 +5,7 @@
 #include "qapi/qapi-commands.h"
 #include "sysemu/runstate.h"
 
-bool qmp_quit(GError **errp)
+bool qmp_quit(TernContext *ctx, GError **errp)
 {
     qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
     return true;

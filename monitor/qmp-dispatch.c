@@ -93,9 +93,9 @@ static const char *qmp_check_request(JsonObject *req, bool allow_oob,
 }
 
 /* Find and run the command; returns its "return" value or sets @errp. */
-static bool qmp_run(const QmpCommandList *cmds, JsonObject *req,
-                    bool allow_oob, JsonNode **ret, bool *no_response,
-                    GError **errp)
+static bool qmp_run(const QmpCommandList *cmds, TernContext *ctx,
+                    JsonObject *req, bool allow_oob, JsonNode **ret,
+                    bool *no_response, GError **errp)
 {
     const char *name = qmp_check_request(req, allow_oob, errp);
     const QmpCommand *cmd;
@@ -119,7 +119,7 @@ static bool qmp_run(const QmpCommandList *cmds, JsonObject *req,
     args = json_object_has_member(req, "arguments")
            ? json_object_ref(json_object_get_object_member(req, "arguments"))
            : json_object_new();
-    if (!cmd->fn(args, ret, errp)) {
+    if (!cmd->fn(ctx, args, ret, errp)) {
         g_clear_pointer(ret, json_node_unref);
         return false;
     }
@@ -127,8 +127,8 @@ static bool qmp_run(const QmpCommandList *cmds, JsonObject *req,
     return true;
 }
 
-JsonNode *qmp_dispatch(const QmpCommandList *cmds, JsonNode *request,
-                       bool allow_oob)
+JsonNode *qmp_dispatch(const QmpCommandList *cmds, TernContext *ctx,
+                       JsonNode *request, bool allow_oob)
 {
     g_autoptr(GError) err = NULL;
     JsonObject *req = NULL;
@@ -140,7 +140,7 @@ JsonNode *qmp_dispatch(const QmpCommandList *cmds, JsonNode *request,
         error_setg(&err, "QMP input must be a JSON object");
     } else {
         req = json_node_get_object(request);
-        qmp_run(cmds, req, allow_oob, &ret, &no_response, &err);
+        qmp_run(cmds, ctx, req, allow_oob, &ret, &no_response, &err);
     }
 
     if (err) {

@@ -10,13 +10,14 @@
 #include "qapi/qmp-registry.h"
 
 /*
- * Dispatch @request (borrowed).  @allow_oob: whether "exec-oob" is accepted
- * (the client enabled the oob capability).  Returns the response
+ * Dispatch @request (borrowed); the command receives @ctx, whatever it
+ * is.  @allow_oob: whether "exec-oob" is accepted (the client enabled the
+ * oob capability).  Returns the response
  * {"return": ..} or {"error": ..} with "id" copied from the request, or
  * NULL for a successful command without success response.
  */
-JsonNode *qmp_dispatch(const QmpCommandList *cmds, JsonNode *request,
-                       bool allow_oob);
+JsonNode *qmp_dispatch(const QmpCommandList *cmds, TernContext *ctx,
+                       JsonNode *request, bool allow_oob);
 
 /* {"error": {"class": .., "desc": ..}} for @err. */
 JsonNode *qmp_error_response(const GError *err);

@@ -44,9 +44,9 @@ static void monitor_qmp_send(MonitorQMP *mon, JsonNode *msg, gint generation)
     monitor_write(&mon->common, text->str, text->len);
 }
 
-JsonNode *monitor_qmp_greeting(void)
+JsonNode *monitor_qmp_greeting(TernContext *ctx)
 {
-    g_autoptr(VersionInfo) version = qmp_query_version(NULL);
+    g_autoptr(VersionInfo) version = qmp_query_version(ctx, NULL);
     JsonObject *qmp = json_object_new();
     JsonObject *greeting = json_object_new();
     JsonArray *caps = json_array_new();
@@ -64,11 +64,11 @@ JsonNode *monitor_qmp_greeting(void)
 static void monitor_qmp_dispatch(MonitorQMP *mon, JsonNode *req,
                                  gint generation)
 {
+    Monitors *mons = mon->common.owner;
     bool negotiated = g_atomic_int_get(&mon->negotiated);
-    const QmpCommandList *cmds = negotiated ? monitor_globals.cmds
-                                            : monitor_globals.cap_cmds;
+    const QmpCommandList *cmds = negotiated ? mons->cmds : mons->cap_cmds;
     Monitor *prev = monitor_set_cur(&mon->common);
-    JsonNode *rsp = qmp_dispatch(cmds, req,
+    JsonNode *rsp = qmp_dispatch(cmds, mon->common.ctx, req,
                                  g_atomic_int_get(&mon->oob_enabled));
 
     monitor_set_cur(prev);
@@ -98,12 +98,12 @@ static bool monitor_qmp_queue_full(MonitorQMP *mon)
 }
 
 /* Take the next request of any monitor, rotating so each gets its turn. */
-static QmpRequest *monitor_qmp_pop_any(void)
+static QmpRequest *monitor_qmp_pop_any(Monitors *mons)
 {
     QmpRequest *r = NULL;
 
-    qemu_mutex_lock(&monitor_globals.lock);
-    for (GList *l = monitor_globals.monitors; l && !r; l = l->next) {
+    qemu_mutex_lock(&mons->lock);
+    for (GList *l = mons->monitors; l && !r; l = l->next) {
         MonitorQMP *mon = l->data;
 
         if (!mon->common.is_qmp) {
@@ -113,23 +113,21 @@ static QmpRequest *monitor_qmp_pop_any(void)
         r = g_queue_pop_head(mon->requests);
         qemu_mutex_unlock(&mon->queue_lock);
         if (r) {
-            monitor_globals.monitors =
-                g_list_remove_link(monitor_globals.monitors, l);
-            monitor_globals.monitors =
-                g_list_concat(monitor_globals.monitors, l);
+            mons->monitors = g_list_remove_link(mons->monitors, l);
+            mons->monitors = g_list_concat(mons->monitors, l);
         }
     }
-    if (!r && monitor_globals.dispatch_src) {
-        g_clear_pointer(&monitor_globals.dispatch_src, g_source_unref);
+    if (!r && mons->dispatch_src) {
+        g_clear_pointer(&mons->dispatch_src, g_source_unref);
     }
-    qemu_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&mons->lock);
     return r;
 }
 
 /* Main loop, BQL held: run one in-band request, then yield to the loop. */
 static gboolean monitor_qmp_dispatcher(gpointer opaque)
 {
-    QmpRequest *r = monitor_qmp_pop_any();
+    QmpRequest *r = monitor_qmp_pop_any(opaque);
     MonitorQMP *mon;
 
     if (!r) {
@@ -155,16 +153,16 @@ static gboolean monitor_qmp_dispatcher(gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
-static void monitor_qmp_schedule_dispatch(void)
+static void monitor_qmp_schedule_dispatch(Monitors *mons)
 {
-    qemu_mutex_lock(&monitor_globals.lock);
-    if (!monitor_globals.dispatch_src) {
-        monitor_globals.dispatch_src = g_idle_source_new();
-        g_source_set_callback(monitor_globals.dispatch_src,
-                              monitor_qmp_dispatcher, NULL, NULL);
-        g_source_attach(monitor_globals.dispatch_src, NULL);
+    qemu_mutex_lock(&mons->lock);
+    if (!mons->dispatch_src) {
+        mons->dispatch_src = g_idle_source_new();
+        g_source_set_callback(mons->dispatch_src, monitor_qmp_dispatcher,
+                              mons, NULL);
+        g_source_attach(mons->dispatch_src, NULL);
     }
-    qemu_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&mons->lock);
 }
 
 /* I/O thread: the JSON stream produced a request or an error. */
@@ -192,7 +190,7 @@ static void monitor_qmp_handle_input(void *opaque, JsonNode *req, GError *err)
         qemu_chr_set_paused(mon->common.chr, true);
     }
     qemu_mutex_unlock(&mon->queue_lock);
-    monitor_qmp_schedule_dispatch();
+    monitor_qmp_schedule_dispatch(mon->common.owner);
 }
 
 static void monitor_qmp_read(void *opaque, const uint8_t *buf, size_t len)
@@ -226,7 +224,7 @@ static void monitor_qmp_event(void *opaque, bool connected)
     monitor_qmp_clear_queue(mon);
     json_stream_reset(mon->parser);
     if (connected) {
-        g_autoptr(JsonNode) greeting = monitor_qmp_greeting();
+        g_autoptr(JsonNode) greeting = monitor_qmp_greeting(mon->common.ctx);
 
         monitor_qmp_send(mon, greeting, g_atomic_int_get(&mon->generation));
     }
@@ -248,11 +246,11 @@ bool monitor_qmp_negotiate(Monitor *mon, bool enable_oob, GError **errp)
     return true;
 }
 
-MonitorQMP *monitor_qmp_new(Chardev *chr)
+MonitorQMP *monitor_qmp_new(Monitors *owner, Chardev *chr)
 {
     MonitorQMP *mon = g_new0(MonitorQMP, 1);
 
-    monitor_data_init(&mon->common, chr, true);
+    monitor_data_init(&mon->common, owner, chr, true);
     mon->parser = json_stream_new(monitor_qmp_handle_input, mon);
     qemu_mutex_init(&mon->queue_lock);
     mon->requests = g_queue_new();
@@ -271,24 +269,20 @@ void monitor_qmp_free(MonitorQMP *mon)
     g_free(mon);
 }
 
-bool monitor_init_qmp(Chardev *chr, GError **errp)
+bool monitor_init_qmp(Monitors *mons, Chardev *chr, GError **errp)
 {
-    MonitorQMP *mon;
+    MonitorQMP *mon = monitor_qmp_new(mons, chr);
 
-    if (!monitor_globals.cmds) {
-        error_setg(errp, "monitor_init_globals() has not run");
-        return false;
-    }
-    mon = monitor_qmp_new(chr);
     monitor_list_append(&mon->common);
     qemu_chr_set_handlers_full(chr, monitor_qmp_read, monitor_qmp_event, mon,
-                               monitor_globals.io_ctx);
+                               mons->io_ctx);
     return true;
 }
 
 /* Any thread: the QMP event emitter (include/qapi/qmp-event.h). */
 void monitor_qmp_emit_event(const char *event, JsonObject *data, void *opaque)
 {
+    Monitors *mons = opaque;
     g_autoptr(JsonObject) msg = json_object_new();
     g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
     JsonObject *ts = json_object_new();
@@ -303,13 +297,13 @@ void monitor_qmp_emit_event(const char *event, JsonObject *data, void *opaque)
     }
     json_node_set_object(node, msg);
 
-    qemu_mutex_lock(&monitor_globals.lock);
-    for (GList *l = monitor_globals.monitors; l; l = l->next) {
+    qemu_mutex_lock(&mons->lock);
+    for (GList *l = mons->monitors; l; l = l->next) {
         MonitorQMP *mon = l->data;
 
         if (mon->common.is_qmp && g_atomic_int_get(&mon->negotiated)) {
             monitor_qmp_send(mon, node, g_atomic_int_get(&mon->generation));
         }
     }
-    qemu_mutex_unlock(&monitor_globals.lock);
+    qemu_mutex_unlock(&mons->lock);
 }

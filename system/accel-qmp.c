@@ -4,10 +4,11 @@
 #include "hw/machine.h"
 #include "qapi/qapi-commands.h"
 #include "sysemu/accel-ops.h"
+#include "sysemu/context.h"
 
-KvmInfo *qmp_query_kvm(GError **errp)
+KvmInfo *qmp_query_kvm(TernContext *ctx, GError **errp)
 {
-    Machine *m = machine_current();
+    Machine *m = ctx->machine;
     KvmInfo *info = g_new0(KvmInfo, 1);
 
     info->enabled = m && m->accel_ops == &accel_kvm_ops;

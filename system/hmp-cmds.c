@@ -10,37 +10,37 @@
 #include "qapi/qapi-commands.h"
 #include "sysemu/memory.h"
 
-static void hmp_stop(Monitor *mon, JsonObject *args)
+static void hmp_stop(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
 
-    if (!qmp_stop(&err)) {
+    if (!qmp_stop(ctx, &err)) {
         hmp_handle_error(mon, err);
     }
 }
 
-static void hmp_cont(Monitor *mon, JsonObject *args)
+static void hmp_cont(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
 
-    if (!qmp_cont(&err)) {
+    if (!qmp_cont(ctx, &err)) {
         hmp_handle_error(mon, err);
     }
 }
 
-static void hmp_quit(Monitor *mon, JsonObject *args)
+static void hmp_quit(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
 
-    if (!qmp_quit(&err)) {
+    if (!qmp_quit(ctx, &err)) {
         hmp_handle_error(mon, err);
     }
 }
 
-static void hmp_info_status(Monitor *mon, JsonObject *args)
+static void hmp_info_status(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
-    g_autoptr(StatusInfo) info = qmp_query_status(&err);
+    g_autoptr(StatusInfo) info = qmp_query_status(ctx, &err);
 
     if (!info) {
         hmp_handle_error(mon, err);
@@ -54,10 +54,10 @@ static void hmp_info_status(Monitor *mon, JsonObject *args)
     monitor_printf(mon, "\n");
 }
 
-static void hmp_info_name(Monitor *mon, JsonObject *args)
+static void hmp_info_name(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     GError *err = NULL;
-    g_autoptr(NameInfo) info = qmp_query_name(&err);
+    g_autoptr(NameInfo) info = qmp_query_name(ctx, &err);
 
     if (!info) {
         hmp_handle_error(mon, err);
@@ -68,7 +68,7 @@ static void hmp_info_name(Monitor *mon, JsonObject *args)
     }
 }
 
-static void hmp_info_ramblock(Monitor *mon, JsonObject *args)
+static void hmp_info_ramblock(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     g_autofree char *table = memory_format_ramblocks();
 

@@ -4,7 +4,7 @@
 #include "qapi/qapi-commands.h"
 #include "sysemu/memory.h"
 
-MemoryInfo *qmp_query_memory_size_summary(GError **errp)
+MemoryInfo *qmp_query_memory_size_summary(TernContext *ctx, GError **errp)
 {
     MemoryInfo *info = g_new0(MemoryInfo, 1);
 

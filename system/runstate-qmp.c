@@ -8,7 +8,7 @@
 #include "qemu/error.h"
 #include "sysemu/runstate.h"
 
-StatusInfo *qmp_query_status(GError **errp)
+StatusInfo *qmp_query_status(TernContext *ctx, GError **errp)
 {
     StatusInfo *info = g_new0(StatusInfo, 1);
 
@@ -17,7 +17,7 @@ StatusInfo *qmp_query_status(GError **errp)
     return info;
 }
 
-bool qmp_stop(GError **errp)
+bool qmp_stop(TernContext *ctx, GError **errp)
 {
     if (runstate_check(RUN_STATE_INMIGRATE)) {
         runstate_set_autostart(false);
@@ -27,7 +27,7 @@ bool qmp_stop(GError **errp)
     return true;
 }
 
-bool qmp_cont(GError **errp)
+bool qmp_cont(TernContext *ctx, GError **errp)
 {
     if (runstate_needs_reset()) {
         error_setg(errp, "Resetting the Virtual Machine is required");
@@ -45,7 +45,7 @@ bool qmp_cont(GError **errp)
     return true;
 }
 
-NameInfo *qmp_query_name(GError **errp)
+NameInfo *qmp_query_name(TernContext *ctx, GError **errp)
 {
     NameInfo *info = g_new0(NameInfo, 1);
 
@@ -53,7 +53,7 @@ NameInfo *qmp_query_name(GError **errp)
     return info;
 }
 
-UuidInfo *qmp_query_uuid(GError **errp)
+UuidInfo *qmp_query_uuid(TernContext *ctx, GError **errp)
 {
     UuidInfo *info = g_new0(UuidInfo, 1);
 

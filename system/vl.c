@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assembly.h"
 #include "chardev/char-backend.h"
 #include "cmdline.h"
 #include "hw/machine.h"
@@ -18,7 +19,7 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
-#include "sysemu/hmp-cmds.h"
+#include "sysemu/context.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
 
@@ -56,7 +57,8 @@ static Chardev *chardev_from_spec(const char *opt, const char *spec,
     return chr;
 }
 
-static bool create_monitors(const TernOptions *o, GError **errp)
+static bool create_monitors(const TernOptions *o, Monitors *mons,
+                            GError **errp)
 {
     for (guint i = 0; i < o->monitors->len; i++) {
         CmdlineMonitor *mon = g_ptr_array_index(o->monitors, i);
@@ -77,8 +79,8 @@ static bool create_monitors(const TernOptions *o, GError **errp)
                 return false;
             }
         }
-        if (!(mon->qmp ? monitor_init_qmp(chr, errp)
-                       : monitor_init_hmp(chr, errp))) {
+        if (!(mon->qmp ? monitor_init_qmp(mons, chr, errp)
+                       : monitor_init_hmp(mons, chr, errp))) {
             return false;
         }
     }
@@ -124,11 +126,12 @@ static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
 }
 
 /* Decide the initial run state (QEMU's autostart rules). */
-static bool start_vm(const TernOptions *o, GError **errp)
+static bool start_vm(const TernOptions *o, TernContext *ctx, GError **errp)
 {
     if (o->incoming) {
         runstate_set(RUN_STATE_INMIGRATE);
-        return migration_incoming_setup(o->incoming, !o->start_stopped, errp);
+        runstate_set_autostart(!o->start_stopped);
+        return migration_incoming_setup(ctx->migration, o->incoming, errp);
     }
     if (!o->start_stopped) {
         vm_start();
@@ -139,9 +142,9 @@ static bool start_vm(const TernOptions *o, GError **errp)
 static int tern_run(TernOptions *o)
 {
     g_autoptr(QmpCommandList) cmds = qmp_command_list_new();
+    TernContext ctx = { 0 };
     g_autoptr(GError) err = NULL;
     QTestServer *qtest = NULL;
-    Machine *m = NULL;
     int status = EXIT_FAILURE;
 
     signal(SIGPIPE, SIG_IGN);
@@ -152,15 +155,14 @@ static int tern_run(TernOptions *o)
     bql_lock();
 
     qmp_init_marshal(cmds);
-    monitor_init_globals(cmds);
-    system_hmp_register();
+    assembly_init_monitors(&ctx, cmds);
     vm_set_name(o->name);
     if (o->has_uuid) {
         vm_set_uuid(o->uuid);
     }
     runstate_set_no_shutdown(o->no_shutdown);
 
-    if (!create_chardevs(o, &err) || !create_monitors(o, &err)) {
+    if (!create_chardevs(o, &err) || !create_monitors(o, ctx.monitors, &err)) {
         goto out;
     }
     if (o->serial) {
@@ -170,9 +172,9 @@ static int tern_run(TernOptions *o)
             goto out;
         }
     }
-    m = machine_create(o->machine, &err);
-    if (!m || !migration_init(m, &err) || !start_qtest(o, m, &qtest, &err) ||
-        !start_vm(o, &err)) {
+    if (!assembly_build(&ctx, o->machine, &err) ||
+        !start_qtest(o, ctx.machine, &qtest, &err) ||
+        !start_vm(o, &ctx, &err)) {
         goto out;
     }
     status = main_loop_run();
@@ -183,9 +185,7 @@ out:
     }
     /* As QEMU at exit: the vCPUs stop without a STOP event. */
     qtest_server_free(qtest);
-    migration_shutdown();
-    monitor_cleanup();
-    machine_free(m);
+    assembly_teardown(&ctx);
     qemu_chr_cleanup_all();
     bql_unlock();
     return status;

@@ -38,6 +38,18 @@ typedef struct DeviceClass {
     const VMStateDescription *vmsd;
 } DeviceClass;
 
+/*
+ * How a device that cannot always migrate asks for a migration blocker:
+ * whoever assembles the machine gives one to machine_create() (through
+ * MachineConfig), and the device calls @set (BQL held) with a reason that
+ * says why, when it starts and stops blocking.  hw/ knows no migration
+ * code: what a blocker does is the assembler's business.
+ */
+typedef struct DeviceBlocker {
+    void (*set)(void *opaque, const char *reason, bool blocked);
+    void *opaque;
+} DeviceBlocker;
+
 struct DeviceState {
     const DeviceClass *klass;
     char *id;                           /* instance id, e.g. "serial0" */

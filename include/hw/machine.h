@@ -37,6 +37,8 @@ typedef struct MachineConfig {
     char *kernel;               /* -kernel FILE, or NULL */
     char *append;               /* -append, or NULL */
     Chardev *serial;            /* -serial, or NULL */
+    /* Not from the command line: set by the assembly (system/assembly.c). */
+    DeviceBlocker blocker;      /* how devices ask for migration blockers */
 } MachineConfig;
 
 MachineConfig *machine_config_new(void);
@@ -60,7 +62,7 @@ typedef struct Machine {
  * Build the machine from @cfg: memory, accelerator (the first usable in
  * cfg->accels; a fallback is reported on stderr with the reason), devices,
  * the kernel and its parameter block, and the vCPUs (parked).  BQL held.
- * Becomes the current machine.
+ * The caller owns it (tern's is the context's, system/assembly.c).
  */
 Machine *machine_create(const MachineConfig *cfg, GError **errp);
 
@@ -71,12 +73,9 @@ void machine_free(Machine *m);
  * Register the machine's migratable state in @s: a "cpu" section per vCPU
  * (instance id = vCPU index), then "serial" and "testdev" (instance 0);
  * debug-exit has no state.  @m must outlive @s's use.  Called once at
- * start-up by the migration core; see docs/devel/vmstate.md.
+ * start-up by the process assembly; see docs/devel/vmstate.md.
  */
 void machine_register_vmstate(Machine *m, SaveVMState *s);
-
-/* The machine built by machine_create(), or NULL. */
-Machine *machine_current(void);
 
 /* The accelerator named @name, or NULL. */
 const AccelOps *accel_find(const char *name);

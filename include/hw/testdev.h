@@ -4,7 +4,8 @@
  *   0xe0 COUNTER    read: the counter; write: set it
  *   0xe4 INCREMENT  write N: counter += N (wrapping); read: the counter
  *   0xe8 CONTROL    bit 0 BLOCK_MIGRATION: while set, the device asks for a
- *                   migration blocker through its blocker hook
+ *                   migration blocker (TESTDEV_BLOCKER_REASON) through the
+ *                   DeviceBlocker it was given
  */
 #ifndef HW_TESTDEV_H
 #define HW_TESTDEV_H
@@ -21,11 +22,9 @@ enum {
 
 typedef struct TestDevState TestDevState;
 
-/*
- * Called (BQL held) when CONTROL.BLOCK_MIGRATION changes; the migration
- * work installs one that adds / removes a migration blocker.
- */
-typedef void (*TestDevBlockerHook)(TestDevState *s, bool blocked, void *opaque);
+/* The reason the testdev gives for its migration blocker. */
+#define TESTDEV_BLOCKER_REASON \
+    "testdev: migration is blocked by the guest (CONTROL.BLOCK_MIGRATION)"
 
 /*
  * Migratable state, VMState "testdev" version 1 (hw/testdev.c):
@@ -38,15 +37,17 @@ struct TestDevState {
     uint32_t control;
 
     /* Not migrated. */
-    TestDevBlockerHook blocker_hook;
-    void *blocker_opaque;
+    DeviceBlocker blocker;          /* .set is NULL until one is given */
     uint32_t control_before_load;   /* control when a load began (pre_load) */
 };
 
 extern const DeviceClass testdev_class;
 
-void testdev_set_blocker_hook(TestDevState *s, TestDevBlockerHook hook,
-                              void *opaque);
+/*
+ * Where CONTROL.BLOCK_MIGRATION changes are reported from now on (copied;
+ * NULL: nowhere).  The machine gives the testdev its config's blocker.
+ */
+void testdev_set_blocker(TestDevState *s, const DeviceBlocker *blocker);
 
 /* Is the guest asking to block migration? */
 bool testdev_is_blocking_migration(const TestDevState *s);

@@ -9,7 +9,7 @@
 
 /*
  * Add the migration commands to the HMP shell (its tables are static).
- * Start-up, main thread, once; migration_init() calls it.
+ * Start-up, main thread, once; the process assembly calls it.
  */
 void migration_hmp_register(void);
 

@@ -35,7 +35,7 @@ typedef struct MigrationState {
     MigrationOptions *opts;             /* the process's settings (caps cannot change while running) */
     MigrationOptions *run_opts;         /* snapshot taken at migrate, for the thread */
     MigrationAddress *addr;             /* where to */
-    SaveVMState *savevm;                /* sections to send (owned by the machine) */
+    SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     GThread *thread;
 
     /* ---- shared with the QMP side; protected by @lock ---- */
@@ -113,9 +113,16 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
 void migration_state_free(MigrationState *s);
 
 /*
- * migrate (BQL held, in the monitor's command): check the migration may
- * start, take a fd: NAME from the current monitor, start the thread.
- * Takes ownership of @addr.
+ * migrate (BQL held): may a migration start now?  Not while one runs, in
+ * inmigrate or postmigrate, or with a blocker; the error says why.
+ */
+bool migration_can_start(MigrationState *s, GError **errp);
+
+/*
+ * migrate (BQL held, in the monitor's command): check again that the
+ * migration may start and start the thread.  An fd: address must hold an
+ * fd number by now (the command resolves a name with its monitor).  Takes
+ * ownership of @addr.
  */
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp);
 void migration_cancel(MigrationState *s);
@@ -144,10 +151,5 @@ void migration_incoming_free(MigrationIncomingState *mis);
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
                               bool exit_on_error, GError **errp);
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);
-
-/* ---- the process's migration objects (migration-qmp.c) ---- */
-void migration_object_init(MigrationState *s, MigrationIncomingState *mis);
-MigrationState *migration_current(void);
-MigrationIncomingState *migration_incoming_current(void);
 
 #endif

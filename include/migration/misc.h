@@ -1,5 +1,6 @@
 /*
- * How the rest of tern starts and stops the migration subsystem.
+ * The migration subsystem as the process assembly sees it: the objects it
+ * is made of, created and freed as a whole, and -incoming.
  */
 #ifndef MIGRATION_MISC_H
 #define MIGRATION_MISC_H
@@ -7,22 +8,51 @@
 #include <glib.h>
 #include <stdbool.h>
 
-typedef struct Machine Machine;
+#include "migration/global-state.h"
+#include "migration/ram.h"
+
+typedef struct MigrationIncomingState MigrationIncomingState;
+typedef struct MigrationOptions MigrationOptions;
+typedef struct MigrationState MigrationState;
+typedef struct SaveVMState SaveVMState;
 
 /*
- * Create the process's migration objects over @m: the section registry
- * (ram, globalstate, the machine's devices and vCPUs), the options, the
- * outgoing and incoming states.  Main thread, BQL held, once.
+ * Everything migration_objects_new() creates; the process's context owns
+ * one (include/sysemu/context.h).  Both states share the options, the
+ * section registry and the global state.
  */
-bool migration_init(Machine *m, GError **errp);
+typedef struct MigrationObjects {
+    SaveVMState *savevm;            /* the sections a stream carries */
+    MigrationOptions *opts;         /* capabilities and parameters */
+    RAMState *ram;                  /* the "ram" section's state */
+    GlobalState global_state;       /* the "globalstate" section */
+    MigrationState *out;            /* the outgoing migration */
+    MigrationIncomingState *in;     /* the incoming migration */
+} MigrationObjects;
 
 /*
- * -incoming URI|defer: listen now, or wait for migrate-incoming.  Run state
- * inmigrate; @autostart says whether the guest runs once the load is done.
+ * The objects over the guest-mapped RAM blocks @ram_blocks (borrowed, fixed
+ * for the process's life), whose dirty pages @dirty collects: the options,
+ * the section registry with "ram" and "globalstate" registered (the machine
+ * adds its own sections), both migration states.  Main thread, once.
  */
-bool migration_incoming_setup(const char *uri, bool autostart, GError **errp);
+MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
+                                        const RAMDirtySource *dirty);
 
-/* Cancel what runs, join the threads, free everything.  BQL held. */
-void migration_shutdown(void);
+/*
+ * Cancel what runs and join the migration threads.  Without the BQL: the
+ * threads take it to finish.
+ */
+void migration_objects_stop(MigrationObjects *o);
+
+/* Free everything (after migration_objects_stop()); NULL-safe. */
+void migration_objects_free(MigrationObjects *o);
+
+/*
+ * -incoming URI|defer: listen now, or wait for migrate-incoming.  There is
+ * no monitor yet, so fd:NAME is an error (fd:N is fine).  BQL held.
+ */
+bool migration_incoming_setup(MigrationObjects *o, const char *uri,
+                              GError **errp);
 
 #endif

@@ -89,33 +89,4 @@ MigrationParamInput migration_param_input(MigrationParameter param);
 /* The unit "info migrate_parameters" prints after the value ("" for none). */
 const char *migration_param_hmp_unit(MigrationParameter param);
 
-/*
- * ---- The process's options, for the QMP and HMP commands ----
- *
- * Set once at start-up by the migration core (tests may swap them), then
- * used only on the main thread with the BQL held, so they need no lock.
- */
-
-/*
- * @opts: the options new migrations copy (borrowed; owned by the caller
- * until the next call).  @migration_running: true while an outgoing
- * migration is running (capabilities are then frozen); NULL means never.
- */
-void migration_options_init_current(MigrationOptions *opts,
-                                    bool (*migration_running)(void));
-
-/*
- * Hooks through which migrate-set-parameters reaches a running migration.
- * Each is called on the main thread with the BQL held, after a successful
- * migrate-set-parameters that contained the parameter, whether or not a
- * migration is running (the core decides what to do).  Either may be NULL.
- */
-typedef struct MigrationOptionsLiveHooks {
-    void (*max_bandwidth_changed)(uint64_t bytes_per_second); /* 0: unlimited */
-    void (*downtime_limit_changed)(uint64_t milliseconds);
-} MigrationOptionsLiveHooks;
-
-/* Copies *@hooks; NULL removes them. */
-void migration_options_set_live_hooks(const MigrationOptionsLiveHooks *hooks);
-
 #endif

@@ -3,6 +3,9 @@
  * `channels` argument) into a file descriptor carrying the stream.
  * tcp and unix sockets, fd (a socket or pipe passed with getfd), exec
  * (a shell command's stdin/stdout) and file (a path at an offset).
+ * An fd: address reaching the transport holds a number: a name given with
+ * getfd is resolved by the command that knows the monitor
+ * (migration-qmp.c).
  */
 #ifndef MIGRATION_TRANSPORT_H
 #define MIGRATION_TRANSPORT_H
@@ -25,13 +28,6 @@ MigrationAddress *migration_uri_parse(const char *uri, GError **errp);
  */
 MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
                                            GError **errp);
-
-/*
- * Resolve fd:NAME arguments while the QMP command runs (the named fd is
- * consumed from the monitor then, as QEMU does).  Call before handing the
- * address to a thread.
- */
-bool transport_prepare(MigrationAddress *addr, GError **errp);
 
 /*
  * Outgoing: a connected, blocking fd for @addr, or -1.  Runs on the

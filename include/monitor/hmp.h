@@ -29,8 +29,11 @@ typedef struct HMPCommand {
     const char *args_type;
     const char *params;         /* synopsis for help, e.g. "[-d] uri" */
     const char *help;           /* one line */
-    /* Main loop, BQL held.  @args: name -> string / int / bool (borrowed). */
-    void (*cmd)(Monitor *mon, JsonObject *args);
+    /*
+     * Main loop, BQL held.  @ctx: the context the monitors were
+     * given.  @args: name -> string / int / bool (borrowed).
+     */
+    void (*cmd)(Monitor *mon, TernContext *ctx, JsonObject *args);
 } HMPCommand;
 
 /*
@@ -40,7 +43,7 @@ typedef struct HMPCommand {
 void hmp_register_commands(const HMPCommand *table, size_t n);
 void hmp_register_info_commands(const HMPCommand *table, size_t n);
 
-/* Forget registered tables (monitor_cleanup() calls it). */
+/* Forget registered tables (monitors_free() calls it). */
 void hmp_unregister_all(void);
 
 /* Argument getters; absent optional arguments give NULL / false / @def. */

@@ -1,6 +1,7 @@
 /*
- * Monitors: QMP servers and HMP shells sitting on chardevs.  main() sets
- * the command table once, then creates one monitor per -qmp / -monitor /
+ * Monitors: QMP servers and HMP shells sitting on chardevs.  The process
+ * assembly creates the set of monitors (with the command table and the
+ * context every command receives), then one monitor per -qmp / -monitor /
  * -mon option.  Commands find the monitor they run for with monitor_cur().
  */
 #ifndef MONITOR_MONITOR_H
@@ -12,26 +13,32 @@
 #include <stdbool.h>
 
 typedef struct Monitor Monitor;
+typedef struct Monitors Monitors;
 
 /*
- * Start-up, main thread, before any monitor: @cmds (borrowed; it must live
- * until monitor_cleanup()) is the table every QMP monitor dispatches to.
- * Starts the monitor I/O thread and installs the QMP event emitter.
+ * Start-up, main thread, before any monitor: @cmds (borrowed; it must
+ * outlive the set) is the table every QMP monitor of the set dispatches
+ * to, and @ctx (borrowed, opaque to the monitors) what every QMP and HMP
+ * command receives.  Starts the monitor I/O thread and installs the QMP
+ * event emitter (one set per process: the emitter is).
  */
-void monitor_init_globals(const QmpCommandList *cmds);
+Monitors *monitors_new(const QmpCommandList *cmds, TernContext *ctx);
 
-/* Stop the I/O thread and free every monitor (not the chardevs).  At exit. */
-void monitor_cleanup(void);
+/*
+ * Stop the I/O thread and free every monitor of @mons (not the chardevs)
+ * and the HMP tables; NULL-safe.  At exit.
+ */
+void monitors_free(Monitors *mons);
 
 /*
  * A QMP server on @chr: greets every client that connects, negotiates, runs
  * commands (in-band ones in the main loop under the BQL, allow-oob ones
  * at once on the monitor I/O thread) and sends it events.  Main thread.
  */
-bool monitor_init_qmp(Chardev *chr, GError **errp);
+bool monitor_init_qmp(Monitors *mons, Chardev *chr, GError **errp);
 
 /* An HMP shell on @chr (readline mode: prompt, line editing on a tty). */
-bool monitor_init_hmp(Chardev *chr, GError **errp);
+bool monitor_init_hmp(Monitors *mons, Chardev *chr, GError **errp);
 
 /*
  * The monitor the calling thread runs a command for, or NULL outside a

@@ -17,13 +17,22 @@ typedef enum {
 } QmpCommandOptions;
 
 /*
- * A generated marshaller.  @args is the command's "arguments" object (an
+ * The context every command runs in.  Defined by the code that assembles
+ * the process (include/sysemu/context.h); the registry, the dispatcher and
+ * the monitors only carry the pointer.
+ */
+typedef struct TernContext TernContext;
+
+/*
+ * A generated marshaller.  @ctx is handed to the command's qmp_*() function
+ * untouched.  @args is the command's "arguments" object (an
  * empty object when the client sent none); it is borrowed.  On success it
  * returns true and sets *@ret to the reply's "return" value (transfer full),
  * or leaves it NULL for commands without 'returns' (the reply is then {}).
  * On failure it returns false and sets @errp.
  */
-typedef bool (*QmpCommandFunc)(JsonObject *args, JsonNode **ret, GError **errp);
+typedef bool (*QmpCommandFunc)(TernContext *ctx, JsonObject *args,
+                               JsonNode **ret, GError **errp);
 
 typedef struct QmpCommand {
     const char *name;

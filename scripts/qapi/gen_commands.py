@@ -1,7 +1,8 @@
 """Generates <prefix>qapi-commands.[ch]: for every command a marshaller
 qmp_marshal_<name>() that visits the arguments, calls the hand-written
-qmp_<name>() and converts its result, plus <prefix>qmp_init_marshal()
-registering them all with their options."""
+qmp_<name>() with the context the dispatcher passes and converts its
+result, plus <prefix>qmp_init_marshal() registering them all with their
+options."""
 
 from .common import c_name, c_string
 from .schema import BuiltinType, EnumType
@@ -9,23 +10,33 @@ from .schema import BuiltinType, EnumType
 HEADER_DOC = '''/*
  * QMP command implementations follow this pattern (other code provides them):
  *
+ * - The first parameter is the context the command runs in (TernContext,
+ *   opaque to the generated code and to the dispatcher: the dispatcher
+ *   passes the one its monitor was created with).
  * - Arguments come in schema order.  A required argument is passed as its C
  *   type ('str' as const char *).  An optional pointer argument (str, struct,
  *   union, alternate, list, any) is NULL when absent; an optional scalar
  *   argument is preceded by 'bool has_<name>'.  With 'boxed': true the
  *   function takes one 'const ArgType *arg' instead.  All arguments are
  *   borrowed: the marshaller frees them after the call.
- * - Without 'returns':        bool qmp_foo(args..., GError **errp);
+ * - Without 'returns':        bool qmp_foo(ctx, args..., GError **errp);
  *   returns true on success, false with @errp set on failure.
  * - Returning a scalar (int*, uint*, size, number, bool, enum):
- *                             bool qmp_foo(args..., T *ret, GError **errp);
+ *                             bool qmp_foo(ctx, args..., T *ret, GError **errp);
  * - Returning a pointer (str, struct, union, alternate, list, any):
- *                             T *qmp_foo(args..., GError **errp);
+ *                             T *qmp_foo(ctx, args..., GError **errp);
  *   the result is transferred to the caller; failure is reported through
  *   @errp alone (the return value is then ignored), because an empty list
  *   is a legitimate NULL result.
  */
 '''
+
+
+# The type of every handler's first parameter; declared (incomplete) by
+# qapi/qmp-registry.h and defined by the code that assembles the process.
+CONTEXT_PARAM = 'TernContext *ctx'
+MARSHAL_PARAMS = (CONTEXT_PARAM +
+                  ', JsonObject *args, JsonNode **ret, GError **errp')
 
 
 def _returns_scalar(cmd):
@@ -34,7 +45,7 @@ def _returns_scalar(cmd):
 
 def impl_params(cmd):
     """The parameter list of qmp_<name>()."""
-    params = []
+    params = [CONTEXT_PARAM]
     if cmd.arg_type is not None:
         if cmd.boxed:
             params.append('const %s *arg' % cmd.arg_type.c_name())
@@ -59,7 +70,7 @@ def impl_decl(cmd):
 
 
 def _call_args(cmd):
-    args = []
+    args = ['ctx']
     if cmd.arg_type is not None:
         if cmd.boxed:
             args.append('&arg')
@@ -73,8 +84,7 @@ def _call_args(cmd):
 
 def _marshaller(cmd):
     name = c_name(cmd.name)
-    out = ('bool qmp_marshal_%s(JsonObject *args, JsonNode **ret, '
-           'GError **errp)\n{\n' % name)
+    out = 'bool qmp_marshal_%s(%s)\n{\n' % (name, MARSHAL_PARAMS)
     out += '    g_autoptr(GHashTable) seen = qapi_seen_new();\n'
     if cmd.arg_type is not None:
         out += '    %s arg = { 0 };\n' % cmd.arg_type.c_name()
@@ -149,8 +159,8 @@ class CommandsGenerator:
              '#include "%s"\n\n' % visit_header, HEADER_DOC, '\n']
         for cmd in self.schema.commands():
             h.append('%s;\n' % impl_decl(cmd))
-            h.append('bool qmp_marshal_%s(JsonObject *args, JsonNode **ret, '
-                     'GError **errp);\n\n' % c_name(cmd.name))
+            h.append('bool qmp_marshal_%s(%s);\n\n'
+                     % (c_name(cmd.name), MARSHAL_PARAMS))
         h.append('/* Registers every command of the schema in @cmds. */\n')
         h.append('void %s(QmpCommandList *cmds);\n\n#endif\n' % self.init_fn())
         return ''.join(h)

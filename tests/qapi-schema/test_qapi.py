@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 
 from scripts.qapi.common import QAPIError, c_enum_const, c_name, camel_to_upper  # noqa: E402
+from scripts.qapi.gen_commands import CommandsGenerator, impl_decl  # noqa: E402
 from scripts.qapi.gen_doc import DocGenerator  # noqa: E402
 from scripts.qapi.gen_introspect import IntrospectGenerator  # noqa: E402
 from scripts.qapi.main import generate, main  # noqa: E402
@@ -255,6 +256,40 @@ class TestSchemaTest(unittest.TestCase):
         self.assertIn('- `b`: `int` (optional) — the second addend, default 1.', md)
         self.assertIn('*Allows out-of-band execution.*', md)
         self.assertIn('**Returns:** `int` — the sum.', md)
+
+
+class CommandContextTest(unittest.TestCase):
+    """Every handler takes the context first; the marshaller passes it on."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.schema = Schema(TEST_SCHEMA)
+        cls.cmds = {c.name: c for c in cls.schema.commands()}
+        gen = CommandsGenerator(cls.schema, 'test-')
+        cls.header = gen.header('test-qapi-visit.h')
+        cls.source = gen.source('test-qapi-commands.h')
+
+    def test_handler_signatures(self):
+        self.assertEqual(impl_decl(self.cmds['test-add']),
+                         'bool qmp_test_add(TernContext *ctx, int64_t a, '
+                         'bool has_b, int64_t b, const char *label, '
+                         'int64_t *ret, GError **errp)')
+        self.assertEqual(impl_decl(self.cmds['test-oob']),
+                         'bool qmp_test_oob(TernContext *ctx, GError **errp)')
+        self.assertEqual(impl_decl(self.cmds['test-boxed']),
+                         'char *qmp_test_boxed(TernContext *ctx, '
+                         'const TestUnion *arg, GError **errp)')
+        self.assertTrue(impl_decl(self.cmds['test-list']).startswith(
+            'TestEnumList *qmp_test_list(TernContext *ctx, bool has_n, '))
+
+    def test_marshaller_passes_context(self):
+        self.assertIn('bool qmp_marshal_test_oob(TernContext *ctx, '
+                      'JsonObject *args, JsonNode **ret, GError **errp);',
+                      self.header)
+        self.assertIn('qmp_test_oob(ctx, errp)', self.source)
+        self.assertIn('retval = qmp_test_boxed(ctx, &arg, &err);', self.source)
+        self.assertIn('retval = qmp_test_list(ctx, arg.has_n, arg.n, &err);',
+                      self.source)
 
 
 class CommandLineTest(unittest.TestCase):

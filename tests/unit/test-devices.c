@@ -180,9 +180,11 @@ static void test_testdev(Fixture *f, gconstpointer data)
     g_assert_cmphex(f->testdev->counter, ==, 0);
 }
 
-static void blocker_hook(TestDevState *s, bool blocked, void *opaque)
+static void blocker_hook(void *opaque, const char *reason, bool blocked)
 {
     GString *log = opaque;
+
+    g_assert_cmpstr(reason, ==, TESTDEV_BLOCKER_REASON);
     g_string_append(log, blocked ? "+" : "-");
 }
 
@@ -191,14 +193,14 @@ static void test_testdev_blocker(Fixture *f, gconstpointer data)
     uint16_t ctl = testdev_class.pio_base + TESTDEV_CONTROL;
     g_autoptr(GString) log = g_string_new(NULL);
 
-    testdev_set_blocker_hook(f->testdev, blocker_hook, log);
+    testdev_set_blocker(f->testdev, &(DeviceBlocker){ blocker_hook, log });
     ioport_write(f->map, ctl, 4, TESTDEV_CONTROL_BLOCK_MIGRATION);
     g_assert_true(testdev_is_blocking_migration(f->testdev));
     ioport_write(f->map, ctl, 4, TESTDEV_CONTROL_BLOCK_MIGRATION);
     ioport_write(f->map, ctl, 4, 0);
     g_assert_false(testdev_is_blocking_migration(f->testdev));
     g_assert_cmpstr(log->str, ==, "+-");
-    testdev_set_blocker_hook(f->testdev, NULL, NULL);
+    testdev_set_blocker(f->testdev, NULL);
 }
 
 static void test_debug_exit(Fixture *f, gconstpointer data)

@@ -384,7 +384,7 @@ typedef struct BlockerLog {
     bool blocked;
 } BlockerLog;
 
-static void blocker_hook(TestDevState *s, bool blocked, void *opaque)
+static void blocker_hook(void *opaque, const char *reason, bool blocked)
 {
     BlockerLog *log = opaque;
 
@@ -405,7 +405,7 @@ static void test_testdev_roundtrip(void)
     bytes = save_bytes(testdev_class.vmsd, src);
     g_assert_cmpmem(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes),
                     "\xde\xad\xbe\xef\x00\x00\x00\x01", 8);
-    testdev_set_blocker_hook(dst, blocker_hook, &log);
+    testdev_set_blocker(dst, &(DeviceBlocker){ blocker_hook, &log });
     err = load_bytes(testdev_class.vmsd, dst, 1, g_bytes_get_data(bytes, NULL),
                      g_bytes_get_size(bytes));
     g_assert_no_error(err);
@@ -430,7 +430,7 @@ static void test_testdev_bad_control(void)
     GError *err;
 
     testdev_class.pio_write(&dst->parent, TESTDEV_COUNTER, 4, 7);
-    testdev_set_blocker_hook(dst, blocker_hook, &log);
+    testdev_set_blocker(dst, &(DeviceBlocker){ blocker_hook, &log });
     err = load_bytes(testdev_class.vmsd, dst, 1,
                      "\x00\x00\x00\x09\x00\x00\x00\x03", 8);
     assert_error_has(err, "invalid CONTROL 0x00000003");

@@ -14,7 +14,7 @@
 #include <sys/un.h>
 
 /* Prints its arguments back as "name=value" pairs in args_type order. */
-static void t_print(Monitor *mon, JsonObject *args)
+static void t_print(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
     g_autoptr(GList) names = json_object_get_members(args);
 
@@ -53,7 +53,7 @@ static const HMPCommand test_info_cmds[] = {
 static char *hmp(const char *line)
 {
     g_autoptr(GError) err = NULL;
-    char *out = qmp_human_monitor_command(line, false, 0, &err);
+    char *out = qmp_human_monitor_command(NULL, line, false, 0, &err);
 
     g_assert_no_error(err);
     return out;
@@ -133,7 +133,8 @@ static void test_help_info(void)
     g_assert_nonnull(strstr(info, "info version  -- show the version of tern\r\n"));
     g_assert_nonnull(strstr(info, "info thing [-v] -- show the thing\r\n"));
     ASSERT_HMP("info version", version);
-    g_assert_null(qmp_human_monitor_command("info version", true, -1, &err));
+    g_assert_null(qmp_human_monitor_command(NULL, "info version", true, -1,
+                                            &err));
     g_assert_cmpstr(err->message, ==, "Parameter 'cpu-index' expects a CPU number");
     hmp_unregister_all();
 }
@@ -240,13 +241,14 @@ static void test_shell_on_socket(void)
     g_autoptr(GString) acc = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    Monitors *mons;
     Chardev *chr;
     int fd;
 
-    monitor_init_globals(cmds);
+    mons = monitors_new(cmds, NULL);
     chr = qemu_chr_new_from_compat("hmp0", spec, &err);
     g_assert_no_error(err);
-    g_assert_true(monitor_init_hmp(chr, &err));
+    g_assert_true(monitor_init_hmp(mons, chr, &err));
 
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
@@ -266,7 +268,7 @@ static void test_shell_on_socket(void)
     g_assert_cmpstr(reply, ==, expected);
 
     close(fd);
-    monitor_cleanup();
+    monitors_free(mons);
     qemu_chr_cleanup_all();
     rmdir(dir);
 }

@@ -4,61 +4,64 @@
  * their HMP commands (migration-hmp-options.c).
  */
 #include "migration/migration-hmp-options.h"
+#include "migration/migration.h"
+#include "migration/misc.h"
 #include "migration/options.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-visit.h"
 #include "qemu/cutils.h"
 #include "qemu/error.h"
+#include "sysemu/context.h"
 
 #include <string.h>
 
-/* ---- Fixture: fresh process options for every test ---- */
+/* ---- Fixture: fresh migration objects in a context for every test ---- */
 
 typedef struct Fixture {
-    MigrationOptions *opts;
+    GPtrArray *blocks;          /* no RAM: the options need none */
+    MigrationObjects *mig;
+    MigrationOptions *opts;     /* mig->opts */
 } Fixture;
 
-static bool running_flag;
-static uint64_t hook_bandwidth, hook_downtime;
-static int hook_bandwidth_calls, hook_downtime_calls;
+/* What the commands receive: the fixture's objects, nothing else. */
+static TernContext test_ctx;
 
-static bool fake_running(void)
+/* A limit value no command sets: "not passed on to the migration". */
+#define LIVE_UNTOUCHED UINT64_MAX
+
+static void live_reset(Fixture *f)
 {
-    return running_flag;
+    __atomic_store_n(&f->mig->out->max_bandwidth, LIVE_UNTOUCHED,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&f->mig->out->downtime_limit, LIVE_UNTOUCHED,
+                     __ATOMIC_RELAXED);
 }
 
-static void on_bandwidth(uint64_t v)
+static uint64_t live_bandwidth(Fixture *f)
 {
-    hook_bandwidth = v;
-    hook_bandwidth_calls++;
+    return __atomic_load_n(&f->mig->out->max_bandwidth, __ATOMIC_RELAXED);
 }
 
-static void on_downtime(uint64_t v)
+static uint64_t live_downtime(Fixture *f)
 {
-    hook_downtime = v;
-    hook_downtime_calls++;
+    return __atomic_load_n(&f->mig->out->downtime_limit, __ATOMIC_RELAXED);
 }
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    static const MigrationOptionsLiveHooks hooks = {
-        .max_bandwidth_changed = on_bandwidth,
-        .downtime_limit_changed = on_downtime,
-    };
-
-    f->opts = migration_options_new();
-    running_flag = false;
-    hook_bandwidth = hook_downtime = 0;
-    hook_bandwidth_calls = hook_downtime_calls = 0;
-    migration_options_init_current(f->opts, fake_running);
-    migration_options_set_live_hooks(&hooks);
+    f->blocks = g_ptr_array_new();
+    f->mig = migration_objects_new(f->blocks, NULL);
+    f->opts = f->mig->opts;
+    test_ctx = (TernContext){ .migration = f->mig };
+    live_reset(f);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-    migration_options_init_current(NULL, NULL);
-    migration_options_set_live_hooks(NULL);
-    migration_options_free(f->opts);
+    test_ctx = (TernContext){ 0 };
+    migration_objects_stop(f->mig);
+    migration_objects_free(f->mig);
+    g_ptr_array_free(f->blocks, TRUE);
 }
 
 /* ---- Helpers ---- */
@@ -79,7 +82,7 @@ static GError *marshal(QmpCommandFunc fn, const char *args_json, JsonNode **ret)
     g_autoptr(JsonObject) args = json_obj(args_json);
     GError *err = NULL;
     JsonNode *r = NULL;
-    bool ok = fn(args, &r, &err);
+    bool ok = fn(&test_ctx, args, &r, &err);
 
     g_assert_true(ok == (err == NULL));
     if (ret) {
@@ -524,7 +527,9 @@ static void test_params_all_or_nothing(Fixture *f, gconstpointer data)
                  "of 0 to 2000000 ms");
     g_assert_cmpuint(migrate_params(f->opts)->downtime_limit, ==, 300);
     g_assert_cmpuint(migrate_params(f->opts)->max_bandwidth, ==, 128 << 20);
-    g_assert_cmpint(hook_bandwidth_calls + hook_downtime_calls, ==, 0);
+    /* A refused change reaches no migration. */
+    g_assert_cmpuint(live_bandwidth(f), ==, LIVE_UNTOUCHED);
+    g_assert_cmpuint(live_downtime(f), ==, LIVE_UNTOUCHED);
 }
 
 static void test_params_round_trip(Fixture *f, gconstpointer data)
@@ -624,29 +629,32 @@ static void test_qmp_caps(Fixture *f, gconstpointer data)
 
 static void test_qmp_while_running(Fixture *f, gconstpointer data)
 {
-    running_flag = true;
+    g_atomic_int_set(&f->mig->out->state, MIGRATION_STATUS_ACTIVE);
     assert_error(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
                                " \"state\": true}]}"),
                  "There's a migration process in progress");
     g_assert_false(migrate_cap(f->opts, MIGRATION_CAPABILITY_EVENTS));
     /* Parameters may change while running; the live ones reach the core. */
     g_assert_null(set_params_json("{\"max-bandwidth\": 0}"));
-    g_assert_cmpint(hook_bandwidth_calls, ==, 1);
-    g_assert_cmpuint(hook_bandwidth, ==, 0);
-    g_assert_cmpint(hook_downtime_calls, ==, 0);
+    g_assert_cmpuint(live_bandwidth(f), ==, 0);
+    g_assert_cmpuint(live_downtime(f), ==, LIVE_UNTOUCHED);
     g_assert_null(set_params_json("{\"downtime-limit\": 30000, "
                                   "\"max-bandwidth\": 1000000000}"));
-    g_assert_cmpint(hook_bandwidth_calls, ==, 2);
-    g_assert_cmpuint(hook_bandwidth, ==, 1000000000);
-    g_assert_cmpint(hook_downtime_calls, ==, 1);
-    g_assert_cmpuint(hook_downtime, ==, 30000);
+    g_assert_cmpuint(live_bandwidth(f), ==, 1000000000);
+    g_assert_cmpuint(live_downtime(f), ==, 30000);
+    live_reset(f);
     g_assert_null(set_params_json("{\"avail-switchover-bandwidth\": 5}"));
-    g_assert_cmpint(hook_bandwidth_calls + hook_downtime_calls, ==, 3);
+    g_assert_cmpuint(live_bandwidth(f), ==, LIVE_UNTOUCHED);
+    g_assert_cmpuint(live_downtime(f), ==, LIVE_UNTOUCHED);
+    /* Passed on even when the value does not change, as in QEMU. */
+    g_assert_null(set_params_json("{\"downtime-limit\": 30000}"));
+    g_assert_cmpuint(live_downtime(f), ==, 30000);
+    g_atomic_int_set(&f->mig->out->state, MIGRATION_STATUS_NONE);
 }
 
 static void test_qmp_not_initialized(Fixture *f, gconstpointer data)
 {
-    migration_options_init_current(NULL, NULL);
+    test_ctx.migration = NULL;
     assert_error(set_params_json("{}"), "Migration is not initialized");
     assert_error(marshal(qmp_marshal_query_migrate_parameters, "{}", NULL),
                  "Migration is not initialized");
@@ -658,8 +666,8 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
 {
     g_autoptr(GString) out = g_string_new(NULL);
 
-    g_assert_true(hmp_migrate_set_capability("events", true, NULL));
-    g_assert_true(hmp_info_migrate_capabilities(out, NULL));
+    g_assert_true(hmp_migrate_set_capability(&test_ctx, "events", true, NULL));
+    g_assert_true(hmp_info_migrate_capabilities(&test_ctx, out, NULL));
     g_assert_true(g_str_has_prefix(out->str, "xbzrle: off\nrdma-pin-all: off\n"
                                    "auto-converge: off\nzero-blocks: off\n"
                                    "events: on\n"));
@@ -671,7 +679,7 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
 {
     g_autoptr(GString) out = g_string_new(NULL);
 
-    g_assert_true(hmp_info_migrate_parameters(out, NULL));
+    g_assert_true(hmp_info_migrate_parameters(&test_ctx, out, NULL));
     g_assert_cmpstr(out->str, ==,
                     "announce-initial: 50 ms\n"
                     "announce-max: 550 ms\n"
@@ -704,7 +712,7 @@ static void hmp_set_ok(const char *param, const char *value)
 {
     g_autoptr(GError) err = NULL;
 
-    g_assert_true(hmp_migrate_set_parameter(param, value, &err));
+    g_assert_true(hmp_migrate_set_parameter(&test_ctx, param, value, &err));
     g_assert_no_error(err);
 }
 
@@ -712,7 +720,7 @@ static void hmp_set_fails(const char *param, const char *value, const char *desc
 {
     g_autoptr(GError) err = NULL;
 
-    g_assert_false(hmp_migrate_set_parameter(param, value, &err));
+    g_assert_false(hmp_migrate_set_parameter(&test_ctx, param, value, &err));
     g_assert_nonnull(err);
     g_assert_cmpstr(err->message, ==, desc);
 }
@@ -740,8 +748,9 @@ static void test_hmp_set_parameter(Fixture *f, gconstpointer data)
     p = migrate_params(f->opts);
     g_assert_cmpuint(p->downtime_limit, ==, 500);
     g_assert_cmpint(p->zero_page_detection, ==, ZERO_PAGE_DETECTION_LEGACY);
-    g_assert_cmpint(hook_bandwidth_calls, ==, 2);
-    g_assert_cmpint(hook_downtime_calls, ==, 2);
+    /* Through the QMP command, the limits reached the migration. */
+    g_assert_cmpuint(live_bandwidth(f), ==, GiB);
+    g_assert_cmpuint(live_downtime(f), ==, 500);
 
     hmp_set_fails("bogus", "1", "Invalid parameter 'bogus'");
     hmp_set_fails("max-bandwidth", "-1", "Invalid size -1");
@@ -770,11 +779,14 @@ static void test_hmp_set_capability(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_autoptr(GError) err2 = NULL;
 
-    g_assert_true(hmp_migrate_set_capability("pause-before-switchover", true, NULL));
+    g_assert_true(hmp_migrate_set_capability(&test_ctx,
+                                             "pause-before-switchover", true,
+                                             NULL));
     g_assert_true(migrate_cap(f->opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER));
-    g_assert_false(hmp_migrate_set_capability("bogus", true, &err));
+    g_assert_false(hmp_migrate_set_capability(&test_ctx, "bogus", true, &err));
     g_assert_cmpstr(err->message, ==, "Invalid parameter 'bogus'");
-    g_assert_false(hmp_migrate_set_capability("xbzrle", true, &err2));
+    g_assert_false(hmp_migrate_set_capability(&test_ctx, "xbzrle", true,
+                                              &err2));
     g_assert_cmpstr(err2->message, ==,
                     "Migration capability 'xbzrle' is not supported by tern");
 }

@@ -8,20 +8,33 @@
 #include "test-qapi-introspect.h"
 #include "qemu/error.h"
 
+/*
+ * The context the marshallers hand to the commands: tern's is defined by
+ * system/, the test brings its own, so each command can say it got it.
+ */
+struct TernContext {
+    const char *last;           /* the last command that ran with it */
+};
+
+static TernContext test_ctx;
+
 /* ---- implementations of the test schema's commands */
 
-bool qmp_test_add(int64_t a, bool has_b, int64_t b, const char *label,
-                  int64_t *ret, GError **errp)
+bool qmp_test_add(TernContext *ctx, int64_t a, bool has_b, int64_t b,
+                  const char *label, int64_t *ret, GError **errp)
 {
+    ctx->last = "test-add";
     *ret = a + (has_b ? b : 1);
     return true;
 }
 
-TestStruct *qmp_test_echo(TestStruct *s, TestAlt *alt, GError **errp)
+TestStruct *qmp_test_echo(TernContext *ctx, TestStruct *s, TestAlt *alt,
+                          GError **errp)
 {
     g_autoptr(JsonNode) node = visit_TestStruct_to_json(s);
     TestStruct *copy = NULL;
 
+    ctx->last = "test-echo";
     if (!visit_TestStruct_from_json(node, &copy, errp)) {
         return NULL;
     }
@@ -32,9 +45,12 @@ TestStruct *qmp_test_echo(TestStruct *s, TestAlt *alt, GError **errp)
     return copy;
 }
 
-TestEnumList *qmp_test_list(bool has_n, uint32_t n, GError **errp)
+TestEnumList *qmp_test_list(TernContext *ctx, bool has_n, uint32_t n,
+                            GError **errp)
 {
     TestEnumList *head = NULL;
+
+    ctx->last = "test-list";
 
     for (uint32_t i = has_n ? n : 0; i > 0; i--) {
         TestEnumList *elt = g_new0(TestEnumList, 1);
@@ -46,8 +62,9 @@ TestEnumList *qmp_test_list(bool has_n, uint32_t n, GError **errp)
     return head;
 }
 
-char *qmp_test_boxed(const TestUnion *arg, GError **errp)
+char *qmp_test_boxed(TernContext *ctx, const TestUnion *arg, GError **errp)
 {
+    ctx->last = "test-boxed";
     switch (arg->kind) {
     case TEST_E_ONE:
         return g_strdup_printf("one:%g", arg->u.one.value);
@@ -60,18 +77,21 @@ char *qmp_test_boxed(const TestUnion *arg, GError **errp)
     }
 }
 
-bool qmp_test_oob(GError **errp)
+bool qmp_test_oob(TernContext *ctx, GError **errp)
 {
+    ctx->last = "test-oob";
     return true;
 }
 
-bool qmp_test_no_resp(GError **errp)
+bool qmp_test_no_resp(TernContext *ctx, GError **errp)
 {
+    ctx->last = "test-no-resp";
     return true;
 }
 
-bool qmp_test_fail(bool has_code, int8_t code, GError **errp)
+bool qmp_test_fail(TernContext *ctx, bool has_code, int8_t code, GError **errp)
 {
+    ctx->last = "test-fail";
     error_set(errp, TERN_ERROR_DEVICE_NOT_FOUND, "failed with %d",
               has_code ? code : 0);
     return false;
@@ -105,7 +125,8 @@ static char *run(const char *name, const char *args, GError **errp)
     test_qmp_init_marshal(cmds);
     cmd = qmp_find_command(cmds, name);
     g_assert_nonnull(cmd);
-    if (!cmd->fn(json_node_get_object(node), &ret, errp)) {
+    test_ctx.last = NULL;
+    if (!cmd->fn(&test_ctx, json_node_get_object(node), &ret, errp)) {
         g_assert_null(ret);
         return NULL;
     }
@@ -135,6 +156,30 @@ static void expect_error(const char *name, const char *args, const char *msg)
 }
 
 /* ---- tests */
+
+/* Every marshaller hands its command the context it was called with. */
+static void test_context(void)
+{
+    static const char *const runs[][2] = {
+        { "test-add", "{\"a\": 1}" },
+        { "test-echo", "{\"s\": {\"id\": \"x\", \"count\": 1, "
+                       "\"kind\": \"one\"}}" },
+        { "test-list", "{}" },
+        { "test-boxed", "{\"kind\": \"one\", \"value\": 1}" },
+        { "test-oob", "{}" },
+        { "test-no-resp", "{}" },
+        { "test-fail", "{}" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(runs); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autofree char *reply = run(runs[i][0], runs[i][1], &err);
+
+        /* Reached the command: only test-fail fails, and by design. */
+        g_assert_true(!err == !g_str_equal(runs[i][0], "test-fail"));
+        g_assert_cmpstr(test_ctx.last, ==, runs[i][0]);
+    }
+}
 
 static void count_command(const QmpCommand *cmd, void *opaque)
 {
@@ -320,6 +365,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/commands/list-returns", test_list_returns);
     g_test_add_func("/qapi/commands/boxed", test_boxed);
     g_test_add_func("/qapi/commands/failure", test_failure);
+    g_test_add_func("/qapi/commands/context", test_context);
     g_test_add_func("/qapi/events", test_events);
     g_test_add_func("/qapi/introspection", test_introspection);
     return g_test_run();

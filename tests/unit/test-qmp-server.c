@@ -17,10 +17,20 @@
 
 static GThread *main_thread;
 
+/*
+ * The context the monitors are created with: tern's is defined by system/,
+ * the monitors only carry the pointer, so the test brings its own.
+ */
+struct TernContext {
+    int unused;
+};
+
+static TernContext test_ctx;
+
 /* ---- the test command table ---- */
 
-static bool cmd_qmp_capabilities(JsonObject *args, JsonNode **ret,
-                                 GError **errp)
+static bool cmd_qmp_capabilities(TernContext *ctx, JsonObject *args,
+                                 JsonNode **ret, GError **errp)
 {
     bool oob = false;
 
@@ -34,28 +44,33 @@ static bool cmd_qmp_capabilities(JsonObject *args, JsonNode **ret,
     return monitor_qmp_negotiate(monitor_cur(), oob, errp);
 }
 
-static bool cmd_echo(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_echo(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                     GError **errp)
 {
+    g_assert_true(ctx == &test_ctx);    /* what the monitors were given */
     *ret = json_node_new(JSON_NODE_OBJECT);
     json_node_set_object(*ret, args);
     return true;
 }
 
-static bool cmd_fail(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_fail(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                     GError **errp)
 {
     error_setg(errp, "failed as asked");
     return false;
 }
 
 /* Which thread ran us: "main" (in-band) or "io" (out of band). */
-static bool cmd_where(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_where(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                      GError **errp)
 {
     *ret = json_node_new(JSON_NODE_VALUE);
     json_node_set_string(*ret, g_thread_self() == main_thread ? "main" : "io");
     return true;
 }
 
-static bool cmd_emit(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_emit(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                     GError **errp)
 {
     JsonObject *data = json_object_new();
 
@@ -65,12 +80,14 @@ static bool cmd_emit(JsonObject *args, JsonNode **ret, GError **errp)
     return true;
 }
 
-static bool cmd_quiet(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_quiet(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                      GError **errp)
 {
     return true;
 }
 
-static bool cmd_getfd(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_getfd(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                      GError **errp)
 {
     Monitor *mon = monitor_cur();
     int fd = qemu_chr_get_msgfd(monitor_get_chardev(mon));
@@ -83,7 +100,8 @@ static bool cmd_getfd(JsonObject *args, JsonNode **ret, GError **errp)
     return true;
 }
 
-static bool cmd_closefd(JsonObject *args, JsonNode **ret, GError **errp)
+static bool cmd_closefd(TernContext *ctx, JsonObject *args, JsonNode **ret,
+                        GError **errp)
 {
     return monitor_close_fd(monitor_cur(),
                             json_object_get_string_member(args, "fdname"),
@@ -110,6 +128,7 @@ static QmpCommandList *test_commands(void)
 
 typedef struct Fixture {
     QmpCommandList *cmds;
+    Monitors *mons;
     char *dir;
     char *path[2];
 } Fixture;
@@ -122,7 +141,7 @@ typedef struct Client {
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
     f->cmds = test_commands();
-    monitor_init_globals(f->cmds);
+    f->mons = monitors_new(f->cmds, &test_ctx);
     f->dir = g_dir_make_tmp("test-qmp-XXXXXX", NULL);
     for (int i = 0; i < 2; i++) {
         g_autofree char *id = g_strdup_printf("qmp%d", i);
@@ -134,7 +153,7 @@ static void fixture_setup(Fixture *f, gconstpointer data)
         spec = g_strdup_printf("unix:%s,server=on,wait=off", f->path[i]);
         chr = qemu_chr_new_from_compat(id, spec, &err);
         g_assert_no_error(err);
-        g_assert_true(monitor_init_qmp(chr, &err));
+        g_assert_true(monitor_init_qmp(f->mons, chr, &err));
     }
 }
 
@@ -143,7 +162,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     /* Let queued work finish before freeing. */
     while (g_main_context_iteration(NULL, FALSE)) {
     }
-    monitor_cleanup();
+    monitors_free(f->mons);
     qemu_chr_cleanup_all();
     qmp_command_list_free(f->cmds);
     for (int i = 0; i < 2; i++) {

@@ -275,23 +275,23 @@ static void test_qmp(void)
 
     events_setup(&ev);
     bql_lock();
-    st = qmp_query_status(&err);
+    st = qmp_query_status(NULL, &err);
     g_assert_false(st->running);
     g_assert_cmpint(st->status, ==, RUN_STATE_PRELAUNCH);
-    g_assert_true(qmp_cont(&err));
+    g_assert_true(qmp_cont(NULL, &err));
     g_assert_true(runstate_is_running());
-    g_assert_true(qmp_stop(&err));
+    g_assert_true(qmp_stop(NULL, &err));
     g_assert_cmpint(runstate_get(), ==, RUN_STATE_PAUSED);
-    g_assert_true(qmp_stop(&err));              /* stopping twice is fine */
+    g_assert_true(qmp_stop(NULL, &err));        /* stopping twice is fine */
     g_assert_cmpstr(ev.names->str, ==, "RESUME STOP");
 
     vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
-    g_assert_false(qmp_cont(&err));
+    g_assert_false(qmp_cont(NULL, &err));
     g_assert_cmpstr(err->message, ==, "Migration is not finalized yet");
     g_clear_error(&err);
     runstate_set(RUN_STATE_RUNNING);
     vm_stop(RUN_STATE_INTERNAL_ERROR);
-    g_assert_false(qmp_cont(&err));
+    g_assert_false(qmp_cont(NULL, &err));
     g_assert_cmpstr(err->message, ==, "Resetting the Virtual Machine is "
                     "required");
     g_clear_error(&err);
@@ -299,13 +299,13 @@ static void test_qmp(void)
     /* inmigrate: stop/cont only decide what happens after the migration */
     runstate_init();
     runstate_set(RUN_STATE_INMIGRATE);
-    g_assert_true(qmp_stop(&err));
+    g_assert_true(qmp_stop(NULL, &err));
     g_assert_false(runstate_autostart());
-    g_assert_true(qmp_cont(&err));
+    g_assert_true(qmp_cont(NULL, &err));
     g_assert_true(runstate_autostart());
     g_assert_cmpint(runstate_get(), ==, RUN_STATE_INMIGRATE);
 
-    name = qmp_query_name(&err);
+    name = qmp_query_name(NULL, &err);
     g_assert_null(name->name);
     bql_unlock();
     events_teardown(&ev);
