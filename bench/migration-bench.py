@@ -100,6 +100,9 @@ def options(argv):
     p.add_argument("--tern", help="tern binary (default BUILD/tern or BUILD/system/tern)")
     p.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"),
                    help="QEMU binary (default qemu-system-x86_64 on PATH)")
+    p.add_argument("--baseline", metavar="TERN",
+                   help="a second tern binary (another build, e.g. main's) run beside "
+                        "the first, as column 'base'")
     p.add_argument("--no-tern", action="store_true", help="run QEMU only")
     p.add_argument("--no-qemu", action="store_true", help="run tern only")
     p.add_argument("--workloads", type=csv_list(WORKLOADS), default=list(WORKLOADS),
@@ -152,11 +155,12 @@ def kvm_usable():
 class Vmm:
     """One side of the comparison: a binary, how to call it, what it runs on."""
 
-    def __init__(self, kind, binary, accel):
-        self.kind = kind          # "tern" or "qemu"
+    def __init__(self, kind, binary, accel, key=None, label=None):
+        self.kind = kind          # "tern" or "qemu": how to call it
+        self.key = key or kind    # "tern", "base" or "qemu": its column and CSV name
         self.binary = binary
         self.accel = accel        # tern: kvm/interp; QEMU: kvm/tcg
-        self.label = "tern" if kind == "tern" else "QEMU"
+        self.label = label or ("tern" if kind == "tern" else "QEMU")
         self.version = ""
         self.skip_reason = None
 
@@ -181,6 +185,11 @@ class Bench:
             if not os.access(o.tern, os.X_OK):
                 tern.skip_reason = f"{o.tern} not built"
             self.vmms.append(tern)
+        if o.baseline:
+            base = Vmm("tern", o.baseline, tern_accel, key="base", label="base")
+            if not os.access(o.baseline, os.X_OK):
+                base.skip_reason = f"{o.baseline} not built"
+            self.vmms.append(base)
         if not o.no_qemu:
             qemu = Vmm("qemu", o.qemu, "kvm" if tern_accel == "kvm" else "tcg")
             if not o.qemu:
@@ -321,9 +330,9 @@ class Bench:
 
     def migrate_once(self, vmm, cfg, run):
         workload, size, transport = cfg
-        rundir = tempfile.mkdtemp(prefix=f"{vmm.kind}-{workload}-{size // MiB}M-{transport}-",
+        rundir = tempfile.mkdtemp(prefix=f"{vmm.key}-{workload}-{size // MiB}M-{transport}-",
                                   dir=self.workdir)
-        row = dict(vmm=vmm.kind, accel=vmm.accel, workload=workload, size=size,
+        row = dict(vmm=vmm.key, accel=vmm.accel, workload=workload, size=size,
                    transport=transport, run=run, status="error")
         vms = []
         try:
@@ -412,13 +421,13 @@ class Bench:
             failed = set()
             for run in range(self.opts.runs):
                 for vmm in active:
-                    if vmm.kind in failed:
+                    if vmm.key in failed:
                         continue
                     row = self.migrate_once(vmm, cfg, run)
                     self.results.append(row)
                     self.report_run(row)
                     if row["status"] != "completed":
-                        failed.add(vmm.kind)   # the rest of its runs would fail alike
+                        failed.add(vmm.key)   # the rest of its runs would fail alike
 
     def report_run(self, r):
         head = f"  {r['vmm']:<4} {r['workload']:<6} {size_name(r['size']):>7} " \
@@ -475,20 +484,18 @@ def summary_rows(bench):
     """Per configuration and metric: (cfg, metric, {vmm: values}, note)."""
     rows = []
     for cfg in bench.configurations():
-        runs = {v.kind: [r for r in bench.results
+        runs = {v.key: [r for r in bench.results
                          if (r["workload"], r["size"], r["transport"]) == cfg
-                         and r["vmm"] == v.kind and r["status"] == "completed"]
-                for v in bench.vmms}
+                         and r["vmm"] == v.key and r["status"] == "completed"]
+                for v in bench.vmms if not v.skip_reason}
         for label, key, fmt in METRICS:
             values = {k: [r[key] for r in rs] for k, rs in runs.items()}
             note = ""
             if key == "downtime_ms":
-                for k, rs in runs.items():
-                    over = sum(r["over_limit"] for r in rs)
-                    if over:
-                        note += f" {k}: {over}/{len(rs)} runs over the " \
-                                f"{rs[0]['downtime_limit_ms']} ms limit!"
-            rows.append((cfg, label, fmt, values, note.strip()))
+                note = "over limit: " + ", ".join(
+                    f"{k} {sum(r['over_limit'] for r in rs)} of {len(rs)}"
+                    for k, rs in runs.items())
+            rows.append((cfg, label, fmt, values, note))
     return rows
 
 
@@ -505,16 +512,22 @@ def format_table(bench, machine):
         lines.append("Machine (bench-machine, median of 5): " + ", ".join(
             f"{k} {v:.2f} GB/s" for k, v in machine.items()))
     lines += bench.notes
-    header = ["workload", "size", "transport", "metric", "tern", "QEMU", "tern/QEMU", ""]
+    # One column per side that ran, then the first side's median over each other's.
+    sides = [v for v in bench.vmms if not v.skip_reason] or bench.vmms
+    header = ["workload", "size", "transport", "metric", *[v.label for v in sides],
+              *[f"{sides[0].label}/{v.label}" for v in sides[1:]], ""]
     table = [header]
     for (w, s, t), label, fmt, values, note in summary_rows(bench):
-        tv, qv = values.get("tern", []), values.get("qemu", [])
-        ratio = "-"
-        if tv and qv and statistics.median(qv):
-            ratio = f"{statistics.median(tv) / statistics.median(qv):.2f}"
+        columns = [values.get(v.key, []) for v in sides]
+        ratios = []
+        for other in columns[1:]:
+            ratio = "-"
+            if columns[0] and other and statistics.median(other):
+                ratio = f"{statistics.median(columns[0]) / statistics.median(other):.2f}"
+            ratios.append(ratio)
         first = label == METRICS[0][0]
         table.append([w if first else "", size_name(s) if first else "", t if first else "",
-                      label, spread(tv, fmt), spread(qv, fmt), ratio, note])
+                      label, *[spread(c, fmt) for c in columns], *ratios, note])
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, r in enumerate(table):
         lines.append("  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
@@ -561,7 +574,7 @@ def write_chart(bench, path):
         for k, vmm in enumerate(kinds):
             med, lo, hi = [], [], []
             for cfg in cfgs:
-                vals = [r[key] for r in bench.results if r["vmm"] == vmm.kind
+                vals = [r[key] for r in bench.results if r["vmm"] == vmm.key
                         and r["status"] == "completed"
                         and (r["workload"], r["size"], r["transport"]) == cfg]
                 m = statistics.median(vals) if vals else 0

@@ -11,7 +11,10 @@
  * migration's cancel token.
  */
 #include "migration/migration.h"
+#include "migration-states.h"
 #include "migration/ram.h"
+#include "rate-window.h"
+#include "switchover.h"
 #include "migration/transport.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
@@ -22,9 +25,6 @@
 #include "sysemu/runstate.h"
 
 #include <string.h>
-
-/* The rate-limit window, as QEMU's BUFFER_DELAY. */
-#define RATE_WINDOW_MS 100
 
 static gint64 now_ms(void)
 {
@@ -40,37 +40,6 @@ static void time_set(int64_t *field, int64_t ms)
 static int64_t time_get(const int64_t *field)
 {
     return __atomic_load_n(field, __ATOMIC_RELAXED);
-}
-
-bool migration_is_running(MigrationStatus st)
-{
-    switch (st) {
-    case MIGRATION_STATUS_SETUP:
-    case MIGRATION_STATUS_ACTIVE:
-    case MIGRATION_STATUS_PRE_SWITCHOVER:
-    case MIGRATION_STATUS_DEVICE:
-    case MIGRATION_STATUS_CANCELLING:
-        return true;
-    default:
-        return false;
-    }
-}
-
-bool migrate_set_state(gint *state, MigrationOptions *opts,
-                       MigrationStatus old_state, MigrationStatus new_state)
-{
-    if (!g_atomic_int_compare_and_exchange(state, old_state, new_state)) {
-        return false;
-    }
-    if (migrate_cap(opts, MIGRATION_CAPABILITY_EVENTS)) {
-        qapi_event_send_migration(new_state);
-    }
-    return true;
-}
-
-static MigrationStatus migration_status(MigrationState *s)
-{
-    return g_atomic_int_get(&s->state);
 }
 
 void migration_set_error(MigrationState *s, const GError *err)
@@ -136,33 +105,29 @@ void migration_remove_blocker(MigrationState *s, const char *reason)
 
 /* ---- rate limiting and the switchover decision ---- */
 
-typedef struct RateWindow {
+/* The thread's view of the bandwidth: the window, and what the decision plans on. */
+typedef struct MigrationRate {
     MigrationState *s;
-    QEMUFile *f;
-    gint64 start_ms;
-    uint64_t start_bytes;
-    uint64_t start_pages;
-    double bandwidth;       /* bytes per ms, measured over the last window */
-} RateWindow;
+    RateWindow w;
+    uint64_t start_pages;       /* pages sent when the window opened */
+    uint64_t start_zero_pages;  /* of which zero pages */
+    SwitchoverPlan plan;
+} MigrationRate;
 
-/* This window's byte budget; 0 when max-bandwidth is 0 (unlimited). */
-static uint64_t rate_window_budget(RateWindow *w)
+static uint64_t migration_max_bandwidth(MigrationState *s)
 {
-    uint64_t bw = __atomic_load_n(&w->s->max_bandwidth, __ATOMIC_RELAXED);
-
-    return bw * RATE_WINDOW_MS / 1000;
+    return __atomic_load_n(&s->max_bandwidth, __ATOMIC_RELAXED);
 }
 
 /* RAM asks this between pages: has this window's budget been spent? */
-static bool rate_window_exceeded(void *opaque)
+static bool migration_rate_exceeded(void *opaque)
 {
-    RateWindow *w = opaque;
-    uint64_t budget = rate_window_budget(w);
+    MigrationRate *r = opaque;
 
-    if (migration_status(w->s) == MIGRATION_STATUS_CANCELLING) {
+    if (migration_status(r->s) == MIGRATION_STATUS_CANCELLING) {
         return true;
     }
-    return budget && qemu_file_transferred(w->f) - w->start_bytes >= budget;
+    return rate_window_spent(&r->w, migration_max_bandwidth(r->s));
 }
 
 /* Sleep until @deadline_ms unless cancelled or the limits change. */
@@ -179,48 +144,59 @@ static void migration_sleep_until(MigrationState *s, int64_t deadline_ms)
 }
 
 /*
- * At the end of a window, measure bandwidth and start the next one; when the
- * budget was spent early, sleep out the rest of the window.
+ * Does a window that sent @pages pages, @zero of them zero pages, say how
+ * fast the channel carries page data?  Not when zero pages dominated (a few
+ * bytes each: it timed the scan), nor when under 1 MiB of data went (it
+ * timed the per-call overhead).
  */
-static void rate_window_advance(RateWindow *w)
+static bool migration_rate_data_window(uint64_t pages, uint64_t zero)
 {
-    MigrationAtomicStats *st = &w->s->stats;
-    int64_t elapsed = now_ms() - w->start_ms;
-    uint64_t sent = qemu_file_transferred(w->f) - w->start_bytes;
-    uint64_t budget = rate_window_budget(w);
-    uint64_t pages = migration_stats_pages_sent(st);
+    uint64_t normal = pages - zero;
 
-    migration_stat_set(&st->transferred, qemu_file_transferred(w->f));
-    if (elapsed < RATE_WINDOW_MS && !(budget && sent >= budget)) {
-        return;
-    }
-    if (budget && sent >= budget && elapsed < RATE_WINDOW_MS) {
-        qemu_fflush(w->f);
-        migration_sleep_until(w->s, w->start_ms + RATE_WINDOW_MS);
-        elapsed = now_ms() - w->start_ms;
-    }
-    elapsed = MAX(elapsed, 1);
-    w->bandwidth = (double)sent / elapsed;
-    __atomic_store_n(&w->s->mbps_milli, (uint64_t)(w->bandwidth * 8 / 1000 * 1000),
-                     __ATOMIC_RELAXED);
-    migration_stat_set(&st->pages_per_second,
-                       (pages - w->start_pages) * 1000 / elapsed);
-    w->start_ms = now_ms();
-    w->start_bytes = qemu_file_transferred(w->f);
-    w->start_pages = pages;
+    return normal >= zero && normal * TARGET_PAGE_SIZE >= (1 << 20);
 }
 
 /*
- * Bytes that may be sent while the VM is stopped: bandwidth x downtime-limit,
- * or avail-switchover-bandwidth x downtime-limit when that is set.
+ * After each iteration: at the end of a window, publish its figures and
+ * start the next one; when the budget was spent early, sleep out the rest
+ * of the window first.
  */
-static uint64_t switchover_threshold(MigrationState *s, RateWindow *w)
+static void migration_rate_advance(MigrationRate *r)
 {
-    uint64_t avail = migrate_params(s->run_opts)->avail_switchover_bandwidth;
-    uint64_t limit = __atomic_load_n(&s->downtime_limit, __ATOMIC_RELAXED);
-    double bw = avail ? (double)avail / 1000 : w->bandwidth;
+    MigrationAtomicStats *st = &r->s->stats;
+    uint64_t pages = migration_stats_pages_sent(st);
+    uint64_t max_bandwidth = migration_max_bandwidth(r->s);
+    int64_t sleep_until;
+    int64_t elapsed;
+    uint64_t zero;
 
-    return (uint64_t)(bw * limit);
+    migration_stat_set(&st->transferred, qemu_file_transferred(r->w.f));
+    if (!rate_window_due(&r->w, max_bandwidth, &sleep_until)) {
+        return;
+    }
+    if (sleep_until) {
+        qemu_fflush(r->w.f);
+        migration_sleep_until(r->s, sleep_until / 1000);
+    }
+    zero = migration_stat_get(&st->zero_pages) - r->start_zero_pages;
+    elapsed = rate_window_close(&r->w, max_bandwidth,
+                                migration_rate_data_window(pages - r->start_pages, zero));
+    __atomic_store_n(&r->s->mbps_milli, (uint64_t)(r->w.bandwidth * 8 / 1000 * 1000),
+                     __ATOMIC_RELAXED);
+    migration_stat_set(&st->pages_per_second, (pages - r->start_pages) * 1000 / elapsed);
+    r->start_pages = pages;
+    r->start_zero_pages += zero;
+}
+
+/* The plan with this moment's limits and bandwidth. */
+static SwitchoverPlan *migration_rate_plan(MigrationRate *r)
+{
+    MigrationState *s = r->s;
+
+    r->plan.downtime_limit = __atomic_load_n(&s->downtime_limit, __ATOMIC_RELAXED);
+    r->plan.avail_bandwidth = migrate_params(s->run_opts)->avail_switchover_bandwidth;
+    r->plan.trusted_bandwidth = rate_window_trusted_bandwidth(&r->w);
+    return &r->plan;
 }
 
 /* RAM finished a dirty-bitmap sync: that is a pass (MIGRATION_PASS). */
@@ -279,57 +255,53 @@ static bool migration_setup(MigrationState *s, GError **errp)
     return ok && qemu_file_check_error(s->to_dst, errp);
 }
 
-/* Iterate until what is left fits in the downtime; false on error or cancel. */
-static bool migration_iterate(MigrationState *s, RateWindow *w, GError **errp)
-{
-    while (migration_status(s) == MIGRATION_STATUS_ACTIVE) {
-        uint64_t threshold = switchover_threshold(s, w);
-        uint64_t pending = savevm_state_pending_estimate(s->savevm);
-
-        if (pending <= threshold &&
-            !savevm_state_pending_exact(s->savevm, &pending, errp)) {
-            return false;
-        }
-        time_set(&s->expected_downtime,
-                 (int64_t)(w->bandwidth > 0 ? pending / w->bandwidth : 0));
-        if (pending <= threshold) {
-            return true;
-        }
-        if (savevm_state_iterate(s->savevm, s->to_dst, errp) ==
-            SAVEVM_ITERATE_ERROR) {
-            return false;
-        }
-        if (!qemu_file_check_error(s->to_dst, errp)) {
-            return false;
-        }
-        rate_window_advance(w);
-    }
-    return migration_status(s) != MIGRATION_STATUS_CANCELLING;
-}
-
 /*
- * With pause-before-switchover, wait in pre-switchover (VM already stopped,
- * as in QEMU) until migrate-continue or cancel.  Called without the BQL.
+ * The exact figure: a dirty sync, whose cost the plan keeps, since the final
+ * one runs with the VM stopped.
  */
-static bool migration_pause_before_switchover(MigrationState *s)
+static bool migration_pending_exact(MigrationState *s, MigrationRate *r,
+                                    uint64_t *pending, GError **errp)
 {
-    if (!migrate_cap(s->run_opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER)) {
-        return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
-                                 MIGRATION_STATUS_DEVICE);
-    }
-    if (!migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_ACTIVE,
-                           MIGRATION_STATUS_PRE_SWITCHOVER)) {
+    int64_t start = now_ms();
+
+    if (!savevm_state_pending_exact(s->savevm, pending, errp)) {
         return false;
     }
-    qemu_mutex_lock(&s->lock);
-    while (!s->continue_requested &&
-           migration_status(s) == MIGRATION_STATUS_PRE_SWITCHOVER) {
-        qemu_cond_wait(&s->cond, &s->lock);
+    switchover_note_sync(&r->plan, now_ms() - start);
+    return true;
+}
+
+/* Iterate until what is left fits in the downtime; false on error or cancel. */
+static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp)
+{
+    while (migration_status(s) == MIGRATION_STATUS_ACTIVE) {
+        SwitchoverPlan *plan = migration_rate_plan(r);
+        uint64_t pending = savevm_state_pending_estimate(s->savevm);
+        bool ready = switchover_ready(plan, pending);
+        int64_t send_start;
+        SaveVMIterateResult res;
+
+        /* The sync may have been slower than any before: decide again. */
+        if (ready) {
+            if (!migration_pending_exact(s, r, &pending, errp)) {
+                return false;
+            }
+            ready = switchover_ready(plan, pending);
+        }
+        time_set(&s->expected_downtime, switchover_expected_downtime(plan, pending));
+        if (ready) {
+            return true;
+        }
+        send_start = migration_clock_now_us(r->w.clock);
+        res = savevm_state_iterate(s->savevm, s->to_dst, errp);
+        rate_window_sent(&r->w, migration_clock_now_us(r->w.clock) - send_start);
+        if (res == SAVEVM_ITERATE_ERROR || !qemu_file_check_error(s->to_dst, errp)) {
+            return false;
+        }
+        r->plan.first_round_done |= res == SAVEVM_ITERATE_DONE;
+        migration_rate_advance(r);
     }
-    s->continue_requested = false;
-    qemu_mutex_unlock(&s->lock);
-    return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_PRE_SWITCHOVER,
-                             MIGRATION_STATUS_DEVICE);
+    return migration_status(s) != MIGRATION_STATUS_CANCELLING;
 }
 
 /*
@@ -368,23 +340,6 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     return ok;
 }
 
-/*
- * Move from whatever running state we are in to @final.  A concurrent
- * migrate_cancel can only move us to cancelling, so retry until the
- * compare-and-swap sticks.  Failure while cancelling ends in cancelled.
- */
-static void migration_enter_final_state(MigrationState *s, MigrationStatus final)
-{
-    MigrationStatus st;
-
-    do {
-        st = migration_status(s);
-        if (final == MIGRATION_STATUS_FAILED && st == MIGRATION_STATUS_CANCELLING) {
-            final = MIGRATION_STATUS_CANCELLED;
-        }
-    } while (!migrate_set_state(&s->state, s->opts, st, final));
-}
-
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
@@ -416,25 +371,24 @@ static void migration_finish(MigrationState *s, GError *err)
 static gpointer migration_thread(gpointer opaque)
 {
     MigrationState *s = opaque;
-    RateWindow w = { .s = s };
+    MigrationRate r = { .s = s };
     GError *err = NULL;
     bool bql_held;
     bool ok;
 
     ok = migration_connect(s, &err);
     if (ok) {
-        w.f = s->to_dst;
-        w.start_ms = now_ms();
-        ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ rate_window_exceeded, &w });
+        rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
+        ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
         ok = migration_setup(s, &err) &&
-             migration_iterate(s, &w, &err) &&
+             migration_iterate(s, &r, &err) &&
              migration_switchover(s, &err);
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
         }
         migration_stat_set(&s->stats.transferred, qemu_file_transferred(s->to_dst));
-        ram_state_set_rate_limit(s->ram, NULL);     /* @w lives on this stack */
+        ram_state_set_rate_limit(s->ram, NULL);     /* @r lives on this stack */
         ram_state_set_sync_hook(s->ram, NULL, NULL);
     }
     /*
@@ -535,42 +489,6 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
     migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);
     s->thread = g_thread_new("mig/src", migration_thread, s);
-    return true;
-}
-
-void migration_cancel(MigrationState *s)
-{
-    MigrationStatus st;
-
-    do {
-        st = migration_status(s);
-        if (!migration_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
-            break;
-        }
-    } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
-
-    /* Wakes the thread wherever it waits on the stream (connect, read, write). */
-    if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
-        channel_cancel_trigger(s->cancel);
-    }
-    qemu_mutex_lock(&s->lock);
-    qemu_cond_broadcast(&s->cond);
-    qemu_mutex_unlock(&s->lock);
-}
-
-bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp)
-{
-    MigrationStatus st = migration_status(s);
-
-    if (st != expected) {
-        error_setg(errp, "Migration not in expected state: %s",
-                   MigrationStatus_str(st));
-        return false;
-    }
-    qemu_mutex_lock(&s->lock);
-    s->continue_requested = true;
-    qemu_cond_broadcast(&s->cond);
-    qemu_mutex_unlock(&s->lock);
     return true;
 }
 
