@@ -11,7 +11,7 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
-#include "migration/transport.h"
+#include "transport.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
 

@@ -15,7 +15,7 @@
 #include "migration/ram.h"
 #include "rate-window.h"
 #include "switchover.h"
-#include "migration/transport.h"
+#include "transport.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
