@@ -2,17 +2,25 @@
  * The "globalstate" section (include/migration/global-state.h).
  */
 #include "migration/global-state.h"
+#include "qapi/qapi-util.h"
 #include "qemu/error.h"
 
 #include <string.h>
 
 void global_state_store(GlobalState *gs, RunState state)
 {
-    const char *name = runstate_name(state);
+    const char *name = RunState_str(state);
 
     memset(gs->runstate, 0, sizeof(gs->runstate));
     g_strlcpy((char *)gs->runstate, name, sizeof(gs->runstate));
     gs->size = strlen((char *)gs->runstate) + 1;
+}
+
+/* The RunState named in @gs, or -1. */
+static int global_state_parse(const GlobalState *gs)
+{
+    return qapi_enum_parse(&RunState_lookup, (const char *)gs->runstate, -1,
+                           NULL);
 }
 
 RunState global_state_runstate(const GlobalState *gs)
@@ -22,7 +30,7 @@ RunState global_state_runstate(const GlobalState *gs)
     if (!gs->received) {
         return RUN_STATE_RUNNING;
     }
-    state = runstate_from_name((const char *)gs->runstate);
+    state = global_state_parse(gs);
     return state < 0 ? RUN_STATE_RUNNING : state;  /* post_load checked it */
 }
 
@@ -45,7 +53,7 @@ static bool global_state_post_load(void *opaque, int version_id, GError **errp)
                    gs->size);
         return false;
     }
-    if (runstate_from_name((const char *)gs->runstate) < 0) {
+    if (global_state_parse(gs) < 0) {
         error_setg(errp, "globalstate: unknown run state '%s'",
                    (const char *)gs->runstate);
         return false;

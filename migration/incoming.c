@@ -11,10 +11,9 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
-#include "migration/transport.h"
+#include "transport.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
-#include "sysemu/runstate.h"
 
 #include <stdlib.h>
 
@@ -25,12 +24,14 @@ static MigrationStatus incoming_status(MigrationIncomingState *mis)
 
 MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
                                                MigrationOptions *opts,
-                                               GlobalState *gs)
+                                               GlobalState *gs,
+                                               const MigrationMachineOps *machine)
 {
     MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
 
     mis->state = MIGRATION_STATUS_NONE;
     mis->savevm = savevm;
+    mis->machine = *machine;
     mis->opts = opts;
     mis->global_state = gs;
     qemu_mutex_init(&mis->lock);
@@ -97,23 +98,24 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
  */
 static void incoming_resume_guest(MigrationIncomingState *mis)
 {
+    const MigrationMachineOps *m = &mis->machine;
     RunState rs = global_state_runstate(mis->global_state);
 
     if (rs == RUN_STATE_RUNNING) {
-        if (runstate_autostart()) {
-            vm_start();
+        if (m->autostart(m->opaque)) {
+            m->start(m->opaque);
         } else {
-            runstate_set(RUN_STATE_PAUSED);
+            m->set_state(m->opaque, RUN_STATE_PAUSED);
         }
         return;
     }
-    if (!runstate_transition_valid(runstate_get(), rs)) {
+    if (!m->may_enter(m->opaque, rs)) {
         warn_report("the source was in run state '%s', which tern cannot "
                     "enter after a migration; the guest stays paused",
-                    runstate_name(rs));
+                    RunState_str(rs));
         rs = RUN_STATE_PAUSED;
     }
-    runstate_set(rs);
+    m->set_state(m->opaque, rs);
 }
 
 /* Main loop, BQL held: the incoming thread has ended (mis->finish). */
@@ -181,7 +183,7 @@ static void incoming_accept(int fd, void *opaque)
      * migrate-set-capabilities (BQL held too) sees either a listener that
      * has read nothing yet or a load in progress, which it refuses.
      */
-    migration_savevm_config(mis->opts, &mis->load_cfg);
+    migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
                       MIGRATION_STATUS_ACTIVE);
     mis->thread = g_thread_new("mig/dst", incoming_thread, mis);

@@ -2,7 +2,8 @@
  * The migration objects, created and freed as a whole: the sections every
  * stream carries (ram, globalstate), the options, and the outgoing and
  * incoming states.  What they run on (the RAM blocks, how dirty pages are
- * collected, the lock around device loads, the devices' sections) is
+ * collected, the run state and the VM's start and stop, the lock around
+ * device loads, the devices' sections) is
  * given by the process assembly (system/assembly.c): nothing here knows
  * the machine.
  */
@@ -12,16 +13,19 @@
 #include "migration/savevm.h"
 
 MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
-                                        const RAMDirtySource *dirty)
+                                        const RAMDirtySource *dirty,
+                                        const MigrationMachineOps *machine)
 {
     MigrationObjects *o = g_new0(MigrationObjects, 1);
 
     o->opts = migration_options_new();
     o->savevm = savevm_state_new();
-    o->out = migration_state_new(o->savevm, o->opts, NULL, &o->global_state);
+    o->out = migration_state_new(o->savevm, o->opts, NULL, &o->global_state,
+                                 machine);
     o->ram = ram_state_new(ram_blocks, dirty, &o->out->stats);
     o->out->ram = o->ram;
-    o->in = migration_incoming_new(o->savevm, o->opts, &o->global_state);
+    o->in = migration_incoming_new(o->savevm, o->opts, &o->global_state,
+                                   machine);
 
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
     savevm_register_vmsd(o->savevm, "globalstate", 0, &vmstate_globalstate,

@@ -9,7 +9,7 @@
 #include "migration/misc.h"
 
 #include "migration/migration.h"
-#include "migration/transport.h"
+#include "transport.h"
 #include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"

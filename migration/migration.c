@@ -15,14 +15,11 @@
 #include "migration/ram.h"
 #include "rate-window.h"
 #include "switchover.h"
-#include "migration/transport.h"
+#include "transport.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
-#include "sysemu/memory.h"
 #include "qemu/bitmap.h"
-#include "hw/machine.h"
-#include "sysemu/runstate.h"
 
 #include <string.h>
 
@@ -52,12 +49,14 @@ void migration_set_error(MigrationState *s, const GError *err)
 }
 
 MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
-                                    RAMState *ram, GlobalState *gs)
+                                    RAMState *ram, GlobalState *gs,
+                                    const MigrationMachineOps *machine)
 {
     MigrationState *s = g_new0(MigrationState, 1);
 
     s->state = MIGRATION_STATUS_NONE;
     s->savevm = savevm;
+    s->machine = *machine;
     s->opts = opts;
     s->ram = ram;
     s->global_state = gs;
@@ -249,10 +248,10 @@ static bool migration_setup(MigrationState *s, GError **errp)
     SaveVMConfig cfg;
     bool ok;
 
-    migration_savevm_config(s->run_opts, &cfg);
+    migration_savevm_config(&s->machine, s->run_opts, &cfg);
     bql_lock();
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp) &&
-         memory_dirty_log_start(errp) &&
+         s->machine.dirty_log_start(s->machine.opaque, errp) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
     time_set(&s->setup_time, now_ms() - s->start_time);
@@ -327,9 +326,9 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 
     bql_lock();
     stop_time = now_ms();
-    s->vm_old_state = runstate_get();
-    global_state_store(s->global_state, runstate_get());
-    vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
+    s->vm_old_state = s->machine.get_state(s->machine.opaque);
+    global_state_store(s->global_state, s->vm_old_state);
+    s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
     bql_unlock();
 
     if (!migration_pause_before_switchover(s)) {
@@ -354,12 +353,12 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
-    memory_dirty_log_stop();
+    s->machine.dirty_log_stop(s->machine.opaque);
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
-        runstate_set(RUN_STATE_POSTMIGRATE);
+        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
     } else {
         if (migration_status(s) != MIGRATION_STATUS_CANCELLING) {
             migration_set_error(s, err);
@@ -369,11 +368,11 @@ static void migration_finish(MigrationState *s, GError *err)
          * A failed or cancelled migration leaves the guest as it was:
          * running, or in the state it had (prelaunch, paused, shutdown...).
          */
-        if (runstate_check(RUN_STATE_FINISH_MIGRATE)) {
+        if (s->machine.get_state(s->machine.opaque) == RUN_STATE_FINISH_MIGRATE) {
             if (s->vm_old_state == RUN_STATE_RUNNING) {
-                vm_start();
+                s->machine.start(s->machine.opaque);
             } else {
-                runstate_set(s->vm_old_state);
+                s->machine.set_state(s->machine.opaque, s->vm_old_state);
             }
         }
     }
@@ -440,15 +439,17 @@ static gpointer migration_thread(gpointer opaque)
 
 bool migration_can_start(MigrationState *s, GError **errp)
 {
+    RunState rs = s->machine.get_state(s->machine.opaque);
+
     if (migration_is_running(migration_status(s))) {
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
-    if (runstate_check(RUN_STATE_INMIGRATE)) {
+    if (rs == RUN_STATE_INMIGRATE) {
         error_setg(errp, "Guest is waiting for an incoming migration");
         return false;
     }
-    if (runstate_check(RUN_STATE_POSTMIGRATE)) {
+    if (rs == RUN_STATE_POSTMIGRATE) {
         error_setg(errp, "Can't migrate the vm that was paused due to previous migration");
         return false;
     }
@@ -516,17 +517,15 @@ void migration_set_downtime_limit(MigrationState *s, uint64_t ms)
     __atomic_store_n(&s->downtime_limit, ms, __ATOMIC_RELAXED);
 }
 
-void migration_savevm_config(const MigrationOptions *opts, SaveVMConfig *cfg)
+void migration_savevm_config(const MigrationMachineOps *machine,
+                             const MigrationOptions *opts, SaveVMConfig *cfg)
 {
     *cfg = (SaveVMConfig) {
-        .machine_name = MACHINE_TYPE_NAME,
+        .machine_name = machine->machine_type,
         .send_configuration = true,
-        .has_uuid = vm_has_uuid(),
         .validate_uuid = migrate_cap(opts, MIGRATION_CAPABILITY_VALIDATE_UUID),
     };
-    if (cfg->has_uuid) {
-        memcpy(cfg->uuid, vm_get_uuid(), sizeof(cfg->uuid));
-    }
+    cfg->has_uuid = machine->uuid(machine->opaque, cfg->uuid);
 }
 
 /* ---- query-migrate ---- */

@@ -1,10 +1,10 @@
 /*
- * Migration transports (include/migration/transport.h): URI parsing and the
+ * Migration transports (transport.h): URI parsing and the
  * connect / listen side of each address type.  The source's side ends in a
  * cancellable Channel (migration/channel.c); the destination's in a file
  * descriptor that incoming.c wraps in one.
  */
-#include "migration/transport.h"
+#include "transport.h"
 #include "migration/channel.h"
 #include "qapi/qapi-clone.h"
 #include "qemu/cutils.h"

@@ -1,9 +1,9 @@
 /*
  * The one place the process is assembled.  The board (hw/) and the
  * migration core (migration/) do not know each other: here the machine's
- * RAM and dirty log are handed to the migration objects, the machine's
- * devices and vCPUs register their sections, device loads take the BQL,
- * and a device's blocker becomes a migration blocker.
+ * RAM, dirty log and run state are handed to the migration objects, the
+ * machine's devices and vCPUs register their sections, device loads take
+ * the BQL, and a device's blocker becomes a migration blocker.
  */
 #include "assembly.h"
 #include "hmp-cmds.h"
@@ -14,6 +14,9 @@
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
 #include "sysemu/memory.h"
+#include "sysemu/runstate.h"
+
+#include <string.h>
 
 /* A device asks for, or drops, a migration blocker.  BQL held. */
 static void assembly_device_blocker(void *opaque, const char *reason,
@@ -48,6 +51,72 @@ static void assembly_device_load_unlock(void *opaque)
     bql_unlock();
 }
 
+/*
+ * The running VM as the migration core sees it: vm/'s run state, the
+ * vCPUs' start and stop, the dirty log, -uuid, and the board's type.
+ */
+static bool assembly_vm_uuid(void *opaque, uint8_t uuid[16])
+{
+    if (!vm_has_uuid()) {
+        return false;
+    }
+    memcpy(uuid, vm_get_uuid(), 16);
+    return true;
+}
+
+static RunState assembly_vm_get_state(void *opaque)
+{
+    return runstate_get();
+}
+
+static void assembly_vm_set_state(void *opaque, RunState state)
+{
+    runstate_set(state);
+}
+
+static bool assembly_vm_may_enter(void *opaque, RunState state)
+{
+    return runstate_transition_valid(runstate_get(), state);
+}
+
+static bool assembly_vm_autostart(void *opaque)
+{
+    return runstate_autostart();
+}
+
+static void assembly_vm_start(void *opaque)
+{
+    vm_start();
+}
+
+static void assembly_vm_stop(void *opaque, RunState state)
+{
+    vm_stop_force_state(state);
+}
+
+static bool assembly_vm_dirty_log_start(void *opaque, GError **errp)
+{
+    return memory_dirty_log_start(errp);
+}
+
+static void assembly_vm_dirty_log_stop(void *opaque)
+{
+    memory_dirty_log_stop();
+}
+
+static const MigrationMachineOps assembly_vm = {
+    .machine_type = MACHINE_TYPE_NAME,
+    .uuid = assembly_vm_uuid,
+    .get_state = assembly_vm_get_state,
+    .set_state = assembly_vm_set_state,
+    .may_enter = assembly_vm_may_enter,
+    .autostart = assembly_vm_autostart,
+    .start = assembly_vm_start,
+    .stop = assembly_vm_stop,
+    .dirty_log_start = assembly_vm_dirty_log_start,
+    .dirty_log_stop = assembly_vm_dirty_log_stop,
+};
+
 void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
 {
     ctx->monitors = monitors_new(cmds, ctx);
@@ -66,7 +135,8 @@ bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
         return false;
     }
     o = ctx->migration = migration_objects_new(ram_block_list_mapped(),
-                                               &dirty);
+                                               &dirty,
+                                               &assembly_vm);
     machine_register_vmstate(ctx->machine, o->savevm);
     savevm_set_device_load_lock(o->savevm, assembly_device_load_lock,
                                 assembly_device_load_unlock, NULL);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "migration/vmstate.h"
-#include "sysemu/runstate.h"
+#include "qapi/qapi-types.h"
 
 typedef struct GlobalState {
     uint32_t size;              /* bytes of runstate in use, NUL included */

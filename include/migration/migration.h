@@ -15,6 +15,7 @@
 #include "qapi/qapi-types.h"
 #include "migration/channel.h"
 #include "migration/global-state.h"
+#include "migration/machine-ops.h"
 #include "qemu/thread.h"
 #include "migration/migration-stats.h"
 #include "migration/options.h"
@@ -37,6 +38,7 @@ typedef struct MigrationState {
     MigrationOptions *run_opts;         /* snapshot taken at migrate, for the thread */
     MigrationAddress *addr;             /* where to */
     SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
+    MigrationMachineOps machine;        /* the VM it moves: run state, dirty log, identity */
     GThread *thread;
     /*
      * Triggered by migrate_cancel (any thread); every channel of the
@@ -86,6 +88,7 @@ typedef struct MigrationIncomingState {
     bool started;                       /* migrate-incoming / -incoming URI used */
     bool exit_on_error;
     SaveVMState *savevm;
+    MigrationMachineOps machine;        /* the VM it loads into: run state, identity */
     MigrationOptions *opts;             /* the destination's own settings */
     GThread *thread;
     GlobalState *global_state;          /* what the source's run state was */
@@ -116,8 +119,10 @@ bool migrate_set_state(gint *state, MigrationOptions *opts,
 bool migration_is_running(MigrationStatus s);
 
 /* ---- source (migration.c) ---- */
+/* @machine is copied. */
 MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
-                                    RAMState *ram, GlobalState *gs);
+                                    RAMState *ram, GlobalState *gs,
+                                    const MigrationMachineOps *machine);
 void migration_state_free(MigrationState *s);
 
 /*
@@ -146,15 +151,21 @@ void migration_remove_blocker(MigrationState *s, const char *reason);
 void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second);
 void migration_set_downtime_limit(MigrationState *s, uint64_t ms);
 
-/* The configuration section's settings for @opts (static strings; nothing to free). */
-void migration_savevm_config(const MigrationOptions *opts, SaveVMConfig *cfg);
+/*
+ * The configuration section's settings for @opts on @machine (static
+ * strings; nothing to free).
+ */
+void migration_savevm_config(const MigrationMachineOps *machine,
+                             const MigrationOptions *opts, SaveVMConfig *cfg);
 
 /* query-migrate on the source side (BQL held; never waits for the stream). */
 MigrationInfo *migration_source_info(MigrationState *s);
 
 /* ---- destination (incoming.c) ---- */
+/* @machine is copied. */
 MigrationIncomingState *migration_incoming_new(SaveVMState *savevm, MigrationOptions *opts,
-                                               GlobalState *gs);
+                                               GlobalState *gs,
+                                               const MigrationMachineOps *machine);
 void migration_incoming_free(MigrationIncomingState *mis);
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
                               bool exit_on_error, GError **errp);

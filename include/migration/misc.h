@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "migration/global-state.h"
+#include "migration/machine-ops.h"
 #include "migration/ram.h"
 
 typedef struct MigrationIncomingState MigrationIncomingState;
@@ -32,12 +33,14 @@ typedef struct MigrationObjects {
 
 /*
  * The objects over the guest-mapped RAM blocks @ram_blocks (borrowed, fixed
- * for the process's life), whose dirty pages @dirty collects: the options,
- * the section registry with "ram" and "globalstate" registered (the machine
- * adds its own sections), both migration states.  Main thread, once.
+ * for the process's life), whose dirty pages @dirty collects, for the VM
+ * @machine runs (copied): the options, the section registry with "ram" and
+ * "globalstate" registered (the machine adds its own sections), both
+ * migration states.  Main thread, once.
  */
 MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
-                                        const RAMDirtySource *dirty);
+                                        const RAMDirtySource *dirty,
+                                        const MigrationMachineOps *machine);
 
 /*
  * Cancel what runs and join the migration threads.  Without the BQL: the

@@ -1,5 +1,5 @@
 /*
- * The fake clock and channel of tests/unit/migration-fakes.h.
+ * The fake clock, channel and machine of tests/unit/migration-fakes.h.
  */
 #include "migration-fakes.h"
 
@@ -54,4 +54,77 @@ void fake_channel_put(QEMUFile *f, uint64_t n)
         qemu_put_buffer(f, zeros, chunk);
         n -= chunk;
     }
+}
+
+static bool fake_machine_uuid(void *opaque, uint8_t uuid[16])
+{
+    return false;
+}
+
+static RunState fake_machine_get_state(void *opaque)
+{
+    return ((FakeMachine *)opaque)->state;
+}
+
+static void fake_machine_set_state(void *opaque, RunState state)
+{
+    ((FakeMachine *)opaque)->state = state;
+}
+
+static bool fake_machine_may_enter(void *opaque, RunState state)
+{
+    return true;
+}
+
+static bool fake_machine_autostart(void *opaque)
+{
+    return ((FakeMachine *)opaque)->autostart;
+}
+
+static void fake_machine_start(void *opaque)
+{
+    FakeMachine *m = opaque;
+
+    m->vm_starts++;
+    m->state = RUN_STATE_RUNNING;
+}
+
+static void fake_machine_stop(void *opaque, RunState state)
+{
+    FakeMachine *m = opaque;
+
+    m->vm_stops++;
+    m->state = state;
+}
+
+static bool fake_machine_dirty_log_start(void *opaque, GError **errp)
+{
+    ((FakeMachine *)opaque)->dirty_log_starts++;
+    return true;
+}
+
+static void fake_machine_dirty_log_stop(void *opaque)
+{
+    ((FakeMachine *)opaque)->dirty_log_stops++;
+}
+
+void fake_machine_init(FakeMachine *m, RunState state)
+{
+    *m = (FakeMachine) {
+        .ops = {
+            .machine_type = FAKE_MACHINE_TYPE,
+            .uuid = fake_machine_uuid,
+            .get_state = fake_machine_get_state,
+            .set_state = fake_machine_set_state,
+            .may_enter = fake_machine_may_enter,
+            .autostart = fake_machine_autostart,
+            .start = fake_machine_start,
+            .stop = fake_machine_stop,
+            .dirty_log_start = fake_machine_dirty_log_start,
+            .dirty_log_stop = fake_machine_dirty_log_stop,
+            .opaque = m,
+        },
+        .state = state,
+        .autostart = true,
+    };
 }

@@ -1,12 +1,14 @@
 /*
- * A fake clock and a fake channel for the migration core's unit tests
- * (test-migration-*.c): time moves only when the test says so, and the
- * channel takes every byte at once and counts them.
+ * A fake clock, a fake channel and a fake machine for the migration core's
+ * unit tests (test-migration-*.c): time moves only when the test says so,
+ * the channel takes every byte at once and counts them, and the machine is
+ * a run state and counters.
  */
 #ifndef TESTS_UNIT_MIGRATION_FAKES_H
 #define TESTS_UNIT_MIGRATION_FAKES_H
 
 #include "migration-clock.h"
+#include "migration/machine-ops.h"
 #include "migration/qemu-file.h"
 
 #include <stdbool.h>
@@ -28,5 +30,24 @@ QEMUFile *fake_channel_file(FakeChannel *ch);
 
 /* Queue @n bytes on @f, as a sender would. */
 void fake_channel_put(QEMUFile *f, uint64_t n);
+
+/*
+ * A VM that is only its run state: every transition is allowed, vm_start
+ * enters running and the dirty log is a pair of counters.  No uuid.
+ */
+typedef struct FakeMachine {
+    MigrationMachineOps ops;    /* hand &ops to the code under test */
+    RunState state;
+    bool autostart;
+    unsigned vm_starts;
+    unsigned vm_stops;          /* vm_stop_force_state calls */
+    unsigned dirty_log_starts;
+    unsigned dirty_log_stops;
+} FakeMachine;
+
+#define FAKE_MACHINE_TYPE "fake-pc"
+
+/* A fake machine in run state @state, autostart on. */
+void fake_machine_init(FakeMachine *m, RunState state);
 
 #endif

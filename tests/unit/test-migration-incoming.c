@@ -5,16 +5,19 @@
  * Then the run state the destination ends in, for every run state a source
  * can put in its globalstate section.
  */
+#include "migration-fakes.h"
 #include "migration/migration.h"
 #include "migration/global-state.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
+#include "sysemu/runstate.h"
 
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 typedef struct Fixture {
+    FakeMachine machine;    /* in inmigrate; QEMU's transitions (vm/runstate.c) */
     SaveVMState *savevm;
     MigrationOptions *opts;
     GlobalState gs;
@@ -22,11 +25,22 @@ typedef struct Fixture {
     int sock[2];            /* a socketpair: we are the source on [1] */
 } Fixture;
 
+/* The fake machine moves only where the real run state would. */
+static bool fixture_may_enter(void *opaque, RunState state)
+{
+    FakeMachine *m = opaque;
+
+    return runstate_transition_valid(m->state, state);
+}
+
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
+    fake_machine_init(&f->machine, RUN_STATE_INMIGRATE);
+    f->machine.ops.may_enter = fixture_may_enter;
     f->savevm = savevm_state_new();
     f->opts = migration_options_new();
-    f->mis = migration_incoming_new(f->savevm, f->opts, &f->gs);
+    f->mis = migration_incoming_new(f->savevm, f->opts, &f->gs,
+                                    &f->machine.ops);
     savevm_register_vmsd(f->savevm, "globalstate", 0, &vmstate_globalstate,
                          &f->gs);
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, f->sock), ==, 0);
@@ -160,7 +174,7 @@ static void test_load_hook_fails(Fixture *f, gconstpointer data)
     failing_load = load_cases[i].fails;
     savevm_register_live(src, "failing", 0, 1, &failing_handlers, NULL);
     savevm_register_live(f->savevm, "failing", 0, 1, &failing_handlers, NULL);
-    migration_savevm_config(f->opts, &cfg);
+    migration_savevm_config(&f->machine.ops, f->opts, &cfg);
     g_assert_true(savevm_state_header(src, out, &cfg, NULL));
     g_assert_true(savevm_state_setup(src, out, NULL));
     g_assert_true(savevm_state_complete(src, out, NULL));
@@ -194,7 +208,7 @@ static GBytes *stream_with_runstate(Fixture *f, const char *name)
     global_state_store(&gs, runstate_from_name(name));
     g_assert_cmpstr((const char *)gs.runstate, ==, name);
     savevm_register_vmsd(src, "globalstate", 0, &vmstate_globalstate, &gs);
-    migration_savevm_config(f->opts, &cfg);
+    migration_savevm_config(&f->machine.ops, f->opts, &cfg);
     g_assert_true(savevm_state_header(src, out, &cfg, NULL));
     g_assert_true(savevm_state_complete(src, out, NULL));
     bytes = qemu_file_output_buffer_bytes(out);
@@ -211,9 +225,7 @@ static RunState load_runstate(Fixture *f, const char *name, bool autostart)
     RunState after;
 
     bql_lock();
-    runstate_init();
-    runstate_set(RUN_STATE_INMIGRATE);
-    runstate_set_autostart(autostart);
+    f->machine.autostart = autostart;
     start_on_socket(f);
     g_assert_cmpint(write(f->sock[1], data, len), ==, (gssize)len);
     close(f->sock[1]);
@@ -223,11 +235,10 @@ static RunState load_runstate(Fixture *f, const char *name, bool autostart)
                         MIGRATION_STATUS_FAILED);
         g_main_context_iteration(NULL, TRUE);
     }
-    after = runstate_get();
-    if (after == RUN_STATE_RUNNING) {
-        vm_stop(RUN_STATE_PAUSED);
-    }
+    after = f->machine.state;
     bql_unlock();
+    /* Running only ever through the start hook. */
+    g_assert_cmpuint(f->machine.vm_starts, ==, after == RUN_STATE_RUNNING);
     return after;
 }
 
@@ -263,7 +274,7 @@ static void test_source_runstate(Fixture *f, gconstpointer data)
     size_t i = GPOINTER_TO_SIZE(data);
     RunState after = load_runstate(f, runstate_cases[i].sent, true);
 
-    g_assert_cmpstr(runstate_name(after), ==, runstate_cases[i].ends_in);
+    g_assert_cmpstr(RunState_str(after), ==, runstate_cases[i].ends_in);
 }
 
 /* With -S (autostart off) a running source leaves the guest paused. */

@@ -3,6 +3,7 @@
  * their QMP commands through the generated marshallers (options-qmp.c) and
  * their HMP commands (migration-hmp-options.c).
  */
+#include "migration-fakes.h"
 #include "migration-hmp-options.h"
 #include "migration/migration.h"
 #include "migration/misc.h"
@@ -18,6 +19,7 @@
 /* ---- Fixture: fresh migration objects in a context for every test ---- */
 
 typedef struct Fixture {
+    FakeMachine machine;        /* no VM: the options need none */
     GPtrArray *blocks;          /* no RAM: the options need none */
     MigrationObjects *mig;
     MigrationOptions *opts;     /* mig->opts */
@@ -50,7 +52,8 @@ static uint64_t live_downtime(Fixture *f)
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
     f->blocks = g_ptr_array_new();
-    f->mig = migration_objects_new(f->blocks, NULL);
+    fake_machine_init(&f->machine, RUN_STATE_PRELAUNCH);
+    f->mig = migration_objects_new(f->blocks, NULL, &f->machine.ops);
     f->opts = f->mig->opts;
     test_ctx = (TernContext){ .migration = f->mig };
     live_reset(f);

@@ -1,0 +1,44 @@
+/*
+ * What the migration core needs of the machine it moves, besides its RAM
+ * and sections: the VM's run state and the vCPUs' start and stop, the dirty
+ * log around a migration, and the identity the configuration section
+ * carries.  The process assembly fills it in from vm/ and hw/
+ * (system/assembly.c); unit tests fill it in with fakes, so the
+ * core links with util and qapi alone.
+ */
+#ifndef MIGRATION_MACHINE_OPS_H
+#define MIGRATION_MACHINE_OPS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qapi/qapi-types.h"
+
+typedef struct MigrationMachineOps {
+    /* The configuration section's machine name ("tern-pc"); static. */
+    const char *machine_type;
+    /* -uuid: copy it into @uuid and return true, or false when none was given.  Any thread. */
+    bool (*uuid)(void *opaque, uint8_t uuid[16]);
+
+    /* ---- the run state; BQL held ---- */
+    RunState (*get_state)(void *opaque);
+    /* Enter @state; the transition must be one may_enter() allows. */
+    void (*set_state)(void *opaque, RunState state);
+    /* May the VM go from its current run state to @state? */
+    bool (*may_enter)(void *opaque, RunState state);
+    /* Does a destination whose source was running start the guest (no -S)? */
+    bool (*autostart)(void *opaque);
+    /* Start the vCPUs and enter running. */
+    void (*start)(void *opaque);
+    /* Park the vCPUs if they run, and enter @state either way. */
+    void (*stop)(void *opaque, RunState state);
+
+    /* ---- guest writes; BQL held: on before the sections' setup, off at the end ---- */
+    bool (*dirty_log_start)(void *opaque, GError **errp);
+    void (*dirty_log_stop)(void *opaque);
+
+    void *opaque;
+} MigrationMachineOps;
+
+#endif
