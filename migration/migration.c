@@ -158,9 +158,12 @@ static bool migration_rate_data_window(uint64_t pages, uint64_t zero)
 /*
  * After each iteration: at the end of a window, publish its figures and
  * start the next one; when the budget was spent early, sleep out the rest
- * of the window first.
+ * of the window first.  When this iteration ended the first round
+ * (@first_round_ended), the window ends here, early (sleeping until its
+ * bytes are paid for under max-bandwidth), and the history is forgotten:
+ * from here on every window measures pages the destination already holds.
  */
-static void migration_rate_advance(MigrationRate *r)
+static void migration_rate_advance(MigrationRate *r, bool first_round_ended)
 {
     MigrationAtomicStats *st = &r->s->stats;
     uint64_t pages = migration_stats_pages_sent(st);
@@ -171,7 +174,10 @@ static void migration_rate_advance(MigrationRate *r)
 
     migration_stat_set(&st->transferred, qemu_file_transferred(r->w.f));
     if (!rate_window_due(&r->w, max_bandwidth, &sleep_until)) {
-        return;
+        if (!first_round_ended) {
+            return;
+        }
+        sleep_until = rate_window_paid_until(&r->w, max_bandwidth);
     }
     if (sleep_until) {
         qemu_fflush(r->w.f);
@@ -185,6 +191,9 @@ static void migration_rate_advance(MigrationRate *r)
     migration_stat_set(&st->pages_per_second, (pages - r->start_pages) * 1000 / elapsed);
     r->start_pages = pages;
     r->start_zero_pages += zero;
+    if (first_round_ended) {
+        rate_window_forget_history(&r->w);
+    }
 }
 
 /* The plan with this moment's limits and bandwidth. */
@@ -279,6 +288,7 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         bool ready = switchover_ready(plan, pending);
         int64_t send_start;
         SaveVMIterateResult res;
+        bool first_round_ended;
 
         /* The sync may have been slower than any before: decide again. */
         if (ready) {
@@ -297,8 +307,9 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         if (res == SAVEVM_ITERATE_ERROR || !qemu_file_check_error(s->to_dst, errp)) {
             return false;
         }
-        r->plan.first_round_done |= res == SAVEVM_ITERATE_DONE;
-        migration_rate_advance(r);
+        first_round_ended = !r->plan.first_round_done && res == SAVEVM_ITERATE_DONE;
+        r->plan.first_round_done |= first_round_ended;
+        migration_rate_advance(r, first_round_ended);
     }
     return migration_status(s) != MIGRATION_STATUS_CANCELLING;
 }

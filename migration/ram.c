@@ -221,8 +221,8 @@ static size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
 
 /*
  * Send page @page of @rb: a zero page record when it certainly holds zeros
- * (never written, per the residency probe, or checked), else the page
- * itself, queued straight from guest memory.
+ * (never written, per the residency probe while some page was never sent,
+ * or checked), else the page itself, queued straight from guest memory.
  */
 static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
                           RAMSendRun *run)
@@ -230,7 +230,7 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     uint8_t hdr[RAM_HEADER_MAX];
     const uint8_t *host = rb->host + (page << TARGET_PAGE_BITS);
     uint64_t offset = page << TARGET_PAGE_BITS;
-    bool zero = !ram_residency_has_data(&rs->residency, rb, page) ||
+    bool zero = (!rs->all_sent_once && !ram_residency_has_data(&rs->residency, rb, page)) ||
                 buffer_is_zero(host, TARGET_PAGE_SIZE);
     size_t len;
 
@@ -300,6 +300,7 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         rb = ram_take_next_dirty(rs, &page);
         ram_save_page(rs, f, rb, page, run);
     }
+    rs->all_sent_once |= rs->dirty_pages == 0;
     ram_send_run_publish(rs, run);
 }
 
@@ -357,6 +358,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     }
     ram_alloc_bitmaps(rs);
     rs->sync_count = 0;
+    rs->all_sent_once = false;
     rs->cursor_block = 0;
     rs->cursor_page = 0;
     rs->rate_period_start_us = g_get_monotonic_time();

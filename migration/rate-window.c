@@ -48,6 +48,17 @@ void rate_window_sent(RateWindow *w, int64_t us)
     w->send_us += MAX(us, 0);
 }
 
+int64_t rate_window_paid_until(const RateWindow *w, uint64_t max_bandwidth)
+{
+    int64_t paid;
+
+    if (!max_bandwidth) {
+        return 0;
+    }
+    paid = w->start_us + (int64_t)(rate_window_bytes(w) * G_USEC_PER_SEC / max_bandwidth);
+    return paid > migration_clock_now_us(w->clock) ? paid : 0;
+}
+
 bool rate_window_due(const RateWindow *w, uint64_t max_bandwidth, int64_t *sleep_until_us)
 {
     int64_t end = w->start_us + RATE_WINDOW_MS * 1000;
@@ -94,11 +105,18 @@ double rate_window_trusted_bandwidth(const RateWindow *w)
     double slowest;
 
     if (w->nr_history == 0) {
-        return w->send_rate;
+        return w->forgotten > 0 ? w->forgotten : w->send_rate;
     }
     slowest = w->history[0];
     for (unsigned i = 1; i < w->nr_history; i++) {
         slowest = MIN(slowest, w->history[i]);
     }
     return slowest;
+}
+
+void rate_window_forget_history(RateWindow *w)
+{
+    w->forgotten = rate_window_trusted_bandwidth(w);
+    w->nr_history = 0;
+    w->next = 0;
 }

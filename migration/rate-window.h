@@ -43,6 +43,8 @@ typedef struct RateWindow {
     double history[RATE_WINDOW_HISTORY];
     unsigned nr_history;        /* windows in @history (at most RATE_WINDOW_HISTORY) */
     unsigned next;              /* where the next window's figure goes */
+    /* What @history said when rate_window_forget_history emptied it. */
+    double forgotten;
 } RateWindow;
 
 /* Start the first window now, on @f. */
@@ -56,6 +58,13 @@ bool rate_window_spent(const RateWindow *w, uint64_t max_bandwidth);
 
 /* The caller spent @us sending (one iteration): the send rate's denominator. */
 void rate_window_sent(RateWindow *w, int64_t us);
+
+/*
+ * When may a window that ends before RATE_WINDOW_MS close without having
+ * carried more than @max_bandwidth allows?  The time its bytes are paid for
+ * at that rate when it is still ahead, else 0 (also when unlimited).
+ */
+int64_t rate_window_paid_until(const RateWindow *w, uint64_t max_bandwidth);
 
 /*
  * Is this window over?  True once RATE_WINDOW_MS have passed, or once the
@@ -76,9 +85,20 @@ int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth, bool data_windo
 /*
  * The bandwidth to plan a switchover on, bytes per ms: the slowest send
  * rate in the history (one window's figure swings by 2x on a loaded
- * machine); the last window's while the history is empty; 0 before the
- * first window closes.
+ * machine); while the history is empty, what it said when it was forgotten
+ * or else the last window's; 0 before the first window closes.
  */
 double rate_window_trusted_bandwidth(const RateWindow *w);
+
+/*
+ * Empty the history: the windows so far measured sending that no longer
+ * predicts the final pass.  The first round's windows carry pages the
+ * destination touches for the first time (bench, a-b 1 GiB under load:
+ * 20-120 MB/s), every later page lands on a page it holds (1-2 GB/s);
+ * kept, they held the a-b threshold down for two more windows (200-300 ms,
+ * up to 10 dirty syncs).  Until a data window closes, the trusted figure
+ * stays what the history said; then that window's figure replaces it.
+ */
+void rate_window_forget_history(RateWindow *w);
 
 #endif

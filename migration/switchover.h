@@ -13,7 +13,9 @@
  *     before or after the stop, so sending it live costs no total time,
  *     and a guest that dirties little then stops with almost nothing left;
  *   - the bandwidth is the trusted one (rate_window_trusted_bandwidth: the
- *     slowest send rate of the last windows that carried page data);
+ *     slowest send rate of the last windows that carried page data, since
+ *     the first round ended: what is left then was all sent before, and
+ *     lands on pages the destination holds);
  *   - the final dirty sync runs with the VM stopped: the last sync's time
  *     is set aside from the limit first (the slowest of all would let one
  *     preempted sync keep a migration from ever converging).

@@ -151,6 +151,44 @@ static void test_zero_windows_left_out(Fixture *fx, gconstpointer data)
     g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 40000.0);
 }
 
+/*
+ * A window cut short under max-bandwidth 1 MB/s may close once its bytes
+ * are paid for at that rate; unlimited, or already paid, at once.
+ */
+static void test_paid_until(Fixture *fx, gconstpointer data)
+{
+    int64_t start = fx->clock.now_us;
+
+    g_assert_cmpint(rate_window_paid_until(&fx->w, 0), ==, 0);
+    fake_channel_put(fx->f, 30000);
+    fake_clock_advance_ms(&fx->clock, 10);
+    g_assert_cmpint(rate_window_paid_until(&fx->w, 0), ==, 0);
+    g_assert_cmpint(rate_window_paid_until(&fx->w, 1000000), ==, start + 30 * 1000);
+    fake_clock_advance_ms(&fx->clock, 20);
+    g_assert_cmpint(rate_window_paid_until(&fx->w, 1000000), ==, 0);
+}
+
+/*
+ * After the first round the history is forgotten: its slowest figure holds
+ * until the next data window, which then decides alone; a zero window in
+ * between changes nothing.
+ */
+static void test_forget_history(Fixture *fx, gconstpointer data)
+{
+    one_window(fx, 2000 * 100, 100, 100, 0);
+    one_window(fx, 3000 * 100, 100, 100, 0);
+    rate_window_forget_history(&fx->w);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 2000.0);
+    window_of(fx, 50000, 100, 100, 0, false);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 2000.0);
+    one_window(fx, 40000 * 100, 100, 100, 0);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 40000.0);
+    one_window(fx, 30000 * 100, 100, 100, 0);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 30000.0);
+    one_window(fx, 50000 * 100, 100, 100, 0);
+    g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 30000.0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -165,6 +203,8 @@ int main(int argc, char **argv)
     ADD("close-capped-by-max-bandwidth", test_close_capped_by_max_bandwidth);
     ADD("trusted-is-slowest-recent", test_trusted_is_slowest_recent);
     ADD("zero-windows-left-out", test_zero_windows_left_out);
+    ADD("paid-until", test_paid_until);
+    ADD("forget-history", test_forget_history);
 #undef ADD
     return g_test_run();
 }

@@ -142,6 +142,42 @@ static void test_plan_from_windows(void)
     g_assert_true(qemu_fclose(f, NULL));
 }
 
+/*
+ * The a-b case: the first round's windows ran at the destination's first
+ * touch (FAST / 40); its working set (100 MB) does not fit until the
+ * history is forgotten at the round's end and one window of pages sent
+ * again (FAST) closed.
+ */
+static void test_plan_after_first_round(void)
+{
+    FakeChannel ch = { 0 };
+    QEMUFile *f = fake_channel_file(&ch);
+    FakeClock clock;
+    RateWindow w;
+    SwitchoverPlan p = plan_at(0, 300);
+    uint64_t pending = 100000000;
+
+    fake_clock_init(&clock, 0);
+    rate_window_init(&w, &clock.clock, f);
+    for (unsigned i = 0; i < 2; i++) {
+        fake_channel_put(f, (uint64_t)(FAST / 40 * RATE_WINDOW_MS));
+        rate_window_sent(&w, RATE_WINDOW_MS * 1000);
+        fake_clock_advance_ms(&clock, RATE_WINDOW_MS);
+        rate_window_close(&w, 0, true);
+    }
+    rate_window_forget_history(&w);
+    p.trusted_bandwidth = rate_window_trusted_bandwidth(&w);
+    g_assert_false(switchover_ready(&p, pending));
+
+    fake_channel_put(f, (uint64_t)(FAST * 50));
+    rate_window_sent(&w, 50 * 1000);
+    fake_clock_advance_ms(&clock, RATE_WINDOW_MS);
+    rate_window_close(&w, 0, true);
+    p.trusted_bandwidth = rate_window_trusted_bandwidth(&w);
+    g_assert_true(switchover_ready(&p, pending));
+    g_assert_true(qemu_fclose(f, NULL));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -154,5 +190,7 @@ int main(int argc, char **argv)
                     test_avail_switchover_bandwidth);
     g_test_add_func("/migration/switchover/ready-keeps-limit", test_ready_keeps_limit);
     g_test_add_func("/migration/switchover/plan-from-windows", test_plan_from_windows);
+    g_test_add_func("/migration/switchover/plan-after-first-round",
+                    test_plan_after_first_round);
     return g_test_run();
 }
