@@ -37,7 +37,9 @@ static void assembly_device_blocker(void *opaque, const char *reason,
 static bool assembly_dirty_sync(void *opaque, RAMBlock *rb,
                                 unsigned long *dest, GError **errp)
 {
-    return memory_sync_dirty(rb, dest, errp);
+    TernContext *ctx = opaque;
+
+    return memory_sync_dirty(ctx->machine->memory, rb, dest, errp);
 }
 
 /* Devices change state under the BQL, also when a stream loads them. */
@@ -96,12 +98,16 @@ static void assembly_vm_stop(void *opaque, RunState state)
 
 static bool assembly_vm_dirty_log_start(void *opaque, GError **errp)
 {
-    return memory_dirty_log_start(errp);
+    TernContext *ctx = opaque;
+
+    return memory_dirty_log_start(ctx->machine->memory, errp);
 }
 
 static void assembly_vm_dirty_log_stop(void *opaque)
 {
-    memory_dirty_log_stop();
+    TernContext *ctx = opaque;
+
+    memory_dirty_log_stop(ctx->machine->memory);
 }
 
 static const MigrationMachineOps assembly_vm = {
@@ -126,7 +132,8 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
 
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
 {
-    RAMDirtySource dirty = { .sync = assembly_dirty_sync };
+    RAMDirtySource dirty = { .sync = assembly_dirty_sync, .opaque = ctx };
+    MigrationMachineOps vm = assembly_vm;
     MigrationObjects *o;
 
     cfg->blocker = (DeviceBlocker){ assembly_device_blocker, ctx };
@@ -134,9 +141,9 @@ bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
     if (!ctx->machine) {
         return false;
     }
-    o = ctx->migration = migration_objects_new(ram_block_list_mapped(),
-                                               &dirty,
-                                               &assembly_vm);
+    vm.opaque = ctx;
+    o = ctx->migration = migration_objects_new(
+        ram_block_list_mapped(ctx->machine->memory), &dirty, &vm);
     machine_register_vmstate(ctx->machine, o->savevm);
     savevm_set_device_load_lock(o->savevm, assembly_device_load_lock,
                                 assembly_device_load_unlock, NULL);

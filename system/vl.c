@@ -106,6 +106,7 @@ static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
                         GError **errp)
 {
     QTestOps ops = {
+        .memory = m->memory,
         .pio_read = qtest_pio_read,
         .pio_write = qtest_pio_write,
         .opaque = m,

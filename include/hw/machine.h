@@ -48,7 +48,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MachineConfig, machine_config_free)
 typedef struct Machine {
     const AccelOps *accel_ops;
     AccelState *accel;
-    RAMBlock *ram;              /* main RAM at guest address 0 */
+    GuestMemory *memory;        /* every RAM block, owned */
+    RAMBlock *ram;              /* main RAM at guest address 0, in memory */
     IOPortMap *ioports;
     GPtrArray *devices;         /* DeviceState*, owned, realize order */
     SerialState *serial;
@@ -94,7 +95,8 @@ void machine_pio_write(Machine *m, uint16_t port, unsigned size,
 bool machine_parse_append(const char *append, uint64_t ram_size,
                           GuestParams *p, GError **errp);
 
-/* Load @path at MACHINE_KERNEL_ADDR; "could not load kernel '...': ..." */
-bool machine_load_kernel(const char *path, GError **errp);
+/* Load @path into @m's RAM at MACHINE_KERNEL_ADDR;
+ * "could not load kernel '...': ..." */
+bool machine_load_kernel(Machine *m, const char *path, GError **errp);
 
 #endif

@@ -202,11 +202,11 @@ static void test_dirty(gconstpointer data)
         g_free(dirty);
         return;
     }
-    g_assert_true(memory_dirty_log_start(&err));
+    g_assert_true(memory_dirty_log_start(r.m->memory, &err));
     vm_start();
     wait_for_bs(&r, 1);
     vm_stop(RUN_STATE_PAUSED);
-    g_assert_true(memory_sync_dirty(r.m->ram, dirty, &err));
+    g_assert_true(memory_sync_dirty(r.m->memory, r.m->ram, dirty, &err));
     /* the guest swept its whole range at least once */
     g_assert_cmpuint(bitmap_count_one_range(dirty, AB_START / TARGET_PAGE_SIZE,
                                             AB_PAGES), ==, AB_PAGES);
@@ -217,17 +217,17 @@ static void test_dirty(gconstpointer data)
 
     /* stopped: exactly the pages written since the previous sync */
     bitmap_clear(dirty, 0, pages);
-    g_assert_true(guest_memory_write(5u << 20, &byte, 1, &err));
-    g_assert_true(guest_memory_write((6u << 20) + 4095, &byte, 1, &err));
-    g_assert_true(memory_sync_dirty(r.m->ram, dirty, &err));
+    g_assert_true(guest_memory_write(r.m->memory, 5u << 20, &byte, 1, &err));
+    g_assert_true(guest_memory_write(r.m->memory, (6u << 20) + 4095, &byte, 1, &err));
+    g_assert_true(memory_sync_dirty(r.m->memory, r.m->ram, dirty, &err));
     g_assert_cmpuint(bitmap_count_one(dirty, pages), ==, 2);
     g_assert_true(test_bit((5u << 20) / TARGET_PAGE_SIZE, dirty));
     g_assert_true(test_bit((6u << 20) / TARGET_PAGE_SIZE, dirty));
     bitmap_clear(dirty, 0, pages);
-    g_assert_true(memory_sync_dirty(r.m->ram, dirty, &err));
+    g_assert_true(memory_sync_dirty(r.m->memory, r.m->ram, dirty, &err));
     g_assert_true(bitmap_empty(dirty, pages));
 
-    memory_dirty_log_stop();
+    memory_dirty_log_stop(r.m->memory);
     run_free(&r);
     g_free(dirty);
 }

@@ -117,7 +117,7 @@ static void test_memory_backend(void)
     g_assert_no_error(err);
     g_assert_cmpstr(m->ram->idstr, ==, "mem0");
     g_assert_true(m->ram->shared);
-    g_assert_cmpuint(memory_main_ram_size(), ==, 2 << 20);
+    g_assert_cmpuint(memory_main_ram_size(m->memory), ==, 2 << 20);
     machine_free(m);
     bql_unlock();
 }
