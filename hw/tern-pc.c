@@ -155,7 +155,7 @@ static bool machine_init_accel(Machine *m, const MachineConfig *cfg,
                 error_report("%s; using accelerator %s", failures->str,
                              ops->name);
             }
-            memory_set_accel(m->memory, ops, m->accel);
+            memory_set_accel(m->memory, ops, m->accel, m->vm);
             return true;
         }
         g_string_append_printf(failures, "%s%s: %s", failures->len ? "; " : "",
@@ -318,11 +318,12 @@ static bool machine_init_boot(Machine *m, const MachineConfig *cfg,
                               sizeof(block), errp);
 }
 
-Machine *machine_create(const MachineConfig *cfg, GError **errp)
+Machine *machine_create(const MachineConfig *cfg, VM *vm, GError **errp)
 {
     Machine *m = g_new0(Machine, 1);
 
     g_assert(bql_locked());
+    m->vm = vm;
     m->smp = cfg->smp;
     m->io = (CPUIOHandler){ .pio_read = machine_io_read,
                             .pio_write = machine_io_write, .opaque = m };
@@ -330,7 +331,7 @@ Machine *machine_create(const MachineConfig *cfg, GError **errp)
         !machine_init_accel(m, cfg, errp) ||
         !machine_init_devices(m, cfg, errp) ||
         !machine_init_boot(m, cfg, errp) ||
-        !cpus_create(m->accel_ops, m->accel, cfg->smp, &m->io,
+        !cpus_create(vm, m->accel_ops, m->accel, cfg->smp, &m->io,
                      MACHINE_KERNEL_ADDR, MACHINE_STACK_TOP, errp)) {
         machine_free(m);
         return NULL;
@@ -343,13 +344,13 @@ void machine_free(Machine *m)
     if (!m) {
         return;
     }
-    cpus_destroy();
+    cpus_destroy(m->vm);
     if (m->devices) {
         g_ptr_array_free(m->devices, TRUE);
     }
     ioport_map_free(m->ioports);
     if (m->memory) {
-        memory_set_accel(m->memory, NULL, NULL);
+        memory_set_accel(m->memory, NULL, NULL, NULL);
     }
     if (m->accel) {
         m->accel_ops->vm_free(m->accel);

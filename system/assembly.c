@@ -15,6 +15,7 @@
 #include "qemu/main-loop.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
+#include "sysemu/vm.h"
 
 #include <string.h>
 
@@ -59,41 +60,55 @@ static void assembly_device_load_unlock(void *opaque)
  */
 static bool assembly_vm_uuid(void *opaque, uint8_t uuid[16])
 {
-    if (!vm_has_uuid()) {
+    TernContext *ctx = opaque;
+
+    if (!vm_has_uuid(ctx->vm)) {
         return false;
     }
-    memcpy(uuid, vm_get_uuid(), 16);
+    memcpy(uuid, vm_get_uuid(ctx->vm), 16);
     return true;
 }
 
 static RunState assembly_vm_get_state(void *opaque)
 {
-    return runstate_get();
+    TernContext *ctx = opaque;
+
+    return runstate_get(ctx->vm);
 }
 
 static void assembly_vm_set_state(void *opaque, RunState state)
 {
-    runstate_set(state);
+    TernContext *ctx = opaque;
+
+    runstate_set(ctx->vm, state);
 }
 
 static bool assembly_vm_may_enter(void *opaque, RunState state)
 {
-    return runstate_transition_valid(runstate_get(), state);
+    TernContext *ctx = opaque;
+
+    return runstate_transition_valid(runstate_get(ctx->vm), state);
 }
 
 static bool assembly_vm_autostart(void *opaque)
 {
-    return runstate_autostart();
+    TernContext *ctx = opaque;
+
+    return runstate_autostart(ctx->vm);
 }
 
 static void assembly_vm_start(void *opaque)
 {
-    vm_start();
+    TernContext *ctx = opaque;
+
+    vm_start(ctx->vm);
 }
 
 static void assembly_vm_stop(void *opaque, RunState state)
 {
-    vm_stop_force_state(state);
+    TernContext *ctx = opaque;
+
+    vm_stop_force_state(ctx->vm, state);
 }
 
 static bool assembly_vm_dirty_log_start(void *opaque, GError **errp)
@@ -123,6 +138,11 @@ static const MigrationMachineOps assembly_vm = {
     .dirty_log_stop = assembly_vm_dirty_log_stop,
 };
 
+void assembly_init_vm(TernContext *ctx)
+{
+    ctx->vm = vm_new();
+}
+
 void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
 {
     ctx->monitors = monitors_new(cmds, ctx);
@@ -137,7 +157,7 @@ bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
     MigrationObjects *o;
 
     cfg->blocker = (DeviceBlocker){ assembly_device_blocker, ctx };
-    ctx->machine = machine_create(cfg, errp);
+    ctx->machine = machine_create(cfg, ctx->vm, errp);
     if (!ctx->machine) {
         return false;
     }
@@ -161,4 +181,5 @@ void assembly_teardown(TernContext *ctx)
     }
     monitors_free(g_steal_pointer(&ctx->monitors));
     machine_free(g_steal_pointer(&ctx->machine));
+    vm_free(g_steal_pointer(&ctx->vm));
 }

@@ -252,7 +252,8 @@ static char *qtest_memset(QTestServer *s, char **w, unsigned argc)
         !parse_u64(w[3], &byte)) {
         return g_strdup("FAIL usage: memset ADDR SIZE VALUE\n");
     }
-    if (len && !guest_memory_set(s->ops.memory, addr, (uint8_t)byte, len, &err)) {
+    if (len &&
+        !guest_memory_set(s->ops.memory, addr, (uint8_t)byte, len, &err)) {
         return fail(err);
     }
     return g_strdup("OK\n");

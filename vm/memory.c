@@ -20,7 +20,7 @@
 /*
  * One VM's RAM blocks, built at start-up on the main thread and fixed
  * afterwards (so readers need no lock), plus the accelerator whose dirty
- * log memory_sync_dirty() merges.
+ * log memory_sync_dirty() merges and the vCPUs that write to it.
  */
 struct GuestMemory {
     GPtrArray *blocks;          /* RAMBlock*, owned, creation order */
@@ -28,6 +28,7 @@ struct GuestMemory {
     uint64_t main_ram_size;
     const AccelOps *accel_ops;
     AccelState *accel;
+    VM *vm;                     /* whose vCPUs a collect parks, or NULL */
     bool barrier_force_pause;   /* tests: collect with the vCPUs parked */
 };
 
@@ -260,10 +261,11 @@ bool guest_memory_set(GuestMemory *gm, uint64_t gpa, uint8_t byte,
 }
 
 void memory_set_accel(GuestMemory *gm, const AccelOps *ops,
-                      AccelState *accel)
+                      AccelState *accel, VM *vm)
 {
     gm->accel_ops = ops;
     gm->accel = accel;
+    gm->vm = vm;
 }
 
 /*
@@ -313,16 +315,21 @@ static bool memory_barrier_pauses_vcpus(GuestMemory *gm)
 }
 
 /* Collect @rb's software log into @dest with the vCPUs parked. */
-static void memory_collect_paused(RAMBlock *rb, unsigned long *dest)
+static void memory_collect_paused(GuestMemory *gm, RAMBlock *rb,
+                                  unsigned long *dest)
 {
     bool locked = bql_locked();     /* the switchover holds it already */
 
     if (!locked) {
         bql_lock();
     }
-    cpus_quiesce_begin();
+    if (gm->vm) {
+        cpus_quiesce_begin(gm->vm);
+    }
     bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
-    cpus_quiesce_end();
+    if (gm->vm) {
+        cpus_quiesce_end(gm->vm);
+    }
     if (!locked) {
         bql_unlock();
     }
@@ -368,7 +375,7 @@ bool memory_sync_dirty(GuestMemory *gm, RAMBlock *rb, unsigned long *dest,
     }
     memory_barrier_probe();
     if (memory_barrier_pauses_vcpus(gm)) {
-        memory_collect_paused(rb, dest);
+        memory_collect_paused(gm, rb, dest);
         return true;
     }
     return memory_collect_membarrier(rb, dest, errp);

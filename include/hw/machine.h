@@ -18,6 +18,7 @@
 #include "hw/testdev.h"
 #include "sysemu/accel-ops.h"
 #include "sysemu/memory.h"
+#include "sysemu/vm.h"
 
 typedef struct SaveVMState SaveVMState;        /* migration/savevm.h */
 typedef struct CPUVMState CPUVMState;          /* hw/cpu-vmstate.h */
@@ -46,6 +47,7 @@ void machine_config_free(MachineConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MachineConfig, machine_config_free)
 
 typedef struct Machine {
+    VM *vm;                     /* run state and vCPUs; borrowed */
     const AccelOps *accel_ops;
     AccelState *accel;
     GuestMemory *memory;        /* every RAM block, owned */
@@ -62,12 +64,13 @@ typedef struct Machine {
 /*
  * Build the machine from @cfg: memory, accelerator (the first usable in
  * cfg->accels; a fallback is reported on stderr with the reason), devices,
- * the kernel and its parameter block, and the vCPUs (parked).  BQL held.
- * The caller owns it (tern's is the context's, system/assembly.c).
+ * the kernel and its parameter block, and @vm's vCPUs (parked).  BQL held.
+ * The caller owns it (tern's is the context's, system/assembly.c) and
+ * @vm, which must outlive it.
  */
-Machine *machine_create(const MachineConfig *cfg, GError **errp);
+Machine *machine_create(const MachineConfig *cfg, VM *vm, GError **errp);
 
-/* Stop the vCPUs and free everything; NULL-safe.  BQL held. */
+/* Destroy the vCPUs and free everything but the VM; NULL-safe.  BQL held. */
 void machine_free(Machine *m);
 
 /*

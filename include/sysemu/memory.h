@@ -20,6 +20,7 @@
 
 #include "exec/ramblock.h"
 #include "sysemu/accel-ops.h"
+#include "sysemu/vm.h"
 
 #define RAM_ADDR_INVALID UINT64_MAX     /* guest_addr of an unmapped block */
 #define MAIN_RAM_ID "pc.ram"            /* QEMU's id for x86 main RAM */
@@ -110,9 +111,13 @@ bool guest_memory_set(GuestMemory *gm, uint64_t gpa, uint8_t byte,
 
 /* ---- dirty tracking ---- */
 
-/* Which accelerator's dirty log memory_sync_dirty() merges (NULL: none). */
+/*
+ * Which accelerator's dirty log memory_sync_dirty() merges (NULL: none),
+ * and whose vCPUs write guest memory (NULL: none), so a collect without
+ * membarrier(2) can park them.
+ */
 void memory_set_accel(GuestMemory *gm, const AccelOps *ops,
-                      AccelState *accel);
+                      AccelState *accel, VM *vm);
 
 /*
  * Start recording guest writes: clears every block's software log and

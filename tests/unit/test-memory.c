@@ -229,7 +229,7 @@ static void test_dirty_sync(void)
 
     fake.pages = g_array_new(FALSE, FALSE, sizeof(guint));
     g_assert_true(memory_map_block(gm, rb, 0, &err));
-    memory_set_accel(gm, &fake_ops, NULL);
+    memory_set_accel(gm, &fake_ops, NULL, NULL);
 
     /* writes before start are forgotten */
     g_assert_true(guest_memory_write(gm, 0, &byte, 1, &err));
