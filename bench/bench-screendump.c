@@ -78,14 +78,16 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autofree char *dir = g_dir_make_tmp("tern-bench-screendump-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(dir, "dump", NULL);
+    GuestMemory *gm = guest_memory_new();
     VGAState *s;
 
     bql_lock();
-    if (!vga_vram_init(16, &err)) {
+    if (!vga_vram_init(gm, 16, &err)) {
         fprintf(stderr, "bench-screendump: %s\n", err->message);
         return 1;
     }
     s = (VGAState *)device_new(&vga_class, VGA_DEVICE_ID);
+    s->memory = gm;
     g_assert(device_realize(&s->parent, NULL));
     /* A picture that compresses like a desktop, not like a blank screen. */
     for (size_t i = 0; i < 1920 * 1080; i++) {
@@ -107,7 +109,7 @@ int main(int argc, char **argv)
     g_unlink(path);
     g_rmdir(dir);
     device_free(&s->parent);
-    memory_cleanup();
+    guest_memory_free(gm);
     bql_unlock();
     return 0;
 }

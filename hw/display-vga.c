@@ -108,7 +108,7 @@ static void vga_vbe_enable(VGAState *s, uint16_t value)
     vga_vbe_update(s);
     if (!(value & VBE_DISPI_NOCLEARMEM)) {
         /* Through guest memory, so that migration sees the pages change. */
-        g_assert(guest_memory_set(VGA_LFB_ADDR, 0,
+        g_assert(guest_memory_set(s->memory, VGA_LFB_ADDR, 0,
                                   (uint64_t)r[VBE_DISPI_INDEX_YRES] *
                                   s->vbe_line_offset, NULL));
     }
@@ -194,7 +194,7 @@ static bool vga_realize(DeviceState *dev, GError **errp)
 {
     VGAState *s = VGA(dev);
 
-    s->vram = ram_block_by_id(VGA_VRAM_ID);
+    s->vram = s->memory ? ram_block_by_id(s->memory, VGA_VRAM_ID) : NULL;
     if (!s->vram || s->vram->guest_addr != VGA_LFB_ADDR) {
         error_setg(errp, "no video memory ('%s' at 0x%" G_GINT64_MODIFIER "x)",
                    VGA_VRAM_ID, VGA_LFB_ADDR);
@@ -346,7 +346,7 @@ bool vga_get_surface(VGAState *s, DisplaySurface *surf, GError **errp)
     return true;
 }
 
-bool vga_vram_init(uint64_t vram_mb, GError **errp)
+bool vga_vram_init(GuestMemory *gm, uint64_t vram_mb, GError **errp)
 {
     MemoryBackendConfig cfg = {
         .kind = MEMORY_BACKEND_RAM,
@@ -356,8 +356,8 @@ bool vga_vram_init(uint64_t vram_mb, GError **errp)
     RAMBlock *rb;
 
     g_assert(vram_mb >= 1 && vram_mb <= VGA_VRAM_MB_MAX);
-    rb = memory_add_backend(&cfg, errp);
-    return rb && memory_map_block(rb, VGA_LFB_ADDR, errp);
+    rb = memory_add_backend(gm, &cfg, errp);
+    return rb && memory_map_block(gm, rb, VGA_LFB_ADDR, errp);
 }
 
 static bool vga_add_device(Machine *m, DeviceState *dev, GError **errp)
@@ -371,6 +371,7 @@ bool vga_machine_add(Machine *m, GError **errp)
     DeviceState *vga = device_new(&vga_class, VGA_DEVICE_ID);
     DeviceState *dac;
 
+    ((VGAState *)vga)->memory = m->memory;
     if (!vga_add_device(m, vga, errp)) {
         return false;
     }

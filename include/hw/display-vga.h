@@ -13,6 +13,7 @@
 
 #include "exec/ramblock.h"
 #include "hw/device.h"
+#include "sysemu/memory.h"
 #include "ui/surface.h"
 
 #define VGA_VRAM_ID         "vga.vram"          /* QEMU's region name */
@@ -69,6 +70,7 @@ typedef struct VGAState {
     uint8_t dac_cache[3];               /* the entry being written */
 
     /* Not migrated: the video memory, and what the mode derives. */
+    GuestMemory *memory;                /* the VM's; set before realize */
     RAMBlock *vram;
     uint32_t vbe_start_addr;            /* bytes into vram of the top-left pixel */
     uint32_t vbe_line_offset;           /* bytes per line */
@@ -82,7 +84,7 @@ extern const DeviceClass vga_dac_class;
  * it at VGA_LFB_ADDR.  Called with the machine's memory, before the
  * accelerator maps guest memory.
  */
-bool vga_vram_init(uint64_t vram_mb, GError **errp);
+bool vga_vram_init(GuestMemory *gm, uint64_t vram_mb, GError **errp);
 
 /*
  * The picture the guest shows: false with "no surface" when no VBE mode
@@ -95,7 +97,8 @@ typedef struct Machine Machine;         /* hw/machine.h */
 
 /*
  * Add the VGA (id VGA_DEVICE_ID) and its DAC ports to @m's devices and
- * port map, realized, over the block vga_vram_init() made.  BQL held.
+ * port map, realized, over the block vga_vram_init() made in @m's memory.
+ * BQL held.
  */
 bool vga_machine_add(Machine *m, GError **errp);
 

@@ -19,6 +19,7 @@
 #define VRAM_MB 4
 
 typedef struct Fixture {
+    GuestMemory *memory;
     VGAState *vga;
     DeviceState *dac;
     uint8_t *vram;
@@ -30,8 +31,10 @@ static void fixture_setup(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
 
     bql_lock();
-    g_assert_true(vga_vram_init(VRAM_MB, &err));
+    f->memory = guest_memory_new();
+    g_assert_true(vga_vram_init(f->memory, VRAM_MB, &err));
     f->vga = (VGAState *)device_new(&vga_class, VGA_DEVICE_ID);
+    f->vga->memory = f->memory;
     g_assert_true(device_realize(&f->vga->parent, &err));
     f->dac = vga_dac_new(f->vga);
     g_assert_true(device_realize(f->dac, &err));
@@ -52,7 +55,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     g_free(f->dir);
     device_free(f->dac);
     device_free(&f->vga->parent);
-    memory_cleanup();
+    guest_memory_free(f->memory);
     bql_unlock();
 }
 
