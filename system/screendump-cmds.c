@@ -48,15 +48,11 @@ bool qmp_screendump(TernContext *ctx, const char *filename,
                     bool has_format, ImageFormat format, GError **errp)
 {
     VGAState *vga = screendump_find(ctx, device, has_head, head, errp);
-    g_autoptr(RGBImage) img = NULL;
     DisplaySurface surf;
 
-    if (!vga || !vga_get_surface(vga, &surf, errp)) {
-        return false;
-    }
-    img = display_surface_to_rgb(&surf, errp);
-    return img && rgb_image_save(img, filename,
-                                 has_format ? format : IMAGE_FORMAT_PPM, errp);
+    return vga && vga_get_surface(vga, &surf, errp) &&
+           display_surface_save(&surf, filename,
+                                has_format ? format : IMAGE_FORMAT_PPM, errp);
 }
 
 static void hmp_screendump(Monitor *mon, TernContext *ctx, JsonObject *args)

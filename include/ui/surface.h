@@ -48,12 +48,29 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RGBImage, rgb_image_free)
 RGBImage *display_surface_to_rgb(const DisplaySurface *s, GError **errp);
 
 /*
- * Write @img to @filename as @format (QEMU's screendump formats: PPM
+ * Where display_surface_render() hands its bands: @nrows rows of
+ * @row_bytes R,G,B bytes, @stride apart.  Returns false with @errp set to
+ * stop the render.
+ */
+typedef bool (*RGBBandFn)(const uint8_t *rows, int nrows, size_t row_bytes,
+                          int stride, void *opaque, GError **errp);
+
+/*
+ * Convert @s to 8-bit RGB with pixman in bands of at most @band_rows rows,
+ * each passed to @fn in a buffer reused for the next band (small bands
+ * stay in the cache: a 1920x1080 frame goes out faster than rendered
+ * whole).  Threads as display_surface_to_rgb().
+ */
+bool display_surface_render(const DisplaySurface *s, int band_rows,
+                            RGBBandFn fn, void *opaque, GError **errp);
+
+/*
+ * Write @s to @filename as @format (QEMU's screendump formats: PPM
  * "P6\n%d %d\n255\n" then the rows; PNG 8-bit RGB, not interlaced).
  * "failed to open file '%s': %s" when it cannot be created; any later
  * failure removes the file and names the cause.
  */
-bool rgb_image_save(const RGBImage *img, const char *filename,
-                    ImageFormat format, GError **errp);
+bool display_surface_save(const DisplaySurface *s, const char *filename,
+                          ImageFormat format, GError **errp);
 
 #endif

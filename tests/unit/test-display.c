@@ -305,10 +305,18 @@ static void test_no_surface(Fixture *f, gconstpointer data)
 
 /* ---- files ---- */
 
+static DisplaySurface surface(Fixture *f)
+{
+    DisplaySurface surf;
+
+    g_assert_true(vga_get_surface(f->vga, &surf, NULL));
+    return surf;
+}
+
 static void test_save(Fixture *f, gconstpointer data)
 {
-    g_autoptr(RGBImage) img = NULL;
     g_autoptr(GError) err = NULL;
+    DisplaySurface surf;
     g_autofree char *ppm = g_build_filename(f->dir, "a.ppm", NULL);
     g_autofree char *png = g_build_filename(f->dir, "a.png", NULL);
     g_autofree char *contents = NULL;
@@ -320,15 +328,15 @@ static void test_save(Fixture *f, gconstpointer data)
     mode_set(f, 8, 2, 32);
     px[0] = 0xabcdef;
     px[15] = 0x010203;
-    img = render(f);
-    g_assert_true(rgb_image_save(img, ppm, IMAGE_FORMAT_PPM, &err));
+    surf = surface(f);
+    g_assert_true(display_surface_save(&surf, ppm, IMAGE_FORMAT_PPM, &err));
     g_assert_true(g_file_get_contents(ppm, &contents, &len, NULL));
     g_assert_cmpuint(len, ==, strlen("P6\n8 2\n255\n") + 8 * 2 * 3);
     g_assert_cmpmem(contents, 11, "P6\n8 2\n255\n", 11);
     g_assert_cmpmem(contents + 11, 3, "\xab\xcd\xef", 3);
     g_assert_cmpmem(contents + len - 3, 3, "\x01\x02\x03", 3);
 
-    g_assert_true(rgb_image_save(img, png, IMAGE_FORMAT_PNG, &err));
+    g_assert_true(display_surface_save(&surf, png, IMAGE_FORMAT_PNG, &err));
     g_assert_true(png_image_begin_read_from_file(&rd, png));
     g_assert_cmpuint(rd.width, ==, 8);
     g_assert_cmpuint(rd.height, ==, 2);
@@ -341,22 +349,54 @@ static void test_save(Fixture *f, gconstpointer data)
 
 static void test_save_errors(Fixture *f, gconstpointer data)
 {
-    g_autoptr(RGBImage) img = NULL;
     g_autoptr(GError) err = NULL;
+    DisplaySurface surf;
     g_autofree char *bad = g_build_filename(f->dir, "no", "such", NULL);
     g_autofree char *want = g_strdup_printf("failed to open file '%s': %s",
                                             bad, g_strerror(ENOENT));
 
     mode_set(f, 8, 1, 32);
-    img = render(f);
-    g_assert_false(rgb_image_save(img, bad, IMAGE_FORMAT_PPM, &err));
+    surf = surface(f);
+    g_assert_false(display_surface_save(&surf, bad, IMAGE_FORMAT_PPM, &err));
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
     /* A write that fails (a full device) leaves no file behind. */
     if (g_file_test("/dev/full", G_FILE_TEST_EXISTS)) {
-        g_assert_false(rgb_image_save(img, "/dev/full", IMAGE_FORMAT_PPM,
-                                      &err));
+        g_assert_false(display_surface_save(&surf, "/dev/full",
+                                            IMAGE_FORMAT_PPM, &err));
         g_assert_nonnull(err);
+    }
+}
+
+static bool band_append(const uint8_t *rows, int nrows, size_t row_bytes,
+                        int stride, void *opaque, GError **errp)
+{
+    for (int y = 0; y < nrows; y++) {
+        g_byte_array_append(opaque, rows + (size_t)y * stride, row_bytes);
+    }
+    return true;
+}
+
+/* Band by band (3 rows, a short last band) gives the whole picture's bytes. */
+static void test_bands(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GByteArray) bands = g_byte_array_new();
+    g_autoptr(RGBImage) img = NULL;
+    DisplaySurface surf;
+
+    mode_set(f, 16, 7, 24);
+    vbe_write(f, VBE_DISPI_INDEX_VIRT_WIDTH, 24);
+    vbe_write(f, VBE_DISPI_INDEX_X_OFFSET, 3);
+    for (int i = 0; i < 24 * 8 * 3; i++) {
+        f->vram[i] = i * 37 + 11;
+    }
+    surf = surface(f);
+    img = render(f);
+    g_assert_true(display_surface_render(&surf, 3, band_append, bands, NULL));
+    g_assert_cmpuint(bands->len, ==, 16 * 7 * 3);
+    for (int y = 0; y < 7; y++) {
+        g_assert_cmpmem(bands->data + y * 16 * 3, 16 * 3,
+                        img->data + y * img->stride, 16 * 3);
     }
 }
 
@@ -438,6 +478,7 @@ int main(int argc, char **argv)
     ADD("render/no-surface", test_no_surface);
     ADD("file/ppm-png", test_save);
     ADD("file/errors", test_save_errors);
+    ADD("render/bands", test_bands);
     ADD("vmstate", test_vmstate);
     return g_test_run();
 }
