@@ -284,8 +284,8 @@ static bool opt_nodefaults(TernOptions *o, const char *arg, GError **errp)
 static bool opt_display(TernOptions *o, const char *arg, GError **errp)
 {
     if (strcmp(arg, "none") != 0) {
-        error_setg(errp, "tern has no display; only '-display none' is "
-                   "accepted");
+        error_setg(errp, "tern opens no display window; only '-display none' "
+                   "is accepted (screendump shows the VGA)");
         return false;
     }
     return true;

@@ -157,8 +157,8 @@ static void test_errors(void)
                 "duplicate property 'm' to object (type 'container')");
     parse_fails("-uuid xyz", "-uuid xyz: Fail to parse UUID string. Wrong "
                 "format.");
-    parse_fails("-display gtk", "-display gtk: tern has no display; only "
-                "'-display none' is accepted");
+    parse_fails("-display gtk", "-display gtk: tern opens no display window; "
+                "only '-display none' is accepted (screendump shows the VGA)");
     parse_fails("-serial null -serial stdio", "-serial stdio: tern-pc has one "
                 "serial port; -serial given twice");
     parse_fails("-mon mode=control", "-mon mode=control: Parameter 'chardev' "
