@@ -11,6 +11,7 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
+#include "incoming-commands.h"
 #include "transport.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
@@ -150,6 +151,7 @@ static gpointer incoming_thread(gpointer opaque)
         /* A failure must never pass for a completed load. */
         error_setg(&err, "the load failed without saying why");
     }
+    incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);
     mis->from_src = NULL;
 
@@ -184,6 +186,7 @@ static void incoming_accept(int fd, void *opaque)
      * has read nothing yet or a load in progress, which it refuses.
      */
     migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
+    savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
                       MIGRATION_STATUS_ACTIVE);
     mis->thread = g_thread_new("mig/dst", incoming_thread, mis);

@@ -14,6 +14,7 @@
 #include "migration-states.h"
 #include "migration/ram.h"
 #include "rate-window.h"
+#include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
 #include "qapi/qapi-events.h"
@@ -250,8 +251,9 @@ static bool migration_setup(MigrationState *s, GError **errp)
 
     migration_savevm_config(&s->machine, s->run_opts, &cfg);
     bql_lock();
-    ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp) &&
-         s->machine.dirty_log_start(s->machine.opaque, errp) &&
+    ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
+    migration_rp_announce(s);
+    ok = ok && s->machine.dirty_log_start(s->machine.opaque, errp) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
     time_set(&s->setup_time, now_ms() - s->start_time);
@@ -386,14 +388,15 @@ static gpointer migration_thread(gpointer opaque)
     bool bql_held;
     bool ok;
 
-    ok = migration_connect(s, &err);
+    ok = migration_connect(s, &err) && migration_rp_open(s, &err);
     if (ok) {
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
         ok = migration_setup(s, &err) &&
              migration_iterate(s, &r, &err) &&
-             migration_switchover(s, &err);
+             migration_switchover(s, &err) &&
+             migration_rp_await(s, &err);
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
         }
@@ -413,9 +416,14 @@ static gpointer migration_thread(gpointer opaque)
      *
      * Held, a cancel comes before the device state is sent (cancelled) or
      * after completed (a no-op).  Everything was flushed, so cleanup and
-     * close do not wait for the peer.
+     * close do not wait for the peer.  With a return path the thread gives
+     * the BQL up while it waits for the destination's verdict
+     * (migration_rp_await): a cancel then either wins (cancelled) or comes
+     * after the destination said it loaded everything (completed, as the
+     * destination now runs the guest).
      */
     bql_held = ok;
+    migration_rp_stop(s);
     savevm_state_cleanup(s->savevm);
     if (s->to_dst) {
         GError *close_err = NULL;

@@ -23,6 +23,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_VALIDATE_UUID] = true,
+    [MIGRATION_CAPABILITY_RETURN_PATH] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */

@@ -24,6 +24,8 @@
 
 typedef struct RAMState RAMState;
 typedef struct TransportListener TransportListener;
+typedef struct ReturnPathSource ReturnPathSource;
+typedef struct ReturnPathDst ReturnPathDst;
 
 typedef struct MigrationState {
     /*
@@ -46,6 +48,7 @@ typedef struct MigrationState {
      */
     ChannelCancel *cancel;
     QEMUFile *to_dst;                   /* thread only: NULL until connected */
+    ReturnPathSource *rp;               /* thread only: the return path's reader, or NULL */
 
     /* ---- shared with the QMP side; protected by @lock ---- */
     QemuMutex lock;
@@ -97,6 +100,7 @@ typedef struct MigrationIncomingState {
     /* Shared by the load's channels; triggered (any thread) to end the load. */
     ChannelCancel *cancel;
     QEMUFile *from_src;                 /* incoming thread only, once started */
+    ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
 
     QemuMutex lock;
     char *error_desc;

@@ -126,4 +126,12 @@ void savevm_state_cleanup(SaveVMState *s);
 bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cfg,
                        GError **errp);
 
+/*
+ * Did the last savevm_state_load() stop at POSTCOPY_RUN?  Then it returned
+ * with the RAM section still open: the guest runs, and
+ * savevm_state_load_rest() loads the rest of @f until EOF.
+ */
+bool savevm_state_load_quit(SaveVMState *s);
+bool savevm_state_load_rest(SaveVMState *s, QEMUFile *f, GError **errp);
+
 #endif

@@ -246,6 +246,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_EVENTS,
         MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
         MIGRATION_CAPABILITY_VALIDATE_UUID,
+        MIGRATION_CAPABILITY_RETURN_PATH,
     };
     int n = 0;
 
@@ -371,7 +372,7 @@ static void test_caps_combination_rules(void)
                       "pause-before-switchover",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT);
     /* A consistent set of unimplemented caps is refused by name. */
-    CHECK_COMBINATION(o, "Migration capability 'return-path' is not supported "
+    CHECK_COMBINATION(o, "Migration capability 'switchover-ack' is not supported "
                       "by tern", MIGRATION_CAPABILITY_RETURN_PATH,
                       MIGRATION_CAPABILITY_SWITCHOVER_ACK);
 }
