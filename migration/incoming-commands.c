@@ -3,6 +3,7 @@
  */
 #include "migration/migration.h"
 #include "incoming-commands.h"
+#include "postcopy-dest.h"
 #include "return-path.h"
 #include "qemu/error.h"
 
@@ -37,6 +38,10 @@ static bool incoming_ping(void *opaque, uint32_t value, GError **errp)
 const SaveVMCommandOps incoming_command_ops = {
     .open_return_path = incoming_open_return_path,
     .ping = incoming_ping,
+    .postcopy_advise = postcopy_incoming_advise,
+    .postcopy_listen = postcopy_incoming_listen,
+    .postcopy_run = postcopy_incoming_run,
+    .postcopy_ram_discard = postcopy_incoming_discard,
 };
 
 void incoming_return_path_shut(MigrationIncomingState *mis, bool failed)

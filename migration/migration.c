@@ -13,6 +13,7 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "postcopy-source.h"
 #include "rate-window.h"
 #include "return-path.h"
 #include "switchover.h"
@@ -253,6 +254,7 @@ static bool migration_setup(MigrationState *s, GError **errp)
     bql_lock();
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
+    postcopy_source_advise(s);
     ok = ok && s->machine.dirty_log_start(s->machine.opaque, errp) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
@@ -292,6 +294,9 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         SaveVMIterateResult res;
         bool first_round_ended;
 
+        if (postcopy_source_requested(s)) {
+            return true;        /* migrate-start-postcopy: switch now */
+        }
         /* The sync may have been slower than any before: decide again. */
         if (ready) {
             if (!migration_pending_exact(s, r, &pending, errp)) {
@@ -393,10 +398,12 @@ static gpointer migration_thread(gpointer opaque)
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
-        ok = migration_setup(s, &err) &&
-             migration_iterate(s, &r, &err) &&
-             migration_switchover(s, &err) &&
-             migration_rp_await(s, &err);
+        ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
+        if (ok && postcopy_source_requested(s)) {
+            ok = postcopy_source_run(s, &err);
+        } else {
+            ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
+        }
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
         }
@@ -484,6 +491,7 @@ static void migration_reset(MigrationState *s)
     time_set(&s->expected_downtime, 0);
     __atomic_store_n(&s->mbps_milli, 0, __ATOMIC_RELAXED);
     s->continue_requested = false;
+    g_atomic_int_set(&s->start_postcopy, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
@@ -553,6 +561,8 @@ static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
     ram->pages_per_second = migration_stat_get(&st->pages_per_second);
     ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
     ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
+    ram->postcopy_bytes = migration_stat_get(&st->postcopy_bytes);
+    ram->postcopy_requests = migration_stat_get(&st->postcopy_requests);
     ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
     if (!completed) {
         ram->remaining = migration_stat_get(&st->remaining);
@@ -586,15 +596,18 @@ MigrationInfo *migration_source_info(MigrationState *s)
     case MIGRATION_STATUS_CANCELLING:
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_POSTCOPY_ACTIVE:
     case MIGRATION_STATUS_COMPLETED: {
         bool completed = st == MIGRATION_STATUS_COMPLETED;
+        /* As QEMU: the downtime is known once the guest may run on the destination. */
+        bool downtime_known = completed || st == MIGRATION_STATUS_POSTCOPY_ACTIVE;
 
         info->has_setup_time = true;
         info->setup_time = time_get(&s->setup_time);
         info->has_total_time = true;
         info->total_time = completed ? time_get(&s->total_time)
                                      : now_ms() - s->start_time;
-        if (completed) {
+        if (downtime_known) {
             info->has_downtime = true;
             info->downtime = time_get(&s->downtime);
         } else {

@@ -11,6 +11,7 @@
  */
 #include "return-path.h"
 #include "savevm-commands.h"
+#include "postcopy-source.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 
@@ -116,13 +117,11 @@ static bool rp_handle_req_pages(ReturnPathSource *rp, uint16_t type,
         }
         g_free(rp->last_block);
         rp->last_block = g_strndup((const char *)buf + 13, namelen);
-        return rp->ops->req_pages(rp->opaque, rp->last_block, start, plen, errp);
-    }
-    if (!rp->last_block) {
+    } else if (!rp->last_block) {
         error_setg(errp, "MIG_RP_MSG_REQ_PAGES has no previous block");
         return false;
     }
-    return rp->ops->req_pages(rp->opaque, NULL, start, plen, errp);
+    return rp->ops->req_pages(rp->opaque, rp->last_block, start, plen, errp);
 }
 
 /* Handle one message; *@done once the destination said SHUT(0). */
@@ -247,7 +246,14 @@ static void migration_rp_failed(void *opaque, const GError *err)
     }
 }
 
+static bool migration_rp_req_pages(void *opaque, const char *block, uint64_t start,
+                                   uint64_t len, GError **errp)
+{
+    return postcopy_source_page_request(opaque, block, start, len, errp);
+}
+
 static const ReturnPathSourceOps migration_rp_ops = {
+    .req_pages = migration_rp_req_pages,
     .failed = migration_rp_failed,
 };
 

@@ -42,7 +42,7 @@ typedef enum MigRPMessage {
  */
 typedef struct ReturnPathSourceOps {
     void (*pong)(void *opaque, uint32_t value);
-    /* @block: the block named, or NULL for the last one named. */
+    /* @block: the block named by this request or the last REQ_PAGES_ID. */
     bool (*req_pages)(void *opaque, const char *block, uint64_t start,
                       uint64_t len, GError **errp);
     void (*switchover_ack)(void *opaque);

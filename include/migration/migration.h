@@ -26,6 +26,7 @@ typedef struct RAMState RAMState;
 typedef struct TransportListener TransportListener;
 typedef struct ReturnPathSource ReturnPathSource;
 typedef struct ReturnPathDst ReturnPathDst;
+typedef struct PostcopyIncoming PostcopyIncoming;
 
 typedef struct MigrationState {
     /*
@@ -55,6 +56,7 @@ typedef struct MigrationState {
     QemuCond cond;                      /* signalled on cancel, migrate-continue, new limits */
     char *error_desc;                   /* first error, for query-migrate */
     bool continue_requested;            /* migrate-continue while pre-switchover */
+    gint start_postcopy;                /* atomic: migrate-start-postcopy was issued */
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----
@@ -101,6 +103,8 @@ typedef struct MigrationIncomingState {
     ChannelCancel *cancel;
     QEMUFile *from_src;                 /* incoming thread only, once started */
     ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
+    RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
+    PostcopyIncoming *postcopy;         /* from POSTCOPY_ADVISE on, or NULL */
 
     QemuMutex lock;
     char *error_desc;

@@ -6,7 +6,14 @@
 #include "migration-helpers.h"
 #include "migration-tests.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/userfaultfd.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Set @cap on both sides. */
 static void set_cap_both(MigTest *t, const char *cap)
@@ -136,8 +143,152 @@ static void test_return_path_one_way(gconstpointer data)
     migrate_test_free(t);
 }
 
+/* ---- postcopy ---- */
+
+/*
+ * Can this host give tern a userfaultfd (the syscall, or /dev/userfaultfd)?
+ * If not, say why for the skip.
+ */
+static bool userfaultfd_usable(char **why)
+{
+    int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+    int err = errno;
+
+    if (fd < 0) {
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+        if (dev >= 0) {
+            fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
+            err = errno;
+            close(dev);
+        }
+    }
+    if (fd < 0) {
+        *why = g_strdup_printf("userfaultfd not available here (%s): postcopy "
+                               "needs it on the destination", g_strerror(err));
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* Start the processes for a postcopy test, or skip (NULL) without userfaultfd. */
+static MigTest *postcopy_start(const MigrateStart *start)
+{
+    g_autofree char *why = NULL;
+
+    if (!userfaultfd_usable(&why)) {
+        g_test_skip(why);
+        return NULL;
+    }
+    return migrate_start(start);
+}
+
+/*
+ * QEMU's postcopy flow: postcopy-ram on both sides, a live migration that
+ * cannot converge, migrate-start-postcopy once the guest dirtied memory
+ * already sent; the guest stops on the source, runs on the destination
+ * pulling pages, and everything arrives.
+ */
+static void test_postcopy_common(MigTest *t, const char *uri)
+{
+    set_cap_both(t, "postcopy-ram");
+    migrate_ensure_non_converge(t->from);
+    migrate_incoming_qmp(t->to, uri, NULL);
+    wait_for_serial(t->src_serial);
+    {
+        g_autofree char *connect = migrate_get_connect_uri(t->to, uri);
+
+        migrate_qmp(t->from, connect, NULL);
+    }
+    migrate_wait_for_dirty_mem(t);
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+    migration_event_wait(t->from, "postcopy-active");
+    json_node_unref(migrate_eventwait(t->from, "STOP"));
+    migration_event_wait(t->to, "postcopy-active");
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    {
+        g_autoptr(JsonNode) info = migrate_query(t->from);
+
+        g_test_message("postcopy-requests %" PRId64 ", postcopy-bytes %" PRId64
+                       ", downtime %" PRId64 " ms",
+                       migrate_query_ram_int(t->from, "postcopy-requests"),
+                       migrate_query_ram_int(t->from, "postcopy-bytes"),
+                       (int64_t)json_object_get_int_member(json_node_get_object(info),
+                                                           "downtime"));
+    }
+    migrate_end(t, true);
+}
+
+static void test_postcopy_plain(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = postcopy_start(&start);
+
+    if (!t) {
+        return;
+    }
+    test_postcopy_common(t, "tcp:127.0.0.1:0");
+    migrate_test_free(t);
+}
+
+static void test_postcopy_unix(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = postcopy_start(&start);
+    g_autofree char *uri = NULL;
+
+    if (!t) {
+        return;
+    }
+    uri = unix_uri(t, "migsocket");
+    test_postcopy_common(t, uri);
+    migrate_test_free(t);
+}
+
+/* migrate-start-postcopy's refusals, with QEMU's words. */
+static void test_postcopy_start_refused(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Enable postcopy with migrate_set_capability before the start of migration",
+        "{'execute': 'migrate-start-postcopy'}");
+    migrate_set_capability(t->from, "postcopy-ram", true);
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Postcopy must be started after migration has been started",
+        "{'execute': 'migrate-start-postcopy'}");
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
+/* exec: has no return path: postcopy fails at once, the guest runs on. */
+static void test_postcopy_exec_refused(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *uri = g_strdup_printf("exec:cat > %s/migfile", t->dir);
+    g_autofree char *desc = NULL;
+
+    migrate_set_capability(t->from, "postcopy-ram", true);
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    desc = wait_for_migration_fail(t->from, false);
+    g_assert_true(g_str_has_prefix(desc, "Unable to open return-path for postcopy"));
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 void migration_register_postcopy_tests(void)
 {
+    g_test_add_func("/migration/postcopy/plain", test_postcopy_plain);
+    g_test_add_func("/migration/postcopy/unix", test_postcopy_unix);
+    g_test_add_func("/migration/postcopy/start/refused", test_postcopy_start_refused);
+    g_test_add_func("/migration/postcopy/exec/refused", test_postcopy_exec_refused);
     g_test_add_func("/migration/precopy/unix/return-path",
                     test_precopy_return_path);
     g_test_add_data_func("/migration/precopy/unix/return-path/bad-load",

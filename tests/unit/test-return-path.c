@@ -197,8 +197,8 @@ static void test_round_trip(void)
     g_assert_cmphex(fx.last_pong, ==, 0x42);
     g_assert_cmpuint(fx.requests->len, ==, 3);
     g_assert_cmpstr(g_ptr_array_index(fx.requests, 0), ==, "pc.ram:4096:4096");
-    /* Same block: REQ_PAGES, which names no block. */
-    g_assert_cmpstr(g_ptr_array_index(fx.requests, 1), ==, "-:20480:4096");
+    /* Same block: REQ_PAGES, which names none; the reader remembers it. */
+    g_assert_cmpstr(g_ptr_array_index(fx.requests, 1), ==, "pc.ram:20480:4096");
     g_assert_cmpstr(g_ptr_array_index(fx.requests, 2), ==, "other:0:4096");
     fx_cleanup(&fx);
 }
