@@ -249,6 +249,25 @@ static void test_postcopy_unix(void)
     migrate_test_free(t);
 }
 
+/* Under KVM: the guest's faults come through KVM's page faults on the vCPU thread. */
+static void test_postcopy_unix_kvm(void)
+{
+    MigrateStart start = {
+        .accel = "kvm",
+        .start_address = 1 << 20,
+        .end_address = 2 << 20,
+    };
+    MigTest *t = postcopy_start(&start);
+    g_autofree char *uri = NULL;
+
+    if (!t) {
+        return;
+    }
+    uri = unix_uri(t, "migsocket");
+    test_postcopy_common(t, uri);
+    migrate_test_free(t);
+}
+
 /* migrate-start-postcopy's refusals, with QEMU's words. */
 static void test_postcopy_start_refused(void)
 {
@@ -281,6 +300,11 @@ static void test_postcopy_exec_refused(void)
     g_assert_true(g_str_has_prefix(desc, "Unable to open return-path for postcopy"));
     migrate_end(t, false);
     migrate_test_free(t);
+}
+
+void migration_register_postcopy_kvm_tests(void)
+{
+    g_test_add_func("/migration/postcopy/unix/kvm", test_postcopy_unix_kvm);
 }
 
 void migration_register_postcopy_tests(void)
