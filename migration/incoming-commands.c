@@ -20,6 +20,14 @@ static bool incoming_open_return_path(void *opaque, QEMUFile *f, GError **errp)
         error_prepend(errp, "CMD_OPEN_RETURN_PATH failed: ");
         return false;
     }
+    /*
+     * switchover-ack: as QEMU, the ack goes once no device needs to approve
+     * the switchover; tern has no such device (VFIO's precopy), so now.
+     */
+    if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_SWITCHOVER_ACK)) {
+        return_path_dst_send_switchover_ack(mis->rp);
+        return return_path_dst_check(mis->rp, errp);
+    }
     return true;
 }
 

@@ -294,7 +294,10 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         SaveVMIterateResult res;
         bool first_round_ended;
 
-        if (postcopy_source_requested(s)) {
+        /* switchover-ack: not before the destination said it may. */
+        if (!migration_rp_switchover_acked(s)) {
+            ready = false;
+        } else if (postcopy_source_requested(s)) {
             return true;        /* migrate-start-postcopy: switch now */
         }
         /* The sync may have been slower than any before: decide again. */
@@ -492,6 +495,7 @@ static void migration_reset(MigrationState *s)
     __atomic_store_n(&s->mbps_milli, 0, __ATOMIC_RELAXED);
     s->continue_requested = false;
     g_atomic_int_set(&s->start_postcopy, 0);
+    g_atomic_int_set(&s->switchover_acked, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)

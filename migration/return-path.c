@@ -252,8 +252,22 @@ static bool migration_rp_req_pages(void *opaque, const char *block, uint64_t sta
     return postcopy_source_page_request(opaque, block, start, len, errp);
 }
 
+static void migration_rp_switchover_ack(void *opaque)
+{
+    MigrationState *s = opaque;
+
+    g_atomic_int_set(&s->switchover_acked, 1);
+}
+
+bool migration_rp_switchover_acked(MigrationState *s)
+{
+    return !migrate_cap(s->run_opts, MIGRATION_CAPABILITY_SWITCHOVER_ACK) ||
+           g_atomic_int_get(&s->switchover_acked);
+}
+
 static const ReturnPathSourceOps migration_rp_ops = {
     .req_pages = migration_rp_req_pages,
+    .switchover_ack = migration_rp_switchover_ack,
     .failed = migration_rp_failed,
 };
 

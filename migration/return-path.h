@@ -81,6 +81,11 @@ bool migration_rp_open(MigrationState *s, GError **errp);
  * BQL released on failure, as migration_switchover() leaves it.
  */
 bool migration_rp_await(MigrationState *s, GError **errp);
+/*
+ * May the source switch over (precopy completion or postcopy)?  Always,
+ * unless switchover-ack is on and the destination has not acked yet.
+ */
+bool migration_rp_switchover_acked(MigrationState *s);
 /* Whatever happened: end the thread (cancelling its wait) and free it. */
 void migration_rp_stop(MigrationState *s);
 

@@ -57,6 +57,7 @@ typedef struct MigrationState {
     char *error_desc;                   /* first error, for query-migrate */
     bool continue_requested;            /* migrate-continue while pre-switchover */
     gint start_postcopy;                /* atomic: migrate-start-postcopy was issued */
+    gint switchover_acked;              /* atomic: the destination sent SWITCHOVER_ACK */
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----

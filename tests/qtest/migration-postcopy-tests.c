@@ -125,6 +125,65 @@ static void test_precopy_return_path_bad_load(gconstpointer data)
     migrate_test_free(t);
 }
 
+/* ---- switchover-ack ---- */
+
+/* QEMU's test: return-path and switchover-ack on both sides, live, over tcp. */
+static void test_precopy_switchover_ack(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *uri = NULL;
+
+    set_cap_both(t, "return-path");
+    set_cap_both(t, "switchover-ack");
+    migrate_ensure_non_converge(t->from);
+    migrate_incoming_qmp(t->to, "tcp:127.0.0.1:0", NULL);
+    wait_for_serial(t->src_serial);
+    uri = migrate_get_connect_uri(t->to, "tcp:127.0.0.1:0");
+    migrate_qmp(t->from, uri, NULL);
+    migrate_wait_for_dirty_mem(t);
+    migrate_ensure_converge(t->from);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
+/*
+ * The destination never acks (its switchover-ack is off): a migration that
+ * would converge at once keeps iterating, pass after pass, and cancels
+ * cleanly.
+ */
+static void test_precopy_switchover_ack_missing(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *uri = unix_uri(t, "migsocket");
+    g_autofree char *status = NULL;
+
+    set_cap_both(t, "return-path");
+    migrate_set_capability(t->from, "switchover-ack", true);
+    migrate_ensure_converge(t->from);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_pass(t->from, 4);
+    status = migrate_query_status(t->from);
+    g_assert_cmpstr(status, ==, "active");
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    migration_event_wait(t->to, "failed");
+    {
+        g_autofree char *runstate = migrate_runstate(t->from);
+
+        g_assert_cmpstr(runstate, ==, "running");
+    }
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 /* exec: and file: carry one direction: QEMU's refusal, the guest runs on. */
 static void test_return_path_one_way(gconstpointer data)
 {
@@ -319,6 +378,10 @@ void migration_register_postcopy_tests(void)
                          GINT_TO_POINTER(true), test_precopy_return_path_bad_load);
     g_test_add_data_func("/migration/precopy/unix/bad-load-unnoticed",
                          GINT_TO_POINTER(false), test_precopy_return_path_bad_load);
+    g_test_add_func("/migration/precopy/tcp/plain/switchover-ack",
+                    test_precopy_switchover_ack);
+    g_test_add_func("/migration/precopy/unix/switchover-ack/missing",
+                    test_precopy_switchover_ack_missing);
     g_test_add_data_func("/migration/precopy/exec/return-path",
                          "exec:cat > %s/migfile", test_return_path_one_way);
     g_test_add_data_func("/migration/precopy/file/return-path",
