@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "debug-exit.h"
+#include "hw/display-vga.h"
 #include "hw/guest-params.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -124,7 +125,9 @@ static bool machine_init_memory(Machine *m, const MachineConfig *cfg,
                    "at most 4 GiB");
         return false;
     }
-    return memory_map_block(m->memory, m->ram, 0, errp);
+    return memory_map_block(m->memory, m->ram, 0, errp) &&
+           (!cfg->vga_vram_mb ||
+            vga_vram_init(m->memory, cfg->vga_vram_mb, errp));
 }
 
 /* Try each accelerator in turn; report each failure before a fallback. */
@@ -205,7 +208,7 @@ static bool machine_init_devices(Machine *m, const MachineConfig *cfg,
             return false;
         }
     }
-    return true;
+    return !cfg->vga_vram_mb || vga_machine_add(m, errp);
 }
 
 bool machine_load_kernel(Machine *m, const char *path, GError **errp)

@@ -7,6 +7,7 @@
  */
 #include "assembly.h"
 #include "hmp-cmds.h"
+#include "screendump-cmds.h"
 
 #include "migration/migration-hmp.h"
 #include "migration/migration.h"
@@ -147,6 +148,7 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
 {
     ctx->monitors = monitors_new(cmds, ctx);
     system_hmp_register();
+    screendump_hmp_register();
     migration_hmp_register();
 }
 

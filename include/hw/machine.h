@@ -38,6 +38,7 @@ typedef struct MachineConfig {
     char *kernel;               /* -kernel FILE, or NULL */
     char *append;               /* -append, or NULL */
     Chardev *serial;            /* -serial, or NULL */
+    uint64_t vga_vram_mb;       /* -device VGA: video memory; 0: no display */
     /* Not from the command line: set by the assembly (system/assembly.c). */
     DeviceBlocker blocker;      /* how devices ask for migration blockers */
 } MachineConfig;

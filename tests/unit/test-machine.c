@@ -130,6 +130,7 @@ static void test_errors(void)
     g_autoptr(MachineConfig) b = qtest_config();
     g_autoptr(MachineConfig) c = qtest_config();
     g_autoptr(MachineConfig) d = qtest_config();
+    g_autoptr(MachineConfig) e = qtest_config();
     g_autofree char *big = NULL;
     g_autofree char *big_kernel = NULL;
 
@@ -150,6 +151,11 @@ static void test_errors(void)
     d->kernel = g_strdup(big_kernel);
     expect_create_error(d, "does not fit in RAM");
     g_unlink(big_kernel);
+
+    /* The VGA's framebuffer at 0xe0000000 needs main RAM to end below it. */
+    e->ram_size = UINT64_C(0xe0001000);
+    e->vga_vram_mb = 1;
+    expect_create_error(e, "'vga.vram' would overlap 'pc.ram' in guest memory");
 }
 
 static void test_guest_params(void)
