@@ -169,10 +169,10 @@ static void wait_progress(int i, gint64 after)
 
 static void test_initial_state(void)
 {
+    VM *vm = setup(2);
     X86CPUState env;
     g_autoptr(GError) err = NULL;
 
-    VM *vm = setup(2);
     g_assert_cmpint(cpus_count(vm), ==, 2);
     g_assert_true(cpu_get_state(vm, 0, &env, &err));
     g_assert_cmphex(env.eip, ==, 0x10000);
@@ -187,9 +187,9 @@ static void test_initial_state(void)
 
 static void test_stop_parks_all(void)
 {
+    VM *vm = setup(1);
     gint64 s0;
 
-    VM *vm = setup(1);
     vm_start(vm);
     wait_progress(0, 0);
     for (int round = 0; round < 50; round++) {
@@ -211,10 +211,10 @@ static void test_stop_parks_all(void)
 
 static void test_state_needs_stop(void)
 {
+    VM *vm = setup(1);
     X86CPUState env;
     g_autoptr(GError) err = NULL;
 
-    VM *vm = setup(1);
     vm_start(vm);
     g_assert_false(cpu_get_state(vm, 0, &env, &err));
     g_assert_nonnull(strstr(err->message, "stop the VM first"));
@@ -233,11 +233,11 @@ static void test_state_needs_stop(void)
 
 static void test_halt_parks(void)
 {
+    VM *vm = setup(1);
     X86CPUState env;
     g_autoptr(GError) err = NULL;
     gint64 s0;
 
-    VM *vm = setup(1);
     vm_start(vm);
     wait_progress(0, 0);
     g_atomic_int_set(&spin_cpus[0]->mode, HALT_NOW);
