@@ -3,7 +3,7 @@
  * main RAM and every memory backend), with host backing (anonymous, memfd,
  * file), guest-physical access for devices and qtest, and the one
  * dirty-tracking interface migration uses.  The machine owns it
- * (Machine.memory, hw/tern-pc.c builds it); every reader is handed it.
+ * (Machine.memory, hw/machine.c builds it); every reader is handed it.
  * Block ids are stable and documented in docs/memory.md: "pc.ram" for -m
  * RAM, the backend id for a backend.
  *
