@@ -61,7 +61,7 @@ static void vga_vbe_fixup(uint16_t *r, uint64_t vram_size, uint32_t *start,
                                           VBE_DISPI_MAX_XRES);
 
     line_len = r[VBE_DISPI_INDEX_VIRT_WIDTH] * bits / 8;
-    max_y = vram_size / line_len;       /* >= 16: vram >= 1 MiB, line < 64 KiB */
+    max_y = vram_size / line_len;       /* >= 16: 1 MiB, lines < 64 KiB */
     r[VBE_DISPI_INDEX_YRES] = CLAMP(r[VBE_DISPI_INDEX_YRES], 1,
                                     MIN(VBE_DISPI_MAX_YRES, max_y));
 

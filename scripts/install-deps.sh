@@ -14,8 +14,9 @@ build_packages=(
 )
 
 # Test only, never a build dependency (meson does not look for them): QEMU
-# writes the stream the analyser is checked against (analyze-stream-qemu,
-# SKIP without it).  Installed without recommends: a disk boot needs only
+# writes the stream the analyser is checked against (analyze-stream-qemu)
+# and the screendump tern's is compared with (display-qemu); both SKIP
+# without it.  Installed without recommends: a disk boot needs only
 # what the package depends on.
 test_packages=(qemu-system-x86)
 

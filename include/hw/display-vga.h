@@ -16,11 +16,14 @@
 #include "sysemu/memory.h"
 #include "ui/surface.h"
 
-#define VGA_VRAM_ID         "vga.vram"          /* QEMU's region name */
-#define VGA_LFB_ADDR        UINT64_C(0xe0000000) /* VBE_DISPI_LFB_PHYSICAL_ADDRESS */
-#define VGA_VRAM_MB_DEFAULT 16                  /* QEMU's vgamem_mb for PCI VGA */
-#define VGA_VRAM_MB_MAX     256                 /* 0xe0000000 + 256 MiB: below KVM's pages */
-#define VGA_DEVICE_ID       "vga"               /* the screendump device name */
+/* QEMU's region name; the framebuffer at QEMU's VBE_DISPI_LFB_PHYSICAL_ADDRESS. */
+#define VGA_VRAM_ID         "vga.vram"
+#define VGA_LFB_ADDR        UINT64_C(0xe0000000)
+/* QEMU's vgamem_mb default for PCI VGA; 256 MiB ends below KVM's own pages. */
+#define VGA_VRAM_MB_DEFAULT 16
+#define VGA_VRAM_MB_MAX     256
+/* The device name screendump's "device" argument takes. */
+#define VGA_DEVICE_ID       "vga"
 
 /* VBE register indexes (data port after writing the index port). */
 enum {
@@ -54,7 +57,7 @@ enum {
 /* Ports. */
 #define VBE_DISPI_IOPORT_INDEX  0x1ce
 #define VBE_DISPI_IOPORT_DATA   0x1cf   /* and 0x1d0 */
-#define VGA_DAC_IOPORT_BASE     0x3c6   /* PEL mask, read index, write index, data */
+#define VGA_DAC_IOPORT_BASE     0x3c6   /* PEL mask, read/write index, data */
 
 typedef struct VGAState {
     DeviceState parent;
@@ -63,7 +66,7 @@ typedef struct VGAState {
     uint16_t vbe_index;
     uint16_t vbe_regs[VBE_DISPI_INDEX_NB];
     uint8_t palette[256 * 3];           /* R, G, B as the guest wrote them */
-    uint8_t dac_state;                  /* 0: last set the write index, 3: read */
+    uint8_t dac_state;                  /* 0: write index set last, 3: read */
     uint8_t dac_sub_index;              /* 0..2: the colour component next */
     uint8_t dac_read_index;
     uint8_t dac_write_index;
@@ -72,7 +75,7 @@ typedef struct VGAState {
     /* Not migrated: the video memory, and what the mode derives. */
     GuestMemory *memory;                /* the VM's; set before realize */
     RAMBlock *vram;
-    uint32_t vbe_start_addr;            /* bytes into vram of the top-left pixel */
+    uint32_t vbe_start_addr;            /* vram offset of the top-left pixel */
     uint32_t vbe_line_offset;           /* bytes per line */
 } VGAState;
 
