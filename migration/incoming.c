@@ -11,6 +11,8 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
+#include "migration/ram.h"
+#include "migration/ram-verify.h"
 #include "incoming-commands.h"
 #include "postcopy-dest.h"
 #include "transport.h"
@@ -156,7 +158,8 @@ static gpointer incoming_thread(gpointer opaque)
     MigrationIncomingState *mis = opaque;
     GError *err = NULL;
 
-    bool ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+    bool ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
+              ram_verify_load_done(ram_state_verify(mis->ram), &err);
 
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
@@ -202,6 +205,8 @@ static void incoming_accept(int fd, void *opaque)
      * has read nothing yet or a load in progress, which it refuses.
      */
     migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
+    ram_verify_start(ram_state_verify(mis->ram),
+                     migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
     savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
                       MIGRATION_STATUS_ACTIVE);
@@ -261,4 +266,5 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     qemu_mutex_lock(&mis->lock);
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
+    info->x_verify_ram = ram_verify_info(ram_state_verify(mis->ram), false);
 }

@@ -26,6 +26,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
     [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
+    [MIGRATION_CAPABILITY_X_VERIFY_RAM] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -60,6 +61,21 @@ static const CapRule cap_rules[] = {
       false, "Mapped-ram migration is incompatible with xbzrle" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
+    /*
+     * tern's own.  The source learns the destination's verdict through the
+     * return path; the other RAM paths do not report their pages to the
+     * verifier yet (issue 17).
+     */
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
+      true, "Capability 'x-verify-ram' requires capability 'return-path'" },
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
+      false, "x-verify-ram does not cover postcopy-ram yet" },
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_XBZRLE,
+      false, "x-verify-ram does not cover xbzrle yet" },
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MULTIFD,
+      false, "x-verify-ram does not cover multifd yet" },
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
+      false, "x-verify-ram does not cover mapped-ram yet" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */

@@ -33,6 +33,7 @@ RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
     ram_residency_init(&rs->residency);
     ram_residency_init(&rs->load.residency);
     ram_postcopy_init(rs);
+    rs->verify = ram_verify_new(blocks);
     return rs;
 }
 
@@ -59,6 +60,7 @@ void ram_state_free(RAMState *rs)
     }
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
+    ram_verify_free(rs->verify);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     g_free(rs);
@@ -76,6 +78,11 @@ void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque)
 {
     rs->sync_hook = hook;
     rs->sync_hook_opaque = opaque;
+}
+
+RAMVerify *ram_state_verify(RAMState *rs)
+{
+    return rs ? rs->verify : NULL;
 }
 
 uint64_t ram_state_dirty_sync_count(const RAMState *rs)
@@ -240,11 +247,14 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
         len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_ZERO);
         hdr[len++] = 0;
         qemu_put_buffer(f, hdr, len);
+        ram_verify_page(rs->verify, rb, page, NULL);
         run->zero_pages++;
     } else {
         len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_PAGE);
         qemu_put_buffer(f, hdr, len);
         qemu_put_buffer_async(f, host, TARGET_PAGE_SIZE);
+        /* A write after this point dirties the page: it is sent and digested again. */
+        ram_verify_page(rs->verify, rb, page, host);
         len += TARGET_PAGE_SIZE;
         run->normal_pages++;
     }
@@ -411,6 +421,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
     rs->last_sent_block = NULL;
     ram_residency_invalidate(&rs->residency);
     ram_send_dirty_pages(rs, f, true, &run);
+    ram_verify_fold(rs->verify);       /* so that the switchover folds only its own pages */
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
     if (!qemu_file_check_error(f, errp)) {

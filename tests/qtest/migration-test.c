@@ -377,5 +377,6 @@ int main(int argc, char **argv)
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
     migration_register_postcopy_tests();
+    migration_register_verify_tests();
     return g_test_run();
 }
