@@ -252,7 +252,8 @@ static bool migration_setup(MigrationState *s, GError **errp)
     bool ok;
 
     migration_savevm_config(&s->machine, s->run_opts, &cfg);
-    ram_verify_start(ram_state_verify(s->ram), migrate_cap(s->run_opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
+    ram_verify_start(ram_state_verify(s->ram),
+                     migrate_cap(s->run_opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
     bql_lock();
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
@@ -596,7 +597,8 @@ MigrationInfo *migration_source_info(MigrationState *s)
     qemu_mutex_lock(&s->lock);
     info->error_desc = g_strdup(s->error_desc);
     qemu_mutex_unlock(&s->lock);
-    info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram), st == MIGRATION_STATUS_COMPLETED);
+    info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
+                                         st == MIGRATION_STATUS_COMPLETED);
 
     switch (st) {
     case MIGRATION_STATUS_ACTIVE:
