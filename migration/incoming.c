@@ -261,4 +261,5 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     qemu_mutex_lock(&mis->lock);
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
+    postcopy_incoming_info(mis, info);
 }

@@ -80,6 +80,8 @@ typedef struct RAMPostcopyLoad {
     bool listening;                 /* pages are placed with UFFDIO_COPY / ZEROPAGE */
     int uffd;                       /* registered over every block while listening */
     uint8_t *page_buf;              /* one page: UFFDIO_COPY's source */
+    RAMPlacedHook *placed;          /* told of every page placed, or NULL */
+    void *placed_opaque;
 } RAMPostcopyLoad;
 
 /* Destination state; lives inside RAMState. */

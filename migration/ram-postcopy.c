@@ -331,6 +331,8 @@ void ram_postcopy_incoming_end(RAMState *rs)
     pl->uffd = -1;
     pl->listening = false;
     pl->advised = false;
+    pl->placed = NULL;
+    pl->placed_opaque = NULL;
 }
 
 /* Place the page at @host: @src's bytes, or zeros when @src is NULL.  EEXIST: it is there. */
@@ -389,7 +391,16 @@ bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *r
         return false;
     }
     set_bit_atomic(page, rb->receivedmap);
+    if (pl->placed) {
+        pl->placed(pl->placed_opaque, (uintptr_t)rb->host + offset);
+    }
     return true;
+}
+
+void ram_postcopy_set_placed_hook(RAMState *rs, RAMPlacedHook *hook, void *opaque)
+{
+    rs->load.postcopy.placed = hook;
+    rs->load.postcopy.placed_opaque = opaque;
 }
 
 RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset)

@@ -19,6 +19,7 @@
 #include "sysemu/cpus.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
@@ -36,6 +37,7 @@ typedef struct CPUState {
     bool halted;        /* executed HLT; parked until woken */
     bool exit;          /* leave the thread */
     QemuCond wake;
+    gint tid;           /* atomic: the thread's kernel id once it runs, else 0 */
 } CPUState;
 
 /*
@@ -73,6 +75,19 @@ int cpus_count(void)
     return vcpus.cpus ? (int)vcpus.cpus->len : 0;
 }
 
+int cpus_index_of_thread(int tid)
+{
+    /* The set does not change once created; each tid is written once. */
+    for (guint i = 0; vcpus.cpus && i < vcpus.cpus->len; i++) {
+        CPUState *cpu = g_ptr_array_index(vcpus.cpus, i);
+
+        if (g_atomic_int_get(&cpu->tid) == tid) {
+            return cpu->index;
+        }
+    }
+    return -1;
+}
+
 static CPUState *cpu_by_index(int index)
 {
     if (index < 0 || index >= cpus_count()) {
@@ -102,6 +117,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
     CPUState *cpu = opaque;
 
     current_cpu = cpu;
+    g_atomic_int_set(&cpu->tid, gettid());
     bql_lock();
     while (!cpu->exit) {
         GError *err = NULL;

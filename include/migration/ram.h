@@ -169,6 +169,9 @@ bool ram_postcopy_incoming_advise(RAMState *rs, uint64_t pagesize_summary,
 bool ram_postcopy_incoming_discard(RAMState *rs, const char *name, uint64_t start,
                                    uint64_t len, GError **errp);
 bool ram_postcopy_incoming_listen(RAMState *rs, int uffd, GError **errp);
+/* Tell @hook of every page placed from now on (host address; incoming thread). */
+typedef void RAMPlacedHook(void *opaque, uint64_t host_addr);
+void ram_postcopy_set_placed_hook(RAMState *rs, RAMPlacedHook *hook, void *opaque);
 /* Undo listen and advise (NULL-safe when neither happened). */
 void ram_postcopy_incoming_end(RAMState *rs);
 

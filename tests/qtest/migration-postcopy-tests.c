@@ -249,9 +249,30 @@ static MigTest *postcopy_start(const MigrateStart *start)
  * already sent; the guest stops on the source, runs on the destination
  * pulling pages, and everything arrives.
  */
+/* The destination's figures: blocktime members as QEMU's, and tern's latencies. */
+static void check_dest_blocktime(MigTest *t)
+{
+    g_autoptr(JsonNode) info = migrate_query(t->to);
+    JsonObject *obj = json_node_get_object(info);
+    JsonArray *per_vcpu;
+
+    g_assert_true(json_object_has_member(obj, "postcopy-blocktime"));
+    per_vcpu = json_object_get_array_member(obj, "postcopy-vcpu-blocktime");
+    g_assert_cmpuint(json_array_get_length(per_vcpu), ==, 1);
+    g_assert_true(json_object_has_member(obj, "x-postcopy-faults"));
+    g_test_message("destination: blocktime %" PRId64 " ms, faults %" PRId64
+                   ", latency p50 %" PRId64 " us, p99 %" PRId64 " us, max %" PRId64 " us",
+                   json_object_get_int_member(obj, "postcopy-blocktime"),
+                   json_object_get_int_member(obj, "x-postcopy-faults"),
+                   json_object_get_int_member_with_default(obj, "x-postcopy-latency-p50", -1),
+                   json_object_get_int_member_with_default(obj, "x-postcopy-latency-p99", -1),
+                   json_object_get_int_member_with_default(obj, "x-postcopy-latency-max", -1));
+}
+
 static void test_postcopy_common(MigTest *t, const char *uri)
 {
     set_cap_both(t, "postcopy-ram");
+    set_cap_both(t, "postcopy-blocktime");
     migrate_ensure_non_converge(t->from);
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_serial(t->src_serial);
@@ -269,6 +290,7 @@ static void test_postcopy_common(MigTest *t, const char *uri)
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
     migrate_check_source_after(t);
+    check_dest_blocktime(t);
     {
         g_autoptr(JsonNode) info = migrate_query(t->from);
 
