@@ -14,6 +14,12 @@ runs alternate (A B A B ...).  Workloads:
   a-b     the guest increments one byte in every page of [1 MiB, 100 MiB)
           forever; downtime is checked against downtime-limit
 
+With --postcopy both sides get postcopy-ram (the destination also
+postcopy-blocktime) and migrate-start-postcopy is issued once the first pass
+over RAM ended (dirty-sync-count 2); the table adds the destination's
+blocktime and, for tern, its page-request latency p50/p99 (QEMU before 10.1
+reports no latency).
+
 tern boots the flat build of tests/guest/ with -kernel; QEMU boots the
 boot-sector build of the same program from an IDE disk.  Prints one table
 (median [min-max] per side and the tern/QEMU ratio), with the machine's
@@ -51,7 +57,8 @@ FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\x
 FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
-          "passes", "error"]
+          "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
+          "lat_p99_us", "error"]
 
 
 def parse_size(text):
@@ -129,6 +136,8 @@ def options(argv):
     p.add_argument("--results", default=os.path.join(HERE, "results"),
                    help="where the CSV, table and chart go (default bench/results)")
     p.add_argument("--keep", action="store_true", help="keep every run's logs, not just failures")
+    p.add_argument("--postcopy", action="store_true",
+                   help="switch to postcopy after the first pass (see above)")
     opts = p.parse_args(argv)
     if opts.quick:
         opts.runs, opts.sizes = 1, [256 * MiB]
@@ -341,8 +350,11 @@ class Bench:
             self.wait_ready(src, workload)
             dst = self.start_vm(vmm, cfg, "dst", rundir, vms)
             for vm in (src, dst):
+                caps = ["events"]
+                if self.opts.postcopy:
+                    caps += ["postcopy-ram"] + (["postcopy-blocktime"] if vm is dst else [])
                 vm.qmp.command("migrate-set-capabilities",
-                               capabilities=[{"capability": "events", "state": True}])
+                               capabilities=[{"capability": c, "state": True} for c in caps])
             params = {"max_bandwidth": self.opts.max_bandwidth}
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
@@ -360,6 +372,8 @@ class Bench:
             timeout = 120 + 60 * size / GiB
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
+            if self.opts.postcopy:
+                self.start_postcopy_after_first_pass(src, timeout)
             try:
                 ev = src.qmp.wait_event("MIGRATION", timeout=timeout,
                                         match=lambda d: d["status"] in ("completed", "failed",
@@ -379,6 +393,8 @@ class Bench:
             if status != "running":
                 raise RuntimeError(f"destination guest is {status}, not running")
 
+            if self.opts.postcopy:
+                self.record_postcopy(row, info, dst)
             ram = info.get("ram", {})
             total = info.get("total-time", 0)
             downtime = info.get("downtime", 0)
@@ -409,6 +425,30 @@ class Bench:
                 row["logs"] = rundir
         return row
 
+    @staticmethod
+    def start_postcopy_after_first_pass(src, timeout):
+        """migrate-start-postcopy once dirty-sync-count reaches 2 (the first
+        pass over RAM ended), unless the migration ended before."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = src.qmp.command("query-migrate")
+            if info.get("status") not in ("setup", "active"):
+                return
+            if info.get("ram", {}).get("dirty-sync-count", 0) >= 2:
+                src.qmp.command("migrate-start-postcopy")
+                return
+            time.sleep(0.002)
+
+    @staticmethod
+    def record_postcopy(row, info, dst):
+        ram = info.get("ram", {})
+        dinfo = dst.qmp.command("query-migrate")
+        row.update(postcopy=int(ram.get("postcopy-bytes", 0) > 0),
+                   postcopy_requests=ram.get("postcopy-requests", 0),
+                   blocktime_ms=dinfo.get("postcopy-blocktime"),
+                   lat_p50_us=dinfo.get("x-postcopy-latency-p50"),
+                   lat_p99_us=dinfo.get("x-postcopy-latency-p99"))
+
     # -- the matrix -----------------------------------------------------------
 
     def configurations(self):
@@ -434,9 +474,14 @@ class Bench:
                f"{r['transport']:<4} #{r['run'] + 1}"
         if r["status"] == "completed":
             flag = "  DOWNTIME > LIMIT" if r["over_limit"] else ""
+            pc = ""
+            if "postcopy" in r:
+                pc = (f", postcopy {'yes' if r['postcopy'] else 'no'}, "
+                      f"{r['postcopy_requests']} requests, blocktime {r['blocktime_ms']} ms, "
+                      f"latency p50 {r['lat_p50_us']} us p99 {r['lat_p99_us']} us")
             print(f"{head}: total {r['total_ms']} ms, downtime {r['downtime_ms']} ms, "
                   f"{r['throughput_gbps']:.2f} GB/s, {r['passes']} passes, "
-                  f"dst done {r['dst_done_ms']} ms{flag}", flush=True)
+                  f"dst done {r['dst_done_ms']} ms{flag}{pc}", flush=True)
         else:
             print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
                   + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
@@ -471,6 +516,9 @@ def machine_figures(build):
 
 METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
            ("GB/s", "throughput_gbps", "{:.2f}")]
+POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
+                    ("req p50 us", "lat_p50_us", "{:.0f}"),
+                    ("req p99 us", "lat_p99_us", "{:.0f}")]
 
 
 def spread(values, fmt):
@@ -488,8 +536,10 @@ def summary_rows(bench):
                          if (r["workload"], r["size"], r["transport"]) == cfg
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
-        for label, key, fmt in METRICS:
-            values = {k: [r[key] for r in rs] for k, rs in runs.items()}
+        metrics = METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
+        for label, key, fmt in metrics:
+            values = {k: [r[key] for r in rs if r.get(key) is not None]
+                      for k, rs in runs.items()}
             note = ""
             if key == "downtime_ms":
                 note = "over limit: " + ", ".join(
@@ -505,8 +555,9 @@ def format_table(bench, machine):
                          for v in bench.vmms if not v.skip_reason)
     bw = "unlimited" if o.max_bandwidth == 0 else f"{o.max_bandwidth} B/s"
     dl = f"{o.downtime_limit} ms" if o.downtime_limit is not None else "default"
+    pc = "; postcopy after the first pass" if o.postcopy else ""
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
-             f"downtime-limit {dl}; {o.runs} run(s) per side, alternating; "
+             f"downtime-limit {dl}{pc}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]
     if machine:
         lines.append("Machine (bench-machine, median of 5): " + ", ".join(

@@ -517,6 +517,8 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
                      __ATOMIC_RELAXED);
     __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
                      __ATOMIC_RELAXED);
+    __atomic_store_n(&s->max_postcopy_bandwidth,
+                     migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
     migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);

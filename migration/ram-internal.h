@@ -68,6 +68,7 @@ typedef enum RAMPostcopyPhase {
 /* Postcopy, source: the requests the return path queues for the migration thread. */
 typedef struct RAMPostcopySource {
     bool active;                    /* migration thread: the postcopy phase runs */
+    bool flush_due;                 /* migration thread: a requested page was queued */
     gint phase;                     /* atomic: RAMPostcopyPhase */
     QemuMutex lock;                 /* guards @requests */
     GQueue requests;                /* RAMPageRequest *, oldest first */

@@ -130,7 +130,8 @@ static RAMBlock *ram_load_named_block(RAMState *rs, QEMUFile *f, uint64_t pos, G
 /* Advise a block that is about to receive pages, per the fault policy. */
 static void ram_load_advise_block(RAMState *rs, RAMBlock *rb)
 {
-    if (rs->load.policy == RAM_LOAD_FAULT_PLAIN ||
+    /* Postcopy places small pages one at a time (ram-postcopy.c). */
+    if (rs->load.policy == RAM_LOAD_FAULT_PLAIN || rs->load.postcopy.advised ||
         !ram_residency_applies(&rs->load.residency, rb)) {
         return;
     }

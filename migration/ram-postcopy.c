@@ -5,7 +5,8 @@
  * the return path, for the pages it faults on.  The return-path thread
  * queues each request here; the migration thread takes requested pages
  * before the next background page (ram_take_next_dirty()), so a fault
- * waits behind what is already in the channel, not behind the rest of RAM.
+ * waits behind what is already in the channel, not behind the rest of RAM,
+ * and the background pass then continues from the requested page.
  *
  * Destination: from ADVISE on, every page that arrives is marked in its
  * block's receivedmap; DISCARD drops pages the source re-dirtied; from
@@ -200,7 +201,27 @@ RAMBlock *ram_postcopy_take_request(RAMState *rs, uint64_t *page)
     }
     g_atomic_int_set(&rs->postcopy.pending, !g_queue_is_empty(&rs->postcopy.requests));
     qemu_mutex_unlock(&rs->postcopy.lock);
+    if (found) {
+        /*
+         * As QEMU: the background pass goes on right after the page the
+         * guest wanted, where its next faults most likely are.
+         */
+        guint index;
+
+        g_ptr_array_find(rs->blocks, found, &index);
+        rs->cursor_block = index;
+        rs->cursor_page = *page + 1;
+        rs->postcopy.flush_due = true;
+    }
     return found;
+}
+
+bool ram_postcopy_take_flush_due(RAMState *rs)
+{
+    bool due = rs->postcopy.flush_due;
+
+    rs->postcopy.flush_due = false;
+    return due;
 }
 
 /* ---- destination ---- */

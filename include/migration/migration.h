@@ -75,6 +75,7 @@ typedef struct MigrationState {
     /* Limits that migrate-set-parameters may change while a migration runs (atomic). */
     uint64_t max_bandwidth;             /* bytes/s, 0 = unlimited */
     uint64_t downtime_limit;            /* ms */
+    uint64_t max_postcopy_bandwidth;    /* bytes/s for postcopy's background pages, 0 = unlimited */
 
     MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */

@@ -154,6 +154,12 @@ void ram_postcopy_source_stop(RAMState *rs);
  */
 bool ram_postcopy_queue_request(RAMState *rs, const char *block, uint64_t start,
                                 uint64_t len, GError **errp);
+/*
+ * Was a requested page queued since the last call?  Then the caller ends
+ * the iteration soon and flushes, so it does not wait in the buffer behind
+ * background pages.  Migration thread.
+ */
+bool ram_postcopy_take_flush_due(RAMState *rs);
 /* Are requests waiting?  Any thread. */
 bool ram_postcopy_requests_pending(RAMState *rs);
 
