@@ -16,9 +16,11 @@ runs alternate (A B A B ...).  Workloads:
 
 With --postcopy both sides get postcopy-ram (the destination also
 postcopy-blocktime) and migrate-start-postcopy is issued once the first pass
-over RAM ended (dirty-sync-count 2); the table adds the destination's
+over RAM ended (dirty-sync-count 2; --postcopy-after 0: right after migrate,
+so the switch comes before any page went); the table adds the destination's
 blocktime and, for tern, its page-request latency p50/p99 (QEMU before 10.1
-reports no latency).
+reports no latency).  A run that converged before the switch took effect
+says "postcopy no".
 
 tern boots the flat build of tests/guest/ with -kernel; QEMU boots the
 boot-sector build of the same program from an IDE disk.  Prints one table
@@ -138,6 +140,9 @@ def options(argv):
     p.add_argument("--keep", action="store_true", help="keep every run's logs, not just failures")
     p.add_argument("--postcopy", action="store_true",
                    help="switch to postcopy after the first pass (see above)")
+    p.add_argument("--postcopy-after", type=int, default=2, metavar="SYNCS",
+                   help="with --postcopy: switch once dirty-sync-count reaches SYNCS "
+                        "(default 2: after the first pass; 0: at once)")
     opts = p.parse_args(argv)
     if opts.quick:
         opts.runs, opts.sizes = 1, [256 * MiB]
@@ -373,7 +378,7 @@ class Bench:
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
             if self.opts.postcopy:
-                self.start_postcopy_after_first_pass(src, timeout)
+                self.start_postcopy_after(src, self.opts.postcopy_after, timeout)
             try:
                 ev = src.qmp.wait_event("MIGRATION", timeout=timeout,
                                         match=lambda d: d["status"] in ("completed", "failed",
@@ -426,15 +431,15 @@ class Bench:
         return row
 
     @staticmethod
-    def start_postcopy_after_first_pass(src, timeout):
-        """migrate-start-postcopy once dirty-sync-count reaches 2 (the first
-        pass over RAM ended), unless the migration ended before."""
+    def start_postcopy_after(src, syncs, timeout):
+        """migrate-start-postcopy once dirty-sync-count reaches @syncs (2: the
+        first pass over RAM ended), unless the migration ended before."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             info = src.qmp.command("query-migrate")
             if info.get("status") not in ("setup", "active"):
                 return
-            if info.get("ram", {}).get("dirty-sync-count", 0) >= 2:
+            if info.get("ram", {}).get("dirty-sync-count", 0) >= syncs:
                 src.qmp.command("migrate-start-postcopy")
                 return
             time.sleep(0.002)
@@ -555,7 +560,10 @@ def format_table(bench, machine):
                          for v in bench.vmms if not v.skip_reason)
     bw = "unlimited" if o.max_bandwidth == 0 else f"{o.max_bandwidth} B/s"
     dl = f"{o.downtime_limit} ms" if o.downtime_limit is not None else "default"
-    pc = "; postcopy after the first pass" if o.postcopy else ""
+    pc = ""
+    if o.postcopy:
+        pc = ("; postcopy at once" if o.postcopy_after == 0 else
+              f"; postcopy at dirty-sync-count {o.postcopy_after}")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
              f"downtime-limit {dl}{pc}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]
