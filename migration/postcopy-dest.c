@@ -5,8 +5,9 @@
  * places every page that arrives (ram-postcopy.c).  The fault thread
  * reads the userfaultfd and sends page requests on the return path; it
  * never places a page from the source, only a zero page for one that
- * arrived as a zero record before LISTEN and was never touched (the
- * kernel has no page there, but its content is known).  RUN schedules
+ * arrived as a zero record and was left unmapped (before LISTEN, or after
+ * it when no vCPU waited for it: the kernel has no page there, but its
+ * content is known).  RUN schedules
  * the guest's start on the main loop, like the end of a precopy load.
  */
 #include "postcopy-dest.h"
@@ -173,6 +174,21 @@ static int postcopy_fault_vcpu(MigrationIncomingState *mis, const struct uffd_ms
     return m->vcpu_index_of_thread(m->opaque, msg->arg.pagefault.feat.ptid);
 }
 
+/* Place a zero page at @addr, which arrived as one, for the vCPU waiting there. */
+static void postcopy_place_zero(PostcopyIncoming *pc, uint64_t addr, int cpu)
+{
+    struct uffdio_zeropage zero = {
+        .range = { .start = addr, .len = TARGET_PAGE_SIZE },
+    };
+
+    postcopy_blocktime_fault(pc->bt, addr, cpu, false);
+    if (ioctl(pc->uffd, UFFDIO_ZEROPAGE, &zero) < 0 && errno == EEXIST) {
+        /* Placed meanwhile; whoever placed it woke the faulting thread. */
+        ioctl(pc->uffd, UFFDIO_WAKE, &zero.range);
+    }
+    postcopy_blocktime_placed(pc->bt, addr);
+}
+
 /* A fault on @addr: a zero page that never got a page of its own, or ask the source. */
 static void postcopy_handle_fault(MigrationIncomingState *mis, uint64_t addr, int cpu)
 {
@@ -184,21 +200,20 @@ static void postcopy_handle_fault(MigrationIncomingState *mis, uint64_t addr, in
         error_report("postcopy: fault at 0x%" PRIx64 " outside guest RAM", addr);
         return;
     }
-    if (ram_postcopy_received(rb, offset)) {
-        struct uffdio_zeropage zero = {
-            .range = { .start = (uintptr_t)rb->host + offset, .len = TARGET_PAGE_SIZE },
-        };
-
-        postcopy_blocktime_fault(pc->bt, addr, cpu, false);
-        if (ioctl(pc->uffd, UFFDIO_ZEROPAGE, &zero) < 0 && errno == EEXIST) {
-            /* Placed meanwhile; whoever placed it woke the faulting thread. */
-            ioctl(pc->uffd, UFFDIO_WAKE, &zero.range);
+    /*
+     * Received but not mapped: a zero page (from precopy, or one the
+     * incoming thread left unmapped).  Checked again after marking the
+     * request: a zero page arriving in between is then ours to place.
+     */
+    if (!ram_postcopy_received(rb, offset)) {
+        ram_postcopy_mark_requested(rb, offset);
+        if (!ram_postcopy_received(rb, offset)) {
+            postcopy_blocktime_fault(pc->bt, addr, cpu, true);
+            return_path_dst_send_req_pages(mis->rp, rb->idstr, offset, TARGET_PAGE_SIZE);
+            return;
         }
-        postcopy_blocktime_placed(pc->bt, addr);
-        return;
     }
-    postcopy_blocktime_fault(pc->bt, addr, cpu, true);
-    return_path_dst_send_req_pages(mis->rp, rb->idstr, offset, TARGET_PAGE_SIZE);
+    postcopy_place_zero(pc, addr, cpu);
 }
 
 static gpointer postcopy_fault_thread(gpointer opaque)

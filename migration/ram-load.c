@@ -130,8 +130,7 @@ static RAMBlock *ram_load_named_block(RAMState *rs, QEMUFile *f, uint64_t pos, G
 /* Advise a block that is about to receive pages, per the fault policy. */
 static void ram_load_advise_block(RAMState *rs, RAMBlock *rb)
 {
-    /* Postcopy places small pages one at a time (ram-postcopy.c). */
-    if (rs->load.policy == RAM_LOAD_FAULT_PLAIN || rs->load.postcopy.advised ||
+    if (rs->load.policy == RAM_LOAD_FAULT_PLAIN ||
         !ram_residency_applies(&rs->load.residency, rb)) {
         return;
     }

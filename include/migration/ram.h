@@ -187,6 +187,11 @@ void ram_postcopy_incoming_end(RAMState *rs);
  */
 RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset);
 bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset);
+/*
+ * Record that the source is asked for the page at @offset, before asking:
+ * a zero page for it is then placed, not left unmapped (fault thread).
+ */
+void ram_postcopy_mark_requested(RAMBlock *rb, uint64_t offset);
 
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);
