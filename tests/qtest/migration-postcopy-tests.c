@@ -375,6 +375,15 @@ static void test_postcopy_cancel_refused(void)
     qtest_qmp_expect_error(t->from, "GenericError",
                            "Postcopy migration in progress, cannot cancel.",
                            "{'execute': 'migrate_cancel'}");
+    /* No recovery yet: a pause could never be resumed, on either side. */
+    qtest_qmp_expect_error(t->from, "GenericError",
+                           "migrate-pause: postcopy recovery is not supported by tern, "
+                           "so a paused postcopy could never resume",
+                           "{'execute': 'migrate-pause'}");
+    qtest_qmp_expect_error(t->to, "GenericError",
+                           "migrate-pause: postcopy recovery is not supported by tern, "
+                           "so a paused postcopy could never resume",
+                           "{'execute': 'migrate-pause'}");
     migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 0);
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
@@ -445,6 +454,12 @@ static void test_postcopy_start_refused(void)
     qtest_qmp_expect_error(t->from, "GenericError",
         "Postcopy must be started after migration has been started",
         "{'execute': 'migrate-start-postcopy'}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active or "
+        "postcopy-recover state", "{'execute': 'migrate-pause'}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Migrate recover can only be run when postcopy is paused.",
+        "{'execute': 'migrate-recover', 'arguments': {'uri': 'unix:/nonexistent'}}");
     migrate_end(t, false);
     migrate_test_free(t);
 }
