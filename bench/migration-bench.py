@@ -51,7 +51,7 @@ FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\x
 FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
-          "passes", "error"]
+          "passes", "multifd_bytes", "error"]
 
 
 def parse_size(text):
@@ -122,6 +122,10 @@ def options(argv):
                    help="ms (default: leave each VMM's default, 300 ms)")
     p.add_argument("--ab-range", default="1M-100M",
                    help="pages the a-b guest dirties, START-END (default 1M-100M)")
+    p.add_argument("--multifd", type=int, default=0, metavar="N",
+                   help="multifd with N channels on both sides, tern and QEMU alike (0: off)")
+    p.add_argument("--compression", choices=["none", "zlib", "zstd"], default="none",
+                   help="multifd-compression with --multifd (none)")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds the a-b guest runs after printing 'A' before migrating")
     p.add_argument("--cache-dir", default=env("TERN_BENCH_CACHE", "/tmp/tern-bench-cache"),
@@ -340,9 +344,15 @@ class Bench:
             row["accel"] = self.accel_in_use(vmm, src)
             self.wait_ready(src, workload)
             dst = self.start_vm(vmm, cfg, "dst", rundir, vms)
+            caps = [{"capability": "events", "state": True}]
+            if self.opts.multifd:
+                caps.append({"capability": "multifd", "state": True})
             for vm in (src, dst):
-                vm.qmp.command("migrate-set-capabilities",
-                               capabilities=[{"capability": "events", "state": True}])
+                vm.qmp.command("migrate-set-capabilities", capabilities=caps)
+                if self.opts.multifd:
+                    vm.qmp.command("migrate-set-parameters", **{
+                        "multifd-channels": self.opts.multifd,
+                        "multifd-compression": self.opts.compression})
             params = {"max_bandwidth": self.opts.max_bandwidth}
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
@@ -390,7 +400,9 @@ class Bench:
                        dst_done_ms=round((ternvm.event_time(dev) - t0) * 1000),
                        downtime_limit_ms=limit,
                        over_limit=int(downtime > limit),
-                       passes=ram.get("dirty-sync-count", 0))
+                       passes=ram.get("dirty-sync-count", 0),
+                       multifd_bytes=ram.get("multifd-bytes", 0),
+                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1))
         except SkipRun as e:
             row.update(status="skipped", error=str(e))
         except Exception as e:  # one run's failure is a row, never the end of the bench
@@ -470,7 +482,7 @@ def machine_figures(build):
 # -- summary ---------------------------------------------------------------------
 
 METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
-           ("GB/s", "throughput_gbps", "{:.2f}")]
+           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}")]
 
 
 def spread(values, fmt):
@@ -505,8 +517,10 @@ def format_table(bench, machine):
                          for v in bench.vmms if not v.skip_reason)
     bw = "unlimited" if o.max_bandwidth == 0 else f"{o.max_bandwidth} B/s"
     dl = f"{o.downtime_limit} ms" if o.downtime_limit is not None else "default"
+    multifd = (f"multifd {o.multifd} channel(s), compression {o.compression}"
+               if o.multifd else "no multifd")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
-             f"downtime-limit {dl}; {o.runs} run(s) per side, alternating; "
+             f"downtime-limit {dl}; {multifd}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]
     if machine:
         lines.append("Machine (bench-machine, median of 5): " + ", ".join(

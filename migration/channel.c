@@ -32,6 +32,9 @@ struct Channel {
     int fd;
     bool pollable;      /* false: a regular file or block device */
     ChannelCancel *cancel;
+    /* Bytes channel_peek read ahead, returned by the next reads. */
+    uint8_t peeked[CHANNEL_PEEK_MAX];
+    size_t npeeked;
 };
 
 /* ---- cancel tokens ---- */
@@ -153,8 +156,22 @@ static bool channel_wait(Channel *ch, short events, GError **errp)
     return channel_cancel_wait_fd(ch->cancel, ch->fd, events, errp);
 }
 
+/* Hand out read-ahead bytes first; how many were copied. */
+static size_t channel_take_peeked(Channel *ch, void *buf, size_t len)
+{
+    size_t n = MIN(len, ch->npeeked);
+
+    memcpy(buf, ch->peeked, n);
+    memmove(ch->peeked, ch->peeked + n, ch->npeeked - n);
+    ch->npeeked -= n;
+    return n;
+}
+
 ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
 {
+    if (ch->npeeked && len) {
+        return channel_take_peeked(ch, buf, len);
+    }
     if (!ch->pollable) {
         len = MIN(len, CHANNEL_FILE_CHUNK);
     }
@@ -179,6 +196,61 @@ ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
             return -1;
         }
     }
+}
+
+ssize_t channel_peek(Channel *ch, void *buf, size_t len, GError **errp)
+{
+    g_assert(len <= CHANNEL_PEEK_MAX);
+    while (ch->npeeked < len) {
+        uint8_t tmp[CHANNEL_PEEK_MAX];
+        size_t have = ch->npeeked;
+        ssize_t n;
+
+        /* channel_read would hand the read-ahead back: read past it. */
+        ch->npeeked = 0;
+        n = channel_read(ch, tmp, len - have, errp);
+        ch->npeeked = have;
+        if (n < 0) {
+            return -1;
+        }
+        if (n == 0) {
+            break;
+        }
+        memcpy(ch->peeked + have, tmp, n);
+        ch->npeeked += n;
+    }
+    memcpy(buf, ch->peeked, MIN(len, ch->npeeked));
+    return MIN(len, ch->npeeked);
+}
+
+int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
+                      GError **errp)
+{
+    size_t done = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        size_t off = 0;
+
+        while (off < iov[i].iov_len) {
+            ssize_t n = channel_read(ch, (uint8_t *)iov[i].iov_base + off,
+                                     iov[i].iov_len - off, errp);
+
+            if (n < 0) {
+                return -1;
+            }
+            if (n == 0) {
+                if (done == 0) {
+                    return 0;
+                }
+                error_setg(errp, "migration stream ended %zu bytes into a "
+                           "record", done);
+                return -1;
+            }
+            off += n;
+            done += n;
+        }
+    }
+    return 1;
 }
 
 /*

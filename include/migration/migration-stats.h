@@ -44,6 +44,8 @@ typedef struct MigrationAtomicStats {
     MigrationStat precopy_bytes;
     /* Bytes of RAM records sent while the VM was stopped, by the final pass (QMP "downtime-bytes"). */
     MigrationStat downtime_bytes;
+    /* Bytes of multifd packets (headers and pages), written by the send threads (QMP "multifd-bytes"). */
+    MigrationStat multifd_bytes;
 } MigrationAtomicStats;
 
 /* Zero every counter (a new migration starts).  Call while no writer runs. */

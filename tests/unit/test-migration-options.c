@@ -192,6 +192,8 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_DOWNTIME_LIMIT,
         MIGRATION_PARAMETER_MODE,
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
+        MIGRATION_PARAMETER_MULTIFD_CHANNELS,
+        MIGRATION_PARAMETER_MULTIFD_COMPRESSION,
     };
     int n = 0;
 
@@ -246,6 +248,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_EVENTS,
         MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
         MIGRATION_CAPABILITY_VALIDATE_UUID,
+        MIGRATION_CAPABILITY_MULTIFD,
     };
     int n = 0;
 
@@ -463,11 +466,11 @@ static void test_params_range_checks(Fixture *f, gconstpointer data)
 static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer data)
 {
     static const char *const cases[][2] = {
-        { "{\"multifd-channels\": 4}", "multifd-channels" },
+        { "{\"multifd-zlib-level\": 2}", "multifd-zlib-level" },
         { "{\"xbzrle-cache-size\": 4096}", "xbzrle-cache-size" },
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
-        { "{\"multifd-compression\": \"zlib\"}", "multifd-compression" },
+        { "{\"multifd-zstd-level\": 3}", "multifd-zstd-level" },
         { "{\"max-postcopy-bandwidth\": 1}", "max-postcopy-bandwidth" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
@@ -503,8 +506,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"tls-authz\": \"a\"}"),
                  "Migration parameter 'tls-authz' value 'a' is not "
                  "supported by tern");
-    assert_error(set_params_json("{\"zero-page-detection\": \"none\"}"),
-                 "Migration parameter 'zero-page-detection' value 'none' is "
+    assert_error(set_params_json("{\"multifd-compression\": \"zlib\"}"),
+                 "Migration parameter 'multifd-compression' value 'zlib' is "
                  "not supported by tern");
     assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
                  "Migration parameter 'mode' value 'cpr-reboot' is not "
@@ -512,7 +515,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","
                                   " \"tls-authz\": null, \"mode\": \"normal\","
-                                  " \"zero-page-detection\": \"legacy\"}"));
+                                  " \"zero-page-detection\": \"none\"}"));
+    g_assert_null(set_params_json("{\"zero-page-detection\": \"legacy\"}"));
     q = migration_options_query_params(f->opts);
     g_assert_cmpstr(q->tls_creds, ==, "");
     g_assert_cmpstr(q->tls_authz, ==, "");
@@ -522,8 +526,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
 static void test_params_all_or_nothing(Fixture *f, gconstpointer data)
 {
     assert_error(set_params_json("{\"downtime-limit\": 1000, "
-                                 "\"multifd-channels\": 4}"),
-                 "Migration parameter 'multifd-channels' is not supported by tern");
+                                 "\"multifd-zlib-level\": 4}"),
+                 "Migration parameter 'multifd-zlib-level' is not supported by tern");
     assert_error(set_params_json("{\"max-bandwidth\": 1, "
                                  "\"downtime-limit\": 2000001}"),
                  "Parameter 'downtime_limit' expects an integer in the range "
@@ -607,9 +611,9 @@ static void test_qmp_caps(Fixture *f, gconstpointer data)
     JsonArray *a;
 
     assert_error(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
-                               " \"state\": true}, {\"capability\": \"multifd\","
+                               " \"state\": true}, {\"capability\": \"x-colo\","
                                " \"state\": true}]}"),
-                 "Migration capability 'multifd' is not supported by tern");
+                 "Migration capability 'x-colo' is not supported by tern");
     g_assert_false(migrate_cap(f->opts, MIGRATION_CAPABILITY_EVENTS));
     g_assert_null(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
                                 " \"state\": true}, {\"capability\": \"xbzrle\","
@@ -770,8 +774,8 @@ static void test_hmp_set_parameter(Fixture *f, gconstpointer data)
                   "Parameter 'cpu-throttle-initial' expects uint8_t");
     hmp_set_fails("direct-io", "maybe", "Parameter 'direct-io' expects 'on' or 'off'");
     hmp_set_fails("mode", "bogus", "Parameter 'mode' does not accept value 'bogus'");
-    hmp_set_fails("multifd-channels", "8",
-                  "Migration parameter 'multifd-channels' is not supported by tern");
+    hmp_set_fails("multifd-zlib-level", "8",
+                  "Migration parameter 'multifd-zlib-level' is not supported by tern");
     hmp_set_fails("block-bitmap-mapping", "x",
                   "The block-bitmap-mapping parameter can only be set through QMP");
     g_assert_cmpuint(migrate_params(f->opts)->downtime_limit, ==, 500);
