@@ -109,8 +109,45 @@ static RAMBlock *multifd_recv_find_block(MultiFDRecv *mf, const char *name)
     return NULL;
 }
 
+/* One channel's receiving state (its thread's). */
+typedef struct MultiFDRecvThread {
+    MultiFDRecv *mf;
+    Channel *ch;
+    MultiFDCompressor *comp;        /* NULL without compression */
+    uint8_t *zbuf;                  /* a packet's compressed pages */
+    MultiFDPacket packet;
+    uint8_t hdr[MULTIFD_PACKET_HDR_SIZE];
+} MultiFDRecvThread;
+
+/* The normal pages' payload into @iov: as it is, or decompressed. */
+static bool multifd_recv_payload(MultiFDRecvThread *t, const MultiFDPacket *p,
+                                 const struct iovec *iov, GError **errp)
+{
+    size_t bound = multifd_compress_bound(t->mf->cfg.compression);
+
+    if (!t->comp) {
+        if (p->next_packet_size != p->normal_pages * TARGET_PAGE_SIZE) {
+            error_setg(errp, "multifd: packet size %u does not match its %u normal pages",
+                       p->next_packet_size, p->normal_pages);
+            return false;
+        }
+        return channel_readv_all(t->ch, iov, p->normal_pages, errp) == 1;
+    }
+    if (p->next_packet_size > bound) {
+        error_setg(errp, "multifd: compressed packet size %u exceeds %zu",
+                   p->next_packet_size, bound);
+        return false;
+    }
+    if (channel_readv_all(t->ch, &(struct iovec){ t->zbuf, p->next_packet_size }, 1,
+                          errp) != 1) {
+        return false;
+    }
+    return multifd_decompress_pages(t->comp, t->zbuf, p->next_packet_size, iov,
+                                    p->normal_pages, errp);
+}
+
 /* Read the pages of the packet @p into @rb's memory. */
-static bool multifd_recv_pages(Channel *ch, const MultiFDPacket *p, RAMBlock *rb,
+static bool multifd_recv_pages(MultiFDRecvThread *t, const MultiFDPacket *p, RAMBlock *rb,
                                GError **errp)
 {
     struct iovec iov[MULTIFD_PACKET_PAGES];
@@ -125,16 +162,11 @@ static bool multifd_recv_pages(Channel *ch, const MultiFDPacket *p, RAMBlock *rb
             return false;
         }
     }
-    if (p->next_packet_size != p->normal_pages * TARGET_PAGE_SIZE) {
-        error_setg(errp, "multifd: packet size %u does not match its %u normal pages",
-                   p->next_packet_size, p->normal_pages);
-        return false;
-    }
     for (uint32_t i = 0; i < p->normal_pages; i++) {
         iov[i].iov_base = rb->host + p->offset[i];
         iov[i].iov_len = TARGET_PAGE_SIZE;
     }
-    if (p->normal_pages && channel_readv_all(ch, iov, p->normal_pages, errp) != 1) {
+    if ((p->normal_pages || p->next_packet_size) && !multifd_recv_payload(t, p, iov, errp)) {
         if (errp && !*errp) {
             error_setg(errp, "multifd: the stream ended inside the packet's pages");
         }
@@ -198,40 +230,56 @@ static int multifd_recv_register(MultiFDRecv *mf, Channel *ch, GError **errp)
 }
 
 /* One packet; *@eof when the channel ended cleanly before it. */
-static bool multifd_recv_packet(MultiFDRecv *mf, Channel *ch, MultiFDPacket *p,
-                                uint8_t *hdr, bool *eof, GError **errp)
+static bool multifd_recv_packet(MultiFDRecvThread *t, bool *eof, GError **errp)
 {
+    MultiFDPacket *p = &t->packet;
     RAMBlock *rb;
-    int r = channel_readv_all(ch, &(struct iovec){ hdr, MULTIFD_PACKET_HDR_SIZE }, 1, errp);
+    int r = channel_readv_all(t->ch, &(struct iovec){ t->hdr, sizeof(t->hdr) }, 1, errp);
 
     *eof = r == 0;
-    if (r != 1 || !multifd_packet_decode(hdr, mf->compress_flag, p, errp)) {
+    if (r != 1 || !multifd_packet_decode(t->hdr, t->mf->compress_flag, p, errp)) {
         return r == 0;
     }
     if (p->normal_pages + p->zero_pages == 0) {
+        if (p->next_packet_size) {
+            error_setg(errp, "multifd: a packet without pages has %u bytes of payload",
+                       p->next_packet_size);
+            return false;
+        }
         return true;
     }
-    rb = multifd_recv_find_block(mf, p->ramblock);
+    rb = multifd_recv_find_block(t->mf, p->ramblock);
     if (!rb) {
         error_setg(errp, "multifd: unknown ram block %s", p->ramblock);
         return false;
     }
-    return multifd_recv_pages(ch, p, rb, errp);
+    return multifd_recv_pages(t, p, rb, errp);
 }
 
 static bool multifd_recv_loop(MultiFDRecv *mf, Channel *ch, int id, GError **errp)
 {
-    g_autofree MultiFDPacket *p = g_new0(MultiFDPacket, 1);
-    g_autofree uint8_t *hdr = g_malloc(MULTIFD_PACKET_HDR_SIZE);
+    g_autofree MultiFDRecvThread *t = g_new0(MultiFDRecvThread, 1);
+    MultiFDPacket *p = &t->packet;
     uint64_t packets = 0;
+    bool ok = true;
 
-    for (;;) {
+    t->mf = mf;
+    t->ch = ch;
+    if (mf->cfg.compression != MULTIFD_COMPRESSION_NONE) {
+        t->comp = multifd_compressor_new(mf->cfg.compression, false, 0, errp);
+        if (!t->comp) {
+            return false;
+        }
+        t->zbuf = g_malloc(multifd_compress_bound(mf->cfg.compression));
+    }
+    while (ok) {
         bool eof;
 
-        if (!multifd_recv_packet(mf, ch, p, hdr, &eof, errp)) {
+        if (!multifd_recv_packet(t, &eof, errp)) {
             g_prefix_error(errp, "multifd channel %d: packet %" PRIu64 " (number %" PRIu64
                            " in the channel): ", id, p->packet_num, packets);
-            return false;
+            ok = false;
+            break;
         }
         if (eof) {
             /* Not an error yet: only if the load still needs this channel. */
@@ -239,13 +287,16 @@ static bool multifd_recv_loop(MultiFDRecv *mf, Channel *ch, int id, GError **err
             mf->c[id].closed = true;
             qemu_cond_broadcast(&mf->cond);
             qemu_mutex_unlock(&mf->lock);
-            return true;
+            break;
         }
         packets++;
         if ((p->flags & MULTIFD_FLAG_SYNC) && !multifd_recv_park(mf, id)) {
-            return true;
+            break;
         }
     }
+    multifd_compressor_free(t->comp);
+    g_free(t->zbuf);
+    return ok;
 }
 
 bool multifd_recv_channel_run(MultiFDRecv *mf, Channel *ch, GError **errp)

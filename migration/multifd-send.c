@@ -2,7 +2,8 @@
  * Multifd, source side (multifd.h): the migration thread fills a batch of
  * pages of one block and hands it to an idle send thread, which finds the
  * zero pages (zero-page-detection=multifd), writes the packet header and
- * the normal pages straight from guest memory with one writev.
+ * the normal pages straight from guest memory with one writev, or
+ * compressed by the channel's own stream (multifd-compress.c).
  *
  * Locks: mf->lock guards each channel's hand-off fields (batch, has_work,
  * sync_pending), mf->quit and mf->err.  The migration thread waits on
@@ -42,6 +43,8 @@ typedef struct MultiFDSendChannel {
     bool sync_pending;
 
     /* ---- send thread only ---- */
+    MultiFDCompressor *comp;        /* NULL without compression */
+    uint8_t *zbuf;                  /* the packet's compressed pages */
     MultiFDPacket packet;
     uint8_t hdr[MULTIFD_PACKET_HDR_SIZE];
     struct iovec iov[1 + MULTIFD_PACKET_PAGES];
@@ -131,6 +134,18 @@ static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t
     p->normal_pages = normal;
     p->zero_pages = zero;
     p->next_packet_size = normal * TARGET_PAGE_SIZE;
+    if (c->comp && normal) {
+        size_t zlen;
+
+        if (!multifd_compress_pages(c->comp, c->iov + 1, normal, c->zbuf,
+                                    multifd_compress_bound(mf->cfg.compression), &zlen, errp)) {
+            return false;
+        }
+        c->iov[1].iov_base = c->zbuf;
+        c->iov[1].iov_len = zlen;
+        iovcnt = 2;
+        p->next_packet_size = zlen;
+    }
     p->packet_num = __atomic_fetch_add(&mf->packet_num, 1, __ATOMIC_RELAXED);
     multifd_packet_encode(p, c->hdr);
     c->iov[0].iov_base = c->hdr;
@@ -190,6 +205,14 @@ static bool multifd_send_connect(MultiFDSend *mf, MultiFDSendChannel *c,
                                  const MigrationAddress *addr, GError **errp)
 {
     uint8_t init[MULTIFD_INIT_SIZE];
+
+    if (mf->cfg.compression != MULTIFD_COMPRESSION_NONE) {
+        c->comp = multifd_compressor_new(mf->cfg.compression, true, mf->cfg.level, errp);
+        if (!c->comp) {
+            return false;
+        }
+        c->zbuf = g_malloc(multifd_compress_bound(mf->cfg.compression));
+    }
 
     c->ch = transport_connect(addr, mf->cancel, errp);
     if (!c->ch) {
@@ -254,6 +277,8 @@ void multifd_send_free(MultiFDSend *mf)
     }
     for (unsigned i = 0; i < mf->cfg.channels; i++) {
         channel_close(mf->c[i].ch, NULL);
+        multifd_compressor_free(mf->c[i].comp);
+        g_free(mf->c[i].zbuf);
         g_free(mf->c[i].batch);
         qemu_cond_destroy(&mf->c[i].work);
     }

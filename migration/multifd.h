@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "exec/ramblock.h"
 #include "migration/channel.h"
@@ -81,6 +82,29 @@ bool multifd_packet_decode(const uint8_t buf[MULTIFD_PACKET_HDR_SIZE], uint32_t 
 
 /* The packet flag of a multifd-compression method. */
 uint32_t multifd_compress_flag(MultiFDCompression method);
+
+/* ---- multifd-compress.c: zlib and zstd, one stream per channel ---- */
+
+typedef struct MultiFDCompressor MultiFDCompressor;
+
+/*
+ * A channel's stream for @method (zlib or zstd): compressing at @level on
+ * the source, decompressing on the destination.
+ */
+MultiFDCompressor *multifd_compressor_new(MultiFDCompression method, bool compress,
+                                          int level, GError **errp);
+void multifd_compressor_free(MultiFDCompressor *c);
+
+/* The most a packet's compressed pages may take with @method. */
+size_t multifd_compress_bound(MultiFDCompression method);
+
+/* Compress @n pages (@pages, TARGET_PAGE_SIZE each) into @out (@cap bytes); *@len. */
+bool multifd_compress_pages(MultiFDCompressor *c, const struct iovec *pages, unsigned n,
+                            uint8_t *out, size_t cap, size_t *len, GError **errp);
+
+/* Decompress a packet's @len bytes at @in into its @n pages; every byte must be used. */
+bool multifd_decompress_pages(MultiFDCompressor *c, const uint8_t *in, size_t len,
+                              const struct iovec *pages, unsigned n, GError **errp);
 
 /* ---- multifd-send.c: the source ---- */
 

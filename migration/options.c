@@ -229,8 +229,8 @@ static bool check_vcpu_dirty_limit(const ParamCandidate *cand, GError **errp)
 
 static const char *const only_empty[] = { "", NULL };
 static const char *const only_normal[] = { "normal", NULL };
-/* Compression over multifd is not built yet (issue 12). */
-static const char *const only_none[] = { "none", NULL };
+/* qpl, uadk and qatzip need accelerators tern does not drive. */
+static const char *const compression_values[] = { "none", "zlib", "zstd", NULL };
 
 #define RANGE(name, lo, hi, text) \
     .check_name = (name), .min = (lo), .max = (hi), .expects = (text)
@@ -314,14 +314,14 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "99", .check = check_max_cpu_throttle,
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_MULTIFD_COMPRESSION] = {
-        .default_json = "\"none\"", .implemented = true, .accepted = only_none,
+        .default_json = "\"none\"", .implemented = true, .accepted = compression_values,
         .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_MULTIFD_ZLIB_LEVEL] = {
-        .default_json = "1",
+        .default_json = "1", .implemented = true,
         RANGE("multifd_zlib_level", 0, 9, "a value between 0 and 9"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_MULTIFD_ZSTD_LEVEL] = {
-        .default_json = "1",
+        .default_json = "1", .implemented = true,
         RANGE("multifd_zstd_level", 0, 20, "a value between 0 and 20"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_BLOCK_BITMAP_MAPPING] = {

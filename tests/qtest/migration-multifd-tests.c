@@ -18,6 +18,16 @@ typedef struct MultifdArgs {
     bool channels_form;             /* migrate with `channels`, not `uri` */
     int channels;                   /* multifd-channels on both sides */
     const char *zero_page_detection; /* on the source; NULL: QEMU's default */
+    /*
+     * Not live: the source is stopped and migrated at full speed.  The
+     * compression tests are: compressed, the fill moves so fast that a
+     * loaded host's guest may dirty nothing between two syncs, and the
+     * migration would converge before the test saw the memory dirtied.
+     */
+    bool stopped;
+    const char *compression;        /* multifd-compression on both sides; NULL: none */
+    const char *level_param;        /* and its level parameter, set to @level */
+    int level;
 } MultifdArgs;
 
 static void set_param_str(QTestState *who, const char *param, const char *value)
@@ -48,7 +58,10 @@ static char *channels_json(const char *uri)
                            "'type': 'unix', 'path': '%s'}}]", uri + 5);
 }
 
-/* Live: start non-converging, wait until sent memory is dirty again, then converge. */
+/*
+ * Live: start non-converging, wait until sent memory is dirty again, then
+ * converge.  Or with the source stopped (@stopped).
+ */
 static void test_multifd_common(const MultifdArgs *args)
 {
     MigrateStart start = { 0 };
@@ -66,9 +79,23 @@ static void test_multifd_common(const MultifdArgs *args)
     if (args->zero_page_detection) {
         set_param_str(t->from, "zero-page-detection", args->zero_page_detection);
     }
-    migrate_ensure_non_converge(t->from);
+    if (args->compression) {
+        set_param_str(t->from, "multifd-compression", args->compression);
+        set_param_str(t->to, "multifd-compression", args->compression);
+        migrate_set_parameter_int(t->from, args->level_param, args->level);
+        migrate_set_parameter_int(t->to, args->level_param, args->level);
+    }
+    if (args->stopped) {
+        migrate_ensure_converge(t->from);
+    } else {
+        migrate_ensure_non_converge(t->from);
+    }
     migrate_incoming_qmp(t->to, listen, NULL);
     wait_for_serial(t->src_serial);
+    if (args->stopped) {
+        qtest_qmp_assert_success(t->from, "{'execute': 'stop'}");
+        json_node_unref(migrate_eventwait(t->from, "STOP"));
+    }
     uri = migrate_get_connect_uri(t->to, listen);
     if (args->channels_form) {
         g_autofree char *channels = channels_json(uri);
@@ -78,17 +105,35 @@ static void test_multifd_common(const MultifdArgs *args)
     } else {
         migrate_qmp(t->from, uri, NULL);
     }
-    migrate_wait_for_dirty_mem(t);
-    migrate_ensure_converge(t->from);
-    json_node_unref(migrate_eventwait(t->from, "STOP"));
+    if (!args->stopped) {
+        migrate_wait_for_dirty_mem(t);
+        migrate_ensure_converge(t->from);
+        json_node_unref(migrate_eventwait(t->from, "STOP"));
+    }
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
     migrate_check_source_after(t);
-    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    if (args->stopped) {
+        g_autofree char *runstate = migrate_runstate(t->to);
 
-    /* The pages went over the multifd channels, zero pages as the mode says. */
-    g_assert_cmpint(migrate_query_ram_int(t->from, "multifd-bytes"), >,
-                    (int64_t)(t->end_address - t->start_address));
+        g_assert_cmpstr(runstate, ==, "paused");
+        qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+    } else {
+        json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    }
+
+    /*
+     * The pages went over the multifd channels (compressed: the fill
+     * compresses to far less than the range), zero pages as the mode says.
+     */
+    if (args->compression) {
+        g_assert_cmpint(migrate_query_ram_int(t->from, "multifd-bytes"), >, 0);
+        g_assert_cmpint(migrate_query_ram_int(t->from, "multifd-bytes"), <,
+                        (int64_t)(t->end_address - t->start_address) / 2);
+    } else {
+        g_assert_cmpint(migrate_query_ram_int(t->from, "multifd-bytes"), >,
+                        (int64_t)(t->end_address - t->start_address));
+    }
     if (args->zero_page_detection && !strcmp(args->zero_page_detection, "none")) {
         g_assert_cmpint(migrate_query_ram_int(t->from, "duplicate"), ==, 0);
     } else {
@@ -127,6 +172,26 @@ static void test_multifd_tcp_zero_page_none(void)
 {
     MultifdArgs args = {
         .listen_uri = "tcp:127.0.0.1:0", .channels = 4, .zero_page_detection = "none",
+    };
+
+    test_multifd_common(&args);
+}
+
+static void test_multifd_tcp_zlib(void)
+{
+    MultifdArgs args = {
+        .listen_uri = "tcp:127.0.0.1:0", .channels = 4, .stopped = true,
+        .compression = "zlib", .level_param = "multifd-zlib-level", .level = 2,
+    };
+
+    test_multifd_common(&args);
+}
+
+static void test_multifd_tcp_zstd(void)
+{
+    MultifdArgs args = {
+        .listen_uri = "tcp:127.0.0.1:0", .channels = 4, .stopped = true,
+        .compression = "zstd", .level_param = "multifd-zstd-level", .level = 2,
     };
 
     test_multifd_common(&args);
@@ -329,8 +394,16 @@ static void put_be32(uint8_t *p, uint32_t v)
  * multifd channel 0: the destination fails naming the channel and the
  * packet.
  */
-static void test_multifd_corrupt_packet(void)
+typedef struct CorruptArgs {
+    const char *compression;        /* the destination's; NULL: none */
+    uint32_t flags;                 /* the packet's */
+    const char *block;
+    const char *want;               /* in the error, besides channel and packet */
+} CorruptArgs;
+
+static void test_multifd_corrupt_packet(const void *opaque)
 {
+    const CorruptArgs *ca = opaque;
     MigrateStart start = { 0 };
     MigTest *t = migrate_start(&start);
     g_autofree char *path = migrate_test_path(t, "migsocket");
@@ -343,6 +416,9 @@ static void test_multifd_corrupt_packet(void)
     int main_fd, mfd;
 
     multifd_setup(t->to, 2);
+    if (ca->compression) {
+        set_param_str(t->to, "multifd-compression", ca->compression);
+    }
     migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
     main_fd = unix_connect_to(path);
     write_exact(main_fd, header, sizeof(header));
@@ -354,12 +430,19 @@ static void test_multifd_corrupt_packet(void)
     write_exact(mfd, init, sizeof(init));
     put_be32(packet, 0x11223344);
     put_be32(packet + 4, 1);
+    put_be32(packet + 8, ca->flags);
     put_be32(packet + 12, 128);         /* pages_alloc */
     put_be32(packet + 16, 1);           /* normal_pages */
     put_be32(packet + 20, 4096);        /* next_packet_size */
     put_be32(packet + 28, 5);           /* packet_num (low half) */
-    strcpy((char *)packet + 64, "no-such-block");
+    strcpy((char *)packet + 64, ca->block);
     write_exact(mfd, packet, sizeof(packet));
+    /* The payload: 4096 bytes that are no compressed page. */
+    memset(packet, 0x5a, 4096 < sizeof(packet) ? 4096 : sizeof(packet));
+    write_exact(mfd, packet, 1024);
+    write_exact(mfd, packet, 1024);
+    write_exact(mfd, packet, 1024);
+    write_exact(mfd, packet, 1024);
 
     wait_for_migration_status(t->to, "failed", NULL);
     info = migrate_query(t->to);
@@ -367,7 +450,7 @@ static void test_multifd_corrupt_packet(void)
     g_test_message("destination error: %s", desc);
     g_assert_nonnull(strstr(desc, "multifd channel 0"));
     g_assert_nonnull(strstr(desc, "packet 5"));
-    g_assert_nonnull(strstr(desc, "no-such-block"));
+    g_assert_nonnull(strstr(desc, ca->want));
     migrate_wait_thread_gone(t->to, "mig/mfdrecv0");
     migrate_wait_thread_gone(t->to, "mig/dst");
     close(mfd);
@@ -392,6 +475,17 @@ static void test_multifd_needs_sockets(void)
     migrate_test_free(t);
 }
 
+static const CorruptArgs corrupt_block = {
+    .block = "no-such-block", .want = "unknown ram block no-such-block",
+};
+static const CorruptArgs corrupt_zlib = {
+    .compression = "zlib", .flags = 1 << 1, .block = "pc.ram", .want = "inflate failed",
+};
+static const CorruptArgs corrupt_zstd = {
+    .compression = "zstd", .flags = 2 << 1, .block = "pc.ram",
+    .want = "zstd decompression failed",
+};
+
 void migration_register_multifd_tests(void)
 {
     g_test_add_func("/migration/multifd/tcp/uri/plain/none", test_multifd_tcp_uri_none);
@@ -402,11 +496,18 @@ void migration_register_multifd_tests(void)
     g_test_add_func("/migration/multifd/tcp/plain/zero-page/none",
                     test_multifd_tcp_zero_page_none);
     g_test_add_func("/migration/multifd/tcp/plain/cancel", test_multifd_tcp_cancel);
+    g_test_add_func("/migration/multifd/tcp/plain/zlib", test_multifd_tcp_zlib);
+    g_test_add_func("/migration/multifd/tcp/plain/zstd", test_multifd_tcp_zstd);
     g_test_add_func("/migration/multifd/unix/plain/none", test_multifd_unix_none);
     g_test_add_func("/migration/multifd/unix/plain/1-channel", test_multifd_unix_1_channel);
     g_test_add_func("/migration/multifd/unix/plain/16-channels",
                     test_multifd_unix_16_channels);
     g_test_add_func("/migration/multifd/unix/killed-channel", test_multifd_killed_channel);
-    g_test_add_func("/migration/multifd/unix/corrupt-packet", test_multifd_corrupt_packet);
+    g_test_add_data_func("/migration/multifd/unix/corrupt-packet/block", &corrupt_block,
+                         test_multifd_corrupt_packet);
+    g_test_add_data_func("/migration/multifd/unix/corrupt-packet/zlib", &corrupt_zlib,
+                         test_multifd_corrupt_packet);
+    g_test_add_data_func("/migration/multifd/unix/corrupt-packet/zstd", &corrupt_zstd,
+                         test_multifd_corrupt_packet);
     g_test_add_func("/migration/multifd/file/refused", test_multifd_needs_sockets);
 }

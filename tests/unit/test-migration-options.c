@@ -194,6 +194,8 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
         MIGRATION_PARAMETER_MULTIFD_CHANNELS,
         MIGRATION_PARAMETER_MULTIFD_COMPRESSION,
+        MIGRATION_PARAMETER_MULTIFD_ZLIB_LEVEL,
+        MIGRATION_PARAMETER_MULTIFD_ZSTD_LEVEL,
     };
     int n = 0;
 
@@ -466,11 +468,9 @@ static void test_params_range_checks(Fixture *f, gconstpointer data)
 static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer data)
 {
     static const char *const cases[][2] = {
-        { "{\"multifd-zlib-level\": 2}", "multifd-zlib-level" },
         { "{\"xbzrle-cache-size\": 4096}", "xbzrle-cache-size" },
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
-        { "{\"multifd-zstd-level\": 3}", "multifd-zstd-level" },
         { "{\"max-postcopy-bandwidth\": 1}", "max-postcopy-bandwidth" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
@@ -506,8 +506,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"tls-authz\": \"a\"}"),
                  "Migration parameter 'tls-authz' value 'a' is not "
                  "supported by tern");
-    assert_error(set_params_json("{\"multifd-compression\": \"zlib\"}"),
-                 "Migration parameter 'multifd-compression' value 'zlib' is "
+    assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
+                 "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
     assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
                  "Migration parameter 'mode' value 'cpr-reboot' is not "
@@ -526,8 +526,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
 static void test_params_all_or_nothing(Fixture *f, gconstpointer data)
 {
     assert_error(set_params_json("{\"downtime-limit\": 1000, "
-                                 "\"multifd-zlib-level\": 4}"),
-                 "Migration parameter 'multifd-zlib-level' is not supported by tern");
+                                 "\"x-checkpoint-delay\": 4}"),
+                 "Migration parameter 'x-checkpoint-delay' is not supported by tern");
     assert_error(set_params_json("{\"max-bandwidth\": 1, "
                                  "\"downtime-limit\": 2000001}"),
                  "Parameter 'downtime_limit' expects an integer in the range "
@@ -774,8 +774,8 @@ static void test_hmp_set_parameter(Fixture *f, gconstpointer data)
                   "Parameter 'cpu-throttle-initial' expects uint8_t");
     hmp_set_fails("direct-io", "maybe", "Parameter 'direct-io' expects 'on' or 'off'");
     hmp_set_fails("mode", "bogus", "Parameter 'mode' does not accept value 'bogus'");
-    hmp_set_fails("multifd-zlib-level", "8",
-                  "Migration parameter 'multifd-zlib-level' is not supported by tern");
+    hmp_set_fails("x-checkpoint-delay", "8",
+                  "Migration parameter 'x-checkpoint-delay' is not supported by tern");
     hmp_set_fails("block-bitmap-mapping", "x",
                   "The block-bitmap-mapping parameter can only be set through QMP");
     g_assert_cmpuint(migrate_params(f->opts)->downtime_limit, ==, 500);
