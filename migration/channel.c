@@ -223,32 +223,65 @@ ssize_t channel_peek(Channel *ch, void *buf, size_t len, GError **errp)
     return MIN(len, ch->npeeked);
 }
 
+/* Skip @n bytes of the iovec array *@v (*@cnt entries), as a partial transfer leaves it. */
+static void channel_iov_advance(struct iovec **v, int *cnt, size_t n)
+{
+    while (*cnt > 0 && n >= (*v)->iov_len) {
+        n -= (*v)->iov_len;
+        (*v)++;
+        (*cnt)--;
+    }
+    if (*cnt > 0) {
+        (*v)->iov_base = (uint8_t *)(*v)->iov_base + n;
+        (*v)->iov_len -= n;
+    }
+}
+
 int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
                       GError **errp)
 {
+    g_autofree struct iovec *local = g_memdup2(iov, iovcnt * sizeof(*iov));
+    struct iovec *v = local;
+    int cnt = iovcnt;
     size_t done = 0;
 
-    for (int i = 0; i < iovcnt; i++) {
-        size_t off = 0;
+    /* Read-ahead first, then one readv per wakeup (a multifd packet's 128 pages at once). */
+    while (cnt > 0 && ch->npeeked) {
+        size_t n = channel_take_peeked(ch, v->iov_base, v->iov_len);
 
-        while (off < iov[i].iov_len) {
-            ssize_t n = channel_read(ch, (uint8_t *)iov[i].iov_base + off,
-                                     iov[i].iov_len - off, errp);
+        done += n;
+        channel_iov_advance(&v, &cnt, n);
+    }
+    while (cnt > 0) {
+        ssize_t n;
 
-            if (n < 0) {
-                return -1;
-            }
-            if (n == 0) {
-                if (done == 0) {
-                    return 0;
-                }
-                error_setg(errp, "migration stream ended %zu bytes into a "
-                           "record", done);
-                return -1;
-            }
-            off += n;
-            done += n;
+        if (!channel_cancel_check(ch->cancel, errp)) {
+            return -1;
         }
+        n = ch->pollable ? readv(ch->fd, v, MIN(cnt, IOV_MAX))
+                         : read(ch->fd, v->iov_base, MIN(v->iov_len, CHANNEL_FILE_CHUNK));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                error_setg_errno(errp, errno, "failed to read migration stream");
+                return -1;
+            }
+            if (!channel_wait(ch, POLLIN, errp)) {
+                return -1;
+            }
+            continue;
+        }
+        if (n == 0) {
+            if (done == 0) {
+                return 0;
+            }
+            error_setg(errp, "migration stream ended %zu bytes into a record", done);
+            return -1;
+        }
+        done += n;
+        channel_iov_advance(&v, &cnt, n);
     }
     return 1;
 }
@@ -302,15 +335,7 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
             continue;
         }
         /* Skip what was written; a partial write leaves the rest in place. */
-        while (cnt > 0 && (size_t)n >= v->iov_len) {
-            n -= v->iov_len;
-            v++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            v->iov_base = (uint8_t *)v->iov_base + n;
-            v->iov_len -= n;
-        }
+        channel_iov_advance(&v, &cnt, n);
     }
     return true;
 }
