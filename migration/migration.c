@@ -462,9 +462,6 @@ static gpointer migration_thread(gpointer opaque)
         ram_state_set_rate_limit(s->ram, NULL);     /* @r lives on this stack */
         ram_state_set_sync_hook(s->ram, NULL, NULL);
     }
-    if (!ok && !err) {
-        error_setg(&err, "migration cancelled");
-    }
     migration_multifd_stop(s, ok, &err);
     /*
      * After a successful switchover the BQL stays held until completed.
