@@ -13,6 +13,7 @@ void migration_stats_reset(MigrationAtomicStats *s)
         &s->zero_pages, &s->normal_pages, &s->dirty_sync_count,
         &s->dirty_pages_rate, &s->precopy_bytes, &s->downtime_bytes,
         &s->multifd_bytes,
+        &s->postcopy_bytes, &s->postcopy_requests,
     };
 
     /* Catches a counter added to the struct but not to this list. */

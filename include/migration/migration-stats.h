@@ -46,6 +46,10 @@ typedef struct MigrationAtomicStats {
     MigrationStat downtime_bytes;
     /* Bytes of multifd packets (headers and pages), written by the send threads (QMP "multifd-bytes"). */
     MigrationStat multifd_bytes;
+    /* Bytes of RAM records sent after the switch to postcopy (QMP "postcopy-bytes"). */
+    MigrationStat postcopy_bytes;
+    /* Page requests the destination sent during postcopy (QMP "postcopy-requests"). */
+    MigrationStat postcopy_requests;
 } MigrationAtomicStats;
 
 /* Zero every counter (a new migration starts).  Call while no writer runs. */
