@@ -281,6 +281,42 @@ static void test_multifd_tcp_cancel(void)
     migrate_test_free(t);
 }
 
+/*
+ * Cancel in pre-switchover (pause-before-switchover), with 16 channels:
+ * every page was sent, the channels idle, the guest stopped; the cancel
+ * resumes it and leaves no multifd thread on either side.
+ */
+static void test_multifd_cancel_pre_switchover(void)
+{
+    MigrateStart start = { 0 };
+    g_autofree char *uri = NULL;
+    g_autofree char *status = NULL;
+    MigTest *t = migrate_start(&start);
+
+    if (!t) {
+        return;
+    }
+    multifd_setup(t->from, 16);
+    multifd_setup(t->to, 16);
+    migrate_set_capability(t->from, "pause-before-switchover", true);
+    migrate_ensure_converge(t->from);
+    migrate_incoming_qmp(t->to, "tcp:127.0.0.1:0", "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    uri = migrate_get_connect_uri(t->to, "tcp:127.0.0.1:0");
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_status(t->from, "pre-switchover", NULL);
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    migration_event_wait(t->to, "failed");
+    wait_multifd_threads_gone(t->from, "mig/mfdsend", 16);
+    migrate_wait_thread_gone(t->from, "mig/src");
+    wait_multifd_threads_gone(t->to, "mig/mfdrecv", 16);
+    migrate_wait_thread_gone(t->to, "mig/dst");
+    status = migrate_runstate(t->from);
+    g_assert_cmpstr(status, ==, "running");
+    migrate_test_free(t);
+}
+
 /* ---- a fake peer in the test process ---- */
 
 static int unix_listen_at(const char *path)
@@ -496,6 +532,8 @@ void migration_register_multifd_tests(void)
     g_test_add_func("/migration/multifd/tcp/plain/zero-page/none",
                     test_multifd_tcp_zero_page_none);
     g_test_add_func("/migration/multifd/tcp/plain/cancel", test_multifd_tcp_cancel);
+    g_test_add_func("/migration/multifd/tcp/plain/cancel/pre-switchover",
+                    test_multifd_cancel_pre_switchover);
     g_test_add_func("/migration/multifd/tcp/plain/zlib", test_multifd_tcp_zlib);
     g_test_add_func("/migration/multifd/tcp/plain/zstd", test_multifd_tcp_zstd);
     g_test_add_func("/migration/multifd/unix/plain/none", test_multifd_unix_none);
