@@ -60,7 +60,7 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
           "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
-          "lat_p99_us", "error"]
+          "lat_p99_us", "multifd_bytes", "error"]
 
 
 def parse_size(text):
@@ -131,6 +131,10 @@ def options(argv):
                    help="ms (default: leave each VMM's default, 300 ms)")
     p.add_argument("--ab-range", default="1M-100M",
                    help="pages the a-b guest dirties, START-END (default 1M-100M)")
+    p.add_argument("--multifd", type=int, default=0, metavar="N",
+                   help="multifd with N channels on both sides, tern and QEMU alike (0: off)")
+    p.add_argument("--compression", choices=["none", "zlib", "zstd"], default="none",
+                   help="multifd-compression with --multifd (none)")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds the a-b guest runs after printing 'A' before migrating")
     p.add_argument("--cache-dir", default=env("TERN_BENCH_CACHE", "/tmp/tern-bench-cache"),
@@ -354,12 +358,19 @@ class Bench:
             row["accel"] = self.accel_in_use(vmm, src)
             self.wait_ready(src, workload)
             dst = self.start_vm(vmm, cfg, "dst", rundir, vms)
+            caps = [{"capability": "events", "state": True}]
+            if self.opts.multifd:
+                caps.append({"capability": "multifd", "state": True})
             for vm in (src, dst):
-                caps = ["events"]
-                if self.opts.postcopy:
-                    caps += ["postcopy-ram"] + (["postcopy-blocktime"] if vm is dst else [])
-                vm.qmp.command("migrate-set-capabilities",
-                               capabilities=[{"capability": c, "state": True} for c in caps])
+                vm_caps = caps + ([{"capability": "postcopy-ram", "state": True}]
+                                  if self.opts.postcopy else [])
+                if self.opts.postcopy and vm is dst:
+                    vm_caps.append({"capability": "postcopy-blocktime", "state": True})
+                vm.qmp.command("migrate-set-capabilities", capabilities=vm_caps)
+                if self.opts.multifd:
+                    vm.qmp.command("migrate-set-parameters", **{
+                        "multifd-channels": self.opts.multifd,
+                        "multifd-compression": self.opts.compression})
             params = {"max_bandwidth": self.opts.max_bandwidth}
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
@@ -411,7 +422,9 @@ class Bench:
                        dst_done_ms=round((ternvm.event_time(dev) - t0) * 1000),
                        downtime_limit_ms=limit,
                        over_limit=int(downtime > limit),
-                       passes=ram.get("dirty-sync-count", 0))
+                       passes=ram.get("dirty-sync-count", 0),
+                       multifd_bytes=ram.get("multifd-bytes", 0),
+                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1))
         except SkipRun as e:
             row.update(status="skipped", error=str(e))
         except Exception as e:  # one run's failure is a row, never the end of the bench
@@ -520,7 +533,7 @@ def machine_figures(build):
 # -- summary ---------------------------------------------------------------------
 
 METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
-           ("GB/s", "throughput_gbps", "{:.2f}")]
+           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}")]
 POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
                     ("req p50 us", "lat_p50_us", "{:.0f}"),
                     ("req p99 us", "lat_p99_us", "{:.0f}")]
@@ -564,8 +577,10 @@ def format_table(bench, machine):
     if o.postcopy:
         pc = ("; postcopy at once" if o.postcopy_after == 0 else
               f"; postcopy at dirty-sync-count {o.postcopy_after}")
+    multifd = (f"multifd {o.multifd} channel(s), compression {o.compression}"
+               if o.multifd else "no multifd")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
-             f"downtime-limit {dl}{pc}; {o.runs} run(s) per side, alternating; "
+             f"downtime-limit {dl}{pc}; {multifd}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]
     if machine:
         lines.append("Machine (bench-machine, median of 5): " + ", ".join(

@@ -92,6 +92,7 @@ typedef struct RAMLoadContext {
     RAMLoadFaultPolicy policy;
     bool populate_unusable;         /* MADV_POPULATE_WRITE failed: plain faults from now on */
     RAMResidency residency;
+    MultiFDRecv *multifd;           /* MULTIFD_FLUSH syncs it; NULL without multifd */
     RAMPostcopyLoad postcopy;
 } RAMLoadContext;
 
@@ -123,6 +124,8 @@ struct RAMState {
      * skip.
      */
     bool all_sent_once;
+    ZeroPageDetection zero_page_detection;
+    MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
     RAMPostcopySource postcopy;
 
     /* ---- destination; incoming thread only ---- */

@@ -31,6 +31,7 @@
 #include "migration/migration-stats.h"
 #include "migration/qemu-file.h"
 #include "migration/register.h"
+#include "qapi/qapi-types.h"
 
 /* Flags in the low bits of every record's be64 word (QEMU ram.h). */
 #define RAM_SAVE_FLAG_FULL          0x01    /* obsolete; rejected */
@@ -103,6 +104,22 @@ void ram_state_set_rate_limit(RAMState *rs, const RAMRateLimit *limit);
 
 /* Call @hook after every dirty sync (the migration code emits MIGRATION_PASS from it). */
 void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque);
+
+typedef struct MultiFDSend MultiFDSend;
+typedef struct MultiFDRecv MultiFDRecv;
+
+/*
+ * Before save_setup (migration thread): how zero pages are found, and the
+ * multifd send side pages go to (NULL: the main channel carries them).
+ */
+void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
+                                MultiFDSend *multifd);
+
+/* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
+void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
+
+/* The blocks @rs moves (not owned by the caller). */
+GPtrArray *ram_state_blocks(RAMState *rs);
 
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);
