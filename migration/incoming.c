@@ -181,6 +181,7 @@ static bool incoming_multifd_setup(MigrationIncomingState *mis, GError **errp)
     MultiFDRecvConfig cfg = {
         .channels = migrate_params(mis->opts)->multifd_channels,
         .compression = migrate_params(mis->opts)->multifd_compression,
+        .verify = ram_state_verify(mis->ram),
     };
 
     if (!mis->multi_channel) {

@@ -74,8 +74,6 @@ static const CapRule cap_rules[] = {
       false, "x-verify-ram does not cover postcopy-ram yet" },
     { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_XBZRLE,
       false, "x-verify-ram does not cover xbzrle yet" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MULTIFD,
-      false, "x-verify-ram does not cover multifd yet" },
     { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
       false, "x-verify-ram does not cover mapped-ram yet" },
 };

@@ -38,7 +38,7 @@ typedef struct RAMVerifyBlock {
     const RAMBlock *rb;
     uint64_t npages;
     uint64_t nchunks;
-    uint32_t *page_crc;             /* little-endian CRC-32 per page */
+    uint32_t *page_crc;             /* atomic: little-endian CRC-32 per page */
     unsigned long *stale;           /* atomic bits: chunks changed since folded */
     uint8_t *chunk_digest;          /* nchunks x RAM_VERIFY_DIGEST_LEN */
 } RAMVerifyBlock;
@@ -148,8 +148,10 @@ bool ram_verify_is_active(const RAMVerify *v)
 void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data)
 {
     RAMVerifyBlock *b = NULL;
+    uint32_t crc;
+    uint64_t chunk;
 
-    if (!v->nblocks) {
+    if (!v || !v->nblocks) {
         return;
     }
     /* A handful of blocks: a scan is cheaper than any lookup structure. */
@@ -161,8 +163,22 @@ void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void
     }
     /* The RAM paths only report pages of the blocks they were given. */
     g_assert(b && page < b->npages);
-    b->page_crc[page] = GUINT32_TO_LE(data ? ram_verify_crc(data) : v->zero_crc);
-    set_bit_atomic(page / RAM_VERIFY_CHUNK_PAGES, b->stale);
+    crc = GUINT32_TO_LE(data ? ram_verify_crc(data) : v->zero_crc);
+    __atomic_store_n(&b->page_crc[page], crc, __ATOMIC_RELAXED);
+    /*
+     * Always the read-modify-write, never "already set, skip it": its
+     * release orders the CRC before the bit for a fold on another thread.
+     *
+     *   sender (multifd thread)         fold (migration thread)
+     *   store page_crc[p]
+     *   fetch_or(stale, chunk)   --->   exchange(stale, 0) sees the bit,
+     *                                   then reads page_crc[p]: the new CRC
+     *
+     * Had the sender skipped the fetch_or because the bit was set, the
+     * fold could clear the bit, read the old CRC, and never fold again.
+     */
+    chunk = page / RAM_VERIFY_CHUNK_PAGES;
+    __atomic_fetch_or(&b->stale[BIT_WORD(chunk)], BIT_MASK(chunk), __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&v->pages, 1, __ATOMIC_RELAXED);
 }
 
@@ -178,9 +194,14 @@ static void ram_verify_fold_block(RAMVerifyBlock *b)
             uint64_t c = w * BITS_PER_LONG + __builtin_ctzl(bits);
             uint64_t first = c * RAM_VERIFY_CHUNK_PAGES;
             uint64_t n = MIN(RAM_VERIFY_CHUNK_PAGES, b->npages - first);
+            uint32_t crcs[RAM_VERIFY_CHUNK_PAGES];
 
+            /* A sender may be storing CRCs of this chunk meanwhile (it marks it stale again). */
+            for (uint64_t p = 0; p < n; p++) {
+                crcs[p] = __atomic_load_n(&b->page_crc[first + p], __ATOMIC_RELAXED);
+            }
             gcry_md_hash_buffer(GCRY_MD_SHA256, b->chunk_digest + c * RAM_VERIFY_DIGEST_LEN,
-                                b->page_crc + first, n * sizeof(uint32_t));
+                                crcs, n * sizeof(uint32_t));
             bits &= bits - 1;
         }
     }

@@ -56,15 +56,19 @@ bool ram_verify_is_active(const RAMVerify *v);
 /*
  * THE hook.  Page @page of @rb was sent (source) or placed (destination)
  * with the contents @data (TARGET_PAGE_SIZE bytes), or as a zero page when
- * @data is NULL.  Cheap when inactive.  May be called from several threads
- * at once for different pages (multifd channels); not for the same page.
+ * @data is NULL.  Cheap when inactive or when @v is NULL (a path built
+ * without a verifier, as unit tests build them).  May be called from
+ * several threads at once for different pages (multifd channels), also
+ * while ram_verify_fold() runs; not for the same page at once.
  */
 void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data);
 
 /*
  * Fold the chunks whose pages changed since the last fold.  Called by the
  * RAM path's owner thread between rounds so the switchover has little
- * left to fold; while no ram_verify_page() for the same chunk runs.
+ * left to fold.  A page reported meanwhile leaves its chunk for the next
+ * fold; the last fold (at the section's END) must come after every
+ * sender finished (multifd: after the sync).
  */
 void ram_verify_fold(RAMVerify *v);
 

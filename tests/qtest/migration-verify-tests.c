@@ -3,7 +3,8 @@
  * destination finds its RAM equal to the source's, and one through a
  * proxy in this test that flips one byte of page data in transit, which
  * the destination must name (block and range) and refuse to run while
- * the source's guest keeps running.
+ * the source's guest keeps running; each over the main channel and over
+ * multifd's.
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"
@@ -27,12 +28,19 @@ static char *unix_uri(MigTest *t, const char *name)
     return g_strdup_printf("unix:%s", path);
 }
 
-static void set_verify_both(MigTest *t)
+/* x-verify-ram (and return-path) on both sides; multifd with @channels unless 0. */
+static void set_verify_both(MigTest *t, unsigned channels)
 {
-    migrate_set_capability(t->from, "return-path", true);
-    migrate_set_capability(t->to, "return-path", true);
-    migrate_set_capability(t->from, "x-verify-ram", true);
-    migrate_set_capability(t->to, "x-verify-ram", true);
+    QTestState *sides[] = { t->from, t->to };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(sides); i++) {
+        migrate_set_capability(sides[i], "return-path", true);
+        migrate_set_capability(sides[i], "x-verify-ram", true);
+        if (channels) {
+            migrate_set_capability(sides[i], "multifd", true);
+            migrate_set_parameter_int(sides[i], "multifd-channels", channels);
+        }
+    }
 }
 
 /* query-migrate's x-verify-ram member of @who (transfer full; must be there). */
@@ -80,8 +88,10 @@ static char *verify_wait_source_fail(QTestState *from)
 
 /* ---- live a-b, verified ---- */
 
-static void test_verify_precopy(void)
+/* @data: multifd channels (0: the main channel carries the pages). */
+static void test_verify_precopy(gconstpointer data)
 {
+    unsigned channels = GPOINTER_TO_UINT(data);
     MigrateStart start = { 0 };
     MigTest *t = migrate_start(&start);
     g_autofree char *uri = NULL;
@@ -90,7 +100,7 @@ static void test_verify_precopy(void)
         return;
     }
     uri = unix_uri(t, "migsocket");
-    set_verify_both(t);
+    set_verify_both(t, channels);
     migrate_ensure_non_converge(t->from);
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_serial(t->src_serial);
@@ -101,6 +111,10 @@ static void test_verify_precopy(void)
     wait_for_migration_complete(t->to);
     check_verify_status(t->from, "passed");
     check_verify_status(t->to, "passed");
+    if (channels) {
+        g_assert_cmpint(migrate_query_ram_int(t->from, "multifd-bytes"), >,
+                        (int64_t)(t->end_address - t->start_address));
+    }
     migrate_check_source_after(t);
     json_node_unref(migrate_eventwait(t->to, "RESUME"));
     migrate_end(t, true);
@@ -109,12 +123,23 @@ static void test_verify_precopy(void)
 
 /* ---- a proxy that flips one byte of page data ---- */
 
+/*
+ * Accepts @nconn connections (the main channel, then multifd's) and
+ * forwards each to the destination's socket on a thread of its own; the
+ * first marker seen going to the destination on any of them is corrupted.
+ */
 typedef struct VerifyProxy {
     int listen_fd;
+    unsigned nconn;
     char *dst_path;             /* the destination's socket */
-    GThread *thread;
-    bool flipped;               /* read after the join */
+    GThread *thread;            /* accepts, then joins the forwarders */
+    gint flipped;               /* atomic: a byte was flipped */
 } VerifyProxy;
+
+typedef struct VerifyForward {
+    VerifyProxy *p;
+    int src;
+} VerifyForward;
 
 static int verify_unix_socket(const char *path, bool listening)
 {
@@ -126,7 +151,7 @@ static int verify_unix_socket(const char *path, bool listening)
     strcpy(sa.sun_path, path);
     if (listening) {
         g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-        g_assert_cmpint(listen(fd, 1), ==, 0);
+        g_assert_cmpint(listen(fd, 32), ==, 0);
     } else {
         g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
     }
@@ -158,32 +183,30 @@ static void verify_proxy_corrupt(VerifyProxy *p, uint8_t *buf, size_t len)
 {
     size_t mlen = strlen(VERIFY_MARKER);
 
-    for (size_t i = 0; !p->flipped && i + mlen <= len; i++) {
-        if (!memcmp(buf + i, VERIFY_MARKER, mlen)) {
+    for (size_t i = 0; !g_atomic_int_get(&p->flipped) && i + mlen <= len; i++) {
+        if (!memcmp(buf + i, VERIFY_MARKER, mlen) &&
+            g_atomic_int_compare_and_exchange(&p->flipped, 0, 1)) {
             buf[i + 5] ^= 0x10;
-            p->flipped = true;
         }
     }
 }
 
-/* Forward both ways until either side closes; source-to-destination data is corrupted once. */
-static gpointer verify_proxy_thread(gpointer opaque)
+/* Forward both ways until either side closes; source-to-destination data may be corrupted. */
+static gpointer verify_forward_thread(gpointer opaque)
 {
-    VerifyProxy *p = opaque;
-    int src = accept(p->listen_fd, NULL, NULL);
-    int dst = verify_unix_socket(p->dst_path, false);
+    VerifyForward *fw = opaque;
+    int dst = verify_unix_socket(fw->p->dst_path, false);
     g_autofree uint8_t *buf = g_malloc(64 * 1024);
-    struct pollfd fds[2] = { { .fd = src, .events = POLLIN }, { .fd = dst, .events = POLLIN } };
+    struct pollfd fds[2] = { { .fd = fw->src, .events = POLLIN },
+                             { .fd = dst, .events = POLLIN } };
+    bool closed = false;
 
-    g_assert_cmpint(src, >=, 0);
-    for (;;) {
-        bool closed = false;
-
+    while (!closed) {
         if (poll(fds, 2, -1) < 0) {
             g_assert_cmpint(errno, ==, EINTR);
             continue;
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 2 && !closed; i++) {
             ssize_t n;
 
             if (!fds[i].revents) {
@@ -195,27 +218,44 @@ static gpointer verify_proxy_thread(gpointer opaque)
                 break;
             }
             if (i == 0) {
-                verify_proxy_corrupt(p, buf, n);
+                verify_proxy_corrupt(fw->p, buf, n);
             }
-            if (!verify_write_all(fds[1 - i].fd, buf, n)) {
-                closed = true;
-                break;
-            }
-        }
-        if (closed) {
-            break;
+            closed = !verify_write_all(fds[1 - i].fd, buf, n);
         }
     }
-    close(src);
+    close(fw->src);
     close(dst);
+    g_free(fw);
     return NULL;
 }
 
-static VerifyProxy *verify_proxy_start(const char *listen_path, const char *dst_path)
+static gpointer verify_proxy_thread(gpointer opaque)
+{
+    VerifyProxy *p = opaque;
+    GThread *fwd[32];
+
+    g_assert_cmpuint(p->nconn, <=, G_N_ELEMENTS(fwd));
+    for (unsigned i = 0; i < p->nconn; i++) {
+        VerifyForward *fw = g_new0(VerifyForward, 1);
+
+        fw->p = p;
+        fw->src = accept(p->listen_fd, NULL, NULL);
+        g_assert_cmpint(fw->src, >=, 0);
+        fwd[i] = g_thread_new("verify-forward", verify_forward_thread, fw);
+    }
+    for (unsigned i = 0; i < p->nconn; i++) {
+        g_thread_join(fwd[i]);
+    }
+    return NULL;
+}
+
+static VerifyProxy *verify_proxy_start(const char *listen_path, const char *dst_path,
+                                       unsigned nconn)
 {
     VerifyProxy *p = g_new0(VerifyProxy, 1);
 
     p->listen_fd = verify_unix_socket(listen_path, true);
+    p->nconn = nconn;
     p->dst_path = g_strdup(dst_path);
     p->thread = g_thread_new("verify-proxy", verify_proxy_thread, p);
     return p;
@@ -227,15 +267,17 @@ static bool verify_proxy_finish(VerifyProxy *p)
     bool flipped;
 
     g_thread_join(p->thread);
-    flipped = p->flipped;
+    flipped = g_atomic_int_get(&p->flipped);
     close(p->listen_fd);
     g_free(p->dst_path);
     g_free(p);
     return flipped;
 }
 
-static void test_verify_corrupt_in_transit(void)
+/* @data as for test_verify_precopy(); the marker page may go over any channel. */
+static void test_verify_corrupt_in_transit(gconstpointer data)
 {
+    unsigned channels = GPOINTER_TO_UINT(data);
     MigrateStart start = { 0 };
     MigTest *t = migrate_start(&start);
     g_autofree char *dst_path = NULL;
@@ -259,10 +301,10 @@ static void test_verify_corrupt_in_transit(void)
     proxy_path = migrate_test_path(t, "proxy.sock");
     dst_uri = g_strdup_printf("unix:%s", dst_path);
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
-    set_verify_both(t);
+    set_verify_both(t, channels);
     migrate_ensure_converge(t->from);
     migrate_incoming_qmp(t->to, dst_uri, "'exit-on-error': false");
-    proxy = verify_proxy_start(proxy_path, dst_path);
+    proxy = verify_proxy_start(proxy_path, dst_path, 1 + channels);
     wait_for_serial(t->src_serial);
     migrate_qmp(t->from, proxy_uri, NULL);
 
@@ -324,7 +366,13 @@ static void test_verify_needs_return_path(void)
 
 void migration_register_verify_tests(void)
 {
-    g_test_add_func("/migration/verify_ram/precopy", test_verify_precopy);
-    g_test_add_func("/migration/verify_ram/corrupt_in_transit", test_verify_corrupt_in_transit);
+    g_test_add_data_func("/migration/verify_ram/precopy", GUINT_TO_POINTER(0),
+                         test_verify_precopy);
+    g_test_add_data_func("/migration/verify_ram/corrupt_in_transit", GUINT_TO_POINTER(0),
+                         test_verify_corrupt_in_transit);
+    g_test_add_data_func("/migration/verify_ram/multifd/precopy", GUINT_TO_POINTER(4),
+                         test_verify_precopy);
+    g_test_add_data_func("/migration/verify_ram/multifd/corrupt_in_transit",
+                         GUINT_TO_POINTER(4), test_verify_corrupt_in_transit);
     g_test_add_func("/migration/verify_ram/needs_return_path", test_verify_needs_return_path);
 }
