@@ -3,7 +3,8 @@
  * tokens over an eventfd, and the fd channel whose reads and writes wait
  * in poll() on the fd and the token together.
  */
-#include "migration/channel.h"
+#include "channel-internal.h"
+#include "migration/channel-tls.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -22,17 +23,6 @@
  */
 #define CHANNEL_FILE_CHUNK (1 << 20)
 
-struct ChannelCancel {
-    gint refcount;
-    gint triggered;     /* atomic: 0, then 1 for good */
-    int efd;            /* readable once triggered; never drained */
-};
-
-struct Channel {
-    int fd;
-    bool pollable;      /* false: a regular file or block device */
-    ChannelCancel *cancel;
-};
 
 /* ---- cancel tokens ---- */
 
@@ -155,6 +145,9 @@ static bool channel_wait(Channel *ch, short events, GError **errp)
 
 ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
 {
+    if (ch->tls) {
+        return channel_tls_read(ch, buf, len, errp);
+    }
     if (!ch->pollable) {
         len = MIN(len, CHANNEL_FILE_CHUNK);
     }
@@ -209,6 +202,9 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
     struct iovec *v = local;
     int cnt = iovcnt;
 
+    if (ch->tls) {
+        return channel_tls_writev_all(ch, iov, iovcnt, errp);
+    }
     while (cnt > 0) {
         ssize_t n;
 
@@ -255,6 +251,7 @@ bool channel_close(Channel *ch, GError **errp)
     if (!ch) {
         return true;
     }
+    channel_tls_detach(ch);
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

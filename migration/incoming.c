@@ -12,6 +12,7 @@
 #include "migration/migration.h"
 #include "migration/global-state.h"
 #include "transport.h"
+#include "tls.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
 
@@ -173,7 +174,8 @@ static void incoming_accept(int fd, void *opaque)
     g_autoptr(GError) err = NULL;
     Channel *ch = channel_new_fd(fd, mis->cancel, &err);
 
-    if (!ch) {
+    if (!ch || !migration_tls_accept(ch, mis->objects, mis->opts, &err)) {
+        channel_close(ch, NULL);
         incoming_fail(mis, err);
         return;
     }

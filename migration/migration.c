@@ -16,6 +16,7 @@
 #include "rate-window.h"
 #include "switchover.h"
 #include "transport.h"
+#include "tls.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -237,6 +238,10 @@ static bool migration_connect(MigrationState *s, GError **errp)
     Channel *ch = transport_connect(s->addr, s->cancel, errp);
 
     if (!ch) {
+        return false;
+    }
+    if (!migration_tls_connect(ch, s->objects, s->run_opts, s->addr, errp)) {
+        channel_close(ch, NULL);
         return false;
     }
     s->to_dst = qemu_file_new_channel(ch, true);

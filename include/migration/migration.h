@@ -14,6 +14,7 @@
 
 #include "qapi/qapi-types.h"
 #include "migration/channel.h"
+#include "crypto/object-set.h"
 #include "migration/global-state.h"
 #include "migration/machine-ops.h"
 #include "qemu/thread.h"
@@ -39,6 +40,7 @@ typedef struct MigrationState {
     MigrationAddress *addr;             /* where to */
     SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     MigrationMachineOps machine;        /* the VM it moves: run state, dirty log, identity */
+    ObjectSet *objects;                 /* where tls-creds is looked up (BQL), or NULL */
     GThread *thread;
     /*
      * Triggered by migrate_cancel (any thread); every channel of the
@@ -90,6 +92,7 @@ typedef struct MigrationIncomingState {
     SaveVMState *savevm;
     MigrationMachineOps machine;        /* the VM it loads into: run state, identity */
     MigrationOptions *opts;             /* the destination's own settings */
+    ObjectSet *objects;                 /* where tls-creds/-authz are looked up (BQL) */
     GThread *thread;
     GlobalState *global_state;          /* what the source's run state was */
     TransportListener *listener;        /* accepting the connection, main loop */

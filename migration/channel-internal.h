@@ -1,0 +1,24 @@
+/*
+ * The channel layer's own structures, shared by channel.c (fd channels,
+ * cancel tokens) and channel-tls.c (the TLS session a channel may carry).
+ */
+#ifndef MIGRATION_CHANNEL_INTERNAL_H
+#define MIGRATION_CHANNEL_INTERNAL_H
+
+#include "migration/channel.h"
+#include "crypto/tls-session.h"
+
+struct ChannelCancel {
+    gint refcount;
+    gint triggered;     /* atomic: 0, then 1 for good */
+    int efd;            /* readable once triggered; never drained */
+};
+
+struct Channel {
+    int fd;
+    bool pollable;      /* false: a regular file or block device */
+    ChannelCancel *cancel;
+    TlsSession *tls;    /* every read and write goes through it, or NULL */
+};
+
+#endif
