@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <gnutls/x509.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct TlsSession {
@@ -23,11 +24,20 @@ struct TlsSession {
     bool checked;               /* the peer check passed */
 };
 
+/*
+ * sendmsg() with MSG_NOSIGNAL, so a peer that has gone is EPIPE rather
+ * than a signal even where SIGPIPE is not ignored; writev() for pipes.
+ */
 static ssize_t tls_session_push(gnutls_transport_ptr_t opaque, const giovec_t *iov,
                                 int iovcnt)
 {
     TlsSession *s = opaque;
-    ssize_t n = writev(s->fd, (const struct iovec *)iov, iovcnt);
+    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    ssize_t n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+
+    if (n < 0 && errno == ENOTSOCK) {
+        n = writev(s->fd, (const struct iovec *)iov, iovcnt);
+    }
 
     if (n < 0) {
         gnutls_transport_set_errno(s->session, errno);

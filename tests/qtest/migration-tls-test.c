@@ -385,6 +385,69 @@ static void test_tls_handshake_timeout(void)
     rm_rf(dir);
 }
 
+/*
+ * The objects over QMP and the command line: object-add loads the files
+ * (its errors are the command's), qom-list shows /objects, object-del
+ * removes; query-migrate-parameters and HMP show the TLS parameters.
+ */
+static void test_tls_objects(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("tern-tls-XXXXXX", NULL);
+    g_autofree char *psk = g_build_filename(dir, "psk", NULL);
+    g_autofree char *args = NULL;
+    g_autoptr(JsonNode) list = NULL;
+    g_autoptr(JsonNode) params = NULL;
+    g_autoptr(JsonNode) hmp = NULL;
+    JsonArray *a;
+    JsonObject *p;
+    QTestState *s;
+
+    tls_test_psk_write(psk, "qemu", PSK_KEY);
+    args = g_strdup_printf("-display none -accel qtest -m 16 "
+                           "-object tls-creds-psk,id=tls0,endpoint=server,dir=%s", psk);
+    s = qtest_init(args);
+    qtest_qmp_expect_error(s, "GenericError", "Unable to access credentials",
+                           "{'execute': 'object-add', 'arguments': {'qom-type':"
+                           " 'tls-creds-psk', 'id': 'tls1', 'dir': '/nonexistent'}}");
+    qtest_qmp_expect_error(s, "GenericError",
+                           "attempt to add duplicate property 'tls0' to object",
+                           "{'execute': 'object-add', 'arguments': {'qom-type':"
+                           " 'tls-creds-anon', 'id': 'tls0'}}");
+    qtest_qmp_assert_success(s, "{'execute': 'object-add', 'arguments': {'qom-type':"
+                             " 'authz-list', 'id': 'auth0', 'rules': [{'match':"
+                             " 'CN=*', 'policy': 'allow', 'format': 'glob'}]}}");
+    list = qtest_qmp_assert_success_ref(s, "{'execute': 'qom-list', 'arguments':"
+                                        " {'path': '/objects'}}");
+    a = json_node_get_array(list);
+    g_assert_cmpuint(json_array_get_length(a), ==, 2);
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(a, 0),
+                                                  "name"), ==, "tls0");
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(a, 1),
+                                                  "type"), ==, "child<authz-list>");
+    qtest_qmp_assert_success(s, "{'execute': 'object-del', 'arguments': {'id': 'auth0'}}");
+    qtest_qmp_expect_error(s, "GenericError", "object 'auth0' not found",
+                           "{'execute': 'object-del', 'arguments': {'id': 'auth0'}}");
+
+    qtest_qmp_assert_success(s, "{'execute': 'migrate-set-parameters', 'arguments':"
+                             " {'tls-creds': 'tls0', 'tls-hostname': 'qemu.org',"
+                             " 'tls-authz': 'auth0'}}");
+    params = qtest_qmp_assert_success_ref(s, "{'execute': 'query-migrate-parameters'}");
+    p = json_node_get_object(params);
+    g_assert_cmpstr(json_object_get_string_member(p, "tls-creds"), ==, "tls0");
+    g_assert_cmpstr(json_object_get_string_member(p, "tls-hostname"), ==, "qemu.org");
+    g_assert_cmpstr(json_object_get_string_member(p, "tls-authz"), ==, "auth0");
+    hmp = qtest_qmp_assert_success_ref(s, "{'execute': 'human-monitor-command',"
+                                       " 'arguments': {'command-line':"
+                                       " 'info migrate_parameters'}}");
+    g_assert_nonnull(strstr(json_node_get_string(hmp), "tls-creds: 'tls0'"));
+    g_assert_nonnull(strstr(json_node_get_string(hmp), "tls-hostname: 'qemu.org'"));
+    g_assert_nonnull(strstr(json_node_get_string(hmp), "tls-authz: 'auth0'"));
+    qtest_qmp_assert_success(s, "{'execute': 'migrate-set-parameters', 'arguments':"
+                             " {'tls-creds': null}}");
+    qtest_quit(s);
+    rm_rf(dir);
+}
+
 static const TlsCase psk_match = { .transport = "tcp", .creds = creds_psk };
 static const TlsCase psk_unix = { .transport = "unix", .creds = creds_psk };
 static const TlsCase psk_mismatch = {
@@ -440,6 +503,7 @@ static const TlsCase x509_reject_anon_client = {
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/migration/tls/objects", test_tls_objects);
     g_test_add_data_func("/migration/precopy/unix/tls/psk", &psk_unix, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/match", &psk_match, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
