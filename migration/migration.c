@@ -81,6 +81,8 @@ void migration_state_free(MigrationState *s)
     channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
     migration_options_free(s->run_opts);
+    migration_tls_free(s->tls);
+    g_clear_error(&s->tls_err);
     qemu_mutex_destroy(&s->lock);
     qemu_cond_destroy(&s->cond);
     g_free(s);
@@ -240,7 +242,11 @@ static bool migration_connect(MigrationState *s, GError **errp)
     if (!ch) {
         return false;
     }
-    if (!migration_tls_connect(ch, s->objects, s->run_opts, s->addr, errp)) {
+    if (s->tls_err || (s->tls && !migration_tls_wrap(s->tls, ch, errp))) {
+        /* As QEMU: connected first, so the destination sees it fail too. */
+        if (s->tls_err) {
+            g_propagate_error(errp, g_error_copy(s->tls_err));
+        }
         channel_close(ch, NULL);
         return false;
     }
@@ -498,6 +504,11 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     s->addr = addr;
     migration_options_free(s->run_opts);
     s->run_opts = migration_options_copy(s->opts);
+    g_clear_pointer(&s->tls, migration_tls_free);
+    g_clear_error(&s->tls_err);
+    if (migration_tls_enabled(s->run_opts)) {
+        s->tls = migration_tls_new(s->objects, s->run_opts, addr, &s->tls_err);
+    }
     __atomic_store_n(&s->max_bandwidth, migrate_params(s->opts)->max_bandwidth,
                      __ATOMIC_RELAXED);
     __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,

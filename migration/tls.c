@@ -4,7 +4,12 @@
 #include "tls.h"
 #include "migration/channel-tls.h"
 #include "qemu/error.h"
-#include "qemu/main-loop.h"
+
+struct MigrationTls {
+    TlsCreds *creds;
+    char *hostname;             /* client: what the server must prove, or NULL */
+    Authz *authz;               /* server: who may connect, or NULL */
+};
 
 bool migration_tls_enabled(const MigrationOptions *opts)
 {
@@ -17,14 +22,14 @@ bool migration_tls_enabled(const MigrationOptions *opts)
 static TlsCreds *migration_tls_creds(ObjectSet *objects, const MigrationOptions *opts,
                                      QCryptoTLSCredsEndpoint endpoint, GError **errp)
 {
+    const char *id = migrate_params(opts)->tls_creds;
     g_autoptr(TlsCreds) creds = NULL;
 
     if (!objects) {
-        error_setg(errp, "No TLS credentials with id '%s'",
-                   migrate_params(opts)->tls_creds);
+        error_setg(errp, "No TLS credentials with id '%s'", id);
         return NULL;
     }
-    creds = object_set_tls_creds(objects, migrate_params(opts)->tls_creds, errp);
+    creds = object_set_tls_creds(objects, id, errp);
     if (!creds) {
         return NULL;
     }
@@ -52,75 +57,75 @@ static const char *migration_tls_hostname(const MigrationOptions *opts,
     return NULL;
 }
 
-static TlsSession *migration_tls_client_session(Channel *ch, ObjectSet *objects,
-                                                const MigrationOptions *opts,
-                                                const MigrationAddress *addr,
-                                                GError **errp)
+static bool migration_tls_client(MigrationTls *tls, const MigrationOptions *opts,
+                                 const MigrationAddress *addr, GError **errp)
 {
-    g_autoptr(TlsCreds) creds = NULL;
     const char *hostname = migration_tls_hostname(opts, addr);
 
-    creds = migration_tls_creds(objects, opts, QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT, errp);
-    if (!creds) {
-        return NULL;
-    }
-    if (tls_creds_type(creds) == TLS_CREDS_X509 && !hostname) {
+    if (tls_creds_type(tls->creds) == TLS_CREDS_X509 && !hostname) {
         error_setg(errp, "No hostname for certificate validation");
+        return false;
+    }
+    tls->hostname = g_strdup(hostname);
+    return true;
+}
+
+/*
+ * As QEMU: only an x509 server that verifies its peer has an identity to
+ * check.  Unlike QEMU, an empty tls-authz is no check rather than an id.
+ */
+static bool migration_tls_server(MigrationTls *tls, ObjectSet *objects,
+                                 const MigrationOptions *opts, GError **errp)
+{
+    const char *authz_id = migrate_params(opts)->tls_authz;
+
+    if (authz_id && *authz_id && tls_creds_type(tls->creds) == TLS_CREDS_X509 &&
+        tls_creds_verify_peer(tls->creds)) {
+        tls->authz = object_set_authz(objects, authz_id, errp);
+        return tls->authz != NULL;
+    }
+    return true;
+}
+
+MigrationTls *migration_tls_new(ObjectSet *objects, const MigrationOptions *opts,
+                                const MigrationAddress *addr, GError **errp)
+{
+    MigrationTls *tls = g_new0(MigrationTls, 1);
+    bool ok;
+
+    tls->creds = migration_tls_creds(objects, opts,
+                                     addr ? QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT
+                                          : QCRYPTO_TLS_CREDS_ENDPOINT_SERVER, errp);
+    ok = tls->creds && (addr ? migration_tls_client(tls, opts, addr, errp)
+                             : migration_tls_server(tls, objects, opts, errp));
+    if (!ok) {
+        migration_tls_free(tls);
         return NULL;
     }
-    return tls_session_new(creds, channel_fd(ch), hostname, NULL, errp);
+    return tls;
 }
 
-bool migration_tls_connect(Channel *ch, ObjectSet *objects,
-                           const MigrationOptions *opts,
-                           const MigrationAddress *addr, GError **errp)
+void migration_tls_free(MigrationTls *tls)
 {
-    TlsSession *session;
-
-    if (!migration_tls_enabled(opts)) {
-        return true;
+    if (tls) {
+        tls_creds_unref(tls->creds);
+        authz_unref(tls->authz);
+        g_free(tls->hostname);
+        g_free(tls);
     }
-    /* The object set changes under the BQL (object-add, object-del). */
-    bql_lock();
-    session = migration_tls_client_session(ch, objects, opts, addr, errp);
-    bql_unlock();
+}
+
+bool migration_tls_wrap(MigrationTls *tls, Channel *ch, GError **errp)
+{
+    TlsSession *session = tls_session_new(tls->creds, channel_fd(ch), tls->hostname,
+                                          tls->authz, errp);
+
     if (!session) {
         return false;
     }
     channel_tls_attach(ch, session);
-    return channel_tls_handshake(ch, errp);
-}
-
-bool migration_tls_accept(Channel *ch, ObjectSet *objects,
-                          const MigrationOptions *opts, GError **errp)
-{
-    g_autoptr(TlsCreds) creds = NULL;
-    g_autoptr(Authz) authz = NULL;
-    const char *authz_id = migrate_params(opts)->tls_authz;
-    TlsSession *session;
-
-    if (!migration_tls_enabled(opts)) {
-        return true;
+    if (tls_creds_endpoint(tls->creds) == QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT) {
+        return channel_tls_handshake(ch, errp);
     }
-    creds = migration_tls_creds(objects, opts, QCRYPTO_TLS_CREDS_ENDPOINT_SERVER, errp);
-    if (!creds) {
-        return false;
-    }
-    /*
-     * As QEMU: only an x509 server that verifies its peer has an identity
-     * to check.  Unlike QEMU, "" is no check rather than an object id.
-     */
-    if (authz_id && *authz_id && tls_creds_type(creds) == TLS_CREDS_X509 &&
-        tls_creds_verify_peer(creds)) {
-        authz = object_set_authz(objects, authz_id, errp);
-        if (!authz) {
-            return false;
-        }
-    }
-    session = tls_session_new(creds, channel_fd(ch), NULL, authz, errp);
-    if (!session) {
-        return false;
-    }
-    channel_tls_attach(ch, session);
     return true;
 }

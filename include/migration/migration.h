@@ -26,6 +26,8 @@
 typedef struct RAMState RAMState;
 typedef struct TransportListener TransportListener;
 
+typedef struct MigrationTls MigrationTls;     /* migration/tls.h */
+
 typedef struct MigrationState {
     /*
      * Written with g_atomic_int_compare_and_exchange by whoever moves the
@@ -41,6 +43,8 @@ typedef struct MigrationState {
     SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     MigrationMachineOps machine;        /* the VM it moves: run state, dirty log, identity */
     ObjectSet *objects;                 /* where tls-creds is looked up (BQL), or NULL */
+    MigrationTls *tls;                  /* this migration's TLS, or NULL (migration/tls.h) */
+    GError *tls_err;                    /* why it could not have TLS: fails at connect */
     GThread *thread;
     /*
      * Triggered by migrate_cancel (any thread); every channel of the
@@ -93,6 +97,7 @@ typedef struct MigrationIncomingState {
     MigrationMachineOps machine;        /* the VM it loads into: run state, identity */
     MigrationOptions *opts;             /* the destination's own settings */
     ObjectSet *objects;                 /* where tls-creds/-authz are looked up (BQL) */
+    MigrationTls *tls;                  /* made at the connection when TLS is on */
     GThread *thread;
     GlobalState *global_state;          /* what the source's run state was */
     TransportListener *listener;        /* accepting the connection, main loop */

@@ -27,6 +27,7 @@ struct TlsCase {
     /* Writes the credentials into @dir; returns each side's -object
      * arguments (or "" for plain text) through @src and @dst. */
     void (*creds)(const TlsCase *c, const char *dir, char **src, char **dst);
+    const char *src_id;             /* tls-creds if not the object made */
     const char *hostname;           /* source's tls-hostname, or NULL */
     bool authz;                     /* destination's tls-authz tlsauthz0 */
     const char *authz_identity;
@@ -53,6 +54,16 @@ static void creds_psk(const TlsCase *c, const char *dir, char **src, char **dst)
                            "dir=%s,username=qemu", sdir);
     *dst = g_strdup_printf("-object tls-creds-psk,id=tlscredspsk0,endpoint=server,"
                            "dir=%s", ddir);
+}
+
+/* The destination's PSK credentials made for the wrong endpoint. */
+static void creds_psk_dst_client(const TlsCase *c, const char *dir, char **src, char **dst)
+{
+    g_autofree char *ddst = NULL;
+
+    creds_psk(c, dir, src, &ddst);
+    *dst = g_strdup_printf("-object tls-creds-psk,id=tlscredspsk0,endpoint=client,"
+                           "dir=%s/psk-dst", dir);
 }
 
 static void creds_x509(const TlsCase *c, const char *dir, char **src, char **dst)
@@ -249,7 +260,8 @@ static void test_tls(gconstpointer data)
     if (!t) {
         return;
     }
-    set_tls_params(t->from, creds_id(src_opts), c->hostname, false);
+    set_tls_params(t->from, c->src_id ? c->src_id : creds_id(src_opts), c->hostname,
+                   false);
     set_tls_params(t->to, creds_id(dst_opts), NULL, c->authz);
     migrate_ensure_non_converge(t->from);
     listen = g_str_equal(c->transport, "tcp") ? g_strdup("tcp:127.0.0.1:0")
@@ -454,6 +466,15 @@ static const TlsCase psk_mismatch = {
     .transport = "tcp", .creds = creds_psk,
     .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
 };
+/* Parameter errors surface when the migration connects, as in QEMU. */
+static const TlsCase psk_no_object = {
+    .transport = "tcp", .creds = creds_psk, .src_id = "nope",
+    .src_error = "No TLS credentials with id 'nope'", .dst_error = "TLS handshake failed",
+};
+static const TlsCase psk_wrong_endpoint = {
+    .transport = "tcp", .creds = creds_psk_dst_client,
+    .src_error = "", .dst_error = "Expected TLS credentials for a server endpoint",
+};
 static const TlsCase anon = { .transport = "tcp", .creds = creds_anon };
 
 static const TlsCase x509_default_host = {
@@ -509,6 +530,10 @@ int main(int argc, char **argv)
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
                          test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/anon", &anon, test_tls);
+    g_test_add_data_func("/migration/precopy/tcp/tls/psk/no-object", &psk_no_object,
+                         test_tls);
+    g_test_add_data_func("/migration/precopy/tcp/tls/psk/wrong-endpoint",
+                         &psk_wrong_endpoint, test_tls);
     g_test_add_data_func("/migration/precopy/unix/tls/x509/default-host",
                          &x509_unix_default_host, test_tls);
     g_test_add_data_func("/migration/precopy/unix/tls/x509/override-host",
