@@ -460,6 +460,51 @@ static void test_tls_objects(void)
     rm_rf(dir);
 }
 
+/*
+ * QEMU as the TLS client, tern as the server, with the same keys.psk: tern
+ * decrypts QEMU's stream and reads as far as the configuration section,
+ * whose machine type it refuses.  That error, not a TLS one, is the proof
+ * the two speak the same TLS.  SKIP without qemu-system-x86_64.
+ */
+static void test_tls_qemu_source(void)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *dir = NULL, *src_opts = NULL, *dst_opts = NULL;
+    g_autofree char *qemu_args = NULL, *tern_args = NULL, *uri = NULL, *desc = NULL;
+    g_autofree char *tern_binary = NULL;
+    TlsCase c = { .transport = "tcp", .creds = creds_psk };
+    QTestState *src, *dst;
+
+    if (!qemu) {
+        g_test_skip("qemu-system-x86_64 is not installed");
+        return;
+    }
+    dir = g_dir_make_tmp("tern-tls-XXXXXX", NULL);
+    creds_psk(&c, dir, &src_opts, &dst_opts);
+    tern_args = g_strdup_printf("-display none -accel qtest -m 16 -incoming defer %s",
+                                dst_opts);
+    dst = qtest_init(tern_args);
+    set_tls_params(dst, "tlscredspsk0", NULL, false);
+    migrate_incoming_qmp(dst, "tcp:127.0.0.1:0", "'exit-on-error': false");
+    uri = migrate_get_connect_uri(dst, "tcp:127.0.0.1:0");
+
+    /* libqtest starts $QTEST_TERN_BINARY; QEMU takes the same -qmp. */
+    tern_binary = g_strdup(g_getenv("QTEST_TERN_BINARY"));
+    g_setenv("QTEST_TERN_BINARY", qemu, TRUE);
+    qemu_args = g_strdup_printf("-display none -nodefaults -machine pc -accel tcg -m 16 %s",
+                                src_opts);
+    src = qtest_init(qemu_args);
+    g_setenv("QTEST_TERN_BINARY", tern_binary, TRUE);
+    set_tls_params(src, "tlscredspsk0", NULL, false);
+    migrate_qmp(src, uri, NULL);
+
+    desc = wait_for_destination_fail(dst);
+    assert_error("destination", desc, "Machine type received is 'pc-");
+    qtest_quit(src);
+    qtest_quit(dst);
+    rm_rf(dir);
+}
+
 static const TlsCase psk_match = { .transport = "tcp", .creds = creds_psk };
 static const TlsCase psk_unix = { .transport = "unix", .creds = creds_psk };
 static const TlsCase psk_mismatch = {
@@ -556,6 +601,7 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(true), test_tls_vs_plain);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/plain-source",
                          GINT_TO_POINTER(false), test_tls_vs_plain);
+    g_test_add_func("/migration/precopy/tcp/tls/psk/qemu-source", test_tls_qemu_source);
     g_test_add_func("/migration/precopy/tcp/tls/psk/handshake-timeout",
                     test_tls_handshake_timeout);
     return g_test_run();
