@@ -15,6 +15,7 @@ struct ChannelCancel {
 };
 
 struct Channel {
+    gint refcount;      /* the stream and its return path share a channel */
     int fd;
     bool pollable;      /* false: a regular file or block device */
     ChannelCancel *cancel;

@@ -21,4 +21,8 @@ void migration_register_lifecycle_tests(void);
  * on migrate_cancel and on quit. */
 void migration_register_cancel_tests(void);
 
+/* The return path (precopy) and postcopy. */
+void migration_register_postcopy_tests(void);
+void migration_register_postcopy_kvm_tests(void);
+
 #endif

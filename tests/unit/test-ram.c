@@ -4,6 +4,7 @@
  * memory-buffer QEMUFile, dirty passes, the rate limit, and every way the
  * destination must reject a stream.
  */
+#include "migration-fakes.h"
 #include "migration/ram.h"
 #include "qemu/bitmap.h"
 #include "qemu/error.h"
@@ -40,20 +41,10 @@ static RAMBlock *test_block_new(const char *name, uint64_t pages)
     return rb;
 }
 
-static void test_block_free(gpointer p)
-{
-    RAMBlock *rb = p;
-
-    munmap(rb->host, rb->used_length);
-    g_free(rb->bmap);
-    g_free(rb->idstr);
-    g_free(rb);
-}
-
 static GPtrArray *test_blocks_new(const char *name0, uint64_t pages0,
                                   const char *name1, uint64_t pages1)
 {
-    GPtrArray *blocks = g_ptr_array_new_with_free_func(test_block_free);
+    GPtrArray *blocks = g_ptr_array_new_with_free_func(fake_ram_block_free);
 
     g_ptr_array_add(blocks, test_block_new(name0, pages0));
     if (name1) {
