@@ -9,6 +9,11 @@
 #include "tls-test-certs.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -33,6 +38,8 @@ struct TlsCase {
     const char *authz_identity;
     bool server_verify;             /* x509 server's verify-peer */
     const char *client_dn;          /* x509 client certificate, or NULL */
+    bool return_path;               /* return-path + switchover-ack on both */
+    bool postcopy;                  /* postcopy-ram on both, then switch to it */
     const char *server_ip;          /* x509 server certificate's names */
     const char *server_dns;
     /* Expected to fail: what each error-desc contains ("" = any). */
@@ -210,11 +217,47 @@ static void set_tls_params(QTestState *who, const char *creds, const char *hostn
                              authz ? ", 'tls-authz': 'tlsauthz0'" : "");
 }
 
-static void tls_migrate_ok(MigTest *t, const char *uri)
+/* Can this host give tern a userfaultfd?  If not, say why for the skip. */
+static bool userfaultfd_usable(char **why)
+{
+    int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+    int err = errno;
+
+    if (fd < 0) {
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+        if (dev >= 0) {
+            fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
+            err = errno;
+            close(dev);
+        }
+    }
+    if (fd < 0) {
+        *why = g_strdup_printf("userfaultfd not available here (%s): postcopy "
+                               "needs it on the destination", g_strerror(err));
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+static void set_cap_both(MigTest *t, const char *cap)
+{
+    migrate_set_capability(t->from, cap, true);
+    migrate_set_capability(t->to, cap, true);
+}
+
+static void tls_migrate_ok(MigTest *t, const TlsCase *c, const char *uri)
 {
     migrate_qmp(t->from, uri, NULL);
     migrate_wait_for_dirty_mem(t);
-    migrate_ensure_converge(t->from);
+    if (c->postcopy) {
+        /* Page requests travel on the return path, inside the session. */
+        qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+        migration_event_wait(t->from, "postcopy-active");
+    } else {
+        migrate_ensure_converge(t->from);
+    }
     json_node_unref(migrate_eventwait(t->from, "STOP"));
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
@@ -249,9 +292,15 @@ static void test_tls(gconstpointer data)
     g_autofree char *src_opts = NULL, *dst_opts = NULL;
     g_autofree char *listen = NULL, *uri = NULL;
     MigrateStart start = { 0 };
+    g_autofree char *why = NULL;
     unsigned src_fds, dst_fds;
     MigTest *t;
 
+    if (c->postcopy && !userfaultfd_usable(&why)) {
+        g_test_skip(why);
+        rm_rf(dir);
+        return;
+    }
     g_assert_nonnull(dir);
     c->creds(c, dir, &src_opts, &dst_opts);
     start.src_opts = src_opts;
@@ -263,6 +312,13 @@ static void test_tls(gconstpointer data)
     set_tls_params(t->from, c->src_id ? c->src_id : creds_id(src_opts), c->hostname,
                    false);
     set_tls_params(t->to, creds_id(dst_opts), NULL, c->authz);
+    if (c->return_path) {
+        set_cap_both(t, "return-path");
+        set_cap_both(t, "switchover-ack");
+    }
+    if (c->postcopy) {
+        set_cap_both(t, "postcopy-ram");
+    }
     migrate_ensure_non_converge(t->from);
     listen = g_str_equal(c->transport, "tcp") ? g_strdup("tcp:127.0.0.1:0")
                                               : g_strdup_printf("unix:%s/migsocket", t->dir);
@@ -274,7 +330,7 @@ static void test_tls(gconstpointer data)
     if (c->src_error) {
         tls_migrate_fail(t, c, uri, src_fds, dst_fds);
     } else {
-        tls_migrate_ok(t, uri);
+        tls_migrate_ok(t, c, uri);
     }
     migrate_test_free(t);
     rm_rf(dir);
@@ -507,6 +563,13 @@ static void test_tls_qemu_source(void)
 
 static const TlsCase psk_match = { .transport = "tcp", .creds = creds_psk };
 static const TlsCase psk_unix = { .transport = "unix", .creds = creds_psk };
+/* The return path reads and writes the main channel's session. */
+static const TlsCase psk_return_path = {
+    .transport = "tcp", .creds = creds_psk, .return_path = true,
+};
+static const TlsCase psk_postcopy = {
+    .transport = "tcp", .creds = creds_psk, .postcopy = true,
+};
 static const TlsCase psk_mismatch = {
     .transport = "tcp", .creds = creds_psk,
     .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
@@ -572,6 +635,9 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/tls/objects", test_tls_objects);
     g_test_add_data_func("/migration/precopy/unix/tls/psk", &psk_unix, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/match", &psk_match, test_tls);
+    g_test_add_data_func("/migration/precopy/tcp/tls/psk/return-path", &psk_return_path,
+                         test_tls);
+    g_test_add_data_func("/migration/postcopy/tls/psk", &psk_postcopy, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
                          test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/anon", &anon, test_tls);
