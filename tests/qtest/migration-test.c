@@ -375,5 +375,6 @@ int main(int argc, char **argv)
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
+    migration_register_xbzrle_tests();
     return g_test_run();
 }

@@ -21,4 +21,7 @@ void migration_register_lifecycle_tests(void);
  * on migrate_cancel and on quit. */
 void migration_register_cancel_tests(void);
 
+/* XBZRLE live over unix and tcp, and a cache resize while it runs. */
+void migration_register_xbzrle_tests(void);
+
 #endif
