@@ -14,6 +14,10 @@ runs alternate (A B A B ...).  Workloads:
   a-b     the guest increments one byte in every page of [1 MiB, 100 MiB)
           forever; downtime is checked against downtime-limit
 
+--xbzrle off,on adds the xbzrle capability as a dimension (the source's
+cache at --xbzrle-cache-size, QEMU's 64 MiB by default); runs with it also
+report QEMU's xbzrle-cache counters (cache-miss rate, encoded pages).
+
 tern boots the flat build of tests/guest/ with -kernel; QEMU boots the
 boot-sector build of the same program from an IDE disk.  Prints one table
 (median [min-max] per side and the tern/QEMU ratio), with the machine's
@@ -51,7 +55,8 @@ FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\x
 FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
-          "passes", "error"]
+          "passes", "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
+          "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
 
 
 def parse_size(text):
@@ -122,6 +127,10 @@ def options(argv):
                    help="ms (default: leave each VMM's default, 300 ms)")
     p.add_argument("--ab-range", default="1M-100M",
                    help="pages the a-b guest dirties, START-END (default 1M-100M)")
+    p.add_argument("--xbzrle", type=csv_list(("off", "on")), default=["off"],
+                   help="comma-separated: off,on (default off): the xbzrle capability")
+    p.add_argument("--xbzrle-cache-size", type=parse_size, default=64 * MiB,
+                   help="xbzrle-cache-size with --xbzrle on (default 64M, QEMU's)")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds the a-b guest runs after printing 'A' before migrating")
     p.add_argument("--cache-dir", default=env("TERN_BENCH_CACHE", "/tmp/tern-bench-cache"),
@@ -254,7 +263,7 @@ class Bench:
     # -- one run --------------------------------------------------------------
 
     def vm_args(self, vmm, cfg, role, rundir):
-        workload, size, _ = cfg
+        workload, size = cfg[0], cfg[1]
         mem = []
         if workload == "filled":
             # Both sides get the same command line, as a migration's
@@ -329,11 +338,11 @@ class Bench:
             time.sleep(0.01)
 
     def migrate_once(self, vmm, cfg, run):
-        workload, size, transport = cfg
-        rundir = tempfile.mkdtemp(prefix=f"{vmm.key}-{workload}-{size // MiB}M-{transport}-",
-                                  dir=self.workdir)
+        workload, size, transport, xbzrle = cfg
+        rundir = tempfile.mkdtemp(prefix=f"{vmm.key}-{workload}-{size // MiB}M-{transport}-"
+                                         f"xbzrle-{xbzrle}-", dir=self.workdir)
         row = dict(vmm=vmm.key, accel=vmm.accel, workload=workload, size=size,
-                   transport=transport, run=run, status="error")
+                   transport=transport, xbzrle=xbzrle, run=run, status="error")
         vms = []
         try:
             src = self.start_vm(vmm, cfg, "src", rundir, vms)
@@ -344,6 +353,11 @@ class Bench:
                 vm.qmp.command("migrate-set-capabilities",
                                capabilities=[{"capability": "events", "state": True}])
             params = {"max_bandwidth": self.opts.max_bandwidth}
+            if xbzrle == "on":
+                # The source only: a destination loads deltas without the capability.
+                src.qmp.command("migrate-set-capabilities",
+                                capabilities=[{"capability": "xbzrle", "state": True}])
+                params["xbzrle_cache_size"] = self.opts.xbzrle_cache_size
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
             src.qmp.command("migrate-set-parameters", **params)
@@ -391,6 +405,12 @@ class Bench:
                        downtime_limit_ms=limit,
                        over_limit=int(downtime > limit),
                        passes=ram.get("dirty-sync-count", 0))
+            x = info.get("xbzrle-cache")
+            if x:
+                row.update(xbzrle_pages=x["pages"], xbzrle_bytes=x["bytes"],
+                           xbzrle_cache_miss=x["cache-miss"],
+                           xbzrle_cache_miss_rate=round(x["cache-miss-rate"], 3),
+                           xbzrle_overflow=x["overflow"])
         except SkipRun as e:
             row.update(status="skipped", error=str(e))
         except Exception as e:  # one run's failure is a row, never the end of the bench
@@ -413,7 +433,8 @@ class Bench:
 
     def configurations(self):
         o = self.opts
-        return [(w, s, t) for w in o.workloads for s in o.sizes for t in o.transports]
+        return [(w, s, t, x) for w in o.workloads for s in o.sizes for t in o.transports
+                for x in o.xbzrle]
 
     def run(self):
         active = [v for v in self.vmms if not v.skip_reason]
@@ -431,12 +452,15 @@ class Bench:
 
     def report_run(self, r):
         head = f"  {r['vmm']:<4} {r['workload']:<6} {size_name(r['size']):>7} " \
-               f"{r['transport']:<4} #{r['run'] + 1}"
+               f"{r['transport']:<4} xbzrle {r['xbzrle']:<3} #{r['run'] + 1}"
         if r["status"] == "completed":
             flag = "  DOWNTIME > LIMIT" if r["over_limit"] else ""
             print(f"{head}: total {r['total_ms']} ms, downtime {r['downtime_ms']} ms, "
                   f"{r['throughput_gbps']:.2f} GB/s, {r['passes']} passes, "
-                  f"dst done {r['dst_done_ms']} ms{flag}", flush=True)
+                  f"{r['transferred'] / MiB:.1f} MiB sent, "
+                  + (f"xbzrle {r['xbzrle_pages']} pages, miss rate "
+                     f"{r['xbzrle_cache_miss_rate']}, " if "xbzrle_pages" in r else "")
+                  + f"dst done {r['dst_done_ms']} ms{flag}", flush=True)
         else:
             print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
                   + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
@@ -469,8 +493,18 @@ def machine_figures(build):
 
 # -- summary ---------------------------------------------------------------------
 
-METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
-           ("GB/s", "throughput_gbps", "{:.2f}")]
+# (label, row key, format, scale)
+METRICS = [("total ms", "total_ms", "{:.0f}", 1), ("downtime ms", "downtime_ms", "{:.0f}", 1),
+           ("GB/s", "throughput_gbps", "{:.2f}", 1),
+           ("MiB sent", "transferred", "{:.1f}", 1 / MiB)]
+# Only for configurations with xbzrle on.
+XBZRLE_METRICS = [("cache-miss rate", "xbzrle_cache_miss_rate", "{:.3f}", 1),
+                  ("xbzrle pages", "xbzrle_pages", "{:.0f}", 1)]
+
+
+def cfg_of(r):
+    """The configuration a result row belongs to."""
+    return (r["workload"], r["size"], r["transport"], r["xbzrle"])
 
 
 def spread(values, fmt):
@@ -485,11 +519,12 @@ def summary_rows(bench):
     rows = []
     for cfg in bench.configurations():
         runs = {v.key: [r for r in bench.results
-                         if (r["workload"], r["size"], r["transport"]) == cfg
+                         if cfg_of(r) == cfg
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
-        for label, key, fmt in METRICS:
-            values = {k: [r[key] for r in rs] for k, rs in runs.items()}
+        for metric in METRICS + (XBZRLE_METRICS if cfg[3] == "on" else []):
+            label, key, fmt, scale = metric
+            values = {k: [r[key] * scale for r in rs if key in r] for k, rs in runs.items()}
             note = ""
             if key == "downtime_ms":
                 note = "over limit: " + ", ".join(
@@ -514,10 +549,10 @@ def format_table(bench, machine):
     lines += bench.notes
     # One column per side that ran, then the first side's median over each other's.
     sides = [v for v in bench.vmms if not v.skip_reason] or bench.vmms
-    header = ["workload", "size", "transport", "metric", *[v.label for v in sides],
+    header = ["workload", "size", "transport", "xbzrle", "metric", *[v.label for v in sides],
               *[f"{sides[0].label}/{v.label}" for v in sides[1:]], ""]
     table = [header]
-    for (w, s, t), label, fmt, values, note in summary_rows(bench):
+    for (w, s, t, x), label, fmt, values, note in summary_rows(bench):
         columns = [values.get(v.key, []) for v in sides]
         ratios = []
         for other in columns[1:]:
@@ -527,7 +562,8 @@ def format_table(bench, machine):
             ratios.append(ratio)
         first = label == METRICS[0][0]
         table.append([w if first else "", size_name(s) if first else "", t if first else "",
-                      label, *[spread(c, fmt) for c in columns], *ratios, note])
+                      x if first else "", label, *[spread(c, fmt) for c in columns], *ratios,
+                      note])
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, r in enumerate(table):
         lines.append("  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
@@ -538,7 +574,7 @@ def format_table(bench, machine):
         if r["status"] == "error":
             key = (r["vmm"], r.get("cause") or r["error"])
             failures.setdefault(key, []).append(f"{r['workload']} {size_name(r['size'])} "
-                                                f"{r['transport']}")
+                                                f"{r['transport']} xbzrle {r['xbzrle']}")
     for (vmm, error), where in failures.items():
         lines.append(f"{vmm} failed ({', '.join(where)}): {error}")
     return "\n".join(lines)
@@ -564,7 +600,8 @@ def write_chart(bench, path):
     except ImportError:
         return False
     cfgs = bench.configurations()
-    names = [f"{w}\n{size_name(s)} {t}" for w, s, t in cfgs]
+    names = [f"{w}\n{size_name(s)} {t}" + ("\nxbzrle" if x == "on" else "")
+             for w, s, t, x in cfgs]
     kinds = [v for v in bench.vmms if not v.skip_reason]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.1 * len(cfgs) + 2), 8), sharex=True)
     width = 0.8 / max(1, len(kinds))
@@ -576,7 +613,7 @@ def write_chart(bench, path):
             for cfg in cfgs:
                 vals = [r[key] for r in bench.results if r["vmm"] == vmm.key
                         and r["status"] == "completed"
-                        and (r["workload"], r["size"], r["transport"]) == cfg]
+                        and cfg_of(r) == cfg]
                 m = statistics.median(vals) if vals else 0
                 med.append(m)
                 lo.append(m - min(vals) if vals else 0)
