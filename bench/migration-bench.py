@@ -131,6 +131,9 @@ def options(argv):
                    help="comma-separated: off,on (default off): the xbzrle capability")
     p.add_argument("--xbzrle-cache-size", type=parse_size, default=64 * MiB,
                    help="xbzrle-cache-size with --xbzrle on (default 64M, QEMU's)")
+    p.add_argument("--first-pass", action="store_true",
+                   help="a-b: migrate only once the guest wrote its whole range (its first "
+                        "'B'), so that every page of the range holds data")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds the a-b guest runs after printing 'A' before migrating")
     p.add_argument("--cache-dir", default=env("TERN_BENCH_CACHE", "/tmp/tern-bench-cache"),
@@ -291,6 +294,8 @@ class Bench:
         """Return once the source guest is in its steady state."""
         if workload == "a-b":
             vm.wait_serial(b"A", timeout=120)
+            if self.opts.first_pass:
+                vm.wait_serial(b"B", timeout=300)
             time.sleep(self.opts.settle)
             return
         # idle: QEMU's guest first runs the BIOS (seconds under an emulating

@@ -31,7 +31,8 @@ static const struct {
     const char *what;
 } ram_unsupported_flags[] = {
     { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is not supported" },
-    { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages were removed in QEMU 9.1" },
+    { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages (QEMU's compress "
+                                   "capability, removed in QEMU 9.1) are not supported by tern" },
     { RAM_SAVE_FLAG_HOOK, "HOOK (0x80): RDMA is not supported" },
     { RAM_SAVE_FLAG_FULL, "FULL (0x01): obsolete since 2009" },
 };
