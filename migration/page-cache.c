@@ -5,6 +5,7 @@
 #include "page-cache.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "qemu/error.h"
 
@@ -39,10 +40,20 @@ PageCache *page_cache_new(uint64_t size, size_t page_size, GError **errp)
     c = g_new0(PageCache, 1);
     c->nslots = nslots;
     c->page_size = page_size;
-    /* Large and maybe more than the host can give: refused, not fatal. */
-    c->slots = g_try_new(PageCacheSlot, nslots);
-    c->data = size == (size_t)size ? g_try_malloc(size) : NULL;
-    if (!c->slots || !c->data) {
+    /*
+     * Large and maybe more than the host can give: refused, not fatal.  The
+     * copies are mapped, not malloc'ed, so that an absurd size fails here
+     * (and under ASan too, whose malloc aborts instead); slots come second,
+     * a 256th of that.
+     */
+    c->data = size == (size_t)size ? mmap(NULL, size, PROT_READ | PROT_WRITE,
+                                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    if (c->data == MAP_FAILED) {
+        c->data = NULL;
+    } else {
+        c->slots = g_try_new(PageCacheSlot, nslots);
+    }
+    if (!c->slots) {
         page_cache_free(c);
         error_setg(errp, "Parameter 'cache size' expects Failed to allocate cache");
         return NULL;
@@ -59,7 +70,9 @@ void page_cache_free(PageCache *c)
         return;
     }
     g_free(c->slots);
-    g_free(c->data);
+    if (c->data) {
+        munmap(c->data, c->nslots * c->page_size);
+    }
     g_free(c);
 }
 
