@@ -8,6 +8,7 @@
  *   bench-ram [-r RUNS] [-s GiB]... [-c fresh|filled]
  *   (default: -r 5 -s 1 -s 4, both contents)
  */
+#include "migration-fakes.h"
 #include "migration/ram.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
@@ -63,16 +64,6 @@ static RAMBlock *bench_block_new(uint64_t size)
         exit(1);
     }
     return rb;
-}
-
-static void bench_block_free(gpointer p)
-{
-    RAMBlock *rb = p;
-
-    munmap(rb->host, rb->used_length);
-    g_free(rb->bmap);
-    g_free(rb->idstr);
-    g_free(rb);
 }
 
 /* Random data in every page (xorshift: fast, and nothing compresses or reads as zero). */
@@ -188,7 +179,7 @@ static uint64_t resident_mib(RAMBlock *rb)
 static double run_once(GPtrArray *src_blocks, uint64_t size, const Strategy *st,
                        uint64_t *rss_mib)
 {
-    g_autoptr(GPtrArray) dst_blocks = g_ptr_array_new_with_free_func(bench_block_free);
+    g_autoptr(GPtrArray) dst_blocks = g_ptr_array_new_with_free_func(fake_ram_block_free);
     SourceJob job = { .blocks = src_blocks };
     GThread *src, *helper = NULL;
     int sv[2];
@@ -303,7 +294,7 @@ static void bench_zero_check(uint64_t size)
         g_assert(zero == size / TARGET_PAGE_SIZE);
         printf("buffer_is_zero over %" G_GUINT64_FORMAT " GiB never written%s: %.1f ms (%.1f GB/s)\n",
                size / GiB, huge ? " (MADV_HUGEPAGE)" : "", secs * 1e3, size / secs / 1e9);
-        bench_block_free(rb);
+        fake_ram_block_free(rb);
     }
 }
 
@@ -337,7 +328,7 @@ int main(int argc, char **argv)
     }
 
     for (int s = 0; s < nsizes; s++) {
-        g_autoptr(GPtrArray) src = g_ptr_array_new_with_free_func(bench_block_free);
+        g_autoptr(GPtrArray) src = g_ptr_array_new_with_free_func(fake_ram_block_free);
 
         g_ptr_array_add(src, bench_block_new(sizes[s]));
         if (!only || !strcmp(only, "fresh")) {

@@ -191,7 +191,7 @@ bool x86_cpu_state_check(const X86CPUState *env, GError **errp)
 
 static bool cpu_vmstate_require_stopped(const CPUVMState *s, GError **errp)
 {
-    if (runstate_is_running()) {
+    if (runstate_is_running(s->vm)) {
         error_setg(errp, "vCPU %d: the VM is running; its state moves only "
                    "while the VM is stopped", s->index);
         return false;
@@ -204,7 +204,7 @@ static bool cpu_pre_save(void *opaque, GError **errp)
     CPUVMState *s = opaque;
 
     return cpu_vmstate_require_stopped(s, errp) &&
-           cpu_get_state(s->index, &s->env, errp);
+           cpu_get_state(s->vm, s->index, &s->env, errp);
 }
 
 /*
@@ -219,11 +219,11 @@ static bool cpu_post_load(void *opaque, int version_id, GError **errp)
 
     if (!x86_cpu_state_check(&s->env, errp) ||
         !cpu_vmstate_require_stopped(s, errp) ||
-        !cpu_get_state(s->index, &old, errp)) {
+        !cpu_get_state(s->vm, s->index, &old, errp)) {
         return false;
     }
-    if (!cpu_set_state(s->index, &s->env, errp)) {
-        cpu_set_state(s->index, &old, NULL);
+    if (!cpu_set_state(s->vm, s->index, &s->env, errp)) {
+        cpu_set_state(s->vm, s->index, &old, NULL);
         return false;
     }
     return true;

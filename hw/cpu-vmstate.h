@@ -13,6 +13,7 @@
 
 #include "migration/vmstate.h"
 #include "sysemu/cpu-state.h"
+#include "sysemu/vm.h"
 
 /*
  * What a "cpu" section is saved from and loaded into.  The live state is
@@ -22,6 +23,7 @@
  */
 typedef struct CPUVMState {
     X86CPUState env;
+    VM *vm;                     /* whose vCPU; set once, not migrated */
     int index;                  /* the vCPU; set once, not migrated */
 } CPUVMState;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "debug-exit.h"
+#include "hw/display-vga.h"
 #include "hw/serial.h"
 #include "hw/testdev.h"
 #include "qemu/error.h"
@@ -16,6 +17,8 @@ static const DeviceClass *const device_classes[] = {
     &serial_class,
     &debug_exit_class,
     &testdev_class,
+    &vga_class,
+    &vga_dac_class,
 };
 
 const DeviceClass *device_class_find(const char *name)

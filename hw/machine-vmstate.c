@@ -14,6 +14,7 @@ void machine_register_vmstate(Machine *m, SaveVMState *s)
     if (!m->cpu_vmstate) {
         m->cpu_vmstate = g_new0(CPUVMState, m->smp);
         for (int i = 0; i < m->smp; i++) {
+            m->cpu_vmstate[i].vm = m->vm;
             m->cpu_vmstate[i].index = i;
         }
     }

@@ -29,6 +29,7 @@ struct ChannelCancel {
 };
 
 struct Channel {
+    gint refcount;      /* the stream and its return path share a channel */
     int fd;
     bool pollable;      /* false: a regular file or block device */
     ChannelCancel *cancel;
@@ -138,6 +139,7 @@ Channel *channel_new_fd(int fd, ChannelCancel *cancel, GError **errp)
         return NULL;
     }
     ch = g_new0(Channel, 1);
+    ch->refcount = 1;
     ch->fd = fd;
     ch->pollable = pollable;
     ch->cancel = cancel;
@@ -248,11 +250,24 @@ void channel_shutdown(Channel *ch)
     channel_cancel_trigger(ch->cancel);
 }
 
+Channel *channel_ref(Channel *ch)
+{
+    g_atomic_int_inc(&ch->refcount);
+    return ch;
+}
+
+bool channel_is_bidirectional(Channel *ch)
+{
+    struct stat st;
+
+    return fstat(ch->fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 bool channel_close(Channel *ch, GError **errp)
 {
     int ret;
 
-    if (!ch) {
+    if (!ch || !g_atomic_int_dec_and_test(&ch->refcount)) {
         return true;
     }
     ret = close(ch->fd);

@@ -11,6 +11,8 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
+#include "incoming-commands.h"
+#include "postcopy-dest.h"
 #include "transport.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
@@ -51,6 +53,7 @@ void migration_incoming_free(MigrationIncomingState *mis)
     if (mis->thread) {
         g_thread_join(mis->thread);
     }
+    postcopy_incoming_free(mis);
     /*
      * The joined thread may have scheduled incoming_finish(), which the
      * main loop (no longer running: this is the exit path) never ran:
@@ -83,6 +86,11 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                       MIGRATION_STATUS_FAILED);
     error_report("load of migration failed: %s", err->message);
+    if (postcopy_incoming_ran(mis)) {
+        /* Pages the guest runs on never came and never will: it cannot go on. */
+        error_report("the guest already ran here in postcopy: exiting");
+        exit(EXIT_FAILURE);
+    }
     if (mis->exit_on_error) {
         exit(EXIT_FAILURE);
     }
@@ -96,7 +104,7 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
  * any QEMU may send (suspended, colo, debug, save-vm, ...), is input, not
  * a bug: the guest stays paused and the user is told which state it was.
  */
-static void incoming_resume_guest(MigrationIncomingState *mis)
+void incoming_resume_guest(MigrationIncomingState *mis)
 {
     const MigrationMachineOps *m = &mis->machine;
     RunState rs = global_state_runstate(mis->global_state);
@@ -133,8 +141,11 @@ static gboolean incoming_finish(gpointer opaque)
     if (err) {
         incoming_fail(mis, err);
     } else {
-        incoming_resume_guest(mis);
-        migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_ACTIVE,
+        /* Postcopy: RUN started the guest, and the status is postcopy-active. */
+        if (!postcopy_incoming_ran(mis)) {
+            incoming_resume_guest(mis);
+        }
+        migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                           MIGRATION_STATUS_COMPLETED);
     }
     return G_SOURCE_REMOVE;
@@ -145,11 +156,18 @@ static gpointer incoming_thread(gpointer opaque)
     MigrationIncomingState *mis = opaque;
     GError *err = NULL;
 
-    if (!savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
-        !err) {
+    bool ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+
+    /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
+    if (ok && savevm_state_load_quit(mis->savevm)) {
+        ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
+    }
+    if (!ok && !err) {
         /* A failure must never pass for a completed load. */
         error_setg(&err, "the load failed without saying why");
     }
+    postcopy_incoming_end(mis);
+    incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);
     mis->from_src = NULL;
 
@@ -184,6 +202,7 @@ static void incoming_accept(int fd, void *opaque)
      * has read nothing yet or a load in progress, which it refuses.
      */
     migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
+    savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
                       MIGRATION_STATUS_ACTIVE);
     mis->thread = g_thread_new("mig/dst", incoming_thread, mis);
@@ -221,7 +240,9 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
 
 bool migration_incoming_is_loading(MigrationIncomingState *mis)
 {
-    return incoming_status(mis) == MIGRATION_STATUS_ACTIVE;
+    MigrationStatus st = incoming_status(mis);
+
+    return st == MIGRATION_STATUS_ACTIVE || st == MIGRATION_STATUS_POSTCOPY_ACTIVE;
 }
 
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)

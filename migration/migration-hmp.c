@@ -380,6 +380,16 @@ static void migration_hmp_migrate_continue(Monitor *mon, TernContext *ctx,
     }
 }
 
+static void migration_hmp_migrate_start_postcopy(Monitor *mon, TernContext *ctx,
+                                                 JsonObject *args)
+{
+    GError *err = NULL;
+
+    if (!qmp_migrate_start_postcopy(ctx, &err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
 /* Print what an options helper produced, or its error. */
 static void migration_hmp_finish(Monitor *mon, bool ok, GString *out,
                                  GError *err)
@@ -449,6 +459,11 @@ static const HMPCommand migration_cmds[] = {
       migration_hmp_set_capability },
     { "migrate_set_parameter", "parameter:s,value:s", "parameter value",
       "Set the parameter for migration", migration_hmp_set_parameter },
+    { "migrate_start_postcopy", "", "",
+      "Followup to a migration command to switch the migration to postcopy mode. "
+      "The postcopy-ram capability must be set on both source and destination "
+      "before the original migration command .",
+      migration_hmp_migrate_start_postcopy },
 };
 
 static const HMPCommand migration_info_cmds[] = {

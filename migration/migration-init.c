@@ -26,6 +26,7 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     o->out->ram = o->ram;
     o->in = migration_incoming_new(o->savevm, o->opts, &o->global_state,
                                    machine);
+    o->in->ram = o->ram;
 
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
     savevm_register_vmsd(o->savevm, "globalstate", 0, &vmstate_globalstate,

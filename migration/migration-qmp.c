@@ -9,6 +9,7 @@
 #include "migration/misc.h"
 
 #include "migration/migration.h"
+#include "postcopy-source.h"
 #include "transport.h"
 #include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
@@ -132,6 +133,9 @@ bool migration_incoming_setup(MigrationObjects *o, const char *uri,
 
 bool qmp_migrate_cancel(TernContext *ctx, GError **errp)
 {
+    if (!postcopy_source_may_cancel(ctx->migration->out, errp)) {
+        return false;
+    }
     migration_cancel(ctx->migration->out);
     return true;
 }
@@ -140,6 +144,11 @@ bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
                           GError **errp)
 {
     return migration_continue(ctx->migration->out, state, errp);
+}
+
+bool qmp_migrate_start_postcopy(TernContext *ctx, GError **errp)
+{
+    return postcopy_source_request(ctx->migration->out, errp);
 }
 
 MigrationInfo *qmp_query_migrate(TernContext *ctx, GError **errp)

@@ -17,6 +17,7 @@ bool migration_is_running(MigrationStatus st)
     case MIGRATION_STATUS_ACTIVE:
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_POSTCOPY_ACTIVE:
     case MIGRATION_STATUS_CANCELLING:
         return true;
     default:

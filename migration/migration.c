@@ -13,7 +13,9 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "postcopy-source.h"
 #include "rate-window.h"
+#include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
 #include "qapi/qapi-events.h"
@@ -250,8 +252,10 @@ static bool migration_setup(MigrationState *s, GError **errp)
 
     migration_savevm_config(&s->machine, s->run_opts, &cfg);
     bql_lock();
-    ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp) &&
-         s->machine.dirty_log_start(s->machine.opaque, errp) &&
+    ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
+    migration_rp_announce(s);
+    postcopy_source_advise(s);
+    ok = ok && s->machine.dirty_log_start(s->machine.opaque, errp) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
     time_set(&s->setup_time, now_ms() - s->start_time);
@@ -290,6 +294,12 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         SaveVMIterateResult res;
         bool first_round_ended;
 
+        /* switchover-ack: not before the destination said it may. */
+        if (!migration_rp_switchover_acked(s)) {
+            ready = false;
+        } else if (postcopy_source_requested(s)) {
+            return true;        /* migrate-start-postcopy: switch now */
+        }
         /* The sync may have been slower than any before: decide again. */
         if (ready) {
             if (!migration_pending_exact(s, r, &pending, errp)) {
@@ -386,14 +396,17 @@ static gpointer migration_thread(gpointer opaque)
     bool bql_held;
     bool ok;
 
-    ok = migration_connect(s, &err);
+    ok = migration_connect(s, &err) && migration_rp_open(s, &err);
     if (ok) {
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
-        ok = migration_setup(s, &err) &&
-             migration_iterate(s, &r, &err) &&
-             migration_switchover(s, &err);
+        ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
+        if (ok && postcopy_source_requested(s)) {
+            ok = postcopy_source_run(s, &err);
+        } else {
+            ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
+        }
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
         }
@@ -413,9 +426,14 @@ static gpointer migration_thread(gpointer opaque)
      *
      * Held, a cancel comes before the device state is sent (cancelled) or
      * after completed (a no-op).  Everything was flushed, so cleanup and
-     * close do not wait for the peer.
+     * close do not wait for the peer.  With a return path the thread gives
+     * the BQL up while it waits for the destination's verdict
+     * (migration_rp_await): a cancel then either wins (cancelled) or comes
+     * after the destination said it loaded everything (completed, as the
+     * destination now runs the guest).
      */
     bql_held = ok;
+    migration_rp_stop(s);
     savevm_state_cleanup(s->savevm);
     if (s->to_dst) {
         GError *close_err = NULL;
@@ -476,6 +494,8 @@ static void migration_reset(MigrationState *s)
     time_set(&s->expected_downtime, 0);
     __atomic_store_n(&s->mbps_milli, 0, __ATOMIC_RELAXED);
     s->continue_requested = false;
+    g_atomic_int_set(&s->start_postcopy, 0);
+    g_atomic_int_set(&s->switchover_acked, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
@@ -573,6 +593,8 @@ static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
     ram->pages_per_second = migration_stat_get(&st->pages_per_second);
     ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
     ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
+    ram->postcopy_bytes = migration_stat_get(&st->postcopy_bytes);
+    ram->postcopy_requests = migration_stat_get(&st->postcopy_requests);
     ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
     if (!completed) {
         ram->remaining = migration_stat_get(&st->remaining);
@@ -606,15 +628,18 @@ MigrationInfo *migration_source_info(MigrationState *s)
     case MIGRATION_STATUS_CANCELLING:
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_POSTCOPY_ACTIVE:
     case MIGRATION_STATUS_COMPLETED: {
         bool completed = st == MIGRATION_STATUS_COMPLETED;
+        /* As QEMU: the downtime is known once the guest may run on the destination. */
+        bool downtime_known = completed || st == MIGRATION_STATUS_POSTCOPY_ACTIVE;
 
         info->has_setup_time = true;
         info->setup_time = time_get(&s->setup_time);
         info->has_total_time = true;
         info->total_time = completed ? time_get(&s->total_time)
                                      : now_ms() - s->start_time;
-        if (completed) {
+        if (downtime_known) {
             info->has_downtime = true;
             info->downtime = time_get(&s->downtime);
         } else {

@@ -24,6 +24,9 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_VALIDATE_UUID] = true,
+    [MIGRATION_CAPABILITY_RETURN_PATH] = true,
+    [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
+    [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -309,7 +312,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "67108864", .implemented = true, .check = check_xbzrle_cache_size,
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " bytes" },
     [MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH] = {
-        .default_json = "0", .input = MIGRATION_PARAM_INPUT_SIZE },
+        .default_json = "0", .implemented = true, .input = MIGRATION_PARAM_INPUT_SIZE },
     [MIGRATION_PARAMETER_MAX_CPU_THROTTLE] = {
         .default_json = "99", .check = check_max_cpu_throttle,
         .input = MIGRATION_PARAM_INPUT_UINT },

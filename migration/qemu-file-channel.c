@@ -5,6 +5,7 @@
  */
 #include "migration/qemu-file.h"
 #include "migration/channel.h"
+#include "qemu/error.h"
 
 #include <string.h>
 
@@ -42,6 +43,19 @@ static const QEMUFileOps channel_file_ops = {
 QEMUFile *qemu_file_new_channel(Channel *ch, bool writable)
 {
     return qemu_file_new(&channel_file_ops, ch, writable);
+}
+
+QEMUFile *qemu_file_get_return_path(QEMUFile *f, GError **errp)
+{
+    Channel *ch = qemu_file_channel(f);
+
+    if (qemu_file_channel_ops(f) != &channel_file_ops ||
+        !channel_is_bidirectional(ch)) {
+        error_setg(errp, "the channel carries one direction only (a pipe or "
+                   "a file); a return path needs a socket (tcp:, unix:, fd:)");
+        return NULL;
+    }
+    return qemu_file_new_channel(channel_ref(ch), !qemu_file_is_writable(f));
 }
 
 QEMUFile *qemu_file_new_fd(int fd, bool writable, GError **errp)

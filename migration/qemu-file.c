@@ -55,6 +55,11 @@ QEMUFile *qemu_file_new(const QEMUFileOps *ops, void *opaque, bool writable)
     return f;
 }
 
+bool qemu_file_is_writable(QEMUFile *f)
+{
+    return f->writable;
+}
+
 void *qemu_file_channel(QEMUFile *f)
 {
     return f->opaque;

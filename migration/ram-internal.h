@@ -8,6 +8,7 @@
 
 #include "migration/ram.h"
 #include "qemu/bitmap.h"
+#include "qemu/thread.h"
 
 /* Pages per residency window: 8 MiB, a whole number of 2 MiB huge pages. */
 #define RAM_RESIDENCY_WINDOW_PAGES  2048
@@ -50,6 +51,37 @@ void ram_residency_mark(RAMResidency *r, const RAMBlock *rb, uint64_t page, uint
 /* Forget the cached window (the guest may have written since). */
 void ram_residency_invalidate(RAMResidency *r);
 
+/* A range of pages the destination waits for (postcopy, ram-postcopy.c). */
+typedef struct RAMPageRequest {
+    RAMBlock *rb;
+    uint64_t page;                  /* first target page */
+    uint64_t npages;
+} RAMPageRequest;
+
+/* Where the source is, for a page request (refused before, ignored after). */
+typedef enum RAMPostcopyPhase {
+    RAM_POSTCOPY_BEFORE,
+    RAM_POSTCOPY_RUNNING,
+    RAM_POSTCOPY_ENDED,
+} RAMPostcopyPhase;
+
+/* Postcopy, source: the requests the return path queues for the migration thread. */
+typedef struct RAMPostcopySource {
+    bool active;                    /* migration thread: the postcopy phase runs */
+    gint phase;                     /* atomic: RAMPostcopyPhase */
+    QemuMutex lock;                 /* guards @requests */
+    GQueue requests;                /* RAMPageRequest *, oldest first */
+    gint pending;                   /* atomic: @requests is not empty */
+} RAMPostcopySource;
+
+/* Postcopy, destination (incoming thread, except where said). */
+typedef struct RAMPostcopyLoad {
+    bool advised;                   /* rb->receivedmap kept from ADVISE on */
+    bool listening;                 /* pages are placed with UFFDIO_COPY / ZEROPAGE */
+    int uffd;                       /* registered over every block while listening */
+    uint8_t *page_buf;              /* one page: UFFDIO_COPY's source */
+} RAMPostcopyLoad;
+
 /*
  * Longest record header: be64 word, u8 idlen, idstr, and the longest tail
  * (a zero page's fill byte; XBZRLE's encoding byte and be16 length).
@@ -78,6 +110,7 @@ typedef struct RAMLoadContext {
     RAMLoadFaultPolicy policy;
     bool populate_unusable;         /* MADV_POPULATE_WRITE failed: plain faults from now on */
     RAMResidency residency;
+    RAMPostcopyLoad postcopy;
     uint8_t *xbzrle_buf;            /* an XBZRLE record's delta; allocated at the first one */
 } RAMLoadContext;
 
@@ -109,6 +142,7 @@ struct RAMState {
      * skip.
      */
     bool all_sent_once;
+    RAMPostcopySource postcopy;
 
     /* ---- XBZRLE ---- */
     bool xbzrle_on;                 /* set before setup, while no thread runs */
@@ -124,6 +158,25 @@ struct RAMState {
     /* ---- destination; incoming thread only ---- */
     RAMLoadContext load;
 };
+
+/* ram-postcopy.c: the postcopy parts of both sides. */
+void ram_postcopy_init(RAMState *rs);
+void ram_postcopy_cleanup(RAMState *rs);
+/*
+ * Source: the next requested page that is still to send (its bmap bit is
+ * cleared), or NULL.  Migration thread.
+ */
+RAMBlock *ram_postcopy_take_request(RAMState *rs, uint64_t *page);
+/* Destination: a page record after LISTEN, placed atomically. */
+bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
+                            uint64_t offset, uint64_t flags, GError **errp);
+/* Destination: page @page of @rb arrived (kept from ADVISE on). */
+static inline void ram_postcopy_mark_received(RAMState *rs, RAMBlock *rb, uint64_t page)
+{
+    if (rs->load.postcopy.advised) {
+        set_bit_atomic(page, rb->receivedmap);
+    }
+}
 
 /* Source record writers shared with ram-xbzrle.c (ram.c). */
 size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
@@ -144,7 +197,7 @@ void ram_xbzrle_cleanup(RAMState *rs);
 /* Migration thread, at each iterate call: swap in a cache a resize handed over. */
 void ram_xbzrle_take_resize(RAMState *rs);
 /*
- * Send a non-zero page @page of @rb (rs->cursor_block's) the XBZRLE way:
+ * Send a non-zero page @page of @rb the XBZRLE way:
  * false when XBZRLE is not in use (yet), and the caller sends it normally.
  */
 bool ram_xbzrle_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,

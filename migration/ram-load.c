@@ -235,8 +235,17 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
                              "Illegal RAM offset 0x%" PRIx64 " (block length 0x%" PRIx64 ")",
                              offset, rb->used_length);
     }
+    if (rs->load.postcopy.listening) {
+        if (flags & RAM_SAVE_FLAG_XBZRLE) {
+            /* QEMU refuses it too: postcopy places whole pages. */
+            return ram_load_fail(pos, rb->idstr, errp,
+                                 "XBZRLE page during postcopy (a source sends none then)");
+        }
+        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags, errp);
+    }
     page = offset >> TARGET_PAGE_BITS;
     host = rb->host + offset;
+    ram_postcopy_mark_received(rs, rb, page);
 
     if (flags & RAM_SAVE_FLAG_ZERO) {
         int fill = qemu_get_byte(f);

@@ -111,17 +111,27 @@ void ram_xbzrle_take_resize(RAMState *rs)
 
 /* ---- source: pages ---- */
 
-/* Deltas start after the first round, as QEMU's: before it, every page would miss. */
+/*
+ * Deltas start after the first round, as QEMU's: before it, every page
+ * would miss.  They stop in postcopy, as QEMU's do: the destination places
+ * whole pages then.
+ */
 static bool ram_xbzrle_active(const RAMState *rs)
 {
-    return rs->xbzrle && rs->all_sent_once;
+    return rs->xbzrle && rs->all_sent_once && !rs->postcopy.active;
 }
 
-/* Page @page of the block at rs->cursor_block as one index over all blocks. */
+/* Page @page of @rb as one index over all blocks. */
 static uint64_t ram_xbzrle_index(const RAMState *rs, const RAMBlock *rb, uint64_t page)
 {
-    g_assert(g_ptr_array_index(rs->blocks, rs->cursor_block) == rb);
-    return rs->xbzrle->block_base[rs->cursor_block] + page;
+    guint i = rs->cursor_block;
+
+    /* The page search leaves the cursor on @rb's block; look further only if not. */
+    if (g_ptr_array_index(rs->blocks, i) != rb) {
+        for (i = 0; g_ptr_array_index(rs->blocks, i) != rb; i++) {
+        }
+    }
+    return rs->xbzrle->block_base[i] + page;
 }
 
 void ram_xbzrle_page_zeroed(RAMState *rs, const RAMBlock *rb, uint64_t page, bool last_stage)

@@ -30,6 +30,7 @@ RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
     rs->load.policy = RAM_LOAD_FAULT_POPULATE_CHUNK;
     ram_residency_init(&rs->residency);
     ram_residency_init(&rs->load.residency);
+    ram_postcopy_init(rs);
     return rs;
 }
 
@@ -55,6 +56,7 @@ void ram_state_free(RAMState *rs)
         return;
     }
     ram_free_bitmaps(rs);
+    ram_postcopy_cleanup(rs);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
@@ -259,6 +261,11 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
  */
 static RAMBlock *ram_take_next_dirty(RAMState *rs, uint64_t *page)
 {
+    RAMBlock *requested = ram_postcopy_take_request(rs, page);
+
+    if (requested) {
+        return requested;       /* postcopy: a page the destination waits for */
+    }
     for (;;) {
         RAMBlock *rb = g_ptr_array_index(rs->blocks, rs->cursor_block);
         uint64_t npages = ramblock_pages(rb);
@@ -392,7 +399,10 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
                                             GError **errp)
 {
     RAMState *rs = opaque;
-    RAMSendRun run = { .bytes_counter = &rs->stats->precopy_bytes };
+    RAMSendRun run = {
+        .bytes_counter = rs->postcopy.active ? &rs->stats->postcopy_bytes
+                                             : &rs->stats->precopy_bytes,
+    };
 
     if (!ram_check_source(rs, errp)) {
         return SAVEVM_ITERATE_ERROR;

@@ -36,7 +36,18 @@ struct SaveVMState {
     void (*device_lock)(void *opaque);
     void (*device_unlock)(void *opaque);
     void *device_lock_opaque;
+
+    /* Destination: who handles QEMU_VM_COMMAND records (savevm-commands.c). */
+    const struct SaveVMCommandOps *cmd_ops;
+    void *cmd_opaque;
+    bool load_quit;                 /* the last load stopped at POSTCOPY_RUN */
 };
+
+/*
+ * savevm-load.c: records until EOF (true), or until a command says this
+ * loop ends (true, *@quit set: POSTCOPY_RUN, or a package holding it).
+ */
+bool savevm_load_sections(SaveVMState *s, QEMUFile *f, bool *quit, GError **errp);
 
 /* savevm-config.c: the configuration section's vmstate, after the 0x07 byte. */
 bool savevm_config_save(QEMUFile *f, const SaveVMConfig *cfg, JsonBuilder *vmdesc,

@@ -7,17 +7,11 @@
  * Threads and locks: see savevm.c.
  */
 #include "savevm-internal.h"
+#include "savevm-commands.h"
 #include "qemu/error.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-/* QEMU_VM_COMMAND names (QEMU's enum MigrationCommand order). */
-static const char *const savevm_command_names[] = {
-    "INVALID", "OPEN_RETURN_PATH", "PING", "POSTCOPY_ADVISE", "POSTCOPY_LISTEN",
-    "POSTCOPY_RUN", "POSTCOPY_RAM_DISCARD", "PACKAGED", "ENABLE_COLO",
-    "POSTCOPY_RESUME", "RECV_BITMAP", "SWITCHOVER_START",
-};
 
 /* Copy the stream's sticky error into @errp, prefixed with what was being read. */
 static bool savevm_check_read(QEMUFile *f, GError **errp, const char *what)
@@ -226,26 +220,9 @@ static bool savevm_load_part_end(SaveVMState *s, QEMUFile *f, uint64_t offset,
     return savevm_load_payload_and_footer(s, f, e, offset, errp);
 }
 
-/* tern sends no commands yet, so it accepts none. */
-static bool savevm_load_command(QEMUFile *f, uint64_t offset, GError **errp)
+bool savevm_load_sections(SaveVMState *s, QEMUFile *f, bool *quit, GError **errp)
 {
-    uint16_t cmd = qemu_get_be16(f);
-    uint16_t len = qemu_get_be16(f);
-
-    if (!savevm_check_read(f, errp, "reading a command")) {
-        return false;
-    }
-    if (cmd < G_N_ELEMENTS(savevm_command_names)) {
-        error_setg(errp, "Unsupported migration command %s (%u, length %u) at offset %"
-                   PRIu64, savevm_command_names[cmd], cmd, len, offset);
-    } else {
-        error_setg(errp, "Unknown migration command %u at offset %" PRIu64, cmd, offset);
-    }
-    return false;
-}
-
-static bool savevm_load_sections(SaveVMState *s, QEMUFile *f, GError **errp)
-{
+    *quit = false;
     for (;;) {
         uint64_t offset = qemu_file_tell(f);
         uint8_t type = qemu_get_byte(f);
@@ -266,7 +243,16 @@ static bool savevm_load_sections(SaveVMState *s, QEMUFile *f, GError **errp)
             ok = savevm_load_part_end(s, f, offset, errp);
             break;
         case QEMU_VM_COMMAND:
-            ok = savevm_load_command(f, offset, errp);
+            switch (savevm_load_command(s, f, offset, errp)) {
+            case SAVEVM_CMD_QUIT:
+                *quit = true;
+                return true;
+            case SAVEVM_CMD_CONTINUE:
+                ok = true;
+                break;
+            default:
+                ok = false;
+            }
             break;
         default:
             error_setg(errp, "Unknown savevm section type %u at offset %" PRIu64,
@@ -350,17 +336,45 @@ static void savevm_load_cleanup(SaveVMState *s)
 bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cfg,
                        GError **errp)
 {
+    bool quit = false;
     bool ok;
 
+    s->load_quit = false;
     for (guint i = 0; i < s->entries->len; i++) {
         ((SaveVMEntry *)g_ptr_array_index(s->entries, i))->load_started = false;
     }
     if (!savevm_load_header(f, local_cfg, errp)) {
         return false;
     }
-    ok = savevm_load_setup(s, errp) && savevm_load_sections(s, f, errp);
+    ok = savevm_load_setup(s, errp) && savevm_load_sections(s, f, &quit, errp);
+    if (ok && quit) {
+        /* Postcopy: the rest comes with savevm_state_load_rest(). */
+        s->load_quit = true;
+        return true;
+    }
     if (ok) {
         savevm_skip_vmdesc(f);
+    }
+    savevm_load_cleanup(s);
+    return ok;
+}
+
+bool savevm_state_load_quit(SaveVMState *s)
+{
+    return s->load_quit;
+}
+
+bool savevm_state_load_rest(SaveVMState *s, QEMUFile *f, GError **errp)
+{
+    bool quit = false;
+    bool ok;
+
+    g_assert(s->load_quit);
+    s->load_quit = false;
+    ok = savevm_load_sections(s, f, &quit, errp);
+    if (ok && quit) {
+        error_setg(errp, "a second postcopy switch in one stream");
+        ok = false;
     }
     savevm_load_cleanup(s);
     return ok;

@@ -337,13 +337,9 @@ static bool savevm_put_eof_and_vmdesc(SaveVMState *s, QEMUFile *f, GError **errp
     return qemu_file_check_error(f, errp);
 }
 
-bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
+/* The END section of every iterative entry (its save_live_complete). */
+static bool savevm_complete_iterables(SaveVMState *s, QEMUFile *f, GError **errp)
 {
-    if (!s->vmdesc && !s->suppress_vmdesc) {
-        /* No header was written through us: describe the devices anyway. */
-        s->vmdesc = json_builder_new();
-        json_builder_begin_object(s->vmdesc);
-    }
     for (guint i = 0; i < s->entries->len; i++) {
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
         bool ok;
@@ -357,6 +353,19 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
         if (!savevm_section_done(f, e, ok, errp)) {
             return false;
         }
+    }
+    return true;
+}
+
+bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
+{
+    if (!s->vmdesc && !s->suppress_vmdesc) {
+        /* No header was written through us: describe the devices anyway. */
+        s->vmdesc = json_builder_new();
+        json_builder_begin_object(s->vmdesc);
+    }
+    if (!savevm_complete_iterables(s, f, errp)) {
+        return false;
     }
 
     if (s->vmdesc) {
@@ -378,6 +387,33 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
     if (!savevm_put_eof_and_vmdesc(s, f, errp)) {
         return false;
     }
+    qemu_fflush(f);
+    return qemu_file_check_error(f, errp);
+}
+
+bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f, GError **errp)
+{
+    /* As QEMU: a postcopy stream has no vmdesc trailer. */
+    g_clear_object(&s->vmdesc);
+    for (guint i = 0; i < s->entries->len; i++) {
+        SaveVMEntry *e = g_ptr_array_index(s->entries, i);
+
+        if (!e->vmsd || !vmstate_section_needed(e->vmsd, e->opaque)) {
+            continue;
+        }
+        if (!savevm_save_device(s, f, e, errp)) {
+            return false;
+        }
+    }
+    return qemu_file_check_error(f, errp);
+}
+
+bool savevm_state_complete_postcopy(SaveVMState *s, QEMUFile *f, GError **errp)
+{
+    if (!savevm_complete_iterables(s, f, errp)) {
+        return false;
+    }
+    qemu_put_byte(f, QEMU_VM_EOF);
     qemu_fflush(f);
     return qemu_file_check_error(f, errp);
 }

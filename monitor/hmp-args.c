@@ -15,6 +15,7 @@ typedef struct ArgSpec {
     char *name;
     char type;          /* 's', 'S', 'b', 'i', 'o', or '-' for a flag */
     char flag;          /* the flag letter for '-' */
+    bool flag_value;    /* '-' with 's' after the letter: "-x WORD" */
     bool optional;
 } ArgSpec;
 
@@ -43,6 +44,7 @@ static GArray *arg_specs_parse(const char *args_type)
         if (spec.type == '-') {
             spec.flag = colon[2];
             g_assert(spec.flag);
+            spec.flag_value = colon[3] == 's';
         } else {
             g_assert(strchr("sSbio", spec.type));
             spec.optional = colon[2] == '?';
@@ -97,7 +99,9 @@ static bool arg_parse_flags(const HMPCommand *cmd, GArray *specs,
     bool has_flags = false;
 
     for (guint i = 0; i < specs->len; i++) {
-        has_flags |= g_array_index(specs, ArgSpec, i).type == '-';
+        const ArgSpec *s = &g_array_index(specs, ArgSpec, i);
+
+        has_flags |= s->type == '-' && !s->flag_value;
     }
     while (has_flags && p[0] == '-' && g_ascii_isalpha(p[1])) {
         for (p++; *p && !g_ascii_isspace(*p); p++) {
@@ -106,7 +110,7 @@ static bool arg_parse_flags(const HMPCommand *cmd, GArray *specs,
             for (guint i = 0; i < specs->len && !found; i++) {
                 const ArgSpec *s = &g_array_index(specs, ArgSpec, i);
 
-                if (s->type == '-' && s->flag == *p) {
+                if (s->type == '-' && !s->flag_value && s->flag == *p) {
                     found = s;
                 }
             }
@@ -118,6 +122,33 @@ static bool arg_parse_flags(const HMPCommand *cmd, GArray *specs,
         }
         p = skip_spaces(p);
     }
+    *pp = p;
+    return true;
+}
+
+/*
+ * A flag with a value ("-f png") where its spec stands among the
+ * arguments, as QEMU's screendump takes it after the file name.
+ */
+static bool arg_parse_flag_value(const HMPCommand *cmd, const ArgSpec *spec,
+                                 const char **pp, JsonObject *args,
+                                 GError **errp)
+{
+    const char *p = skip_spaces(*pp);
+    g_autofree char *word = NULL;
+
+    if (p[0] != '-' || p[1] != spec->flag ||
+        (p[2] && !g_ascii_isspace(p[2]))) {
+        return true;
+    }
+    p += 2;
+    word = arg_get_word(&p);
+    if (!word || !*word) {
+        error_setg(errp, "%s: option -%c needs a value", cmd->name,
+                   spec->flag);
+        return false;
+    }
+    json_object_set_string_member(args, spec->name, word);
     *pp = p;
     return true;
 }
@@ -199,8 +230,12 @@ JsonObject *hmp_parse_args(const HMPCommand *cmd, const char *p,
     for (guint i = 0; i < specs->len; i++) {
         const ArgSpec *spec = &g_array_index(specs, ArgSpec, i);
 
-        if (spec->type != '-' &&
-            !arg_parse_one(cmd, spec, &p, args, errp)) {
+        if (spec->type == '-' && spec->flag_value) {
+            if (!arg_parse_flag_value(cmd, spec, &p, args, errp)) {
+                return NULL;
+            }
+        } else if (spec->type != '-' &&
+                   !arg_parse_one(cmd, spec, &p, args, errp)) {
             return NULL;
         }
     }

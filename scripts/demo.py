@@ -6,6 +6,11 @@ forever, and prints 'B' after every 64 sweeps) and a destination waiting for
 an incoming migration, migrates over QMP while drawing a progress bar, then
 checks what arrived: the guest's memory pattern on the destination, the
 guest still running there, and the source in postmigrate.
+
+With --display the guest is `draw` on a VGA (colour bands over a frame
+counter, tests/guest/draw.S): the source's screen is dumped when it stops
+for the switchover and the destination's once it has drawn on, and the
+verdict says whether the bands match and the counter moved on.
 """
 
 import argparse
@@ -18,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternvm  # noqa: E402
+import display_demo  # noqa: E402
 
 MiB = 1 << 20
 
@@ -56,6 +62,9 @@ def options():
                    choices=["random", "zero"],
                    help="source RAM before the guest starts: random bytes from a host file "
                         "(every page carries data, default) or untouched zero pages")
+    p.add_argument("--display", action="store_true", default=bool(env("DEMO_DISPLAY")),
+                   help="run the draw guest on a VGA and compare screendumps across the "
+                        "switchover (also DEMO_DISPLAY=1)")
     return p.parse_args()
 
 
@@ -63,11 +72,13 @@ class Demo:
     def __init__(self, opts):
         self.opts = opts
         self.binary = os.path.join(opts.build, "system", "tern")
-        self.guest = os.path.join(opts.build, "tests", "guest", "a-b.bin")
+        self.guest = os.path.join(opts.build, "tests", "guest",
+                                  "draw.bin" if opts.display else "a-b.bin")
         self.workdir = tempfile.mkdtemp(prefix="tern-demo-")
         self.ram = parse_size(opts.ram)
         self.dirty_end = MiB + parse_size(opts.dirty)
         self.vms = []
+        self.src_dump = None
 
     def random_file(self):
         """A file of random bytes the size of RAM, made once and kept in /tmp."""
@@ -95,9 +106,10 @@ class Demo:
     def start_vm(self, name, extra):
         accel = {"auto": ["-accel", "kvm", "-accel", "interp"],
                  "kvm": ["-accel", "kvm"], "interp": ["-accel", "interp"]}[self.opts.accel]
+        guest = (["-device", "VGA"] if self.opts.display
+                 else ["-append", f"start={MiB},end={self.dirty_end}"])
         args = ["-m", str(self.ram // MiB), *accel, "-name", name, *self.memory_args(name),
-                "-kernel", self.guest,
-                "-append", f"start={MiB},end={self.dirty_end}", *extra]
+                "-kernel", self.guest, *guest, *extra]
         vm = ternvm.VM(self.binary, args, name, os.path.join(self.workdir, name))
         self.vms.append(vm)
         return vm
@@ -116,10 +128,15 @@ class Demo:
         os.makedirs(os.path.join(self.workdir, "src"))
         os.makedirs(os.path.join(self.workdir, "dst"))
         src = self.start_vm("src", [])
-        src.wait_serial(b"B", timeout=120)
         accel = self.accel_in_use(src)
-        print(f"source: {self.opts.ram} guest running under {accel}, "
-              f"dirtying {human_bytes(self.dirty_end - MiB)} (serial: {src.serial()[:16]!r}...)")
+        if self.opts.display:
+            frames = display_demo.wait_frames(src, 3)
+            print(f"source: {self.opts.ram} guest running under {accel}, drawing on the VGA "
+                  f"(frame {frames})")
+        else:
+            src.wait_serial(b"B", timeout=120)
+            print(f"source: {self.opts.ram} guest running under {accel}, dirtying "
+                  f"{human_bytes(self.dirty_end - MiB)} (serial: {src.serial()[:16]!r}...)")
 
         dst = self.start_vm("dst", ["-incoming", "defer"])
         for vm in (src, dst):
@@ -128,6 +145,10 @@ class Demo:
         src.qmp.command("migrate-set-parameters",
                         max_bandwidth=parse_size(self.opts.max_bandwidth),
                         downtime_limit=self.opts.downtime_limit)
+        if self.opts.display:
+            # The source waits, stopped, at the switchover: its screen then.
+            src.qmp.command("migrate-set-capabilities", capabilities=[
+                {"capability": "pause-before-switchover", "state": True}])
 
         incoming_uri, outgoing_uri = self.uris()
         if self.opts.transport == "file":
@@ -144,6 +165,12 @@ class Demo:
         self.summary(info)
         return self.verdict(src, dst)
 
+    def pictures_dir(self):
+        """Where --display keeps its screendumps (the run's files go away)."""
+        path = os.path.join(self.opts.build, "demo-display")
+        os.makedirs(path, exist_ok=True)
+        return path
+
     def accel_in_use(self, vm):
         try:
             kvm = vm.qmp.command("query-kvm")
@@ -157,6 +184,9 @@ class Demo:
         while True:
             info = src.qmp.command("query-migrate")
             self.draw_progress(info)
+            if info.get("status") == "pre-switchover":
+                self.src_dump = display_demo.dump(src, self.pictures_dir(), "src")
+                src.qmp.command("migrate-continue", state="pre-switchover")
             if info.get("status") in ("completed", "failed", "cancelled"):
                 print()
                 if info["status"] != "completed":
@@ -214,6 +244,9 @@ class Demo:
         checks = []
         status = src.qmp.command("query-status")["status"]
         checks.append(("source is in postmigrate", status == "postmigrate", status))
+        if self.opts.display:
+            checks += display_demo.checks(self.src_dump, dst, self.pictures_dir())
+            return self.report(checks)
 
         b_before = dst.serial().count(b"B")
         try:
@@ -233,7 +266,9 @@ class Demo:
         checks.append(("guest memory arrived intact (a-b pattern holds)", problem is None,
                        problem or f"{len(first)} pages checked"))
         dst.qmp.command("cont")
+        return self.report(checks)
 
+    def report(self, checks):
         print("\n  verdict")
         for what, ok, detail in checks:
             print(f"    [{'ok' if ok else 'FAIL'}] {what} ({detail})")

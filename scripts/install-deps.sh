@@ -10,12 +10,13 @@ set -euo pipefail
 # Build: what configuring and compiling tern needs.
 build_packages=(
   gcc binutils make meson ninja-build pkg-config python3
-  libglib2.0-dev libjson-glib-dev
+  libglib2.0-dev libjson-glib-dev libpixman-1-dev libpng-dev
 )
 
 # Test only, never a build dependency (meson does not look for them): QEMU
-# writes the stream the analyser is checked against (analyze-stream-qemu,
-# SKIP without it).  Installed without recommends: a disk boot needs only
+# writes the stream the analyser is checked against (analyze-stream-qemu)
+# and the screendump tern's is compared with (display-qemu); both SKIP
+# without it.  Installed without recommends: a disk boot needs only
 # what the package depends on.
 test_packages=(qemu-system-x86)
 

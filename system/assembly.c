@@ -7,6 +7,7 @@
  */
 #include "assembly.h"
 #include "hmp-cmds.h"
+#include "screendump-cmds.h"
 
 #include "migration/migration-hmp.h"
 #include "migration/migration.h"
@@ -15,6 +16,7 @@
 #include "qemu/main-loop.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
+#include "sysemu/vm.h"
 
 #include <string.h>
 
@@ -37,7 +39,9 @@ static void assembly_device_blocker(void *opaque, const char *reason,
 static bool assembly_dirty_sync(void *opaque, RAMBlock *rb,
                                 unsigned long *dest, GError **errp)
 {
-    return memory_sync_dirty(rb, dest, errp);
+    TernContext *ctx = opaque;
+
+    return memory_sync_dirty(ctx->machine->memory, rb, dest, errp);
 }
 
 /* Devices change state under the BQL, also when a stream loads them. */
@@ -57,51 +61,69 @@ static void assembly_device_load_unlock(void *opaque)
  */
 static bool assembly_vm_uuid(void *opaque, uint8_t uuid[16])
 {
-    if (!vm_has_uuid()) {
+    TernContext *ctx = opaque;
+
+    if (!vm_has_uuid(ctx->vm)) {
         return false;
     }
-    memcpy(uuid, vm_get_uuid(), 16);
+    memcpy(uuid, vm_get_uuid(ctx->vm), 16);
     return true;
 }
 
 static RunState assembly_vm_get_state(void *opaque)
 {
-    return runstate_get();
+    TernContext *ctx = opaque;
+
+    return runstate_get(ctx->vm);
 }
 
 static void assembly_vm_set_state(void *opaque, RunState state)
 {
-    runstate_set(state);
+    TernContext *ctx = opaque;
+
+    runstate_set(ctx->vm, state);
 }
 
 static bool assembly_vm_may_enter(void *opaque, RunState state)
 {
-    return runstate_transition_valid(runstate_get(), state);
+    TernContext *ctx = opaque;
+
+    return runstate_transition_valid(runstate_get(ctx->vm), state);
 }
 
 static bool assembly_vm_autostart(void *opaque)
 {
-    return runstate_autostart();
+    TernContext *ctx = opaque;
+
+    return runstate_autostart(ctx->vm);
 }
 
 static void assembly_vm_start(void *opaque)
 {
-    vm_start();
+    TernContext *ctx = opaque;
+
+    vm_start(ctx->vm);
 }
 
 static void assembly_vm_stop(void *opaque, RunState state)
 {
-    vm_stop_force_state(state);
+    TernContext *ctx = opaque;
+
+    vm_stop_force_state(ctx->vm, state);
 }
 
 static bool assembly_vm_dirty_log_start(void *opaque, GError **errp)
 {
-    return memory_dirty_log_start(errp);
+    TernContext *ctx = opaque;
+
+    return memory_dirty_log_start(ctx->machine->memory, errp);
 }
 
 static void assembly_vm_dirty_log_stop(void *opaque)
 {
-    memory_dirty_log_stop();
+    TernContext *ctx = opaque;
+
+    memory_dirty_log_stop(ctx->machine->memory);
 }
 
 static const MigrationMachineOps assembly_vm = {
@@ -117,26 +139,33 @@ static const MigrationMachineOps assembly_vm = {
     .dirty_log_stop = assembly_vm_dirty_log_stop,
 };
 
+void assembly_init_vm(TernContext *ctx)
+{
+    ctx->vm = vm_new();
+}
+
 void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
 {
     ctx->monitors = monitors_new(cmds, ctx);
     system_hmp_register();
+    screendump_hmp_register();
     migration_hmp_register();
 }
 
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
 {
-    RAMDirtySource dirty = { .sync = assembly_dirty_sync };
+    RAMDirtySource dirty = { .sync = assembly_dirty_sync, .opaque = ctx };
+    MigrationMachineOps vm = assembly_vm;
     MigrationObjects *o;
 
     cfg->blocker = (DeviceBlocker){ assembly_device_blocker, ctx };
-    ctx->machine = machine_create(cfg, errp);
+    ctx->machine = machine_create(cfg, ctx->vm, errp);
     if (!ctx->machine) {
         return false;
     }
-    o = ctx->migration = migration_objects_new(ram_block_list_mapped(),
-                                               &dirty,
-                                               &assembly_vm);
+    vm.opaque = ctx;
+    o = ctx->migration = migration_objects_new(
+        ram_block_list_mapped(ctx->machine->memory), &dirty, &vm);
     machine_register_vmstate(ctx->machine, o->savevm);
     savevm_set_device_load_lock(o->savevm, assembly_device_load_lock,
                                 assembly_device_load_unlock, NULL);
@@ -154,4 +183,5 @@ void assembly_teardown(TernContext *ctx)
     }
     monitors_free(g_steal_pointer(&ctx->monitors));
     machine_free(g_steal_pointer(&ctx->machine));
+    vm_free(g_steal_pointer(&ctx->vm));
 }

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "hw/display-vga.h"
 #include "qemu/cutils.h"
 #include "qemu/error.h"
 #include "qemu/option.h"
@@ -283,9 +284,47 @@ static bool opt_nodefaults(TernOptions *o, const char *arg, GError **errp)
 static bool opt_display(TernOptions *o, const char *arg, GError **errp)
 {
     if (strcmp(arg, "none") != 0) {
-        error_setg(errp, "tern has no display; only '-display none' is "
-                   "accepted");
+        error_setg(errp, "tern opens no display window; only '-display none' "
+                   "is accepted (screendump shows the VGA)");
         return false;
+    }
+    return true;
+}
+
+/* -device VGA[,vgamem_mb=N]: the one device tern adds on request. */
+static bool opt_device(TernOptions *o, const char *arg, GError **errp)
+{
+    static const char *const keys[] = { "driver", "vgamem_mb", NULL };
+    g_autoptr(GHashTable) kv = qemu_opts_parse(arg, "driver", errp);
+    const char *driver;
+    uint64_t mb;
+
+    if (!kv || !qemu_opts_check_keys(kv, keys, errp)) {
+        return false;
+    }
+    driver = qemu_opt_get(kv, "driver");
+    if (!driver || strcmp(driver, "VGA") != 0) {
+        error_setg(errp, "'%s' is not a valid device model name (tern has "
+                   "VGA)", driver ? driver : "");
+        return false;
+    }
+    if (o->machine->vga_vram_mb) {
+        error_setg(errp, "tern has one display: VGA given twice");
+        return false;
+    }
+    if (!qemu_opt_get_u64(kv, "vgamem_mb", VGA_VRAM_MB_DEFAULT, &mb, errp)) {
+        return false;
+    }
+    if (mb > VGA_VRAM_MB_MAX) {
+        error_setg(errp, "vgamem_mb=%" G_GUINT64_FORMAT ": tern maps video "
+                   "memory at 0x%" G_GINT64_MODIFIER "x and allows at most "
+                   "%d MiB", mb, VGA_LFB_ADDR, VGA_VRAM_MB_MAX);
+        return false;
+    }
+    /* QEMU's rule: at least 1 MiB, rounded up to a power of two. */
+    o->machine->vga_vram_mb = 1;
+    while (o->machine->vga_vram_mb < mb) {
+        o->machine->vga_vram_mb <<= 1;
     }
     return true;
 }
@@ -426,6 +465,7 @@ static const CmdlineOption options[] = {
     { "no-shutdown", false, opt_no_shutdown, "-no-shutdown      stop instead of exiting on guest shutdown" },
     { "nodefaults", false, opt_nodefaults, "-nodefaults       no default devices (tern has none to drop)" },
     { "display", true, opt_display, "-display none" },
+    { "device", true, opt_device, "-device VGA[,vgamem_mb=N]  the display (VBE framebuffer at 0xe0000000)" },
     { "serial", true, opt_serial, "-serial file:PATH|stdio|null|none|unix:PATH,server=on,wait=off" },
     { "chardev", true, opt_chardev, "-chardev BACKEND,id=ID[,...]" },
     { "mon", true, opt_mon, "-mon chardev=ID[,mode=control|readline]" },

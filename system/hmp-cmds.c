@@ -6,8 +6,10 @@
  */
 #include "hmp-cmds.h"
 
+#include "hw/machine.h"
 #include "monitor/hmp.h"
 #include "qapi/qapi-commands.h"
+#include "sysemu/context.h"
 #include "sysemu/memory.h"
 
 static void hmp_stop(Monitor *mon, TernContext *ctx, JsonObject *args)
@@ -70,7 +72,7 @@ static void hmp_info_name(Monitor *mon, TernContext *ctx, JsonObject *args)
 
 static void hmp_info_ramblock(Monitor *mon, TernContext *ctx, JsonObject *args)
 {
-    g_autofree char *table = memory_format_ramblocks();
+    g_autofree char *table = memory_format_ramblocks(ctx->machine->memory);
 
     monitor_puts(mon, table);
 }

@@ -119,7 +119,7 @@ static char *qtest_pio(QTestServer *s, char **w, unsigned argc)
                            s->ops.pio_read(s->ops.opaque, port, size));
 }
 
-static char *qtest_rw(char **w, unsigned argc)
+static char *qtest_rw(QTestServer *s, char **w, unsigned argc)
 {
     char kind = w[0][strlen(w[0]) - 1];
     unsigned size = kind == 'b' ? 1 : kind == 'w' ? 2 : kind == 'l' ? 4 : 8;
@@ -135,19 +135,19 @@ static char *qtest_rw(char **w, unsigned argc)
     if (is_write) {
         uint64_t le = GUINT64_TO_LE(value);     /* x86 is little-endian */
 
-        if (!guest_memory_write(addr, &le, size, &err)) {
+        if (!guest_memory_write(s->ops.memory, addr, &le, size, &err)) {
             return fail(err);
         }
         return g_strdup("OK\n");
     }
     value = 0;
-    if (!guest_memory_read(addr, &value, size, &err)) {
+    if (!guest_memory_read(s->ops.memory, addr, &value, size, &err)) {
         return fail(err);
     }
     return g_strdup_printf("OK 0x%016" PRIx64 "\n", GUINT64_FROM_LE(value));
 }
 
-static char *qtest_read(char **w, unsigned argc, bool b64)
+static char *qtest_read(QTestServer *s, char **w, unsigned argc, bool b64)
 {
     g_autofree uint8_t *data = NULL;
     uint64_t addr, len;
@@ -164,7 +164,7 @@ static char *qtest_read(char **w, unsigned argc, bool b64)
         return bad;
     }
     data = g_malloc(len ? len : 1);
-    if (!guest_memory_read(addr, data, len, &err)) {
+    if (!guest_memory_read(s->ops.memory, addr, data, len, &err)) {
         return fail(err);
     }
     if (b64) {
@@ -180,7 +180,7 @@ static char *qtest_read(char **w, unsigned argc, bool b64)
     return g_string_free(out, FALSE);
 }
 
-static char *qtest_write(char **w, unsigned argc)
+static char *qtest_write(QTestServer *s, char **w, unsigned argc)
 {
     g_autofree uint8_t *data = NULL;
     uint64_t addr, len;
@@ -208,13 +208,13 @@ static char *qtest_write(char **w, unsigned argc)
         }
         data[i] = hi << 4 | lo;
     }
-    if (!guest_memory_write(addr, data, len, &err)) {
+    if (!guest_memory_write(s->ops.memory, addr, data, len, &err)) {
         return fail(err);
     }
     return g_strdup("OK\n");
 }
 
-static char *qtest_b64write(char **w, unsigned argc)
+static char *qtest_b64write(QTestServer *s, char **w, unsigned argc)
 {
     g_autofree uint8_t *data = NULL;
     uint64_t addr, len;
@@ -237,13 +237,13 @@ static char *qtest_b64write(char **w, unsigned argc)
         data = g_realloc(data, len);
         memset(data + out_len, 0, len - out_len);
     }
-    if (!guest_memory_write(addr, data, len, &err)) {
+    if (!guest_memory_write(s->ops.memory, addr, data, len, &err)) {
         return fail(err);
     }
     return g_strdup("OK\n");
 }
 
-static char *qtest_memset(char **w, unsigned argc)
+static char *qtest_memset(QTestServer *s, char **w, unsigned argc)
 {
     uint64_t addr, len, byte;
     GError *err = NULL;
@@ -252,7 +252,8 @@ static char *qtest_memset(char **w, unsigned argc)
         !parse_u64(w[3], &byte)) {
         return g_strdup("FAIL usage: memset ADDR SIZE VALUE\n");
     }
-    if (len && !guest_memory_set(addr, (uint8_t)byte, len, &err)) {
+    if (len &&
+        !guest_memory_set(s->ops.memory, addr, (uint8_t)byte, len, &err)) {
         return fail(err);
     }
     return g_strdup("OK\n");
@@ -302,19 +303,19 @@ char *qtest_server_process_line(QTestServer *s, const char *line)
         !strcmp(cmd, "readl") || !strcmp(cmd, "readq") ||
         !strcmp(cmd, "writeb") || !strcmp(cmd, "writew") ||
         !strcmp(cmd, "writel") || !strcmp(cmd, "writeq")) {
-        return qtest_rw(w, argc);
+        return qtest_rw(s, w, argc);
     }
     if (!strcmp(cmd, "read") || !strcmp(cmd, "b64read")) {
-        return qtest_read(w, argc, cmd[0] == 'b');
+        return qtest_read(s, w, argc, cmd[0] == 'b');
     }
     if (!strcmp(cmd, "write")) {
-        return qtest_write(w, argc);
+        return qtest_write(s, w, argc);
     }
     if (!strcmp(cmd, "b64write")) {
-        return qtest_b64write(w, argc);
+        return qtest_b64write(s, w, argc);
     }
     if (!strcmp(cmd, "memset")) {
-        return qtest_memset(w, argc);
+        return qtest_memset(s, w, argc);
     }
     if (!strcmp(cmd, "endianness")) {
         return g_strdup("OK little\n");

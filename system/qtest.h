@@ -27,14 +27,17 @@
 #include <stdbool.h>
 
 #include "chardev/char.h"
+#include "sysemu/memory.h"
 
 typedef struct QTestServer QTestServer;
 
 /*
- * Port I/O and clock hooks, so the protocol is testable without a machine.
- * The port hooks are called with the BQL held.
+ * The guest memory the requests reach, and port I/O and clock hooks, so
+ * the protocol is testable without a machine.  The port hooks are called
+ * with the BQL held.
  */
 typedef struct QTestOps {
+    GuestMemory *memory;        /* borrowed; outlives the server */
     uint32_t (*pio_read)(void *opaque, uint16_t port, unsigned size);
     void (*pio_write)(void *opaque, uint16_t port, unsigned size, uint32_t v);
     void *opaque;

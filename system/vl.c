@@ -27,7 +27,9 @@
 
 static gboolean on_signal(gpointer opaque)
 {
-    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    TernContext *ctx = opaque;
+
+    qemu_system_shutdown_request(ctx->vm, SHUTDOWN_CAUSE_HOST_SIGNAL);
     return G_SOURCE_CONTINUE;
 }
 
@@ -106,6 +108,7 @@ static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
                         GError **errp)
 {
     QTestOps ops = {
+        .memory = m->memory,
         .pio_read = qtest_pio_read,
         .pio_write = qtest_pio_write,
         .opaque = m,
@@ -129,12 +132,12 @@ static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
 static bool start_vm(const TernOptions *o, TernContext *ctx, GError **errp)
 {
     if (o->incoming) {
-        runstate_set(RUN_STATE_INMIGRATE);
-        runstate_set_autostart(!o->start_stopped);
+        runstate_set(ctx->vm, RUN_STATE_INMIGRATE);
+        runstate_set_autostart(ctx->vm, !o->start_stopped);
         return migration_incoming_setup(ctx->migration, o->incoming, errp);
     }
     if (!o->start_stopped) {
-        vm_start();
+        vm_start(ctx->vm);
     }
     return true;
 }
@@ -147,20 +150,21 @@ static int tern_run(TernOptions *o)
     QTestServer *qtest = NULL;
     int status = EXIT_FAILURE;
 
+    assembly_init_vm(&ctx);
     signal(SIGPIPE, SIG_IGN);
-    g_unix_signal_add(SIGINT, on_signal, NULL);
-    g_unix_signal_add(SIGTERM, on_signal, NULL);
-    g_unix_signal_add(SIGHUP, on_signal, NULL);
+    g_unix_signal_add(SIGINT, on_signal, &ctx);
+    g_unix_signal_add(SIGTERM, on_signal, &ctx);
+    g_unix_signal_add(SIGHUP, on_signal, &ctx);
     main_loop_init();
     bql_lock();
 
     qmp_init_marshal(cmds);
     assembly_init_monitors(&ctx, cmds);
-    vm_set_name(o->name);
+    vm_set_name(ctx.vm, o->name);
     if (o->has_uuid) {
-        vm_set_uuid(o->uuid);
+        vm_set_uuid(ctx.vm, o->uuid);
     }
-    runstate_set_no_shutdown(o->no_shutdown);
+    runstate_set_no_shutdown(ctx.vm, o->no_shutdown);
 
     if (!create_chardevs(o, &err) || !create_monitors(o, ctx.monitors, &err)) {
         goto out;

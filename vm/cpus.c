@@ -16,16 +16,16 @@
  *     vcpu_run -> KICKED at once
  *     lock; stop? yes; park, signal    wakes: every vCPU parked
  */
-#include "sysemu/cpus.h"
+#include "vm-internal.h"
 
 #include <stdio.h>
 
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
-#include "sysemu/runstate.h"
 
 typedef struct CPUState {
+    VM *vm;             /* the VM it belongs to */
     int index;
     GThread *thread;
     AccelVCPU *vcpu;
@@ -37,20 +37,6 @@ typedef struct CPUState {
     bool exit;          /* leave the thread */
     QemuCond wake;
 } CPUState;
-
-/*
- * The vCPUs of this process's one VM, created once at start-up; protected
- * by the BQL.
- */
-static struct {
-    const AccelOps *ops;
-    AccelState *accel;
-    CPUIOHandler io;
-    GPtrArray *cpus;        /* CPUState*, by index */
-    QemuCond parked_cond;   /* signalled when a vCPU parks */
-    int quiesce;            /* cpus_quiesce_begin() calls not yet ended */
-    char *last_error;
-} vcpus;
 
 static __thread CPUState *current_cpu;
 
@@ -64,42 +50,44 @@ void cpus_stop_current(void)
     g_assert(bql_locked());
     if (current_cpu) {
         current_cpu->stop = true;
-        vcpus.ops->vcpu_kick(current_cpu->vcpu);
+        current_cpu->vm->ops->vcpu_kick(current_cpu->vcpu);
     }
 }
 
-int cpus_count(void)
+int cpus_count(VM *vm)
 {
-    return vcpus.cpus ? (int)vcpus.cpus->len : 0;
+    return vm->cpus ? (int)vm->cpus->len : 0;
 }
 
-static CPUState *cpu_by_index(int index)
+static CPUState *cpu_by_index(VM *vm, int index)
 {
-    if (index < 0 || index >= cpus_count()) {
+    if (index < 0 || index >= cpus_count(vm)) {
         return NULL;
     }
-    return g_ptr_array_index(vcpus.cpus, index);
+    return g_ptr_array_index(vm->cpus, index);
 }
 
 static bool cpu_should_park(const CPUState *cpu)
 {
-    return cpu->exit || cpu->stop || cpu->halted || vcpus.quiesce ||
-           !runstate_is_running();
+    return cpu->exit || cpu->stop || cpu->halted || cpu->vm->quiesce ||
+           !runstate_is_running(cpu->vm);
 }
 
 static void cpu_report_error(CPUState *cpu, GError *err)
 {
-    g_free(vcpus.last_error);
-    vcpus.last_error = g_strdup_printf("vCPU %d: %s", cpu->index,
-                                       err->message);
-    error_report("%s", vcpus.last_error);
+    VM *vm = cpu->vm;
+
+    g_free(vm->last_error);
+    vm->last_error = g_strdup_printf("vCPU %d: %s", cpu->index, err->message);
+    error_report("%s", vm->last_error);
     g_error_free(err);
-    vm_stop_request(RUN_STATE_INTERNAL_ERROR);
+    vm_stop_request(vm, RUN_STATE_INTERNAL_ERROR);
 }
 
 static gpointer cpu_thread_fn(gpointer opaque)
 {
     CPUState *cpu = opaque;
+    VM *vm = cpu->vm;
 
     current_cpu = cpu;
     bql_lock();
@@ -109,13 +97,13 @@ static gpointer cpu_thread_fn(gpointer opaque)
 
         if (cpu_should_park(cpu)) {
             cpu->parked = true;
-            qemu_cond_broadcast(&vcpus.parked_cond);
+            qemu_cond_broadcast(&vm->parked_cond);
             bql_cond_wait(&cpu->wake);
             continue;
         }
         cpu->parked = false;
         bql_unlock();
-        why = vcpus.ops->vcpu_run(cpu->vcpu, &vcpus.io, &err);
+        why = vm->ops->vcpu_run(cpu->vcpu, &vm->io, &err);
         bql_lock();
 
         switch (why) {
@@ -132,7 +120,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
         }
     }
     cpu->parked = true;
-    qemu_cond_broadcast(&vcpus.parked_cond);
+    qemu_cond_broadcast(&vm->parked_cond);
     bql_unlock();
     current_cpu = NULL;
     return NULL;
@@ -141,29 +129,30 @@ static gpointer cpu_thread_fn(gpointer opaque)
 static void cpu_free(CPUState *cpu)
 {
     if (cpu->vcpu) {
-        vcpus.ops->vcpu_free(cpu->vcpu);
+        cpu->vm->ops->vcpu_free(cpu->vcpu);
     }
     qemu_cond_destroy(&cpu->wake);
     g_free(cpu);
 }
 
-static CPUState *cpu_new(int index, uint32_t entry, uint32_t stack,
+static CPUState *cpu_new(VM *vm, int index, uint32_t entry, uint32_t stack,
                          GError **errp)
 {
     CPUState *cpu = g_new0(CPUState, 1);
     X86CPUState env;
 
+    cpu->vm = vm;
     cpu->index = index;
     cpu->stop = true;
     qemu_cond_init(&cpu->wake);
-    cpu->vcpu = vcpus.ops->vcpu_new(vcpus.accel, index, errp);
+    cpu->vcpu = vm->ops->vcpu_new(vm->accel, index, errp);
     if (!cpu->vcpu) {
         cpu_free(cpu);
         return NULL;
     }
     x86_cpu_state_reset(&env, entry, stack);
     env.halted = index != 0;
-    if (!vcpus.ops->vcpu_set_state(cpu->vcpu, &env, errp)) {
+    if (!vm->ops->vcpu_set_state(cpu->vcpu, &env, errp)) {
         cpu_free(cpu);
         return NULL;
     }
@@ -171,55 +160,54 @@ static CPUState *cpu_new(int index, uint32_t entry, uint32_t stack,
     return cpu;
 }
 
-bool cpus_create(const AccelOps *ops, AccelState *accel, int count,
+bool cpus_create(VM *vm, const AccelOps *ops, AccelState *accel, int count,
                  const CPUIOHandler *io, uint32_t entry, uint32_t stack,
                  GError **errp)
 {
     g_assert(bql_locked());
-    g_assert(!vcpus.cpus);
-    vcpus.ops = ops;
-    vcpus.accel = accel;
-    vcpus.io = *io;
-    vcpus.cpus = g_ptr_array_new();
-    qemu_cond_init(&vcpus.parked_cond);
+    g_assert(!vm->cpus);
+    vm->ops = ops;
+    vm->accel = accel;
+    vm->io = *io;
+    vm->cpus = g_ptr_array_new();
 
     for (int i = 0; i < count; i++) {
-        CPUState *cpu = cpu_new(i, entry, stack, errp);
+        CPUState *cpu = cpu_new(vm, i, entry, stack, errp);
         g_autofree char *name = g_strdup_printf("vcpu%d", i);
 
         if (!cpu) {
             error_prepend(errp, "vCPU %d: ", i);
-            cpus_destroy();
+            cpus_destroy(vm);
             return false;
         }
-        g_ptr_array_add(vcpus.cpus, cpu);
+        g_ptr_array_add(vm->cpus, cpu);
         cpu->thread = g_thread_new(name, cpu_thread_fn, cpu);
     }
     return true;
 }
 
-static bool cpus_all_parked(void)
+static bool cpus_all_parked(VM *vm)
 {
-    for (int i = 0; i < cpus_count(); i++) {
-        if (!cpu_by_index(i)->parked) {
+    for (int i = 0; i < cpus_count(vm); i++) {
+        if (!cpu_by_index(vm, i)->parked) {
             return false;
         }
     }
     return true;
 }
 
-void cpus_pause_all(void)
+void cpus_pause_all(VM *vm)
 {
     g_assert(bql_locked());
     g_assert(!cpus_on_vcpu_thread());
-    for (int i = 0; i < cpus_count(); i++) {
-        CPUState *cpu = cpu_by_index(i);
+    for (int i = 0; i < cpus_count(vm); i++) {
+        CPUState *cpu = cpu_by_index(vm, i);
 
         cpu->stop = true;
-        vcpus.ops->vcpu_kick(cpu->vcpu);
+        vm->ops->vcpu_kick(cpu->vcpu);
     }
-    while (!cpus_all_parked()) {
-        bql_cond_wait(&vcpus.parked_cond);
+    while (!cpus_all_parked(vm)) {
+        bql_cond_wait(&vm->parked_cond);
     }
 }
 
@@ -228,78 +216,77 @@ void cpus_pause_all(void)
  * a vm_stop() or vm_start() that runs while we wait (bql_cond_wait drops
  * the BQL) still decides whether the vCPUs run once the quiesce ends.
  */
-void cpus_quiesce_begin(void)
+void cpus_quiesce_begin(VM *vm)
 {
     g_assert(bql_locked());
     g_assert(!cpus_on_vcpu_thread());
-    vcpus.quiesce++;
-    for (int i = 0; i < cpus_count(); i++) {
-        vcpus.ops->vcpu_kick(cpu_by_index(i)->vcpu);
+    vm->quiesce++;
+    for (int i = 0; i < cpus_count(vm); i++) {
+        vm->ops->vcpu_kick(cpu_by_index(vm, i)->vcpu);
     }
-    while (!cpus_all_parked()) {
-        bql_cond_wait(&vcpus.parked_cond);
+    while (!cpus_all_parked(vm)) {
+        bql_cond_wait(&vm->parked_cond);
     }
 }
 
-void cpus_quiesce_end(void)
+void cpus_quiesce_end(VM *vm)
 {
     g_assert(bql_locked());
-    g_assert(vcpus.quiesce > 0);
-    if (--vcpus.quiesce == 0) {
-        for (int i = 0; i < cpus_count(); i++) {
-            qemu_cond_signal(&cpu_by_index(i)->wake);
+    g_assert(vm->quiesce > 0);
+    if (--vm->quiesce == 0) {
+        for (int i = 0; i < cpus_count(vm); i++) {
+            qemu_cond_signal(&cpu_by_index(vm, i)->wake);
         }
     }
 }
 
-void cpus_resume_all(void)
+void cpus_resume_all(VM *vm)
 {
     g_assert(bql_locked());
-    for (int i = 0; i < cpus_count(); i++) {
-        CPUState *cpu = cpu_by_index(i);
+    for (int i = 0; i < cpus_count(vm); i++) {
+        CPUState *cpu = cpu_by_index(vm, i);
 
         cpu->stop = false;
         qemu_cond_signal(&cpu->wake);
     }
 }
 
-void cpus_destroy(void)
+void cpus_destroy(VM *vm)
 {
     g_assert(bql_locked());
-    if (!vcpus.cpus) {
+    if (!vm->cpus) {
         return;
     }
-    for (int i = 0; i < cpus_count(); i++) {
-        CPUState *cpu = cpu_by_index(i);
+    for (int i = 0; i < cpus_count(vm); i++) {
+        CPUState *cpu = cpu_by_index(vm, i);
 
         cpu->exit = true;
         if (cpu->thread) {
-            vcpus.ops->vcpu_kick(cpu->vcpu);
+            vm->ops->vcpu_kick(cpu->vcpu);
             qemu_cond_signal(&cpu->wake);
         }
     }
     /* Join without the BQL: an exiting vCPU may be waiting for it. */
     bql_unlock();
-    for (int i = 0; i < cpus_count(); i++) {
-        CPUState *cpu = cpu_by_index(i);
+    for (int i = 0; i < cpus_count(vm); i++) {
+        CPUState *cpu = cpu_by_index(vm, i);
 
         if (cpu->thread) {
             g_thread_join(cpu->thread);
         }
     }
     bql_lock();
-    for (int i = 0; i < cpus_count(); i++) {
-        cpu_free(cpu_by_index(i));
+    for (int i = 0; i < cpus_count(vm); i++) {
+        cpu_free(cpu_by_index(vm, i));
     }
-    g_ptr_array_free(vcpus.cpus, TRUE);
-    vcpus.cpus = NULL;
-    qemu_cond_destroy(&vcpus.parked_cond);
-    g_clear_pointer(&vcpus.last_error, g_free);
+    g_ptr_array_free(vm->cpus, TRUE);
+    vm->cpus = NULL;
+    g_clear_pointer(&vm->last_error, g_free);
 }
 
-static CPUState *cpu_for_state_access(int index, GError **errp)
+static CPUState *cpu_for_state_access(VM *vm, int index, GError **errp)
 {
-    CPUState *cpu = cpu_by_index(index);
+    CPUState *cpu = cpu_by_index(vm, index);
 
     g_assert(bql_locked());
     if (!cpu) {
@@ -308,7 +295,7 @@ static CPUState *cpu_for_state_access(int index, GError **errp)
     }
     /* A thread just created may not have reached its park yet. */
     while (cpu->stop && !cpu->parked && !cpus_on_vcpu_thread()) {
-        bql_cond_wait(&vcpus.parked_cond);
+        bql_cond_wait(&vm->parked_cond);
     }
     if (!cpu->parked || !cpu->stop) {
         error_setg(errp, "vCPU %d is running; stop the VM first", index);
@@ -317,85 +304,92 @@ static CPUState *cpu_for_state_access(int index, GError **errp)
     return cpu;
 }
 
-bool cpu_get_state(int index, X86CPUState *env, GError **errp)
+bool cpu_get_state(VM *vm, int index, X86CPUState *env, GError **errp)
 {
-    CPUState *cpu = cpu_for_state_access(index, errp);
+    CPUState *cpu = cpu_for_state_access(vm, index, errp);
 
-    return cpu && vcpus.ops->vcpu_get_state(cpu->vcpu, env, errp);
+    return cpu && vm->ops->vcpu_get_state(cpu->vcpu, env, errp);
 }
 
-bool cpu_set_state(int index, const X86CPUState *env, GError **errp)
+bool cpu_set_state(VM *vm, int index, const X86CPUState *env,
+                   GError **errp)
 {
-    CPUState *cpu = cpu_for_state_access(index, errp);
+    CPUState *cpu = cpu_for_state_access(vm, index, errp);
 
-    if (!cpu || !vcpus.ops->vcpu_set_state(cpu->vcpu, env, errp)) {
+    if (!cpu || !vm->ops->vcpu_set_state(cpu->vcpu, env, errp)) {
         return false;
     }
     cpu->halted = env->halted;
     return true;
 }
 
-const char *cpus_last_error(void)
+const char *cpus_last_error(VM *vm)
 {
-    return vcpus.last_error;
+    return vm->last_error;
 }
 
 /* ---- starting and stopping the VM: the run state and the vCPUs together ---- */
 
-void vm_start(void)
+void vm_start(VM *vm)
 {
     g_assert(bql_locked());
-    if (runstate_is_running()) {
+    if (runstate_is_running(vm)) {
         qapi_event_send_stop();
         qapi_event_send_resume();
         return;
     }
     qapi_event_send_resume();
-    runstate_set(RUN_STATE_RUNNING);
-    vm_state_notify(true, RUN_STATE_RUNNING);
-    cpus_resume_all();
+    runstate_set(vm, RUN_STATE_RUNNING);
+    vm_state_notify(vm, true, RUN_STATE_RUNNING);
+    cpus_resume_all(vm);
 }
 
-static void vm_stop_running(RunState state)
+static void vm_stop_running(VM *vm, RunState state)
 {
-    runstate_set(state);
-    cpus_pause_all();
-    vm_state_notify(false, state);
+    runstate_set(vm, state);
+    cpus_pause_all(vm);
+    vm_state_notify(vm, false, state);
     qapi_event_send_stop();
 }
 
-void vm_stop(RunState state)
+void vm_stop(VM *vm, RunState state)
 {
     g_assert(bql_locked());
     if (cpus_on_vcpu_thread()) {
         /* Stop here at once; the main loop stops the others. */
         cpus_stop_current();
-        vm_stop_request(state);
+        vm_stop_request(vm, state);
         return;
     }
-    if (runstate_is_running()) {
-        vm_stop_running(state);
+    if (runstate_is_running(vm)) {
+        vm_stop_running(vm, state);
     }
 }
 
-void vm_stop_force_state(RunState state)
+void vm_stop_force_state(VM *vm, RunState state)
 {
     g_assert(bql_locked());
     g_assert(!cpus_on_vcpu_thread());
-    if (runstate_is_running()) {
-        vm_stop_running(state);
+    if (runstate_is_running(vm)) {
+        vm_stop_running(vm, state);
     } else {
-        runstate_set(state);
+        runstate_set(vm, state);
     }
 }
 
+/* One bottom half per request: it acts on the oldest one. */
 static gboolean vm_stop_bh(gpointer opaque)
 {
-    vm_stop(GPOINTER_TO_INT(opaque));
+    VM *vm = opaque;
+    /* Queued as state + 1, so that no entry is NULL. */
+    int queued = GPOINTER_TO_INT(g_async_queue_pop(vm->stop_requests));
+
+    vm_stop(vm, queued - 1);
     return G_SOURCE_REMOVE;
 }
 
-void vm_stop_request(RunState state)
+void vm_stop_request(VM *vm, RunState state)
 {
-    main_loop_schedule(vm_stop_bh, GINT_TO_POINTER(state));
+    g_async_queue_push(vm->stop_requests, GINT_TO_POINTER(state + 1));
+    main_loop_schedule(vm_stop_bh, vm);
 }

@@ -18,61 +18,29 @@
 #include "sysemu/cpus.h"
 
 /*
- * The process's RAM blocks, built at start-up on the main thread and fixed
+ * One VM's RAM blocks, built at start-up on the main thread and fixed
  * afterwards (so readers need no lock), plus the accelerator whose dirty
- * log memory_sync_dirty() merges.
+ * log memory_sync_dirty() merges and the vCPUs that write to it.
  */
-static struct {
+struct GuestMemory {
     GPtrArray *blocks;          /* RAMBlock*, owned, creation order */
     GPtrArray *mapped;          /* RAMBlock*, borrowed, guest-mapped */
     uint64_t main_ram_size;
     const AccelOps *accel_ops;
     AccelState *accel;
+    VM *vm;                     /* whose vCPUs a collect parks, or NULL */
+    bool barrier_force_pause;   /* tests: collect with the vCPUs parked */
+};
 
-    /* How a collect orders the vCPUs' stores (below); set by the first
-     * memory_dirty_log_start() (BQL held), before any collect. */
-    bool barrier_probed;
+/*
+ * How a collect orders the vCPUs' stores (below).  membarrier(2)'s
+ * registration is the process's, so whether it works is too; probed by the
+ * first memory_dirty_log_start() (BQL held), before any collect.
+ */
+static struct {
+    bool probed;
     bool membarrier_ok;
-    bool barrier_force_pause;       /* tests */
-} ram_list;
-
-static void ram_list_ensure(void)
-{
-    if (!ram_list.blocks) {
-        ram_list.blocks = g_ptr_array_new();
-        ram_list.mapped = g_ptr_array_new();
-    }
-}
-
-RAMBlock *ram_block_by_id(const char *id)
-{
-    ram_list_ensure();
-    for (guint i = 0; i < ram_list.blocks->len; i++) {
-        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
-
-        if (strcmp(rb->idstr, id) == 0) {
-            return rb;
-        }
-    }
-    return NULL;
-}
-
-GPtrArray *ram_block_list(void)
-{
-    ram_list_ensure();
-    return ram_list.blocks;
-}
-
-GPtrArray *ram_block_list_mapped(void)
-{
-    ram_list_ensure();
-    return ram_list.mapped;
-}
-
-uint64_t memory_main_ram_size(void)
-{
-    return ram_list.main_ram_size;
-}
+} memory_barrier;
 
 static void ram_block_free(RAMBlock *rb)
 {
@@ -83,14 +51,60 @@ static void ram_block_free(RAMBlock *rb)
     g_free(rb);
 }
 
-static RAMBlock *memory_add_block(const char *id, uint64_t size,
-                                  MemoryBackendKind kind, bool share,
-                                  const char *mem_path, bool prealloc,
-                                  GError **errp)
+GuestMemory *guest_memory_new(void)
+{
+    GuestMemory *gm = g_new0(GuestMemory, 1);
+
+    gm->blocks = g_ptr_array_new_with_free_func((GDestroyNotify)ram_block_free);
+    gm->mapped = g_ptr_array_new();
+    return gm;
+}
+
+void guest_memory_free(GuestMemory *gm)
+{
+    if (!gm) {
+        return;
+    }
+    g_ptr_array_free(gm->mapped, TRUE);
+    g_ptr_array_free(gm->blocks, TRUE);
+    g_free(gm);
+}
+
+RAMBlock *ram_block_by_id(GuestMemory *gm, const char *id)
+{
+    for (guint i = 0; i < gm->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(gm->blocks, i);
+
+        if (strcmp(rb->idstr, id) == 0) {
+            return rb;
+        }
+    }
+    return NULL;
+}
+
+GPtrArray *ram_block_list(GuestMemory *gm)
+{
+    return gm->blocks;
+}
+
+GPtrArray *ram_block_list_mapped(GuestMemory *gm)
+{
+    return gm->mapped;
+}
+
+uint64_t memory_main_ram_size(GuestMemory *gm)
+{
+    return gm->main_ram_size;
+}
+
+static RAMBlock *memory_add_block(GuestMemory *gm, const char *id,
+                                  uint64_t size, MemoryBackendKind kind,
+                                  bool share, const char *mem_path,
+                                  bool prealloc, GError **errp)
 {
     RAMBlock *rb;
 
-    if (ram_block_by_id(id)) {
+    if (ram_block_by_id(gm, id)) {
         error_setg(errp, "RAM block '%s' already exists", id);
         return NULL;
     }
@@ -110,23 +124,25 @@ static RAMBlock *memory_add_block(const char *id, uint64_t size,
         return NULL;
     }
     rb->dirty_log = bitmap_new(ramblock_pages(rb));
-    g_ptr_array_add(ram_list.blocks, rb);
+    g_ptr_array_add(gm->blocks, rb);
     return rb;
 }
 
-RAMBlock *memory_add_backend(const MemoryBackendConfig *cfg, GError **errp)
+RAMBlock *memory_add_backend(GuestMemory *gm, const MemoryBackendConfig *cfg,
+                             GError **errp)
 {
-    return memory_add_block(cfg->id, cfg->size, cfg->kind, cfg->share,
+    return memory_add_block(gm, cfg->id, cfg->size, cfg->kind, cfg->share,
                             cfg->mem_path, cfg->prealloc, errp);
 }
 
-RAMBlock *memory_add_main_ram(uint64_t size, GError **errp)
+RAMBlock *memory_add_main_ram(GuestMemory *gm, uint64_t size, GError **errp)
 {
-    return memory_add_block(MAIN_RAM_ID, size, MEMORY_BACKEND_RAM, false,
+    return memory_add_block(gm, MAIN_RAM_ID, size, MEMORY_BACKEND_RAM, false,
                             NULL, false, errp);
 }
 
-bool memory_map_block(RAMBlock *rb, uint64_t gpa, GError **errp)
+bool memory_map_block(GuestMemory *gm, RAMBlock *rb, uint64_t gpa,
+                      GError **errp)
 {
     g_assert(rb->guest_addr == RAM_ADDR_INVALID);
     if (gpa % TARGET_PAGE_SIZE || gpa + rb->used_length < gpa) {
@@ -134,8 +150,8 @@ bool memory_map_block(RAMBlock *rb, uint64_t gpa, GError **errp)
                    rb->idstr, gpa);
         return false;
     }
-    for (guint i = 0; i < ram_list.mapped->len; i++) {
-        RAMBlock *o = g_ptr_array_index(ram_list.mapped, i);
+    for (guint i = 0; i < gm->mapped->len; i++) {
+        RAMBlock *o = g_ptr_array_index(gm->mapped, i);
 
         if (gpa < o->guest_addr + o->used_length &&
             o->guest_addr < gpa + rb->used_length) {
@@ -145,37 +161,23 @@ bool memory_map_block(RAMBlock *rb, uint64_t gpa, GError **errp)
         }
     }
     rb->guest_addr = gpa;
-    g_ptr_array_add(ram_list.mapped, rb);
-    if (gpa == 0 && ram_list.main_ram_size == 0) {
-        ram_list.main_ram_size = rb->used_length;
+    g_ptr_array_add(gm->mapped, rb);
+    if (gpa == 0 && gm->main_ram_size == 0) {
+        gm->main_ram_size = rb->used_length;
     }
     return true;
 }
 
-void memory_cleanup(void)
-{
-    if (!ram_list.blocks) {
-        return;
-    }
-    g_ptr_array_free(ram_list.mapped, TRUE);
-    for (guint i = 0; i < ram_list.blocks->len; i++) {
-        ram_block_free(g_ptr_array_index(ram_list.blocks, i));
-    }
-    g_ptr_array_free(ram_list.blocks, TRUE);
-    memset(&ram_list, 0, sizeof(ram_list));
-}
-
-char *memory_format_ramblocks(void)
+char *memory_format_ramblocks(GuestMemory *gm)
 {
     GString *out = g_string_new(NULL);
     uint64_t offset = 0;
 
-    ram_list_ensure();
     g_string_append_printf(out, "%24s %8s  %18s %18s %18s %18s %3s\n",
                            "Block Name", "PSize", "Offset", "Used", "Total",
                            "HVA", "RO");
-    for (guint i = 0; i < ram_list.blocks->len; i++) {
-        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
+    for (guint i = 0; i < gm->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(gm->blocks, i);
         g_autofree char *psize = g_format_size_full(rb->page_size,
                                                     G_FORMAT_SIZE_IEC_UNITS);
 
@@ -192,11 +194,11 @@ char *memory_format_ramblocks(void)
 }
 
 /* The mapped block holding all of [gpa, gpa + len), or NULL. */
-static RAMBlock *memory_find(uint64_t gpa, uint64_t len, GError **errp)
+static RAMBlock *memory_find(GuestMemory *gm, uint64_t gpa, uint64_t len,
+                             GError **errp)
 {
-    ram_list_ensure();
-    for (guint i = 0; i < ram_list.mapped->len; i++) {
-        RAMBlock *rb = g_ptr_array_index(ram_list.mapped, i);
+    for (guint i = 0; i < gm->mapped->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(gm->mapped, i);
 
         if (gpa >= rb->guest_addr && len <= rb->used_length &&
             gpa - rb->guest_addr <= rb->used_length - len) {
@@ -220,9 +222,10 @@ static void memory_mark_dirty(RAMBlock *rb, uint64_t offset, uint64_t len)
     bitmap_set_atomic(rb->dirty_log, first, last - first + 1);
 }
 
-bool guest_memory_read(uint64_t gpa, void *buf, uint64_t len, GError **errp)
+bool guest_memory_read(GuestMemory *gm, uint64_t gpa, void *buf,
+                       uint64_t len, GError **errp)
 {
-    RAMBlock *rb = memory_find(gpa, len, errp);
+    RAMBlock *rb = memory_find(gm, gpa, len, errp);
 
     if (!rb) {
         return false;
@@ -231,10 +234,10 @@ bool guest_memory_read(uint64_t gpa, void *buf, uint64_t len, GError **errp)
     return true;
 }
 
-bool guest_memory_write(uint64_t gpa, const void *buf, uint64_t len,
-                        GError **errp)
+bool guest_memory_write(GuestMemory *gm, uint64_t gpa, const void *buf,
+                        uint64_t len, GError **errp)
 {
-    RAMBlock *rb = memory_find(gpa, len, errp);
+    RAMBlock *rb = memory_find(gm, gpa, len, errp);
 
     if (!rb) {
         return false;
@@ -244,9 +247,10 @@ bool guest_memory_write(uint64_t gpa, const void *buf, uint64_t len,
     return true;
 }
 
-bool guest_memory_set(uint64_t gpa, uint8_t byte, uint64_t len, GError **errp)
+bool guest_memory_set(GuestMemory *gm, uint64_t gpa, uint8_t byte,
+                      uint64_t len, GError **errp)
 {
-    RAMBlock *rb = memory_find(gpa, len, errp);
+    RAMBlock *rb = memory_find(gm, gpa, len, errp);
 
     if (!rb) {
         return false;
@@ -256,10 +260,12 @@ bool guest_memory_set(uint64_t gpa, uint8_t byte, uint64_t len, GError **errp)
     return true;
 }
 
-void memory_set_accel(const AccelOps *ops, AccelState *accel)
+void memory_set_accel(GuestMemory *gm, const AccelOps *ops,
+                      AccelState *accel, VM *vm)
 {
-    ram_list.accel_ops = ops;
-    ram_list.accel = accel;
+    gm->accel_ops = ops;
+    gm->accel = accel;
+    gm->vm = vm;
 }
 
 /*
@@ -286,39 +292,44 @@ void memory_set_accel(const AccelOps *ops, AccelState *accel)
  */
 static void memory_barrier_probe(void)
 {
-    if (!ram_list.barrier_probed) {
-        ram_list.barrier_probed = true;
-        ram_list.membarrier_ok =
+    if (!memory_barrier.probed) {
+        memory_barrier.probed = true;
+        memory_barrier.membarrier_ok =
             syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
                     0, 0) == 0;
-        if (!ram_list.membarrier_ok) {
+        if (!memory_barrier.membarrier_ok) {
             warn_report("membarrier(2) is unavailable: the vCPUs pause for "
                         "every dirty page collect");
         }
     }
 }
 
-void memory_dirty_barrier_force_pause(bool force)
+void memory_dirty_barrier_force_pause(GuestMemory *gm, bool force)
 {
-    ram_list.barrier_force_pause = force;
+    gm->barrier_force_pause = force;
 }
 
-static bool memory_barrier_pauses_vcpus(void)
+static bool memory_barrier_pauses_vcpus(GuestMemory *gm)
 {
-    return ram_list.barrier_force_pause || !ram_list.membarrier_ok;
+    return gm->barrier_force_pause || !memory_barrier.membarrier_ok;
 }
 
 /* Collect @rb's software log into @dest with the vCPUs parked. */
-static void memory_collect_paused(RAMBlock *rb, unsigned long *dest)
+static void memory_collect_paused(GuestMemory *gm, RAMBlock *rb,
+                                  unsigned long *dest)
 {
     bool locked = bql_locked();     /* the switchover holds it already */
 
     if (!locked) {
         bql_lock();
     }
-    cpus_quiesce_begin();
+    if (gm->vm) {
+        cpus_quiesce_begin(gm->vm);
+    }
     bitmap_collect_and_clear_atomic(dest, rb->dirty_log, ramblock_pages(rb));
-    cpus_quiesce_end();
+    if (gm->vm) {
+        cpus_quiesce_end(gm->vm);
+    }
     if (!locked) {
         bql_unlock();
     }
@@ -336,12 +347,11 @@ static bool memory_collect_membarrier(RAMBlock *rb, unsigned long *dest,
     return true;
 }
 
-bool memory_dirty_log_start(GError **errp)
+bool memory_dirty_log_start(GuestMemory *gm, GError **errp)
 {
-    ram_list_ensure();
     memory_barrier_probe();
-    for (guint i = 0; i < ram_list.blocks->len; i++) {
-        RAMBlock *rb = g_ptr_array_index(ram_list.blocks, i);
+    for (guint i = 0; i < gm->blocks->len; i++) {
+        RAMBlock *rb = g_ptr_array_index(gm->blocks, i);
         unsigned long *scratch = bitmap_new(ramblock_pages(rb));
 
         /* Forget writes from before the start. */
@@ -349,30 +359,31 @@ bool memory_dirty_log_start(GError **errp)
                                         ramblock_pages(rb));
         g_free(scratch);
     }
-    if (ram_list.accel_ops && ram_list.accel_ops->dirty_log_start) {
-        return ram_list.accel_ops->dirty_log_start(ram_list.accel, errp);
+    if (gm->accel_ops && gm->accel_ops->dirty_log_start) {
+        return gm->accel_ops->dirty_log_start(gm->accel, errp);
     }
     return true;
 }
 
-bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp)
+bool memory_sync_dirty(GuestMemory *gm, RAMBlock *rb, unsigned long *dest,
+                       GError **errp)
 {
-    if (rb->guest_addr != RAM_ADDR_INVALID && ram_list.accel_ops &&
-        ram_list.accel_ops->dirty_log_sync &&
-        !ram_list.accel_ops->dirty_log_sync(ram_list.accel, rb, dest, errp)) {
+    if (rb->guest_addr != RAM_ADDR_INVALID && gm->accel_ops &&
+        gm->accel_ops->dirty_log_sync &&
+        !gm->accel_ops->dirty_log_sync(gm->accel, rb, dest, errp)) {
         return false;
     }
     memory_barrier_probe();
-    if (memory_barrier_pauses_vcpus()) {
-        memory_collect_paused(rb, dest);
+    if (memory_barrier_pauses_vcpus(gm)) {
+        memory_collect_paused(gm, rb, dest);
         return true;
     }
     return memory_collect_membarrier(rb, dest, errp);
 }
 
-void memory_dirty_log_stop(void)
+void memory_dirty_log_stop(GuestMemory *gm)
 {
-    if (ram_list.accel_ops && ram_list.accel_ops->dirty_log_stop) {
-        ram_list.accel_ops->dirty_log_stop(ram_list.accel);
+    if (gm->accel_ops && gm->accel_ops->dirty_log_stop) {
+        gm->accel_ops->dirty_log_stop(gm->accel);
     }
 }

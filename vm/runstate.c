@@ -4,7 +4,7 @@
  * Moving the VM between running and stopped parks the vCPUs, so vm_start /
  * vm_stop live with them in cpus.c; shutdown requests are shutdown.c.
  */
-#include "sysemu/runstate.h"
+#include "vm-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,20 +91,6 @@ typedef struct VMStateNotifier {
     void *opaque;
 } VMStateNotifier;
 
-/*
- * The run state of this process's one VM.  Process-wide like the BQL that
- * protects it; reached only through the functions in this file.
- */
-static struct {
-    RunState state;
-    bool autostart;
-    bool no_shutdown;
-    GList *notifiers;           /* VMStateNotifier, in registration order */
-    char *name;
-    guint8 uuid[16];
-    bool has_uuid;
-} vm = { .state = RUN_STATE_PRELAUNCH, .autostart = true };
-
 const char *runstate_name(RunState state)
 {
     return RunState_str(state);
@@ -120,32 +106,25 @@ int runstate_from_name(const char *name)
     return qapi_enum_parse(&RunState_lookup, name, -1, NULL);
 }
 
-void runstate_init(void)
+RunState runstate_get(VM *vm)
 {
-    vm.state = RUN_STATE_PRELAUNCH;
-    vm.autostart = true;
-    vm.no_shutdown = false;
+    return vm->state;
 }
 
-RunState runstate_get(void)
+bool runstate_check(VM *vm, RunState state)
 {
-    return vm.state;
+    return vm->state == state;
 }
 
-bool runstate_check(RunState state)
+bool runstate_is_running(VM *vm)
 {
-    return vm.state == state;
+    return vm->state == RUN_STATE_RUNNING;
 }
 
-bool runstate_is_running(void)
+bool runstate_needs_reset(VM *vm)
 {
-    return vm.state == RUN_STATE_RUNNING;
-}
-
-bool runstate_needs_reset(void)
-{
-    return vm.state == RUN_STATE_INTERNAL_ERROR ||
-           vm.state == RUN_STATE_SHUTDOWN;
+    return vm->state == RUN_STATE_INTERNAL_ERROR ||
+           vm->state == RUN_STATE_SHUTDOWN;
 }
 
 bool runstate_transition_valid(RunState from, RunState to)
@@ -159,94 +138,94 @@ bool runstate_transition_valid(RunState from, RunState to)
     return false;
 }
 
-void runstate_set(RunState state)
+void runstate_set(VM *vm, RunState state)
 {
     g_assert(state >= 0 && state < RUN_STATE__MAX);
-    if (vm.state == state) {
+    if (vm->state == state) {
         return;
     }
-    if (!runstate_transition_valid(vm.state, state)) {
+    if (!runstate_transition_valid(vm->state, state)) {
         error_report("invalid runstate transition: '%s' -> '%s'",
-                     runstate_name(vm.state), runstate_name(state));
+                     runstate_name(vm->state), runstate_name(state));
         abort();
     }
-    vm.state = state;
+    vm->state = state;
 }
 
-void vm_state_notify(bool running, RunState state)
+void vm_state_notify(VM *vm, bool running, RunState state)
 {
-    for (GList *l = vm.notifiers; l; l = l->next) {
+    for (GList *l = vm->notifiers; l; l = l->next) {
         VMStateNotifier *n = l->data;
         n->fn(n->opaque, running, state);
     }
 }
 
-gpointer vm_state_notifier_add(VMStateChangeFunc fn, void *opaque)
+gpointer vm_state_notifier_add(VM *vm, VMStateChangeFunc fn, void *opaque)
 {
     VMStateNotifier *n = g_new(VMStateNotifier, 1);
 
     n->fn = fn;
     n->opaque = opaque;
-    vm.notifiers = g_list_append(vm.notifiers, n);
+    vm->notifiers = g_list_append(vm->notifiers, n);
     return n;
 }
 
-void vm_state_notifier_remove(gpointer handle)
+void vm_state_notifier_remove(VM *vm, gpointer handle)
 {
-    vm.notifiers = g_list_remove(vm.notifiers, handle);
+    vm->notifiers = g_list_remove(vm->notifiers, handle);
     g_free(handle);
 }
 
-void runstate_set_autostart(bool autostart)
+void runstate_set_autostart(VM *vm, bool autostart)
 {
-    vm.autostart = autostart;
+    vm->autostart = autostart;
 }
 
-bool runstate_autostart(void)
+bool runstate_autostart(VM *vm)
 {
-    return vm.autostart;
+    return vm->autostart;
 }
 
-void runstate_set_no_shutdown(bool no_shutdown)
+void runstate_set_no_shutdown(VM *vm, bool no_shutdown)
 {
-    vm.no_shutdown = no_shutdown;
+    vm->no_shutdown = no_shutdown;
 }
 
-bool runstate_no_shutdown(void)
+bool runstate_no_shutdown(VM *vm)
 {
-    return vm.no_shutdown;
+    return vm->no_shutdown;
 }
 
-void vm_set_name(const char *name)
+void vm_set_name(VM *vm, const char *name)
 {
-    g_free(vm.name);
-    vm.name = g_strdup(name);
+    g_free(vm->name);
+    vm->name = g_strdup(name);
 }
 
-const char *vm_get_name(void)
+const char *vm_get_name(VM *vm)
 {
-    return vm.name;
+    return vm->name;
 }
 
-void vm_set_uuid(const guint8 uuid[16])
+void vm_set_uuid(VM *vm, const guint8 uuid[16])
 {
-    memcpy(vm.uuid, uuid, sizeof(vm.uuid));
-    vm.has_uuid = true;
+    memcpy(vm->uuid, uuid, sizeof(vm->uuid));
+    vm->has_uuid = true;
 }
 
-const guint8 *vm_get_uuid(void)
+const guint8 *vm_get_uuid(VM *vm)
 {
-    return vm.uuid;
+    return vm->uuid;
 }
 
-bool vm_has_uuid(void)
+bool vm_has_uuid(VM *vm)
 {
-    return vm.has_uuid;
+    return vm->has_uuid;
 }
 
-char *vm_uuid_string(void)
+char *vm_uuid_string(VM *vm)
 {
-    const guint8 *u = vm.uuid;
+    const guint8 *u = vm->uuid;
 
     return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
                            "%02x%02x%02x%02x%02x%02x",

@@ -34,6 +34,11 @@ typedef struct RAMBlock {
 
     /* Migration source: pages still to send.  Owned by the migration thread. */
     unsigned long *bmap;
+    /*
+     * Postcopy destination: pages that arrived (set atomically by the
+     * incoming thread, read by the fault thread), from ADVISE to the end.
+     */
+    unsigned long *receivedmap;
 } RAMBlock;
 
 static inline uint64_t ramblock_pages(const RAMBlock *rb)

@@ -18,6 +18,7 @@
 #include "hw/testdev.h"
 #include "sysemu/accel-ops.h"
 #include "sysemu/memory.h"
+#include "sysemu/vm.h"
 
 typedef struct SaveVMState SaveVMState;        /* migration/savevm.h */
 typedef struct CPUVMState CPUVMState;          /* hw/cpu-vmstate.h */
@@ -37,6 +38,7 @@ typedef struct MachineConfig {
     char *kernel;               /* -kernel FILE, or NULL */
     char *append;               /* -append, or NULL */
     Chardev *serial;            /* -serial, or NULL */
+    uint64_t vga_vram_mb;       /* -device VGA: video memory; 0: no display */
     /* Not from the command line: set by the assembly (system/assembly.c). */
     DeviceBlocker blocker;      /* how devices ask for migration blockers */
 } MachineConfig;
@@ -46,9 +48,11 @@ void machine_config_free(MachineConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MachineConfig, machine_config_free)
 
 typedef struct Machine {
+    VM *vm;                     /* run state and vCPUs; borrowed */
     const AccelOps *accel_ops;
     AccelState *accel;
-    RAMBlock *ram;              /* main RAM at guest address 0 */
+    GuestMemory *memory;        /* every RAM block, owned */
+    RAMBlock *ram;              /* main RAM at guest address 0, in memory */
     IOPortMap *ioports;
     GPtrArray *devices;         /* DeviceState*, owned, realize order */
     SerialState *serial;
@@ -61,12 +65,13 @@ typedef struct Machine {
 /*
  * Build the machine from @cfg: memory, accelerator (the first usable in
  * cfg->accels; a fallback is reported on stderr with the reason), devices,
- * the kernel and its parameter block, and the vCPUs (parked).  BQL held.
- * The caller owns it (tern's is the context's, system/assembly.c).
+ * the kernel and its parameter block, and @vm's vCPUs (parked).  BQL held.
+ * The caller owns it (tern's is the context's, system/assembly.c) and
+ * @vm, which must outlive it.
  */
-Machine *machine_create(const MachineConfig *cfg, GError **errp);
+Machine *machine_create(const MachineConfig *cfg, VM *vm, GError **errp);
 
-/* Stop the vCPUs and free everything; NULL-safe.  BQL held. */
+/* Destroy the vCPUs and free everything but the VM; NULL-safe.  BQL held. */
 void machine_free(Machine *m);
 
 /*
@@ -94,7 +99,8 @@ void machine_pio_write(Machine *m, uint16_t port, unsigned size,
 bool machine_parse_append(const char *append, uint64_t ram_size,
                           GuestParams *p, GError **errp);
 
-/* Load @path at MACHINE_KERNEL_ADDR; "could not load kernel '...': ..." */
-bool machine_load_kernel(const char *path, GError **errp);
+/* Load @path into @m's RAM at MACHINE_KERNEL_ADDR;
+ * "could not load kernel '...': ..." */
+bool machine_load_kernel(Machine *m, const char *path, GError **errp);
 
 #endif

@@ -71,7 +71,19 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
  * thread. */
 void channel_shutdown(Channel *ch);
 
-/* Close the fd and free @ch.  False if close() failed.  NULL-safe. */
+/*
+ * Another reference to @ch, for the other direction of the same
+ * connection (the return path): reads on one thread and writes on another
+ * share the fd, the cancel token and whatever the channel wraps around
+ * the fd.  Each reference is dropped with channel_close().
+ */
+Channel *channel_ref(Channel *ch);
+
+/* Does @ch carry bytes both ways (a socket), as a return path needs? */
+bool channel_is_bidirectional(Channel *ch);
+
+/* Drop a reference; the last one closes the fd and frees @ch.  False if
+ * close() failed.  NULL-safe. */
 bool channel_close(Channel *ch, GError **errp);
 
 /* The fd, for what the wrapper does not do itself (never close it). */

@@ -24,6 +24,9 @@
 
 typedef struct RAMState RAMState;
 typedef struct TransportListener TransportListener;
+typedef struct ReturnPathSource ReturnPathSource;
+typedef struct ReturnPathDst ReturnPathDst;
+typedef struct PostcopyIncoming PostcopyIncoming;
 
 typedef struct MigrationState {
     /*
@@ -46,12 +49,15 @@ typedef struct MigrationState {
      */
     ChannelCancel *cancel;
     QEMUFile *to_dst;                   /* thread only: NULL until connected */
+    ReturnPathSource *rp;               /* thread only: the return path's reader, or NULL */
 
     /* ---- shared with the QMP side; protected by @lock ---- */
     QemuMutex lock;
     QemuCond cond;                      /* signalled on cancel, migrate-continue, new limits */
     char *error_desc;                   /* first error, for query-migrate */
     bool continue_requested;            /* migrate-continue while pre-switchover */
+    gint start_postcopy;                /* atomic: migrate-start-postcopy was issued */
+    gint switchover_acked;              /* atomic: the destination sent SWITCHOVER_ACK */
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----
@@ -97,6 +103,9 @@ typedef struct MigrationIncomingState {
     /* Shared by the load's channels; triggered (any thread) to end the load. */
     ChannelCancel *cancel;
     QEMUFile *from_src;                 /* incoming thread only, once started */
+    ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
+    RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
+    PostcopyIncoming *postcopy;         /* from POSTCOPY_ADVISE on, or NULL */
 
     QemuMutex lock;
     char *error_desc;

@@ -35,12 +35,21 @@ typedef struct QEMUFileOps {
 /* A QEMUFile over @ops; @writable chooses the direction. */
 QEMUFile *qemu_file_new(const QEMUFileOps *ops, void *opaque, bool writable);
 
+/* Was @f opened for writing? */
+bool qemu_file_is_writable(QEMUFile *f);
+
 /* The channel under @f, for backends. */
 void *qemu_file_channel(QEMUFile *f);
 const QEMUFileOps *qemu_file_channel_ops(QEMUFile *f);
 
 /* Over a migration channel (include/migration/channel.h); takes ownership of @ch. */
 QEMUFile *qemu_file_new_channel(Channel *ch, bool writable);
+/*
+ * The other direction of @f's channel (the return path), over the same
+ * connection; NULL with @errp set when @f's channel is not a socket.
+ * Each file is closed on its own; the connection closes with the last.
+ */
+QEMUFile *qemu_file_get_return_path(QEMUFile *f, GError **errp);
 /*
  * Over a new channel on @fd (socket, pipe, regular file) with its own cancel
  * token; takes ownership of @fd, closed on failure.

@@ -143,6 +143,58 @@ typedef enum RAMLoadFaultPolicy {
     RAM_LOAD_FAULT_POPULATE_CHUNK,
 } RAMLoadFaultPolicy;
 
+/* ---- postcopy (ram-postcopy.c) ---- */
+
+/* The bitwise OR of every block's page size (POSTCOPY_ADVISE). */
+uint64_t ram_pagesize_summary(const RAMState *rs);
+
+/*
+ * Source, migration thread, VM stopped: sync the dirty bitmap and send
+ * POSTCOPY_RAM_DISCARD for every dirty range, so the destination drops
+ * what it holds of those pages and asks for them.
+ */
+bool ram_postcopy_send_discard(RAMState *rs, QEMUFile *f, GError **errp);
+
+/*
+ * Source: the postcopy phase begins / ends.  While it runs, requests are
+ * queued and iterate sends requested pages ahead of the background pass,
+ * counting bytes as postcopy-bytes.
+ */
+void ram_postcopy_source_reset(RAMState *rs);       /* a new migration: requests refused */
+void ram_postcopy_source_start(RAMState *rs);
+void ram_postcopy_source_stop(RAMState *rs);
+
+/*
+ * Source, return-path thread: the destination waits for @len bytes at
+ * @start of block @block.  QEMU's checks and messages.
+ */
+bool ram_postcopy_queue_request(RAMState *rs, const char *block, uint64_t start,
+                                uint64_t len, GError **errp);
+/* Are requests waiting?  Any thread. */
+bool ram_postcopy_requests_pending(RAMState *rs);
+
+/*
+ * Destination, incoming thread.  ADVISE: the page sizes must match and
+ * every block be private anonymous memory; receivedmaps are kept from
+ * here.  DISCARD: drop [@start, +@len) of @name.  LISTEN: register every
+ * block with @uffd (borrowed until ram_postcopy_incoming_end()) and place
+ * pages atomically from now on.
+ */
+bool ram_postcopy_incoming_advise(RAMState *rs, uint64_t pagesize_summary,
+                                  uint64_t target_page_size, GError **errp);
+bool ram_postcopy_incoming_discard(RAMState *rs, const char *name, uint64_t start,
+                                   uint64_t len, GError **errp);
+bool ram_postcopy_incoming_listen(RAMState *rs, int uffd, GError **errp);
+/* Undo listen and advise (NULL-safe when neither happened). */
+void ram_postcopy_incoming_end(RAMState *rs);
+
+/*
+ * Destination, fault thread: the block holding host address @addr and the
+ * offset in it, or NULL; whether that page arrived already.
+ */
+RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset);
+bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset);
+
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);
 

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "migration/qemu-file.h"
+typedef struct QEMUFile QEMUFile;       /* migration/qemu-file.h */
 
 /* What one save_live_iterate call (or savevm_state_iterate) did. */
 typedef enum SaveVMIterateResult {

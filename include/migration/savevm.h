@@ -111,6 +111,13 @@ bool savevm_state_pending_exact(SaveVMState *s, uint64_t *pending, GError **errp
  * whose vmsd is needed, EOF, then the vmdesc trailer.  VM stopped.
  */
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp);
+/*
+ * Postcopy, in place of savevm_state_complete(): the FULL sections of
+ * every device (into the package, no vmdesc from here on), and at the end
+ * the END sections of the iterative entries and EOF.
+ */
+bool savevm_state_complete_devices(SaveVMState *s, QEMUFile *f, GError **errp);
+bool savevm_state_complete_postcopy(SaveVMState *s, QEMUFile *f, GError **errp);
 /* After success, failure or cancel: save_cleanup of every iterative entry; drops the vmdesc. */
 void savevm_state_cleanup(SaveVMState *s);
 
@@ -125,5 +132,13 @@ void savevm_state_cleanup(SaveVMState *s);
  */
 bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cfg,
                        GError **errp);
+
+/*
+ * Did the last savevm_state_load() stop at POSTCOPY_RUN?  Then it returned
+ * with the RAM section still open: the guest runs, and
+ * savevm_state_load_rest() loads the rest of @f until EOF.
+ */
+bool savevm_state_load_quit(SaveVMState *s);
+bool savevm_state_load_rest(SaveVMState *s, QEMUFile *f, GError **errp);
 
 #endif

@@ -22,6 +22,8 @@
  *   i  a signed 64-bit integer (decimal or 0x hex)
  *   o  a size in bytes ("64M", "1G", "4096")
  *   -x a flag "-x" given before the other arguments (stored as true)
+ *   -xs a flag with a value, "-x WORD", where it stands among the
+ *      arguments (stored as the string), e.g. "filename:s,format:-fs"
  * and a trailing '?' makes it optional.  Example: "detach:-d,uri:s".
  */
 typedef struct HMPCommand {

@@ -61,7 +61,7 @@ typedef struct AccelOps {
      * Dirty tracking.  start: from now on, record guest writes.  sync: OR the
      * pages of @rb written since the previous sync (or start) into @dest (one
      * bit per target page) and forget them.  Writers other than the
-     * accelerator set rb->dirty_log; memory_sync_dirty() in system/ merges
+     * accelerator set rb->dirty_log; memory_sync_dirty() (vm/memory.c) merges
      * both, so accelerators handle only their own writes here.  All three
      * may be NULL: an accelerator whose stores already mark rb->dirty_log
      * (interp) or that runs no guest code (qtest) has nothing to add.

@@ -12,9 +12,12 @@
 typedef struct Machine Machine;                   /* hw/machine.h */
 typedef struct MigrationObjects MigrationObjects; /* migration/misc.h */
 typedef struct Monitors Monitors;                 /* monitor/monitor.h */
+typedef struct VM VM;                             /* sysemu/vm.h */
 
 struct TernContext {
-    /* The board: RAM blocks, accelerator, devices, vCPUs (hw/machine.h). */
+    /* The run state and the vCPUs; the machine runs on it (sysemu/vm.h). */
+    VM *vm;
+    /* The board: RAM blocks, accelerator, devices (hw/machine.h). */
     Machine *machine;
     /* Both migration states, their options, sections and RAM state. */
     MigrationObjects *migration;

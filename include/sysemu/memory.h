@@ -1,9 +1,11 @@
 /*
- * Guest memory: the process's list of RAMBlocks (the machine's main RAM and
- * every memory backend), host backing (anonymous, memfd, file), guest
- * physical access for devices and qtest, and the one dirty-tracking
- * interface migration uses.  Block ids are stable and documented in
- * docs/memory.md: "pc.ram" for -m RAM, the backend id for a backend.
+ * Guest memory: a GuestMemory is one VM's list of RAMBlocks (the machine's
+ * main RAM and every memory backend), with host backing (anonymous, memfd,
+ * file), guest-physical access for devices and qtest, and the one
+ * dirty-tracking interface migration uses.  The machine owns it
+ * (Machine.memory, hw/machine.c builds it); every reader is handed it.
+ * Block ids are stable and documented in docs/memory.md: "pc.ram" for -m
+ * RAM, the backend id for a backend.
  *
  * The list is built at start-up (main thread) and fixed afterwards, so
  * lookups and iteration need no lock; block contents and dirty bitmaps are
@@ -18,6 +20,7 @@
 
 #include "exec/ramblock.h"
 #include "sysemu/accel-ops.h"
+#include "sysemu/vm.h"
 
 #define RAM_ADDR_INVALID UINT64_MAX     /* guest_addr of an unmapped block */
 #define MAIN_RAM_ID "pc.ram"            /* QEMU's id for x86 main RAM */
@@ -49,38 +52,45 @@ MemoryBackendConfig *memory_backend_config_parse(GHashTable *opts,
 void memory_backend_config_free(MemoryBackendConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemoryBackendConfig, memory_backend_config_free)
 
+/* One VM's guest memory: its RAM blocks and the dirty log's accelerator. */
+typedef struct GuestMemory GuestMemory;
+
+/* An empty block list (start-up, main thread). */
+GuestMemory *guest_memory_new(void);
+
+/* Unmap and free every block, then @gm; NULL-safe (shut-down and tests). */
+void guest_memory_free(GuestMemory *gm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GuestMemory, guest_memory_free)
+
 /*
- * Create a block from a backend and append it to the list (unmapped until
+ * Create a block from a backend and append it to @gm (unmapped until
  * memory_map_block()).  Fails on a duplicate id or when the backing cannot
  * be created; the message names the backend.
  */
-RAMBlock *memory_add_backend(const MemoryBackendConfig *cfg, GError **errp);
+RAMBlock *memory_add_backend(GuestMemory *gm, const MemoryBackendConfig *cfg,
+                             GError **errp);
 
 /* Create the anonymous main RAM block "pc.ram" of @size bytes. */
-RAMBlock *memory_add_main_ram(uint64_t size, GError **errp);
+RAMBlock *memory_add_main_ram(GuestMemory *gm, uint64_t size, GError **errp);
 
-/* Map @rb into guest-physical space at @gpa (start-up only). */
-bool memory_map_block(RAMBlock *rb, uint64_t gpa, GError **errp);
-
-/* Unmap and free every block (shut-down and tests). */
-void memory_cleanup(void);
+/* Map @rb, one of @gm's blocks, into guest-physical space at @gpa
+ * (start-up only). */
+bool memory_map_block(GuestMemory *gm, RAMBlock *rb, uint64_t gpa,
+                      GError **errp);
 
 /* ---- the block list ---- */
 
-RAMBlock *ram_block_by_id(const char *id);
+RAMBlock *ram_block_by_id(GuestMemory *gm, const char *id);
 /* Every block, in creation order (borrowed; RAMBlock*). */
-GPtrArray *ram_block_list(void);
+GPtrArray *ram_block_list(GuestMemory *gm);
 /* The guest-mapped blocks only (what the accelerator maps). */
-GPtrArray *ram_block_list_mapped(void);
-#define RAMBLOCK_FOREACH(i, rb) \
-    for (guint i = 0; i < ram_block_list()->len && \
-         ((rb) = g_ptr_array_index(ram_block_list(), i), true); i++)
+GPtrArray *ram_block_list_mapped(GuestMemory *gm);
 
-/* Size of the machine's main RAM (what -m says), 0 before it exists. */
-uint64_t memory_main_ram_size(void);
+/* Size of the machine's main RAM (what -m says), 0 before it is mapped. */
+uint64_t memory_main_ram_size(GuestMemory *gm);
 
 /* HMP "info ramblock": one header line and one line per block. */
-char *memory_format_ramblocks(void);
+char *memory_format_ramblocks(GuestMemory *gm);
 
 /* ---- guest-physical access (devices, qtest, loaders) ---- */
 
@@ -91,22 +101,29 @@ char *memory_format_ramblocks(void);
  * writer holds the BQL (memory_sync_dirty() relies on it where
  * membarrier(2) is missing).
  */
-bool guest_memory_read(uint64_t gpa, void *buf, uint64_t len, GError **errp);
-bool guest_memory_write(uint64_t gpa, const void *buf, uint64_t len,
-                        GError **errp);
+bool guest_memory_read(GuestMemory *gm, uint64_t gpa, void *buf,
+                       uint64_t len, GError **errp);
+bool guest_memory_write(GuestMemory *gm, uint64_t gpa, const void *buf,
+                        uint64_t len, GError **errp);
 /* Fill with @byte (qtest memset). */
-bool guest_memory_set(uint64_t gpa, uint8_t byte, uint64_t len, GError **errp);
+bool guest_memory_set(GuestMemory *gm, uint64_t gpa, uint8_t byte,
+                      uint64_t len, GError **errp);
 
 /* ---- dirty tracking ---- */
 
-/* Which accelerator's dirty log memory_sync_dirty() merges (NULL: none). */
-void memory_set_accel(const AccelOps *ops, AccelState *accel);
+/*
+ * Which accelerator's dirty log memory_sync_dirty() merges (NULL: none),
+ * and whose vCPUs write guest memory (NULL: none), so a collect without
+ * membarrier(2) can park them.
+ */
+void memory_set_accel(GuestMemory *gm, const AccelOps *ops,
+                      AccelState *accel, VM *vm);
 
 /*
  * Start recording guest writes: clears every block's software log and
  * starts the accelerator's.  Main or migration thread, BQL held.
  */
-bool memory_dirty_log_start(GError **errp);
+bool memory_dirty_log_start(GuestMemory *gm, GError **errp);
 
 /*
  * OR into @dest (one bit per target page of @rb) every page written since
@@ -117,14 +134,15 @@ bool memory_dirty_log_start(GError **errp);
  * takes it when membarrier(2) is missing, to park the vCPUs); one syncing
  * thread at a time.
  */
-bool memory_sync_dirty(RAMBlock *rb, unsigned long *dest, GError **errp);
+bool memory_sync_dirty(GuestMemory *gm, RAMBlock *rb, unsigned long *dest,
+                       GError **errp);
 
 /*
  * Order the collect by parking the vCPUs even where membarrier(2) works,
  * as where it does not (tests of that path).
  */
-void memory_dirty_barrier_force_pause(bool force);
+void memory_dirty_barrier_force_pause(GuestMemory *gm, bool force);
 
-void memory_dirty_log_stop(void);
+void memory_dirty_log_stop(GuestMemory *gm);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The VM's run state (QEMU's RunState) and the requests that change it:
- * start, stop, shutdown.  The state is process-wide, like the VM itself, and
+ * start, stop, shutdown.  The state is the VM object's (sysemu/vm.h), and
  * is read and changed only with the BQL held.
  */
 #ifndef SYSEMU_RUNSTATE_H
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "qapi/qapi-types.h"
+#include "sysemu/vm.h"
 
 /*
  * RunState and ShutdownCause are QEMU's enums, generated from
@@ -25,15 +26,11 @@ const char *shutdown_cause_name(ShutdownCause cause);
 /* The RunState named @name, or -1. */
 int runstate_from_name(const char *name);
 
-/* Return to the start-up state (prelaunch, no pending requests); for tests
- * and main().  No vCPU may be running. */
-void runstate_init(void);
-
-RunState runstate_get(void);
-bool runstate_check(RunState state);
-bool runstate_is_running(void);
+RunState runstate_get(VM *vm);
+bool runstate_check(VM *vm, RunState state);
+bool runstate_is_running(VM *vm);
 /* internal-error or shutdown: only a reset (which tern lacks) leaves them. */
-bool runstate_needs_reset(void);
+bool runstate_needs_reset(VM *vm);
 
 /* Is @from -> @to one of QEMU's transitions that tern makes? */
 bool runstate_transition_valid(RunState from, RunState to);
@@ -43,7 +40,7 @@ bool runstate_transition_valid(RunState from, RunState to);
  * it is reported and aborts, as in QEMU.  Setting the current state is a
  * no-op.
  */
-void runstate_set(RunState state);
+void runstate_set(VM *vm, RunState state);
 
 /*
  * vm_start() and the vm_stop*() family are defined in vm/cpus.c, since
@@ -53,44 +50,44 @@ void runstate_set(RunState state);
  * vCPU thread.  When already running, emits STOP and RESUME as QEMU does
  * and changes nothing.
  */
-void vm_start(void);
+void vm_start(VM *vm);
 
 /*
  * If the VM is running: enter @state, park every vCPU (on return none is
  * inside the accelerator), emit STOP.  Otherwise nothing.  BQL held.  On a
  * vCPU thread the stop is queued for the main loop instead (returns at once).
  */
-void vm_stop(RunState state);
+void vm_stop(VM *vm, RunState state);
 
 /* Like vm_stop(), but when the VM is not running it still enters @state
  * (the migration source's finish-migrate).  BQL held, not on a vCPU thread. */
-void vm_stop_force_state(RunState state);
+void vm_stop_force_state(VM *vm, RunState state);
 
 /* Ask the main loop to vm_stop(@state).  Any thread. */
-void vm_stop_request(RunState state);
+void vm_stop_request(VM *vm, RunState state);
 
 /* Register a callback run (BQL held) after each start and stop; @running
  * says which.  Returns a handle for vm_state_notifier_remove(). */
 typedef void (*VMStateChangeFunc)(void *opaque, bool running, RunState state);
-gpointer vm_state_notifier_add(VMStateChangeFunc fn, void *opaque);
-void vm_state_notifier_remove(gpointer handle);
+gpointer vm_state_notifier_add(VM *vm, VMStateChangeFunc fn, void *opaque);
+void vm_state_notifier_remove(VM *vm, gpointer handle);
 /* Run the callbacks, in registration order.  For vm_start() / vm_stop(). */
-void vm_state_notify(bool running, RunState state);
+void vm_state_notify(VM *vm, bool running, RunState state);
 
 /*
  * QEMU's autostart: whether the VM starts once an incoming migration
  * completes.  Set from -S at start-up; stop / cont in run state inmigrate
  * change it instead of the run state.
  */
-void runstate_set_autostart(bool autostart);
-bool runstate_autostart(void);
+void runstate_set_autostart(VM *vm, bool autostart);
+bool runstate_autostart(VM *vm);
 
 /*
  * Whether a shutdown request stops the VM (-no-shutdown: run state shutdown,
  * the process stays) instead of exiting.  QMP quit and signals always exit.
  */
-void runstate_set_no_shutdown(bool no_shutdown);
-bool runstate_no_shutdown(void);
+void runstate_set_no_shutdown(VM *vm, bool no_shutdown);
+bool runstate_no_shutdown(VM *vm);
 
 /*
  * Shutdown requests (vm/shutdown.c).
@@ -99,7 +96,7 @@ bool runstate_no_shutdown(void);
  * whether the guest asked) and then exits with status 0 or, with
  * -no-shutdown, stops the VM in run state shutdown.  Any thread.
  */
-void qemu_system_shutdown_request(ShutdownCause cause);
+void qemu_system_shutdown_request(VM *vm, ShutdownCause cause);
 
 /*
  * Make the process exit with @status as soon as the main loop runs, without
@@ -108,13 +105,13 @@ void qemu_system_shutdown_request(ShutdownCause cause);
 void qemu_system_exit_request(int status);
 
 /* -name / -uuid.  The uuid is 16 bytes; all zero when not given. */
-void vm_set_name(const char *name);
-const char *vm_get_name(void);          /* NULL when -name was not given */
-void vm_set_uuid(const guint8 uuid[16]);
-const guint8 *vm_get_uuid(void);
-bool vm_has_uuid(void);
+void vm_set_name(VM *vm, const char *name);
+const char *vm_get_name(VM *vm);        /* NULL when -name was not given */
+void vm_set_uuid(VM *vm, const guint8 uuid[16]);
+const guint8 *vm_get_uuid(VM *vm);
+bool vm_has_uuid(VM *vm);
 /* "00000000-0000-0000-0000-000000000000" form; g_free() it. */
-char *vm_uuid_string(void);
+char *vm_uuid_string(VM *vm);
 /* Parse the canonical 8-4-4-4-12 hex form. */
 bool qemu_uuid_parse(const char *str, guint8 uuid[16], GError **errp);
 

@@ -328,6 +328,49 @@ class Decoders(unittest.TestCase):
 
 
 @unittest.skipIf(QEMU is None, "qemu-system-x86_64 is not installed")
+class DisplayStream(unittest.TestCase):
+    """A stream with the VGA: the draw guest's frame in the vga.vram block."""
+
+    FRAME = 256 * 192 * 4                   # draw's 256x192x32 frame: 48 pages
+
+    def test_vram_block(self):
+        kernel = os.path.join(GUESTS, "draw.bin")
+        if not os.path.exists(kernel):
+            self.skipTest(f"{kernel} is not built")
+        workdir = tempfile.mkdtemp(prefix="tern-analyzer-vga-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        stream = os.path.join(workdir, "vga.bin")
+        vm = ternvm.VM(TERN, ["-m", "16", "-accel", "interp", "-device", "VGA",
+                              "-kernel", kernel], "vga", workdir)
+        try:
+            deadline = time.monotonic() + 60
+            while int(vm.qtest.cmd("readl 0x600"), 16) < 3:     # frames drawn
+                self.assertLess(time.monotonic(), deadline, "draw is stuck")
+                time.sleep(0.01)
+            info = migrate(vm.qmp, f"exec:cat > {stream}")
+            self.assertEqual(info["status"], "completed", info)
+            frame = vm.qtest.memread(0xE0000000, self.FRAME)
+        finally:
+            vm.qmp.close()
+            vm.kill()
+        res = run_analyser("--verify", stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        out = os.path.join(workdir, "x")
+        res = run_analyser("--extract", out, stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # Every frame page holds colour; the rest of the 16 MiB was never drawn.
+        self.assertIn("ram block 'vga.vram': 16777216 bytes, 4096 pages: 48 with data, "
+                      "4048 zero, 0 never sent", res.stdout)
+        with open(os.path.join(out, "ram-vga.vram.bin"), "rb") as f:
+            vram = f.read()
+        self.assertEqual(vram[:self.FRAME], frame)
+        self.assertEqual(vram[self.FRAME:], bytes(len(vram) - self.FRAME))
+        with open(os.path.join(out, "devices.json")) as f:
+            vga = json.load(f)["devices"]["VGA/0"]
+        # XRES, YRES, BPP and ENABLE (ENABLED | LFB_ENABLED) as draw set them.
+        self.assertEqual(vga["vbe_regs"][1:5], [256, 192, 32, 0x41])
+
+
 class QemuStream(unittest.TestCase):
     """QEMU's own stream: the a-b boot sector running under TCG, migrated live."""
 

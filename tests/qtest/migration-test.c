@@ -356,6 +356,7 @@ int main(int argc, char **argv)
     if (test_accel_selected(true)) {
         g_test_add_func("/migration/precopy/unix/plain/kvm",
                         test_precopy_unix_plain_kvm);
+        migration_register_postcopy_kvm_tests();
     }
     if (!test_accel_selected(false)) {
         return g_test_run();
@@ -375,6 +376,7 @@ int main(int argc, char **argv)
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
+    migration_register_postcopy_tests();
     migration_register_xbzrle_tests();
     return g_test_run();
 }

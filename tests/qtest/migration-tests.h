@@ -21,6 +21,10 @@ void migration_register_lifecycle_tests(void);
  * on migrate_cancel and on quit. */
 void migration_register_cancel_tests(void);
 
+/* The return path (precopy) and postcopy. */
+void migration_register_postcopy_tests(void);
+void migration_register_postcopy_kvm_tests(void);
+
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */
 void migration_register_xbzrle_tests(void);
 

@@ -1,9 +1,11 @@
 /*
- * The fake clock, channel and machine of tests/unit/migration-fakes.h.
+ * The fake clock, channel, machine and RAM blocks of
+ * tests/unit/migration-fakes.h.
  */
 #include "migration-fakes.h"
 
 #include <glib.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 static int64_t fake_clock_now_us(void *opaque)
@@ -127,4 +129,14 @@ void fake_machine_init(FakeMachine *m, RunState state)
         .state = state,
         .autostart = true,
     };
+}
+
+void fake_ram_block_free(gpointer p)
+{
+    RAMBlock *rb = p;
+
+    munmap(rb->host, rb->used_length);
+    g_free(rb->bmap);
+    g_free(rb->idstr);
+    g_free(rb);
 }

@@ -1,12 +1,14 @@
 /*
  * A fake clock, a fake channel and a fake machine for the migration core's
- * unit tests (test-migration-*.c): time moves only when the test says so,
- * the channel takes every byte at once and counts them, and the machine is
- * a run state and counters.
+ * unit tests (test-migration-*.c, test-ram.c; bench-ram links them too):
+ * time moves only when the test says so, the channel takes every byte at
+ * once and counts them, the machine is a run state and counters, and RAM
+ * blocks are anonymous mappings the test makes itself.
  */
 #ifndef TESTS_UNIT_MIGRATION_FAKES_H
 #define TESTS_UNIT_MIGRATION_FAKES_H
 
+#include "exec/ramblock.h"
 #include "migration-clock.h"
 #include "migration/machine-ops.h"
 #include "migration/qemu-file.h"
@@ -49,5 +51,11 @@ typedef struct FakeMachine {
 
 /* A fake machine in run state @state, autostart on. */
 void fake_machine_init(FakeMachine *m, RunState state);
+
+/*
+ * Free a RAMBlock* whose host is an mmap of exactly used_length bytes and
+ * whose other pointers are g_malloc'd (a GDestroyNotify for block arrays).
+ */
+void fake_ram_block_free(gpointer rb);
 
 #endif

@@ -3,6 +3,7 @@
  * section's unit tests (test-ram.c, test-ram-xbzrle.c).
  */
 #include "ram-fixture.h"
+#include "migration-fakes.h"
 #include "qemu/error.h"
 
 #include <string.h>
@@ -32,20 +33,10 @@ RAMBlock *test_block_new(const char *name, uint64_t pages)
     return rb;
 }
 
-void test_block_free(gpointer p)
-{
-    RAMBlock *rb = p;
-
-    munmap(rb->host, rb->used_length);
-    g_free(rb->bmap);
-    g_free(rb->idstr);
-    g_free(rb);
-}
-
 GPtrArray *test_blocks_new(const char *name0, uint64_t pages0,
                                   const char *name1, uint64_t pages1)
 {
-    GPtrArray *blocks = g_ptr_array_new_with_free_func(test_block_free);
+    GPtrArray *blocks = g_ptr_array_new_with_free_func(fake_ram_block_free);
 
     g_ptr_array_add(blocks, test_block_new(name0, pages0));
     if (name1) {

@@ -14,8 +14,7 @@
 
 /* An anonymous private block aligned to 2 MiB, so populate chunks are predictable. */
 RAMBlock *test_block_new(const char *name, uint64_t pages);
-void test_block_free(gpointer p);
-/* One or two blocks (@name1 NULL: one), freed with the array. */
+/* One or two blocks (@name1 NULL: one), freed with the array (fake_ram_block_free). */
 GPtrArray *test_blocks_new(const char *name0, uint64_t pages0,
                            const char *name1, uint64_t pages1);
 RAMBlock *block(GPtrArray *blocks, guint i);

@@ -93,6 +93,26 @@ static void test_misc(void)
     g_assert_cmpstr(o->incoming, ==, "defer");
 }
 
+static void test_device(void)
+{
+    g_autoptr(TernOptions) a = parse_ok("-device VGA");
+    g_autoptr(TernOptions) b = parse_ok("-device VGA,vgamem_mb=5");
+    g_autoptr(TernOptions) c = parse_ok("-device driver=VGA,vgamem_mb=0");
+    g_autoptr(TernOptions) d = parse_ok("-m 16");
+
+    g_assert_cmpuint(a->machine->vga_vram_mb, ==, 16);
+    g_assert_cmpuint(b->machine->vga_vram_mb, ==, 8);   /* a power of two */
+    g_assert_cmpuint(c->machine->vga_vram_mb, ==, 1);
+    g_assert_cmpuint(d->machine->vga_vram_mb, ==, 0);   /* no display */
+    parse_fails("-device cirrus-vga", "-device cirrus-vga: 'cirrus-vga' is "
+                "not a valid device model name (tern has VGA)");
+    parse_fails("-device VGA,vgamem_mb=512", "-device VGA,vgamem_mb=512: "
+                "vgamem_mb=512: tern maps video memory at 0xe0000000 and "
+                "allows at most 256 MiB");
+    parse_fails("-device VGA -device VGA", "-device VGA: tern has one "
+                "display: VGA given twice");
+}
+
 static void test_actions(void)
 {
     g_autoptr(TernOptions) v = parse_ok("-version");
@@ -137,8 +157,8 @@ static void test_errors(void)
                 "duplicate property 'm' to object (type 'container')");
     parse_fails("-uuid xyz", "-uuid xyz: Fail to parse UUID string. Wrong "
                 "format.");
-    parse_fails("-display gtk", "-display gtk: tern has no display; only "
-                "'-display none' is accepted");
+    parse_fails("-display gtk", "-display gtk: tern opens no display window; "
+                "only '-display none' is accepted (screendump shows the VGA)");
     parse_fails("-serial null -serial stdio", "-serial stdio: tern-pc has one "
                 "serial port; -serial given twice");
     parse_fails("-mon mode=control", "-mon mode=control: Parameter 'chardev' "
@@ -154,6 +174,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cmdline/memory", test_memory);
     g_test_add_func("/cmdline/misc", test_misc);
+    g_test_add_func("/cmdline/device", test_device);
     g_test_add_func("/cmdline/actions", test_actions);
     g_test_add_func("/cmdline/errors", test_errors);
     return g_test_run();

@@ -27,6 +27,7 @@
 #define AB_END     (2u << 20)
 
 typedef struct Vm {
+    VM *vm;
     Machine *m;
     Chardev *chr;
     char *kernel;
@@ -68,18 +69,19 @@ static bool vm_boot(Vm *v, const char *accel, int smp)
     cfg->serial = v->chr;
     qapi_event_set_emitter(ignore_event, NULL);
     bql_lock();
-    runstate_init();
-    v->m = machine_create(cfg, &err);
+    v->vm = vm_new();
+    v->m = machine_create(cfg, v->vm, &err);
     g_assert_no_error(err);
     return true;
 }
 
 static void vm_destroy(Vm *v)
 {
-    if (runstate_is_running()) {
-        vm_stop(RUN_STATE_PAUSED);
+    if (runstate_is_running(v->vm)) {
+        vm_stop(v->vm, RUN_STATE_PAUSED);
     }
     machine_free(v->m);
+    vm_free(v->vm);
     bql_unlock();
     stub_chr_free(v->chr);
     g_unlink(v->kernel);
@@ -103,7 +105,7 @@ static void vm_run_until_bs(Vm *v, guint bs)
 {
     gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 
-    vm_start();
+    vm_start(v->vm);
     while (count_bs(v) < bs) {
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         main_loop_iterate(false);
@@ -111,7 +113,7 @@ static void vm_run_until_bs(Vm *v, guint bs)
         g_usleep(2000);
         bql_lock();
     }
-    vm_stop(RUN_STATE_PAUSED);
+    vm_stop(v->vm, RUN_STATE_PAUSED);
 }
 
 /* a-b's invariant: page bytes equal, except one step down somewhere. */
@@ -170,12 +172,12 @@ static void assert_env_equal(const X86CPUState *a, const X86CPUState *b)
                     g_bytes_get_data(bb, NULL), g_bytes_get_size(bb));
 }
 
-static X86CPUState vcpu_state(int index)
+static X86CPUState vcpu_state(VM *vm, int index)
 {
     g_autoptr(GError) err = NULL;
     X86CPUState env;
 
-    g_assert_true(cpu_get_state(index, &env, &err));
+    g_assert_true(cpu_get_state(vm, index, &env, &err));
     return env;
 }
 
@@ -236,21 +238,22 @@ static void test_roundtrip(gconstpointer data)
     if (!vm_boot(&v, accel, 1)) {
         return;
     }
+    snap.vm = v.vm;
     vm_run_until_bs(&v, 1);
     bytes = cpu_save(&snap, &err);
     g_assert_no_error(err);
-    saved = vcpu_state(0);
+    saved = vcpu_state(v.vm, 0);
     assert_env_equal(&snap.env, &saved);
     g_assert_true(x86_cpu_state_check(&saved, &err));
     /* the guest's registers are not the reset state any more */
     x86_cpu_state_reset(&scrambled, MACHINE_KERNEL_ADDR, MACHINE_STACK_TOP);
     g_assert_cmphex(saved.eip, !=, scrambled.eip);
-    g_assert_true(cpu_set_state(0, &scrambled, &err));
+    g_assert_true(cpu_set_state(v.vm, 0, &scrambled, &err));
 
     memset(&snap.env, 0, sizeof(snap.env));
     g_assert_true(cpu_load(&snap, bytes, &err));
     g_assert_no_error(err);
-    loaded = vcpu_state(0);
+    loaded = vcpu_state(v.vm, 0);
     assert_env_equal(&saved, &loaded);
     /* and the guest goes on from there */
     vm_run_until_bs(&v, count_bs(&v) + 1);
@@ -269,15 +272,16 @@ static void test_running_refused(void)
     if (!vm_boot(&v, "interp", 1)) {
         return;
     }
-    env = vcpu_state(0);
-    vm_start();
+    env = vcpu_state(v.vm, 0);
+    snap.vm = v.vm;
+    vm_start(v.vm);
     g_assert_null(cpu_save(&snap, &err));
     assert_error_has(err, "the VM is running");
     g_clear_error(&err);
     bytes = env_bytes(&env);
     g_assert_false(cpu_load(&snap, bytes, &err));
     assert_error_has(err, "the VM is running");
-    vm_stop(RUN_STATE_PAUSED);
+    vm_stop(v.vm, RUN_STATE_PAUSED);
     vm_destroy(&v);
 }
 
@@ -336,12 +340,12 @@ static void test_bad_values(void)
         return;
     }
     vm_run_until_bs(&v, 1);
-    live = vcpu_state(0);
+    live = vcpu_state(v.vm, 0);
     for (size_t i = 0; i < G_N_ELEMENTS(cpu_bad); i++) {
         g_autoptr(GError) err = NULL;
         g_autoptr(GBytes) bytes = NULL;
         X86CPUState bad = live, now;
-        CPUVMState snap = { .index = 0 };
+        CPUVMState snap = { .vm = v.vm, .index = 0 };
         CPUVMState marker;
 
         cpu_bad[i].mutate(&bad);
@@ -352,7 +356,7 @@ static void test_bad_values(void)
         assert_error_has(err, cpu_bad[i].error);
         g_test_message("rejected: %s", err->message);
         /* neither the vCPU nor the snapshot changed */
-        now = vcpu_state(0);
+        now = vcpu_state(v.vm, 0);
         assert_env_equal(&live, &now);
         g_assert_cmpmem(&snap, sizeof(snap), &marker, sizeof(marker));
     }
@@ -479,7 +483,7 @@ static void migrate_between(const char *from, const char *to)
     testdev_class.pio_write(&v.m->testdev->parent, TESTDEV_COUNTER, 4, 0x600d);
     bytes = machine_stream(v.m);
     ram = g_memdup2(v.m->ram->host, RAM_SIZE);
-    src_env = vcpu_state(0);
+    src_env = vcpu_state(v.vm, 0);
     src_serial = *v.m->serial;
     vm_destroy(&v);
 
@@ -489,7 +493,7 @@ static void migrate_between(const char *from, const char *to)
     memcpy(v.m->ram->host, ram, RAM_SIZE);
     g_assert_true(machine_stream_load(v.m, bytes, &err));
     g_assert_no_error(err);
-    dst_env = vcpu_state(0);
+    dst_env = vcpu_state(v.vm, 0);
     assert_env_equal(&src_env, &dst_env);
     g_assert_cmpuint(v.m->testdev->counter, ==, 0x600d);
     g_assert_cmphex(v.m->serial->divider, ==, src_serial.divider);

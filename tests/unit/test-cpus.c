@@ -128,21 +128,24 @@ static void ignore_event(const char *event, JsonObject *data, void *opaque)
     }
 }
 
-static void setup(int count)
+/* A VM with @count vCPUs on the spinning accelerator; BQL held. */
+static VM *setup(int count)
 {
     g_autoptr(GError) err = NULL;
+    VM *vm = vm_new();
 
-    runstate_init();
     qapi_event_set_emitter(ignore_event, NULL);
     bql_lock();
-    g_assert_true(cpus_create(&spin_ops, NULL, count, &io, 0x10000, 0x10000,
-                              &err));
+    g_assert_true(cpus_create(vm, &spin_ops, NULL, count, &io, 0x10000,
+                              0x10000, &err));
+    return vm;
 }
 
-static void teardown(void)
+static void teardown(VM *vm)
 {
-    cpus_destroy();
+    cpus_destroy(vm);
     bql_unlock();
+    vm_free(vm);
     qapi_event_set_emitter(NULL, NULL);
 }
 
@@ -166,31 +169,31 @@ static void wait_progress(int i, gint64 after)
 
 static void test_initial_state(void)
 {
+    VM *vm = setup(2);
     X86CPUState env;
     g_autoptr(GError) err = NULL;
 
-    setup(2);
-    g_assert_cmpint(cpus_count(), ==, 2);
-    g_assert_true(cpu_get_state(0, &env, &err));
+    g_assert_cmpint(cpus_count(vm), ==, 2);
+    g_assert_true(cpu_get_state(vm, 0, &env, &err));
     g_assert_cmphex(env.eip, ==, 0x10000);
     g_assert_cmphex(env.regs[R_ESP], ==, 0x10000);
     g_assert_false(env.halted);
-    g_assert_true(cpu_get_state(1, &env, &err));
+    g_assert_true(cpu_get_state(vm, 1, &env, &err));
     g_assert_true(env.halted);          /* extra vCPUs start halted */
-    g_assert_false(cpu_get_state(2, &env, &err));
+    g_assert_false(cpu_get_state(vm, 2, &env, &err));
     g_assert_nonnull(strstr(err->message, "does not exist"));
-    teardown();
+    teardown(vm);
 }
 
 static void test_stop_parks_all(void)
 {
+    VM *vm = setup(1);
     gint64 s0;
 
-    setup(1);
-    vm_start();
+    vm_start(vm);
     wait_progress(0, 0);
     for (int round = 0; round < 50; round++) {
-        vm_stop(RUN_STATE_PAUSED);
+        vm_stop(vm, RUN_STATE_PAUSED);
         /* stopped means stopped: nothing inside the accelerator, no steps */
         g_assert_cmpint(g_atomic_int_get(&spin_cpus[0]->in_run), ==, 0);
         s0 = steps(0);
@@ -198,44 +201,44 @@ static void test_stop_parks_all(void)
         g_usleep(round == 0 ? 20000 : 100);
         bql_lock();
         g_assert_cmpint(steps(0), ==, s0);
-        vm_start();
+        vm_start(vm);
         wait_progress(0, s0);
     }
     g_assert_cmpint(pio_writes, >, 0);
-    vm_stop(RUN_STATE_PAUSED);
-    teardown();
+    vm_stop(vm, RUN_STATE_PAUSED);
+    teardown(vm);
 }
 
 static void test_state_needs_stop(void)
 {
+    VM *vm = setup(1);
     X86CPUState env;
     g_autoptr(GError) err = NULL;
 
-    setup(1);
-    vm_start();
-    g_assert_false(cpu_get_state(0, &env, &err));
+    vm_start(vm);
+    g_assert_false(cpu_get_state(vm, 0, &env, &err));
     g_assert_nonnull(strstr(err->message, "stop the VM first"));
     g_clear_error(&err);
-    vm_stop(RUN_STATE_PAUSED);
-    g_assert_true(cpu_get_state(0, &env, &err));
+    vm_stop(vm, RUN_STATE_PAUSED);
+    g_assert_true(cpu_get_state(vm, 0, &env, &err));
     env.regs[R_EAX] = 0xfeedface;
     env.eip = 0x12345;
-    g_assert_true(cpu_set_state(0, &env, &err));
+    g_assert_true(cpu_set_state(vm, 0, &env, &err));
     memset(&env, 0, sizeof(env));
-    g_assert_true(cpu_get_state(0, &env, &err));
+    g_assert_true(cpu_get_state(vm, 0, &env, &err));
     g_assert_cmphex(env.regs[R_EAX], ==, 0xfeedface);
     g_assert_cmphex(env.eip, ==, 0x12345);
-    teardown();
+    teardown(vm);
 }
 
 static void test_halt_parks(void)
 {
+    VM *vm = setup(1);
     X86CPUState env;
     g_autoptr(GError) err = NULL;
     gint64 s0;
 
-    setup(1);
-    vm_start();
+    vm_start(vm);
     wait_progress(0, 0);
     g_atomic_int_set(&spin_cpus[0]->mode, HALT_NOW);
     bql_unlock();
@@ -249,34 +252,34 @@ static void test_halt_parks(void)
     g_usleep(20000);
     bql_lock();
     g_assert_cmpint(steps(0), ==, s0);
-    g_assert_true(runstate_is_running());
+    g_assert_true(runstate_is_running(vm));
     /* stop/start does not wake it; clearing halted through set_state does */
-    vm_stop(RUN_STATE_PAUSED);
-    g_assert_true(cpu_get_state(0, &env, &err));
+    vm_stop(vm, RUN_STATE_PAUSED);
+    g_assert_true(cpu_get_state(vm, 0, &env, &err));
     g_assert_true(env.halted);
     env.halted = false;
-    g_assert_true(cpu_set_state(0, &env, &err));
-    vm_start();
+    g_assert_true(cpu_set_state(vm, 0, &env, &err));
+    vm_start(vm);
     wait_progress(0, s0);
-    vm_stop(RUN_STATE_PAUSED);
-    teardown();
+    vm_stop(vm, RUN_STATE_PAUSED);
+    teardown(vm);
 }
 
 static void test_error_internal_error(void)
 {
-    setup(1);
-    vm_start();
+    VM *vm = setup(1);
+    vm_start(vm);
     wait_progress(0, 0);
     g_atomic_int_set(&spin_cpus[0]->mode, FAIL_NOW);
-    while (!runstate_check(RUN_STATE_INTERNAL_ERROR)) {
+    while (!runstate_check(vm, RUN_STATE_INTERNAL_ERROR)) {
         main_loop_iterate(true);
     }
-    g_assert_nonnull(cpus_last_error());
-    g_assert_true(g_str_has_prefix(cpus_last_error(),
+    g_assert_nonnull(cpus_last_error(vm));
+    g_assert_true(g_str_has_prefix(cpus_last_error(vm),
                                    "vCPU 0: unsupported instruction 0f 0b at "
                                    "EIP 0x"));
     g_assert_cmpint(g_atomic_int_get(&spin_cpus[0]->in_run), ==, 0);
-    teardown();
+    teardown(vm);
 }
 
 int main(int argc, char **argv)

@@ -143,23 +143,25 @@ static void test_store_during_collect_not_lost(void)
     g_autoptr(GError) err = NULL;
     g_autofree unsigned long *first = bitmap_new(TEST_PAGES);
     g_autofree unsigned long *second = bitmap_new(TEST_PAGES);
+    g_autoptr(GuestMemory) gm = guest_memory_new();
+    g_autoptr(VM) vm = vm_new();
     AccelState accel = { 0 };
     RAMBlock *rb;
     uint8_t seen;
 
-    memory_dirty_barrier_force_pause(true);
+    memory_dirty_barrier_force_pause(gm, true);
     bql_lock();
-    runstate_init();
-    rb = memory_add_main_ram(TEST_PAGES * TARGET_PAGE_SIZE, &err);
+    rb = memory_add_main_ram(gm, TEST_PAGES * TARGET_PAGE_SIZE, &err);
     g_assert_no_error(err);
-    g_assert_true(memory_map_block(rb, 0, &err));
-    g_assert_true(cpus_create(&buffered_ops, &accel, 1, &io, 0, 0, &err));
-    g_assert_true(memory_dirty_log_start(&err));
+    g_assert_true(memory_map_block(gm, rb, 0, &err));
+    g_assert_true(cpus_create(vm, &buffered_ops, &accel, 1, &io, 0, 0, &err));
+    memory_set_accel(gm, &buffered_ops, &accel, vm);
+    g_assert_true(memory_dirty_log_start(gm, &err));
     /* An earlier write to the page, not collected yet. */
     set_bit_atomic(TEST_PAGE, rb->dirty_log);
     script.rb = rb;
     script.arm = true;
-    vm_start();
+    vm_start(vm);
     bql_unlock();
 
     g_mutex_lock(&script.lock);
@@ -167,7 +169,7 @@ static void test_store_during_collect_not_lost(void)
     g_mutex_unlock(&script.lock);
 
     /* The migration thread's collect (no BQL), then its read of the page. */
-    g_assert_true(memory_sync_dirty(rb, first, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, first, &err));
     g_assert_true(test_bit(TEST_PAGE, first));
     seen = rb->host[TEST_PAGE * TARGET_PAGE_SIZE];
     g_mutex_lock(&script.lock);
@@ -176,7 +178,7 @@ static void test_store_during_collect_not_lost(void)
     g_mutex_unlock(&script.lock);
 
     /* The next collect, which reports the page if the first missed it. */
-    g_assert_true(memory_sync_dirty(rb, second, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, second, &err));
     g_assert_no_error(err);
     if (seen != NEW_BYTE && !test_bit(TEST_PAGE, second)) {
         g_error("a store made during the collect was lost: page %d read as "
@@ -195,16 +197,14 @@ static void test_store_during_collect_not_lost(void)
     }
     g_mutex_unlock(&script.lock);
     bql_lock();
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_RUNNING);
-    vm_stop(RUN_STATE_PAUSED);
+    g_assert_cmpint(runstate_get(vm), ==, RUN_STATE_RUNNING);
+    vm_stop(vm, RUN_STATE_PAUSED);
     /* The switchover's collect: VM stopped, BQL already held. */
-    g_assert_true(memory_sync_dirty(rb, first, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, first, &err));
     g_assert_no_error(err);
 
-    cpus_destroy();
-    memory_cleanup();
+    cpus_destroy(vm);
     bql_unlock();
-    memory_dirty_barrier_force_pause(false);
 }
 
 int main(int argc, char **argv)

@@ -44,6 +44,8 @@ static const HMPCommand test_cmds[] = {
     { "t_int", "n:i?", "[n]", "an optional integer", t_print },
     { "t_rest", "text:S", "text...", "the rest of the line", t_print },
     { "t_alias|ta", "", "", "an alias", t_print },
+    { "t_fval", "file:s,format:-fs,dev:s?", "file [-f format] [dev]",
+      "a flag with a value", t_print },
 };
 
 static const HMPCommand test_info_cmds[] = {
@@ -88,6 +90,10 @@ static void test_args(void)
     ASSERT_HMP("t_int", "n=-1\r\n");
     ASSERT_HMP("t_rest  a b  c ", "text=[a b  c] n=-1\r\n");
     ASSERT_HMP("ta", "n=-1\r\n");
+    ASSERT_HMP("t_fval a.png -f png d0", "file=[a.png] format=[png] dev=[d0] n=-1\r\n");
+    ASSERT_HMP("t_fval a.ppm", "file=[a.ppm] n=-1\r\n");
+    ASSERT_HMP("t_fval a.ppm d1", "file=[a.ppm] dev=[d1] n=-1\r\n");
+    ASSERT_HMP("t_fval a -f", "t_fval: option -f needs a value\r\n");
     ASSERT_HMP("t_alias", "n=-1\r\n");
     ASSERT_HMP("info thing -v", "verbose=true n=-1\r\n");
     ASSERT_HMP("", "");

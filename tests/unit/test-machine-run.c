@@ -25,6 +25,7 @@
 #define AB_PAGES   ((AB_END - AB_START) / TARGET_PAGE_SIZE)
 
 typedef struct Run {
+    VM *vm;
     Machine *m;
     Chardev *chr;
     char *kernel;
@@ -66,18 +67,19 @@ static bool run_boot(Run *r, const char *accel, const char *guest)
     cfg->serial = r->chr;
     qapi_event_set_emitter(ignore_event, NULL);
     bql_lock();
-    runstate_init();
-    r->m = machine_create(cfg, &err);
+    r->vm = vm_new();
+    r->m = machine_create(cfg, r->vm, &err);
     g_assert_no_error(err);
     return true;
 }
 
 static void run_free(Run *r)
 {
-    if (runstate_is_running()) {
-        vm_stop(RUN_STATE_PAUSED);
+    if (runstate_is_running(r->vm)) {
+        vm_stop(r->vm, RUN_STATE_PAUSED);
     }
     machine_free(r->m);
+    vm_free(r->vm);
     bql_unlock();
     stub_chr_free(r->chr);
     g_unlink(r->kernel);
@@ -153,12 +155,12 @@ static void test_ab(gconstpointer data)
         return;
     }
     g_assert_cmpstr(stub_chr_written(r.chr)->str, ==, "");
-    vm_start();
+    vm_start(r.vm);
     wait_for_bs(&r, 1);
     g_assert_true(g_str_has_prefix(stub_chr_written(r.chr)->str, "AB"));
 
     /* stop: nothing changes while stopped */
-    vm_stop(RUN_STATE_PAUSED);
+    vm_stop(r.vm, RUN_STATE_PAUSED);
     check_ab_pattern(&r);
     {
         g_autofree uint8_t *snap = g_memdup2(r.m->ram->host + AB_START,
@@ -174,9 +176,9 @@ static void test_ab(gconstpointer data)
     /* cont resumes it; measure the dirtying rate from the 'B's */
     bs_before = count_char(&r, 'B');
     t0 = g_get_monotonic_time();
-    vm_start();
+    vm_start(r.vm);
     wait_for_bs(&r, bs_before + 2);
-    vm_stop(RUN_STATE_PAUSED);
+    vm_stop(r.vm, RUN_STATE_PAUSED);
     t1 = g_get_monotonic_time();
     bs_after = count_char(&r, 'B');
     check_ab_pattern(&r);
@@ -202,11 +204,11 @@ static void test_dirty(gconstpointer data)
         g_free(dirty);
         return;
     }
-    g_assert_true(memory_dirty_log_start(&err));
-    vm_start();
+    g_assert_true(memory_dirty_log_start(r.m->memory, &err));
+    vm_start(r.vm);
     wait_for_bs(&r, 1);
-    vm_stop(RUN_STATE_PAUSED);
-    g_assert_true(memory_sync_dirty(r.m->ram, dirty, &err));
+    vm_stop(r.vm, RUN_STATE_PAUSED);
+    g_assert_true(memory_sync_dirty(r.m->memory, r.m->ram, dirty, &err));
     /* the guest swept its whole range at least once */
     g_assert_cmpuint(bitmap_count_one_range(dirty, AB_START / TARGET_PAGE_SIZE,
                                             AB_PAGES), ==, AB_PAGES);
@@ -217,17 +219,17 @@ static void test_dirty(gconstpointer data)
 
     /* stopped: exactly the pages written since the previous sync */
     bitmap_clear(dirty, 0, pages);
-    g_assert_true(guest_memory_write(5u << 20, &byte, 1, &err));
-    g_assert_true(guest_memory_write((6u << 20) + 4095, &byte, 1, &err));
-    g_assert_true(memory_sync_dirty(r.m->ram, dirty, &err));
+    g_assert_true(guest_memory_write(r.m->memory, 5u << 20, &byte, 1, &err));
+    g_assert_true(guest_memory_write(r.m->memory, (6u << 20) + 4095, &byte, 1, &err));
+    g_assert_true(memory_sync_dirty(r.m->memory, r.m->ram, dirty, &err));
     g_assert_cmpuint(bitmap_count_one(dirty, pages), ==, 2);
     g_assert_true(test_bit((5u << 20) / TARGET_PAGE_SIZE, dirty));
     g_assert_true(test_bit((6u << 20) / TARGET_PAGE_SIZE, dirty));
     bitmap_clear(dirty, 0, pages);
-    g_assert_true(memory_sync_dirty(r.m->ram, dirty, &err));
+    g_assert_true(memory_sync_dirty(r.m->memory, r.m->ram, dirty, &err));
     g_assert_true(bitmap_empty(dirty, pages));
 
-    memory_dirty_log_stop();
+    memory_dirty_log_stop(r.m->memory);
     run_free(&r);
     g_free(dirty);
 }
@@ -242,20 +244,20 @@ static void test_cpu_state(gconstpointer data)
     if (!run_boot(&r, accel, "a-b")) {
         return;
     }
-    vm_start();
+    vm_start(r.vm);
     wait_for_bs(&r, 1);
-    vm_stop(RUN_STATE_PAUSED);
-    g_assert_true(cpu_get_state(0, &a, &err));
+    vm_stop(r.vm, RUN_STATE_PAUSED);
+    g_assert_true(cpu_get_state(r.vm, 0, &a, &err));
     g_assert_cmphex(a.eip, >=, MACHINE_KERNEL_ADDR);
-    g_assert_true(cpu_set_state(0, &a, &err));
-    g_assert_true(cpu_get_state(0, &b, &err));
+    g_assert_true(cpu_set_state(r.vm, 0, &a, &err));
+    g_assert_true(cpu_get_state(r.vm, 0, &b, &err));
     g_assert_cmpmem(&a.regs, sizeof(a.regs), &b.regs, sizeof(b.regs));
     g_assert_cmphex(a.eip, ==, b.eip);
     g_assert_cmphex(a.eflags, ==, b.eflags);
     g_assert_cmphex(a.cr0, ==, b.cr0);
     g_assert_cmpmem(&a.segs, sizeof(a.segs), &b.segs, sizeof(b.segs));
     /* and the guest carries on from it */
-    vm_start();
+    vm_start(r.vm);
     wait_for_bs(&r, count_char(&r, 'B') + 1);
     run_free(&r);
 }
@@ -269,14 +271,14 @@ static void test_bad_opcode(gconstpointer data)
     if (!run_boot(&r, accel, "bad-opcode")) {
         return;
     }
-    vm_start();
-    while (!runstate_check(RUN_STATE_INTERNAL_ERROR)) {
+    vm_start(r.vm);
+    while (!runstate_check(r.vm, RUN_STATE_INTERNAL_ERROR)) {
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         run_for(10);
     }
-    g_assert_nonnull(cpus_last_error());
-    g_test_message("%s", cpus_last_error());
-    g_assert_true(g_str_has_prefix(cpus_last_error(), "vCPU 0: "));
+    g_assert_nonnull(cpus_last_error(r.vm));
+    g_test_message("%s", cpus_last_error(r.vm));
+    g_assert_true(g_str_has_prefix(cpus_last_error(r.vm), "vCPU 0: "));
     run_free(&r);
 }
 

@@ -37,6 +37,7 @@ static MachineConfig *qtest_config(void)
 
 static void test_boot(void)
 {
+    g_autoptr(VM) vm = vm_new();
     g_autoptr(MachineConfig) cfg = qtest_config();
     g_autoptr(GError) err = NULL;
     g_autofree char *kernel = tmp_kernel("\xf4\x90\x90", 3);
@@ -48,16 +49,15 @@ static void test_boot(void)
     cfg->serial = chr;
     cfg->smp = 2;
     bql_lock();
-    runstate_init();
-    m = machine_create(cfg, &err);
+    m = machine_create(cfg, vm, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(m->accel_ops->name, ==, "qtest");
     g_assert_cmpstr(m->ram->idstr, ==, "pc.ram");
     g_assert_cmpuint(m->ram->used_length, ==, 4 << 20);
     g_assert_cmpuint(m->ram->guest_addr, ==, 0);
     g_assert_cmpmem(m->ram->host + MACHINE_KERNEL_ADDR, 3, "\xf4\x90\x90", 3);
-    g_assert_cmpint(cpus_count(), ==, 2);
-    g_assert_true(cpu_get_state(0, &env, &err));
+    g_assert_cmpint(cpus_count(vm), ==, 2);
+    g_assert_true(cpu_get_state(vm, 0, &env, &err));
     g_assert_cmphex(env.eip, ==, MACHINE_KERNEL_ADDR);
     bql_unlock();
 
@@ -70,8 +70,8 @@ static void test_boot(void)
     g_assert_cmphex(machine_pio_read(m, 0x3fd, 1), ==, 0x60);
 
     bql_lock();
-    vm_start();
-    vm_stop(RUN_STATE_PAUSED);
+    vm_start(vm);
+    vm_stop(vm, RUN_STATE_PAUSED);
     machine_free(m);
     bql_unlock();
     stub_chr_free(chr);
@@ -80,11 +80,12 @@ static void test_boot(void)
 
 static void expect_create_error(MachineConfig *cfg, const char *msg)
 {
+    g_autoptr(VM) vm = vm_new();
     g_autoptr(GError) err = NULL;
     Machine *m;
 
     bql_lock();
-    m = machine_create(cfg, &err);
+    m = machine_create(cfg, vm, &err);
     bql_unlock();
     g_assert_null(m);
     if (!strstr(err->message, msg)) {
@@ -105,6 +106,7 @@ static MemoryBackendConfig *backend(const char *id, uint64_t size)
 
 static void test_memory_backend(void)
 {
+    g_autoptr(VM) vm = vm_new();
     g_autoptr(MachineConfig) cfg = qtest_config();
     g_autoptr(GError) err = NULL;
     Machine *m;
@@ -113,11 +115,11 @@ static void test_memory_backend(void)
     g_ptr_array_add(cfg->backends, backend("mem0", 2 << 20));
     cfg->memory_backend = g_strdup("mem0");
     bql_lock();
-    m = machine_create(cfg, &err);
+    m = machine_create(cfg, vm, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(m->ram->idstr, ==, "mem0");
     g_assert_true(m->ram->shared);
-    g_assert_cmpuint(memory_main_ram_size(), ==, 2 << 20);
+    g_assert_cmpuint(memory_main_ram_size(m->memory), ==, 2 << 20);
     machine_free(m);
     bql_unlock();
 }
@@ -128,6 +130,7 @@ static void test_errors(void)
     g_autoptr(MachineConfig) b = qtest_config();
     g_autoptr(MachineConfig) c = qtest_config();
     g_autoptr(MachineConfig) d = qtest_config();
+    g_autoptr(MachineConfig) e = qtest_config();
     g_autofree char *big = NULL;
     g_autofree char *big_kernel = NULL;
 
@@ -148,10 +151,16 @@ static void test_errors(void)
     d->kernel = g_strdup(big_kernel);
     expect_create_error(d, "does not fit in RAM");
     g_unlink(big_kernel);
+
+    /* The VGA's framebuffer at 0xe0000000 needs main RAM to end below it. */
+    e->ram_size = UINT64_C(0xe0001000);
+    e->vga_vram_mb = 1;
+    expect_create_error(e, "'vga.vram' would overlap 'pc.ram' in guest memory");
 }
 
 static void test_guest_params(void)
 {
+    g_autoptr(VM) vm = vm_new();
     g_autoptr(MachineConfig) cfg = qtest_config();
     g_autoptr(GError) err = NULL;
     g_autofree char *kernel = tmp_kernel("\xf4", 1);
@@ -161,7 +170,7 @@ static void test_guest_params(void)
     cfg->kernel = g_strdup(kernel);
     cfg->append = g_strdup("start=2M,end=3M,seed=42,flags=1");
     bql_lock();
-    m = machine_create(cfg, &err);
+    m = machine_create(cfg, vm, &err);
     g_assert_no_error(err);
     memcpy(&p, m->ram->host + GUEST_PARAMS_ADDR, sizeof(p));
     g_assert_cmphex(p.magic, ==, GUEST_PARAMS_MAGIC);
@@ -205,10 +214,11 @@ static void test_accel_fallback(void)
     cfg->accels = g_strsplit("nosuch,qtest", ",", -1);
     if (g_test_subprocess()) {
         g_autoptr(GError) err = NULL;
+        g_autoptr(VM) vm = vm_new();
         Machine *m;
 
         bql_lock();
-        m = machine_create(cfg, &err);
+        m = machine_create(cfg, vm, &err);
         g_assert_nonnull(m);
         machine_free(m);
         bql_unlock();

@@ -76,6 +76,7 @@ static void check_block_rw(RAMBlock *rb)
 
 static void test_backends(void)
 {
+    g_autoptr(GuestMemory) gm = guest_memory_new();
     g_autoptr(GError) err = NULL;
     g_autofree char *dir = g_dir_make_tmp("tern-mem-XXXXXX", &err);
     g_autofree char *path = g_build_filename(dir, "ram", NULL);
@@ -94,10 +95,10 @@ static void test_backends(void)
     gsize len;
 
     g_assert_no_error(err);
-    r1 = memory_add_backend(c1, &err);
-    r2 = memory_add_backend(c2, &err);
-    r3 = memory_add_backend(c3, &err);
-    r4 = memory_add_backend(c4, &err);
+    r1 = memory_add_backend(gm, c1, &err);
+    r2 = memory_add_backend(gm, c2, &err);
+    r3 = memory_add_backend(gm, c3, &err);
+    r4 = memory_add_backend(gm, c4, &err);
     g_assert_no_error(err);
     g_assert_cmpint(r1->fd, ==, -1);
     g_assert_false(r1->shared);
@@ -117,68 +118,68 @@ static void test_backends(void)
         RAMBlock *rb;
         GString *ids = g_string_new(NULL);
 
-        RAMBLOCK_FOREACH(i, rb) {
+        for (guint i = 0; i < ram_block_list(gm)->len; i++) {
+            rb = g_ptr_array_index(ram_block_list(gm), i);
             g_string_append_printf(ids, "%s ", rb->idstr);
         }
         g_assert_cmpstr(ids->str, ==, "ram0 fd0 file0 dir0 ");
         g_string_free(ids, TRUE);
     }
-    g_assert_true(ram_block_by_id("fd0") == r2);
-    g_assert_null(ram_block_by_id("nope"));
-    g_assert_cmpuint(ram_block_list()->len, ==, 4);
-    g_assert_cmpuint(ram_block_list_mapped()->len, ==, 0);
+    g_assert_true(ram_block_by_id(gm, "fd0") == r2);
+    g_assert_null(ram_block_by_id(gm, "nope"));
+    g_assert_cmpuint(ram_block_list(gm)->len, ==, 4);
+    g_assert_cmpuint(ram_block_list_mapped(gm)->len, ==, 0);
 
-    g_assert_null(memory_add_backend(c1, &err));
+    g_assert_null(memory_add_backend(gm, c1, &err));
     g_assert_nonnull(strstr(err->message, "already exists"));
 
-    memory_cleanup();
     g_unlink(path);
     g_rmdir(dir);
 }
 
 static void test_file_backend_bad_path(void)
 {
+    g_autoptr(GuestMemory) gm = guest_memory_new();
     g_autoptr(GError) err = NULL;
     g_autoptr(MemoryBackendConfig) cfg =
         parse("memory-backend-file,id=x,size=1M,mem-path=/nonexistent/dir/f",
               &err);
 
-    g_assert_null(memory_add_backend(cfg, &err));
+    g_assert_null(memory_add_backend(gm, cfg, &err));
     g_assert_nonnull(strstr(err->message, "memory backend 'x'"));
     g_assert_nonnull(strstr(err->message, "No such file or directory"));
-    memory_cleanup();
 }
 
 static void test_guest_access(void)
 {
+    g_autoptr(GuestMemory) gm = guest_memory_new();
     g_autoptr(GError) err = NULL;
-    RAMBlock *rb = memory_add_main_ram(1 << 20, &err);
+    RAMBlock *rb = memory_add_main_ram(gm, 1 << 20, &err);
     uint8_t buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
     uint8_t out[8];
     g_autofree char *info = NULL;
 
     g_assert_nonnull(rb);
     g_assert_cmpstr(rb->idstr, ==, "pc.ram");
-    g_assert_true(memory_map_block(rb, 0, &err));
-    g_assert_cmpuint(memory_main_ram_size(), ==, 1 << 20);
+    g_assert_true(memory_map_block(gm, rb, 0, &err));
+    g_assert_cmpuint(memory_main_ram_size(gm), ==, 1 << 20);
 
-    g_assert_true(guest_memory_write(0x1000, buf, 8, &err));
-    g_assert_true(guest_memory_read(0x1000, out, 8, &err));
+    g_assert_true(guest_memory_write(gm, 0x1000, buf, 8, &err));
+    g_assert_true(guest_memory_read(gm, 0x1000, out, 8, &err));
     g_assert_cmpmem(buf, 8, out, 8);
-    g_assert_true(guest_memory_write((1 << 20) - 8, buf, 8, &err));
-    g_assert_false(guest_memory_write((1 << 20) - 7, buf, 8, &err));
+    g_assert_true(guest_memory_write(gm, (1 << 20) - 8, buf, 8, &err));
+    g_assert_false(guest_memory_write(gm, (1 << 20) - 7, buf, 8, &err));
     g_assert_nonnull(strstr(err->message, "not in guest RAM"));
     g_clear_error(&err);
-    g_assert_false(guest_memory_read(UINT64_MAX - 2, out, 8, &err));
+    g_assert_false(guest_memory_read(gm, UINT64_MAX - 2, out, 8, &err));
     g_clear_error(&err);
-    g_assert_true(guest_memory_set(0x2000, 0xcc, 4096, &err));
+    g_assert_true(guest_memory_set(gm, 0x2000, 0xcc, 4096, &err));
     g_assert_cmpint(rb->host[0x2fff], ==, 0xcc);
 
-    info = memory_format_ramblocks();
+    info = memory_format_ramblocks(gm);
     g_assert_nonnull(strstr(info, "Block Name"));
     g_assert_nonnull(strstr(info, "pc.ram"));
     g_assert_nonnull(strstr(info, "0x0000000000100000"));
-    memory_cleanup();
 }
 
 /* A fake accelerator log: pages it reports dirty at the next sync. */
@@ -219,28 +220,29 @@ static const AccelOps fake_ops = {
 
 static void test_dirty_sync(void)
 {
+    g_autoptr(GuestMemory) gm = guest_memory_new();
     g_autoptr(GError) err = NULL;
-    RAMBlock *rb = memory_add_main_ram(64 * TARGET_PAGE_SIZE, &err);
+    RAMBlock *rb = memory_add_main_ram(gm, 64 * TARGET_PAGE_SIZE, &err);
     unsigned long *dest = bitmap_new(64);
     uint8_t byte = 1;
     guint accel_page = 40;
 
     fake.pages = g_array_new(FALSE, FALSE, sizeof(guint));
-    g_assert_true(memory_map_block(rb, 0, &err));
-    memory_set_accel(&fake_ops, NULL);
+    g_assert_true(memory_map_block(gm, rb, 0, &err));
+    memory_set_accel(gm, &fake_ops, NULL, NULL);
 
     /* writes before start are forgotten */
-    g_assert_true(guest_memory_write(0, &byte, 1, &err));
-    g_assert_true(memory_dirty_log_start(&err));
+    g_assert_true(guest_memory_write(gm, 0, &byte, 1, &err));
+    g_assert_true(memory_dirty_log_start(gm, &err));
     g_assert_cmpint(fake.starts, ==, 1);
-    g_assert_true(memory_sync_dirty(rb, dest, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, dest, &err));
     g_assert_true(bitmap_empty(dest, 64));
 
     /* device/qtest writes + the accelerator's pages */
-    g_assert_true(guest_memory_write(3 * TARGET_PAGE_SIZE + 17, &byte, 1, &err));
-    g_assert_true(guest_memory_set(9 * TARGET_PAGE_SIZE - 1, 0, 2, &err));
+    g_assert_true(guest_memory_write(gm, 3 * TARGET_PAGE_SIZE + 17, &byte, 1, &err));
+    g_assert_true(guest_memory_set(gm, 9 * TARGET_PAGE_SIZE - 1, 0, 2, &err));
     g_array_append_val(fake.pages, accel_page);
-    g_assert_true(memory_sync_dirty(rb, dest, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, dest, &err));
     g_assert_cmpuint(bitmap_count_one(dest, 64), ==, 4);
     g_assert_true(test_bit(3, dest));
     g_assert_true(test_bit(8, dest));
@@ -249,18 +251,16 @@ static void test_dirty_sync(void)
 
     /* exactly the pages written since the previous sync */
     bitmap_clear(dest, 0, 64);
-    g_assert_true(guest_memory_write(63 * TARGET_PAGE_SIZE, &byte, 1, &err));
-    g_assert_true(memory_sync_dirty(rb, dest, &err));
+    g_assert_true(guest_memory_write(gm, 63 * TARGET_PAGE_SIZE, &byte, 1, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, dest, &err));
     g_assert_cmpuint(bitmap_count_one(dest, 64), ==, 1);
     g_assert_true(test_bit(63, dest));
     bitmap_clear(dest, 0, 64);
-    g_assert_true(memory_sync_dirty(rb, dest, &err));
+    g_assert_true(memory_sync_dirty(gm, rb, dest, &err));
     g_assert_true(bitmap_empty(dest, 64));
 
-    memory_dirty_log_stop();
+    memory_dirty_log_stop(gm);
     g_assert_cmpint(fake.stops, ==, 1);
-    memory_set_accel(NULL, NULL);
-    memory_cleanup();
     g_free(dest);
     g_array_free(fake.pages, TRUE);
 }

@@ -193,6 +193,7 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_XBZRLE_CACHE_SIZE,
         MIGRATION_PARAMETER_MODE,
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
+        MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH,
     };
     int n = 0;
 
@@ -248,8 +249,16 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_EVENTS,
         MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
         MIGRATION_CAPABILITY_VALIDATE_UUID,
+        MIGRATION_CAPABILITY_RETURN_PATH,
+        MIGRATION_CAPABILITY_POSTCOPY_RAM,
     };
     int n = 0;
+
+    /* switchover-ack needs return-path on (tested with the rules below). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         g_assert_true(set_cap(o, ok[i], true, NULL));
@@ -260,7 +269,7 @@ static void test_caps_implemented(void)
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         n += migration_cap_is_implemented(i);
     }
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok));
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 1);
 }
 
 static void test_caps_unimplemented_refused(void)
@@ -373,9 +382,9 @@ static void test_caps_combination_rules(void)
                       "pause-before-switchover",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT);
     /* A consistent set of unimplemented caps is refused by name. */
-    CHECK_COMBINATION(o, "Migration capability 'return-path' is not supported "
-                      "by tern", MIGRATION_CAPABILITY_RETURN_PATH,
-                      MIGRATION_CAPABILITY_SWITCHOVER_ACK);
+    CHECK_COMBINATION(o, "Migration capability 'postcopy-preempt' is not supported "
+                      "by tern", MIGRATION_CAPABILITY_POSTCOPY_RAM,
+                      MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
 }
 
 /* ---- Parameters ---- */
@@ -469,7 +478,6 @@ static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer dat
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
         { "{\"multifd-compression\": \"zlib\"}", "multifd-compression" },
-        { "{\"max-postcopy-bandwidth\": 1}", "max-postcopy-bandwidth" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
         { "{\"block-bitmap-mapping\": [{\"node-name\": \"n\", \"alias\": \"a\","

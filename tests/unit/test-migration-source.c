@@ -202,16 +202,6 @@ static RAMBlock *fake_block_new(uint64_t pages)
     return rb;
 }
 
-static void fake_block_free(gpointer p)
-{
-    RAMBlock *rb = p;
-
-    munmap(rb->host, rb->used_length);
-    g_free(rb->bmap);
-    g_free(rb->idstr);
-    g_free(rb);
-}
-
 /* The guest writes nothing while the source migrates: no page is dirtied again. */
 static bool quiet_dirty_sync(void *opaque, RAMBlock *rb, unsigned long *dest,
                              GError **errp)
@@ -270,8 +260,8 @@ static MigrationStatus load_stream(const char *path, GPtrArray *blocks,
  */
 static void test_ram_round_trip(void)
 {
-    g_autoptr(GPtrArray) src = g_ptr_array_new_with_free_func(fake_block_free);
-    g_autoptr(GPtrArray) dst = g_ptr_array_new_with_free_func(fake_block_free);
+    g_autoptr(GPtrArray) src = g_ptr_array_new_with_free_func(fake_ram_block_free);
+    g_autoptr(GPtrArray) dst = g_ptr_array_new_with_free_func(fake_ram_block_free);
     g_autoptr(SaveVMState) savevm = savevm_state_new();
     MigrationOptions *opts = migration_options_new();
     RAMDirtySource quiet = { .sync = quiet_dirty_sync };

@@ -12,6 +12,7 @@
 
 typedef struct Fixture {
     QTestServer *s;
+    GuestMemory *gm;
     RAMBlock *rb;
     uint32_t last_port, last_value;
     unsigned last_size;
@@ -38,8 +39,10 @@ static void fixture_setup(Fixture *f, gconstpointer data)
     QTestOps ops = { .pio_read = fake_pio_read, .pio_write = fake_pio_write,
                      .opaque = f, .has_clock = GPOINTER_TO_INT(data) };
 
-    f->rb = memory_add_main_ram(1 << 20, &err);
-    g_assert_true(memory_map_block(f->rb, 0, &err));
+    f->gm = guest_memory_new();
+    ops.memory = f->gm;
+    f->rb = memory_add_main_ram(f->gm, 1 << 20, &err);
+    g_assert_true(memory_map_block(f->gm, f->rb, 0, &err));
     f->s = qtest_server_new(&ops);
     bql_lock();
 }
@@ -48,7 +51,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 {
     bql_unlock();
     qtest_server_free(f->s);
-    memory_cleanup();
+    guest_memory_free(f->gm);
 }
 
 static void check(Fixture *f, const char *req, const char *want)
@@ -161,19 +164,19 @@ static void test_dirty(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     unsigned long *dest = bitmap_new(ramblock_pages(f->rb));
 
-    g_assert_true(memory_dirty_log_start(&err));
+    g_assert_true(memory_dirty_log_start(f->gm, &err));
     check(f, "writeb 0x5000 1", "OK");
     check(f, "write 0x7ffe 4 0x01020304", "OK");
     check(f, "memset 0x20000 0x2000 0", "OK");
     check(f, "readb 0x9000", "OK 0x0000000000000000");
-    g_assert_true(memory_sync_dirty(f->rb, dest, &err));
+    g_assert_true(memory_sync_dirty(f->gm, f->rb, dest, &err));
     g_assert_cmpuint(bitmap_count_one(dest, ramblock_pages(f->rb)), ==, 5);
     g_assert_true(test_bit(5, dest));
     g_assert_true(test_bit(7, dest));
     g_assert_true(test_bit(8, dest));
     g_assert_true(test_bit(0x20, dest));
     g_assert_true(test_bit(0x21, dest));
-    memory_dirty_log_stop();
+    memory_dirty_log_stop(f->gm);
     g_free(dest);
 }
 

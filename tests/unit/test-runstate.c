@@ -8,9 +8,12 @@
 #include "qapi/qapi-commands.h"
 #include "qapi/qmp-event.h"
 #include "qemu/main-loop.h"
+#include "sysemu/context.h"
 #include "sysemu/runstate.h"
 
+/* The VM under test, and the events it emitted. */
 typedef struct Events {
+    VM *vm;
     GString *names;             /* "STOP RESUME ..." */
     char *last_shutdown_reason;
     gboolean last_shutdown_guest;
@@ -37,12 +40,13 @@ static void events_setup(Events *ev)
     ev->names = g_string_new(NULL);
     ev->last_shutdown_reason = NULL;
     qapi_event_set_emitter(record_event, ev);
-    runstate_init();
+    ev->vm = vm_new();
 }
 
 static void events_teardown(Events *ev)
 {
     qapi_event_set_emitter(NULL, NULL);
+    vm_free(ev->vm);
     g_string_free(ev->names, TRUE);
     g_free(ev->last_shutdown_reason);
 }
@@ -107,8 +111,10 @@ static void test_transitions(void)
 static void test_invalid_transition_aborts(void)
 {
     if (g_test_subprocess()) {
-        runstate_init();
-        runstate_set(RUN_STATE_POSTMIGRATE);    /* prelaunch -> postmigrate */
+        g_autoptr(VM) vm = vm_new();
+
+        /* prelaunch -> postmigrate */
+        runstate_set(vm, RUN_STATE_POSTMIGRATE);
         return;
     }
     g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
@@ -123,24 +129,24 @@ static void test_start_stop(void)
 
     events_setup(&ev);
     bql_lock();
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_PRELAUNCH);
-    vm_stop(RUN_STATE_PAUSED);                  /* not running: no-op */
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_PRELAUNCH);
-    vm_start();
-    g_assert_true(runstate_is_running());
-    vm_start();                                 /* already running */
-    vm_stop(RUN_STATE_PAUSED);
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_PAUSED);
-    g_assert_false(runstate_is_running());
-    vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_FINISH_MIGRATE);
-    runstate_set(RUN_STATE_POSTMIGRATE);
-    vm_start();
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_PRELAUNCH);
+    vm_stop(ev.vm, RUN_STATE_PAUSED);           /* not running: no-op */
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_PRELAUNCH);
+    vm_start(ev.vm);
+    g_assert_true(runstate_is_running(ev.vm));
+    vm_start(ev.vm);                            /* already running */
+    vm_stop(ev.vm, RUN_STATE_PAUSED);
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_PAUSED);
+    g_assert_false(runstate_is_running(ev.vm));
+    vm_stop_force_state(ev.vm, RUN_STATE_FINISH_MIGRATE);
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_FINISH_MIGRATE);
+    runstate_set(ev.vm, RUN_STATE_POSTMIGRATE);
+    vm_start(ev.vm);
     g_assert_cmpstr(ev.names->str, ==, "RESUME STOP RESUME STOP RESUME");
-    vm_stop_request(RUN_STATE_PAUSED);
-    g_assert_true(runstate_is_running());       /* queued, not done */
+    vm_stop_request(ev.vm, RUN_STATE_PAUSED);
+    g_assert_true(runstate_is_running(ev.vm));  /* queued, not done */
     run_pending();
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_PAUSED);
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_PAUSED);
     bql_unlock();
     events_teardown(&ev);
 }
@@ -161,12 +167,12 @@ static void test_notifiers(void)
 
     events_setup(&ev);
     bql_lock();
-    h = vm_state_notifier_add(count_change, log);
-    vm_start();
-    vm_stop(RUN_STATE_PAUSED);
-    vm_stop(RUN_STATE_PAUSED);                  /* not running: no call */
-    vm_state_notifier_remove(h);
-    vm_start();
+    h = vm_state_notifier_add(ev.vm, count_change, log);
+    vm_start(ev.vm);
+    vm_stop(ev.vm, RUN_STATE_PAUSED);
+    vm_stop(ev.vm, RUN_STATE_PAUSED);           /* not running: no call */
+    vm_state_notifier_remove(ev.vm, h);
+    vm_start(ev.vm);
     g_assert_cmpstr(log->str, ==, "run:running stop:paused ");
     bql_unlock();
     events_teardown(&ev);
@@ -178,9 +184,9 @@ static void test_needs_reset(void)
 
     events_setup(&ev);
     bql_lock();
-    vm_start();
-    vm_stop(RUN_STATE_INTERNAL_ERROR);
-    g_assert_true(runstate_needs_reset());
+    vm_start(ev.vm);
+    vm_stop(ev.vm, RUN_STATE_INTERNAL_ERROR);
+    g_assert_true(runstate_needs_reset(ev.vm));
     bql_unlock();
     events_teardown(&ev);
 }
@@ -191,12 +197,12 @@ static void test_shutdown_exits(void)
 
     events_setup(&ev);
     bql_lock();
-    vm_start();
-    qemu_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+    vm_start(ev.vm);
+    qemu_system_shutdown_request(ev.vm, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
     g_assert_cmpint(main_loop_run(), ==, 0);
     g_assert_cmpstr(ev.last_shutdown_reason, ==, "guest-shutdown");
     g_assert_true(ev.last_shutdown_guest);
-    g_assert_true(runstate_is_running());
+    g_assert_true(runstate_is_running(ev.vm));
     bql_unlock();
     events_teardown(&ev);
 }
@@ -207,16 +213,16 @@ static void test_no_shutdown_stops(void)
 
     events_setup(&ev);
     bql_lock();
-    runstate_set_no_shutdown(true);
-    vm_start();
-    qemu_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+    runstate_set_no_shutdown(ev.vm, true);
+    vm_start(ev.vm);
+    qemu_system_shutdown_request(ev.vm, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
     run_pending();
     g_assert_false(main_loop_exit_requested());
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_SHUTDOWN);
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_SHUTDOWN);
     g_assert_cmpstr(ev.names->str, ==, "RESUME SHUTDOWN STOP");
 
     /* quit still exits, and says the host asked */
-    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    qemu_system_shutdown_request(ev.vm, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
     g_assert_cmpint(main_loop_run(), ==, 0);
     g_assert_cmpstr(ev.last_shutdown_reason, ==, "host-qmp-quit");
     g_assert_false(ev.last_shutdown_guest);
@@ -235,24 +241,25 @@ static void test_exit_request(void)
 
 static void test_name_uuid(void)
 {
+    g_autoptr(VM) vm = vm_new();
     guint8 uuid[16];
     g_autoptr(GError) err = NULL;
     g_autofree char *str = NULL;
 
-    g_assert_null(vm_get_name());
-    vm_set_name("guest-1");
-    g_assert_cmpstr(vm_get_name(), ==, "guest-1");
-    vm_set_name(NULL);
+    g_assert_null(vm_get_name(vm));
+    vm_set_name(vm, "guest-1");
+    g_assert_cmpstr(vm_get_name(vm), ==, "guest-1");
+    vm_set_name(vm, NULL);
 
-    g_assert_false(vm_has_uuid());
-    str = vm_uuid_string();
+    g_assert_false(vm_has_uuid(vm));
+    str = vm_uuid_string(vm);
     g_assert_cmpstr(str, ==, "00000000-0000-0000-0000-000000000000");
     g_clear_pointer(&str, g_free);
 
     g_assert_true(qemu_uuid_parse("12345678-9abc-DEF0-1234-56789abcdef0",
                                   uuid, &err));
-    vm_set_uuid(uuid);
-    str = vm_uuid_string();
+    vm_set_uuid(vm, uuid);
+    str = vm_uuid_string(vm);
     g_assert_cmpstr(str, ==, "12345678-9abc-def0-1234-56789abcdef0");
 
     g_assert_false(qemu_uuid_parse("12345678-9abc-def0-1234-56789abcdef", uuid,
@@ -269,43 +276,46 @@ static void test_name_uuid(void)
 static void test_qmp(void)
 {
     Events ev;
+    TernContext ctx = { 0 };
     g_autoptr(GError) err = NULL;
     g_autoptr(StatusInfo) st = NULL;
     g_autoptr(NameInfo) name = NULL;
 
     events_setup(&ev);
+    ctx.vm = ev.vm;
     bql_lock();
-    st = qmp_query_status(NULL, &err);
+    st = qmp_query_status(&ctx, &err);
     g_assert_false(st->running);
     g_assert_cmpint(st->status, ==, RUN_STATE_PRELAUNCH);
-    g_assert_true(qmp_cont(NULL, &err));
-    g_assert_true(runstate_is_running());
-    g_assert_true(qmp_stop(NULL, &err));
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_PAUSED);
-    g_assert_true(qmp_stop(NULL, &err));        /* stopping twice is fine */
+    g_assert_true(qmp_cont(&ctx, &err));
+    g_assert_true(runstate_is_running(ev.vm));
+    g_assert_true(qmp_stop(&ctx, &err));
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_PAUSED);
+    g_assert_true(qmp_stop(&ctx, &err));        /* stopping twice is fine */
     g_assert_cmpstr(ev.names->str, ==, "RESUME STOP");
 
-    vm_stop_force_state(RUN_STATE_FINISH_MIGRATE);
-    g_assert_false(qmp_cont(NULL, &err));
+    vm_stop_force_state(ev.vm, RUN_STATE_FINISH_MIGRATE);
+    g_assert_false(qmp_cont(&ctx, &err));
     g_assert_cmpstr(err->message, ==, "Migration is not finalized yet");
     g_clear_error(&err);
-    runstate_set(RUN_STATE_RUNNING);
-    vm_stop(RUN_STATE_INTERNAL_ERROR);
-    g_assert_false(qmp_cont(NULL, &err));
+    runstate_set(ev.vm, RUN_STATE_RUNNING);
+    vm_stop(ev.vm, RUN_STATE_INTERNAL_ERROR);
+    g_assert_false(qmp_cont(&ctx, &err));
     g_assert_cmpstr(err->message, ==, "Resetting the Virtual Machine is "
                     "required");
     g_clear_error(&err);
 
     /* inmigrate: stop/cont only decide what happens after the migration */
-    runstate_init();
-    runstate_set(RUN_STATE_INMIGRATE);
-    g_assert_true(qmp_stop(NULL, &err));
-    g_assert_false(runstate_autostart());
-    g_assert_true(qmp_cont(NULL, &err));
-    g_assert_true(runstate_autostart());
-    g_assert_cmpint(runstate_get(), ==, RUN_STATE_INMIGRATE);
+    vm_free(ev.vm);
+    ctx.vm = ev.vm = vm_new();
+    runstate_set(ev.vm, RUN_STATE_INMIGRATE);
+    g_assert_true(qmp_stop(&ctx, &err));
+    g_assert_false(runstate_autostart(ev.vm));
+    g_assert_true(qmp_cont(&ctx, &err));
+    g_assert_true(runstate_autostart(ev.vm));
+    g_assert_cmpint(runstate_get(ev.vm), ==, RUN_STATE_INMIGRATE);
 
-    name = qmp_query_name(NULL, &err);
+    name = qmp_query_name(&ctx, &err);
     g_assert_null(name->name);
     bql_unlock();
     events_teardown(&ev);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "debug-exit.h"
+#include "hw/display-vga.h"
 #include "hw/guest-params.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -92,13 +93,15 @@ static bool machine_init_memory(Machine *m, const MachineConfig *cfg,
 {
     uint64_t ram_size = cfg->ram_size;
 
+    m->memory = guest_memory_new();
     for (guint i = 0; i < cfg->backends->len; i++) {
-        if (!memory_add_backend(g_ptr_array_index(cfg->backends, i), errp)) {
+        if (!memory_add_backend(m->memory, g_ptr_array_index(cfg->backends, i),
+                                errp)) {
             return false;
         }
     }
     if (cfg->memory_backend) {
-        m->ram = ram_block_by_id(cfg->memory_backend);
+        m->ram = ram_block_by_id(m->memory, cfg->memory_backend);
         if (!m->ram) {
             error_setg(errp, "Memory backend '%s' not found",
                        cfg->memory_backend);
@@ -110,8 +113,9 @@ static bool machine_init_memory(Machine *m, const MachineConfig *cfg,
             return false;
         }
     } else {
-        m->ram = memory_add_main_ram(ram_size ? ram_size
-                                              : MAIN_RAM_DEFAULT_SIZE, errp);
+        m->ram = memory_add_main_ram(m->memory,
+                                     ram_size ? ram_size : MAIN_RAM_DEFAULT_SIZE,
+                                     errp);
         if (!m->ram) {
             return false;
         }
@@ -121,7 +125,9 @@ static bool machine_init_memory(Machine *m, const MachineConfig *cfg,
                    "at most 4 GiB");
         return false;
     }
-    return memory_map_block(m->ram, 0, errp);
+    return memory_map_block(m->memory, m->ram, 0, errp) &&
+           (!cfg->vga_vram_mb ||
+            vga_vram_init(m->memory, cfg->vga_vram_mb, errp));
 }
 
 /* Try each accelerator in turn; report each failure before a fallback. */
@@ -144,7 +150,7 @@ static bool machine_init_accel(Machine *m, const MachineConfig *cfg,
             continue;
         }
         if (ops->available(&err)) {
-            m->accel = ops->vm_new(ram_block_list_mapped(), &err);
+            m->accel = ops->vm_new(ram_block_list_mapped(m->memory), &err);
         }
         if (m->accel) {
             m->accel_ops = ops;
@@ -152,7 +158,7 @@ static bool machine_init_accel(Machine *m, const MachineConfig *cfg,
                 error_report("%s; using accelerator %s", failures->str,
                              ops->name);
             }
-            memory_set_accel(ops, m->accel);
+            memory_set_accel(m->memory, ops, m->accel, m->vm);
             return true;
         }
         g_string_append_printf(failures, "%s%s: %s", failures->len ? "; " : "",
@@ -202,14 +208,14 @@ static bool machine_init_devices(Machine *m, const MachineConfig *cfg,
             return false;
         }
     }
-    return true;
+    return !cfg->vga_vram_mb || vga_machine_add(m, errp);
 }
 
-bool machine_load_kernel(const char *path, GError **errp)
+bool machine_load_kernel(Machine *m, const char *path, GError **errp)
 {
     g_autofree uint8_t *buf = NULL;
     struct stat st;
-    uint64_t ram = memory_main_ram_size();
+    uint64_t ram = memory_main_ram_size(m->memory);
     ssize_t got = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -245,7 +251,7 @@ bool machine_load_kernel(const char *path, GError **errp)
         got += n;
     }
     close(fd);
-    return guest_memory_write(MACHINE_KERNEL_ADDR, buf, got, errp);
+    return guest_memory_write(m->memory, MACHINE_KERNEL_ADDR, buf, got, errp);
 }
 
 bool machine_parse_append(const char *append, uint64_t ram_size,
@@ -292,7 +298,8 @@ bad:
     return false;
 }
 
-static bool machine_init_boot(const MachineConfig *cfg, GError **errp)
+static bool machine_init_boot(Machine *m, const MachineConfig *cfg,
+                              GError **errp)
 {
     uint8_t block[GUEST_PARAMS_SIZE];
     GuestParams params;
@@ -304,28 +311,30 @@ static bool machine_init_boot(const MachineConfig *cfg, GError **errp)
         }
         return true;
     }
-    if (!machine_load_kernel(cfg->kernel, errp) ||
-        !machine_parse_append(cfg->append, memory_main_ram_size(), &params,
-                              errp)) {
+    if (!machine_load_kernel(m, cfg->kernel, errp) ||
+        !machine_parse_append(cfg->append, memory_main_ram_size(m->memory),
+                              &params, errp)) {
         return false;
     }
     guest_params_write(block, &params);
-    return guest_memory_write(GUEST_PARAMS_ADDR, block, sizeof(block), errp);
+    return guest_memory_write(m->memory, GUEST_PARAMS_ADDR, block,
+                              sizeof(block), errp);
 }
 
-Machine *machine_create(const MachineConfig *cfg, GError **errp)
+Machine *machine_create(const MachineConfig *cfg, VM *vm, GError **errp)
 {
     Machine *m = g_new0(Machine, 1);
 
     g_assert(bql_locked());
+    m->vm = vm;
     m->smp = cfg->smp;
     m->io = (CPUIOHandler){ .pio_read = machine_io_read,
                             .pio_write = machine_io_write, .opaque = m };
     if (!machine_init_memory(m, cfg, errp) ||
         !machine_init_accel(m, cfg, errp) ||
         !machine_init_devices(m, cfg, errp) ||
-        !machine_init_boot(cfg, errp) ||
-        !cpus_create(m->accel_ops, m->accel, cfg->smp, &m->io,
+        !machine_init_boot(m, cfg, errp) ||
+        !cpus_create(vm, m->accel_ops, m->accel, cfg->smp, &m->io,
                      MACHINE_KERNEL_ADDR, MACHINE_STACK_TOP, errp)) {
         machine_free(m);
         return NULL;
@@ -338,16 +347,18 @@ void machine_free(Machine *m)
     if (!m) {
         return;
     }
-    cpus_destroy();
+    cpus_destroy(m->vm);
     if (m->devices) {
         g_ptr_array_free(m->devices, TRUE);
     }
     ioport_map_free(m->ioports);
-    memory_set_accel(NULL, NULL);
+    if (m->memory) {
+        memory_set_accel(m->memory, NULL, NULL, NULL);
+    }
     if (m->accel) {
         m->accel_ops->vm_free(m->accel);
     }
-    memory_cleanup();
+    guest_memory_free(m->memory);
     g_free(m->cpu_vmstate);
     g_free(m);
 }
