@@ -7,6 +7,7 @@
  */
 #include "ram-fixture.h"
 #include "page-cache.h"
+#include "ram-internal.h"
 #include "qemu/error.h"
 
 #include <string.h>
@@ -281,6 +282,26 @@ static void test_complete(void)
     rig_cleanup(&r);
 }
 
+/* In postcopy the destination places whole pages: no deltas, no cache lookups. */
+static void test_postcopy_sends_whole(void)
+{
+    XbzrleRig r;
+    g_autoptr(GBytes) a = NULL, b = NULL;
+
+    rig_init(&r, 16, 64);
+    guest_poke(&r, 0, 2, 5, 1, 0x42);
+    a = rig_round(&r);                          /* a miss: cached */
+    r.src->postcopy.active = true;              /* as the switch to postcopy sets it */
+    guest_poke(&r, 0, 2, 6, 1, 0x43);
+    b = rig_round(&r);
+    r.src->postcopy.active = false;
+    g_assert_cmpuint(counter(&r, &r.stats.xbzrle_pages), ==, 0);
+    g_assert_cmpuint(counter(&r, &r.stats.xbzrle_cache_miss), ==, 1);
+    /* The word, the name, the page, EOS. */
+    g_assert_cmpuint(g_bytes_get_size(b), ==, 8 + 2 + PAGE + 8);
+    rig_cleanup(&r);
+}
+
 /* ---- destination refusals ---- */
 
 /* Load @s into fresh blocks "a"/"bb"; the error names @needle, block "bb", and no page changed. */
@@ -337,6 +358,27 @@ static void test_load_refusals(void)
                         "new bytes at delta offset 2 ends past the page");
 }
 
+/* A destination placing postcopy pages refuses a delta, as QEMU's does. */
+static void test_load_postcopy_refused(void)
+{
+    static const guint8 delta[] = { 0x05, 0x01, 0xaa };
+    g_autoptr(GPtrArray) blocks = test_blocks_new("a", 2, "bb", 3);
+    g_autoptr(RAMState) rs = ram_load_state_new(blocks);
+    g_autoptr(GByteArray) s = xbzrle_record(0x01, sizeof(delta), delta, sizeof(delta));
+    g_autoptr(GError) err = NULL;
+    QEMUFile *f = qemu_file_new_input_buffer(s->data, s->len);
+
+    g_assert_true(ram_save_handlers.load_setup(rs, NULL));
+    rs->load.postcopy.listening = true;         /* as LISTEN sets it */
+    g_assert_false(ram_save_handlers.load_state(f, rs, RAM_SECTION_VERSION, &err));
+    rs->load.postcopy.listening = false;
+    ram_save_handlers.load_cleanup(rs);
+    qemu_fclose(f, NULL);
+    g_assert_nonnull(strstr(err->message, "XBZRLE page during postcopy"));
+    g_assert_nonnull(strstr(err->message, "RAM block \"bb\", stream offset 0"));
+    g_assert_true(page_untouched(block(blocks, 1), 1));
+}
+
 /* A destination loads a delta whatever its own capabilities (QEMU's does too). */
 static void test_load_delta(void)
 {
@@ -367,6 +409,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ram-xbzrle/save/resize", test_resize);
     g_test_add_func("/ram-xbzrle/save/complete", test_complete);
     g_test_add_func("/ram-xbzrle/load/delta", test_load_delta);
+    g_test_add_func("/ram-xbzrle/save/postcopy-sends-whole", test_postcopy_sends_whole);
     g_test_add_func("/ram-xbzrle/load/refusals", test_load_refusals);
+    g_test_add_func("/ram-xbzrle/load/postcopy-refused", test_load_postcopy_refused);
     return g_test_run();
 }
