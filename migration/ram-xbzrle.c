@@ -128,7 +128,9 @@ static uint64_t ram_xbzrle_index(const RAMState *rs, const RAMBlock *rb, uint64_
 
     /* The page search leaves the cursor on @rb's block; look further only if not. */
     if (g_ptr_array_index(rs->blocks, i) != rb) {
-        for (i = 0; g_ptr_array_index(rs->blocks, i) != rb; i++) {
+        i = 0;
+        while (g_ptr_array_index(rs->blocks, i) != rb) {
+            i++;
         }
     }
     return rs->xbzrle->block_base[i] + page;
