@@ -5,12 +5,14 @@
  * memory is checked afterwards.
  *
  * The test, not the guest, keeps the migration from converging and makes
- * the counters certain: it rewrites a 1 MiB region the guest never touches
- * every 10 ms (each round carries that region: misses, then overflows,
- * and a round lasts a second or more at the bandwidth set), and it writes a
- * probe page, waits until the destination has it (a cache miss, the page
- * now cached), changes two bytes of it and waits again (a delta).  What
- * the guest does meanwhile only adds to the counters.
+ * the counters certain.  It writes a byte into each of 64 pages the guest
+ * never touches every 10 ms, and once the first round is out it lowers
+ * max-bandwidth so far that a round of those 64 deltas alone takes 400 ms
+ * (the rate window lets 16 pages through per 100 ms): every dirty sync
+ * finds them dirty.  Then it writes two probe pages and waits until the
+ * destination has them (cache misses, the pages now cached), changes two
+ * bytes of one and all of the other and waits again (a delta and an
+ * overflow).  What the guest does meanwhile only adds to the counters.
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"
@@ -21,17 +23,21 @@
 /* The guest's range: 256 pages, so its first round of misses is short. */
 #define XBZRLE_AB_START         (1u << 20)
 #define XBZRLE_AB_END           (2u << 20)
-/* The probe page and the rewritten region, past the guest's range. */
-#define XBZRLE_PROBE            (XBZRLE_AB_END + 64u * MIG_PAGE_SIZE)
+/* The probe pages (a delta, an overflow) and the rewritten region, past the guest's range. */
+#define XBZRLE_PROBE_DELTA      (XBZRLE_AB_END + 64u * MIG_PAGE_SIZE)
+#define XBZRLE_PROBE_OVERFLOW   (XBZRLE_PROBE_DELTA + MIG_PAGE_SIZE)
 #define XBZRLE_REGION           (4u << 20)
-#define XBZRLE_REGION_SIZE      (1u << 20)
-/*
- * Bytes/s: every round carries the region, so lasts a second or more,
- * against a rewrite every 10 ms.  (Faster, a round fits in one 100 ms
- * rate window and goes out in a few ms.)
- */
+#define XBZRLE_REGION_SIZE      (64u * MIG_PAGE_SIZE)
+/* Bytes/s for the first round (a few seconds), then: 16 pages per 100 ms window. */
 #define XBZRLE_BANDWIDTH        1000000
+#define XBZRLE_SLOW_BANDWIDTH   2000
 #define XBZRLE_DRIVE_TIMEOUT_US (120 * G_USEC_PER_SEC)
+/*
+ * How often the region is rewritten, one byte a page: writing whole pages
+ * as often made a TSan build crawl (each byte a suppressed race with the
+ * migration thread's reads).
+ */
+#define XBZRLE_REWRITE_US       (10 * 1000)
 
 typedef struct XbzrleArgs {
     const char *uri;            /* "%s" is the test directory; tcp port 0 is looked up */
@@ -54,23 +60,24 @@ static bool dest_has(XbzrleRun *r, uint64_t addr, uint8_t value)
 }
 
 /*
- * Rewrite the region every 10 ms until @done: every dirty sync finds it
- * dirty, so none can end the migration.
+ * Rewrite the region every XBZRLE_REWRITE_US until @done: every dirty sync
+ * finds it dirty, so none can end the migration.
  */
 #define XBZRLE_DRIVE_UNTIL(r, done, what)                                   \
     do {                                                                    \
         gint64 deadline_ = g_get_monotonic_time() + XBZRLE_DRIVE_TIMEOUT_US; \
                                                                             \
         for (;;) {                                                          \
-            qtest_memset((r)->t->qfrom, XBZRLE_REGION, ++(r)->region_value, \
-                         XBZRLE_REGION_SIZE);                               \
+            qtest_memset_strided((r)->t->qfrom, XBZRLE_REGION,             \
+                                 XBZRLE_REGION + XBZRLE_REGION_SIZE,        \
+                                 MIG_PAGE_SIZE, ++(r)->region_value, 1);    \
             if (done) {                                                     \
                 break;                                                      \
             }                                                               \
             if (g_get_monotonic_time() > deadline_) {                       \
                 xbzrle_timeout((r), (what));                                \
             }                                                               \
-            g_usleep(10000);                                                \
+            g_usleep(XBZRLE_REWRITE_US);                                    \
         }                                                                   \
     } while (0)
 
@@ -127,9 +134,9 @@ static void check_source_stats(MigTest *t, uint64_t cache_size)
                    json_object_get_int_member(x, "cache-miss"),
                    json_object_get_int_member(x, "overflow"));
     g_assert_cmpint(json_object_get_int_member(x, "cache-size"), ==, cache_size);
-    /* The probe's miss and delta; the region's misses and overflows. */
-    g_assert_cmpint(json_object_get_int_member(x, "cache-miss"), >=, 1);
-    g_assert_cmpint(json_object_get_int_member(x, "pages"), >=, 1);
+    /* The probes' misses, then a delta and an overflow. */
+    g_assert_cmpint(json_object_get_int_member(x, "cache-miss"), >=, 2);
+    g_assert_cmpint(json_object_get_int_member(x, "pages"), >=, 2);
     g_assert_cmpint(json_object_get_int_member(x, "overflow"), >=, 1);
     g_assert_cmpint(json_object_get_int_member(x, "bytes"), >,
                     json_object_get_int_member(x, "overflow") * MIG_PAGE_SIZE);
@@ -175,16 +182,24 @@ static void test_xbzrle_common(const XbzrleArgs *args)
 
     /* Sync 2 comes once the first round was sent: deltas from here on. */
     XBZRLE_DRIVE_UNTIL(&r, sync_count(&r) >= 2, "dirty sync 2");
+    migrate_set_parameter_int(t->from, "max-bandwidth", XBZRLE_SLOW_BANDWIDTH);
     if (args->resize) {
         cache_size /= 2;
         migrate_set_parameter_int(t->from, "xbzrle-cache-size", cache_size);
         g_assert_cmpint(migrate_get_parameter_int(t->from, "xbzrle-cache-size"), ==,
                         cache_size);
     }
-    qtest_writeb(t->qfrom, XBZRLE_PROBE + 7, 0x11);        /* not cached: a miss */
-    XBZRLE_DRIVE_UNTIL(&r, dest_has(&r, XBZRLE_PROBE + 7, 0x11), "the probe's miss");
-    qtest_writeb(t->qfrom, XBZRLE_PROBE + 9, 0x22);        /* cached: a delta */
-    XBZRLE_DRIVE_UNTIL(&r, dest_has(&r, XBZRLE_PROBE + 9, 0x22), "the probe's delta");
+    /* Not cached: misses. */
+    qtest_writeb(t->qfrom, XBZRLE_PROBE_DELTA + 7, 0x11);
+    qtest_writeb(t->qfrom, XBZRLE_PROBE_OVERFLOW + 7, 0x11);
+    XBZRLE_DRIVE_UNTIL(&r, dest_has(&r, XBZRLE_PROBE_DELTA + 7, 0x11) &&
+                           dest_has(&r, XBZRLE_PROBE_OVERFLOW + 7, 0x11), "the probes' misses");
+    /* Cached: two bytes changed are a delta, every byte changed an overflow. */
+    qtest_writeb(t->qfrom, XBZRLE_PROBE_DELTA + 9, 0x22);
+    qtest_memset(t->qfrom, XBZRLE_PROBE_OVERFLOW, 0x5a, MIG_PAGE_SIZE);
+    XBZRLE_DRIVE_UNTIL(&r, dest_has(&r, XBZRLE_PROBE_DELTA + 9, 0x22) &&
+                           dest_has(&r, XBZRLE_PROBE_OVERFLOW + 4095, 0x5a),
+                       "the probes' delta and overflow");
 
     migrate_ensure_converge(t->from);
     json_node_unref(migrate_eventwait(t->from, "STOP"));
@@ -193,10 +208,11 @@ static void test_xbzrle_common(const XbzrleArgs *args)
     migrate_check_source_after(t);
     json_node_unref(migrate_eventwait(t->to, "RESUME"));
     check_source_stats(t, cache_size);
-    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_PROBE + 7), ==, 0x11);
-    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_PROBE + 9), ==, 0x22);
-    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_REGION), ==,
-                    qtest_readb(t->qfrom, XBZRLE_REGION));
+    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_PROBE_DELTA + 7), ==, 0x11);
+    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_PROBE_DELTA + 9), ==, 0x22);
+    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_PROBE_OVERFLOW), ==, 0x5a);
+    g_assert_cmphex(qtest_readb(t->qto, XBZRLE_REGION + XBZRLE_REGION_SIZE - MIG_PAGE_SIZE), ==,
+                    qtest_readb(t->qfrom, XBZRLE_REGION + XBZRLE_REGION_SIZE - MIG_PAGE_SIZE));
     migrate_end(t, true);
     migrate_test_free(t);
 }
