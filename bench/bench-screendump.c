@@ -121,16 +121,20 @@ int main(int argc, char **argv)
     }
     printf("screendump of 1920x1080, median of %d runs (PNG: %d), ms per "
            "frame: wall clock (CPU time)\n", runs, MAX(runs / 3, 1));
-    printf("%4s %18s %18s %18s\n", "bpp", "render", "PPM", "PNG");
+    printf("%4s %18s %18s %18s %10s\n", "bpp", "render", "PPM", "PNG",
+           "PNG bytes");
     for (size_t i = 0; i < G_N_ELEMENTS(bpps); i++) {
         double render, ppm, png, c_render, c_ppm, c_png;
+        GStatBuf st = { 0 };
 
         mode_set(s, bpps[i]);
         render = bench(s, NULL, IMAGE_FORMAT_PPM, runs, &c_render);
         ppm = bench(s, path, IMAGE_FORMAT_PPM, runs, &c_ppm);
         png = bench(s, path, IMAGE_FORMAT_PNG, MAX(runs / 3, 1), &c_png);
-        printf("%4u %8.2f (%7.2f) %8.2f (%7.2f) %8.2f (%7.2f)\n", bpps[i],
-               render, c_render, ppm, c_ppm, png, c_png);
+        g_stat(path, &st);
+        printf("%4u %8.2f (%7.2f) %8.2f (%7.2f) %8.2f (%7.2f) %10lld\n",
+               bpps[i], render, c_render, ppm, c_ppm, png, c_png,
+               (long long)st.st_size);
     }
     g_unlink(path);
     g_rmdir(dir);

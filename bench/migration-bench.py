@@ -14,6 +14,14 @@ runs alternate (A B A B ...).  Workloads:
   a-b     the guest increments one byte in every page of [1 MiB, 100 MiB)
           forever; downtime is checked against downtime-limit
 
+With --postcopy both sides get postcopy-ram (the destination also
+postcopy-blocktime) and migrate-start-postcopy is issued once the first pass
+over RAM ended (dirty-sync-count 2; --postcopy-after 0: right after migrate,
+so the switch comes before any page went); the table adds the destination's
+blocktime and, for tern, its page-request latency p50/p99 (QEMU before 10.1
+reports no latency).  A run that converged before the switch took effect
+says "postcopy no".
+
 --xbzrle off,on adds the xbzrle capability as a dimension (the source's
 cache at --xbzrle-cache-size, QEMU's 64 MiB by default); runs with it also
 report QEMU's xbzrle-cache counters (cache-miss rate, encoded pages).
@@ -55,8 +63,9 @@ FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\x
 FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
-          "passes", "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
-          "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
+          "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
+          "lat_p99_us", "multifd_bytes", "xbzrle", "xbzrle_pages", "xbzrle_bytes",
+          "xbzrle_cache_miss", "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
 
 
 def parse_size(text):
@@ -127,6 +136,10 @@ def options(argv):
                    help="ms (default: leave each VMM's default, 300 ms)")
     p.add_argument("--ab-range", default="1M-100M",
                    help="pages the a-b guest dirties, START-END (default 1M-100M)")
+    p.add_argument("--multifd", type=int, default=0, metavar="N",
+                   help="multifd with N channels on both sides, tern and QEMU alike (0: off)")
+    p.add_argument("--compression", choices=["none", "zlib", "zstd"], default="none",
+                   help="multifd-compression with --multifd (none)")
     p.add_argument("--xbzrle", type=csv_list(("off", "on")), default=["off"],
                    help="comma-separated: off,on (default off): the xbzrle capability")
     p.add_argument("--xbzrle-cache-size", type=parse_size, default=64 * MiB,
@@ -141,6 +154,11 @@ def options(argv):
     p.add_argument("--results", default=os.path.join(HERE, "results"),
                    help="where the CSV, table and chart go (default bench/results)")
     p.add_argument("--keep", action="store_true", help="keep every run's logs, not just failures")
+    p.add_argument("--postcopy", action="store_true",
+                   help="switch to postcopy after the first pass (see above)")
+    p.add_argument("--postcopy-after", type=int, default=2, metavar="SYNCS",
+                   help="with --postcopy: switch once dirty-sync-count reaches SYNCS "
+                        "(default 2: after the first pass; 0: at once)")
     opts = p.parse_args(argv)
     if opts.quick:
         opts.runs, opts.sizes = 1, [256 * MiB]
@@ -354,9 +372,19 @@ class Bench:
             row["accel"] = self.accel_in_use(vmm, src)
             self.wait_ready(src, workload)
             dst = self.start_vm(vmm, cfg, "dst", rundir, vms)
+            caps = [{"capability": "events", "state": True}]
+            if self.opts.multifd:
+                caps.append({"capability": "multifd", "state": True})
             for vm in (src, dst):
-                vm.qmp.command("migrate-set-capabilities",
-                               capabilities=[{"capability": "events", "state": True}])
+                vm_caps = caps + ([{"capability": "postcopy-ram", "state": True}]
+                                  if self.opts.postcopy else [])
+                if self.opts.postcopy and vm is dst:
+                    vm_caps.append({"capability": "postcopy-blocktime", "state": True})
+                vm.qmp.command("migrate-set-capabilities", capabilities=vm_caps)
+                if self.opts.multifd:
+                    vm.qmp.command("migrate-set-parameters", **{
+                        "multifd-channels": self.opts.multifd,
+                        "multifd-compression": self.opts.compression})
             params = {"max_bandwidth": self.opts.max_bandwidth}
             if xbzrle == "on":
                 # The source only: a destination loads deltas without the capability.
@@ -379,6 +407,8 @@ class Bench:
             timeout = 120 + 60 * size / GiB
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
+            if self.opts.postcopy:
+                self.start_postcopy_after(src, self.opts.postcopy_after, timeout)
             try:
                 ev = src.qmp.wait_event("MIGRATION", timeout=timeout,
                                         match=lambda d: d["status"] in ("completed", "failed",
@@ -398,6 +428,8 @@ class Bench:
             if status != "running":
                 raise RuntimeError(f"destination guest is {status}, not running")
 
+            if self.opts.postcopy:
+                self.record_postcopy(row, info, dst)
             ram = info.get("ram", {})
             total = info.get("total-time", 0)
             downtime = info.get("downtime", 0)
@@ -409,7 +441,9 @@ class Bench:
                        dst_done_ms=round((ternvm.event_time(dev) - t0) * 1000),
                        downtime_limit_ms=limit,
                        over_limit=int(downtime > limit),
-                       passes=ram.get("dirty-sync-count", 0))
+                       passes=ram.get("dirty-sync-count", 0),
+                       multifd_bytes=ram.get("multifd-bytes", 0),
+                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1))
             x = info.get("xbzrle-cache")
             if x:
                 row.update(xbzrle_pages=x["pages"], xbzrle_bytes=x["bytes"],
@@ -433,6 +467,30 @@ class Bench:
             else:
                 row["logs"] = rundir
         return row
+
+    @staticmethod
+    def start_postcopy_after(src, syncs, timeout):
+        """migrate-start-postcopy once dirty-sync-count reaches @syncs (2: the
+        first pass over RAM ended), unless the migration ended before."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = src.qmp.command("query-migrate")
+            if info.get("status") not in ("setup", "active"):
+                return
+            if info.get("ram", {}).get("dirty-sync-count", 0) >= syncs:
+                src.qmp.command("migrate-start-postcopy")
+                return
+            time.sleep(0.002)
+
+    @staticmethod
+    def record_postcopy(row, info, dst):
+        ram = info.get("ram", {})
+        dinfo = dst.qmp.command("query-migrate")
+        row.update(postcopy=int(ram.get("postcopy-bytes", 0) > 0),
+                   postcopy_requests=ram.get("postcopy-requests", 0),
+                   blocktime_ms=dinfo.get("postcopy-blocktime"),
+                   lat_p50_us=dinfo.get("x-postcopy-latency-p50"),
+                   lat_p99_us=dinfo.get("x-postcopy-latency-p99"))
 
     # -- the matrix -----------------------------------------------------------
 
@@ -460,12 +518,16 @@ class Bench:
                f"{r['transport']:<4} xbzrle {r['xbzrle']:<3} #{r['run'] + 1}"
         if r["status"] == "completed":
             flag = "  DOWNTIME > LIMIT" if r["over_limit"] else ""
+            pc = ""
+            if "postcopy" in r:
+                pc = (f", postcopy {'yes' if r['postcopy'] else 'no'}, "
+                      f"{r['postcopy_requests']} requests, blocktime {r['blocktime_ms']} ms, "
+                      f"latency p50 {r['lat_p50_us']} us p99 {r['lat_p99_us']} us")
             print(f"{head}: total {r['total_ms']} ms, downtime {r['downtime_ms']} ms, "
                   f"{r['throughput_gbps']:.2f} GB/s, {r['passes']} passes, "
-                  f"{r['transferred'] / MiB:.1f} MiB sent, "
                   + (f"xbzrle {r['xbzrle_pages']} pages, miss rate "
                      f"{r['xbzrle_cache_miss_rate']}, " if "xbzrle_pages" in r else "")
-                  + f"dst done {r['dst_done_ms']} ms{flag}", flush=True)
+                  + f"dst done {r['dst_done_ms']} ms{flag}{pc}", flush=True)
         else:
             print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
                   + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
@@ -498,13 +560,14 @@ def machine_figures(build):
 
 # -- summary ---------------------------------------------------------------------
 
-# (label, row key, format, scale)
-METRICS = [("total ms", "total_ms", "{:.0f}", 1), ("downtime ms", "downtime_ms", "{:.0f}", 1),
-           ("GB/s", "throughput_gbps", "{:.2f}", 1),
-           ("MiB sent", "transferred", "{:.1f}", 1 / MiB)]
+METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
+           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}")]
+POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
+                    ("req p50 us", "lat_p50_us", "{:.0f}"),
+                    ("req p99 us", "lat_p99_us", "{:.0f}")]
 # Only for configurations with xbzrle on.
-XBZRLE_METRICS = [("cache-miss rate", "xbzrle_cache_miss_rate", "{:.3f}", 1),
-                  ("xbzrle pages", "xbzrle_pages", "{:.0f}", 1)]
+XBZRLE_METRICS = [("cache-miss rate", "xbzrle_cache_miss_rate", "{:.3f}"),
+                  ("xbzrle pages", "xbzrle_pages", "{:.0f}")]
 
 
 def cfg_of(r):
@@ -527,9 +590,11 @@ def summary_rows(bench):
                          if cfg_of(r) == cfg
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
-        for metric in METRICS + (XBZRLE_METRICS if cfg[3] == "on" else []):
-            label, key, fmt, scale = metric
-            values = {k: [r[key] * scale for r in rs if key in r] for k, rs in runs.items()}
+        metrics = (METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
+                   + (XBZRLE_METRICS if cfg[3] == "on" else []))
+        for label, key, fmt in metrics:
+            values = {k: [r[key] for r in rs if r.get(key) is not None]
+                      for k, rs in runs.items()}
             note = ""
             if key == "downtime_ms":
                 note = "over limit: " + ", ".join(
@@ -545,8 +610,14 @@ def format_table(bench, machine):
                          for v in bench.vmms if not v.skip_reason)
     bw = "unlimited" if o.max_bandwidth == 0 else f"{o.max_bandwidth} B/s"
     dl = f"{o.downtime_limit} ms" if o.downtime_limit is not None else "default"
+    pc = ""
+    if o.postcopy:
+        pc = ("; postcopy at once" if o.postcopy_after == 0 else
+              f"; postcopy at dirty-sync-count {o.postcopy_after}")
+    multifd = (f"multifd {o.multifd} channel(s), compression {o.compression}"
+               if o.multifd else "no multifd")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
-             f"downtime-limit {dl}; {o.runs} run(s) per side, alternating; "
+             f"downtime-limit {dl}{pc}; {multifd}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]
     if machine:
         lines.append("Machine (bench-machine, median of 5): " + ", ".join(

@@ -10,6 +10,7 @@
  * RAMLoadFaultPolicy (ram.h).
  */
 #include "ram-internal.h"
+#include "multifd.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 
@@ -30,7 +31,8 @@ static const struct {
     uint64_t flag;
     const char *what;
 } ram_unsupported_flags[] = {
-    { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is not supported" },
+    { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is off "
+                                   "on the destination" },
     { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages (QEMU's compress "
                                    "capability, removed in QEMU 9.1) are not supported by tern" },
     { RAM_SAVE_FLAG_HOOK, "HOOK (0x80): RDMA is not supported" },
@@ -324,6 +326,14 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
 
         if (qemu_file_get_error(f)) {
             return ram_load_stream_fail(f, pos, NULL, errp);
+        }
+        if (word == RAM_SAVE_FLAG_MULTIFD_FLUSH && rs->load.multifd) {
+            /* Every page the multifd channels carried before this point lands first. */
+            if (!multifd_recv_sync(rs->load.multifd, errp)) {
+                error_prepend(errp, "MULTIFD_FLUSH at stream offset %" PRIu64 ": ", pos);
+                return false;
+            }
+            continue;
         }
         if (!ram_load_check_flags(pos, word, errp)) {
             return false;

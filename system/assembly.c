@@ -14,6 +14,7 @@
 #include "migration/misc.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
+#include "sysemu/cpus.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
 #include "sysemu/vm.h"
@@ -126,6 +127,20 @@ static void assembly_vm_dirty_log_stop(void *opaque)
     memory_dirty_log_stop(ctx->machine->memory);
 }
 
+static int assembly_vm_vcpu_count(void *opaque)
+{
+    TernContext *ctx = opaque;
+
+    return cpus_count(ctx->vm);
+}
+
+static int assembly_vm_vcpu_index_of_thread(void *opaque, int tid)
+{
+    TernContext *ctx = opaque;
+
+    return cpus_index_of_thread(ctx->vm, tid);
+}
+
 static const MigrationMachineOps assembly_vm = {
     .machine_type = MACHINE_TYPE_NAME,
     .uuid = assembly_vm_uuid,
@@ -137,6 +152,8 @@ static const MigrationMachineOps assembly_vm = {
     .stop = assembly_vm_stop,
     .dirty_log_start = assembly_vm_dirty_log_start,
     .dirty_log_stop = assembly_vm_dirty_log_stop,
+    .vcpu_count = assembly_vm_vcpu_count,
+    .vcpu_index_of_thread = assembly_vm_vcpu_index_of_thread,
 };
 
 void assembly_init_vm(TernContext *ctx)

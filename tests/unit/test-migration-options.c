@@ -193,6 +193,10 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_XBZRLE_CACHE_SIZE,
         MIGRATION_PARAMETER_MODE,
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
+        MIGRATION_PARAMETER_MULTIFD_CHANNELS,
+        MIGRATION_PARAMETER_MULTIFD_COMPRESSION,
+        MIGRATION_PARAMETER_MULTIFD_ZLIB_LEVEL,
+        MIGRATION_PARAMETER_MULTIFD_ZSTD_LEVEL,
         MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH,
     };
     int n = 0;
@@ -249,8 +253,10 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_EVENTS,
         MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
         MIGRATION_CAPABILITY_VALIDATE_UUID,
+        MIGRATION_CAPABILITY_MULTIFD,
         MIGRATION_CAPABILITY_RETURN_PATH,
         MIGRATION_CAPABILITY_POSTCOPY_RAM,
+        MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
     };
     int n = 0;
 
@@ -474,10 +480,8 @@ static void test_params_range_checks(Fixture *f, gconstpointer data)
 static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer data)
 {
     static const char *const cases[][2] = {
-        { "{\"multifd-channels\": 4}", "multifd-channels" },
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
-        { "{\"multifd-compression\": \"zlib\"}", "multifd-compression" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
         { "{\"block-bitmap-mapping\": [{\"node-name\": \"n\", \"alias\": \"a\","
@@ -512,8 +516,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"tls-authz\": \"a\"}"),
                  "Migration parameter 'tls-authz' value 'a' is not "
                  "supported by tern");
-    assert_error(set_params_json("{\"zero-page-detection\": \"none\"}"),
-                 "Migration parameter 'zero-page-detection' value 'none' is "
+    assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
+                 "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
     assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
                  "Migration parameter 'mode' value 'cpr-reboot' is not "
@@ -521,7 +525,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","
                                   " \"tls-authz\": null, \"mode\": \"normal\","
-                                  " \"zero-page-detection\": \"legacy\"}"));
+                                  " \"zero-page-detection\": \"none\"}"));
+    g_assert_null(set_params_json("{\"zero-page-detection\": \"legacy\"}"));
     q = migration_options_query_params(f->opts);
     g_assert_cmpstr(q->tls_creds, ==, "");
     g_assert_cmpstr(q->tls_authz, ==, "");
@@ -531,8 +536,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
 static void test_params_all_or_nothing(Fixture *f, gconstpointer data)
 {
     assert_error(set_params_json("{\"downtime-limit\": 1000, "
-                                 "\"multifd-channels\": 4}"),
-                 "Migration parameter 'multifd-channels' is not supported by tern");
+                                 "\"x-checkpoint-delay\": 4}"),
+                 "Migration parameter 'x-checkpoint-delay' is not supported by tern");
     assert_error(set_params_json("{\"max-bandwidth\": 1, "
                                  "\"downtime-limit\": 2000001}"),
                  "Parameter 'downtime_limit' expects an integer in the range "
@@ -616,9 +621,9 @@ static void test_qmp_caps(Fixture *f, gconstpointer data)
     JsonArray *a;
 
     assert_error(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
-                               " \"state\": true}, {\"capability\": \"multifd\","
+                               " \"state\": true}, {\"capability\": \"x-colo\","
                                " \"state\": true}]}"),
-                 "Migration capability 'multifd' is not supported by tern");
+                 "Migration capability 'x-colo' is not supported by tern");
     g_assert_false(migrate_cap(f->opts, MIGRATION_CAPABILITY_EVENTS));
     g_assert_null(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
                                 " \"state\": true}, {\"capability\": \"xbzrle\","
@@ -779,8 +784,8 @@ static void test_hmp_set_parameter(Fixture *f, gconstpointer data)
                   "Parameter 'cpu-throttle-initial' expects uint8_t");
     hmp_set_fails("direct-io", "maybe", "Parameter 'direct-io' expects 'on' or 'off'");
     hmp_set_fails("mode", "bogus", "Parameter 'mode' does not accept value 'bogus'");
-    hmp_set_fails("multifd-channels", "8",
-                  "Migration parameter 'multifd-channels' is not supported by tern");
+    hmp_set_fails("x-checkpoint-delay", "8",
+                  "Migration parameter 'x-checkpoint-delay' is not supported by tern");
     hmp_set_fails("block-bitmap-mapping", "x",
                   "The block-bitmap-mapping parameter can only be set through QMP");
     g_assert_cmpuint(migrate_params(f->opts)->downtime_limit, ==, 500);
