@@ -22,6 +22,13 @@ blocktime and, for tern, its page-request latency p50/p99 (QEMU before 10.1
 reports no latency).  A run that converged before the switch took effect
 says "postcopy no".
 
+Transports: unix, tcp, and tcp-tls (tcp with TLS, tls-creds-psk objects
+on both sides and tls-creds set, the same command line for tern and QEMU;
+--tls-priority makes both negotiate the same cipher, e.g.
+"NORMAL:-CHACHA20-POLY1305:+CHACHA20-POLY1305" for AES-128-GCM).
+Every run also records each side's CPU time during the migration
+(/proc/PID/stat), shown per GiB transferred.
+
 --xbzrle off,on adds the xbzrle capability as a dimension (the source's
 cache at --xbzrle-cache-size, QEMU's 64 MiB by default); runs with it also
 report QEMU's xbzrle-cache counters (cache-miss rate, encoded pages).
@@ -64,8 +71,9 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
           "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
-          "lat_p99_us", "multifd_bytes", "xbzrle", "xbzrle_pages", "xbzrle_bytes",
-          "xbzrle_cache_miss", "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
+          "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
+          "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
+          "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
 
 
 def parse_size(text):
@@ -123,8 +131,13 @@ def options(argv):
                    help="comma-separated: idle,filled,a-b (default all)")
     p.add_argument("--sizes", type=lambda s: [parse_size(x) for x in s.split(",")],
                    default=[GiB, 4 * GiB], help="comma-separated RAM sizes (default 1G,4G)")
-    p.add_argument("--transports", type=csv_list(("unix", "tcp")), default=["unix", "tcp"],
+    p.add_argument("--transports", type=csv_list(("unix", "tcp", "tcp-tls")),
+                   default=["unix", "tcp"],
                    help="comma-separated: unix,tcp (default both)")
+    p.add_argument("--tls-priority", metavar="STR",
+                   help="tcp-tls: the GnuTLS priority both sides' credentials get (default: "
+                        "each side's own; with PSK, QEMU's NORMAL negotiates ChaCha20 and "
+                        "tern's AES-128-GCM on a CPU with AES instructions)")
     p.add_argument("--runs", type=int, default=5, help="runs per side and configuration (5)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 1 run, 256 MiB, every workload and transport")
@@ -283,8 +296,17 @@ class Bench:
 
     # -- one run --------------------------------------------------------------
 
+    def psk_dir(self):
+        """A keys.psk for tls-creds-psk, made once per bench."""
+        d = os.path.join(self.workdir, "psk")
+        if not os.path.exists(d):
+            os.makedirs(d, mode=0o700)
+            with open(os.path.join(d, "keys.psk"), "w") as f:
+                f.write(f"qemu:{os.urandom(32).hex()}\n")
+        return d
+
     def vm_args(self, vmm, cfg, role, rundir):
-        workload, size = cfg[0], cfg[1]
+        workload, size, transport = cfg[0], cfg[1], cfg[2]
         mem = []
         if workload == "filled":
             # Both sides get the same command line, as a migration's
@@ -304,6 +326,11 @@ class Bench:
             args = ["-machine", machine, "-accel", vmm.accel, "-nodefaults",
                     "-m", f"{size // MiB}M", "-name", role, *mem,
                     "-drive", f"file={self.qemu_image(workload, rundir)},format=raw,if=ide"]
+        if transport == "tcp-tls":
+            endpoint = "client" if role == "src" else "server"
+            prio = f",priority={self.opts.tls_priority}" if self.opts.tls_priority else ""
+            args += ["-object", f"tls-creds-psk,id=tls0,endpoint={endpoint},"
+                                f"dir={self.psk_dir()}{prio}"]
         if role == "dst":
             args += ["-incoming", "defer"]
         return args
@@ -394,6 +421,9 @@ class Bench:
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
             src.qmp.command("migrate-set-parameters", **params)
+            if transport == "tcp-tls":
+                for vm in (src, dst):
+                    vm.qmp.command("migrate-set-parameters", tls_creds="tls0")
             limit = src.qmp.command("query-migrate-parameters")["downtime-limit"]
 
             if transport == "unix":
@@ -405,6 +435,7 @@ class Bench:
                 uri = f"tcp:{addr['host']}:{addr['port']}"
 
             timeout = 120 + 60 * size / GiB
+            cpu0 = [cpu_ms(vm) for vm in (src, dst)]
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
             if self.opts.postcopy:
@@ -424,6 +455,7 @@ class Bench:
             if dev["data"]["status"] != "completed":
                 info_dst = dst.qmp.command("query-migrate")
                 raise RuntimeError(f"destination failed: {info_dst.get('error-desc', '')}")
+            cpu = [cpu_ms(vm) - c for vm, c in zip((src, dst), cpu0)]
             status = dst.qmp.command("query-status")["status"]
             if status != "running":
                 raise RuntimeError(f"destination guest is {status}, not running")
@@ -443,7 +475,9 @@ class Bench:
                        over_limit=int(downtime > limit),
                        passes=ram.get("dirty-sync-count", 0),
                        multifd_bytes=ram.get("multifd-bytes", 0),
-                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1))
+                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1),
+                       src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
+                       dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
             x = info.get("xbzrle-cache")
             if x:
                 row.update(xbzrle_pages=x["pages"], xbzrle_bytes=x["bytes"],
@@ -538,6 +572,13 @@ class Bench:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def cpu_ms(vm):
+    """User plus system CPU time of @vm's process so far, in ms."""
+    with open(f"/proc/{vm.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 class SkipRun(Exception):
     """A run that cannot happen here (a guest image not built yet)."""
 
@@ -561,7 +602,9 @@ def machine_figures(build):
 # -- summary ---------------------------------------------------------------------
 
 METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
-           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}")]
+           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}"),
+           ("src CPU ms/GiB", "src_cpu_ms_per_gib", "{:.0f}"),
+           ("dst CPU ms/GiB", "dst_cpu_ms_per_gib", "{:.0f}")]
 POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
                     ("req p50 us", "lat_p50_us", "{:.0f}"),
                     ("req p99 us", "lat_p99_us", "{:.0f}")]

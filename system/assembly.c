@@ -6,6 +6,9 @@
  * the BQL, and a device's blocker becomes a migration blocker.
  */
 #include "assembly.h"
+#include "cmdline.h"
+#include "crypto/object-set.h"
+#include "qemu/error.h"
 #include "hmp-cmds.h"
 #include "screendump-cmds.h"
 
@@ -169,6 +172,20 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     migration_hmp_register();
 }
 
+bool assembly_create_objects(TernContext *ctx, GPtrArray *objects, GError **errp)
+{
+    ctx->objects = object_set_new();
+    for (guint i = 0; i < objects->len; i++) {
+        CmdlineObject *obj = g_ptr_array_index(objects, i);
+
+        if (!object_set_add(ctx->objects, obj->opts, errp)) {
+            error_prepend(errp, "-object %s: ", obj->spec);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
 {
     RAMDirtySource dirty = { .sync = assembly_dirty_sync, .opaque = ctx };
@@ -183,6 +200,7 @@ bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
     vm.opaque = ctx;
     o = ctx->migration = migration_objects_new(
         ram_block_list_mapped(ctx->machine->memory), &dirty, &vm);
+    migration_objects_set_tls(o, ctx->objects);
     machine_register_vmstate(ctx->machine, o->savevm);
     savevm_set_device_load_lock(o->savevm, assembly_device_load_lock,
                                 assembly_device_load_unlock, NULL);
@@ -199,6 +217,7 @@ void assembly_teardown(TernContext *ctx)
         migration_objects_free(g_steal_pointer(&ctx->migration));
     }
     monitors_free(g_steal_pointer(&ctx->monitors));
+    object_set_free(g_steal_pointer(&ctx->objects));
     machine_free(g_steal_pointer(&ctx->machine));
     vm_free(g_steal_pointer(&ctx->vm));
 }
