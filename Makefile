@@ -31,7 +31,8 @@ bench: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@[ -f build-fuzz/build.ninja ] || CC=clang ./configure --builddir=build-fuzz --enable-fuzzing
-	@ninja -C build-fuzz tests/fuzz/fuzz-stream tests/fuzz/fuzz-qmp tests/fuzz/stream-filled.bin
+	@ninja -C build-fuzz tests/fuzz/fuzz-stream tests/fuzz/fuzz-qmp tests/fuzz/fuzz-xbzrle \
+		tests/fuzz/stream-filled.bin
 	@scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

@@ -10,9 +10,11 @@ set -euo pipefail
 build=$1
 seconds=${2:-60}
 src=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$build/fuzz-corpus/stream" "$build/fuzz-corpus/qmp" "$build/fuzz-artifacts"
+mkdir -p "$build/fuzz-corpus/stream" "$build/fuzz-corpus/qmp" "$build/fuzz-corpus/xbzrle" \
+  "$build/fuzz-artifacts"
 cp -n "$build"/tests/fuzz/stream-*.bin "$build/fuzz-corpus/stream/"
 cp -n "$src"/tests/fuzz/corpus/qmp/* "$build/fuzz-corpus/qmp/"
+cp -n "$src"/tests/fuzz/corpus/xbzrle/* "$build/fuzz-corpus/xbzrle/"
 
 run() {
   local target=$1; shift
@@ -23,3 +25,4 @@ run() {
 run fuzz-stream -dict="$src/tests/fuzz/stream.dict" -max_len=1048576 -rss_limit_mb=4096 \
   "$build/fuzz-corpus/stream"
 run fuzz-qmp "$build/fuzz-corpus/qmp"
+run fuzz-xbzrle -max_len=8192 "$build/fuzz-corpus/xbzrle"
