@@ -13,6 +13,7 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "auto-converge.h"
 #include "postcopy-source.h"
 #include "rate-window.h"
 #include "return-path.h"
@@ -214,6 +215,7 @@ static void migration_pass_done(void *opaque, uint64_t sync_count)
 {
     MigrationState *s = opaque;
 
+    migration_converge_sync(s->converge);
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration_pass(sync_count);
     }
@@ -363,6 +365,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
+    migration_converge_stop(s);
     s->machine.dirty_log_stop(s->machine.opaque);
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
@@ -392,6 +395,7 @@ static gpointer migration_thread(gpointer opaque)
 {
     MigrationState *s = opaque;
     MigrationRate r = { .s = s };
+    MigrationConverge converge;
     GError *err = NULL;
     bool bql_held;
     bool ok;
@@ -400,6 +404,8 @@ static gpointer migration_thread(gpointer opaque)
     if (ok) {
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
+        migration_converge_start(&converge, s);
+        s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
         ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
         if (ok && postcopy_source_requested(s)) {
@@ -413,6 +419,7 @@ static gpointer migration_thread(gpointer opaque)
         migration_stat_set(&s->stats.transferred, qemu_file_transferred(s->to_dst));
         ram_state_set_rate_limit(s->ram, NULL);     /* @r lives on this stack */
         ram_state_set_sync_hook(s->ram, NULL, NULL);
+        s->converge = NULL;
     }
     /*
      * After a successful switchover the BQL stays held until completed.
@@ -619,6 +626,8 @@ MigrationInfo *migration_source_info(MigrationState *s)
             info->expected_downtime = time_get(&s->expected_downtime);
         }
         info->ram = migration_ram_info(s, completed);
+        info->cpu_throttle_percentage = s->machine.throttle_get(s->machine.opaque);
+        info->has_cpu_throttle_percentage = info->cpu_throttle_percentage != 0;
         break;
     }
     default:

@@ -26,6 +26,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
     [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
+    [MIGRATION_CAPABILITY_AUTO_CONVERGE] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -264,21 +265,21 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         RANGE("announce_step", 1, 10000, "a value between 0 and 10000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
     [MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD] = {
-        .default_json = "50",
+        .default_json = "50", .implemented = true,
         RANGE("throttle_trigger_threshold", 1, 100,
               "an integer in the range of 1 to 100"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_INITIAL] = {
-        .default_json = "20",
+        .default_json = "20", .implemented = true,
         RANGE("cpu_throttle_initial", 1, 99, "an integer in the range of 1 to 99"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT] = {
-        .default_json = "10",
+        .default_json = "10", .implemented = true,
         RANGE("cpu_throttle_increment", 1, 99,
               "an integer in the range of 1 to 99"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW] = {
-        .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },
+        .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
     [MIGRATION_PARAMETER_TLS_CREDS] = {
         .default_json = "\"\"", .implemented = true, .accepted = only_empty,
         .input = MIGRATION_PARAM_INPUT_STR },
@@ -313,7 +314,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
     [MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH] = {
         .default_json = "0", .implemented = true, .input = MIGRATION_PARAM_INPUT_SIZE },
     [MIGRATION_PARAMETER_MAX_CPU_THROTTLE] = {
-        .default_json = "99", .check = check_max_cpu_throttle,
+        .default_json = "99", .implemented = true, .check = check_max_cpu_throttle,
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_MULTIFD_COMPRESSION] = {
         .default_json = "\"none\"", .input = MIGRATION_PARAM_INPUT_ENUM },

@@ -105,6 +105,7 @@ struct RAMState {
 
     /* ---- source; migration thread only ---- */
     uint64_t dirty_pages;           /* bits set over all rb->bmap */
+    uint64_t dirtied_pages;         /* pages the syncs found newly dirty, cumulative */
     uint64_t sync_count;
     guint cursor_block;             /* where the next page search starts */
     uint64_t cursor_page;

@@ -83,6 +83,11 @@ uint64_t ram_state_dirty_sync_count(const RAMState *rs)
     return rs->sync_count;
 }
 
+uint64_t ram_state_dirtied_pages(const RAMState *rs)
+{
+    return rs->dirtied_pages;
+}
+
 uint64_t ram_state_dirty_pages(const RAMState *rs)
 {
     return rs->dirty_pages;
@@ -121,7 +126,10 @@ static uint64_t ram_merge_dirty(RAMState *rs, RAMBlock *rb, const unsigned long 
         }
         if (w) {
             written += __builtin_popcountl(w);
-            rs->dirty_pages += __builtin_popcountl(w & ~rb->bmap[i]);
+            uint64_t fresh = __builtin_popcountl(w & ~rb->bmap[i]);
+
+            rs->dirty_pages += fresh;
+            rs->dirtied_pages += fresh;
             rb->bmap[i] |= w;
         }
     }
@@ -365,6 +373,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     }
     ram_alloc_bitmaps(rs);
     rs->sync_count = 0;
+    rs->dirtied_pages = 0;
     rs->all_sent_once = false;
     rs->cursor_block = 0;
     rs->cursor_page = 0;

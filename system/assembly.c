@@ -14,6 +14,7 @@
 #include "migration/misc.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
+#include "sysemu/cpu-throttle.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
 #include "sysemu/vm.h"
@@ -126,6 +127,24 @@ static void assembly_vm_dirty_log_stop(void *opaque)
     memory_dirty_log_stop(ctx->machine->memory);
 }
 
+static void assembly_vm_throttle_set(void *opaque, int pct)
+{
+    TernContext *ctx = opaque;
+
+    if (pct) {
+        cpu_throttle_set(ctx->vm, pct);
+    } else {
+        cpu_throttle_stop(ctx->vm);
+    }
+}
+
+static int assembly_vm_throttle_get(void *opaque)
+{
+    TernContext *ctx = opaque;
+
+    return cpu_throttle_get_percentage(ctx->vm);
+}
+
 static const MigrationMachineOps assembly_vm = {
     .machine_type = MACHINE_TYPE_NAME,
     .uuid = assembly_vm_uuid,
@@ -137,6 +156,8 @@ static const MigrationMachineOps assembly_vm = {
     .stop = assembly_vm_stop,
     .dirty_log_start = assembly_vm_dirty_log_start,
     .dirty_log_stop = assembly_vm_dirty_log_stop,
+    .throttle_set = assembly_vm_throttle_set,
+    .throttle_get = assembly_vm_throttle_get,
 };
 
 void assembly_init_vm(TernContext *ctx)

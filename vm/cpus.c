@@ -36,6 +36,8 @@ typedef struct CPUState {
     bool halted;        /* executed HLT; parked until woken */
     bool exit;          /* leave the thread */
     QemuCond wake;
+
+    CPUThrottleSlice throttle;  /* its own thread only */
 } CPUState;
 
 static __thread CPUState *current_cpu;
@@ -73,6 +75,34 @@ static bool cpu_should_park(const CPUState *cpu)
            !runstate_is_running(cpu->vm);
 }
 
+void cpus_kick_one(VM *vm, int index)
+{
+    CPUState *cpu = cpu_by_index(vm, index);
+
+    vm->ops->vcpu_kick(cpu->vcpu);
+}
+
+/*
+ * Sleep what the throttle says this run owes (BQL held, released while
+ * asleep).  Asleep, the vCPU is outside the accelerator, so it counts as
+ * parked: a stop does not wait for the sleep, and the sleep ends early when
+ * the vCPU must park (it parks at the top of its loop).
+ */
+static void cpu_throttle_sleep(CPUState *cpu)
+{
+    int64_t deadline = g_get_monotonic_time() + cpu->throttle.sleep_us;
+
+    if (!cpu->throttle.sleep_us) {
+        return;
+    }
+    cpu->parked = true;
+    qemu_cond_broadcast(&cpu->vm->parked_cond);
+    while (!cpu_should_park(cpu) && g_get_monotonic_time() < deadline) {
+        bql_cond_timedwait_until(&cpu->wake, deadline);
+    }
+    cpu->throttle.sleep_us = 0;
+}
+
 static void cpu_report_error(CPUState *cpu, GError *err)
 {
     VM *vm = cpu->vm;
@@ -103,8 +133,9 @@ static gpointer cpu_thread_fn(gpointer opaque)
         }
         cpu->parked = false;
         bql_unlock();
-        why = vm->ops->vcpu_run(cpu->vcpu, &vm->io, &err);
+        why = cpu_throttle_run(vm, &cpu->throttle, cpu->vcpu, &err);
         bql_lock();
+        cpu_throttle_sleep(cpu);
 
         switch (why) {
         case VCPU_EXIT_KICKED:
@@ -183,6 +214,7 @@ bool cpus_create(VM *vm, const AccelOps *ops, AccelState *accel, int count,
         g_ptr_array_add(vm->cpus, cpu);
         cpu->thread = g_thread_new(name, cpu_thread_fn, cpu);
     }
+    cpu_throttle_init(vm);
     return true;
 }
 
@@ -257,6 +289,7 @@ void cpus_destroy(VM *vm)
     if (!vm->cpus) {
         return;
     }
+    cpu_throttle_cleanup(vm);
     for (int i = 0; i < cpus_count(vm); i++) {
         CPUState *cpu = cpu_by_index(vm, i);
 

@@ -195,6 +195,7 @@ const AccelOps accel_interp_ops = {
     .vcpu_new = interp_vcpu_new,
     .vcpu_free = interp_vcpu_free,
     .vcpu_run = interp_vcpu_run,
+    .vcpu_run_for = interp_run_for,
     .vcpu_kick = interp_vcpu_kick,
     .vcpu_get_state = interp_vcpu_get_state,
     .vcpu_set_state = interp_vcpu_set_state,

@@ -84,6 +84,7 @@ typedef struct MigrationState {
     GPtrArray *blockers;
 
     RunState vm_old_state;              /* before switchover stopped the VM (thread only) */
+    struct MigrationConverge *converge; /* thread only: auto-converge, on its stack */
 } MigrationState;
 
 typedef struct MigrationIncomingState {

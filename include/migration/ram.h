@@ -107,6 +107,12 @@ void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque);
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);
 
+/*
+ * Pages the dirty syncs of this migration found written and not yet marked
+ * to send (QEMU's num_dirty_pages_period, summed); migration thread.
+ */
+uint64_t ram_state_dirtied_pages(const RAMState *rs);
+
 /* Pages currently marked to send. */
 uint64_t ram_state_dirty_pages(const RAMState *rs);
 

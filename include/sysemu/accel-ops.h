@@ -51,6 +51,14 @@ typedef struct AccelOps {
 
     /* Run until kicked, halted or failed (see VCPUExit). */
     VCPUExit (*vcpu_run)(AccelVCPU *cpu, const CPUIOHandler *io, GError **errp);
+    /*
+     * Optional: run at most @max_insns instructions (*@executed says how
+     * many ran), returning VCPU_EXIT_KICKED when the budget is spent, or as
+     * vcpu_run does.  The throttle (sysemu/cpu-throttle.h) ends its time
+     * slices with it; without it, a kick every slice does.
+     */
+    VCPUExit (*vcpu_run_for)(AccelVCPU *cpu, const CPUIOHandler *io,
+                             uint64_t max_insns, uint64_t *executed, GError **errp);
     /* Make a running (or about to run) vcpu_run return VCPU_EXIT_KICKED soon. */
     void (*vcpu_kick)(AccelVCPU *cpu);
 

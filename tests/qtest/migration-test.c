@@ -373,6 +373,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/precopy/file/offset/bad",
                     test_precopy_file_offset_bad);
     migration_register_misc_tests();
+    migration_register_converge_tests();
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();

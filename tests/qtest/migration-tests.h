@@ -21,6 +21,9 @@ void migration_register_lifecycle_tests(void);
  * on migrate_cancel and on quit. */
 void migration_register_cancel_tests(void);
 
+/* auto-converge (and, later, dirty rate and dirty limit). */
+void migration_register_converge_tests(void);
+
 /* The return path (precopy) and postcopy. */
 void migration_register_postcopy_tests(void);
 void migration_register_postcopy_kvm_tests(void);

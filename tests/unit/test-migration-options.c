@@ -193,6 +193,11 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_MODE,
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
         MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH,
+        MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD,
+        MIGRATION_PARAMETER_CPU_THROTTLE_INITIAL,
+        MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT,
+        MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW,
+        MIGRATION_PARAMETER_MAX_CPU_THROTTLE,
     };
     int n = 0;
 
@@ -249,6 +254,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_VALIDATE_UUID,
         MIGRATION_CAPABILITY_RETURN_PATH,
         MIGRATION_CAPABILITY_POSTCOPY_RAM,
+        MIGRATION_CAPABILITY_AUTO_CONVERGE,
     };
     int n = 0;
 
@@ -475,7 +481,6 @@ static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer dat
         { "{\"multifd-channels\": 4}", "multifd-channels" },
         { "{\"xbzrle-cache-size\": 4096}", "xbzrle-cache-size" },
         { "{\"announce-step\": 1}", "announce-step" },
-        { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
         { "{\"multifd-compression\": \"zlib\"}", "multifd-compression" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
