@@ -50,10 +50,15 @@ static char *hmp_info_migrate(QTestState *who)
     return g_strdup(json_node_get_string(ret));
 }
 
-static void test_auto_converge(void)
+/* @opaque: the accelerator ("interp" or "kvm"). */
+static void test_auto_converge(const void *opaque)
 {
     const int64_t init_pct = 5, inc_pct = 50, max_pct = 95;
-    MigrateStart start = { .start_address = 1 << 20, .end_address = 3 << 20 };
+    MigrateStart start = {
+        .accel = opaque,
+        .start_address = 1 << 20,
+        .end_address = 3 << 20,
+    };
     g_autofree char *uri = NULL;
     g_autofree char *hmp = NULL;
     MigTest *t = migrate_start(&start);
@@ -101,5 +106,10 @@ static void test_auto_converge(void)
 
 void migration_register_converge_tests(void)
 {
-    g_test_add_func("/migration/auto_converge", test_auto_converge);
+    g_test_add_data_func("/migration/auto_converge", "interp", test_auto_converge);
+}
+
+void migration_register_converge_kvm_tests(void)
+{
+    g_test_add_data_func("/migration/auto_converge/kvm", "kvm", test_auto_converge);
 }

@@ -357,6 +357,7 @@ int main(int argc, char **argv)
         g_test_add_func("/migration/precopy/unix/plain/kvm",
                         test_precopy_unix_plain_kvm);
         migration_register_postcopy_kvm_tests();
+        migration_register_converge_kvm_tests();
     }
     if (!test_accel_selected(false)) {
         return g_test_run();

@@ -23,6 +23,7 @@ void migration_register_cancel_tests(void);
 
 /* auto-converge (and, later, dirty rate and dirty limit). */
 void migration_register_converge_tests(void);
+void migration_register_converge_kvm_tests(void);
 
 /* The return path (precopy) and postcopy. */
 void migration_register_postcopy_tests(void);
