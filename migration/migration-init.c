@@ -11,6 +11,7 @@
 
 #include "migration/migration.h"
 #include "migration/savevm.h"
+#include "dirty-rate.h"
 
 MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
                                         const RAMDirtySource *dirty,
@@ -27,6 +28,7 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     o->in = migration_incoming_new(o->savevm, o->opts, &o->global_state,
                                    machine);
     o->in->ram = o->ram;
+    o->dirty_rate = dirty_rate_new(ram_blocks, dirty, machine, o->out);
 
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
     savevm_register_vmsd(o->savevm, "globalstate", 0, &vmstate_globalstate,
@@ -36,6 +38,8 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
 
 void migration_objects_stop(MigrationObjects *o)
 {
+    /* First: a dirty-bitmap measurement takes down its blocker on o->out. */
+    dirty_rate_free(g_steal_pointer(&o->dirty_rate));
     migration_state_free(g_steal_pointer(&o->out));
     migration_incoming_free(g_steal_pointer(&o->in));
 }

@@ -171,6 +171,7 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     system_hmp_register();
     screendump_hmp_register();
     migration_hmp_register();
+    dirty_rate_hmp_register();
 }
 
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)

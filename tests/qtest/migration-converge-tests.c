@@ -40,14 +40,19 @@ static void wait_for_throttle(QTestState *who, int64_t prev, int64_t want)
     }
 }
 
-/* HMP "info migrate" on @who (transfer full). */
-static char *hmp_info_migrate(QTestState *who)
+/* HMP @line on @who, its output (transfer full). */
+static char *hmp(QTestState *who, const char *line)
 {
     g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(who,
         "{'execute': 'human-monitor-command', "
-        "'arguments': {'command-line': 'info migrate'}}");
+        "'arguments': {'command-line': '%s'}}", line);
 
     return g_strdup(json_node_get_string(ret));
+}
+
+static char *hmp_info_migrate(QTestState *who)
+{
+    return hmp(who, "info migrate");
 }
 
 /* @opaque: the accelerator ("interp" or "kvm"). */
@@ -104,8 +109,169 @@ static void test_auto_converge(const void *opaque)
     migrate_test_free(t);
 }
 
+/* ---- dirty rate ---- */
+
+/* query-dirty-rate in milliseconds (transfer full). */
+static JsonNode *query_dirty_rate(QTestState *who)
+{
+    return qtest_qmp_assert_success_ref(who, "{'execute': 'query-dirty-rate', "
+                                        "'arguments': {'calc-time-unit': 'millisecond'}}");
+}
+
+/* Wait (60 s liveness bound) until the measurement is done; its reply. */
+static JsonNode *wait_dirty_rate_measured(QTestState *who)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    for (;;) {
+        JsonNode *ret = query_dirty_rate(who);
+        JsonObject *o = json_node_get_object(ret);
+        const char *status = json_object_get_string_member(o, "status");
+
+        if (!strcmp(status, "measured")) {
+            return ret;
+        }
+        g_assert_cmpstr(status, ==, "measuring");
+        g_assert_false(json_object_has_member(o, "dirty-rate"));
+        json_node_unref(ret);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(20 * 1000);
+    }
+}
+
+#define DIRTY_RANGE_MIB 64
+
+/*
+ * A source running a-b over 64 MiB of its 128 MiB: between two looks at
+ * memory, every page of the range was written (a sweep takes far less
+ * than the 50 ms minimum period), and nothing else was.
+ */
+static MigTest *dirty_rate_start(void)
+{
+    MigrateStart start = {
+        .only_source = true,
+        .start_address = 1 << 20,
+        .end_address = (DIRTY_RANGE_MIB + 1) << 20,
+    };
+    MigTest *t = migrate_start(&start);
+
+    wait_for_serial(t->src_serial);
+    return t;
+}
+
+/* The rate is what writing the whole range once per period gives, within 20 %. */
+static void check_dirty_rate(JsonNode *ret, const char *mode)
+{
+    JsonObject *o = json_node_get_object(ret);
+    int64_t ms = json_object_get_int_member(o, "calc-time");
+    int64_t rate = json_object_get_int_member(o, "dirty-rate");
+    int64_t want = DIRTY_RANGE_MIB * 1000 / ms;
+
+    g_test_message("%s: %" G_GINT64_FORMAT " MiB/s over %" G_GINT64_FORMAT
+                   " ms, expected %" G_GINT64_FORMAT, mode, rate, ms, want);
+    g_assert_cmpstr(json_object_get_string_member(o, "mode"), ==, mode);
+    g_assert_cmpstr(json_object_get_string_member(o, "calc-time-unit"), ==,
+                    "millisecond");
+    g_assert_cmpint(ms, >=, 1000);
+    g_assert_cmpint(rate * 100, >=, want * 80);
+    g_assert_cmpint(rate * 100, <=, want * 120);
+}
+
+/* QEMU's refusals, and the state before any measurement. */
+static void test_dirty_rate_errors(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    g_autoptr(JsonNode) ret = query_dirty_rate(t->from);
+    JsonObject *o = json_node_get_object(ret);
+    g_autofree char *out1 = NULL, *out2 = NULL, *out3 = NULL;
+
+    g_assert_cmpstr(json_object_get_string_member(o, "status"), ==, "unstarted");
+    g_assert_false(json_object_has_member(o, "dirty-rate"));
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Calculation time is out of range [50ms, 60000ms].",
+        "{'execute': 'calc-dirty-rate', 'arguments': {'calc-time': 61}}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Calculation time is out of range [50ms, 60000ms].",
+        "{'execute': 'calc-dirty-rate', 'arguments': {'calc-time': 49, "
+        "'calc-time-unit': 'millisecond'}}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "sample-pages is used only in page-sampling mode",
+        "{'execute': 'calc-dirty-rate', 'arguments': {'calc-time': 1, "
+        "'sample-pages': 512, 'mode': 'dirty-bitmap'}}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "sample-pages is out of range[128, 16384].",
+        "{'execute': 'calc-dirty-rate', 'arguments': {'calc-time': 1, "
+        "'sample-pages': 127}}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "mode dirty-ring is not enabled, use other method instead.",
+        "{'execute': 'calc-dirty-rate', 'arguments': {'calc-time': 1, "
+        "'mode': 'dirty-ring'}}");
+    out1 = hmp(t->from, "calc_dirty_rate 0");
+    g_assert_cmpstr(out1, ==, "Incorrect period length specified!\r\n");
+    out2 = hmp(t->from, "calc_dirty_rate -r -b 1");
+    g_assert_cmpstr(out2, ==, "Either dirty ring or dirty bitmap can be specified!\r\n");
+    out3 = hmp(t->from, "info dirty_rate");
+    g_assert_nonnull(strstr(out3, "Status: unstarted\r\n"));
+    g_assert_nonnull(strstr(out3, "Dirty rate: (not ready)\r\n"));
+    migrate_test_free(t);
+}
+
+/* page-sampling, started from HMP; a second start while it measures is refused. */
+static void test_dirty_rate_sampling(void)
+{
+    MigTest *t = dirty_rate_start();
+    g_autofree char *out = hmp(t->from, "calc_dirty_rate 1 16384");
+    g_autofree char *info = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+
+    g_assert_cmpstr(out, ==, "Starting dirty rate measurement with period 1 seconds\r\n"
+                    "[Please use 'info dirty_rate' to check results]\r\n");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "the dirty rate is already being measured.",
+        "{'execute': 'calc-dirty-rate', 'arguments': {'calc-time': 1}}");
+    ret = wait_dirty_rate_measured(t->from);
+    check_dirty_rate(ret, "page-sampling");
+    g_assert_cmpint(json_object_get_int_member(json_node_get_object(ret),
+                                               "sample-pages"), ==, 16384);
+    info = hmp(t->from, "info dirty_rate");
+    g_assert_nonnull(strstr(info, "Status: measured\r\n"));
+    g_assert_nonnull(strstr(info, "Sample Pages: 16384 (per GB)\r\n"));
+    g_assert_nonnull(strstr(info, "Mode: page-sampling\r\n"));
+    g_assert_nonnull(strstr(info, " (MB/s)\r\n"));
+    migrate_test_free(t);
+}
+
+/* dirty-bitmap: exact page counts; migrate is refused while it holds the dirty log. */
+static void test_dirty_rate_bitmap(void)
+{
+    MigTest *t = dirty_rate_start();
+    g_autofree char *uri = g_strdup_printf("{'uri': 'unix:%s/nowhere'}", t->dir);
+    g_autofree char *desc = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonNode) mig = NULL;
+
+    qtest_qmp_assert_success(t->from, "{'execute': 'calc-dirty-rate', 'arguments': "
+                             "{'calc-time': 1000, 'calc-time-unit': 'millisecond', "
+                             "'mode': 'dirty-bitmap'}}");
+    desc = migrate_qmp_fail(t->from, uri);
+    g_assert_cmpstr(desc, ==,
+                    "a dirty rate measurement in dirty-bitmap mode is using the dirty log");
+    ret = wait_dirty_rate_measured(t->from);
+    check_dirty_rate(ret, "dirty-bitmap");
+    g_assert_cmpint(json_object_get_int_member(json_node_get_object(ret),
+                                               "sample-pages"), ==, 0);
+    /* The blocker went with the measurement. */
+    mig = migrate_query(t->from);
+    g_assert_false(json_object_has_member(json_node_get_object(mig), "blocked-reasons"));
+    migrate_test_free(t);
+}
+
 void migration_register_converge_tests(void)
 {
+    g_test_add_func("/migration/dirty_rate/errors", test_dirty_rate_errors);
+    g_test_add_func("/migration/dirty_rate/sampling", test_dirty_rate_sampling);
+    g_test_add_func("/migration/dirty_rate/bitmap", test_dirty_rate_bitmap);
     g_test_add_data_func("/migration/auto_converge", "interp", test_auto_converge);
 }
 
