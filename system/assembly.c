@@ -6,6 +6,7 @@
  * the BQL, and a device's blocker becomes a migration blocker.
  */
 #include "assembly.h"
+#include "dirty-limit-qmp.h"
 #include "hmp-cmds.h"
 #include "screendump-cmds.h"
 
@@ -172,6 +173,7 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     screendump_hmp_register();
     migration_hmp_register();
     dirty_rate_hmp_register();
+    dirty_limit_hmp_register();
 }
 
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)

@@ -38,6 +38,7 @@ typedef struct CPUState {
     QemuCond wake;
 
     CPUThrottleSlice throttle;  /* its own thread only */
+    CPUDirtyLimit dirty_limit;
 } CPUState;
 
 static __thread CPUState *current_cpu;
@@ -75,6 +76,13 @@ static bool cpu_should_park(const CPUState *cpu)
            !runstate_is_running(cpu->vm);
 }
 
+CPUDirtyLimit *cpus_dirty_limit_of(VM *vm, int index)
+{
+    CPUState *cpu = cpu_by_index(vm, index);
+
+    return cpu ? &cpu->dirty_limit : NULL;
+}
+
 void cpus_kick_one(VM *vm, int index)
 {
     CPUState *cpu = cpu_by_index(vm, index);
@@ -83,24 +91,20 @@ void cpus_kick_one(VM *vm, int index)
 }
 
 /*
- * Sleep what the throttle says this run owes (BQL held, released while
- * asleep).  Asleep, the vCPU is outside the accelerator, so it counts as
- * parked: a stop does not wait for the sleep, and the sleep ends early when
- * the vCPU must park (it parks at the top of its loop).
+ * Sleep @us outside the guest, for the throttle or the dirty limit (BQL
+ * held, released while asleep).  Asleep, the vCPU counts as parked: a stop
+ * does not wait for the sleep, and the sleep ends early when the vCPU must
+ * park (it parks at the top of its loop).
  */
-static void cpu_throttle_sleep(CPUState *cpu)
+static void cpu_sleep(CPUState *cpu, int64_t us)
 {
-    int64_t deadline = g_get_monotonic_time() + cpu->throttle.sleep_us;
+    int64_t deadline = g_get_monotonic_time() + us;
 
-    if (!cpu->throttle.sleep_us) {
-        return;
-    }
     cpu->parked = true;
     qemu_cond_broadcast(&cpu->vm->parked_cond);
     while (!cpu_should_park(cpu) && g_get_monotonic_time() < deadline) {
         bql_cond_timedwait_until(&cpu->wake, deadline);
     }
-    cpu->throttle.sleep_us = 0;
 }
 
 static void cpu_report_error(CPUState *cpu, GError *err)
@@ -123,6 +127,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
     bql_lock();
     while (!cpu->exit) {
         GError *err = NULL;
+        int64_t wait_us;
         VCPUExit why;
 
         if (cpu_should_park(cpu)) {
@@ -131,11 +136,18 @@ static gpointer cpu_thread_fn(gpointer opaque)
             bql_cond_wait(&cpu->wake);
             continue;
         }
+        wait_us = dirty_limit_before_run(vm, &cpu->dirty_limit, cpu->vcpu);
+        if (wait_us) {
+            cpu_sleep(cpu, wait_us);
+            continue;
+        }
         cpu->parked = false;
         bql_unlock();
         why = cpu_throttle_run(vm, &cpu->throttle, cpu->vcpu, &err);
         bql_lock();
-        cpu_throttle_sleep(cpu);
+        if (cpu->throttle.sleep_us) {
+            cpu_sleep(cpu, cpu->throttle.sleep_us);
+        }
 
         switch (why) {
         case VCPU_EXIT_KICKED:

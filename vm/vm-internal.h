@@ -47,6 +47,29 @@ struct VM {
     bool throttle_exit;
 };
 
+/* One vCPU's dirty limit (dirty-limit.c); BQL. */
+typedef struct CPUDirtyLimit {
+    uint64_t limit_mbps;        /* 0: none */
+    uint64_t current_mbps;      /* distinct pages of the last period */
+    /* The vCPU's own thread, with the BQL held between runs: */
+    bool counting;              /* the accelerator counts for us */
+    uint64_t budget;            /* what the accelerator was given */
+    double tokens;              /* pages it may still dirty */
+    int64_t last_us;            /* when @tokens was last refilled */
+    int64_t period_start_us;
+    uint64_t period_pages;
+} CPUDirtyLimit;
+
+/* vCPU @index's dirty limit (cpus.c owns it). */
+CPUDirtyLimit *cpus_dirty_limit_of(VM *vm, int index);
+
+/*
+ * Before a run, on the vCPU's thread (BQL held): account the pages of the
+ * last run, refill, hand the accelerator the next budget.  Returns how
+ * long (µs) the vCPU must wait before it may run, 0 to run now.
+ */
+int64_t dirty_limit_before_run(VM *vm, CPUDirtyLimit *dl, AccelVCPU *vcpu);
+
 /* One vCPU's throttle bookkeeping; its own thread only. */
 typedef struct CPUThrottleSlice {
     uint64_t insns;             /* the next slice's budget (vcpu_run_for) */
