@@ -3,7 +3,8 @@
  * tokens over an eventfd, and the fd channel whose reads and writes wait
  * in poll() on the fd and the token together.
  */
-#include "migration/channel.h"
+#include "channel-internal.h"
+#include "migration/channel-tls.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -22,18 +23,6 @@
  */
 #define CHANNEL_FILE_CHUNK (1 << 20)
 
-struct ChannelCancel {
-    gint refcount;
-    gint triggered;     /* atomic: 0, then 1 for good */
-    int efd;            /* readable once triggered; never drained */
-};
-
-struct Channel {
-    gint refcount;      /* the stream and its return path share a channel */
-    int fd;
-    bool pollable;      /* false: a regular file or block device */
-    ChannelCancel *cancel;
-};
 
 /* ---- cancel tokens ---- */
 
@@ -155,8 +144,25 @@ static bool channel_wait(Channel *ch, short events, GError **errp)
     return channel_cancel_wait_fd(ch->cancel, ch->fd, events, errp);
 }
 
+/* Hand out read-ahead bytes first; how many were copied. */
+static size_t channel_take_peeked(Channel *ch, void *buf, size_t len)
+{
+    size_t n = MIN(len, ch->npeeked);
+
+    memcpy(buf, ch->peeked, n);
+    memmove(ch->peeked, ch->peeked + n, ch->npeeked - n);
+    ch->npeeked -= n;
+    return n;
+}
+
 ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
 {
+    if (ch->npeeked && len) {
+        return channel_take_peeked(ch, buf, len);
+    }
+    if (ch->tls) {
+        return channel_tls_read(ch, buf, len, errp);
+    }
     if (!ch->pollable) {
         len = MIN(len, CHANNEL_FILE_CHUNK);
     }
@@ -181,6 +187,115 @@ ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
             return -1;
         }
     }
+}
+
+ssize_t channel_peek(Channel *ch, void *buf, size_t len, GError **errp)
+{
+    g_assert(len <= CHANNEL_PEEK_MAX);
+    while (ch->npeeked < len) {
+        uint8_t tmp[CHANNEL_PEEK_MAX];
+        size_t have = ch->npeeked;
+        ssize_t n;
+
+        /* channel_read would hand the read-ahead back: read past it. */
+        ch->npeeked = 0;
+        n = channel_read(ch, tmp, len - have, errp);
+        ch->npeeked = have;
+        if (n < 0) {
+            return -1;
+        }
+        if (n == 0) {
+            break;
+        }
+        memcpy(ch->peeked + have, tmp, n);
+        ch->npeeked += n;
+    }
+    memcpy(buf, ch->peeked, MIN(len, ch->npeeked));
+    return MIN(len, ch->npeeked);
+}
+
+/* Skip @n bytes of the iovec array *@v (*@cnt entries), as a partial transfer leaves it. */
+static void channel_iov_advance(struct iovec **v, int *cnt, size_t n)
+{
+    while (*cnt > 0 && n >= (*v)->iov_len) {
+        n -= (*v)->iov_len;
+        (*v)++;
+        (*cnt)--;
+    }
+    if (*cnt > 0) {
+        (*v)->iov_base = (uint8_t *)(*v)->iov_base + n;
+        (*v)->iov_len -= n;
+    }
+}
+
+/*
+ * One readv of the fd into @v: the count (0 at end of stream), -2 when
+ * it should be retried (interrupted, or it waited for data), -1 with
+ * @errp set on error or cancel.
+ */
+static ssize_t channel_readv_fd(Channel *ch, struct iovec *v, int cnt,
+                                GError **errp)
+{
+    ssize_t n = ch->pollable ? readv(ch->fd, v, MIN(cnt, IOV_MAX))
+                             : read(ch->fd, v->iov_base,
+                                    MIN(v->iov_len, CHANNEL_FILE_CHUNK));
+
+    if (n >= 0 || errno == EINTR) {
+        return n >= 0 ? n : -2;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        error_setg_errno(errp, errno, "failed to read migration stream");
+        return -1;
+    }
+    return channel_wait(ch, POLLIN, errp) ? -2 : -1;
+}
+
+int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
+                      GError **errp)
+{
+    g_autofree struct iovec *local = g_memdup2(iov, iovcnt * sizeof(*iov));
+    struct iovec *v = local;
+    int cnt = iovcnt;
+    size_t done = 0;
+
+    /* Read-ahead first, then one readv per wakeup (a multifd packet's 128 pages at once). */
+    while (cnt > 0 && ch->npeeked) {
+        size_t n = channel_take_peeked(ch, v->iov_base, v->iov_len);
+
+        done += n;
+        channel_iov_advance(&v, &cnt, n);
+    }
+    while (cnt > 0) {
+        ssize_t n;
+
+        if (!channel_cancel_check(ch->cancel, errp)) {
+            return -1;
+        }
+        if (ch->tls) {      /* plaintext comes out of the session, not the fd */
+            n = channel_tls_read(ch, v->iov_base, v->iov_len, errp);
+            if (n < 0) {
+                return -1;
+            }
+        } else {
+            n = channel_readv_fd(ch, v, cnt, errp);
+            if (n == -2) {
+                continue;
+            }
+            if (n < 0) {
+                return -1;
+            }
+        }
+        if (n == 0) {
+            if (done == 0) {
+                return 0;
+            }
+            error_setg(errp, "migration stream ended %zu bytes into a record", done);
+            return -1;
+        }
+        done += n;
+        channel_iov_advance(&v, &cnt, n);
+    }
+    return 1;
 }
 
 /*
@@ -211,6 +326,9 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
     struct iovec *v = local;
     int cnt = iovcnt;
 
+    if (ch->tls) {
+        return channel_tls_writev_all(ch, iov, iovcnt, errp);
+    }
     while (cnt > 0) {
         ssize_t n;
 
@@ -232,15 +350,7 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
             continue;
         }
         /* Skip what was written; a partial write leaves the rest in place. */
-        while (cnt > 0 && (size_t)n >= v->iov_len) {
-            n -= v->iov_len;
-            v++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            v->iov_base = (uint8_t *)v->iov_base + n;
-            v->iov_len -= n;
-        }
+        channel_iov_advance(&v, &cnt, n);
     }
     return true;
 }
@@ -270,6 +380,7 @@ bool channel_close(Channel *ch, GError **errp)
     if (!ch || !g_atomic_int_dec_and_test(&ch->refcount)) {
         return true;
     }
+    channel_tls_detach(ch);
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

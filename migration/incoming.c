@@ -12,8 +12,11 @@
 #include "migration/migration.h"
 #include "migration/global-state.h"
 #include "incoming-commands.h"
+#include "migration/ram.h"
+#include "multifd.h"
 #include "postcopy-dest.h"
 #include "transport.h"
+#include "tls.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
 
@@ -36,8 +39,28 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
     mis->machine = *machine;
     mis->opts = opts;
     mis->global_state = gs;
+    mis->extra_threads = g_ptr_array_new();
     qemu_mutex_init(&mis->lock);
     return mis;
+}
+
+/* Join every channel thread (they end on their own or after a cancel) and drop multifd. */
+static void incoming_join_channels(MigrationIncomingState *mis)
+{
+    if (mis->thread) {
+        g_thread_join(mis->thread);
+        mis->thread = NULL;
+    }
+    for (guint i = 0; i < mis->extra_threads->len; i++) {
+        g_thread_join(g_ptr_array_index(mis->extra_threads, i));
+    }
+    g_ptr_array_set_size(mis->extra_threads, 0);
+    if (mis->multifd) {
+        if (mis->ram) {
+            ram_state_set_multifd_recv(mis->ram, NULL);
+        }
+        g_clear_pointer(&mis->multifd, multifd_recv_free);
+    }
 }
 
 void migration_incoming_free(MigrationIncomingState *mis)
@@ -46,13 +69,15 @@ void migration_incoming_free(MigrationIncomingState *mis)
         return;
     }
     transport_listener_free(mis->listener);
-    /* The load ends wherever it waits for the source. */
+    /* The load ends wherever it waits for the source, or for a channel. */
     if (mis->cancel) {
         channel_cancel_trigger(mis->cancel);
     }
-    if (mis->thread) {
-        g_thread_join(mis->thread);
+    if (mis->multifd) {
+        multifd_recv_shutdown(mis->multifd);
     }
+    incoming_join_channels(mis);
+    g_ptr_array_free(mis->extra_threads, TRUE);
     postcopy_incoming_free(mis);
     /*
      * The joined thread may have scheduled incoming_finish(), which the
@@ -70,6 +95,7 @@ void migration_incoming_free(MigrationIncomingState *mis)
         g_source_unref(mis->finish);
     }
     g_clear_error(&mis->load_err);
+    migration_tls_free(mis->tls);
     channel_cancel_unref(mis->cancel);
     g_free(mis->error_desc);
     qemu_mutex_destroy(&mis->lock);
@@ -132,8 +158,7 @@ static gboolean incoming_finish(gpointer opaque)
     MigrationIncomingState *mis = opaque;
     g_autoptr(GError) err = NULL;
 
-    g_thread_join(mis->thread);
-    mis->thread = NULL;
+    incoming_join_channels(mis);
     g_clear_pointer(&mis->finish, g_source_unref);
     /* As QEMU, the listener (and socket-address) go when the load ends. */
     g_clear_pointer(&mis->listener, transport_listener_free);
@@ -151,13 +176,58 @@ static gboolean incoming_finish(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-static gpointer incoming_thread(gpointer opaque)
+/* The multifd receive side, as the first channel arrives (main loop, BQL held). */
+static bool incoming_multifd_setup(MigrationIncomingState *mis, GError **errp)
 {
-    MigrationIncomingState *mis = opaque;
+    MultiFDRecvConfig cfg = {
+        .channels = migrate_params(mis->opts)->multifd_channels,
+        .compression = migrate_params(mis->opts)->multifd_compression,
+    };
+
+    if (!mis->multi_channel) {
+        error_setg(errp, "Migration requires multi-channel URIs (e.g. tcp)");
+        return false;
+    }
+    if (!mis->ram) {
+        error_setg(errp, "multifd: no RAM state to receive pages into");
+        return false;
+    }
+    mis->machine.uuid(mis->machine.opaque, cfg.uuid);
+    mis->multifd = multifd_recv_new(&cfg, ram_state_blocks(mis->ram), mis->cancel);
+    ram_state_set_multifd_recv(mis->ram, mis->multifd);
+    return true;
+}
+
+/*
+ * A multifd channel's failure caused the cancel that stopped the load: its
+ * error replaces *@err.  Then every channel thread is told to end.
+ */
+static void incoming_multifd_end(MigrationIncomingState *mis, GError **err)
+{
+    GError *mf_err;
+
+    if (!mis->multifd) {
+        return;
+    }
+    mf_err = *err ? multifd_recv_error(mis->multifd) : NULL;
+    if (mf_err) {
+        g_clear_error(err);
+        *err = mf_err;
+    }
+    multifd_recv_shutdown(mis->multifd);
+    /* Channels still reading (the source may not have closed them yet) stop. */
+    channel_cancel_trigger(mis->cancel);
+}
+
+/* The main channel's thread: load the stream from @ch (taken). */
+static void incoming_load(MigrationIncomingState *mis, Channel *ch)
+{
     GError *err = NULL;
 
-    bool ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+    bool ok;
 
+    mis->from_src = qemu_file_new_channel(ch, false);
+    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
         ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
@@ -170,6 +240,7 @@ static gpointer incoming_thread(gpointer opaque)
     incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);
     mis->from_src = NULL;
+    incoming_multifd_end(mis, &err);
 
     /*
      * Not main_loop_schedule(): migration_incoming_free() must be able to
@@ -181,31 +252,119 @@ static gpointer incoming_thread(gpointer opaque)
     g_source_set_priority(mis->finish, G_PRIORITY_DEFAULT);
     g_source_set_callback(mis->finish, incoming_finish, mis, NULL);
     g_source_attach(mis->finish, NULL);
+}
+
+typedef struct IncomingChannel {
+    MigrationIncomingState *mis;
+    Channel *ch;
+} IncomingChannel;
+
+/*
+ * Is @ch a multifd channel?  The one place the destination tells a
+ * channel's kind, by its first four bytes (QEMU's peek): MULTIFD_MAGIC is
+ * a multifd channel; anything else is the main one, whose load then
+ * reports a bad stream as it would without multifd.  Without the multifd
+ * capability every channel is the main one.  False with @errp set when
+ * the peek itself failed.
+ */
+static bool incoming_channel_is_multifd(MigrationIncomingState *mis, Channel *ch,
+                                        bool *multifd, GError **errp)
+{
+    uint8_t magic[4];
+    ssize_t n;
+
+    *multifd = false;
+    if (!mis->multifd) {
+        return true;
+    }
+    n = channel_peek(ch, magic, sizeof(magic), errp);
+    if (n < 0) {
+        return false;
+    }
+    *multifd = n == sizeof(magic) &&
+               ((uint32_t)magic[0] << 24 | magic[1] << 16 | magic[2] << 8 | magic[3]) ==
+               MULTIFD_MAGIC;
+    return true;
+}
+
+/* Every accepted channel's thread: classify it, then load or receive pages. */
+static gpointer incoming_channel_thread(gpointer opaque)
+{
+    g_autofree IncomingChannel *ic = opaque;
+    MigrationIncomingState *mis = ic->mis;
+    GError *err = NULL;
+    bool multifd;
+
+    if (!incoming_channel_is_multifd(mis, ic->ch, &multifd, &err)) {
+        g_prefix_error(&err, "migration channel: ");
+    } else if (multifd) {
+        /* Failures are recorded for the load, which they cancel. */
+        multifd_recv_channel_run(mis->multifd, ic->ch, NULL);
+        return NULL;
+    } else if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
+        incoming_load(mis, ic->ch);
+        return NULL;
+    } else {
+        error_setg(&err, "a second main migration channel arrived");
+    }
+    channel_close(ic->ch, NULL);
+    multifd_recv_fail(mis->multifd, err);
+    channel_cancel_trigger(mis->cancel);
     return NULL;
 }
 
-/* Main loop, BQL held: the stream's channel is here; load it on a thread. */
-static void incoming_accept(int fd, void *opaque)
+/*
+ * Main loop, BQL held: a channel is here; it runs on a thread of its own.
+ * Returns whether more channels are expected (multifd: the main one and
+ * multifd-channels more).
+ */
+static bool incoming_accept(int fd, void *opaque)
 {
     MigrationIncomingState *mis = opaque;
     g_autoptr(GError) err = NULL;
     Channel *ch = channel_new_fd(fd, mis->cancel, &err);
+    IncomingChannel *ic;
+    GThread *thread;
 
-    if (!ch) {
-        incoming_fail(mis, err);
-        return;
+    if (ch && migration_tls_enabled(mis->opts)) {
+        mis->tls = migration_tls_new(mis->objects, mis->opts, NULL, &err);
     }
-    mis->from_src = qemu_file_new_channel(ch, false);
-    /*
-     * Active before the thread exists, and the options read here: a
-     * migrate-set-capabilities (BQL held too) sees either a listener that
-     * has read nothing yet or a load in progress, which it refuses.
-     */
-    migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
-    savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
-    migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
-                      MIGRATION_STATUS_ACTIVE);
-    mis->thread = g_thread_new("mig/dst", incoming_thread, mis);
+    if (!ch || err || (mis->tls && !migration_tls_wrap(mis->tls, ch, &err))) {
+        channel_close(ch, NULL);
+        /* As at the end of a load; safe here, it has let go of its source. */
+        g_clear_pointer(&mis->listener, transport_listener_free);
+        incoming_fail(mis, err);
+        return false;
+    }
+    if (mis->nr_channels == 0) {
+        /*
+         * Active before the thread exists, and the options read here: a
+         * migrate-set-capabilities (BQL held too) sees either a listener that
+         * has read nothing yet or a load in progress, which it refuses.
+         */
+        migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
+        savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
+        if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
+            !incoming_multifd_setup(mis, &err)) {
+            channel_close(ch, NULL);
+            incoming_fail(mis, err);
+            return false;
+        }
+        migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
+                          MIGRATION_STATUS_ACTIVE);
+    }
+    mis->nr_channels++;
+    ic = g_new0(IncomingChannel, 1);
+    ic->mis = mis;
+    ic->ch = ch;
+    thread = g_thread_new("mig/dst", incoming_channel_thread, ic);
+    if (!mis->thread) {
+        mis->thread = thread;
+    } else {
+        g_ptr_array_add(mis->extra_threads, thread);
+    }
+    return mis->multifd &&
+           mis->nr_channels < 1u + migrate_params(mis->opts)->multifd_channels;
 }
 
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
@@ -227,6 +386,7 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     if (!mis->cancel) {
         return false;
     }
+    mis->multi_channel = multifd_address_check(addr, NULL);
     mis->listener = transport_listen(addr, incoming_accept, mis, errp);
     if (!mis->listener) {
         g_clear_pointer(&mis->cancel, channel_cancel_unref);
@@ -261,4 +421,5 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     qemu_mutex_lock(&mis->lock);
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
+    postcopy_incoming_info(mis, info);
 }

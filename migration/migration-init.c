@@ -36,6 +36,12 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     return o;
 }
 
+void migration_objects_set_tls(MigrationObjects *o, ObjectSet *objects)
+{
+    o->out->objects = objects;
+    o->in->objects = objects;
+}
+
 void migration_objects_stop(MigrationObjects *o)
 {
     /* First: a dirty-bitmap measurement takes down its blocker on o->out. */

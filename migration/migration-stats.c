@@ -12,6 +12,7 @@ void migration_stats_reset(MigrationAtomicStats *s)
         &s->transferred, &s->pages_per_second, &s->total, &s->remaining,
         &s->zero_pages, &s->normal_pages, &s->dirty_sync_count,
         &s->dirty_pages_rate, &s->precopy_bytes, &s->downtime_bytes,
+        &s->multifd_bytes,
         &s->postcopy_bytes, &s->postcopy_requests,
     };
 

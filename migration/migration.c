@@ -14,11 +14,13 @@
 #include "migration-states.h"
 #include "migration/ram.h"
 #include "auto-converge.h"
+#include "multifd.h"
 #include "postcopy-source.h"
 #include "rate-window.h"
 #include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
+#include "tls.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -83,6 +85,8 @@ void migration_state_free(MigrationState *s)
     channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
     migration_options_free(s->run_opts);
+    migration_tls_free(s->tls);
+    g_clear_error(&s->tls_err);
     qemu_mutex_destroy(&s->lock);
     qemu_cond_destroy(&s->cond);
     g_free(s);
@@ -106,6 +110,12 @@ void migration_remove_blocker(MigrationState *s, const char *reason)
 }
 
 /* ---- rate limiting and the switchover decision ---- */
+
+/* Bytes of the whole migration so far: the main channel's and the multifd channels'. */
+static uint64_t migration_transferred(MigrationState *s)
+{
+    return qemu_file_transferred(s->to_dst) + migration_stat_get(&s->stats.multifd_bytes);
+}
 
 /* The thread's view of the bandwidth: the window, and what the decision plans on. */
 typedef struct MigrationRate {
@@ -175,7 +185,7 @@ static void migration_rate_advance(MigrationRate *r, bool first_round_ended)
     int64_t elapsed;
     uint64_t zero;
 
-    migration_stat_set(&st->transferred, qemu_file_transferred(r->w.f));
+    migration_stat_set(&st->transferred, migration_transferred(r->s));
     if (!rate_window_due(&r->w, max_bandwidth, &sleep_until)) {
         if (!first_round_ended) {
             return;
@@ -243,8 +253,69 @@ static bool migration_connect(MigrationState *s, GError **errp)
     if (!ch) {
         return false;
     }
+    if (s->tls_err || (s->tls && !migration_tls_wrap(s->tls, ch, errp))) {
+        /* As QEMU: connected first, so the destination sees it fail too. */
+        if (s->tls_err) {
+            g_propagate_error(errp, g_error_copy(s->tls_err));
+        }
+        channel_close(ch, NULL);
+        return false;
+    }
     s->to_dst = qemu_file_new_channel(ch, true);
     return true;
+}
+
+/*
+ * With the multifd capability, connect the multifd channels (through the
+ * same transport_connect as the main one, on the same cancel token) and
+ * start their send threads; then tell RAM where pages go and how zero
+ * pages are found.
+ */
+static bool migration_multifd_start(MigrationState *s, GError **errp)
+{
+    const MigrationParameters *p = migrate_params(s->run_opts);
+    MultiFDSendConfig cfg = {
+        .channels = p->multifd_channels,
+        .zero_page_detection = p->zero_page_detection,
+        .compression = p->multifd_compression,
+        .level = p->multifd_compression == MULTIFD_COMPRESSION_ZSTD ? p->multifd_zstd_level
+                                                                     : p->multifd_zlib_level,
+    };
+
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
+        s->machine.uuid(s->machine.opaque, cfg.uuid);
+        s->multifd = multifd_send_new(s->addr, s->cancel, &cfg, &s->stats, errp);
+        if (!s->multifd) {
+            return false;
+        }
+    }
+    ram_state_set_send_options(s->ram, p->zero_page_detection, s->multifd);
+    return true;
+}
+
+/*
+ * The send threads end (a failed migration cancels first, so none waits
+ * for a destination that stopped reading) and RAM forgets them.  A failed
+ * channel's error says more than what the main channel saw after the
+ * cancel it caused: it replaces *@err.
+ */
+static void migration_multifd_stop(MigrationState *s, bool ok, GError **err)
+{
+    g_autoptr(GError) mf_err = NULL;
+
+    if (!s->multifd) {
+        return;
+    }
+    if (!ok) {
+        mf_err = multifd_send_error(s->multifd);
+        channel_cancel_trigger(s->cancel);
+    }
+    ram_state_set_send_options(s->ram, ZERO_PAGE_DETECTION_MULTIFD, NULL);
+    g_clear_pointer(&s->multifd, multifd_send_free);
+    if (mf_err && err) {
+        g_clear_error(err);
+        *err = g_steal_pointer(&mf_err);
+    }
 }
 
 static bool migration_setup(MigrationState *s, GError **errp)
@@ -400,9 +471,11 @@ static gpointer migration_thread(gpointer opaque)
     bool bql_held;
     bool ok;
 
-    ok = migration_connect(s, &err) && migration_rp_open(s, &err);
+    ok = migration_connect(s, &err) && migration_rp_open(s, &err) &&
+         migration_multifd_start(s, &err);
     if (ok) {
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
+        rate_window_add_counter(&r.w, &s->stats.multifd_bytes);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         migration_converge_start(&converge, s);
         s->converge = &converge;
@@ -416,11 +489,12 @@ static gpointer migration_thread(gpointer opaque)
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
         }
-        migration_stat_set(&s->stats.transferred, qemu_file_transferred(s->to_dst));
+        migration_stat_set(&s->stats.transferred, migration_transferred(s));
         ram_state_set_rate_limit(s->ram, NULL);     /* @r lives on this stack */
         ram_state_set_sync_hook(s->ram, NULL, NULL);
         s->converge = NULL;
     }
+    migration_multifd_stop(s, ok, &err);
     /*
      * After a successful switchover the BQL stays held until completed.
      * Released in between, a cancel could land after the last byte:
@@ -509,7 +583,10 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
     ChannelCancel *cancel = NULL;
 
-    if (!migration_can_start(s, errp) || !(cancel = channel_cancel_new(errp))) {
+    if (!migration_can_start(s, errp) ||
+        (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
+         !multifd_address_check(addr, errp)) ||
+        !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);
         return false;
     }
@@ -520,10 +597,17 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     s->addr = addr;
     migration_options_free(s->run_opts);
     s->run_opts = migration_options_copy(s->opts);
+    g_clear_pointer(&s->tls, migration_tls_free);
+    g_clear_error(&s->tls_err);
+    if (migration_tls_enabled(s->run_opts)) {
+        s->tls = migration_tls_new(s->objects, s->run_opts, addr, &s->tls_err);
+    }
     __atomic_store_n(&s->max_bandwidth, migrate_params(s->opts)->max_bandwidth,
                      __ATOMIC_RELAXED);
     __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
                      __ATOMIC_RELAXED);
+    __atomic_store_n(&s->max_postcopy_bandwidth,
+                     migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
     migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);
@@ -572,6 +656,7 @@ static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
     ram->pages_per_second = migration_stat_get(&st->pages_per_second);
     ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
     ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
+    ram->multifd_bytes = migration_stat_get(&st->multifd_bytes);
     ram->postcopy_bytes = migration_stat_get(&st->postcopy_bytes);
     ram->postcopy_requests = migration_stat_get(&st->postcopy_requests);
     ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;

@@ -23,10 +23,12 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_VALIDATE_UUID] = true,
+    [MIGRATION_CAPABILITY_MULTIFD] = true,
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
     [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
     [MIGRATION_CAPABILITY_AUTO_CONVERGE] = true,
+    [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -230,10 +232,9 @@ static bool check_vcpu_dirty_limit(const ParamCandidate *cand, GError **errp)
     return true;
 }
 
-static const char *const only_empty[] = { "", NULL };
 static const char *const only_normal[] = { "normal", NULL };
-/* legacy and multifd both detect zero pages on the main channel in tern. */
-static const char *const zero_page_detection_values[] = { "legacy", "multifd", NULL };
+/* qpl, uadk and qatzip need accelerators tern does not drive. */
+static const char *const compression_values[] = { "none", "zlib", "zstd", NULL };
 
 #define RANGE(name, lo, hi, text) \
     .check_name = (name), .min = (lo), .max = (hi), .expects = (text)
@@ -280,15 +281,16 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW] = {
         .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
+    /* Checked when a migration uses them (migration/tls.c), as QEMU does. */
     [MIGRATION_PARAMETER_TLS_CREDS] = {
-        .default_json = "\"\"", .implemented = true, .accepted = only_empty,
+        .default_json = "\"\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_STR },
     [MIGRATION_PARAMETER_TLS_HOSTNAME] = {
-        .default_json = "\"\"", .implemented = true, .accepted = only_empty,
+        .default_json = "\"\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_STR },
-    /* Unset in QEMU, which queries as "". */
+    /* Unset in QEMU, which queries as ""; here "" is unset too: no check. */
     [MIGRATION_PARAMETER_TLS_AUTHZ] = {
-        .default_json = "\"\"", .implemented = true, .accepted = only_empty,
+        .default_json = "\"\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_STR },
     [MIGRATION_PARAMETER_MAX_BANDWIDTH] = {
         .default_json = "134217728", .implemented = true,
@@ -305,7 +307,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "20000",
         .input = MIGRATION_PARAM_INPUT_UINT, .hmp_unit = " ms" },
     [MIGRATION_PARAMETER_MULTIFD_CHANNELS] = {
-        .default_json = "2",
+        .default_json = "2", .implemented = true,
         RANGE("multifd_channels", 1, 255, "a value between 1 and 255"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_XBZRLE_CACHE_SIZE] = {
@@ -317,13 +319,14 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "99", .implemented = true, .check = check_max_cpu_throttle,
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_MULTIFD_COMPRESSION] = {
-        .default_json = "\"none\"", .input = MIGRATION_PARAM_INPUT_ENUM },
+        .default_json = "\"none\"", .implemented = true, .accepted = compression_values,
+        .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_MULTIFD_ZLIB_LEVEL] = {
-        .default_json = "1",
+        .default_json = "1", .implemented = true,
         RANGE("multifd_zlib_level", 0, 9, "a value between 0 and 9"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_MULTIFD_ZSTD_LEVEL] = {
-        .default_json = "1",
+        .default_json = "1", .implemented = true,
         RANGE("multifd_zstd_level", 0, 20, "a value between 0 and 20"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_BLOCK_BITMAP_MAPPING] = {
@@ -340,7 +343,6 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .accepted = only_normal, .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_ZERO_PAGE_DETECTION] = {
         .default_json = "\"multifd\"", .implemented = true,
-        .accepted = zero_page_detection_values,
         .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_DIRECT_IO] = {
         .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },

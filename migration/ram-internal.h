@@ -68,6 +68,7 @@ typedef enum RAMPostcopyPhase {
 /* Postcopy, source: the requests the return path queues for the migration thread. */
 typedef struct RAMPostcopySource {
     bool active;                    /* migration thread: the postcopy phase runs */
+    bool flush_due;                 /* migration thread: a requested page was queued */
     gint phase;                     /* atomic: RAMPostcopyPhase */
     QemuMutex lock;                 /* guards @requests */
     GQueue requests;                /* RAMPageRequest *, oldest first */
@@ -80,6 +81,8 @@ typedef struct RAMPostcopyLoad {
     bool listening;                 /* pages are placed with UFFDIO_COPY / ZEROPAGE */
     int uffd;                       /* registered over every block while listening */
     uint8_t *page_buf;              /* one page: UFFDIO_COPY's source */
+    RAMPlacedHook *placed;          /* told of every page placed, or NULL */
+    void *placed_opaque;
 } RAMPostcopyLoad;
 
 /* Destination state; lives inside RAMState. */
@@ -89,6 +92,7 @@ typedef struct RAMLoadContext {
     RAMLoadFaultPolicy policy;
     bool populate_unusable;         /* MADV_POPULATE_WRITE failed: plain faults from now on */
     RAMResidency residency;
+    MultiFDRecv *multifd;           /* MULTIFD_FLUSH syncs it; NULL without multifd */
     RAMPostcopyLoad postcopy;
 } RAMLoadContext;
 
@@ -121,6 +125,8 @@ struct RAMState {
      * skip.
      */
     bool all_sent_once;
+    ZeroPageDetection zero_page_detection;
+    MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
     RAMPostcopySource postcopy;
 
     /* ---- destination; incoming thread only ---- */

@@ -10,6 +10,7 @@
  * RAMLoadFaultPolicy (ram.h).
  */
 #include "ram-internal.h"
+#include "multifd.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 
@@ -31,7 +32,8 @@ static const struct {
     const char *what;
 } ram_unsupported_flags[] = {
     { RAM_SAVE_FLAG_XBZRLE, "XBZRLE (0x40): the xbzrle capability is not supported" },
-    { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is not supported" },
+    { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is off "
+                                   "on the destination" },
     { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages were removed in QEMU 9.1" },
     { RAM_SAVE_FLAG_HOOK, "HOOK (0x80): RDMA is not supported" },
     { RAM_SAVE_FLAG_FULL, "FULL (0x01): obsolete since 2009" },
@@ -310,6 +312,14 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
 
         if (qemu_file_get_error(f)) {
             return ram_load_stream_fail(f, pos, NULL, errp);
+        }
+        if (word == RAM_SAVE_FLAG_MULTIFD_FLUSH && rs->load.multifd) {
+            /* Every page the multifd channels carried before this point lands first. */
+            if (!multifd_recv_sync(rs->load.multifd, errp)) {
+                error_prepend(errp, "MULTIFD_FLUSH at stream offset %" PRIu64 ": ", pos);
+                return false;
+            }
+            continue;
         }
         if (!ram_load_check_flags(pos, word, errp)) {
             return false;

@@ -5,9 +5,11 @@
  * destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
+#include "multifd.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Ask the rate limit every this many pages (64 KiB of page data), not every page. */
@@ -30,6 +32,7 @@ RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
     }
     rs->stats = stats ? stats : &rs->own_stats;
     rs->load.policy = RAM_LOAD_FAULT_POPULATE_CHUNK;
+    rs->zero_page_detection = ZERO_PAGE_DETECTION_MULTIFD;
     ram_residency_init(&rs->residency);
     ram_residency_init(&rs->load.residency);
     ram_postcopy_init(rs);
@@ -76,6 +79,23 @@ void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque)
 {
     rs->sync_hook = hook;
     rs->sync_hook_opaque = opaque;
+}
+
+void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
+                                MultiFDSend *multifd)
+{
+    rs->zero_page_detection = zero_page_detection;
+    rs->multifd = multifd;
+}
+
+void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
+{
+    rs->load.multifd = multifd;
+}
+
+GPtrArray *ram_state_blocks(RAMState *rs)
+{
+    return rs->blocks;
 }
 
 uint64_t ram_state_dirty_sync_count(const RAMState *rs)
@@ -229,10 +249,83 @@ static size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
     return len;
 }
 
+/* Never written, per the residency probe (asked while some page was never sent). */
+static bool ram_page_never_written(RAMState *rs, RAMBlock *rb, uint64_t page)
+{
+    return !rs->all_sent_once && !ram_residency_has_data(&rs->residency, rb, page);
+}
+
+/* A zero page record for @page of @rb on the main channel. */
+static void ram_save_zero_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                               RAMSendRun *run)
+{
+    uint8_t hdr[RAM_HEADER_MAX];
+    size_t len = ram_build_header(rs, hdr, rb, page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_ZERO);
+
+    hdr[len++] = 0;
+    qemu_put_buffer(f, hdr, len);
+    run->zero_pages++;
+    run->bytes += len;
+}
+
+/*
+ * Multifd: the page goes to a send thread.  Zero pages are found on this
+ * thread (legacy: a zero page record on the main channel, as QEMU), by the
+ * send threads (multifd; a never-written page is passed as known zero), or
+ * not at all (none).
+ */
+static void ram_save_page_multifd(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                                  RAMSendRun *run)
+{
+    const uint8_t *host = rb->host + (page << TARGET_PAGE_BITS);
+    GError *err = NULL;
+    bool known_zero = false;
+
+    if (rs->zero_page_detection == ZERO_PAGE_DETECTION_LEGACY &&
+        (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE))) {
+        ram_save_zero_page(rs, f, rb, page, run);
+        return;
+    }
+    if (rs->zero_page_detection == ZERO_PAGE_DETECTION_MULTIFD) {
+        known_zero = ram_page_never_written(rs, rb, page);
+    }
+    if (!multifd_send_queue_page(rs->multifd, rb, page << TARGET_PAGE_BITS, known_zero, &err)) {
+        qemu_file_set_error(f, -EIO, err);
+    }
+}
+
+/*
+ * The end of a round over the dirty pages (the cursor wrapped), setup's end
+ * and completion: every multifd channel carries a SYNC packet and the main
+ * channel MULTIFD_FLUSH, after which the destination has every page sent
+ * before (qemu-migration-facts.md §7).  Nothing without multifd.
+ */
+static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
+{
+    GError *err = NULL;
+
+    if (!rs->multifd) {
+        return;
+    }
+    if (!multifd_send_sync(rs->multifd, &err)) {
+        qemu_file_set_error(f, -EIO, err);
+        return;
+    }
+    qemu_put_be64(f, RAM_SAVE_FLAG_MULTIFD_FLUSH);
+    /*
+     * Now: the destination's channels wait at their SYNC until the load
+     * reads this; left in the buffer while the next round fills their
+     * sockets, it never would.
+     */
+    qemu_fflush(f);
+}
+
 /*
  * Send page @page of @rb: a zero page record when it certainly holds zeros
  * (never written, per the residency probe while some page was never sent,
- * or checked), else the page itself, queued straight from guest memory.
+ * or checked; never with zero-page-detection none), else the page itself,
+ * queued straight from guest memory.  With multifd, see
+ * ram_save_page_multifd().
  */
 static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
                           RAMSendRun *run)
@@ -240,33 +333,38 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     uint8_t hdr[RAM_HEADER_MAX];
     const uint8_t *host = rb->host + (page << TARGET_PAGE_BITS);
     uint64_t offset = page << TARGET_PAGE_BITS;
-    bool zero = (!rs->all_sent_once && !ram_residency_has_data(&rs->residency, rb, page)) ||
-                buffer_is_zero(host, TARGET_PAGE_SIZE);
+    bool zero;
     size_t len;
 
-    if (zero) {
-        len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_ZERO);
-        hdr[len++] = 0;
-        qemu_put_buffer(f, hdr, len);
-        run->zero_pages++;
-    } else {
-        len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_PAGE);
-        qemu_put_buffer(f, hdr, len);
-        qemu_put_buffer_async(f, host, TARGET_PAGE_SIZE);
-        len += TARGET_PAGE_SIZE;
-        run->normal_pages++;
+    if (rs->multifd) {
+        ram_save_page_multifd(rs, f, rb, page, run);
+        return;
     }
-    run->bytes += len;
+    zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
+           (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
+    if (zero) {
+        ram_save_zero_page(rs, f, rb, page, run);
+        return;
+    }
+    len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_PAGE);
+    qemu_put_buffer(f, hdr, len);
+    qemu_put_buffer_async(f, host, TARGET_PAGE_SIZE);
+    run->normal_pages++;
+    run->bytes += len + TARGET_PAGE_SIZE;
 }
 
 /*
  * The next dirty page from the cursor on, wrapping around the blocks; its
  * bit is cleared.  Only called while rs->dirty_pages > 0, so one exists.
+ * *@wrapped: the search passed the end of the last block.  A page is sent
+ * again only after such a wrap, since the cursor only moves forward
+ * otherwise: multifd syncs there.
  */
-static RAMBlock *ram_take_next_dirty(RAMState *rs, uint64_t *page)
+static RAMBlock *ram_take_next_dirty(RAMState *rs, uint64_t *page, bool *wrapped)
 {
     RAMBlock *requested = ram_postcopy_take_request(rs, page);
 
+    *wrapped = false;
     if (requested) {
         return requested;       /* postcopy: a page the destination waits for */
     }
@@ -283,6 +381,7 @@ static RAMBlock *ram_take_next_dirty(RAMState *rs, uint64_t *page)
         }
         rs->cursor_block = (rs->cursor_block + 1) % rs->blocks->len;
         rs->cursor_page = 0;
+        *wrapped |= rs->cursor_block == 0;
     }
 }
 
@@ -302,6 +401,7 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
     for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
         uint64_t page;
         RAMBlock *rb;
+        bool wrapped;
 
         if (limited && n % RAM_RATE_CHECK_PAGES == 0 && ram_rate_exceeded(rs)) {
             break;
@@ -312,7 +412,10 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
                 break;
             }
         }
-        rb = ram_take_next_dirty(rs, &page);
+        rb = ram_take_next_dirty(rs, &page, &wrapped);
+        if (wrapped) {
+            ram_multifd_flush(rs, f);
+        }
         ram_save_page(rs, f, rb, page, run);
     }
     rs->all_sent_once |= rs->dirty_pages == 0;
@@ -396,6 +499,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
         qemu_put_buffer(f, rb->idstr, idlen);
         qemu_put_be64(f, rb->used_length);
     }
+    ram_multifd_flush(rs, f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     return qemu_file_check_error(f, errp);
 }
@@ -438,6 +542,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     }
     rs->last_sent_block = NULL;
     ram_send_dirty_pages(rs, f, false, &run);
+    ram_multifd_flush(rs, f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
     return qemu_file_check_error(f, errp);

@@ -16,14 +16,26 @@ const MigrationClock migration_clock_monotonic = {
     .now_us = migration_clock_monotonic_us,
 };
 
+/* Bytes the migration sent so far: the main channel's, plus the extra counter's. */
+static uint64_t rate_window_total(const RateWindow *w)
+{
+    return qemu_file_transferred(w->f) + (w->extra ? migration_stat_get(w->extra) : 0);
+}
+
 void rate_window_init(RateWindow *w, const MigrationClock *clock, QEMUFile *f)
 {
     *w = (RateWindow) {
         .clock = clock,
         .f = f,
         .start_us = migration_clock_now_us(clock),
-        .start_bytes = qemu_file_transferred(f),
     };
+    w->start_bytes = rate_window_total(w);
+}
+
+void rate_window_add_counter(RateWindow *w, const MigrationStat *extra)
+{
+    w->extra = extra;
+    w->start_bytes = rate_window_total(w);
 }
 
 uint64_t rate_window_budget(uint64_t max_bandwidth)
@@ -33,7 +45,7 @@ uint64_t rate_window_budget(uint64_t max_bandwidth)
 
 static uint64_t rate_window_bytes(const RateWindow *w)
 {
-    return qemu_file_transferred(w->f) - w->start_bytes;
+    return rate_window_total(w) - w->start_bytes;
 }
 
 bool rate_window_spent(const RateWindow *w, uint64_t max_bandwidth)
@@ -95,7 +107,7 @@ int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth, bool data_windo
         w->nr_history = MIN(w->nr_history + 1, RATE_WINDOW_HISTORY);
     }
     w->start_us = now;
-    w->start_bytes = qemu_file_transferred(w->f);
+    w->start_bytes = rate_window_total(w);
     w->send_us = 0;
     return elapsed_ms;
 }

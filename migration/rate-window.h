@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "migration-clock.h"
+#include "migration/migration-stats.h"
 #include "migration/qemu-file.h"
 
 /* The rate-limit window, as QEMU's BUFFER_DELAY. */
@@ -28,6 +29,7 @@
 typedef struct RateWindow {
     const MigrationClock *clock;
     QEMUFile *f;                /* the channel whose transferred bytes are measured */
+    const MigrationStat *extra; /* bytes sent beside it (multifd), or NULL */
     int64_t start_us;
     uint64_t start_bytes;
     int64_t send_us;            /* time spent sending in this window (rate_window_sent) */
@@ -49,6 +51,9 @@ typedef struct RateWindow {
 
 /* Start the first window now, on @f. */
 void rate_window_init(RateWindow *w, const MigrationClock *clock, QEMUFile *f);
+
+/* Count @extra's bytes (multifd channels') with the main channel's from now on. */
+void rate_window_add_counter(RateWindow *w, const MigrationStat *extra);
 
 /* Bytes one window may carry under @max_bandwidth (bytes/s); 0 = unlimited. */
 uint64_t rate_window_budget(uint64_t max_bandwidth);

@@ -302,9 +302,11 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
     if (conn < 0) {
         return G_SOURCE_CONTINUE;
     }
+    if (l->accept_fn(conn, l->opaque)) {
+        return G_SOURCE_CONTINUE;   /* more channels to come (multifd) */
+    }
     l->source = 0;
-    l->accept_fn(conn, l->opaque);
-    return G_SOURCE_REMOVE;     /* one connection per migration */
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean listener_hand_over(gpointer opaque)

@@ -39,12 +39,17 @@ Channel *transport_connect(const MigrationAddress *addr, ChannelCancel *cancel,
 /* Incoming connections. */
 typedef struct TransportListener TransportListener;
 
-/* Called in the main loop with the BQL held; takes ownership of @fd. */
-typedef void (*TransportAcceptFunc)(int fd, void *opaque);
+/*
+ * Called in the main loop with the BQL held; takes ownership of @fd.
+ * Returns whether the listener should accept another connection (a
+ * multifd migration opens several); fd, exec and file have only one.
+ */
+typedef bool (*TransportAcceptFunc)(int fd, void *opaque);
 
 /*
- * Start accepting on @addr.  Sockets accept one connection in the main
- * loop; fd, exec and file deliver their fd from an idle callback.
+ * Start accepting on @addr.  Sockets accept connections in the main loop
+ * for as long as @accept_fn asks for more; fd, exec and file deliver their
+ * fd from an idle callback.
  */
 TransportListener *transport_listen(const MigrationAddress *addr,
                                     TransportAcceptFunc accept_fn,

@@ -6,7 +6,10 @@
  * the BQL, and a device's blocker becomes a migration blocker.
  */
 #include "assembly.h"
+#include "cmdline.h"
+#include "crypto/object-set.h"
 #include "dirty-limit-qmp.h"
+#include "qemu/error.h"
 #include "hmp-cmds.h"
 #include "screendump-cmds.h"
 
@@ -16,6 +19,7 @@
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
 #include "sysemu/cpu-throttle.h"
+#include "sysemu/cpus.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
 #include "sysemu/vm.h"
@@ -146,6 +150,20 @@ static int assembly_vm_throttle_get(void *opaque)
     return cpu_throttle_get_percentage(ctx->vm);
 }
 
+static int assembly_vm_vcpu_count(void *opaque)
+{
+    TernContext *ctx = opaque;
+
+    return cpus_count(ctx->vm);
+}
+
+static int assembly_vm_vcpu_index_of_thread(void *opaque, int tid)
+{
+    TernContext *ctx = opaque;
+
+    return cpus_index_of_thread(ctx->vm, tid);
+}
+
 static const MigrationMachineOps assembly_vm = {
     .machine_type = MACHINE_TYPE_NAME,
     .uuid = assembly_vm_uuid,
@@ -159,6 +177,8 @@ static const MigrationMachineOps assembly_vm = {
     .dirty_log_stop = assembly_vm_dirty_log_stop,
     .throttle_set = assembly_vm_throttle_set,
     .throttle_get = assembly_vm_throttle_get,
+    .vcpu_count = assembly_vm_vcpu_count,
+    .vcpu_index_of_thread = assembly_vm_vcpu_index_of_thread,
 };
 
 void assembly_init_vm(TernContext *ctx)
@@ -176,6 +196,20 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     dirty_limit_hmp_register();
 }
 
+bool assembly_create_objects(TernContext *ctx, GPtrArray *objects, GError **errp)
+{
+    ctx->objects = object_set_new();
+    for (guint i = 0; i < objects->len; i++) {
+        CmdlineObject *obj = g_ptr_array_index(objects, i);
+
+        if (!object_set_add(ctx->objects, obj->opts, errp)) {
+            error_prepend(errp, "-object %s: ", obj->spec);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
 {
     RAMDirtySource dirty = { .sync = assembly_dirty_sync, .opaque = ctx };
@@ -190,6 +224,7 @@ bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
     vm.opaque = ctx;
     o = ctx->migration = migration_objects_new(
         ram_block_list_mapped(ctx->machine->memory), &dirty, &vm);
+    migration_objects_set_tls(o, ctx->objects);
     machine_register_vmstate(ctx->machine, o->savevm);
     savevm_set_device_load_lock(o->savevm, assembly_device_load_lock,
                                 assembly_device_load_unlock, NULL);
@@ -206,6 +241,7 @@ void assembly_teardown(TernContext *ctx)
         migration_objects_free(g_steal_pointer(&ctx->migration));
     }
     monitors_free(g_steal_pointer(&ctx->monitors));
+    object_set_free(g_steal_pointer(&ctx->objects));
     machine_free(g_steal_pointer(&ctx->machine));
     vm_free(g_steal_pointer(&ctx->vm));
 }

@@ -62,6 +62,24 @@ Channel *channel_new_fd(int fd, ChannelCancel *cancel, GError **errp);
  * -1 with @errp set on error or cancel. */
 ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp);
 
+/*
+ * Read exactly the bytes @iov describes, waiting as needed: 1 when all
+ * arrived, 0 when the stream ended before the first byte, -1 with @errp
+ * set on error, cancel, or an end of stream after the first byte.
+ */
+int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
+                      GError **errp);
+
+/*
+ * Look at the next @len bytes (at most CHANNEL_PEEK_MAX) without consuming
+ * them: later reads return them first.  Waits until they all arrived: the
+ * count, less than @len only at the end of stream, -1 with @errp set on
+ * error or cancel.  How the destination tells a channel's kind by its
+ * first bytes, whatever carries them (a socket, TLS over it).
+ */
+#define CHANNEL_PEEK_MAX 8
+ssize_t channel_peek(Channel *ch, void *buf, size_t len, GError **errp);
+
 /* Write all of @iov (any length), waiting as needed; false with @errp set
  * on error or cancel. */
 bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,

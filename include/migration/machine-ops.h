@@ -44,6 +44,11 @@ typedef struct MigrationMachineOps {
     /* The percentage in force; 0 when not throttled. */
     int (*throttle_get)(void *opaque);
 
+    /* ---- the vCPUs, for postcopy blocktime; any thread ---- */
+    int (*vcpu_count)(void *opaque);
+    /* The index of the vCPU running on kernel thread @tid, or -1. */
+    int (*vcpu_index_of_thread)(void *opaque, int tid);
+
     void *opaque;
 } MigrationMachineOps;
 

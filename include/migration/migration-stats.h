@@ -44,6 +44,8 @@ typedef struct MigrationAtomicStats {
     MigrationStat precopy_bytes;
     /* Bytes of RAM records sent while the VM was stopped, by the final pass (QMP "downtime-bytes"). */
     MigrationStat downtime_bytes;
+    /* Bytes of multifd packets (headers and pages), written by the send threads (QMP "multifd-bytes"). */
+    MigrationStat multifd_bytes;
     /* Bytes of RAM records sent after the switch to postcopy (QMP "postcopy-bytes"). */
     MigrationStat postcopy_bytes;
     /* Page requests the destination sent during postcopy (QMP "postcopy-requests"). */

@@ -31,6 +31,7 @@
 #include "migration/migration-stats.h"
 #include "migration/qemu-file.h"
 #include "migration/register.h"
+#include "qapi/qapi-types.h"
 
 /* Flags in the low bits of every record's be64 word (QEMU ram.h). */
 #define RAM_SAVE_FLAG_FULL          0x01    /* obsolete; rejected */
@@ -104,6 +105,22 @@ void ram_state_set_rate_limit(RAMState *rs, const RAMRateLimit *limit);
 /* Call @hook after every dirty sync (the migration code emits MIGRATION_PASS from it). */
 void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque);
 
+typedef struct MultiFDSend MultiFDSend;
+typedef struct MultiFDRecv MultiFDRecv;
+
+/*
+ * Before save_setup (migration thread): how zero pages are found, and the
+ * multifd send side pages go to (NULL: the main channel carries them).
+ */
+void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
+                                MultiFDSend *multifd);
+
+/* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
+void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
+
+/* The blocks @rs moves (not owned by the caller). */
+GPtrArray *ram_state_blocks(RAMState *rs);
+
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);
 
@@ -160,6 +177,12 @@ void ram_postcopy_source_stop(RAMState *rs);
  */
 bool ram_postcopy_queue_request(RAMState *rs, const char *block, uint64_t start,
                                 uint64_t len, GError **errp);
+/*
+ * Was a requested page queued since the last call?  Then the caller ends
+ * the iteration soon and flushes, so it does not wait in the buffer behind
+ * background pages.  Migration thread.
+ */
+bool ram_postcopy_take_flush_due(RAMState *rs);
 /* Are requests waiting?  Any thread. */
 bool ram_postcopy_requests_pending(RAMState *rs);
 
@@ -175,6 +198,9 @@ bool ram_postcopy_incoming_advise(RAMState *rs, uint64_t pagesize_summary,
 bool ram_postcopy_incoming_discard(RAMState *rs, const char *name, uint64_t start,
                                    uint64_t len, GError **errp);
 bool ram_postcopy_incoming_listen(RAMState *rs, int uffd, GError **errp);
+/* Tell @hook of every page placed from now on (host address; incoming thread). */
+typedef void RAMPlacedHook(void *opaque, uint64_t host_addr);
+void ram_postcopy_set_placed_hook(RAMState *rs, RAMPlacedHook *hook, void *opaque);
 /* Undo listen and advise (NULL-safe when neither happened). */
 void ram_postcopy_incoming_end(RAMState *rs);
 
@@ -184,6 +210,11 @@ void ram_postcopy_incoming_end(RAMState *rs);
  */
 RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset);
 bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset);
+/*
+ * Record that the source is asked for the page at @offset, before asking:
+ * a zero page for it is then placed, not left unmapped (fault thread).
+ */
+void ram_postcopy_mark_requested(RAMBlock *rb, uint64_t offset);
 
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);

@@ -188,8 +188,8 @@ static void test_options_round_trip(void)
 
     hmp_expect(s, "migrate_set_parameter downtime-limit 500", "");
     hmp_expect(s, "migrate_set_parameter max-bandwidth 64M", "");
-    hmp_expect(s, "migrate_set_parameter multifd-channels 4",
-               "Error: Migration parameter 'multifd-channels' is not "
+    hmp_expect(s, "migrate_set_parameter x-checkpoint-delay 4",
+               "Error: Migration parameter 'x-checkpoint-delay' is not "
                "supported by tern\r\n");
     params = hmp(s, "info migrate_parameters");
     g_assert_true(g_str_has_prefix(params, "announce-initial: 50 ms\r\n"));

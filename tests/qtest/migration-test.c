@@ -378,6 +378,7 @@ int main(int argc, char **argv)
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
+    migration_register_multifd_tests();
     migration_register_postcopy_tests();
     return g_test_run();
 }

@@ -192,6 +192,10 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_DOWNTIME_LIMIT,
         MIGRATION_PARAMETER_MODE,
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
+        MIGRATION_PARAMETER_MULTIFD_CHANNELS,
+        MIGRATION_PARAMETER_MULTIFD_COMPRESSION,
+        MIGRATION_PARAMETER_MULTIFD_ZLIB_LEVEL,
+        MIGRATION_PARAMETER_MULTIFD_ZSTD_LEVEL,
         MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH,
         MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD,
         MIGRATION_PARAMETER_CPU_THROTTLE_INITIAL,
@@ -252,9 +256,11 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_EVENTS,
         MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
         MIGRATION_CAPABILITY_VALIDATE_UUID,
+        MIGRATION_CAPABILITY_MULTIFD,
         MIGRATION_CAPABILITY_RETURN_PATH,
         MIGRATION_CAPABILITY_POSTCOPY_RAM,
         MIGRATION_CAPABILITY_AUTO_CONVERGE,
+        MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
     };
     int n = 0;
 
@@ -478,10 +484,8 @@ static void test_params_range_checks(Fixture *f, gconstpointer data)
 static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer data)
 {
     static const char *const cases[][2] = {
-        { "{\"multifd-channels\": 4}", "multifd-channels" },
         { "{\"xbzrle-cache-size\": 4096}", "xbzrle-cache-size" },
         { "{\"announce-step\": 1}", "announce-step" },
-        { "{\"multifd-compression\": \"zlib\"}", "multifd-compression" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
         { "{\"block-bitmap-mapping\": [{\"node-name\": \"n\", \"alias\": \"a\","
@@ -506,18 +510,17 @@ static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer dat
 static void test_params_restricted_values(Fixture *f, gconstpointer data)
 {
     g_autoptr(MigrationParameters) q = NULL;
+    g_autoptr(MigrationParameters) tls = NULL;
 
-    assert_error(set_params_json("{\"tls-creds\": \"tls0\"}"),
-                 "Migration parameter 'tls-creds' value 'tls0' is not "
-                 "supported by tern");
-    assert_error(set_params_json("{\"tls-hostname\": \"h\"}"),
-                 "Migration parameter 'tls-hostname' value 'h' is not "
-                 "supported by tern");
-    assert_error(set_params_json("{\"tls-authz\": \"a\"}"),
-                 "Migration parameter 'tls-authz' value 'a' is not "
-                 "supported by tern");
-    assert_error(set_params_json("{\"zero-page-detection\": \"none\"}"),
-                 "Migration parameter 'zero-page-detection' value 'none' is "
+    /* TLS ids are checked when a migration uses them, as in QEMU. */
+    g_assert_null(set_params_json("{\"tls-creds\": \"tls0\", \"tls-hostname\": \"h\","
+                                  " \"tls-authz\": \"a\"}"));
+    tls = migration_options_query_params(f->opts);
+    g_assert_cmpstr(tls->tls_creds, ==, "tls0");
+    g_assert_cmpstr(tls->tls_hostname, ==, "h");
+    g_assert_cmpstr(tls->tls_authz, ==, "a");
+    assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
+                 "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
     assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
                  "Migration parameter 'mode' value 'cpr-reboot' is not "
@@ -525,7 +528,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","
                                   " \"tls-authz\": null, \"mode\": \"normal\","
-                                  " \"zero-page-detection\": \"legacy\"}"));
+                                  " \"zero-page-detection\": \"none\"}"));
+    g_assert_null(set_params_json("{\"zero-page-detection\": \"legacy\"}"));
     q = migration_options_query_params(f->opts);
     g_assert_cmpstr(q->tls_creds, ==, "");
     g_assert_cmpstr(q->tls_authz, ==, "");
@@ -535,8 +539,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
 static void test_params_all_or_nothing(Fixture *f, gconstpointer data)
 {
     assert_error(set_params_json("{\"downtime-limit\": 1000, "
-                                 "\"multifd-channels\": 4}"),
-                 "Migration parameter 'multifd-channels' is not supported by tern");
+                                 "\"x-checkpoint-delay\": 4}"),
+                 "Migration parameter 'x-checkpoint-delay' is not supported by tern");
     assert_error(set_params_json("{\"max-bandwidth\": 1, "
                                  "\"downtime-limit\": 2000001}"),
                  "Parameter 'downtime_limit' expects an integer in the range "
@@ -620,9 +624,9 @@ static void test_qmp_caps(Fixture *f, gconstpointer data)
     JsonArray *a;
 
     assert_error(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
-                               " \"state\": true}, {\"capability\": \"multifd\","
+                               " \"state\": true}, {\"capability\": \"x-colo\","
                                " \"state\": true}]}"),
-                 "Migration capability 'multifd' is not supported by tern");
+                 "Migration capability 'x-colo' is not supported by tern");
     g_assert_false(migrate_cap(f->opts, MIGRATION_CAPABILITY_EVENTS));
     g_assert_null(set_caps_json("{\"capabilities\": [{\"capability\": \"events\","
                                 " \"state\": true}, {\"capability\": \"xbzrle\","
@@ -783,8 +787,8 @@ static void test_hmp_set_parameter(Fixture *f, gconstpointer data)
                   "Parameter 'cpu-throttle-initial' expects uint8_t");
     hmp_set_fails("direct-io", "maybe", "Parameter 'direct-io' expects 'on' or 'off'");
     hmp_set_fails("mode", "bogus", "Parameter 'mode' does not accept value 'bogus'");
-    hmp_set_fails("multifd-channels", "8",
-                  "Migration parameter 'multifd-channels' is not supported by tern");
+    hmp_set_fails("x-checkpoint-delay", "8",
+                  "Migration parameter 'x-checkpoint-delay' is not supported by tern");
     hmp_set_fails("block-bitmap-mapping", "x",
                   "The block-bitmap-mapping parameter can only be set through QMP");
     g_assert_cmpuint(migrate_params(f->opts)->downtime_limit, ==, 500);

@@ -1,0 +1,384 @@
+/*
+ * Multifd's wire structures (multifd-packet.c) and the destination's
+ * receive side (multifd-recv.c) over a socketpair: a packet's pages land,
+ * a SYNC parks the channel until the load's sync, and every bad header,
+ * offset or block fails naming the channel and the packet.
+ */
+#include "multifd.h"
+#include "qemu/error.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const uint8_t uuid_a[16] = { 1, 2, 3 };
+static const uint8_t uuid_b[16] = { 9 };
+
+static void test_init_round_trip(void)
+{
+    uint8_t buf[MULTIFD_INIT_SIZE];
+    g_autoptr(GError) err = NULL;
+    uint8_t id = 0;
+
+    multifd_init_encode(buf, uuid_a, 3);
+    g_assert_cmpmem(buf, 8, "\x11\x22\x33\x44\0\0\0\1", 8);
+    g_assert_cmpint(buf[24], ==, 3);
+    g_assert_true(multifd_init_decode(buf, uuid_a, 4, &id, &err));
+    g_assert_cmpint(id, ==, 3);
+
+    g_assert_false(multifd_init_decode(buf, uuid_a, 3, &id, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "multifd: received channel id 3 is greater than number of channels 3");
+    g_clear_error(&err);
+    g_assert_false(multifd_init_decode(buf, uuid_b, 4, &id, &err));
+    g_assert_nonnull(strstr(err->message, "multifd: received uuid '01020300-"));
+    g_clear_error(&err);
+    buf[7] = 2;
+    g_assert_false(multifd_init_decode(buf, uuid_a, 4, &id, &err));
+    g_assert_cmpstr(err->message, ==, "multifd: received packet version 2 expected 1");
+}
+
+static void fill_packet(MultiFDPacket *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->flags = MULTIFD_FLAG_SYNC;
+    p->normal_pages = 2;
+    p->zero_pages = 1;
+    p->next_packet_size = 2 * TARGET_PAGE_SIZE;
+    p->packet_num = 0x100000007ull;
+    strcpy(p->ramblock, "pc.ram");
+    p->offset[0] = 0x1000;
+    p->offset[1] = 0x3000;
+    p->offset[2] = 0x2000;
+}
+
+static void test_packet_round_trip(void)
+{
+    uint8_t buf[MULTIFD_PACKET_HDR_SIZE];
+    MultiFDPacket in, out;
+    g_autoptr(GError) err = NULL;
+
+    fill_packet(&in);
+    multifd_packet_encode(&in, buf);
+    /* pages_alloc is always 128, the header 320 + 8 * 128 bytes. */
+    g_assert_cmpint(buf[15], ==, 128);
+    g_assert_cmpmem(buf + 64, 7, "pc.ram", 7);
+    g_assert_true(multifd_packet_decode(buf, MULTIFD_FLAG_NOCOMP, &out, &err));
+    g_assert_cmpuint(out.flags, ==, in.flags);
+    g_assert_cmpuint(out.packet_num, ==, in.packet_num);
+    g_assert_cmpuint(out.normal_pages, ==, 2);
+    g_assert_cmpuint(out.zero_pages, ==, 1);
+    g_assert_cmpstr(out.ramblock, ==, "pc.ram");
+    g_assert_cmpuint(out.offset[2], ==, 0x2000);
+}
+
+/* Each corruption of a good header, and QEMU's message for it. */
+static void test_packet_bad(void)
+{
+    static const struct {
+        size_t pos;
+        uint8_t value;
+        const char *msg;
+    } cases[] = {
+        { 0, 0x12, "multifd: received packet magic 12223344 and expected magic 11223344" },
+        { 7, 2, "multifd: received packet version 2 and expected version 1" },
+        { 15, 129, "multifd: received packet with size 129 and expected a size of 128" },
+        { 19, 129, "multifd: received packet with 129 normal pages and expected "
+                   "maximum pages are 128" },
+        { 35, 127, "multifd: received packet with 127 zero pages and expected "
+                   "maximum zero pages are 126" },
+        { 11, 1 | MULTIFD_FLAG_ZSTD, "multifd: flags received 5 flags expected 0" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        uint8_t buf[MULTIFD_PACKET_HDR_SIZE];
+        MultiFDPacket p;
+        g_autoptr(GError) err = NULL;
+
+        fill_packet(&p);
+        multifd_packet_encode(&p, buf);
+        buf[cases[i].pos] = cases[i].value;
+        g_assert_false(multifd_packet_decode(buf, MULTIFD_FLAG_NOCOMP, &p, &err));
+        g_assert_cmpstr(err->message, ==, cases[i].msg);
+    }
+}
+
+static void test_address_check(void)
+{
+    MigrationAddress tcp = {
+        .transport = MIGRATION_ADDRESS_TYPE_SOCKET,
+        .u.socket = { .type = SOCKET_ADDRESS_TYPE_INET },
+    };
+    MigrationAddress fd = {
+        .transport = MIGRATION_ADDRESS_TYPE_SOCKET,
+        .u.socket = { .type = SOCKET_ADDRESS_TYPE_FD },
+    };
+    MigrationAddress exec = { .transport = MIGRATION_ADDRESS_TYPE_EXEC };
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(multifd_address_check(&tcp, NULL));
+    g_assert_false(multifd_address_check(&fd, NULL));
+    g_assert_false(multifd_address_check(&exec, &err));
+    g_assert_cmpstr(err->message, ==, "Migration requires multi-channel URIs (e.g. tcp)");
+}
+
+/* ---- compression ---- */
+
+/*
+ * Three packets through one stream each way (the stream is never reset,
+ * as QEMU's): each decompresses on its own, in order, to what was sent.
+ * Then a packet with a byte flipped fails.
+ */
+static void test_compress_round_trip(const void *opaque)
+{
+    MultiFDCompression method = GPOINTER_TO_INT(opaque);
+    g_autoptr(GError) err = NULL;
+    MultiFDCompressor *tx = multifd_compressor_new(method, true, 1, &err);
+    MultiFDCompressor *rx = multifd_compressor_new(method, false, 0, &err);
+    size_t cap = multifd_compress_bound(method);
+    g_autofree uint8_t *src = g_malloc(MULTIFD_PACKET_SIZE);
+    g_autofree uint8_t *dst = g_malloc(MULTIFD_PACKET_SIZE);
+    g_autofree uint8_t *z = g_malloc(cap);
+    struct iovec in[MULTIFD_PACKET_PAGES], out[MULTIFD_PACKET_PAGES];
+    size_t len = 0;
+
+    g_assert_no_error(err);
+    for (unsigned i = 0; i < MULTIFD_PACKET_PAGES; i++) {
+        in[i] = (struct iovec){ src + i * TARGET_PAGE_SIZE, TARGET_PAGE_SIZE };
+        out[i] = (struct iovec){ dst + i * TARGET_PAGE_SIZE, TARGET_PAGE_SIZE };
+    }
+    for (unsigned round = 0; round < 3; round++) {
+        unsigned n = round == 1 ? 1 : MULTIFD_PACKET_PAGES;
+
+        for (size_t i = 0; i < MULTIFD_PACKET_SIZE; i++) {
+            src[i] = (i * 7 + round) % 251 < 200 ? round : (uint8_t)(i >> 3);
+        }
+        memset(dst, 0xee, MULTIFD_PACKET_SIZE);
+        g_assert_true(multifd_compress_pages(tx, in, n, z, cap, &len, &err));
+        g_assert_cmpuint(len, <, n * TARGET_PAGE_SIZE);
+        g_assert_true(multifd_decompress_pages(rx, z, len, out, n, &err));
+        g_assert_no_error(err);
+        g_assert_cmpmem(dst, n * TARGET_PAGE_SIZE, src, n * TARGET_PAGE_SIZE);
+    }
+    g_assert_true(multifd_compress_pages(tx, in, 4, z, cap, &len, &err));
+    z[len / 2] ^= 0xff;
+    z[len / 2 + 1] ^= 0x55;
+    if (multifd_decompress_pages(rx, z, len, out, 4, &err)) {
+        /* A flip the format cannot see must at least change the data. */
+        g_assert_true(memcmp(dst, src, 4 * TARGET_PAGE_SIZE) != 0);
+    } else {
+        g_assert_true(strstr(err->message, "failed") || strstr(err->message, "left"));
+    }
+    multifd_compressor_free(tx);
+    multifd_compressor_free(rx);
+}
+
+/* ---- the receive side ---- */
+
+typedef struct RecvFixture {
+    RAMBlock rb;
+    GPtrArray *blocks;
+    ChannelCancel *cancel;
+    MultiFDRecv *mf;
+    Channel *ch;                    /* the destination's end, run by @thread */
+    int peer;                       /* the test's end: it plays the source */
+    GThread *thread;
+    GError *err;
+    bool ok;
+} RecvFixture;
+
+static gpointer recv_thread(gpointer opaque)
+{
+    RecvFixture *f = opaque;
+
+    f->ok = multifd_recv_channel_run(f->mf, f->ch, &f->err);
+    return NULL;
+}
+
+/* @data: the channel count (multifd-channels). */
+static void recv_setup(RecvFixture *f, gconstpointer data)
+{
+    MultiFDRecvConfig cfg = { .channels = GPOINTER_TO_UINT(data) };
+    int sv[2];
+
+    f->rb.idstr = (char *)"pc.ram";
+    f->rb.used_length = 16 * TARGET_PAGE_SIZE;
+    f->rb.host = g_malloc0(f->rb.used_length);
+    f->blocks = g_ptr_array_new();
+    g_ptr_array_add(f->blocks, &f->rb);
+    f->cancel = channel_cancel_new(NULL);
+    memcpy(cfg.uuid, uuid_a, 16);
+    f->mf = multifd_recv_new(&cfg, f->blocks, f->cancel);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    f->peer = sv[1];
+    f->ch = channel_new_fd(sv[0], f->cancel, NULL);
+    g_assert_nonnull(f->ch);
+    f->thread = g_thread_new("test-recv", recv_thread, f);
+}
+
+/* The channel thread's end (it closed the channel). */
+static void recv_join(RecvFixture *f)
+{
+    g_thread_join(f->thread);
+    f->thread = NULL;
+}
+
+static void recv_teardown(RecvFixture *f, gconstpointer data)
+{
+    multifd_recv_shutdown(f->mf);
+    channel_cancel_trigger(f->cancel);
+    if (f->thread) {
+        recv_join(f);
+    }
+    close(f->peer);
+    multifd_recv_free(f->mf);
+    channel_cancel_unref(f->cancel);
+    g_ptr_array_free(f->blocks, TRUE);
+    g_free(f->rb.host);
+    g_clear_error(&f->err);
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+    g_assert_cmpint(write(fd, buf, len), ==, (ssize_t)len);
+}
+
+static void send_init(RecvFixture *f, uint8_t id)
+{
+    uint8_t init[MULTIFD_INIT_SIZE];
+
+    multifd_init_encode(init, uuid_a, id);
+    send_all(f->peer, init, sizeof(init));
+}
+
+static void send_packet(RecvFixture *f, const MultiFDPacket *p, const void *pages)
+{
+    uint8_t hdr[MULTIFD_PACKET_HDR_SIZE];
+
+    multifd_packet_encode(p, hdr);
+    send_all(f->peer, hdr, sizeof(hdr));
+    if (pages) {
+        send_all(f->peer, pages, p->normal_pages * TARGET_PAGE_SIZE);
+    }
+}
+
+/*
+ * One channel: two normal pages and a zero page with SYNC.  The load's
+ * sync returns once the channel parked at it, with the pages in place;
+ * the channel then ends cleanly when the source closes it, and a sync
+ * after that fails naming it.
+ */
+static void test_recv_pages_and_sync(RecvFixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *pages = g_malloc(2 * TARGET_PAGE_SIZE);
+    g_autoptr(GError) err = NULL;
+    MultiFDPacket p;
+
+    memset(pages, 0xaa, TARGET_PAGE_SIZE);
+    memset(pages + TARGET_PAGE_SIZE, 0xbb, TARGET_PAGE_SIZE);
+    f->rb.host[0x2000] = 1;             /* the zero page must be cleared */
+    send_init(f, 0);
+    fill_packet(&p);
+    send_packet(f, &p, pages);
+    g_assert_true(multifd_recv_sync(f->mf, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(f->rb.host[0x1000], ==, 0xaa);
+    g_assert_cmpint(f->rb.host[0x3000], ==, 0xbb);
+    g_assert_cmpint(f->rb.host[0x2000], ==, 0);
+
+    close(f->peer);
+    f->peer = -1;
+    recv_join(f);
+    g_assert_true(f->ok);
+    g_assert_false(multifd_recv_sync(f->mf, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "multifd channel 0: the source closed it before the round's sync");
+}
+
+/* A packet whose offset lies past the block fails, naming channel and packet. */
+static void test_recv_bad_offset(RecvFixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *pages = g_malloc0(2 * TARGET_PAGE_SIZE);
+    g_autoptr(GError) err = NULL;
+    MultiFDPacket p;
+
+    send_init(f, 1);
+    fill_packet(&p);
+    p.offset[1] = 16 * TARGET_PAGE_SIZE;
+    send_packet(f, &p, pages);
+    recv_join(f);
+    g_assert_false(f->ok);
+    g_assert_cmpstr(f->err->message, ==,
+                    "multifd channel 1: packet 4294967303 (number 0 in the channel): "
+                    "multifd: offset 0x10000 is out of RAM block \"pc.ram\" "
+                    "(length 0x10000)");
+    /* Recorded for the load, whose sync fails with it. */
+    g_assert_false(multifd_recv_sync(f->mf, &err));
+    g_assert_cmpstr(err->message, ==, f->err->message);
+    g_assert_true(channel_cancel_is_triggered(f->cancel));
+}
+
+static void test_recv_unknown_block(RecvFixture *f, gconstpointer data)
+{
+    MultiFDPacket p;
+
+    send_init(f, 0);
+    fill_packet(&p);
+    strcpy(p.ramblock, "nope");
+    send_packet(f, &p, NULL);
+    recv_join(f);
+    g_assert_false(f->ok);
+    g_assert_nonnull(strstr(f->err->message, "multifd: unknown ram block nope"));
+}
+
+/* A packet cut short inside its pages. */
+static void test_recv_truncated(RecvFixture *f, gconstpointer data)
+{
+    MultiFDPacket p;
+
+    send_init(f, 0);
+    fill_packet(&p);
+    send_packet(f, &p, NULL);
+    send_all(f->peer, "x", 1);
+    close(f->peer);
+    f->peer = -1;
+    recv_join(f);
+    g_assert_false(f->ok);
+    g_assert_nonnull(strstr(f->err->message, "multifd channel 0: packet 4294967303"));
+    g_assert_nonnull(strstr(f->err->message, "ended"));
+}
+
+static void test_recv_wrong_uuid(RecvFixture *f, gconstpointer data)
+{
+    uint8_t init[MULTIFD_INIT_SIZE];
+
+    multifd_init_encode(init, uuid_b, 0);
+    send_all(f->peer, init, sizeof(init));
+    recv_join(f);
+    g_assert_false(f->ok);
+    g_assert_nonnull(strstr(f->err->message, "multifd channel: multifd: received uuid"));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/multifd/init/round-trip", test_init_round_trip);
+    g_test_add_func("/multifd/packet/round-trip", test_packet_round_trip);
+    g_test_add_func("/multifd/packet/bad", test_packet_bad);
+    g_test_add_func("/multifd/address-check", test_address_check);
+    g_test_add_data_func("/multifd/compress/zlib", GINT_TO_POINTER(MULTIFD_COMPRESSION_ZLIB),
+                         test_compress_round_trip);
+    g_test_add_data_func("/multifd/compress/zstd", GINT_TO_POINTER(MULTIFD_COMPRESSION_ZSTD),
+                         test_compress_round_trip);
+    g_test_add("/multifd/recv/pages-and-sync", RecvFixture, GUINT_TO_POINTER(1),
+               recv_setup, test_recv_pages_and_sync, recv_teardown);
+    g_test_add("/multifd/recv/bad-offset", RecvFixture, GUINT_TO_POINTER(2),
+               recv_setup, test_recv_bad_offset, recv_teardown);
+    g_test_add("/multifd/recv/unknown-block", RecvFixture, GUINT_TO_POINTER(2),
+               recv_setup, test_recv_unknown_block, recv_teardown);
+    g_test_add("/multifd/recv/truncated", RecvFixture, GUINT_TO_POINTER(2),
+               recv_setup, test_recv_truncated, recv_teardown);
+    g_test_add("/multifd/recv/wrong-uuid", RecvFixture, GUINT_TO_POINTER(2),
+               recv_setup, test_recv_wrong_uuid, recv_teardown);
+    return g_test_run();
+}
