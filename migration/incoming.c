@@ -219,11 +219,30 @@ static void incoming_multifd_end(MigrationIncomingState *mis, GError **err)
     channel_cancel_trigger(mis->cancel);
 }
 
+/*
+ * The main channel's thread, at the end of the load (@err NULL when it
+ * succeeded, taken): multifd stops and the main loop learns the result.
+ */
+static void incoming_load_end(MigrationIncomingState *mis, GError *err)
+{
+    incoming_multifd_end(mis, &err);
+
+    /*
+     * Not main_loop_schedule(): migration_incoming_free() must be able to
+     * cancel the call once this thread is joined.  Both fields are only
+     * read after the join, which orders them.
+     */
+    mis->load_err = err;
+    mis->finish = g_idle_source_new();
+    g_source_set_priority(mis->finish, G_PRIORITY_DEFAULT);
+    g_source_set_callback(mis->finish, incoming_finish, mis, NULL);
+    g_source_attach(mis->finish, NULL);
+}
+
 /* The main channel's thread: load the stream from @ch (taken). */
 static void incoming_load(MigrationIncomingState *mis, Channel *ch)
 {
     GError *err = NULL;
-
     bool ok;
 
     mis->from_src = qemu_file_new_channel(ch, false);
@@ -240,18 +259,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);
     mis->from_src = NULL;
-    incoming_multifd_end(mis, &err);
-
-    /*
-     * Not main_loop_schedule(): migration_incoming_free() must be able to
-     * cancel the call once this thread is joined.  Both fields are only
-     * read after the join, which orders them.
-     */
-    mis->load_err = err;
-    mis->finish = g_idle_source_new();
-    g_source_set_priority(mis->finish, G_PRIORITY_DEFAULT);
-    g_source_set_callback(mis->finish, incoming_finish, mis, NULL);
-    g_source_attach(mis->finish, NULL);
+    incoming_load_end(mis, err);
 }
 
 typedef struct IncomingChannel {
@@ -297,6 +305,13 @@ static gpointer incoming_channel_thread(gpointer opaque)
 
     if (!incoming_channel_is_multifd(mis, ic->ch, &multifd, &err)) {
         g_prefix_error(&err, "migration channel: ");
+        if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
+            /* No main channel yet (a failed TLS handshake): no load will
+             * report this, so the migration fails here. */
+            channel_close(ic->ch, NULL);
+            incoming_load_end(mis, err);
+            return NULL;
+        }
     } else if (multifd) {
         /* Failures are recorded for the load, which they cancel. */
         multifd_recv_channel_run(mis->multifd, ic->ch, NULL);
@@ -326,7 +341,7 @@ static bool incoming_accept(int fd, void *opaque)
     IncomingChannel *ic;
     GThread *thread;
 
-    if (ch && migration_tls_enabled(mis->opts)) {
+    if (ch && !mis->tls && migration_tls_enabled(mis->opts)) {
         mis->tls = migration_tls_new(mis->objects, mis->opts, NULL, &err);
     }
     if (!ch || err || (mis->tls && !migration_tls_wrap(mis->tls, ch, &err))) {

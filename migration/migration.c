@@ -280,6 +280,7 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         .compression = p->multifd_compression,
         .level = p->multifd_compression == MULTIFD_COMPRESSION_ZSTD ? p->multifd_zstd_level
                                                                      : p->multifd_zlib_level,
+        .tls = s->tls,
     };
 
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {

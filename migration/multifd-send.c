@@ -215,7 +215,7 @@ static bool multifd_send_connect(MultiFDSend *mf, MultiFDSendChannel *c,
     }
 
     c->ch = transport_connect(addr, mf->cancel, errp);
-    if (!c->ch) {
+    if (!c->ch || (mf->cfg.tls && !migration_tls_wrap(mf->cfg.tls, c->ch, errp))) {
         g_prefix_error(errp, "multifd channel %u: ", c->id);
         return false;
     }

@@ -22,6 +22,7 @@
 #include "exec/ramblock.h"
 #include "migration/channel.h"
 #include "migration/migration-stats.h"
+#include "tls.h"
 #include "qapi/qapi-types.h"
 
 #define MULTIFD_MAGIC               0x11223344u
@@ -116,11 +117,13 @@ typedef struct MultiFDSendConfig {
     MultiFDCompression compression;
     int level;                      /* of the compression method */
     uint8_t uuid[16];               /* the source's (zeros when unset) */
+    MigrationTls *tls;              /* the migration's TLS, or NULL: plain */
 } MultiFDSendConfig;
 
 /*
  * Connect @cfg->channels channels to @addr (each through
- * transport_connect(), sharing @cancel), send each its MultiFDInit, and
+ * transport_connect(), sharing @cancel, and made TLS as the main channel
+ * is when @cfg->tls is set), send each its MultiFDInit, and
  * start one send thread per channel.  Migration thread.  @stats receives
  * multifd_bytes and the page counters.
  */

@@ -293,6 +293,7 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     TransportListener *l = opaque;
     int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    guint source;
 
     /*
      * Nothing to take after all (the peer gave up), or a failure such as
@@ -302,11 +303,17 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
     if (conn < 0) {
         return G_SOURCE_CONTINUE;
     }
-    if (l->accept_fn(conn, l->opaque)) {
-        return G_SOURCE_CONTINUE;   /* more channels to come (multifd) */
-    }
+    /*
+     * Marked fired before the call: an accept function that is done may
+     * free the listener, and @l must not be touched after that.
+     */
+    source = l->source;
     l->source = 0;
-    return G_SOURCE_REMOVE;
+    if (!l->accept_fn(conn, l->opaque)) {
+        return G_SOURCE_REMOVE;
+    }
+    l->source = source;             /* more channels to come (multifd) */
+    return G_SOURCE_CONTINUE;
 }
 
 static gboolean listener_hand_over(gpointer opaque)

@@ -43,6 +43,7 @@ typedef struct TransportListener TransportListener;
  * Called in the main loop with the BQL held; takes ownership of @fd.
  * Returns whether the listener should accept another connection (a
  * multifd migration opens several); fd, exec and file have only one.
+ * Only a function that returns false may free the listener.
  */
 typedef bool (*TransportAcceptFunc)(int fd, void *opaque);
 

@@ -40,6 +40,7 @@ struct TlsCase {
     const char *client_dn;          /* x509 client certificate, or NULL */
     bool return_path;               /* return-path + switchover-ack on both */
     bool postcopy;                  /* postcopy-ram on both, then switch to it */
+    bool multifd;                   /* multifd on both (2 channels, each TLS) */
     const char *server_ip;          /* x509 server certificate's names */
     const char *server_dns;
     /* Expected to fail: what each error-desc contains ("" = any). */
@@ -319,6 +320,9 @@ static void test_tls(gconstpointer data)
     if (c->postcopy) {
         set_cap_both(t, "postcopy-ram");
     }
+    if (c->multifd) {
+        set_cap_both(t, "multifd");
+    }
     migrate_ensure_non_converge(t->from);
     listen = g_str_equal(c->transport, "tcp") ? g_strdup("tcp:127.0.0.1:0")
                                               : g_strdup_printf("unix:%s/migsocket", t->dir);
@@ -570,6 +574,13 @@ static const TlsCase psk_return_path = {
 static const TlsCase psk_postcopy = {
     .transport = "tcp", .creds = creds_psk, .postcopy = true,
 };
+static const TlsCase psk_multifd = {
+    .transport = "tcp", .creds = creds_psk, .multifd = true,
+};
+static const TlsCase psk_multifd_mismatch = {
+    .transport = "tcp", .creds = creds_psk, .multifd = true,
+    .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
+};
 static const TlsCase psk_mismatch = {
     .transport = "tcp", .creds = creds_psk,
     .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
@@ -639,6 +650,9 @@ int main(int argc, char **argv)
                          test_tls);
     g_test_add_data_func("/migration/postcopy/tls/psk", &psk_postcopy, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
+                         test_tls);
+    g_test_add_data_func("/migration/multifd/tcp/tls/psk/match", &psk_multifd, test_tls);
+    g_test_add_data_func("/migration/multifd/tcp/tls/psk/mismatch", &psk_multifd_mismatch,
                          test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/anon", &anon, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/no-object", &psk_no_object,
