@@ -14,6 +14,21 @@ runs alternate (A B A B ...).  Workloads:
   a-b     the guest increments one byte in every page of [1 MiB, 100 MiB)
           forever; downtime is checked against downtime-limit
 
+With --postcopy both sides get postcopy-ram (the destination also
+postcopy-blocktime) and migrate-start-postcopy is issued once the first pass
+over RAM ended (dirty-sync-count 2; --postcopy-after 0: right after migrate,
+so the switch comes before any page went); the table adds the destination's
+blocktime and, for tern, its page-request latency p50/p99 (QEMU before 10.1
+reports no latency).  A run that converged before the switch took effect
+says "postcopy no".
+
+Transports: unix, tcp, and tcp-tls (tcp with TLS, tls-creds-psk objects
+on both sides and tls-creds set, the same command line for tern and QEMU;
+--tls-priority makes both negotiate the same cipher, e.g.
+"NORMAL:-CHACHA20-POLY1305:+CHACHA20-POLY1305" for AES-128-GCM).
+Every run also records each side's CPU time during the migration
+(/proc/PID/stat), shown per GiB transferred.
+
 tern boots the flat build of tests/guest/ with -kernel; QEMU boots the
 boot-sector build of the same program from an IDE disk.  Prints one table
 (median [min-max] per side and the tern/QEMU ratio), with the machine's
@@ -51,7 +66,9 @@ FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\x
 FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
-          "passes", "multifd_bytes", "error"]
+          "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
+          "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
+          "error"]
 
 
 def parse_size(text):
@@ -109,8 +126,13 @@ def options(argv):
                    help="comma-separated: idle,filled,a-b (default all)")
     p.add_argument("--sizes", type=lambda s: [parse_size(x) for x in s.split(",")],
                    default=[GiB, 4 * GiB], help="comma-separated RAM sizes (default 1G,4G)")
-    p.add_argument("--transports", type=csv_list(("unix", "tcp")), default=["unix", "tcp"],
+    p.add_argument("--transports", type=csv_list(("unix", "tcp", "tcp-tls")),
+                   default=["unix", "tcp"],
                    help="comma-separated: unix,tcp (default both)")
+    p.add_argument("--tls-priority", metavar="STR",
+                   help="tcp-tls: the GnuTLS priority both sides' credentials get (default: "
+                        "each side's own; with PSK, QEMU's NORMAL negotiates ChaCha20 and "
+                        "tern's AES-128-GCM on a CPU with AES instructions)")
     p.add_argument("--runs", type=int, default=5, help="runs per side and configuration (5)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 1 run, 256 MiB, every workload and transport")
@@ -133,6 +155,11 @@ def options(argv):
     p.add_argument("--results", default=os.path.join(HERE, "results"),
                    help="where the CSV, table and chart go (default bench/results)")
     p.add_argument("--keep", action="store_true", help="keep every run's logs, not just failures")
+    p.add_argument("--postcopy", action="store_true",
+                   help="switch to postcopy after the first pass (see above)")
+    p.add_argument("--postcopy-after", type=int, default=2, metavar="SYNCS",
+                   help="with --postcopy: switch once dirty-sync-count reaches SYNCS "
+                        "(default 2: after the first pass; 0: at once)")
     opts = p.parse_args(argv)
     if opts.quick:
         opts.runs, opts.sizes = 1, [256 * MiB]
@@ -257,8 +284,17 @@ class Bench:
 
     # -- one run --------------------------------------------------------------
 
+    def psk_dir(self):
+        """A keys.psk for tls-creds-psk, made once per bench."""
+        d = os.path.join(self.workdir, "psk")
+        if not os.path.exists(d):
+            os.makedirs(d, mode=0o700)
+            with open(os.path.join(d, "keys.psk"), "w") as f:
+                f.write(f"qemu:{os.urandom(32).hex()}\n")
+        return d
+
     def vm_args(self, vmm, cfg, role, rundir):
-        workload, size, _ = cfg
+        workload, size, transport = cfg
         mem = []
         if workload == "filled":
             # Both sides get the same command line, as a migration's
@@ -278,6 +314,11 @@ class Bench:
             args = ["-machine", machine, "-accel", vmm.accel, "-nodefaults",
                     "-m", f"{size // MiB}M", "-name", role, *mem,
                     "-drive", f"file={self.qemu_image(workload, rundir)},format=raw,if=ide"]
+        if transport == "tcp-tls":
+            endpoint = "client" if role == "src" else "server"
+            prio = f",priority={self.opts.tls_priority}" if self.opts.tls_priority else ""
+            args += ["-object", f"tls-creds-psk,id=tls0,endpoint={endpoint},"
+                                f"dir={self.psk_dir()}{prio}"]
         if role == "dst":
             args += ["-incoming", "defer"]
         return args
@@ -348,7 +389,11 @@ class Bench:
             if self.opts.multifd:
                 caps.append({"capability": "multifd", "state": True})
             for vm in (src, dst):
-                vm.qmp.command("migrate-set-capabilities", capabilities=caps)
+                vm_caps = caps + ([{"capability": "postcopy-ram", "state": True}]
+                                  if self.opts.postcopy else [])
+                if self.opts.postcopy and vm is dst:
+                    vm_caps.append({"capability": "postcopy-blocktime", "state": True})
+                vm.qmp.command("migrate-set-capabilities", capabilities=vm_caps)
                 if self.opts.multifd:
                     vm.qmp.command("migrate-set-parameters", **{
                         "multifd-channels": self.opts.multifd,
@@ -357,6 +402,9 @@ class Bench:
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
             src.qmp.command("migrate-set-parameters", **params)
+            if transport == "tcp-tls":
+                for vm in (src, dst):
+                    vm.qmp.command("migrate-set-parameters", tls_creds="tls0")
             limit = src.qmp.command("query-migrate-parameters")["downtime-limit"]
 
             if transport == "unix":
@@ -368,8 +416,11 @@ class Bench:
                 uri = f"tcp:{addr['host']}:{addr['port']}"
 
             timeout = 120 + 60 * size / GiB
+            cpu0 = [cpu_ms(vm) for vm in (src, dst)]
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
+            if self.opts.postcopy:
+                self.start_postcopy_after(src, self.opts.postcopy_after, timeout)
             try:
                 ev = src.qmp.wait_event("MIGRATION", timeout=timeout,
                                         match=lambda d: d["status"] in ("completed", "failed",
@@ -385,10 +436,13 @@ class Bench:
             if dev["data"]["status"] != "completed":
                 info_dst = dst.qmp.command("query-migrate")
                 raise RuntimeError(f"destination failed: {info_dst.get('error-desc', '')}")
+            cpu = [cpu_ms(vm) - c for vm, c in zip((src, dst), cpu0)]
             status = dst.qmp.command("query-status")["status"]
             if status != "running":
                 raise RuntimeError(f"destination guest is {status}, not running")
 
+            if self.opts.postcopy:
+                self.record_postcopy(row, info, dst)
             ram = info.get("ram", {})
             total = info.get("total-time", 0)
             downtime = info.get("downtime", 0)
@@ -402,7 +456,9 @@ class Bench:
                        over_limit=int(downtime > limit),
                        passes=ram.get("dirty-sync-count", 0),
                        multifd_bytes=ram.get("multifd-bytes", 0),
-                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1))
+                       sent_mb=round(ram.get("transferred", 0) / 1e6, 1),
+                       src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
+                       dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
         except SkipRun as e:
             row.update(status="skipped", error=str(e))
         except Exception as e:  # one run's failure is a row, never the end of the bench
@@ -420,6 +476,30 @@ class Bench:
             else:
                 row["logs"] = rundir
         return row
+
+    @staticmethod
+    def start_postcopy_after(src, syncs, timeout):
+        """migrate-start-postcopy once dirty-sync-count reaches @syncs (2: the
+        first pass over RAM ended), unless the migration ended before."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = src.qmp.command("query-migrate")
+            if info.get("status") not in ("setup", "active"):
+                return
+            if info.get("ram", {}).get("dirty-sync-count", 0) >= syncs:
+                src.qmp.command("migrate-start-postcopy")
+                return
+            time.sleep(0.002)
+
+    @staticmethod
+    def record_postcopy(row, info, dst):
+        ram = info.get("ram", {})
+        dinfo = dst.qmp.command("query-migrate")
+        row.update(postcopy=int(ram.get("postcopy-bytes", 0) > 0),
+                   postcopy_requests=ram.get("postcopy-requests", 0),
+                   blocktime_ms=dinfo.get("postcopy-blocktime"),
+                   lat_p50_us=dinfo.get("x-postcopy-latency-p50"),
+                   lat_p99_us=dinfo.get("x-postcopy-latency-p99"))
 
     # -- the matrix -----------------------------------------------------------
 
@@ -446,9 +526,14 @@ class Bench:
                f"{r['transport']:<4} #{r['run'] + 1}"
         if r["status"] == "completed":
             flag = "  DOWNTIME > LIMIT" if r["over_limit"] else ""
+            pc = ""
+            if "postcopy" in r:
+                pc = (f", postcopy {'yes' if r['postcopy'] else 'no'}, "
+                      f"{r['postcopy_requests']} requests, blocktime {r['blocktime_ms']} ms, "
+                      f"latency p50 {r['lat_p50_us']} us p99 {r['lat_p99_us']} us")
             print(f"{head}: total {r['total_ms']} ms, downtime {r['downtime_ms']} ms, "
                   f"{r['throughput_gbps']:.2f} GB/s, {r['passes']} passes, "
-                  f"dst done {r['dst_done_ms']} ms{flag}", flush=True)
+                  f"dst done {r['dst_done_ms']} ms{flag}{pc}", flush=True)
         else:
             print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
                   + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
@@ -457,6 +542,13 @@ class Bench:
         kept = any(r.get("logs") and r["status"] == "error" for r in self.results)
         if not kept and not self.opts.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def cpu_ms(vm):
+    """User plus system CPU time of @vm's process so far, in ms."""
+    with open(f"/proc/{vm.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 class SkipRun(Exception):
@@ -482,7 +574,12 @@ def machine_figures(build):
 # -- summary ---------------------------------------------------------------------
 
 METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
-           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}")]
+           ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}"),
+           ("src CPU ms/GiB", "src_cpu_ms_per_gib", "{:.0f}"),
+           ("dst CPU ms/GiB", "dst_cpu_ms_per_gib", "{:.0f}")]
+POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
+                    ("req p50 us", "lat_p50_us", "{:.0f}"),
+                    ("req p99 us", "lat_p99_us", "{:.0f}")]
 
 
 def spread(values, fmt):
@@ -500,8 +597,10 @@ def summary_rows(bench):
                          if (r["workload"], r["size"], r["transport"]) == cfg
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
-        for label, key, fmt in METRICS:
-            values = {k: [r[key] for r in rs] for k, rs in runs.items()}
+        metrics = METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
+        for label, key, fmt in metrics:
+            values = {k: [r[key] for r in rs if r.get(key) is not None]
+                      for k, rs in runs.items()}
             note = ""
             if key == "downtime_ms":
                 note = "over limit: " + ", ".join(
@@ -517,10 +616,14 @@ def format_table(bench, machine):
                          for v in bench.vmms if not v.skip_reason)
     bw = "unlimited" if o.max_bandwidth == 0 else f"{o.max_bandwidth} B/s"
     dl = f"{o.downtime_limit} ms" if o.downtime_limit is not None else "default"
+    pc = ""
+    if o.postcopy:
+        pc = ("; postcopy at once" if o.postcopy_after == 0 else
+              f"; postcopy at dirty-sync-count {o.postcopy_after}")
     multifd = (f"multifd {o.multifd} channel(s), compression {o.compression}"
                if o.multifd else "no multifd")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
-             f"downtime-limit {dl}; {multifd}; {o.runs} run(s) per side, alternating; "
+             f"downtime-limit {dl}{pc}; {multifd}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]
     if machine:
         lines.append("Machine (bench-machine, median of 5): " + ", ".join(

@@ -3,7 +3,8 @@
  * tokens over an eventfd, and the fd channel whose reads and writes wait
  * in poll() on the fd and the token together.
  */
-#include "migration/channel.h"
+#include "channel-internal.h"
+#include "migration/channel-tls.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -22,21 +23,6 @@
  */
 #define CHANNEL_FILE_CHUNK (1 << 20)
 
-struct ChannelCancel {
-    gint refcount;
-    gint triggered;     /* atomic: 0, then 1 for good */
-    int efd;            /* readable once triggered; never drained */
-};
-
-struct Channel {
-    gint refcount;      /* the stream and its return path share a channel */
-    int fd;
-    bool pollable;      /* false: a regular file or block device */
-    ChannelCancel *cancel;
-    /* Bytes channel_peek read ahead, returned by the next reads. */
-    uint8_t peeked[CHANNEL_PEEK_MAX];
-    size_t npeeked;
-};
 
 /* ---- cancel tokens ---- */
 
@@ -174,6 +160,9 @@ ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
     if (ch->npeeked && len) {
         return channel_take_peeked(ch, buf, len);
     }
+    if (ch->tls) {
+        return channel_tls_read(ch, buf, len, errp);
+    }
     if (!ch->pollable) {
         len = MIN(len, CHANNEL_FILE_CHUNK);
     }
@@ -239,6 +228,28 @@ static void channel_iov_advance(struct iovec **v, int *cnt, size_t n)
     }
 }
 
+/*
+ * One readv of the fd into @v: the count (0 at end of stream), -2 when
+ * it should be retried (interrupted, or it waited for data), -1 with
+ * @errp set on error or cancel.
+ */
+static ssize_t channel_readv_fd(Channel *ch, struct iovec *v, int cnt,
+                                GError **errp)
+{
+    ssize_t n = ch->pollable ? readv(ch->fd, v, MIN(cnt, IOV_MAX))
+                             : read(ch->fd, v->iov_base,
+                                    MIN(v->iov_len, CHANNEL_FILE_CHUNK));
+
+    if (n >= 0 || errno == EINTR) {
+        return n >= 0 ? n : -2;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        error_setg_errno(errp, errno, "failed to read migration stream");
+        return -1;
+    }
+    return channel_wait(ch, POLLIN, errp) ? -2 : -1;
+}
+
 int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
                       GError **errp)
 {
@@ -260,20 +271,19 @@ int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
         if (!channel_cancel_check(ch->cancel, errp)) {
             return -1;
         }
-        n = ch->pollable ? readv(ch->fd, v, MIN(cnt, IOV_MAX))
-                         : read(ch->fd, v->iov_base, MIN(v->iov_len, CHANNEL_FILE_CHUNK));
-        if (n < 0) {
-            if (errno == EINTR) {
+        if (ch->tls) {      /* plaintext comes out of the session, not the fd */
+            n = channel_tls_read(ch, v->iov_base, v->iov_len, errp);
+            if (n < 0) {
+                return -1;
+            }
+        } else {
+            n = channel_readv_fd(ch, v, cnt, errp);
+            if (n == -2) {
                 continue;
             }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                error_setg_errno(errp, errno, "failed to read migration stream");
+            if (n < 0) {
                 return -1;
             }
-            if (!channel_wait(ch, POLLIN, errp)) {
-                return -1;
-            }
-            continue;
         }
         if (n == 0) {
             if (done == 0) {
@@ -316,6 +326,9 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
     struct iovec *v = local;
     int cnt = iovcnt;
 
+    if (ch->tls) {
+        return channel_tls_writev_all(ch, iov, iovcnt, errp);
+    }
     while (cnt > 0) {
         ssize_t n;
 
@@ -367,6 +380,7 @@ bool channel_close(Channel *ch, GError **errp)
     if (!ch || !g_atomic_int_dec_and_test(&ch->refcount)) {
         return true;
     }
+    channel_tls_detach(ch);
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

@@ -16,6 +16,7 @@
 #include "multifd.h"
 #include "postcopy-dest.h"
 #include "transport.h"
+#include "tls.h"
 #include "qemu/error.h"
 #include "qapi/qapi-clone.h"
 
@@ -94,6 +95,7 @@ void migration_incoming_free(MigrationIncomingState *mis)
         g_source_unref(mis->finish);
     }
     g_clear_error(&mis->load_err);
+    migration_tls_free(mis->tls);
     channel_cancel_unref(mis->cancel);
     g_free(mis->error_desc);
     qemu_mutex_destroy(&mis->lock);
@@ -324,7 +326,13 @@ static bool incoming_accept(int fd, void *opaque)
     IncomingChannel *ic;
     GThread *thread;
 
-    if (!ch) {
+    if (ch && migration_tls_enabled(mis->opts)) {
+        mis->tls = migration_tls_new(mis->objects, mis->opts, NULL, &err);
+    }
+    if (!ch || err || (mis->tls && !migration_tls_wrap(mis->tls, ch, &err))) {
+        channel_close(ch, NULL);
+        /* As at the end of a load; safe here, it has let go of its source. */
+        g_clear_pointer(&mis->listener, transport_listener_free);
         incoming_fail(mis, err);
         return false;
     }
@@ -413,4 +421,5 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     qemu_mutex_lock(&mis->lock);
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
+    postcopy_incoming_info(mis, info);
 }

@@ -390,6 +390,26 @@ static void migration_hmp_migrate_start_postcopy(Monitor *mon, TernContext *ctx,
     }
 }
 
+static void migration_hmp_migrate_pause(Monitor *mon, TernContext *ctx,
+                                        JsonObject *args)
+{
+    GError *err = NULL;
+
+    if (!qmp_migrate_pause(ctx, &err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
+static void migration_hmp_migrate_recover(Monitor *mon, TernContext *ctx,
+                                          JsonObject *args)
+{
+    GError *err = NULL;
+
+    if (!qmp_migrate_recover(ctx, hmp_arg_str(args, "uri"), &err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
 /* Print what an options helper produced, or its error. */
 static void migration_hmp_finish(Monitor *mon, bool ok, GString *out,
                                  GError *err)
@@ -464,6 +484,10 @@ static const HMPCommand migration_cmds[] = {
       "The postcopy-ram capability must be set on both source and destination "
       "before the original migration command .",
       migration_hmp_migrate_start_postcopy },
+    { "migrate_pause", "", "", "Pause an ongoing migration (postcopy-only)",
+      migration_hmp_migrate_pause },
+    { "migrate_recover", "uri:s", "uri", "Continue a paused incoming postcopy migration",
+      migration_hmp_migrate_recover },
 };
 
 static const HMPCommand migration_info_cmds[] = {

@@ -34,6 +34,12 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     return o;
 }
 
+void migration_objects_set_tls(MigrationObjects *o, ObjectSet *objects)
+{
+    o->out->objects = objects;
+    o->in->objects = objects;
+}
+
 void migration_objects_stop(MigrationObjects *o)
 {
     migration_state_free(g_steal_pointer(&o->out));

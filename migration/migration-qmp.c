@@ -146,6 +146,29 @@ bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
     return migration_continue(ctx->migration->out, state, errp);
 }
 
+/*
+ * Out of band (no BQL): both states are read atomically.  Recovery is not
+ * built (issue 13), so nothing is ever paused.
+ */
+bool qmp_migrate_pause(TernContext *ctx, GError **errp)
+{
+    if (g_atomic_int_get(&ctx->migration->out->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+        g_atomic_int_get(&ctx->migration->in->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+        error_setg(errp, "migrate-pause: postcopy recovery is not supported by tern, "
+                   "so a paused postcopy could never resume");
+        return false;
+    }
+    error_setg(errp, "migrate-pause is currently only supported during postcopy-active "
+               "or postcopy-recover state");
+    return false;
+}
+
+bool qmp_migrate_recover(TernContext *ctx, const char *uri, GError **errp)
+{
+    error_setg(errp, "Migrate recover can only be run when postcopy is paused.");
+    return false;
+}
+
 bool qmp_migrate_start_postcopy(TernContext *ctx, GError **errp)
 {
     return postcopy_source_request(ctx->migration->out, errp);

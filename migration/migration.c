@@ -19,6 +19,7 @@
 #include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
+#include "tls.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -83,6 +84,8 @@ void migration_state_free(MigrationState *s)
     channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
     migration_options_free(s->run_opts);
+    migration_tls_free(s->tls);
+    g_clear_error(&s->tls_err);
     qemu_mutex_destroy(&s->lock);
     qemu_cond_destroy(&s->cond);
     g_free(s);
@@ -246,6 +249,14 @@ static bool migration_connect(MigrationState *s, GError **errp)
     Channel *ch = transport_connect(s->addr, s->cancel, errp);
 
     if (!ch) {
+        return false;
+    }
+    if (s->tls_err || (s->tls && !migration_tls_wrap(s->tls, ch, errp))) {
+        /* As QEMU: connected first, so the destination sees it fail too. */
+        if (s->tls_err) {
+            g_propagate_error(errp, g_error_copy(s->tls_err));
+        }
+        channel_close(ch, NULL);
         return false;
     }
     s->to_dst = qemu_file_new_channel(ch, true);
@@ -579,10 +590,17 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     s->addr = addr;
     migration_options_free(s->run_opts);
     s->run_opts = migration_options_copy(s->opts);
+    g_clear_pointer(&s->tls, migration_tls_free);
+    g_clear_error(&s->tls_err);
+    if (migration_tls_enabled(s->run_opts)) {
+        s->tls = migration_tls_new(s->objects, s->run_opts, addr, &s->tls_err);
+    }
     __atomic_store_n(&s->max_bandwidth, migrate_params(s->opts)->max_bandwidth,
                      __ATOMIC_RELAXED);
     __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
                      __ATOMIC_RELAXED);
+    __atomic_store_n(&s->max_postcopy_bandwidth,
+                     migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
     migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);

@@ -8,6 +8,7 @@
 #include "migration/options.h"
 
 #include "migration/migration.h"
+#include "postcopy-source.h"
 #include "migration/misc.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
@@ -63,6 +64,9 @@ bool qmp_migrate_set_parameters(TernContext *ctx,
     }
     if (arg->has_downtime_limit) {
         migration_set_downtime_limit(o->out, o->opts->params->downtime_limit);
+    }
+    if (arg->has_max_postcopy_bandwidth) {
+        postcopy_source_set_bandwidth(o->out, o->opts->params->max_postcopy_bandwidth);
     }
     return true;
 }

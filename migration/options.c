@@ -27,6 +27,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
     [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
+    [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -230,7 +231,6 @@ static bool check_vcpu_dirty_limit(const ParamCandidate *cand, GError **errp)
     return true;
 }
 
-static const char *const only_empty[] = { "", NULL };
 static const char *const only_normal[] = { "normal", NULL };
 /* qpl, uadk and qatzip need accelerators tern does not drive. */
 static const char *const compression_values[] = { "none", "zlib", "zstd", NULL };
@@ -280,15 +280,16 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW] = {
         .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },
+    /* Checked when a migration uses them (migration/tls.c), as QEMU does. */
     [MIGRATION_PARAMETER_TLS_CREDS] = {
-        .default_json = "\"\"", .implemented = true, .accepted = only_empty,
+        .default_json = "\"\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_STR },
     [MIGRATION_PARAMETER_TLS_HOSTNAME] = {
-        .default_json = "\"\"", .implemented = true, .accepted = only_empty,
+        .default_json = "\"\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_STR },
-    /* Unset in QEMU, which queries as "". */
+    /* Unset in QEMU, which queries as ""; here "" is unset too: no check. */
     [MIGRATION_PARAMETER_TLS_AUTHZ] = {
-        .default_json = "\"\"", .implemented = true, .accepted = only_empty,
+        .default_json = "\"\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_STR },
     [MIGRATION_PARAMETER_MAX_BANDWIDTH] = {
         .default_json = "134217728", .implemented = true,

@@ -5,11 +5,13 @@
  * places every page that arrives (ram-postcopy.c).  The fault thread
  * reads the userfaultfd and sends page requests on the return path; it
  * never places a page from the source, only a zero page for one that
- * arrived as a zero record before LISTEN and was never touched (the
- * kernel has no page there, but its content is known).  RUN schedules
+ * arrived as a zero record and was left unmapped (before LISTEN, or after
+ * it when no vCPU waited for it: the kernel has no page there, but its
+ * content is known).  RUN schedules
  * the guest's start on the main loop, like the end of a precopy load.
  */
 #include "postcopy-dest.h"
+#include "postcopy-blocktime.h"
 #include "incoming-commands.h"
 #include "return-path.h"
 #include "migration/ram.h"
@@ -32,6 +34,8 @@ struct PostcopyIncoming {
     GThread *fault_thread;
     GSource *run;               /* RUN's guest start, until the main loop ran it */
     gint ran;                   /* atomic: the guest was started here */
+    bool thread_ids;            /* faults say which thread (blocktime per vCPU) */
+    PostcopyBlocktime *bt;      /* faults, waits, latencies; kept until freed */
 };
 
 /* A userfaultfd, by the syscall or, where that is not allowed, /dev/userfaultfd. */
@@ -57,13 +61,18 @@ static int postcopy_uffd_open(GError **errp)
     return fd;
 }
 
-/* Negotiate the API on @fd; the features postcopy needs must be there. */
-static bool postcopy_uffd_api(int fd, GError **errp)
+/* Negotiate the API on @fd with @features; the ioctls postcopy needs must be there. */
+static bool postcopy_uffd_api(int fd, uint64_t features, GError **errp)
 {
-    struct uffdio_api api = { .api = UFFD_API };
+    struct uffdio_api api = { .api = UFFD_API, .features = features };
 
     if (ioctl(fd, UFFDIO_API, &api) < 0) {
-        error_setg_errno(errp, errno, "Postcopy is not supported: UFFDIO_API failed");
+        if (features & UFFD_FEATURE_THREAD_ID) {
+            error_setg_errno(errp, errno, "Postcopy blocktime needs "
+                             "UFFD_FEATURE_THREAD_ID, which this kernel lacks");
+        } else {
+            error_setg_errno(errp, errno, "Postcopy is not supported: UFFDIO_API failed");
+        }
         return false;
     }
     if (!(api.ioctls & (1ull << _UFFDIO_REGISTER))) {
@@ -81,19 +90,28 @@ bool postcopy_userfaultfd_supported(GError **errp)
     if (fd < 0) {
         return false;
     }
-    ok = postcopy_uffd_api(fd, errp);
+    ok = postcopy_uffd_api(fd, 0, errp);
     close(fd);
     return ok;
 }
 
+/* Incoming thread: the state, created whole before query-migrate can see it. */
 static PostcopyIncoming *postcopy_get(MigrationIncomingState *mis)
 {
-    if (!mis->postcopy) {
-        mis->postcopy = g_new0(PostcopyIncoming, 1);
-        mis->postcopy->uffd = -1;
-        mis->postcopy->quit_efd = -1;
+    const MigrationMachineOps *m = &mis->machine;
+    PostcopyIncoming *pc = mis->postcopy;
+
+    if (!pc) {
+        pc = g_new0(PostcopyIncoming, 1);
+        pc->uffd = -1;
+        pc->quit_efd = -1;
+        pc->thread_ids = migrate_cap(mis->opts, MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME) &&
+                         m->vcpu_count && m->vcpu_index_of_thread;
+        pc->bt = postcopy_blocktime_new(m->vcpu_count ? m->vcpu_count(m->opaque) : 0,
+                                        pc->thread_ids);
+        g_atomic_pointer_set(&mis->postcopy, pc);
     }
-    return mis->postcopy;
+    return pc;
 }
 
 /* ---- commands ---- */
@@ -114,7 +132,8 @@ bool postcopy_incoming_advise(void *opaque, uint64_t ram_pagesize_summary,
         return false;
     }
     pc->uffd = postcopy_uffd_open(errp);
-    if (pc->uffd < 0 || !postcopy_uffd_api(pc->uffd, errp) ||
+    if (pc->uffd < 0 ||
+        !postcopy_uffd_api(pc->uffd, pc->thread_ids ? UFFD_FEATURE_THREAD_ID : 0, errp) ||
         !ram_postcopy_incoming_advise(mis->ram, ram_pagesize_summary,
                                       target_page_size, errp)) {
         return false;
@@ -144,8 +163,34 @@ bool postcopy_incoming_discard(void *opaque, const char *name, const uint64_t *s
     return true;
 }
 
+/* The vCPU whose thread faulted, or -1. */
+static int postcopy_fault_vcpu(MigrationIncomingState *mis, const struct uffd_msg *msg)
+{
+    const MigrationMachineOps *m = &mis->machine;
+
+    if (!mis->postcopy->thread_ids) {
+        return -1;
+    }
+    return m->vcpu_index_of_thread(m->opaque, msg->arg.pagefault.feat.ptid);
+}
+
+/* Place a zero page at @addr, which arrived as one, for the vCPU waiting there. */
+static void postcopy_place_zero(PostcopyIncoming *pc, uint64_t addr, int cpu)
+{
+    struct uffdio_zeropage zero = {
+        .range = { .start = addr, .len = TARGET_PAGE_SIZE },
+    };
+
+    postcopy_blocktime_fault(pc->bt, addr, cpu, false);
+    if (ioctl(pc->uffd, UFFDIO_ZEROPAGE, &zero) < 0 && errno == EEXIST) {
+        /* Placed meanwhile; whoever placed it woke the faulting thread. */
+        ioctl(pc->uffd, UFFDIO_WAKE, &zero.range);
+    }
+    postcopy_blocktime_placed(pc->bt, addr);
+}
+
 /* A fault on @addr: a zero page that never got a page of its own, or ask the source. */
-static void postcopy_handle_fault(MigrationIncomingState *mis, uint64_t addr)
+static void postcopy_handle_fault(MigrationIncomingState *mis, uint64_t addr, int cpu)
 {
     PostcopyIncoming *pc = mis->postcopy;
     uint64_t offset;
@@ -155,18 +200,20 @@ static void postcopy_handle_fault(MigrationIncomingState *mis, uint64_t addr)
         error_report("postcopy: fault at 0x%" PRIx64 " outside guest RAM", addr);
         return;
     }
-    if (ram_postcopy_received(rb, offset)) {
-        struct uffdio_zeropage zero = {
-            .range = { .start = (uintptr_t)rb->host + offset, .len = TARGET_PAGE_SIZE },
-        };
-
-        if (ioctl(pc->uffd, UFFDIO_ZEROPAGE, &zero) < 0 && errno == EEXIST) {
-            /* Placed meanwhile; whoever placed it woke the faulting thread. */
-            ioctl(pc->uffd, UFFDIO_WAKE, &zero.range);
+    /*
+     * Received but not mapped: a zero page (from precopy, or one the
+     * incoming thread left unmapped).  Checked again after marking the
+     * request: a zero page arriving in between is then ours to place.
+     */
+    if (!ram_postcopy_received(rb, offset)) {
+        ram_postcopy_mark_requested(rb, offset);
+        if (!ram_postcopy_received(rb, offset)) {
+            postcopy_blocktime_fault(pc->bt, addr, cpu, true);
+            return_path_dst_send_req_pages(mis->rp, rb->idstr, offset, TARGET_PAGE_SIZE);
+            return;
         }
-        return;
     }
-    return_path_dst_send_req_pages(mis->rp, rb->idstr, offset, TARGET_PAGE_SIZE);
+    postcopy_place_zero(pc, addr, cpu);
 }
 
 static gpointer postcopy_fault_thread(gpointer opaque)
@@ -195,10 +242,16 @@ static gpointer postcopy_fault_thread(gpointer opaque)
             continue;       /* EAGAIN: another wake-up took it */
         }
         if (msg.event == UFFD_EVENT_PAGEFAULT) {
-            postcopy_handle_fault(mis, msg.arg.pagefault.address & TARGET_PAGE_MASK);
+            postcopy_handle_fault(mis, msg.arg.pagefault.address & TARGET_PAGE_MASK,
+                                  postcopy_fault_vcpu(mis, &msg));
         }
     }
     return NULL;
+}
+
+static void postcopy_page_placed(void *opaque, uint64_t host_addr)
+{
+    postcopy_blocktime_placed(opaque, host_addr);
 }
 
 bool postcopy_incoming_listen(void *opaque, QEMUFile *f, GError **errp)
@@ -223,6 +276,7 @@ bool postcopy_incoming_listen(void *opaque, QEMUFile *f, GError **errp)
     if (!ram_postcopy_incoming_listen(mis->ram, pc->uffd, errp)) {
         return false;
     }
+    ram_postcopy_set_placed_hook(mis->ram, postcopy_page_placed, pc->bt);
     pc->state = POSTCOPY_INCOMING_LISTENING;
     pc->fault_thread = g_thread_new("mig/dst/fault", postcopy_fault_thread, mis);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_ACTIVE,
@@ -285,6 +339,15 @@ void postcopy_incoming_end(MigrationIncomingState *mis)
     pc->state = POSTCOPY_INCOMING_END;
 }
 
+void postcopy_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
+{
+    PostcopyIncoming *pc = g_atomic_pointer_get(&mis->postcopy);
+
+    if (pc && g_atomic_int_get(&pc->ran)) {
+        postcopy_blocktime_info(pc->bt, info);
+    }
+}
+
 bool postcopy_incoming_ran(MigrationIncomingState *mis)
 {
     return mis->postcopy && g_atomic_int_get(&mis->postcopy->ran);
@@ -302,5 +365,6 @@ void postcopy_incoming_free(MigrationIncomingState *mis)
         g_source_destroy(pc->run);
         g_source_unref(pc->run);
     }
+    postcopy_blocktime_free(pc->bt);
     g_clear_pointer(&mis->postcopy, g_free);
 }

@@ -39,6 +39,13 @@ bool postcopy_incoming_run(void *opaque, GError **errp);
  */
 void postcopy_incoming_end(MigrationIncomingState *mis);
 
+/*
+ * query-migrate on the destination (BQL held): once the guest ran here,
+ * x-postcopy-faults and the latencies, and with the postcopy-blocktime
+ * capability postcopy-blocktime and postcopy-vcpu-blocktime.
+ */
+void postcopy_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);
+
 /* Did RUN start the guest here (so a failure now loses it)?  Main loop. */
 bool postcopy_incoming_ran(MigrationIncomingState *mis);
 

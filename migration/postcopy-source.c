@@ -73,6 +73,14 @@ bool postcopy_source_page_request(MigrationState *s, const char *block,
     return true;
 }
 
+void postcopy_source_set_bandwidth(MigrationState *s, uint64_t bytes_per_second)
+{
+    __atomic_store_n(&s->max_postcopy_bandwidth, bytes_per_second, __ATOMIC_RELAXED);
+    qemu_mutex_lock(&s->lock);
+    qemu_cond_broadcast(&s->cond);     /* a sleeping postcopy re-reads it */
+    qemu_mutex_unlock(&s->lock);
+}
+
 /* ---- the switch ---- */
 
 /*
@@ -141,16 +149,33 @@ static bool postcopy_switch(MigrationState *s, bool *sent, GError **errp)
 /* max-postcopy-bandwidth, for background pages only (requested ones never wait). */
 typedef struct PostcopyRate {
     MigrationState *s;
-    uint64_t limit;             /* bytes/s, 0: none */
+    uint64_t limit;             /* bytes/s, 0: none; as of @start_us */
     uint64_t start_bytes;
     int64_t start_us;
 } PostcopyRate;
 
+/* Follow a new limit: the budget counts from the change. */
+static void postcopy_rate_refresh(PostcopyRate *r)
+{
+    uint64_t limit = __atomic_load_n(&r->s->max_postcopy_bandwidth, __ATOMIC_RELAXED);
+
+    if (limit != r->limit) {
+        r->limit = limit;
+        r->start_bytes = qemu_file_transferred(r->s->to_dst);
+        r->start_us = g_get_monotonic_time();
+    }
+}
+
 /* How long until the bytes sent so far are paid for (<= 0: now). */
 static int64_t postcopy_rate_wait_us(PostcopyRate *r)
 {
-    uint64_t sent = qemu_file_transferred(r->s->to_dst) - r->start_bytes;
+    uint64_t sent;
 
+    postcopy_rate_refresh(r);
+    if (!r->limit) {
+        return 0;
+    }
+    sent = qemu_file_transferred(r->s->to_dst) - r->start_bytes;
     return r->start_us + (int64_t)(sent * G_USEC_PER_SEC / r->limit) -
            g_get_monotonic_time();
 }
@@ -159,13 +184,17 @@ static bool postcopy_rate_exceeded(void *opaque)
 {
     PostcopyRate *r = opaque;
 
+    /* A requested page went into the buffer: end this iteration to flush it. */
+    if (ram_postcopy_take_flush_due(r->s->ram)) {
+        return true;
+    }
     if (ram_postcopy_requests_pending(r->s->ram)) {
         return false;
     }
     if (migration_status(r->s) != MIGRATION_STATUS_POSTCOPY_ACTIVE) {
         return true;
     }
-    return r->limit && postcopy_rate_wait_us(r) > 0;
+    return postcopy_rate_wait_us(r) > 0;
 }
 
 /* Sleep out the bandwidth budget, but not past a page request or a cancel. */
@@ -174,9 +203,6 @@ static void postcopy_rate_wait(PostcopyRate *r)
     MigrationState *s = r->s;
     int64_t wait;
 
-    if (!r->limit) {
-        return;
-    }
     qemu_mutex_lock(&s->lock);
     while (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE &&
            !ram_postcopy_requests_pending(s->ram) &&
@@ -189,12 +215,7 @@ static void postcopy_rate_wait(PostcopyRate *r)
 /* RAM until every page went out, then END and EOF. */
 static bool postcopy_stream(MigrationState *s, GError **errp)
 {
-    PostcopyRate r = {
-        .s = s,
-        .limit = migrate_params(s->run_opts)->max_postcopy_bandwidth,
-        .start_bytes = qemu_file_transferred(s->to_dst),
-        .start_us = g_get_monotonic_time(),
-    };
+    PostcopyRate r = { .s = s };
     bool ok = true;
 
     ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ postcopy_rate_exceeded, &r });

@@ -34,6 +34,9 @@ void postcopy_source_advise(MigrationState *s);
  */
 bool postcopy_source_run(MigrationState *s, GError **errp);
 
+/* migrate-set-parameters max-postcopy-bandwidth, obeyed from now on (BQL held). */
+void postcopy_source_set_bandwidth(MigrationState *s, uint64_t bytes_per_second);
+
 /* The return path's page request (return-path thread). */
 bool postcopy_source_page_request(MigrationState *s, const char *block,
                                   uint64_t start, uint64_t len, GError **errp);

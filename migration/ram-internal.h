@@ -68,6 +68,7 @@ typedef enum RAMPostcopyPhase {
 /* Postcopy, source: the requests the return path queues for the migration thread. */
 typedef struct RAMPostcopySource {
     bool active;                    /* migration thread: the postcopy phase runs */
+    bool flush_due;                 /* migration thread: a requested page was queued */
     gint phase;                     /* atomic: RAMPostcopyPhase */
     QemuMutex lock;                 /* guards @requests */
     GQueue requests;                /* RAMPageRequest *, oldest first */
@@ -80,6 +81,8 @@ typedef struct RAMPostcopyLoad {
     bool listening;                 /* pages are placed with UFFDIO_COPY / ZEROPAGE */
     int uffd;                       /* registered over every block while listening */
     uint8_t *page_buf;              /* one page: UFFDIO_COPY's source */
+    RAMPlacedHook *placed;          /* told of every page placed, or NULL */
+    void *placed_opaque;
 } RAMPostcopyLoad;
 
 /* Destination state; lives inside RAMState. */

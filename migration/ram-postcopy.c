@@ -5,7 +5,8 @@
  * the return path, for the pages it faults on.  The return-path thread
  * queues each request here; the migration thread takes requested pages
  * before the next background page (ram_take_next_dirty()), so a fault
- * waits behind what is already in the channel, not behind the rest of RAM.
+ * waits behind what is already in the channel, not behind the rest of RAM,
+ * and the background pass then continues from the requested page.
  *
  * Destination: from ADVISE on, every page that arrives is marked in its
  * block's receivedmap; DISCARD drops pages the source re-dirtied; from
@@ -200,10 +201,47 @@ RAMBlock *ram_postcopy_take_request(RAMState *rs, uint64_t *page)
     }
     g_atomic_int_set(&rs->postcopy.pending, !g_queue_is_empty(&rs->postcopy.requests));
     qemu_mutex_unlock(&rs->postcopy.lock);
+    if (found) {
+        /*
+         * As QEMU: the background pass goes on right after the page the
+         * guest wanted, where its next faults most likely are.
+         */
+        guint index;
+
+        g_ptr_array_find(rs->blocks, found, &index);
+        rs->cursor_block = index;
+        rs->cursor_page = *page + 1;
+        rs->postcopy.flush_due = true;
+    }
     return found;
 }
 
+bool ram_postcopy_take_flush_due(RAMState *rs)
+{
+    bool due = rs->postcopy.flush_due;
+
+    rs->postcopy.flush_due = false;
+    return due;
+}
+
 /* ---- destination ---- */
+
+/*
+ * The received / requested pair, fully ordered: the incoming thread sets
+ * "received" then tests "requested", the fault thread sets "requested"
+ * then tests "received", so at least one of them sees the other's bit.
+ */
+static void ram_postcopy_bit_set(unsigned long *map, uint64_t nr)
+{
+    __atomic_fetch_or(&map[nr / BITS_PER_LONG], 1UL << (nr % BITS_PER_LONG),
+                      __ATOMIC_SEQ_CST);
+}
+
+static bool ram_postcopy_bit_test(const unsigned long *map, uint64_t nr)
+{
+    return __atomic_load_n(&map[nr / BITS_PER_LONG], __ATOMIC_SEQ_CST) &
+           (1UL << (nr % BITS_PER_LONG));
+}
 
 bool ram_postcopy_incoming_advise(RAMState *rs, uint64_t pagesize_summary,
                                   uint64_t target_page_size, GError **errp)
@@ -234,8 +272,8 @@ bool ram_postcopy_incoming_advise(RAMState *rs, uint64_t pagesize_summary,
 
         g_free(rb->receivedmap);
         rb->receivedmap = bitmap_new(ramblock_pages(rb));
-        /* Discards split huge pages; faults must come one small page at a time. */
-        madvise(rb->host, rb->used_length, MADV_NOHUGEPAGE);
+        g_free(rb->requestedmap);
+        rb->requestedmap = bitmap_new(ramblock_pages(rb));
     }
     rs->load.postcopy.advised = true;
     return true;
@@ -286,6 +324,12 @@ bool ram_postcopy_incoming_listen(RAMState *rs, int uffd, GError **errp)
         };
         uint64_t need = (1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_ZEROPAGE);
 
+        /*
+         * Pages are placed one small page at a time from here on; a precopy
+         * that never switches keeps its huge pages (as QEMU, which turns
+         * them off only when postcopy really starts).
+         */
+        madvise(rb->host, rb->used_length, MADV_NOHUGEPAGE);
         if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
             error_setg_errno(errp, errno, "userfaultfd registration of RAM block '%s'",
                              rb->idstr);
@@ -323,6 +367,7 @@ void ram_postcopy_incoming_end(RAMState *rs)
             ioctl(pl->uffd, UFFDIO_UNREGISTER, &range);
         }
         g_clear_pointer(&rb->receivedmap, g_free);
+        g_clear_pointer(&rb->requestedmap, g_free);
     }
     if (pl->page_buf) {
         munmap(pl->page_buf, TARGET_PAGE_SIZE);
@@ -331,6 +376,8 @@ void ram_postcopy_incoming_end(RAMState *rs)
     pl->uffd = -1;
     pl->listening = false;
     pl->advised = false;
+    pl->placed = NULL;
+    pl->placed_opaque = NULL;
 }
 
 /* Place the page at @host: @src's bytes, or zeros when @src is NULL.  EEXIST: it is there. */
@@ -384,12 +431,34 @@ bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *r
         }
         src = pl->page_buf;
     }
+    if (!src) {
+        /*
+         * A zero page: every page sent now was discarded at the switch, so
+         * it is not mapped and would read as zeros but for userfaultfd.
+         * Unless the guest is waiting for it, leave it so: a later fault
+         * finds it received and gets a zero page in place there
+         * (postcopy-dest.c), and most zero pages are never touched.
+         */
+        ram_postcopy_bit_set(rb->receivedmap, page);
+        if (!ram_postcopy_bit_test(rb->requestedmap, page)) {
+            return true;
+        }
+    }
     if (!ram_postcopy_place(pl, rb->host + offset, src, errp)) {
         error_prepend(errp, "RAM block \"%s\": ", rb->idstr);
         return false;
     }
-    set_bit_atomic(page, rb->receivedmap);
+    ram_postcopy_bit_set(rb->receivedmap, page);
+    if (pl->placed) {
+        pl->placed(pl->placed_opaque, (uintptr_t)rb->host + offset);
+    }
     return true;
+}
+
+void ram_postcopy_set_placed_hook(RAMState *rs, RAMPlacedHook *hook, void *opaque)
+{
+    rs->load.postcopy.placed = hook;
+    rs->load.postcopy.placed_opaque = opaque;
 }
 
 RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset)
@@ -408,10 +477,10 @@ RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset)
 
 bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset)
 {
-    uint64_t page = offset >> TARGET_PAGE_BITS;
-    /* The incoming thread sets bits atomically while this runs on the fault thread. */
-    unsigned long word = __atomic_load_n(&rb->receivedmap[page / BITS_PER_LONG],
-                                         __ATOMIC_RELAXED);
+    return ram_postcopy_bit_test(rb->receivedmap, offset >> TARGET_PAGE_BITS);
+}
 
-    return word & (1UL << (page % BITS_PER_LONG));
+void ram_postcopy_mark_requested(RAMBlock *rb, uint64_t offset)
+{
+    ram_postcopy_bit_set(rb->requestedmap, offset >> TARGET_PAGE_BITS);
 }

@@ -6,6 +6,9 @@
  * the BQL, and a device's blocker becomes a migration blocker.
  */
 #include "assembly.h"
+#include "cmdline.h"
+#include "crypto/object-set.h"
+#include "qemu/error.h"
 #include "hmp-cmds.h"
 #include "screendump-cmds.h"
 
@@ -14,6 +17,7 @@
 #include "migration/misc.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
+#include "sysemu/cpus.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
 #include "sysemu/vm.h"
@@ -126,6 +130,20 @@ static void assembly_vm_dirty_log_stop(void *opaque)
     memory_dirty_log_stop(ctx->machine->memory);
 }
 
+static int assembly_vm_vcpu_count(void *opaque)
+{
+    TernContext *ctx = opaque;
+
+    return cpus_count(ctx->vm);
+}
+
+static int assembly_vm_vcpu_index_of_thread(void *opaque, int tid)
+{
+    TernContext *ctx = opaque;
+
+    return cpus_index_of_thread(ctx->vm, tid);
+}
+
 static const MigrationMachineOps assembly_vm = {
     .machine_type = MACHINE_TYPE_NAME,
     .uuid = assembly_vm_uuid,
@@ -137,6 +155,8 @@ static const MigrationMachineOps assembly_vm = {
     .stop = assembly_vm_stop,
     .dirty_log_start = assembly_vm_dirty_log_start,
     .dirty_log_stop = assembly_vm_dirty_log_stop,
+    .vcpu_count = assembly_vm_vcpu_count,
+    .vcpu_index_of_thread = assembly_vm_vcpu_index_of_thread,
 };
 
 void assembly_init_vm(TernContext *ctx)
@@ -150,6 +170,20 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     system_hmp_register();
     screendump_hmp_register();
     migration_hmp_register();
+}
+
+bool assembly_create_objects(TernContext *ctx, GPtrArray *objects, GError **errp)
+{
+    ctx->objects = object_set_new();
+    for (guint i = 0; i < objects->len; i++) {
+        CmdlineObject *obj = g_ptr_array_index(objects, i);
+
+        if (!object_set_add(ctx->objects, obj->opts, errp)) {
+            error_prepend(errp, "-object %s: ", obj->spec);
+            return false;
+        }
+    }
+    return true;
 }
 
 bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
@@ -166,6 +200,7 @@ bool assembly_build(TernContext *ctx, MachineConfig *cfg, GError **errp)
     vm.opaque = ctx;
     o = ctx->migration = migration_objects_new(
         ram_block_list_mapped(ctx->machine->memory), &dirty, &vm);
+    migration_objects_set_tls(o, ctx->objects);
     machine_register_vmstate(ctx->machine, o->savevm);
     savevm_set_device_load_lock(o->savevm, assembly_device_load_lock,
                                 assembly_device_load_unlock, NULL);
@@ -182,6 +217,7 @@ void assembly_teardown(TernContext *ctx)
         migration_objects_free(g_steal_pointer(&ctx->migration));
     }
     monitors_free(g_steal_pointer(&ctx->monitors));
+    object_set_free(g_steal_pointer(&ctx->objects));
     machine_free(g_steal_pointer(&ctx->machine));
     vm_free(g_steal_pointer(&ctx->vm));
 }

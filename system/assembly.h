@@ -24,6 +24,13 @@ void assembly_init_vm(TernContext *ctx);
 void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds);
 
 /*
+ * @ctx's object set, with the -object objects (CmdlineObject*, from
+ * system/cmdline.h) made in order; TLS credentials load their files now.
+ * An error names the -object it came from.  Main thread, BQL held, once.
+ */
+bool assembly_create_objects(TernContext *ctx, GPtrArray *objects, GError **errp);
+
+/*
  * Build the machine from @cfg on @ctx's VM (its devices get a blocker that
  * reaches @ctx's outgoing migration), then the migration objects over its RAM,
  * with the machine's sections registered.  Main thread, BQL held, once.

@@ -12,6 +12,8 @@
 #include "qemu/cutils.h"
 #include "qemu/error.h"
 #include "qemu/option.h"
+#include "crypto/object-set.h"
+#include "qapi/qapi-visit.h"
 #include "sysemu/runstate.h"
 
 #define MAX_VCPUS 64
@@ -30,6 +32,22 @@ static void cmdline_chardev_free(CmdlineChardev *c)
     g_free(c);
 }
 
+static CmdlineObject *cmdline_object_new(const char *spec, ObjectOptions *opts)
+{
+    CmdlineObject *obj = g_new0(CmdlineObject, 1);
+
+    obj->spec = g_strdup(spec);
+    obj->opts = opts;
+    return obj;
+}
+
+static void cmdline_object_free(CmdlineObject *obj)
+{
+    g_free(obj->spec);
+    qapi_free_ObjectOptions(obj->opts);
+    g_free(obj);
+}
+
 TernOptions *tern_options_new(void)
 {
     TernOptions *opts = g_new0(TernOptions, 1);
@@ -39,6 +57,8 @@ TernOptions *tern_options_new(void)
         (GDestroyNotify)cmdline_chardev_free);
     opts->monitors = g_ptr_array_new_with_free_func(
         (GDestroyNotify)cmdline_monitor_free);
+    opts->objects = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)cmdline_object_free);
     return opts;
 }
 
@@ -51,6 +71,7 @@ void tern_options_free(TernOptions *opts)
     g_free(opts->serial);
     g_ptr_array_free(opts->chardevs, TRUE);
     g_ptr_array_free(opts->monitors, TRUE);
+    g_ptr_array_free(opts->objects, TRUE);
     g_free(opts->qtest);
     g_free(opts->incoming);
     g_free(opts->name);
@@ -199,13 +220,42 @@ static bool opt_machine(TernOptions *o, const char *arg, GError **errp)
     return true;
 }
 
+/* -object's JSON form, which alone can spell authz-list rules. */
+static bool opt_object_json(TernOptions *o, const char *arg, GError **errp)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    ObjectOptions *opts = NULL;
+
+    if (!json_parser_load_from_data(parser, arg, -1, errp) ||
+        !visit_ObjectOptions_from_json(json_parser_get_root(parser), &opts, errp)) {
+        return false;
+    }
+    g_ptr_array_add(o->objects, cmdline_object_new(arg, opts));
+    return true;
+}
+
 static bool opt_object(TernOptions *o, const char *arg, GError **errp)
 {
-    g_autoptr(GHashTable) kv = qemu_opts_parse(arg, "qom-type", errp);
+    g_autoptr(GHashTable) kv = NULL;
     MemoryBackendConfig *cfg;
+    const char *type;
 
+    if (arg[0] == '{') {
+        return opt_object_json(o, arg, errp);
+    }
+    kv = qemu_opts_parse(arg, "qom-type", errp);
     if (!kv) {
         return false;
+    }
+    type = qemu_opt_get(kv, "qom-type");
+    if (type && qapi_enum_parse(&ObjectType_lookup, type, -1, NULL) >= 0) {
+        ObjectOptions *opts = object_options_from_keyval(kv, errp);
+
+        if (!opts) {
+            return false;
+        }
+        g_ptr_array_add(o->objects, cmdline_object_new(arg, opts));
+        return true;
     }
     cfg = memory_backend_config_parse(kv, errp);
     if (!cfg) {
@@ -456,7 +506,9 @@ static const CmdlineOption options[] = {
     { "machine", true, opt_machine, "-machine [type=]tern-pc[,memory-backend=ID][,accel=A:B]" },
     { "M", true, opt_machine, NULL },
     { "object", true, opt_object, "-object memory-backend-{ram,memfd,file},id=ID,size=SIZE"
-                                  "[,share=on|off][,mem-path=PATH][,prealloc=on]" },
+                                  "[,share=on|off][,mem-path=PATH][,prealloc=on]\n"
+      "-object tls-creds-{psk,x509,anon},id=ID,dir=DIR,endpoint={client,server}[,...]\n"
+      "-object authz-simple,id=ID,identity=DN   or   -object '{JSON ObjectOptions}'" },
     { "kernel", true, opt_kernel, "-kernel FILE      flat binary loaded and entered at 0x10000" },
     { "append", true, opt_append, "-append STR       guest parameters: start=,end=,seed=,flags=" },
     { "name", true, opt_name, "-name [guest=]NAME" },

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "hw/machine.h"
+#include "qapi/qapi-types.h"
 
 typedef enum CmdlineAction {
     CMDLINE_RUN,
@@ -31,12 +32,19 @@ typedef struct CmdlineChardev {
     GHashTable *opts;           /* includes "backend" and "id" */
 } CmdlineChardev;
 
+/* One -object that is not a memory backend: made by the assembly. */
+typedef struct CmdlineObject {
+    char *spec;                 /* the argument, for messages */
+    ObjectOptions *opts;
+} CmdlineObject;
+
 typedef struct TernOptions {
     CmdlineAction action;
     MachineConfig *machine;     /* its serial chardev is set by main() */
     char *serial;               /* -serial spec; NULL: none */
     GPtrArray *chardevs;        /* CmdlineChardev*, in order */
     GPtrArray *monitors;        /* CmdlineMonitor*, in order */
+    GPtrArray *objects;         /* CmdlineObject*, in order */
     char *qtest;                /* -qtest spec, or NULL */
     char *incoming;             /* -incoming URI or "defer", or NULL */
     char *name;                 /* -name, or NULL */

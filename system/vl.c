@@ -166,7 +166,8 @@ static int tern_run(TernOptions *o)
     }
     runstate_set_no_shutdown(ctx.vm, o->no_shutdown);
 
-    if (!create_chardevs(o, &err) || !create_monitors(o, ctx.monitors, &err)) {
+    if (!create_chardevs(o, &err) || !create_monitors(o, ctx.monitors, &err) ||
+        !assembly_create_objects(&ctx, o->objects, &err)) {
         goto out;
     }
     if (o->serial) {

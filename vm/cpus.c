@@ -19,6 +19,7 @@
 #include "vm-internal.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
@@ -36,6 +37,7 @@ typedef struct CPUState {
     bool halted;        /* executed HLT; parked until woken */
     bool exit;          /* leave the thread */
     QemuCond wake;
+    gint tid;           /* atomic: the thread's kernel id once it runs, else 0 */
 } CPUState;
 
 static __thread CPUState *current_cpu;
@@ -57,6 +59,19 @@ void cpus_stop_current(void)
 int cpus_count(VM *vm)
 {
     return vm->cpus ? (int)vm->cpus->len : 0;
+}
+
+int cpus_index_of_thread(VM *vm, int tid)
+{
+    /* The set does not change once created; each tid is written once. */
+    for (guint i = 0; vm->cpus && i < vm->cpus->len; i++) {
+        CPUState *cpu = g_ptr_array_index(vm->cpus, i);
+
+        if (g_atomic_int_get(&cpu->tid) == tid) {
+            return cpu->index;
+        }
+    }
+    return -1;
 }
 
 static CPUState *cpu_by_index(VM *vm, int index)
@@ -90,6 +105,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
     VM *vm = cpu->vm;
 
     current_cpu = cpu;
+    g_atomic_int_set(&cpu->tid, gettid());
     bql_lock();
     while (!cpu->exit) {
         GError *err = NULL;

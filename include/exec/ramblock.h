@@ -39,6 +39,8 @@ typedef struct RAMBlock {
      * incoming thread, read by the fault thread), from ADVISE to the end.
      */
     unsigned long *receivedmap;
+    /* Postcopy destination: pages the fault thread asked the source for (atomic). */
+    unsigned long *requestedmap;
 } RAMBlock;
 
 static inline uint64_t ramblock_pages(const RAMBlock *rb)

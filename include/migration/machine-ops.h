@@ -38,6 +38,11 @@ typedef struct MigrationMachineOps {
     bool (*dirty_log_start)(void *opaque, GError **errp);
     void (*dirty_log_stop)(void *opaque);
 
+    /* ---- the vCPUs, for postcopy blocktime; any thread ---- */
+    int (*vcpu_count)(void *opaque);
+    /* The index of the vCPU running on kernel thread @tid, or -1. */
+    int (*vcpu_index_of_thread)(void *opaque, int tid);
+
     void *opaque;
 } MigrationMachineOps;
 

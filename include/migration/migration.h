@@ -14,6 +14,7 @@
 
 #include "qapi/qapi-types.h"
 #include "migration/channel.h"
+#include "crypto/object-set.h"
 #include "migration/global-state.h"
 #include "migration/machine-ops.h"
 #include "qemu/thread.h"
@@ -27,6 +28,8 @@ typedef struct TransportListener TransportListener;
 typedef struct ReturnPathSource ReturnPathSource;
 typedef struct ReturnPathDst ReturnPathDst;
 typedef struct PostcopyIncoming PostcopyIncoming;
+
+typedef struct MigrationTls MigrationTls;     /* migration/tls.h */
 
 typedef struct MigrationState {
     /*
@@ -42,6 +45,9 @@ typedef struct MigrationState {
     MigrationAddress *addr;             /* where to */
     SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     MigrationMachineOps machine;        /* the VM it moves: run state, dirty log, identity */
+    ObjectSet *objects;                 /* where tls-creds is looked up (BQL), or NULL */
+    MigrationTls *tls;                  /* this migration's TLS, or NULL (migration/tls.h) */
+    GError *tls_err;                    /* why it could not have TLS: fails at connect */
     GThread *thread;
     /*
      * Triggered by migrate_cancel (any thread); every channel of the
@@ -76,6 +82,7 @@ typedef struct MigrationState {
     /* Limits that migrate-set-parameters may change while a migration runs (atomic). */
     uint64_t max_bandwidth;             /* bytes/s, 0 = unlimited */
     uint64_t downtime_limit;            /* ms */
+    uint64_t max_postcopy_bandwidth;    /* bytes/s for postcopy's background pages, 0 = unlimited */
 
     MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
@@ -97,6 +104,8 @@ typedef struct MigrationIncomingState {
     SaveVMState *savevm;
     MigrationMachineOps machine;        /* the VM it loads into: run state, identity */
     MigrationOptions *opts;             /* the destination's own settings */
+    ObjectSet *objects;                 /* where tls-creds/-authz are looked up (BQL) */
+    MigrationTls *tls;                  /* made at the connection when TLS is on */
     GThread *thread;
     GlobalState *global_state;          /* what the source's run state was */
     TransportListener *listener;        /* accepting the connection, main loop */

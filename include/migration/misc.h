@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "crypto/object-set.h"
 #include "migration/global-state.h"
 #include "migration/machine-ops.h"
 #include "migration/ram.h"
@@ -41,6 +42,13 @@ typedef struct MigrationObjects {
 MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
                                         const RAMDirtySource *dirty,
                                         const MigrationMachineOps *machine);
+
+/*
+ * The objects (borrowed; they outlive the migrations) in which both
+ * directions look up tls-creds and tls-authz.  Without it a migration with
+ * TLS fails: "No TLS credentials with id ...".
+ */
+void migration_objects_set_tls(MigrationObjects *o, ObjectSet *objects);
 
 /*
  * Cancel what runs and join the migration threads.  Without the BQL: the

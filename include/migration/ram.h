@@ -171,6 +171,12 @@ void ram_postcopy_source_stop(RAMState *rs);
  */
 bool ram_postcopy_queue_request(RAMState *rs, const char *block, uint64_t start,
                                 uint64_t len, GError **errp);
+/*
+ * Was a requested page queued since the last call?  Then the caller ends
+ * the iteration soon and flushes, so it does not wait in the buffer behind
+ * background pages.  Migration thread.
+ */
+bool ram_postcopy_take_flush_due(RAMState *rs);
 /* Are requests waiting?  Any thread. */
 bool ram_postcopy_requests_pending(RAMState *rs);
 
@@ -186,6 +192,9 @@ bool ram_postcopy_incoming_advise(RAMState *rs, uint64_t pagesize_summary,
 bool ram_postcopy_incoming_discard(RAMState *rs, const char *name, uint64_t start,
                                    uint64_t len, GError **errp);
 bool ram_postcopy_incoming_listen(RAMState *rs, int uffd, GError **errp);
+/* Tell @hook of every page placed from now on (host address; incoming thread). */
+typedef void RAMPlacedHook(void *opaque, uint64_t host_addr);
+void ram_postcopy_set_placed_hook(RAMState *rs, RAMPlacedHook *hook, void *opaque);
 /* Undo listen and advise (NULL-safe when neither happened). */
 void ram_postcopy_incoming_end(RAMState *rs);
 
@@ -195,6 +204,11 @@ void ram_postcopy_incoming_end(RAMState *rs);
  */
 RAMBlock *ram_postcopy_block_of(RAMState *rs, uint64_t addr, uint64_t *offset);
 bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset);
+/*
+ * Record that the source is asked for the page at @offset, before asking:
+ * a zero page for it is then placed, not left unmapped (fault thread).
+ */
+void ram_postcopy_mark_requested(RAMBlock *rb, uint64_t offset);
 
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);

@@ -12,6 +12,7 @@
 typedef struct Machine Machine;                   /* hw/machine.h */
 typedef struct MigrationObjects MigrationObjects; /* migration/misc.h */
 typedef struct Monitors Monitors;                 /* monitor/monitor.h */
+typedef struct ObjectSet ObjectSet;               /* crypto/object-set.h */
 typedef struct VM VM;                             /* sysemu/vm.h */
 
 struct TernContext {
@@ -23,6 +24,8 @@ struct TernContext {
     MigrationObjects *migration;
     /* The QMP and HMP monitors; they hand this context to every command. */
     Monitors *monitors;
+    /* -object / object-add objects: TLS credentials, authz (crypto/). */
+    ObjectSet *objects;
 };
 
 #endif

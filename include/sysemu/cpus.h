@@ -32,6 +32,9 @@ void cpus_destroy(VM *vm);
 
 int cpus_count(VM *vm);
 
+/* The index of the vCPU whose thread has kernel id @tid, or -1.  Any thread. */
+int cpus_index_of_thread(VM *vm, int tid);
+
 /*
  * Kick every vCPU out of the accelerator and wait until all are parked.
  * BQL held (released while waiting); never on a vCPU thread.

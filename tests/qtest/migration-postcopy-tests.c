@@ -249,9 +249,30 @@ static MigTest *postcopy_start(const MigrateStart *start)
  * already sent; the guest stops on the source, runs on the destination
  * pulling pages, and everything arrives.
  */
+/* The destination's figures: blocktime members as QEMU's, and tern's latencies. */
+static void check_dest_blocktime(MigTest *t)
+{
+    g_autoptr(JsonNode) info = migrate_query(t->to);
+    JsonObject *obj = json_node_get_object(info);
+    JsonArray *per_vcpu;
+
+    g_assert_true(json_object_has_member(obj, "postcopy-blocktime"));
+    per_vcpu = json_object_get_array_member(obj, "postcopy-vcpu-blocktime");
+    g_assert_cmpuint(json_array_get_length(per_vcpu), ==, 1);
+    g_assert_true(json_object_has_member(obj, "x-postcopy-faults"));
+    g_test_message("destination: blocktime %" PRId64 " ms, faults %" PRId64
+                   ", latency p50 %" PRId64 " us, p99 %" PRId64 " us, max %" PRId64 " us",
+                   json_object_get_int_member(obj, "postcopy-blocktime"),
+                   json_object_get_int_member(obj, "x-postcopy-faults"),
+                   json_object_get_int_member_with_default(obj, "x-postcopy-latency-p50", -1),
+                   json_object_get_int_member_with_default(obj, "x-postcopy-latency-p99", -1),
+                   json_object_get_int_member_with_default(obj, "x-postcopy-latency-max", -1));
+}
+
 static void test_postcopy_common(MigTest *t, const char *uri)
 {
     set_cap_both(t, "postcopy-ram");
+    set_cap_both(t, "postcopy-blocktime");
     migrate_ensure_non_converge(t->from);
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_serial(t->src_serial);
@@ -269,6 +290,7 @@ static void test_postcopy_common(MigTest *t, const char *uri)
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
     migrate_check_source_after(t);
+    check_dest_blocktime(t);
     {
         g_autoptr(JsonNode) info = migrate_query(t->from);
 
@@ -308,6 +330,98 @@ static void test_postcopy_unix(void)
     migrate_test_free(t);
 }
 
+/*
+ * Into postcopy with the background pass slowed to a trickle
+ * (max-postcopy-bandwidth 4096, as QEMU's recovery tests do), so that the
+ * source stays postcopy-active: the guest runs on the destination on
+ * requested pages alone.
+ */
+static MigTest *postcopy_start_slow(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = postcopy_start(&start);
+    g_autofree char *uri = NULL;
+
+    if (!t) {
+        return NULL;
+    }
+    uri = unix_uri(t, "migsocket");
+    set_cap_both(t, "postcopy-ram");
+    migrate_ensure_non_converge(t->from);
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 4096);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    migrate_wait_for_dirty_mem(t);
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+    migration_event_wait(t->from, "postcopy-active");
+    migration_event_wait(t->to, "postcopy-active");
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    return t;
+}
+
+/*
+ * migrate_cancel is refused once the guest runs on the destination (QEMU
+ * 10.2's rule); lifting the bandwidth limit live lets postcopy finish, and
+ * everything arrives.
+ */
+static void test_postcopy_cancel_refused(void)
+{
+    MigTest *t = postcopy_start_slow();
+
+    if (!t) {
+        return;
+    }
+    qtest_qmp_expect_error(t->from, "GenericError",
+                           "Postcopy migration in progress, cannot cancel.",
+                           "{'execute': 'migrate_cancel'}");
+    /* No recovery yet: a pause could never be resumed, on either side. */
+    qtest_qmp_expect_error(t->from, "GenericError",
+                           "migrate-pause: postcopy recovery is not supported by tern, "
+                           "so a paused postcopy could never resume",
+                           "{'execute': 'migrate-pause'}");
+    qtest_qmp_expect_error(t->to, "GenericError",
+                           "migrate-pause: postcopy recovery is not supported by tern, "
+                           "so a paused postcopy could never resume",
+                           "{'execute': 'migrate-pause'}");
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 0);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
+/*
+ * The destination quits in the middle of postcopy: it exits cleanly (no
+ * vCPU stays stuck on a missing page), and the source fails but never runs
+ * the guest again, which ran on the destination.
+ */
+static void test_postcopy_dest_quits(void)
+{
+    MigTest *t = postcopy_start_slow();
+    g_autofree char *desc = NULL;
+    g_autofree char *runstate = NULL;
+
+    if (!t) {
+        return;
+    }
+    qtest_qmp_assert_success(t->to, "{'execute': 'quit'}");
+    g_assert_cmpint(qtest_wait_exit(t->to, 60000), ==, 0);
+    wait_for_migration_status(t->from, "failed", NULL);
+    runstate = migrate_runstate(t->from);
+    g_assert_cmpstr(runstate, ==, "postmigrate");
+    {
+        g_autoptr(JsonNode) info = migrate_query(t->from);
+
+        desc = g_strdup(json_object_get_string_member(json_node_get_object(info),
+                                                      "error-desc"));
+    }
+    g_test_message("source error-desc: %s", desc);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 /* Under KVM: the guest's faults come through KVM's page faults on the vCPU thread. */
 static void test_postcopy_unix_kvm(void)
 {
@@ -340,6 +454,12 @@ static void test_postcopy_start_refused(void)
     qtest_qmp_expect_error(t->from, "GenericError",
         "Postcopy must be started after migration has been started",
         "{'execute': 'migrate-start-postcopy'}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active or "
+        "postcopy-recover state", "{'execute': 'migrate-pause'}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Migrate recover can only be run when postcopy is paused.",
+        "{'execute': 'migrate-recover', 'arguments': {'uri': 'unix:/nonexistent'}}");
     migrate_end(t, false);
     migrate_test_free(t);
 }
@@ -371,6 +491,8 @@ void migration_register_postcopy_tests(void)
     g_test_add_func("/migration/postcopy/plain", test_postcopy_plain);
     g_test_add_func("/migration/postcopy/unix", test_postcopy_unix);
     g_test_add_func("/migration/postcopy/start/refused", test_postcopy_start_refused);
+    g_test_add_func("/migration/postcopy/cancel/refused", test_postcopy_cancel_refused);
+    g_test_add_func("/migration/postcopy/dest-quits", test_postcopy_dest_quits);
     g_test_add_func("/migration/postcopy/exec/refused", test_postcopy_exec_refused);
     g_test_add_func("/migration/precopy/unix/return-path",
                     test_precopy_return_path);
