@@ -219,15 +219,18 @@ static void incoming_multifd_end(MigrationIncomingState *mis, GError **err)
     channel_cancel_trigger(mis->cancel);
 }
 
-/* The main channel's thread: load the stream from @ch (taken). */
-static void incoming_load(MigrationIncomingState *mis, Channel *ch)
+/*
+ * The main channel's thread: load the stream from @ch (taken), or end the
+ * load with @early_err (taken), the channel having failed before its kind
+ * was known.
+ */
+static void incoming_load(MigrationIncomingState *mis, Channel *ch, GError *early_err)
 {
-    GError *err = NULL;
-
-    bool ok;
+    GError *err = early_err;
+    bool ok = !err;
 
     mis->from_src = qemu_file_new_channel(ch, false);
-    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+    ok = ok && savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
         ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
@@ -297,12 +300,17 @@ static gpointer incoming_channel_thread(gpointer opaque)
 
     if (!incoming_channel_is_multifd(mis, ic->ch, &multifd, &err)) {
         g_prefix_error(&err, "migration channel: ");
+        /* No main channel yet (a TLS handshake failed on it, say): it ends the load. */
+        if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
+            incoming_load(mis, ic->ch, err);
+            return NULL;
+        }
     } else if (multifd) {
         /* Failures are recorded for the load, which they cancel. */
         multifd_recv_channel_run(mis->multifd, ic->ch, NULL);
         return NULL;
     } else if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
-        incoming_load(mis, ic->ch);
+        incoming_load(mis, ic->ch, NULL);
         return NULL;
     } else {
         error_setg(&err, "a second main migration channel arrived");
@@ -326,7 +334,8 @@ static bool incoming_accept(int fd, void *opaque)
     IncomingChannel *ic;
     GThread *thread;
 
-    if (ch && migration_tls_enabled(mis->opts)) {
+    /* One TLS context for every channel of the load (multifd opens several). */
+    if (ch && migration_tls_enabled(mis->opts) && !mis->tls) {
         mis->tls = migration_tls_new(mis->objects, mis->opts, NULL, &err);
     }
     if (!ch || err || (mis->tls && !migration_tls_wrap(mis->tls, ch, &err))) {

@@ -118,13 +118,16 @@ typedef struct MultiFDSendConfig {
     uint8_t uuid[16];               /* the source's (zeros when unset) */
 } MultiFDSendConfig;
 
+/* Opens one more outgoing channel of the migration (the same way as the main one). */
+typedef Channel *MultiFDChannelOpen(void *opaque, GError **errp);
+
 /*
- * Connect @cfg->channels channels to @addr (each through
- * transport_connect(), sharing @cancel), send each its MultiFDInit, and
- * start one send thread per channel.  Migration thread.  @stats receives
- * multifd_bytes and the page counters.
+ * Open @cfg->channels channels with @open (which shares the migration's
+ * @cancel and does TLS), send each its MultiFDInit, and start one send
+ * thread per channel.  Migration thread.  @stats receives multifd_bytes
+ * and the page counters.
  */
-MultiFDSend *multifd_send_new(const MigrationAddress *addr, ChannelCancel *cancel,
+MultiFDSend *multifd_send_new(MultiFDChannelOpen *open, void *opaque, ChannelCancel *cancel,
                               const MultiFDSendConfig *cfg, MigrationAtomicStats *stats,
                               GError **errp);
 

@@ -293,6 +293,7 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     TransportListener *l = opaque;
     int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    guint source;
 
     /*
      * Nothing to take after all (the peer gave up), or a failure such as
@@ -302,10 +303,13 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
     if (conn < 0) {
         return G_SOURCE_CONTINUE;
     }
+    /* Cleared first: @accept_fn may free @l, and then it returns false. */
+    source = l->source;
+    l->source = 0;
     if (l->accept_fn(conn, l->opaque)) {
+        l->source = source;
         return G_SOURCE_CONTINUE;   /* more channels to come (multifd) */
     }
-    l->source = 0;
     return G_SOURCE_REMOVE;
 }
 

@@ -42,7 +42,8 @@ typedef struct TransportListener TransportListener;
 /*
  * Called in the main loop with the BQL held; takes ownership of @fd.
  * Returns whether the listener should accept another connection (a
- * multifd migration opens several); fd, exec and file have only one.
+ * multifd migration opens several); fd, exec and file have only one.  It
+ * may free the listener, and then returns false.
  */
 typedef bool (*TransportAcceptFunc)(int fd, void *opaque);
 

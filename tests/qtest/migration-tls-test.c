@@ -40,6 +40,7 @@ struct TlsCase {
     const char *client_dn;          /* x509 client certificate, or NULL */
     bool return_path;               /* return-path + switchover-ack on both */
     bool postcopy;                  /* postcopy-ram on both, then switch to it */
+    int multifd;                    /* multifd with this many channels on both, or 0 */
     const char *server_ip;          /* x509 server certificate's names */
     const char *server_dns;
     /* Expected to fail: what each error-desc contains ("" = any). */
@@ -319,6 +320,12 @@ static void test_tls(gconstpointer data)
     if (c->postcopy) {
         set_cap_both(t, "postcopy-ram");
     }
+    if (c->multifd) {
+        /* Every multifd channel gets a session of its own. */
+        set_cap_both(t, "multifd");
+        migrate_set_parameter_int(t->from, "multifd-channels", c->multifd);
+        migrate_set_parameter_int(t->to, "multifd-channels", c->multifd);
+    }
     migrate_ensure_non_converge(t->from);
     listen = g_str_equal(c->transport, "tcp") ? g_strdup("tcp:127.0.0.1:0")
                                               : g_strdup_printf("unix:%s/migsocket", t->dir);
@@ -563,6 +570,11 @@ static void test_tls_qemu_source(void)
 
 static const TlsCase psk_match = { .transport = "tcp", .creds = creds_psk };
 static const TlsCase psk_unix = { .transport = "unix", .creds = creds_psk };
+static const TlsCase psk_multifd = { .transport = "tcp", .creds = creds_psk, .multifd = 4 };
+static const TlsCase psk_multifd_mismatch = {
+    .transport = "tcp", .creds = creds_psk, .multifd = 4,
+    .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
+};
 /* The return path reads and writes the main channel's session. */
 static const TlsCase psk_return_path = {
     .transport = "tcp", .creds = creds_psk, .return_path = true,
@@ -635,6 +647,9 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/tls/objects", test_tls_objects);
     g_test_add_data_func("/migration/precopy/unix/tls/psk", &psk_unix, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/match", &psk_match, test_tls);
+    g_test_add_data_func("/migration/multifd/tcp/tls/psk/match", &psk_multifd, test_tls);
+    g_test_add_data_func("/migration/multifd/tcp/tls/psk/mismatch", &psk_multifd_mismatch,
+                         test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/return-path", &psk_return_path,
                          test_tls);
     g_test_add_data_func("/migration/postcopy/tls/psk", &psk_postcopy, test_tls);
