@@ -220,29 +220,11 @@ static void incoming_multifd_end(MigrationIncomingState *mis, GError **err)
 }
 
 /*
- * The main channel's thread: load the stream from @ch (taken), or end the
- * load with @early_err (taken), the channel having failed before its kind
- * was known.
+ * The main channel's thread, at the end of the load (@err NULL when it
+ * succeeded, taken): multifd stops and the main loop learns the result.
  */
-static void incoming_load(MigrationIncomingState *mis, Channel *ch, GError *early_err)
+static void incoming_load_end(MigrationIncomingState *mis, GError *err)
 {
-    GError *err = early_err;
-    bool ok = !err;
-
-    mis->from_src = qemu_file_new_channel(ch, false);
-    ok = ok && savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
-    /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
-    if (ok && savevm_state_load_quit(mis->savevm)) {
-        ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
-    }
-    if (!ok && !err) {
-        /* A failure must never pass for a completed load. */
-        error_setg(&err, "the load failed without saying why");
-    }
-    postcopy_incoming_end(mis);
-    incoming_return_path_shut(mis, err != NULL);
-    qemu_fclose(mis->from_src, err ? NULL : &err);
-    mis->from_src = NULL;
     incoming_multifd_end(mis, &err);
 
     /*
@@ -255,6 +237,29 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch, GError *earl
     g_source_set_priority(mis->finish, G_PRIORITY_DEFAULT);
     g_source_set_callback(mis->finish, incoming_finish, mis, NULL);
     g_source_attach(mis->finish, NULL);
+}
+
+/* The main channel's thread: load the stream from @ch (taken). */
+static void incoming_load(MigrationIncomingState *mis, Channel *ch)
+{
+    GError *err = NULL;
+    bool ok;
+
+    mis->from_src = qemu_file_new_channel(ch, false);
+    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+    /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
+    if (ok && savevm_state_load_quit(mis->savevm)) {
+        ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
+    }
+    if (!ok && !err) {
+        /* A failure must never pass for a completed load. */
+        error_setg(&err, "the load failed without saying why");
+    }
+    postcopy_incoming_end(mis);
+    incoming_return_path_shut(mis, err != NULL);
+    qemu_fclose(mis->from_src, err ? NULL : &err);
+    mis->from_src = NULL;
+    incoming_load_end(mis, err);
 }
 
 typedef struct IncomingChannel {
@@ -300,9 +305,11 @@ static gpointer incoming_channel_thread(gpointer opaque)
 
     if (!incoming_channel_is_multifd(mis, ic->ch, &multifd, &err)) {
         g_prefix_error(&err, "migration channel: ");
-        /* No main channel yet (a TLS handshake failed on it, say): it ends the load. */
         if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
-            incoming_load(mis, ic->ch, err);
+            /* No main channel yet (a failed TLS handshake): no load will
+             * report this, so the migration fails here. */
+            channel_close(ic->ch, NULL);
+            incoming_load_end(mis, err);
             return NULL;
         }
     } else if (multifd) {
@@ -310,7 +317,7 @@ static gpointer incoming_channel_thread(gpointer opaque)
         multifd_recv_channel_run(mis->multifd, ic->ch, NULL);
         return NULL;
     } else if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
-        incoming_load(mis, ic->ch, NULL);
+        incoming_load(mis, ic->ch);
         return NULL;
     } else {
         error_setg(&err, "a second main migration channel arrived");
@@ -334,8 +341,7 @@ static bool incoming_accept(int fd, void *opaque)
     IncomingChannel *ic;
     GThread *thread;
 
-    /* One TLS context for every channel of the load (multifd opens several). */
-    if (ch && migration_tls_enabled(mis->opts) && !mis->tls) {
+    if (ch && !mis->tls && migration_tls_enabled(mis->opts)) {
         mis->tls = migration_tls_new(mis->objects, mis->opts, NULL, &err);
     }
     if (!ch || err || (mis->tls && !migration_tls_wrap(mis->tls, ch, &err))) {

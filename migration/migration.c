@@ -244,18 +244,12 @@ static void migration_record_final_throughput(MigrationState *s)
  * Every wait of the stream, the connect included, ends when migrate_cancel
  * triggers s->cancel, so nothing here needs to know what the transport is.
  */
-/*
- * Every outgoing channel, the main one and each multifd one: connected
- * through the transport on the migration's cancel token, then wrapped in
- * TLS when tls-creds is set.  Migration thread.
- */
-static Channel *migration_channel_open(void *opaque, GError **errp)
+static bool migration_connect(MigrationState *s, GError **errp)
 {
-    MigrationState *s = opaque;
     Channel *ch = transport_connect(s->addr, s->cancel, errp);
 
     if (!ch) {
-        return NULL;
+        return false;
     }
     if (s->tls_err || (s->tls && !migration_tls_wrap(s->tls, ch, errp))) {
         /* As QEMU: connected first, so the destination sees it fail too. */
@@ -263,16 +257,6 @@ static Channel *migration_channel_open(void *opaque, GError **errp)
             g_propagate_error(errp, g_error_copy(s->tls_err));
         }
         channel_close(ch, NULL);
-        return NULL;
-    }
-    return ch;
-}
-
-static bool migration_connect(MigrationState *s, GError **errp)
-{
-    Channel *ch = migration_channel_open(s, errp);
-
-    if (!ch) {
         return false;
     }
     s->to_dst = qemu_file_new_channel(ch, true);
@@ -281,7 +265,7 @@ static bool migration_connect(MigrationState *s, GError **errp)
 
 /*
  * With the multifd capability, connect the multifd channels (through the
- * same migration_channel_open as the main one: same cancel token, TLS) and
+ * same transport_connect as the main one, on the same cancel token) and
  * start their send threads; then tell RAM where pages go and how zero
  * pages are found.
  */
@@ -294,12 +278,12 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         .compression = p->multifd_compression,
         .level = p->multifd_compression == MULTIFD_COMPRESSION_ZSTD ? p->multifd_zstd_level
                                                                      : p->multifd_zlib_level,
+        .tls = s->tls,
     };
 
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
         s->machine.uuid(s->machine.opaque, cfg.uuid);
-        s->multifd = multifd_send_new(migration_channel_open, s, s->cancel, &cfg,
-                                      &s->stats, errp);
+        s->multifd = multifd_send_new(s->addr, s->cancel, &cfg, &s->stats, errp);
         if (!s->multifd) {
             return false;
         }

@@ -12,6 +12,7 @@
  * filling batch goes to the channel, the channel's finished one comes back.
  */
 #include "multifd.h"
+#include "transport.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 #include "qemu/thread.h"
@@ -201,7 +202,7 @@ static gpointer multifd_send_thread(gpointer opaque)
 }
 
 static bool multifd_send_connect(MultiFDSend *mf, MultiFDSendChannel *c,
-                                 MultiFDChannelOpen *open, void *opaque, GError **errp)
+                                 const MigrationAddress *addr, GError **errp)
 {
     uint8_t init[MULTIFD_INIT_SIZE];
 
@@ -213,8 +214,8 @@ static bool multifd_send_connect(MultiFDSend *mf, MultiFDSendChannel *c,
         c->zbuf = g_malloc(multifd_compress_bound(mf->cfg.compression));
     }
 
-    c->ch = open(opaque, errp);
-    if (!c->ch) {
+    c->ch = transport_connect(addr, mf->cancel, errp);
+    if (!c->ch || (mf->cfg.tls && !migration_tls_wrap(mf->cfg.tls, c->ch, errp))) {
         g_prefix_error(errp, "multifd channel %u: ", c->id);
         return false;
     }
@@ -226,7 +227,7 @@ static bool multifd_send_connect(MultiFDSend *mf, MultiFDSendChannel *c,
     return true;
 }
 
-MultiFDSend *multifd_send_new(MultiFDChannelOpen *open, void *opaque, ChannelCancel *cancel,
+MultiFDSend *multifd_send_new(const MigrationAddress *addr, ChannelCancel *cancel,
                               const MultiFDSendConfig *cfg, MigrationAtomicStats *stats,
                               GError **errp)
 {
@@ -248,7 +249,7 @@ MultiFDSend *multifd_send_new(MultiFDChannelOpen *open, void *opaque, ChannelCan
         qemu_cond_init(&c->work);
     }
     for (unsigned i = 0; i < cfg->channels; i++) {
-        if (!multifd_send_connect(mf, &mf->c[i], open, opaque, errp)) {
+        if (!multifd_send_connect(mf, &mf->c[i], addr, errp)) {
             multifd_send_free(mf);
             return NULL;
         }

@@ -22,6 +22,7 @@
 #include "exec/ramblock.h"
 #include "migration/channel.h"
 #include "migration/migration-stats.h"
+#include "tls.h"
 #include "qapi/qapi-types.h"
 
 #define MULTIFD_MAGIC               0x11223344u
@@ -116,18 +117,17 @@ typedef struct MultiFDSendConfig {
     MultiFDCompression compression;
     int level;                      /* of the compression method */
     uint8_t uuid[16];               /* the source's (zeros when unset) */
+    MigrationTls *tls;              /* the migration's TLS, or NULL: plain */
 } MultiFDSendConfig;
 
-/* Opens one more outgoing channel of the migration (the same way as the main one). */
-typedef Channel *MultiFDChannelOpen(void *opaque, GError **errp);
-
 /*
- * Open @cfg->channels channels with @open (which shares the migration's
- * @cancel and does TLS), send each its MultiFDInit, and start one send
- * thread per channel.  Migration thread.  @stats receives multifd_bytes
- * and the page counters.
+ * Connect @cfg->channels channels to @addr (each through
+ * transport_connect(), sharing @cancel, and made TLS as the main channel
+ * is when @cfg->tls is set), send each its MultiFDInit, and
+ * start one send thread per channel.  Migration thread.  @stats receives
+ * multifd_bytes and the page counters.
  */
-MultiFDSend *multifd_send_new(MultiFDChannelOpen *open, void *opaque, ChannelCancel *cancel,
+MultiFDSend *multifd_send_new(const MigrationAddress *addr, ChannelCancel *cancel,
                               const MultiFDSendConfig *cfg, MigrationAtomicStats *stats,
                               GError **errp);
 

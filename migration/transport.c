@@ -303,14 +303,17 @@ static gboolean listener_ready(gint fd, GIOCondition cond, gpointer opaque)
     if (conn < 0) {
         return G_SOURCE_CONTINUE;
     }
-    /* Cleared first: @accept_fn may free @l, and then it returns false. */
+    /*
+     * Marked fired before the call: an accept function that is done may
+     * free the listener, and @l must not be touched after that.
+     */
     source = l->source;
     l->source = 0;
-    if (l->accept_fn(conn, l->opaque)) {
-        l->source = source;
-        return G_SOURCE_CONTINUE;   /* more channels to come (multifd) */
+    if (!l->accept_fn(conn, l->opaque)) {
+        return G_SOURCE_REMOVE;
     }
-    return G_SOURCE_REMOVE;
+    l->source = source;             /* more channels to come (multifd) */
+    return G_SOURCE_CONTINUE;
 }
 
 static gboolean listener_hand_over(gpointer opaque)

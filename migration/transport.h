@@ -42,8 +42,8 @@ typedef struct TransportListener TransportListener;
 /*
  * Called in the main loop with the BQL held; takes ownership of @fd.
  * Returns whether the listener should accept another connection (a
- * multifd migration opens several); fd, exec and file have only one.  It
- * may free the listener, and then returns false.
+ * multifd migration opens several); fd, exec and file have only one.
+ * Only a function that returns false may free the listener.
  */
 typedef bool (*TransportAcceptFunc)(int fd, void *opaque);
 

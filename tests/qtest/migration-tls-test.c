@@ -40,7 +40,7 @@ struct TlsCase {
     const char *client_dn;          /* x509 client certificate, or NULL */
     bool return_path;               /* return-path + switchover-ack on both */
     bool postcopy;                  /* postcopy-ram on both, then switch to it */
-    int multifd;                    /* multifd with this many channels on both, or 0 */
+    bool multifd;                   /* multifd on both (2 channels, each TLS) */
     const char *server_ip;          /* x509 server certificate's names */
     const char *server_dns;
     /* Expected to fail: what each error-desc contains ("" = any). */
@@ -141,7 +141,7 @@ static unsigned count_fds(QTestState *who)
 /* The source's guest still runs: new 'B's keep coming. */
 static void check_source_guest_runs(MigTest *t)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
     g_autofree char *runstate = migrate_runstate(t->from);
     g_autofree char *text = NULL;
     gsize len = 0, now = 0;
@@ -162,7 +162,7 @@ static void check_source_guest_runs(MigTest *t)
 /* The destination's final error-desc, once it is "failed" (60 s). */
 static char *wait_for_destination_fail(QTestState *to)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
     g_autoptr(JsonNode) info = NULL;
 
     for (;;) {
@@ -321,10 +321,7 @@ static void test_tls(gconstpointer data)
         set_cap_both(t, "postcopy-ram");
     }
     if (c->multifd) {
-        /* Every multifd channel gets a session of its own. */
         set_cap_both(t, "multifd");
-        migrate_set_parameter_int(t->from, "multifd-channels", c->multifd);
-        migrate_set_parameter_int(t->to, "multifd-channels", c->multifd);
     }
     migrate_ensure_non_converge(t->from);
     listen = g_str_equal(c->transport, "tcp") ? g_strdup("tcp:127.0.0.1:0")
@@ -570,17 +567,19 @@ static void test_tls_qemu_source(void)
 
 static const TlsCase psk_match = { .transport = "tcp", .creds = creds_psk };
 static const TlsCase psk_unix = { .transport = "unix", .creds = creds_psk };
-static const TlsCase psk_multifd = { .transport = "tcp", .creds = creds_psk, .multifd = 4 };
-static const TlsCase psk_multifd_mismatch = {
-    .transport = "tcp", .creds = creds_psk, .multifd = 4,
-    .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
-};
 /* The return path reads and writes the main channel's session. */
 static const TlsCase psk_return_path = {
     .transport = "tcp", .creds = creds_psk, .return_path = true,
 };
 static const TlsCase psk_postcopy = {
     .transport = "tcp", .creds = creds_psk, .postcopy = true,
+};
+static const TlsCase psk_multifd = {
+    .transport = "tcp", .creds = creds_psk, .multifd = true,
+};
+static const TlsCase psk_multifd_mismatch = {
+    .transport = "tcp", .creds = creds_psk, .multifd = true,
+    .src_error = "TLS handshake failed", .dst_error = "TLS handshake failed",
 };
 static const TlsCase psk_mismatch = {
     .transport = "tcp", .creds = creds_psk,
@@ -647,13 +646,13 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/tls/objects", test_tls_objects);
     g_test_add_data_func("/migration/precopy/unix/tls/psk", &psk_unix, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/match", &psk_match, test_tls);
-    g_test_add_data_func("/migration/multifd/tcp/tls/psk/match", &psk_multifd, test_tls);
-    g_test_add_data_func("/migration/multifd/tcp/tls/psk/mismatch", &psk_multifd_mismatch,
-                         test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/return-path", &psk_return_path,
                          test_tls);
     g_test_add_data_func("/migration/postcopy/tls/psk", &psk_postcopy, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
+                         test_tls);
+    g_test_add_data_func("/migration/multifd/tcp/tls/psk/match", &psk_multifd, test_tls);
+    g_test_add_data_func("/migration/multifd/tcp/tls/psk/mismatch", &psk_multifd_mismatch,
                          test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/anon", &anon, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/no-object", &psk_no_object,
