@@ -1,7 +1,7 @@
 # The targets users type.  Each one installs what is missing first.
 BUILD ?= build
 
-.PHONY: all deps test-deps build check demo bench clean
+.PHONY: all deps test-deps build check demo bench fuzz clean
 
 all: build
 
@@ -26,6 +26,13 @@ demo: build
 
 bench: build
 	@scripts/run-bench.sh $(BUILD)
+
+# The libFuzzer targets (clang), FUZZ_SECONDS each; not part of check.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@[ -f build-fuzz/build.ninja ] || CC=clang ./configure --builddir=build-fuzz --enable-fuzzing
+	@ninja -C build-fuzz tests/fuzz/fuzz-stream tests/fuzz/fuzz-qmp tests/fuzz/stream-filled.bin
+	@scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

@@ -3,13 +3,16 @@
  * saves a block (setup, iterate until drained, complete) into one end of a
  * unix socketpair; the main thread loads it from the other end into fresh
  * memory.  Fresh (never written) and random-filled RAM, each destination
- * fault policy, medians of N runs.  Prints figures; never pass/fail.
+ * fault policy, with and without x-verify-ram (both sides digest every
+ * page, the source sends its chunk digests after the RAM, the destination
+ * compares), medians of N runs.  Prints figures; never pass/fail.
  *
  *   bench-ram [-r RUNS] [-s GiB]... [-c fresh|filled]
  *   (default: -r 5 -s 1 -s 4, both contents)
  */
 #include "migration-fakes.h"
 #include "migration/ram.h"
+#include "migration/ram-verify.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 
@@ -34,15 +37,24 @@ typedef struct Strategy {
     RAMLoadFaultPolicy policy;
     bool populate_all_thread;   /* a helper thread populates the whole block ahead */
     bool discard;               /* no destination: read and drop the stream */
+    bool verify;                /* x-verify-ram on both sides */
 } Strategy;
 
 static const Strategy strategies[] = {
-    { "populate-chunk (default)", RAM_LOAD_FAULT_POPULATE_CHUNK, false, false },
-    { "hugepage", RAM_LOAD_FAULT_HUGEPAGE, false, false },
-    { "plain 4k faults", RAM_LOAD_FAULT_PLAIN, false, false },
-    { "populate-all thread", RAM_LOAD_FAULT_PLAIN, true, false },
-    { "source only (sink)", RAM_LOAD_FAULT_PLAIN, false, true },
+    { "populate-chunk (default)", RAM_LOAD_FAULT_POPULATE_CHUNK, false, false, false },
+    { "default + x-verify-ram", RAM_LOAD_FAULT_POPULATE_CHUNK, false, false, true },
+    { "hugepage", RAM_LOAD_FAULT_HUGEPAGE, false, false, false },
+    { "plain 4k faults", RAM_LOAD_FAULT_PLAIN, false, false, false },
+    { "populate-all thread", RAM_LOAD_FAULT_PLAIN, true, false, false },
+    { "source only (sink)", RAM_LOAD_FAULT_PLAIN, false, true, false },
+    { "sink + x-verify-ram", RAM_LOAD_FAULT_PLAIN, false, true, true },
 };
+
+/*
+ * The stream: each section's payload behind one tag byte (savevm's section
+ * headers are not needed with two sections known in advance).
+ */
+enum { TAG_RAM = 'R', TAG_VERIFY = 'V' };
 
 static bool no_dirty_sync(void *opaque, RAMBlock *rb, unsigned long *dest, GError **errp)
 {
@@ -84,6 +96,7 @@ static void fill_random(RAMBlock *rb)
 typedef struct SourceJob {
     GPtrArray *blocks;
     int fd;
+    bool verify;
     bool ok;
 } SourceJob;
 
@@ -94,14 +107,36 @@ static gpointer source_thread(gpointer opaque)
     g_autoptr(RAMState) rs = ram_state_new(job->blocks, &dirty, NULL);
     GError *err = NULL;
     QEMUFile *f = qemu_file_new_fd(job->fd, true, &err);
+    RAMVerify *v = ram_state_verify(rs);
     SaveVMIterateResult ret = SAVEVM_ITERATE_MORE;
 
-    job->ok = f && ram_save_handlers.save_setup(f, rs, &err);
-    while (job->ok && (ret = ram_save_handlers.save_live_iterate(f, rs, &err)) ==
-           SAVEVM_ITERATE_MORE) {
+    ram_verify_start(v, job->verify);
+    job->ok = f != NULL;
+    if (job->ok && job->verify) {
+        qemu_put_byte(f, TAG_VERIFY);
+        job->ok = ram_verify_handlers.save_setup(f, v, &err);
     }
-    job->ok = job->ok && ret == SAVEVM_ITERATE_DONE &&
-              ram_save_handlers.save_live_complete(f, rs, &err);
+    if (job->ok) {
+        qemu_put_byte(f, TAG_RAM);
+        job->ok = ram_save_handlers.save_setup(f, rs, &err);
+    }
+    while (job->ok) {
+        qemu_put_byte(f, TAG_RAM);
+        ret = ram_save_handlers.save_live_iterate(f, rs, &err);
+        if (ret != SAVEVM_ITERATE_MORE) {
+            break;
+        }
+    }
+    if (job->ok && ret == SAVEVM_ITERATE_DONE) {
+        qemu_put_byte(f, TAG_RAM);
+        job->ok = ram_save_handlers.save_live_complete(f, rs, &err);
+    } else {
+        job->ok = false;
+    }
+    if (job->ok && job->verify) {
+        qemu_put_byte(f, TAG_VERIFY);
+        job->ok = ram_verify_handlers.save_live_complete(f, v, &err);
+    }
     ram_save_handlers.save_cleanup(rs);
     job->ok = f && qemu_fclose(f, job->ok ? &err : NULL) && job->ok;
     if (err) {
@@ -125,6 +160,7 @@ static gpointer populate_all_thread(gpointer opaque)
 static bool load_stream(int fd, GPtrArray *dst_blocks, const Strategy *st)
 {
     g_autoptr(RAMState) rs = ram_load_state_new(dst_blocks);
+    RAMVerify *v = ram_state_verify(rs);
     GError *err = NULL;
     QEMUFile *f = qemu_file_new_fd(fd, false, &err);
     bool ok;
@@ -135,10 +171,16 @@ static bool load_stream(int fd, GPtrArray *dst_blocks, const Strategy *st)
         return false;
     }
     ram_state_set_load_fault_policy(rs, st->policy);
+    ram_verify_start(v, st->verify);
     ok = ram_save_handlers.load_setup(rs, &err);
     while (ok && qemu_peek_byte(f, 0) >= 0) {
-        ok = ram_save_handlers.load_state(f, rs, RAM_SECTION_VERSION, &err);
+        if (qemu_get_byte(f) == TAG_VERIFY) {
+            ok = ram_verify_handlers.load_state(f, v, RAM_VERIFY_SECTION_VERSION, &err);
+        } else {
+            ok = ram_save_handlers.load_state(f, rs, RAM_SECTION_VERSION, &err);
+        }
     }
+    ok = ok && ram_verify_load_done(v, &err);
     ram_save_handlers.load_cleanup(rs);
     qemu_fclose(f, NULL);
     if (err) {
@@ -180,7 +222,7 @@ static double run_once(GPtrArray *src_blocks, uint64_t size, const Strategy *st,
                        uint64_t *rss_mib)
 {
     g_autoptr(GPtrArray) dst_blocks = g_ptr_array_new_with_free_func(fake_ram_block_free);
-    SourceJob job = { .blocks = src_blocks };
+    SourceJob job = { .blocks = src_blocks, .verify = st->verify };
     GThread *src, *helper = NULL;
     int sv[2];
     gint64 t0;

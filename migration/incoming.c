@@ -11,8 +11,9 @@
  */
 #include "migration/migration.h"
 #include "migration/global-state.h"
-#include "incoming-commands.h"
 #include "migration/ram.h"
+#include "migration/ram-verify.h"
+#include "incoming-commands.h"
 #include "multifd.h"
 #include "postcopy-dest.h"
 #include "transport.h"
@@ -182,6 +183,7 @@ static bool incoming_multifd_setup(MigrationIncomingState *mis, GError **errp)
     MultiFDRecvConfig cfg = {
         .channels = migrate_params(mis->opts)->multifd_channels,
         .compression = migrate_params(mis->opts)->multifd_compression,
+        .verify = ram_state_verify(mis->ram),
     };
 
     if (!mis->multi_channel) {
@@ -246,7 +248,8 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     bool ok;
 
     mis->from_src = qemu_file_new_channel(ch, false);
-    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
+    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
+         ram_verify_load_done(ram_state_verify(mis->ram), &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
         ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
@@ -358,6 +361,8 @@ static bool incoming_accept(int fd, void *opaque)
          * has read nothing yet or a load in progress, which it refuses.
          */
         migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
+        ram_verify_start(ram_state_verify(mis->ram),
+                         migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !incoming_multifd_setup(mis, &err)) {
@@ -436,5 +441,6 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     qemu_mutex_lock(&mis->lock);
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
+    info->x_verify_ram = ram_verify_info(ram_state_verify(mis->ram), false);
     postcopy_incoming_info(mis, info);
 }

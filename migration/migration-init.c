@@ -10,6 +10,7 @@
 #include "migration/misc.h"
 
 #include "migration/migration.h"
+#include "migration/ram-verify.h"
 #include "migration/savevm.h"
 #include "dirty-rate.h"
 
@@ -31,6 +32,9 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     o->dirty_rate = dirty_rate_new(ram_blocks, dirty, machine, o->out);
 
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
+    /* After "ram": its END section follows the RAM's last pages. */
+    savevm_register_live(o->savevm, RAM_VERIFY_SECTION_IDSTR, 0, RAM_VERIFY_SECTION_VERSION,
+                         &ram_verify_handlers, ram_state_verify(o->ram));
     savevm_register_vmsd(o->savevm, "globalstate", 0, &vmstate_globalstate,
                          &o->global_state);
     return o;

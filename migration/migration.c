@@ -14,6 +14,7 @@
 #include "migration-states.h"
 #include "migration/ram.h"
 #include "auto-converge.h"
+#include "migration/ram-verify.h"
 #include "multifd.h"
 #include "postcopy-source.h"
 #include "rate-window.h"
@@ -280,6 +281,7 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         .compression = p->multifd_compression,
         .level = p->multifd_compression == MULTIFD_COMPRESSION_ZSTD ? p->multifd_zstd_level
                                                                      : p->multifd_zlib_level,
+        .verify = ram_state_verify(s->ram),
         .tls = s->tls,
     };
 
@@ -325,6 +327,8 @@ static bool migration_setup(MigrationState *s, GError **errp)
     bool ok;
 
     migration_savevm_config(&s->machine, s->run_opts, &cfg);
+    ram_verify_start(ram_state_verify(s->ram),
+                     migrate_cap(s->run_opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
     bql_lock();
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
@@ -715,6 +719,8 @@ MigrationInfo *migration_source_info(MigrationState *s)
     qemu_mutex_lock(&s->lock);
     info->error_desc = g_strdup(s->error_desc);
     qemu_mutex_unlock(&s->lock);
+    info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
+                                         st == MIGRATION_STATUS_COMPLETED);
 
     switch (st) {
     case MIGRATION_STATUS_ACTIVE:

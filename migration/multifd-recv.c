@@ -179,6 +179,11 @@ static bool multifd_recv_pages(MultiFDRecvThread *t, const MultiFDPacket *p, RAM
         if (!buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
+        ram_verify_page(t->mf->cfg.verify, rb, p->offset[i] >> TARGET_PAGE_BITS, NULL);
+    }
+    for (uint32_t i = 0; i < p->normal_pages; i++) {
+        ram_verify_page(t->mf->cfg.verify, rb, p->offset[i] >> TARGET_PAGE_BITS,
+                        rb->host + p->offset[i]);
     }
     return true;
 }

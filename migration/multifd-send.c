@@ -118,13 +118,19 @@ static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t
             uint8_t *host = b->block->host + b->offset[i];
 
             if (detect && buffer_is_zero(host, TARGET_PAGE_SIZE)) {
+                ram_verify_page(mf->cfg.verify, b->block, b->offset[i] >> TARGET_PAGE_BITS, NULL);
                 zeros[zero++] = b->offset[i];
                 continue;
             }
+            /* A write after this point dirties the page: it is sent and digested again. */
+            ram_verify_page(mf->cfg.verify, b->block, b->offset[i] >> TARGET_PAGE_BITS, host);
             p->offset[normal] = b->offset[i];
             c->iov[iovcnt].iov_base = host;
             c->iov[iovcnt++].iov_len = TARGET_PAGE_SIZE;
             normal++;
+        }
+        for (uint32_t i = 0; i < b->nzero; i++) {
+            ram_verify_page(mf->cfg.verify, b->block, b->zero[i] >> TARGET_PAGE_BITS, NULL);
         }
         memcpy(zeros + zero, b->zero, b->nzero * sizeof(uint64_t));
         zero += b->nzero;

@@ -22,6 +22,7 @@
 #include "exec/ramblock.h"
 #include "migration/channel.h"
 #include "migration/migration-stats.h"
+#include "migration/ram-verify.h"
 #include "tls.h"
 #include "qapi/qapi-types.h"
 
@@ -117,6 +118,7 @@ typedef struct MultiFDSendConfig {
     MultiFDCompression compression;
     int level;                      /* of the compression method */
     uint8_t uuid[16];               /* the source's (zeros when unset) */
+    RAMVerify *verify;              /* x-verify-ram: told of every page sent (or NULL) */
     MigrationTls *tls;              /* the migration's TLS, or NULL: plain */
 } MultiFDSendConfig;
 
@@ -170,6 +172,7 @@ typedef struct MultiFDRecvConfig {
     unsigned channels;
     MultiFDCompression compression;
     uint8_t uuid[16];               /* the destination's (zeros when unset) */
+    RAMVerify *verify;              /* x-verify-ram: told of every page placed (or NULL) */
 } MultiFDRecvConfig;
 
 /* The receive side over @blocks (RAMBlock *, not owned); @cancel is shared. */

@@ -89,7 +89,10 @@ static ssize_t buffer_channel_read(void *opaque, void *buf, size_t len,
     BufferChannel *c = opaque;
     size_t n = MIN(len, c->data->len - c->pos);
 
-    memcpy(buf, c->data->data + c->pos, n);
+    /* An empty array has no data pointer: no memcpy from NULL (found by fuzz-stream). */
+    if (n) {
+        memcpy(buf, c->data->data + c->pos, n);
+    }
     c->pos += n;
     return n;
 }

@@ -7,6 +7,7 @@
 #define MIGRATION_RAM_INTERNAL_H
 
 #include "migration/ram.h"
+#include "migration/ram-verify.h"
 #include "qemu/bitmap.h"
 #include "qemu/thread.h"
 
@@ -128,6 +129,7 @@ struct RAMState {
     MigrationAtomicStats own_stats;
     RAMSyncHook *sync_hook;
     void *sync_hook_opaque;
+    RAMVerify *verify;              /* owned; x-verify-ram digests of either side */
 
     /* ---- source; migration thread only ---- */
     uint64_t dirty_pages;           /* bits set over all rb->bmap */

@@ -264,6 +264,7 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
+        ram_verify_page(rs->verify, rb, page, NULL);
         return true;
     }
     if (flags & RAM_SAVE_FLAG_XBZRLE) {
@@ -273,6 +274,7 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             return false;
         }
         ram_residency_mark(&rs->load.residency, rb, page, 1);
+        ram_verify_page(rs->verify, rb, page, host);
         return true;
     }
 
@@ -282,6 +284,7 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
     if (qemu_file_get_error(f)) {
         return ram_load_stream_fail(f, pos, rb, errp);
     }
+    ram_verify_page(rs->verify, rb, page, host);
     return true;
 }
 
@@ -348,6 +351,7 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
             ok = ram_load_page(rs, f, pos, addr, flags, errp);
             break;
         case RAM_SAVE_FLAG_EOS:
+            ram_verify_fold(rs->verify);   /* keeps the final comparison short */
             return true;
         default:
             ok = ram_load_fail(pos, NULL, errp,

@@ -189,7 +189,9 @@ static void ram_xbzrle_send(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t pa
     memcpy(x->current, host, TARGET_PAGE_SIZE);
     len = xbzrle_encode(cached, x->current, TARGET_PAGE_SIZE, x->encoded, TARGET_PAGE_SIZE);
     if (len == 0) {
-        return;                     /* unchanged: the destination has it */
+        /* Unchanged: the destination has it, if the cache is right, which this checks. */
+        ram_verify_page(rs->verify, rb, page, x->current);
+        return;
     }
     if (!run->last_stage) {
         memcpy(cached, x->current, TARGET_PAGE_SIZE);
@@ -201,6 +203,7 @@ static void ram_xbzrle_send(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t pa
         return;
     }
     ram_xbzrle_put_delta(rs, f, rb, page, len, run);
+    ram_verify_page(rs->verify, rb, page, x->current);     /* what the delta rebuilds */
 }
 
 bool ram_xbzrle_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,

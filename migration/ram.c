@@ -34,6 +34,7 @@ RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
     ram_residency_init(&rs->residency);
     ram_residency_init(&rs->load.residency);
     ram_postcopy_init(rs);
+    rs->verify = ram_verify_new(blocks);
     return rs;
 }
 
@@ -60,6 +61,7 @@ void ram_state_free(RAMState *rs)
     }
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
+    ram_verify_free(rs->verify);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
@@ -80,6 +82,11 @@ void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque)
 {
     rs->sync_hook = hook;
     rs->sync_hook_opaque = opaque;
+}
+
+RAMVerify *ram_state_verify(RAMState *rs)
+{
+    return rs ? rs->verify : NULL;
 }
 
 void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
@@ -252,6 +259,8 @@ void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t
     } else {
         qemu_put_buffer_async(f, data, TARGET_PAGE_SIZE);
     }
+    /* Guest memory written after this point is dirty: it is sent and digested again. */
+    ram_verify_page(rs->verify, rb, page, data);
     run->bytes += len + TARGET_PAGE_SIZE;
     run->normal_pages++;
 }
@@ -271,6 +280,7 @@ static void ram_save_zero_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t
 
     hdr[len++] = 0;
     qemu_put_buffer(f, hdr, len);
+    ram_verify_page(rs->verify, rb, page, NULL);
     run->zero_pages++;
     run->bytes += len;
 }
@@ -526,6 +536,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_take_resize(rs);
     ram_send_dirty_pages(rs, f, true, &run);
+    ram_verify_fold(rs->verify);       /* so that the switchover folds only its own pages */
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
     if (!qemu_file_check_error(f, errp)) {

@@ -50,6 +50,12 @@ void savevm_state_free(SaveVMState *s)
     g_free(s);
 }
 
+/* An iterative entry that takes part in this migration (SaveVMHandlers.is_active). */
+static bool savevm_entry_is_live(const SaveVMEntry *e)
+{
+    return e->ops && (!e->ops->is_active || e->ops->is_active(e->opaque));
+}
+
 static SaveVMEntry *savevm_find(SaveVMState *s, const char *idstr, uint32_t instance_id)
 {
     for (guint i = 0; i < s->entries->len; i++) {
@@ -215,7 +221,7 @@ bool savevm_state_setup(SaveVMState *s, QEMUFile *f, GError **errp)
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
         bool ok;
 
-        if (!e->ops || !e->ops->save_setup) {
+        if (!savevm_entry_is_live(e) || !e->ops->save_setup) {
             continue;
         }
         savevm_put_section_header(f, e, QEMU_VM_SECTION_START);
@@ -235,7 +241,7 @@ SaveVMIterateResult savevm_state_iterate(SaveVMState *s, QEMUFile *f,
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
         SaveVMIterateResult ret;
 
-        if (!e->ops || !e->ops->save_live_iterate) {
+        if (!savevm_entry_is_live(e) || !e->ops->save_live_iterate) {
             continue;
         }
         savevm_put_section_header(f, e, QEMU_VM_SECTION_PART);
@@ -344,7 +350,7 @@ static bool savevm_complete_iterables(SaveVMState *s, QEMUFile *f, GError **errp
         SaveVMEntry *e = g_ptr_array_index(s->entries, i);
         bool ok;
 
-        if (!e->ops || !e->ops->save_live_complete) {
+        if (!savevm_entry_is_live(e) || !e->ops->save_live_complete) {
             continue;
         }
         savevm_put_section_header(f, e, QEMU_VM_SECTION_END);

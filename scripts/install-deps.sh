@@ -10,7 +10,7 @@ set -euo pipefail
 # Build: what configuring and compiling tern needs.
 build_packages=(
   gcc binutils make meson ninja-build pkg-config python3
-  libglib2.0-dev libjson-glib-dev libpixman-1-dev libpng-dev zlib1g-dev libzstd-dev libgnutls28-dev
+  libglib2.0-dev libjson-glib-dev libpixman-1-dev libpng-dev zlib1g-dev libzstd-dev libgnutls28-dev libgcrypt20-dev
 )
 
 # Test only, never a build dependency (meson does not look for them): QEMU

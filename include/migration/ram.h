@@ -105,6 +105,12 @@ void ram_state_set_rate_limit(RAMState *rs, const RAMRateLimit *limit);
 /* Call @hook after every dirty sync (the migration code emits MIGRATION_PASS from it). */
 void ram_state_set_sync_hook(RAMState *rs, RAMSyncHook *hook, void *opaque);
 
+/*
+ * The x-verify-ram digests (owned by @rs; include/migration/ram-verify.h),
+ * NULL for a NULL @rs (a migration state without RAM, as unit tests build).
+ */
+typedef struct RAMVerify RAMVerify;
+RAMVerify *ram_state_verify(RAMState *rs);
 typedef struct MultiFDSend MultiFDSend;
 typedef struct MultiFDRecv MultiFDRecv;
 

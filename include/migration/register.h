@@ -28,6 +28,12 @@ typedef enum SaveVMIterateResult {
 } SaveVMIterateResult;
 
 typedef struct SaveVMHandlers {
+    /*
+     * Any thread, optional: false leaves the entry out of this migration's
+     * stream (no START, PART or END section).  Absent means always in.
+     */
+    bool (*is_active)(void *opaque);
+
     /* ---- source ---- */
 
     /* Migration thread, BQL held, VM running: the START section's payload. */

@@ -103,12 +103,14 @@ class MainSchemaTest(unittest.TestCase):
 
     def test_capabilities(self):
         caps = self.enum('MigrationCapability')
-        self.assertEqual(len(caps), 22)
+        # QEMU's 22 in QEMU's order, then tern's own.
+        self.assertEqual(len(caps), 23)
         self.assertEqual(caps[0], 'xbzrle')
-        self.assertEqual(caps[-1], 'mapped-ram')
+        self.assertEqual(caps[21], 'mapped-ram')
+        self.assertEqual(caps[-1], 'x-verify-ram')
         unstable = [m.name for m in self.schema.types['MigrationCapability'].members
                     if [f.name for f in m.features] == ['unstable']]
-        self.assertEqual(unstable, ['x-colo', 'x-ignore-shared'])
+        self.assertEqual(unstable, ['x-colo', 'x-ignore-shared', 'x-verify-ram'])
 
     def test_parameters(self):
         set_params = self.schema.types['MigrateSetParameters']

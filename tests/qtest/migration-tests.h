@@ -30,6 +30,8 @@ void migration_register_converge_kvm_tests(void);
 void migration_register_multifd_tests(void);
 /* The return path (precopy) and postcopy. */
 void migration_register_postcopy_tests(void);
+
+void migration_register_verify_tests(void);
 void migration_register_postcopy_kvm_tests(void);
 
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */

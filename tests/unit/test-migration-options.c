@@ -245,7 +245,7 @@ static void test_query_caps_order(void)
         g_assert_true(l->value->state == (i == MIGRATION_CAPABILITY_VALIDATE_UUID));
     }
     g_assert_cmpint(i, ==, MIGRATION_CAPABILITY__MAX);
-    g_assert_cmpint(i, ==, 22);
+    g_assert_cmpint(i, ==, 23);       /* QEMU's 22, then x-verify-ram */
 }
 
 /* ---- Capabilities ---- */
@@ -266,10 +266,12 @@ static void test_caps_implemented(void)
     };
     int n = 0;
 
-    /* switchover-ack needs return-path on (tested with the rules below). */
+    /* switchover-ack and x-verify-ram need return-path on (rules below). */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
@@ -281,7 +283,7 @@ static void test_caps_implemented(void)
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         n += migration_cap_is_implemented(i);
     }
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 1);
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 2);
 }
 
 static void test_caps_unimplemented_refused(void)
@@ -296,6 +298,7 @@ static void test_caps_unimplemented_refused(void)
             /* These break a combination rule on their own (tested below). */
             i == MIGRATION_CAPABILITY_POSTCOPY_PREEMPT ||
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
+            i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
             continue;
         }
@@ -361,6 +364,11 @@ static void test_caps_combination_rules(void)
 
     CHECK_COMBINATION(o, "Capability 'switchover-ack' requires capability "
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
+    CHECK_COMBINATION(o, "Capability 'x-verify-ram' requires capability "
+                      "'return-path'", MIGRATION_CAPABILITY_X_VERIFY_RAM);
+    CHECK_COMBINATION(o, "x-verify-ram does not cover postcopy-ram yet",
+                      MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
+                      MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
@@ -693,7 +701,7 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
                                    "auto-converge: off\nzero-blocks: off\n"
                                    "events: on\n"));
     g_assert_true(g_str_has_suffix(out->str, "dirty-limit: off\n"
-                                   "mapped-ram: off\n"));
+                                   "mapped-ram: off\nx-verify-ram: off\n"));
 }
 
 static void test_hmp_info_parameters(Fixture *f, gconstpointer data)

@@ -1,0 +1,92 @@
+/*
+ * RAM verification (capability x-verify-ram): proof that the destination's
+ * RAM is, page for page, what the source sent last.  Every RAM path calls
+ * ram_verify_page() once per page it sends (source) or places
+ * (destination); the digests are folded per chunk of pages as the
+ * migration goes, so at switchover only the chunks dirtied in the last
+ * round are folded again and RAM itself is never reread while the guest is
+ * stopped.  The source's chunk digests travel in their own section
+ * ("tern-verify-ram") after the RAM's last section; the destination
+ * compares them with its own before it loads device state, and fails the
+ * load naming the block and the first byte range that differs.
+ *
+ * The digest: CRC-32 of each page (libgcrypt's PCLMUL-accelerated CRC),
+ * SHA-256 (SHA-NI) over each chunk of page CRCs.  docs/devel/ram-verify.md
+ * gives the measurements behind the choice and what it does not catch.
+ */
+#ifndef MIGRATION_RAM_VERIFY_H
+#define MIGRATION_RAM_VERIFY_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exec/ramblock.h"
+#include "migration/register.h"
+#include "qapi/qapi-types.h"
+
+/* Pages per chunk: the unit a mismatch is named in (1 MiB of 4 KiB pages). */
+#define RAM_VERIFY_CHUNK_PAGES      256
+/* The section's name and version in the stream. */
+#define RAM_VERIFY_SECTION_IDSTR    "tern-verify-ram"
+#define RAM_VERIFY_SECTION_VERSION  1
+
+typedef struct RAMVerify RAMVerify;
+
+/* A verifier over @blocks (RAMBlock *, not owned, outliving it); inactive. */
+RAMVerify *ram_verify_new(GPtrArray *blocks);
+/* NULL-safe. */
+void ram_verify_free(RAMVerify *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RAMVerify, ram_verify_free)
+
+/*
+ * ram_verify_start(), ram_verify_is_active(), ram_verify_load_done() and
+ * ram_verify_info() take a NULL verifier (no RAM: nothing to verify).
+ *
+ * Start (or not, @on false) keeping digests for a new migration: every
+ * page counts as zero until a RAM path reports it.  Called before the
+ * stream's first section, by the thread that then runs the migration (or
+ * the load); no RAM path may run concurrently.
+ */
+void ram_verify_start(RAMVerify *v, bool on);
+
+/* True between ram_verify_start(v, true) and the next start. */
+bool ram_verify_is_active(const RAMVerify *v);
+
+/*
+ * THE hook.  Page @page of @rb was sent (source) or placed (destination)
+ * with the contents @data (TARGET_PAGE_SIZE bytes), or as a zero page when
+ * @data is NULL.  Cheap when inactive or when @v is NULL (a path built
+ * without a verifier, as unit tests build them).  May be called from
+ * several threads at once for different pages (multifd channels), also
+ * while ram_verify_fold() runs; not for the same page at once.
+ */
+void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data);
+
+/*
+ * Fold the chunks whose pages changed since the last fold.  Called by the
+ * RAM path's owner thread between rounds so the switchover has little
+ * left to fold.  A page reported meanwhile leaves its chunk for the next
+ * fold; the last fold (at the section's END) must come after every
+ * sender finished (multifd: after the sync).
+ */
+void ram_verify_fold(RAMVerify *v);
+
+/*
+ * Destination, incoming thread, after the last section: false when the
+ * verifier is active but no digests came (the source does not verify).
+ */
+bool ram_verify_load_done(RAMVerify *v, GError **errp);
+
+/*
+ * The x-verify-ram member of query-migrate, or NULL when this side did not
+ * verify.  @completed: the migration completed (on the source, with the
+ * return path that x-verify-ram needs, it means the destination's
+ * comparison passed).  Any thread.
+ */
+VerifyRamInfo *ram_verify_info(RAMVerify *v, bool completed);
+
+/* The "tern-verify-ram" section; opaque is the RAMVerify. */
+extern const SaveVMHandlers ram_verify_handlers;
+
+#endif
