@@ -13,6 +13,7 @@
 #include "migration/global-state.h"
 #include "incoming-commands.h"
 #include "migration/ram.h"
+#include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-dest.h"
 #include "transport.h"
@@ -359,6 +360,11 @@ static bool incoming_accept(int fd, void *opaque)
          */
         migration_savevm_config(&mis->machine, mis->opts, &mis->load_cfg);
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
+        if (mis->ram) {
+            ram_state_set_mapped_ram(mis->ram, migrate_cap(mis->opts,
+                                                           MIGRATION_CAPABILITY_MAPPED_RAM)
+                                               ? channel_fd(ch) : -1);
+        }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !incoming_multifd_setup(mis, &err)) {
             channel_close(ch, NULL);
@@ -394,6 +400,9 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     if (incoming_status(mis) != MIGRATION_STATUS_NONE) {
         error_setg(errp, "Illegal migration incoming state %s",
                    MigrationStatus_str(incoming_status(mis)));
+        return false;
+    }
+    if (!mapped_ram_check_migration(mis->opts, addr, errp)) {
         return false;
     }
     mis->exit_on_error = exit_on_error;

@@ -7,6 +7,7 @@
 #define MIGRATION_RAM_INTERNAL_H
 
 #include "migration/ram.h"
+#include "mapped-ram.h"
 #include "qemu/bitmap.h"
 #include "qemu/thread.h"
 
@@ -126,6 +127,7 @@ struct RAMState {
     bool all_sent_once;
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
+    MappedRam *mapped_ram;          /* both sides: pages at file offsets; NULL: off */
     RAMPostcopySource postcopy;
 
     /* ---- destination; incoming thread only ---- */
