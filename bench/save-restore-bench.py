@@ -7,7 +7,8 @@ bytes, prealloc=on), stops it, saves it with `migrate file:` and times the
 command until the MIGRATION event says completed; then a fresh process loads
 the file with `migrate-incoming` and is timed the same way.  Runs alternate
 sides; the table shows median [min-max] seconds, the file's size and the disk
-space it takes.  A format a binary lacks (QEMU before 9.0 has no
+space it takes.  QEMU older than 8.2 saves the plain stream through
+`exec:cat` (it has no file:).  A format a binary lacks (QEMU before 9.0 has no
 mapped-ram) is reported as skipped.
 
     bench/save-restore-bench.py --sizes 1G --runs 5
@@ -60,6 +61,15 @@ def set_caps(vm, fmt):
     vm.qmp.command("migrate-set-capabilities", capabilities=caps)
 
 
+def uris(vmm, fmt, path):
+    """file: both ways; QEMU before 8.2 has no file: and saves the plain
+    stream through `exec:cat` instead."""
+    version = tuple(int(x) for x in vmm.version.split(".")[:2] if x.isdigit())
+    if vmm.kind == "qemu" and fmt == "plain" and version < (8, 2):
+        return f"exec:cat > {path}", f"exec:cat {path}"
+    return f"file:{path}", f"file:{path}"
+
+
 def one_run(bench, vmm, size, fmt, filedir):
     """(save s, restore s, file bytes, allocated bytes)."""
     cfg = ("filled", size, "file")
@@ -72,8 +82,9 @@ def one_run(bench, vmm, size, fmt, filedir):
         src.qmp.command("stop")
         set_caps(src, fmt)
         src.qmp.command("migrate-set-parameters", **{"max-bandwidth": 0})
+        out_uri, in_uri = uris(vmm, fmt, path)
         t0 = time.monotonic()
-        src.qmp.command("migrate", uri=f"file:{path}")
+        src.qmp.command("migrate", uri=out_uri)
         wait_completed(src, "save", 300)
         save = time.monotonic() - t0
         src.kill()
@@ -82,7 +93,7 @@ def one_run(bench, vmm, size, fmt, filedir):
         dst = bench.start_vm(vmm, cfg, "dst", rundir, vms)
         set_caps(dst, fmt)
         t0 = time.monotonic()
-        dst.qmp.command("migrate-incoming", uri=f"file:{path}")
+        dst.qmp.command("migrate-incoming", uri=in_uri)
         wait_completed(dst, "restore", 300)
         restore = time.monotonic() - t0
         return save, restore, st.st_size, st.st_blocks * 512
@@ -124,13 +135,13 @@ def main(argv=None):
                           f" on disk {r[3] / 2**20:.1f} MiB", flush=True)
                     results.setdefault(key, []).append(r)
     print()
-    print(f"{'side':6} {'RAM':5} {'format':11} {'save s':24} {'restore s':24} "
+    print(f"{'side':6} {'RAM':8} {'format':11} {'save s':24} {'restore s':24} "
           f"{'file MiB':>9} {'disk MiB':>9}")
     for (label, size, fmt), rs in results.items():
         if rs == "skipped":
-            print(f"{label:6} {mb.size_name(size):5} {fmt:11} skipped (not supported)")
+            print(f"{label:6} {mb.size_name(size):8} {fmt:11} skipped (not supported)")
             continue
-        print(f"{label:6} {mb.size_name(size):5} {fmt:11} {spread([r[0] for r in rs]):24} "
+        print(f"{label:6} {mb.size_name(size):8} {fmt:11} {spread([r[0] for r in rs]):24} "
               f"{spread([r[1] for r in rs]):24} {rs[0][2] / 2**20:9.1f} {rs[0][3] / 2**20:9.1f}")
     for note in bench.notes:
         print(note)

@@ -255,6 +255,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_RETURN_PATH,
         MIGRATION_CAPABILITY_POSTCOPY_RAM,
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
+        MIGRATION_CAPABILITY_MAPPED_RAM,
     };
     int n = 0;
 
