@@ -14,6 +14,7 @@
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
 #include "incoming-commands.h"
+#include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-dest.h"
 #include "transport.h"
@@ -364,6 +365,11 @@ static bool incoming_accept(int fd, void *opaque)
         ram_verify_start(ram_state_verify(mis->ram),
                          migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
+        if (mis->ram) {
+            ram_state_set_mapped_ram(mis->ram, migrate_cap(mis->opts,
+                                                           MIGRATION_CAPABILITY_MAPPED_RAM)
+                                               ? channel_fd(ch) : -1);
+        }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !incoming_multifd_setup(mis, &err)) {
             channel_close(ch, NULL);
@@ -399,6 +405,9 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     if (incoming_status(mis) != MIGRATION_STATUS_NONE) {
         error_setg(errp, "Illegal migration incoming state %s",
                    MigrationStatus_str(incoming_status(mis)));
+        return false;
+    }
+    if (!mapped_ram_check_migration(mis->opts, addr, errp)) {
         return false;
     }
     mis->exit_on_error = exit_on_error;

@@ -15,6 +15,7 @@
 #include "migration/ram.h"
 #include "auto-converge.h"
 #include "migration/ram-verify.h"
+#include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-source.h"
 #include "rate-window.h"
@@ -293,6 +294,8 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         }
     }
     ram_state_set_send_options(s->ram, p->zero_page_detection, s->multifd);
+    ram_state_set_mapped_ram(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MAPPED_RAM)
+                                     ? channel_fd(qemu_file_channel(s->to_dst)) : -1);
     return true;
 }
 
@@ -589,6 +592,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     ChannelCancel *cancel = NULL;
 
     if (!migration_can_start(s, errp) ||
+        !mapped_ram_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !multifd_address_check(addr, errp)) ||
         !(cancel = channel_cancel_new(errp))) {

@@ -31,6 +31,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_AUTO_CONVERGE] = true,
     [MIGRATION_CAPABILITY_X_VERIFY_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
+    [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -129,6 +130,13 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
          params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
          (params->tls_creds && *params->tls_creds))) {
         error_setg(errp, "Zero copy only available for non-compressed non-TLS "
+                   "multifd migration");
+        return false;
+    }
+    if (caps[MIGRATION_CAPABILITY_MAPPED_RAM] &&
+        (params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
+         (params->tls_creds && *params->tls_creds))) {
+        error_setg(errp, "Mapped-ram only available for non-compressed non-TLS "
                    "multifd migration");
         return false;
     }

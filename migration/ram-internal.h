@@ -8,6 +8,7 @@
 
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
+#include "mapped-ram.h"
 #include "qemu/bitmap.h"
 #include "qemu/thread.h"
 
@@ -151,6 +152,7 @@ struct RAMState {
     bool all_sent_once;
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
+    MappedRam *mapped_ram;          /* both sides: pages at file offsets; NULL: off */
     RAMPostcopySource postcopy;
 
     /* ---- XBZRLE ---- */

@@ -121,6 +121,12 @@ typedef struct MultiFDRecv MultiFDRecv;
 void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
                                 MultiFDSend *multifd);
 
+/*
+ * Before save_setup or the load: the mapped-ram capability is on and the
+ * stream's channel is the regular file @fd (mapped-ram.h); -1: off.
+ */
+void ram_state_set_mapped_ram(RAMState *rs, int fd);
+
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 
