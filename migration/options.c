@@ -28,6 +28,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
     [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
+    [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */

@@ -238,7 +238,8 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
                              offset, rb->used_length);
     }
     if (rs->load.postcopy.listening) {
-        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags, errp);
+        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags,
+                                      rs->load.postcopy.page_buf, errp);
     }
     page = offset >> TARGET_PAGE_BITS;
     host = rb->host + offset;

@@ -408,6 +408,9 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         if (wrapped) {
             ram_multifd_flush(rs, f);
         }
+        if (ram_postcopy_sent_urgently(rb, page)) {
+            continue;           /* postcopy preempt: it went on the preempt channel */
+        }
         ram_save_page(rs, f, rb, page, run);
     }
     rs->all_sent_once |= rs->dirty_pages == 0;
