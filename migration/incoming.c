@@ -259,9 +259,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
         error_setg(&err, "the load failed without saying why");
     }
     /* Preempt: its last pages land before the RAM is unregistered. */
-    if (!postcopy_preempt_dst_end(mis, ok, ok ? &err : NULL)) {
-        ok = false;
-    }
+    ok = postcopy_preempt_dst_end(mis, ok, &err);
     postcopy_incoming_end(mis);
     incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);

@@ -147,6 +147,7 @@ struct PostcopyPreemptDst {
     QemuCond cond;              /* any change below */
     bool listening;             /* LISTEN registered RAM: pages may be placed */
     bool ending;                /* the main stream ended */
+    bool drain;                 /* ... at EOF after LISTEN: read this channel to EOS */
     bool aborted;               /* the exit path: stop now */
     bool loading;               /* the channel's thread reads records */
     bool finished;              /* it stopped reading (EOS or a failure) */
@@ -186,6 +187,18 @@ bool postcopy_preempt_dst_is_channel(MigrationIncomingState *mis, unsigned index
     return mis->preempt && index == 1 + multifd;
 }
 
+/* The channel's thread stops (lock held): record why, wake the end. */
+static void preempt_dst_done(PostcopyPreemptDst *p, GError *err)
+{
+    p->finished = true;
+    if (err && !p->err) {
+        p->err = err;
+    } else if (err) {
+        g_error_free(err);
+    }
+    qemu_cond_broadcast(&p->cond);
+}
+
 /* Stop a reader in the middle of a record (lock held): its fd only, not the load's token. */
 static void preempt_dst_stop_reader(PostcopyPreemptDst *p)
 {
@@ -206,8 +219,10 @@ void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch)
      * is read before LISTEN.
      */
     if (mis->tls && !channel_tls_handshake(ch, &err)) {
-        error_report("postcopy preempt channel: %s", err->message);
-        g_error_free(err);
+        g_prefix_error(&err, "postcopy preempt channel: ");
+        qemu_mutex_lock(&p->lock);
+        preempt_dst_done(p, err);
+        qemu_mutex_unlock(&p->lock);
         channel_close(ch, NULL);
         return;
     }
@@ -215,8 +230,9 @@ void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch)
     while (!p->listening && !p->ending && !p->aborted) {
         qemu_cond_wait(&p->cond, &p->lock);
     }
-    if (!p->listening || p->aborted) {
-        /* No postcopy came (or it is over): nothing to place. */
+    if (!p->listening || p->aborted || (p->ending && !p->drain)) {
+        /* No postcopy came, or the load is over without it: nothing to place. */
+        preempt_dst_done(p, NULL);
         qemu_mutex_unlock(&p->lock);
         channel_close(ch, NULL);
         return;
@@ -231,16 +247,15 @@ void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch)
     qemu_mutex_lock(&p->lock);
     p->loading = false;
     p->ch = NULL;
-    p->finished = true;
-    if (!ok && !p->ending && !p->aborted) {
+    if (!ok && (p->aborted || (p->ending && !p->drain))) {
+        g_clear_error(&err);        /* stopped on purpose */
+    } else if (!ok) {
         /* A page the guest waits for may be lost: the load cannot go on. */
-        error_report("postcopy preempt channel: %s", err->message);
-        p->err = g_steal_pointer(&err);
+        g_prefix_error(&err, "postcopy preempt channel: ");
         channel_cancel_trigger(mis->cancel);
     }
-    qemu_cond_broadcast(&p->cond);
+    preempt_dst_done(p, err);
     qemu_mutex_unlock(&p->lock);
-    g_clear_error(&err);
     qemu_fclose(f, NULL);
 }
 
@@ -257,26 +272,27 @@ void postcopy_preempt_dst_listen(MigrationIncomingState *mis)
     qemu_mutex_unlock(&p->lock);
 }
 
-bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **errp)
+bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **err)
 {
     PostcopyPreemptDst *p = mis->preempt;
-    bool wait_eos;
 
     if (!p) {
-        return true;
+        return ok;
     }
     qemu_mutex_lock(&p->lock);
-    wait_eos = ok && p->listening;
+    p->drain = ok && p->listening;
     p->ending = true;
-    if (!wait_eos) {
+    if (!p->drain) {
         preempt_dst_stop_reader(p);
     }
     qemu_cond_broadcast(&p->cond);
-    while (wait_eos ? !p->finished && !p->aborted : p->loading) {
+    while (p->drain ? !p->finished && !p->aborted : p->loading) {
         qemu_cond_wait(&p->cond, &p->lock);
     }
     if (p->err) {
-        g_propagate_error(errp, g_steal_pointer(&p->err));
+        /* It failed first (and cancelled the main stream): its error says why. */
+        g_clear_error(err);
+        *err = g_steal_pointer(&p->err);
         ok = false;
     }
     qemu_mutex_unlock(&p->lock);

@@ -69,10 +69,11 @@ void postcopy_preempt_dst_listen(MigrationIncomingState *mis);
 /*
  * Incoming thread, the main stream ended (@ok: at EOF), before the RAM is
  * unregistered: after LISTEN, wait until the preempt channel has reached
- * its EOS (its last pages must land); otherwise stop it.  False with the
- * channel's failure.
+ * its EOS (its last pages must land); otherwise stop it.  Returns @ok,
+ * or false when the channel failed, whose error then replaces *@err
+ * (the main stream's, set or not).
  */
-bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **errp);
+bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **err);
 
 /* The exit path (any thread but the channel's): stop waiting and reading. */
 void postcopy_preempt_dst_abort(MigrationIncomingState *mis);
