@@ -29,6 +29,10 @@ on both sides and tls-creds set, the same command line for tern and QEMU;
 Every run also records each side's CPU time during the migration
 (/proc/PID/stat), shown per GiB transferred.
 
+--xbzrle off,on adds the xbzrle capability as a dimension (the source's
+cache at --xbzrle-cache-size, QEMU's 64 MiB by default); runs with it also
+report QEMU's xbzrle-cache counters (cache-miss rate, encoded pages).
+
 tern boots the flat build of tests/guest/ with -kernel; QEMU boots the
 boot-sector build of the same program from an IDE disk.  Prints one table
 (median [min-max] per side and the tern/QEMU ratio), with the machine's
@@ -68,7 +72,8 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
           "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
           "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
-          "error"]
+          "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
+          "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
 
 
 def parse_size(text):
@@ -148,6 +153,13 @@ def options(argv):
                    help="multifd with N channels on both sides, tern and QEMU alike (0: off)")
     p.add_argument("--compression", choices=["none", "zlib", "zstd"], default="none",
                    help="multifd-compression with --multifd (none)")
+    p.add_argument("--xbzrle", type=csv_list(("off", "on")), default=["off"],
+                   help="comma-separated: off,on (default off): the xbzrle capability")
+    p.add_argument("--xbzrle-cache-size", type=parse_size, default=64 * MiB,
+                   help="xbzrle-cache-size with --xbzrle on (default 64M, QEMU's)")
+    p.add_argument("--first-pass", action="store_true",
+                   help="a-b: migrate only once the guest wrote its whole range (its first "
+                        "'B'), so that every page of the range holds data")
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds the a-b guest runs after printing 'A' before migrating")
     p.add_argument("--cache-dir", default=env("TERN_BENCH_CACHE", "/tmp/tern-bench-cache"),
@@ -296,7 +308,7 @@ class Bench:
         return d
 
     def vm_args(self, vmm, cfg, role, rundir):
-        workload, size, transport = cfg
+        workload, size, transport = cfg[0], cfg[1], cfg[2]
         mem = []
         if workload == "filled":
             # Both sides get the same command line, as a migration's
@@ -329,6 +341,8 @@ class Bench:
         """Return once the source guest is in its steady state."""
         if workload == "a-b":
             vm.wait_serial(b"A", timeout=120)
+            if self.opts.first_pass:
+                vm.wait_serial(b"B", timeout=300)
             time.sleep(self.opts.settle)
             return
         # idle: QEMU's guest first runs the BIOS (seconds under an emulating
@@ -376,11 +390,11 @@ class Bench:
             time.sleep(0.01)
 
     def migrate_once(self, vmm, cfg, run):
-        workload, size, transport = cfg
-        rundir = tempfile.mkdtemp(prefix=f"{vmm.key}-{workload}-{size // MiB}M-{transport}-",
-                                  dir=self.workdir)
+        workload, size, transport, xbzrle = cfg
+        rundir = tempfile.mkdtemp(prefix=f"{vmm.key}-{workload}-{size // MiB}M-{transport}-"
+                                         f"xbzrle-{xbzrle}-", dir=self.workdir)
         row = dict(vmm=vmm.key, accel=vmm.accel, workload=workload, size=size,
-                   transport=transport, run=run, status="error")
+                   transport=transport, xbzrle=xbzrle, run=run, status="error")
         vms = []
         try:
             src = self.start_vm(vmm, cfg, "src", rundir, vms)
@@ -403,6 +417,11 @@ class Bench:
                         "multifd-channels": self.opts.multifd,
                         "multifd-compression": self.opts.compression})
             params = {"max_bandwidth": self.opts.max_bandwidth}
+            if xbzrle == "on":
+                # The source only: a destination loads deltas without the capability.
+                src.qmp.command("migrate-set-capabilities",
+                                capabilities=[{"capability": "xbzrle", "state": True}])
+                params["xbzrle_cache_size"] = self.opts.xbzrle_cache_size
             if self.opts.downtime_limit is not None:
                 params["downtime_limit"] = self.opts.downtime_limit
             src.qmp.command("migrate-set-parameters", **params)
@@ -463,6 +482,12 @@ class Bench:
                        sent_mb=round(ram.get("transferred", 0) / 1e6, 1),
                        src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
                        dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
+            x = info.get("xbzrle-cache")
+            if x:
+                row.update(xbzrle_pages=x["pages"], xbzrle_bytes=x["bytes"],
+                           xbzrle_cache_miss=x["cache-miss"],
+                           xbzrle_cache_miss_rate=round(x["cache-miss-rate"], 3),
+                           xbzrle_overflow=x["overflow"])
         except SkipRun as e:
             row.update(status="skipped", error=str(e))
         except Exception as e:  # one run's failure is a row, never the end of the bench
@@ -509,7 +534,8 @@ class Bench:
 
     def configurations(self):
         o = self.opts
-        return [(w, s, t) for w in o.workloads for s in o.sizes for t in o.transports]
+        return [(w, s, t, x) for w in o.workloads for s in o.sizes for t in o.transports
+                for x in o.xbzrle]
 
     def run(self):
         active = [v for v in self.vmms if not v.skip_reason]
@@ -527,7 +553,7 @@ class Bench:
 
     def report_run(self, r):
         head = f"  {r['vmm']:<4} {r['workload']:<6} {size_name(r['size']):>7} " \
-               f"{r['transport']:<4} #{r['run'] + 1}"
+               f"{r['transport']:<4} xbzrle {r['xbzrle']:<3} #{r['run'] + 1}"
         if r["status"] == "completed":
             flag = "  DOWNTIME > LIMIT" if r["over_limit"] else ""
             pc = ""
@@ -537,7 +563,9 @@ class Bench:
                       f"latency p50 {r['lat_p50_us']} us p99 {r['lat_p99_us']} us")
             print(f"{head}: total {r['total_ms']} ms, downtime {r['downtime_ms']} ms, "
                   f"{r['throughput_gbps']:.2f} GB/s, {r['passes']} passes, "
-                  f"dst done {r['dst_done_ms']} ms{flag}{pc}", flush=True)
+                  + (f"xbzrle {r['xbzrle_pages']} pages, miss rate "
+                     f"{r['xbzrle_cache_miss_rate']}, " if "xbzrle_pages" in r else "")
+                  + f"dst done {r['dst_done_ms']} ms{flag}{pc}", flush=True)
         else:
             print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
                   + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
@@ -584,6 +612,14 @@ METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{
 POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
                     ("req p50 us", "lat_p50_us", "{:.0f}"),
                     ("req p99 us", "lat_p99_us", "{:.0f}")]
+# Only for configurations with xbzrle on.
+XBZRLE_METRICS = [("cache-miss rate", "xbzrle_cache_miss_rate", "{:.3f}"),
+                  ("xbzrle pages", "xbzrle_pages", "{:.0f}")]
+
+
+def cfg_of(r):
+    """The configuration a result row belongs to."""
+    return (r["workload"], r["size"], r["transport"], r["xbzrle"])
 
 
 def spread(values, fmt):
@@ -598,10 +634,11 @@ def summary_rows(bench):
     rows = []
     for cfg in bench.configurations():
         runs = {v.key: [r for r in bench.results
-                         if (r["workload"], r["size"], r["transport"]) == cfg
+                         if cfg_of(r) == cfg
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
-        metrics = METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
+        metrics = (METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
+                   + (XBZRLE_METRICS if cfg[3] == "on" else []))
         for label, key, fmt in metrics:
             values = {k: [r[key] for r in rs if r.get(key) is not None]
                       for k, rs in runs.items()}
@@ -635,10 +672,10 @@ def format_table(bench, machine):
     lines += bench.notes
     # One column per side that ran, then the first side's median over each other's.
     sides = [v for v in bench.vmms if not v.skip_reason] or bench.vmms
-    header = ["workload", "size", "transport", "metric", *[v.label for v in sides],
+    header = ["workload", "size", "transport", "xbzrle", "metric", *[v.label for v in sides],
               *[f"{sides[0].label}/{v.label}" for v in sides[1:]], ""]
     table = [header]
-    for (w, s, t), label, fmt, values, note in summary_rows(bench):
+    for (w, s, t, x), label, fmt, values, note in summary_rows(bench):
         columns = [values.get(v.key, []) for v in sides]
         ratios = []
         for other in columns[1:]:
@@ -648,7 +685,8 @@ def format_table(bench, machine):
             ratios.append(ratio)
         first = label == METRICS[0][0]
         table.append([w if first else "", size_name(s) if first else "", t if first else "",
-                      label, *[spread(c, fmt) for c in columns], *ratios, note])
+                      x if first else "", label, *[spread(c, fmt) for c in columns], *ratios,
+                      note])
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, r in enumerate(table):
         lines.append("  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
@@ -659,7 +697,7 @@ def format_table(bench, machine):
         if r["status"] == "error":
             key = (r["vmm"], r.get("cause") or r["error"])
             failures.setdefault(key, []).append(f"{r['workload']} {size_name(r['size'])} "
-                                                f"{r['transport']}")
+                                                f"{r['transport']} xbzrle {r['xbzrle']}")
     for (vmm, error), where in failures.items():
         lines.append(f"{vmm} failed ({', '.join(where)}): {error}")
     return "\n".join(lines)
@@ -685,7 +723,8 @@ def write_chart(bench, path):
     except ImportError:
         return False
     cfgs = bench.configurations()
-    names = [f"{w}\n{size_name(s)} {t}" for w, s, t in cfgs]
+    names = [f"{w}\n{size_name(s)} {t}" + ("\nxbzrle" if x == "on" else "")
+             for w, s, t, x in cfgs]
     kinds = [v for v in bench.vmms if not v.skip_reason]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.1 * len(cfgs) + 2), 8), sharex=True)
     width = 0.8 / max(1, len(kinds))
@@ -697,7 +736,7 @@ def write_chart(bench, path):
             for cfg in cfgs:
                 vals = [r[key] for r in bench.results if r["vmm"] == vmm.key
                         and r["status"] == "completed"
-                        and (r["workload"], r["size"], r["transport"]) == cfg]
+                        and cfg_of(r) == cfg]
                 m = statistics.median(vals) if vals else 0
                 med.append(m)
                 lo.append(m - min(vals) if vals else 0)

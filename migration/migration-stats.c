@@ -14,6 +14,8 @@ void migration_stats_reset(MigrationAtomicStats *s)
         &s->dirty_pages_rate, &s->precopy_bytes, &s->downtime_bytes,
         &s->multifd_bytes,
         &s->postcopy_bytes, &s->postcopy_requests,
+        &s->xbzrle_bytes, &s->xbzrle_pages, &s->xbzrle_cache_miss,
+        &s->xbzrle_overflow, &s->xbzrle_cache_miss_rate, &s->xbzrle_encoding_rate,
     };
 
     /* Catches a counter added to the struct but not to this list. */
@@ -25,5 +27,6 @@ void migration_stats_reset(MigrationAtomicStats *s)
 
 uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s)
 {
-    return migration_stat_get(&s->zero_pages) + migration_stat_get(&s->normal_pages);
+    return migration_stat_get(&s->zero_pages) + migration_stat_get(&s->normal_pages) +
+           migration_stat_get(&s->xbzrle_pages);
 }

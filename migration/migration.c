@@ -603,6 +603,8 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
                      __ATOMIC_RELAXED);
     __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
                      __ATOMIC_RELAXED);
+    ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
+                         migrate_params(s->run_opts)->xbzrle_cache_size);
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
@@ -625,6 +627,16 @@ void migration_set_downtime_limit(MigrationState *s, uint64_t ms)
     __atomic_store_n(&s->downtime_limit, ms, __ATOMIC_RELAXED);
 }
 
+bool migration_set_xbzrle_cache_size(MigrationState *s, uint64_t size, GError **errp)
+{
+    /* run_opts is written by migrate, under the BQL as this is. */
+    if (!migration_is_running(migration_status(s)) || !s->run_opts ||
+        !migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE)) {
+        return true;                /* the next migration builds its cache at this size */
+    }
+    return ram_state_resize_xbzrle_cache(s->ram, size, errp);
+}
+
 void migration_savevm_config(const MigrationMachineOps *machine,
                              const MigrationOptions *opts, SaveVMConfig *cfg)
 {
@@ -637,6 +649,22 @@ void migration_savevm_config(const MigrationMachineOps *machine,
 }
 
 /* ---- query-migrate ---- */
+
+static XBZRLECacheStats *migration_xbzrle_info(MigrationState *s)
+{
+    MigrationAtomicStats *st = &s->stats;
+    XBZRLECacheStats *x = g_new0(XBZRLECacheStats, 1);
+
+    /* As QEMU: the size set now, which a running migration follows. */
+    x->cache_size = migrate_params(s->opts)->xbzrle_cache_size;
+    x->bytes = migration_stat_get(&st->xbzrle_bytes);
+    x->pages = migration_stat_get(&st->xbzrle_pages);
+    x->cache_miss = migration_stat_get(&st->xbzrle_cache_miss);
+    x->cache_miss_rate = migration_stat_get_double(&st->xbzrle_cache_miss_rate);
+    x->encoding_rate = migration_stat_get_double(&st->xbzrle_encoding_rate);
+    x->overflow = migration_stat_get(&st->xbzrle_overflow);
+    return x;
+}
 
 static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
 {
@@ -708,6 +736,9 @@ MigrationInfo *migration_source_info(MigrationState *s)
             info->expected_downtime = time_get(&s->expected_downtime);
         }
         info->ram = migration_ram_info(s, completed);
+        if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
+            info->xbzrle_cache = migration_xbzrle_info(s);
+        }
         break;
     }
     default:

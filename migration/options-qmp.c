@@ -54,8 +54,18 @@ bool qmp_migrate_set_parameters(TernContext *ctx,
                                 const MigrateSetParameters *arg, GError **errp)
 {
     MigrationObjects *o = options_migration(ctx, errp);
+    uint64_t old_cache_size;
 
-    if (!o || !migration_options_set_params(o->opts, arg, errp)) {
+    if (!o) {
+        return false;
+    }
+    old_cache_size = o->opts->params->xbzrle_cache_size;
+    if (!migration_options_set_params(o->opts, arg, errp)) {
+        return false;
+    }
+    /* As QEMU: the value is kept even when the running migration cannot resize. */
+    if (arg->has_xbzrle_cache_size && arg->xbzrle_cache_size != old_cache_size &&
+        !migration_set_xbzrle_cache_size(o->out, arg->xbzrle_cache_size, errp)) {
         return false;
     }
     /* Like QEMU, passed on even when the value did not change. */

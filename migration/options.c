@@ -20,6 +20,7 @@
 
 /* Indexed by MigrationCapability; built at compile time, read-only. */
 static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
+    [MIGRATION_CAPABILITY_XBZRLE] = true,
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_VALIDATE_UUID] = true,
@@ -311,7 +312,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         RANGE("multifd_channels", 1, 255, "a value between 1 and 255"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_XBZRLE_CACHE_SIZE] = {
-        .default_json = "67108864", .check = check_xbzrle_cache_size,
+        .default_json = "67108864", .implemented = true, .check = check_xbzrle_cache_size,
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " bytes" },
     [MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH] = {
         .default_json = "0", .implemented = true, .input = MIGRATION_PARAM_INPUT_SIZE },

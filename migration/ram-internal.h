@@ -85,6 +85,27 @@ typedef struct RAMPostcopyLoad {
     void *placed_opaque;
 } RAMPostcopyLoad;
 
+/*
+ * Longest record header: be64 word, u8 idlen, idstr, and the longest tail
+ * (a zero page's fill byte; XBZRLE's encoding byte and be16 length).
+ */
+#define RAM_HEADER_MAX          (8 + 1 + 255 + 3)
+
+/* XBZRLE's source-side state (ram-xbzrle.c). */
+typedef struct RAMXbzrle RAMXbzrle;
+
+/*
+ * Counters of one sending run, published to MigrationAtomicStats in batches so
+ * the per-page path does no atomic operations.
+ */
+typedef struct RAMSendRun {
+    MigrationStat *bytes_counter;   /* precopy_bytes or downtime_bytes */
+    bool last_stage;                /* the final pass, VM stopped */
+    uint64_t bytes;
+    uint64_t zero_pages;
+    uint64_t normal_pages;
+} RAMSendRun;
+
 /* Destination state; lives inside RAMState. */
 typedef struct RAMLoadContext {
     /* The block of the last record, the target of CONTINUE; kept across sections as QEMU does. */
@@ -94,6 +115,7 @@ typedef struct RAMLoadContext {
     RAMResidency residency;
     MultiFDRecv *multifd;           /* MULTIFD_FLUSH syncs it; NULL without multifd */
     RAMPostcopyLoad postcopy;
+    uint8_t *xbzrle_buf;            /* an XBZRLE record's delta; allocated at the first one */
 } RAMLoadContext;
 
 struct RAMState {
@@ -127,6 +149,17 @@ struct RAMState {
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
     RAMPostcopySource postcopy;
+
+    /* ---- XBZRLE ---- */
+    bool xbzrle_on;                 /* set before setup, while no thread runs */
+    uint64_t xbzrle_cache_size;
+    RAMXbzrle *xbzrle;              /* migration thread only; NULL when off */
+    /*
+     * A PageCache from a resize (monitor, BQL), taken by the migration
+     * thread; both sides use g_atomic_pointer_exchange, whoever gets it
+     * owns it.
+     */
+    gpointer xbzrle_new_cache;
 
     /* ---- destination; incoming thread only ---- */
     RAMLoadContext load;
@@ -167,6 +200,40 @@ static inline void ram_postcopy_mark_received(RAMState *rs, RAMBlock *rb, uint64
         set_bit_atomic(page, rb->receivedmap);
     }
 }
+
+/* Source record writers shared with ram-xbzrle.c (ram.c). */
+size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
+                        uint64_t offset, uint64_t flags);
+/*
+ * A normal page record for page @page of @rb with the bytes at @data,
+ * copied into the stream now when @copy, else queued to be written from
+ * @data at the next flush.
+ */
+void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t page,
+                         const uint8_t *data, bool copy, RAMSendRun *run);
+
+/* ---- XBZRLE (ram-xbzrle.c) ---- */
+
+/* Migration thread: build the cache when the capability is on (frees any earlier state). */
+bool ram_xbzrle_setup(RAMState *rs, GError **errp);
+void ram_xbzrle_cleanup(RAMState *rs);
+/* Migration thread, at each iterate call: swap in a cache a resize handed over. */
+void ram_xbzrle_take_resize(RAMState *rs);
+/*
+ * Send a non-zero page @page of @rb the XBZRLE way:
+ * false when XBZRLE is not in use (yet), and the caller sends it normally.
+ */
+bool ram_xbzrle_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          RAMSendRun *run);
+/* Page @page of @rb was sent as a zero page: cache it as zeros. */
+void ram_xbzrle_page_zeroed(RAMState *rs, const RAMBlock *rb, uint64_t page, bool last_stage);
+/* A rate period ended: cache-miss-rate and encoding-rate over it. */
+void ram_xbzrle_update_rates(RAMState *rs);
+/*
+ * Destination: read an XBZRLE record's body (after the word and name) and
+ * apply it to the page at @host; nothing is written to @host on error.
+ */
+bool ram_xbzrle_load_page(RAMState *rs, QEMUFile *f, uint8_t *host, GError **errp);
 
 /* Destination hooks (ram-load.c). */
 bool ram_load_setup(void *opaque, GError **errp);

@@ -31,17 +31,17 @@ static const struct {
     uint64_t flag;
     const char *what;
 } ram_unsupported_flags[] = {
-    { RAM_SAVE_FLAG_XBZRLE, "XBZRLE (0x40): the xbzrle capability is not supported" },
     { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is off "
                                    "on the destination" },
-    { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages were removed in QEMU 9.1" },
+    { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages (QEMU's compress "
+                                   "capability, removed in QEMU 9.1) are not supported by tern" },
     { RAM_SAVE_FLAG_HOOK, "HOOK (0x80): RDMA is not supported" },
     { RAM_SAVE_FLAG_FULL, "FULL (0x01): obsolete since 2009" },
 };
 
 #define RAM_KNOWN_FLAGS     0x3ffu
 #define RAM_LOADABLE_FLAGS  (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE | \
-                             RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE)
+                             RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE | RAM_SAVE_FLAG_XBZRLE)
 
 /* Fail with a message naming the local @block (NULL if not known yet) and the record's offset. */
 static bool G_GNUC_PRINTF(4, 5)
@@ -221,7 +221,7 @@ static void ram_load_prepare_page(RAMState *rs, RAMBlock *rb, uint64_t page)
                        (end - start) >> TARGET_PAGE_BITS);
 }
 
-/* ZERO or PAGE: `[u8 idlen ; idstr]` then `u8 0` or the page's bytes. */
+/* ZERO, PAGE or XBZRLE: `[u8 idlen ; idstr]` then `u8 0`, the page's bytes, or a delta. */
 static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offset,
                           uint64_t flags, GError **errp)
 {
@@ -238,6 +238,11 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
                              offset, rb->used_length);
     }
     if (rs->load.postcopy.listening) {
+        if (flags & RAM_SAVE_FLAG_XBZRLE) {
+            /* QEMU refuses it too: postcopy places whole pages. */
+            return ram_load_fail(pos, rb->idstr, errp,
+                                 "XBZRLE page during postcopy (a source sends none then)");
+        }
         return ram_postcopy_load_page(rs, f, pos, rb, offset, flags,
                                       rs->load.postcopy.page_buf, errp);
     }
@@ -260,6 +265,15 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
+        return true;
+    }
+    if (flags & RAM_SAVE_FLAG_XBZRLE) {
+        if (!ram_xbzrle_load_page(rs, f, host, errp)) {
+            error_prepend(errp, "RAM record at stream offset %" PRIu64 " (block \"%s\", "
+                          "page offset 0x%" PRIx64 "): ", pos, rb->idstr, offset);
+            return false;
+        }
+        ram_residency_mark(&rs->load.residency, rb, page, 1);
         return true;
     }
 
@@ -331,6 +345,7 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
             break;
         case RAM_SAVE_FLAG_ZERO:
         case RAM_SAVE_FLAG_PAGE:
+        case RAM_SAVE_FLAG_XBZRLE:
             ok = ram_load_page(rs, f, pos, addr, flags, errp);
             break;
         case RAM_SAVE_FLAG_EOS:
@@ -362,4 +377,5 @@ void ram_load_cleanup(void *opaque)
 
     rs->load.last_block = NULL;
     ram_residency_cleanup(&rs->load.residency);
+    g_clear_pointer(&rs->load.xbzrle_buf, g_free);
 }

@@ -1,11 +1,12 @@
 /*
  * The RAM section, source side (include/migration/ram.h): the state, the
  * dirty bitmap and its syncs, and the setup / iterate / complete payloads
- * that send each dirty page as a zero or a normal page record.  The
- * destination's parser is in ram-load.c.
+ * that send each dirty page as a zero or a normal page record, or hand it
+ * to XBZRLE (ram-xbzrle.c).  The destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
 #include "multifd.h"
+#include "page-cache.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 
@@ -16,9 +17,6 @@
 #define RAM_RATE_CHECK_PAGES    16
 /* Look at the clock (and publish counters) every this many pages. */
 #define RAM_CLOCK_CHECK_PAGES   64
-
-/* Longest record header: be64 word, u8 idlen, idstr, and a zero page's fill byte. */
-#define RAM_HEADER_MAX          (8 + 1 + 255 + 1)
 
 RAMState *ram_state_new(GPtrArray *blocks, const RAMDirtySource *dirty,
                         MigrationAtomicStats *stats)
@@ -64,6 +62,9 @@ void ram_state_free(RAMState *rs)
     ram_postcopy_cleanup(rs);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
+    ram_xbzrle_cleanup(rs);
+    page_cache_free(rs->xbzrle_new_cache);
+    g_free(rs->load.xbzrle_buf);
     g_free(rs);
 }
 
@@ -160,6 +161,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
                            rs->rate_period_pages * G_USEC_PER_SEC / elapsed);
         rs->rate_period_start_us = now;
         rs->rate_period_pages = 0;
+        ram_xbzrle_update_rates(rs);
     }
 }
 
@@ -195,17 +197,6 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 
 /* ---- page records ---- */
 
-/*
- * Counters of one sending run, published to MigrationAtomicStats in batches so
- * the per-page path does no atomic operations.
- */
-typedef struct RAMSendRun {
-    MigrationStat *bytes_counter;   /* precopy_bytes or downtime_bytes */
-    uint64_t bytes;
-    uint64_t zero_pages;
-    uint64_t normal_pages;
-} RAMSendRun;
-
 static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
 {
     migration_stat_add(run->bytes_counter, run->bytes);
@@ -219,7 +210,7 @@ static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
  * @flags, CONTINUE when @rb was the block of the previous record of this
  * section, else the block name.  Returns its length.
  */
-static size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
+size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
                                uint64_t offset, uint64_t flags)
 {
     size_t len = 8;
@@ -239,6 +230,22 @@ static size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
         rs->last_sent_block = rb;
     }
     return len;
+}
+
+void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t page,
+                         const uint8_t *data, bool copy, RAMSendRun *run)
+{
+    uint8_t hdr[RAM_HEADER_MAX];
+    size_t len = ram_build_header(rs, hdr, rb, page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_PAGE);
+
+    qemu_put_buffer(f, hdr, len);
+    if (copy) {
+        qemu_put_buffer(f, data, TARGET_PAGE_SIZE);
+    } else {
+        qemu_put_buffer_async(f, data, TARGET_PAGE_SIZE);
+    }
+    run->bytes += len + TARGET_PAGE_SIZE;
+    run->normal_pages++;
 }
 
 /* Never written, per the residency probe (asked while some page was never sent). */
@@ -315,18 +322,15 @@ static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
 /*
  * Send page @page of @rb: a zero page record when it certainly holds zeros
  * (never written, per the residency probe while some page was never sent,
- * or checked; never with zero-page-detection none), else the page itself,
- * queued straight from guest memory.  With multifd, see
- * ram_save_page_multifd().
+ * or checked; never with zero-page-detection none), else as XBZRLE decides
+ * when it is in use, else the page itself, queued straight from guest
+ * memory.  With multifd, see ram_save_page_multifd().
  */
 static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
                           RAMSendRun *run)
 {
-    uint8_t hdr[RAM_HEADER_MAX];
     const uint8_t *host = rb->host + (page << TARGET_PAGE_BITS);
-    uint64_t offset = page << TARGET_PAGE_BITS;
     bool zero;
-    size_t len;
 
     if (rs->multifd) {
         ram_save_page_multifd(rs, f, rb, page, run);
@@ -336,13 +340,10 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
-        return;
+        ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
+    } else if (!ram_xbzrle_save_page(rs, f, rb, page, run)) {
+        ram_put_page_record(rs, f, rb, page, host, false, run);
     }
-    len = ram_build_header(rs, hdr, rb, offset, RAM_SAVE_FLAG_PAGE);
-    qemu_put_buffer(f, hdr, len);
-    qemu_put_buffer_async(f, host, TARGET_PAGE_SIZE);
-    run->normal_pages++;
-    run->bytes += len + TARGET_PAGE_SIZE;
 }
 
 /*
@@ -466,7 +467,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     uint64_t total;
 
-    if (!ram_check_source(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp)) {
         return false;
     }
     ram_alloc_bitmaps(rs);
@@ -517,6 +518,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
     /* Each section names its first block, so a section can be read on its own. */
     rs->last_sent_block = NULL;
     ram_residency_invalidate(&rs->residency);
+    ram_xbzrle_take_resize(rs);
     ram_send_dirty_pages(rs, f, true, &run);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
@@ -529,7 +531,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
 static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
 {
     RAMState *rs = opaque;
-    RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes };
+    RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes, .last_stage = true };
 
     if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
         return false;
@@ -568,6 +570,7 @@ static void ram_save_cleanup(void *opaque)
 
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
+    ram_xbzrle_cleanup(rs);
     rs->last_sent_block = NULL;
 }
 

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef _Atomic uint64_t MigrationStat;
 
@@ -50,12 +51,29 @@ typedef struct MigrationAtomicStats {
     MigrationStat postcopy_bytes;
     /* Page requests the destination sent during postcopy (QMP "postcopy-requests"). */
     MigrationStat postcopy_requests;
+
+    /* ---- XBZRLE (migration/ram-xbzrle.c), QMP "xbzrle-cache" ---- */
+
+    /*
+     * Bytes of XBZRLE records without their 8-byte word, plus a page for
+     * each overflow, as QEMU counts them ("bytes").
+     */
+    MigrationStat xbzrle_bytes;
+    /* Pages found in the cache: encoded, unchanged or overflowed ("pages"). */
+    MigrationStat xbzrle_pages;
+    /* Pages not found in the cache, sent whole ("cache-miss"). */
+    MigrationStat xbzrle_cache_miss;
+    /* Pages whose delta would have been larger than the page ("overflow"). */
+    MigrationStat xbzrle_overflow;
+    /* Misses per page sent, and page bytes per encoded byte, over the last rate period (doubles). */
+    MigrationStat xbzrle_cache_miss_rate;
+    MigrationStat xbzrle_encoding_rate;
 } MigrationAtomicStats;
 
 /* Zero every counter (a new migration starts).  Call while no writer runs. */
 void migration_stats_reset(MigrationAtomicStats *s);
 
-/* Pages sent so far, zero and normal (the base of "pages-per-second"). */
+/* Pages sent so far, zero, normal and XBZRLE hits (the base of "pages-per-second"). */
 uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s);
 
 static inline uint64_t migration_stat_get(const MigrationStat *c)
@@ -66,6 +84,24 @@ static inline uint64_t migration_stat_get(const MigrationStat *c)
 static inline void migration_stat_set(MigrationStat *c, uint64_t v)
 {
     atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+/* A double kept in a counter (its bits), for the rates. */
+static inline double migration_stat_get_double(const MigrationStat *c)
+{
+    uint64_t bits = migration_stat_get(c);
+    double v;
+
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+}
+
+static inline void migration_stat_set_double(MigrationStat *c, double v)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &v, sizeof(bits));
+    migration_stat_set(c, bits);
 }
 
 static inline void migration_stat_add(MigrationStat *c, uint64_t v)

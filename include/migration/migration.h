@@ -186,6 +186,12 @@ void migration_remove_blocker(MigrationState *s, const char *reason);
 /* migrate-set-parameters changed a limit a running migration follows. */
 void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second);
 void migration_set_downtime_limit(MigrationState *s, uint64_t ms);
+/*
+ * migrate-set-parameters changed xbzrle-cache-size (BQL held): a running
+ * migration with XBZRLE gets a new, empty cache of @size bytes; fails when
+ * it cannot be built.  Nothing to do when no such migration runs.
+ */
+bool migration_set_xbzrle_cache_size(MigrationState *s, uint64_t size, GError **errp);
 
 /*
  * The configuration section's settings for @opts on @machine (static

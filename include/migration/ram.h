@@ -40,7 +40,7 @@
 #define RAM_SAVE_FLAG_PAGE          0x08
 #define RAM_SAVE_FLAG_EOS           0x10
 #define RAM_SAVE_FLAG_CONTINUE      0x20
-#define RAM_SAVE_FLAG_XBZRLE        0x40    /* not supported by tern yet */
+#define RAM_SAVE_FLAG_XBZRLE        0x40
 #define RAM_SAVE_FLAG_HOOK          0x80    /* RDMA only; rejected */
 #define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100   /* removed in QEMU 9.1; rejected */
 #define RAM_SAVE_FLAG_MULTIFD_FLUSH 0x200   /* not supported by tern yet */
@@ -120,6 +120,22 @@ void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 
 /* The blocks @rs moves (not owned by the caller). */
 GPtrArray *ram_state_blocks(RAMState *rs);
+
+/*
+ * Send pages the destination has an older copy of as XBZRLE deltas against
+ * a @cache_size-byte page cache (the xbzrle capability and the
+ * xbzrle-cache-size parameter).  Before save_setup, while no migration
+ * thread runs.
+ */
+void ram_state_set_xbzrle(RAMState *rs, bool on, uint64_t cache_size);
+
+/*
+ * migrate-set-parameters changed xbzrle-cache-size while a migration with
+ * XBZRLE runs (any thread but the migration thread): a new, empty cache of
+ * @size bytes replaces the old one at the next iterate call, as QEMU's
+ * resize does.  Fails when the cache cannot be built.
+ */
+bool ram_state_resize_xbzrle_cache(RAMState *rs, uint64_t size, GError **errp);
 
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);

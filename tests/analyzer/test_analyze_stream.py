@@ -14,6 +14,7 @@ TERN_QEMU_BINARY (default: qemu-system-x86_64 on PATH).  Run by hand with
 test class names as arguments (none: all); prints TAP.
 """
 
+import base64
 import importlib.util
 import json
 import os
@@ -414,6 +415,143 @@ class QemuStream(unittest.TestCase):
         self.assertEqual(ram[0x7C00:0x7C10], bytes(boot[:16]))
         self.assertEqual(ram[0x7C00 + 494:0x7E00], bytes(boot[494:]))
         self.assertIsNone(ternvm.check_guest_pattern(first_bytes(ram, WORK_START, WORK_END)))
+
+
+@unittest.skipIf(QEMU is None, "qemu-system-x86_64 is not installed")
+class QemuXbzrle(unittest.TestCase):
+    """QEMU's XBZRLE pages, loaded by tern: QEMU under qtest (no vCPU runs)
+    migrates live with the xbzrle capability while this test writes its
+    memory.  The test rewrites a 1 MiB region every 10 ms (so every dirty
+    sync finds pages to send and the migration cannot converge, and those
+    pages overflow), and changes a few bytes of 64 data pages twice, waiting
+    two syncs each time (a cache miss, then a delta).  tern's RAM loader
+    (ram-replay) must turn QEMU's RAM sections into exactly the memory QEMU
+    had, and tern's encoder must produce each of QEMU's deltas byte for byte."""
+
+    MEM = 64 * MiB
+    DATA, DATA_PAGES = 8 * MiB, 64           # pages with random data, changed twice
+    REGION, REGION_SIZE = 16 * MiB, 1 * MiB  # rewritten every 10 ms
+
+    def drive(self, vm, done, what, timeout=120.0):
+        """Rewrite the region every 10 ms until done() (a query-migrate reply -> bool)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.fill += 1
+            vm.qtest.cmd(f"memset 0x{self.REGION:x} 0x{self.REGION_SIZE:x} 0x{self.fill & 0xff:x}")
+            info = vm.qmp.command("query-migrate")
+            if done(info):
+                return info
+            if info.get("status") in ("completed", "failed", "cancelled") or \
+                    time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not happen: {info}")
+            time.sleep(0.01)
+
+    def poke_data_pages(self, vm, rng):
+        for p in range(self.DATA_PAGES):
+            at = self.DATA + p * 4096 + rng.randrange(0, 4000)
+            vm.qtest.cmd(f"write 0x{at:x} 0x8 0x{rng.getrandbits(64):016x}")
+
+    def test_qemu_xbzrle_pages(self):
+        replay = os.environ.get("TERN_RAM_REPLAY")
+        if not replay or not os.path.exists(replay):
+            self.skipTest("ram-replay is not built (TERN_RAM_REPLAY)")
+        import random
+        rng = random.Random(11)
+        workdir = tempfile.mkdtemp(prefix="tern-analyzer-qemu-xbzrle-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        stream = os.path.join(workdir, "qemu.bin")
+        self.fill = 0
+        vm = ternvm.VM(QEMU, ["-nodefaults", "-machine", "pc",
+                              "-m", str(self.MEM // MiB)], "qemu", workdir)
+        try:
+            data = bytes(rng.getrandbits(8) for _ in range(self.DATA_PAGES * 4096))
+            vm.qtest.cmd(f"write 0x{self.DATA:x} 0x{len(data):x} 0x{data.hex()}")
+            vm.qmp.command("migrate-set-capabilities",
+                           capabilities=[{"capability": "xbzrle", "state": True}])
+            # A cache as large as the first 32 MiB: no two written pages share a slot.
+            vm.qmp.command("migrate-set-parameters", xbzrle_cache_size=32 * MiB,
+                           max_bandwidth=1000000, downtime_limit=1)
+            vm.qmp.command("migrate", uri=f"exec:cat > {stream}")
+            syncs = lambda info: info.get("ram", {}).get("dirty-sync-count", 0)
+            # After sync 2 the first round is out and QEMU encodes deltas.
+            info = self.drive(vm, lambda i: syncs(i) >= 2, "dirty sync 2")
+            for change in ("cache misses", "deltas"):
+                self.poke_data_pages(vm, rng)
+                start = syncs(info)
+                # Two syncs later the round after the first one went out whole.
+                info = self.drive(vm, lambda i, n=start: syncs(i) >= n + 2, change)
+            vm.qmp.command("migrate-set-parameters", max_bandwidth=1 << 30,
+                           downtime_limit=30000)
+            deadline = time.monotonic() + 120
+            while info.get("status") != "completed":
+                self.assertNotIn(info.get("status"), ("failed", "cancelled"), info)
+                self.assertLess(time.monotonic(), deadline, info)
+                time.sleep(0.05)
+                info = vm.qmp.command("query-migrate")
+            x = info["xbzrle-cache"]
+            source = b"".join(
+                base64.b64decode(vm.qtest.cmd(f"b64read 0x{at:x} 0x{MiB:x}"))
+                for at in range(0, 32 * MiB, MiB))
+        finally:
+            vm.qmp.close()
+            vm.kill()
+        self.assertGreater(x["pages"], 0, x)
+        self.assertGreater(x["overflow"], 0, x)
+
+        # The analyser cuts out the ram sections and records each delta it applies.
+        payload, triples = bytearray(), bytearray()
+        real_load, real_decode = analyze.RamSection.load, analyze.xbzrle_decode
+
+        def load(section, r):
+            start = r.pos
+            real_load(section, r)
+            payload.extend(r.data[start:r.pos])
+
+        def decode(old, enc, at):
+            new = real_decode(old, enc, at)
+            triples.extend(len(enc).to_bytes(2, "big") + bytes(old) + new + bytes(enc))
+            return new
+
+        extracted = os.path.join(workdir, "analyser")
+        os.mkdir(extracted)
+        with open(stream, "rb") as f:
+            raw = f.read()
+        try:
+            analyze.RamSection.load, analyze.xbzrle_decode = load, decode
+            a = analyze.Analyzer(raw, 0, outdir=extracted, out=lambda *_: None)
+            a.run()
+        finally:
+            analyze.RamSection.load, analyze.xbzrle_decode = real_load, real_decode
+        deltas = sum(b.records["xbzrle"] for b in a.ram.blocks.values())
+        self.assertGreaterEqual(deltas, self.DATA_PAGES, "QEMU sent too few XBZRLE records")
+
+        blocks = os.path.join(workdir, "blocks.txt")
+        with open(blocks, "w") as f:
+            for b in a.ram.blocks.values():
+                f.write(f"{b.name} {b.length}\n")
+        with open(os.path.join(workdir, "payload.bin"), "wb") as f:
+            f.write(payload)
+        with open(os.path.join(workdir, "triples.bin"), "wb") as f:
+            f.write(triples)
+        loaded = os.path.join(workdir, "tern")
+        os.mkdir(loaded)
+        res = subprocess.run([replay, "load", blocks, os.path.join(workdir, "payload.bin"),
+                              loaded], capture_output=True, text=True, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(os.path.join(loaded, "ram-pc.ram.bin"), "rb") as f:
+            tern_ram = f.read(32 * MiB)
+        with open(os.path.join(extracted, "ram-pc.ram.bin"), "rb") as f:
+            analyser_ram = f.read(32 * MiB)
+        # Guest-physical 640 KiB..1 MiB is the VGA hole and the BIOS, not pc.ram.
+        for name, ram in (("tern's loader", tern_ram), ("the analyser", analyser_ram)):
+            for lo, hi in ((0, 0xA0000), (1 * MiB, 32 * MiB)):
+                if ram[lo:hi] != source[lo:hi]:
+                    first = next(i for i in range(lo, hi) if ram[i] != source[i])
+                    self.fail(f"{name}: pc.ram differs from QEMU's memory at 0x{first:x}")
+        res = subprocess.run([replay, "encode", os.path.join(workdir, "triples.bin")],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        print(f"# {deltas} XBZRLE records from QEMU; {res.stdout.strip()}", flush=True)
 
 
 class TapResult(unittest.TestResult):

@@ -269,7 +269,7 @@ static uint32_t draw_check(const Picture *p)
  * counter reaches @frames. */
 static uint32_t draw_wait_frames(Vm *vm, uint32_t frames)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
     uint32_t n;
 
     while ((n = qtest_readl(vm->qt, DRAW_COUNTER_ADDR)) < frames) {
@@ -312,7 +312,7 @@ static void test_draw_picture(gconstpointer data)
 
 static void wait_migration(Vm *vm)
 {
-    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(120000);
 
     for (;;) {
         g_autoptr(JsonNode) r = qtest_qmp_assert_success_ref(
@@ -351,7 +351,7 @@ static Vm *start_destination(const char *accel, const char *guest_opts,
 
 static void wait_runstate(Vm *vm, const char *want)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
 
     for (;;) {
         g_autoptr(JsonNode) r = qtest_qmp_assert_success_ref(

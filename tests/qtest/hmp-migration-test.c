@@ -119,7 +119,7 @@ static char *migrate_status(QTestState *s)
 
 static void wait_for_status(QTestState *s, const char *want)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
 
     for (;;) {
         g_autofree char *st = migrate_status(s);
@@ -271,7 +271,7 @@ static void test_detached(void)
 static void pair_start_stdio_src(Pair *p)
 {
     static const QTestOptions opts = { .stdio_pipes = true };
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
     g_autofree char *extra = NULL;
     g_autofree char *src_args = NULL;
 

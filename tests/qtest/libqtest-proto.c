@@ -3,6 +3,7 @@
  * one reply line at a time.
  */
 #include "libqtest-proto.h"
+#include "libqtest.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -76,8 +77,7 @@ void qtest_proto_free(QTestProto *q)
 
 static char *qtest_proto_read_line(QTestProto *q)
 {
-    gint64 deadline = g_get_monotonic_time() +
-                      (gint64)QTEST_PROTO_TIMEOUT_MS * 1000;
+    gint64 deadline = qtest_deadline_ms(QTEST_PROTO_TIMEOUT_MS);
     char *nl;
 
     while (!(nl = memchr(q->rbuf->str, '\n', q->rbuf->len))) {

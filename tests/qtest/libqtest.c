@@ -90,12 +90,27 @@ static void qtest_track_pid(pid_t pid, bool add)
     g_assert(!add);         /* more than QTEST_MAX_PROCS terns at once */
 }
 
+/* ---- deadlines ---- */
+
+double qtest_time_scale(void)
+{
+    const char *env = g_getenv("TERN_TEST_TIME_SCALE");
+    double scale = env ? g_ascii_strtod(env, NULL) : 1.0;
+
+    return scale >= 1.0 ? scale : 1.0;
+}
+
+gint64 qtest_deadline_ms(gint64 ms)
+{
+    return g_get_monotonic_time() + (gint64)(ms * 1000 * qtest_time_scale());
+}
+
 /* ---- process ---- */
 
 /* Wait up to @timeout_ms for tern to exit (without a pidfd: 10 ms steps). */
 static bool qtest_reap(QTestState *s, int timeout_ms)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gint64 deadline = qtest_deadline_ms(timeout_ms);
 
     while (!s->reaped) {
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
@@ -185,8 +200,7 @@ static pid_t qtest_spawn(char **argv, int stdin_pipe[2], int stdout_pipe[2])
 /* Accept tern's QMP connection, failing the test if tern dies first. */
 static int qtest_accept(QTestState *s, int listen_fd)
 {
-    gint64 deadline = g_get_monotonic_time() +
-                      (gint64)QTEST_QMP_TIMEOUT_MS * 1000;
+    gint64 deadline = qtest_deadline_ms(QTEST_QMP_TIMEOUT_MS);
 
     for (;;) {
         struct pollfd pfd[2] = {
@@ -259,7 +273,7 @@ static G_NORETURN void qtest_connection_lost(QTestState *s)
 /* The next message, or NULL after @timeout_ms.  EOF fails the test. */
 static JsonNode *qtest_read_message(QTestState *s, int timeout_ms)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gint64 deadline = qtest_deadline_ms(timeout_ms);
 
     for (;;) {
         char *nl = memchr(s->rbuf->str, '\n', s->rbuf->len);
@@ -472,7 +486,7 @@ void qtest_qmp_expect_error(QTestState *s, const char *cls, const char *desc,
 
 JsonNode *qtest_qmp_eventwait(QTestState *s, const char *name, int timeout_ms)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gint64 deadline = qtest_deadline_ms(timeout_ms);
 
     for (GList *l = s->events->head; l; l = l->next) {
         JsonObject *ev = json_node_get_object(l->data);
@@ -657,8 +671,7 @@ void qtest_stdin_write(QTestState *s, const char *text)
 
 char *qtest_stdout_read_until(QTestState *s, const char *marker)
 {
-    gint64 deadline = g_get_monotonic_time() +
-                      (gint64)QTEST_QMP_TIMEOUT_MS * 1000;
+    gint64 deadline = qtest_deadline_ms(QTEST_QMP_TIMEOUT_MS);
 
     g_assert_cmpint(s->stdout_fd, >=, 0);
     while (!strstr(s->stdout_buf->str, marker)) {

@@ -18,6 +18,18 @@ typedef struct QTestState QTestState;
 /* How long QMP waits may take before the test fails (ms). */
 #define QTEST_QMP_TIMEOUT_MS 60000
 
+/*
+ * Every wait a test makes for tern (a reply, an event, a guest's output, a
+ * state) has a deadline, so that a hang fails instead of stalling the suite.
+ * Sanitizer builds run the same work several times slower: their meson test
+ * setups set $TERN_TEST_TIME_SCALE, which stretches every deadline.  These
+ * are limits for hangs, never oracles.
+ */
+double qtest_time_scale(void);
+
+/* The monotonic time (us) @ms milliseconds from now, times the scale. */
+gint64 qtest_deadline_ms(gint64 ms);
+
 typedef struct QTestOptions {
     /* Don't send qmp_capabilities: the test negotiates (or doesn't). */
     bool no_negotiation;

@@ -93,7 +93,7 @@ static guint count_bs(const char *text)
 
 static void wait_for_bs(Guest *g, guint bs)
 {
-    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(120000);
 
     for (;;) {
         g_autofree char *out = serial_output(g);

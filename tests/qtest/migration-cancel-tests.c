@@ -106,7 +106,7 @@ static void cancel_blocked_source(MigTest *t, const char *what)
     g_assert_cmpstr(runstate, ==, "running");
     migrate_wait_thread_gone(t->from, "mig/src");
     printed = serial_len(t->src_serial);
-    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    deadline = qtest_deadline_ms(60000);
     while (serial_len(t->src_serial) == printed) {
         if (g_get_monotonic_time() > deadline) {
             g_error("%s: the guest printed nothing for 60 s after the cancel", what);

@@ -25,9 +25,9 @@
 #define MIG_PAGE_FILL 0x5a
 
 /* Waits that end a test when they run out. */
-#define MIG_STATUS_TIMEOUT_US (120 * G_USEC_PER_SEC)
+#define MIG_STATUS_TIMEOUT_MS 120000
 #define MIG_EVENT_TIMEOUT_MS 60000
-#define MIG_GUEST_TIMEOUT_US (60 * G_USEC_PER_SEC)
+#define MIG_GUEST_TIMEOUT_MS 60000
 
 /* testdev's counter register (include/hw/testdev.h). */
 #define MIG_TESTDEV_COUNTER 0xe0
@@ -332,7 +332,7 @@ static bool migrate_status_in(const char *status, const char **list)
 void wait_for_migration_status(QTestState *who, const char *goal,
                                const char **ungoals)
 {
-    gint64 deadline = g_get_monotonic_time() + MIG_STATUS_TIMEOUT_US;
+    gint64 deadline = qtest_deadline_ms(MIG_STATUS_TIMEOUT_MS);
 
     for (;;) {
         g_autofree char *status = migrate_query_status(who);
@@ -363,7 +363,7 @@ void wait_for_migration_complete(QTestState *who)
 
 char *wait_for_migration_fail(QTestState *from, bool allow_active)
 {
-    gint64 deadline = g_get_monotonic_time() + MIG_STATUS_TIMEOUT_US;
+    gint64 deadline = qtest_deadline_ms(MIG_STATUS_TIMEOUT_MS);
     g_autoptr(JsonNode) info = NULL;
     g_autofree char *runstate = NULL;
     JsonObject *obj;
@@ -494,7 +494,7 @@ static long migrate_thread_syscall(QTestState *who, pid_t tid)
 
 void migrate_wait_thread_blocked(QTestState *who, const char *name)
 {
-    gint64 deadline = g_get_monotonic_time() + MIG_GUEST_TIMEOUT_US;
+    gint64 deadline = qtest_deadline_ms(MIG_GUEST_TIMEOUT_MS);
 
     for (;;) {
         pid_t tid = migrate_thread_find(who, name);
@@ -513,7 +513,7 @@ void migrate_wait_thread_blocked(QTestState *who, const char *name)
 
 void migrate_wait_thread_gone(QTestState *who, const char *name)
 {
-    gint64 deadline = g_get_monotonic_time() + MIG_GUEST_TIMEOUT_US;
+    gint64 deadline = qtest_deadline_ms(MIG_GUEST_TIMEOUT_MS);
 
     while (migrate_thread_find(who, name)) {
         if (g_get_monotonic_time() > deadline) {
@@ -527,14 +527,14 @@ void migrate_wait_thread_gone(QTestState *who, const char *name)
 
 void wait_for_serial(const char *serial_path)
 {
-    if (!wait_for_serial_within(serial_path, MIG_GUEST_TIMEOUT_US)) {
+    if (!wait_for_serial_within(serial_path, MIG_GUEST_TIMEOUT_MS)) {
         g_error("no 'B' on %s within 60 s", serial_path);
     }
 }
 
-bool wait_for_serial_within(const char *serial_path, int64_t timeout_us)
+bool wait_for_serial_within(const char *serial_path, int64_t timeout_ms)
 {
-    gint64 deadline = g_get_monotonic_time() + timeout_us;
+    gint64 deadline = qtest_deadline_ms(timeout_ms);
 
     for (;;) {
         g_autofree char *text = NULL;
@@ -586,7 +586,7 @@ void migrate_wait_for_dirty_mem(MigTest *t)
 {
     uint64_t watch = migrate_watch_address(t);
     uint64_t marker = watch + MIG_MARKER_SHUFFLE;
-    gint64 deadline = g_get_monotonic_time() + MIG_STATUS_TIMEOUT_US;
+    gint64 deadline = qtest_deadline_ms(MIG_STATUS_TIMEOUT_MS);
     uint8_t watch_byte;
 
     /* The marker arriving shows a known amount of progress... */
@@ -697,7 +697,7 @@ void migrate_check_source_after(MigTest *t)
 /* The destination's guest runs: the watch byte moves, new 'B's appear. */
 static void migrate_check_dest_runs(MigTest *t)
 {
-    gint64 deadline = g_get_monotonic_time() + MIG_GUEST_TIMEOUT_US;
+    gint64 deadline = qtest_deadline_ms(MIG_GUEST_TIMEOUT_MS);
     uint64_t watch = migrate_watch_address(t);
     uint8_t byte = qtest_readb(t->qto, watch);
     size_t bs = migrate_serial_b_count(t->dst_serial);

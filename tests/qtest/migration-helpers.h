@@ -160,8 +160,9 @@ void migrate_wait_thread_gone(QTestState *who, const char *name);
 /* Wait until the guest printed 'B' into @serial_path; 'A' is allowed
  * before, anything else fails the test. */
 void wait_for_serial(const char *serial_path);
-/* The same without failing: false after @timeout_us without a 'B'. */
-bool wait_for_serial_within(const char *serial_path, int64_t timeout_us);
+/* The same without failing: false after @timeout_ms (stretched by
+ * qtest_time_scale()) without a 'B'. */
+bool wait_for_serial_within(const char *serial_path, int64_t timeout_ms);
 
 /* Bytes in @serial_path, all 'B' (anything else fails); 0 if missing. */
 size_t migrate_serial_b_count(const char *serial_path);

@@ -219,7 +219,7 @@ static void test_incoming_listener_closed(void)
  */
 static pid_t exec_consumer_pid(const char *pidfile)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
 
     for (;;) {
         g_autofree char *text = NULL;

@@ -15,7 +15,7 @@
 /* The source's guest still runs: new 'B's keep coming. */
 static void check_source_guest_runs(MigTest *t)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
     g_autofree char *runstate = migrate_runstate(t->from);
     g_autofree char *text = NULL;
     gsize len = 0, now = 0;

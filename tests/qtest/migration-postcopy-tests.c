@@ -39,7 +39,7 @@ static char *wait_for_source_fail(QTestState *from)
     static const char *const running[] = {
         "setup", "active", "device", NULL,
     };
-    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(120000);
     g_autoptr(JsonNode) info = NULL;
     JsonObject *obj;
 

@@ -165,7 +165,7 @@ static char *stream_load(MigTest *t, const uint8_t *data, size_t len,
     g_autofree char *uri = g_strdup_printf("file:%s", path);
     g_autoptr(JsonNode) info = NULL;
     g_autofree char *runstate = NULL;
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    gint64 deadline = qtest_deadline_ms(60000);
     char *status;
     JsonObject *obj;
 
@@ -356,7 +356,7 @@ static void test_dest_killed(void)
     {
         g_autofree char *text = NULL;
         gsize len = 0;
-        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+        gint64 deadline = qtest_deadline_ms(60000);
 
         g_file_get_contents(t->src_serial, &text, &len, NULL);
         before = len;

@@ -378,5 +378,6 @@ int main(int argc, char **argv)
     migration_register_cancel_tests();
     migration_register_multifd_tests();
     migration_register_postcopy_tests();
+    migration_register_xbzrle_tests();
     return g_test_run();
 }

@@ -28,4 +28,7 @@ void migration_register_multifd_tests(void);
 void migration_register_postcopy_tests(void);
 void migration_register_postcopy_kvm_tests(void);
 
+/* XBZRLE live over unix and tcp, and a cache resize while it runs. */
+void migration_register_xbzrle_tests(void);
+
 #endif

@@ -190,6 +190,7 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_MAX_BANDWIDTH,
         MIGRATION_PARAMETER_AVAIL_SWITCHOVER_BANDWIDTH,
         MIGRATION_PARAMETER_DOWNTIME_LIMIT,
+        MIGRATION_PARAMETER_XBZRLE_CACHE_SIZE,
         MIGRATION_PARAMETER_MODE,
         MIGRATION_PARAMETER_ZERO_PAGE_DETECTION,
         MIGRATION_PARAMETER_MULTIFD_CHANNELS,
@@ -248,6 +249,7 @@ static void test_caps_implemented(void)
 {
     g_autoptr(MigrationOptions) o = migration_options_new();
     static const MigrationCapability ok[] = {
+        MIGRATION_CAPABILITY_XBZRLE,
         MIGRATION_CAPABILITY_EVENTS,
         MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
         MIGRATION_CAPABILITY_VALIDATE_UUID,
@@ -309,14 +311,14 @@ static void test_caps_all_or_nothing(void)
 {
     g_autoptr(MigrationOptions) o = migration_options_new();
     MigrationCapabilityStatus a = { MIGRATION_CAPABILITY_EVENTS, true };
-    MigrationCapabilityStatus b = { MIGRATION_CAPABILITY_XBZRLE, true };
+    MigrationCapabilityStatus b = { MIGRATION_CAPABILITY_RDMA_PIN_ALL, true };
     MigrationCapabilityStatusList lb = { .value = &b };
     MigrationCapabilityStatusList la = { .next = &lb, .value = &a };
     g_autoptr(GError) err = NULL;
 
     g_assert_false(migration_options_set_caps(o, &la, &err));
     g_assert_cmpstr(err->message, ==,
-                    "Migration capability 'xbzrle' is not supported by tern");
+                    "Migration capability 'rdma-pin-all' is not supported by tern");
     g_assert_false(migrate_cap(o, MIGRATION_CAPABILITY_EVENTS));
     /* Without the bad one, the rest applies. */
     la.next = NULL;
@@ -482,7 +484,6 @@ static void test_params_range_checks(Fixture *f, gconstpointer data)
 static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer data)
 {
     static const char *const cases[][2] = {
-        { "{\"xbzrle-cache-size\": 4096}", "xbzrle-cache-size" },
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
@@ -804,10 +805,12 @@ static void test_hmp_set_capability(Fixture *f, gconstpointer data)
     g_assert_true(migrate_cap(f->opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER));
     g_assert_false(hmp_migrate_set_capability(&test_ctx, "bogus", true, &err));
     g_assert_cmpstr(err->message, ==, "Invalid parameter 'bogus'");
-    g_assert_false(hmp_migrate_set_capability(&test_ctx, "xbzrle", true,
+    g_assert_false(hmp_migrate_set_capability(&test_ctx, "rdma-pin-all", true,
                                               &err2));
     g_assert_cmpstr(err2->message, ==,
-                    "Migration capability 'xbzrle' is not supported by tern");
+                    "Migration capability 'rdma-pin-all' is not supported by tern");
+    g_assert_true(hmp_migrate_set_capability(&test_ctx, "xbzrle", true, NULL));
+    g_assert_true(migrate_cap(f->opts, MIGRATION_CAPABILITY_XBZRLE));
 }
 
 #define ADD_F(path, fn) \
