@@ -18,6 +18,7 @@
 #include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-source.h"
+#include "postcopy-preempt.h"
 #include "rate-window.h"
 #include "return-path.h"
 #include "switchover.h"
@@ -523,6 +524,7 @@ static gpointer migration_thread(gpointer opaque)
      */
     bql_held = ok;
     migration_rp_stop(s);
+    postcopy_preempt_source_free(s);            /* after the return path's last use */
     savevm_state_cleanup(s->savevm);
     if (s->to_dst) {
         GError *close_err = NULL;
@@ -585,6 +587,7 @@ static void migration_reset(MigrationState *s)
     s->continue_requested = false;
     g_atomic_int_set(&s->start_postcopy, 0);
     g_atomic_int_set(&s->switchover_acked, 0);
+    g_atomic_int_set(&s->rp_ponged, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)

@@ -32,6 +32,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_X_VERIFY_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
+    [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */

@@ -249,7 +249,8 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             return ram_load_fail(pos, rb->idstr, errp,
                                  "XBZRLE page during postcopy (a source sends none then)");
         }
-        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags, errp);
+        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags,
+                                      rs->load.postcopy.page_buf, errp);
     }
     page = offset >> TARGET_PAGE_BITS;
     host = rb->host + offset;

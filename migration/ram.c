@@ -455,6 +455,9 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         if (wrapped) {
             ram_multifd_flush(rs, f);
         }
+        if (ram_postcopy_sent_urgently(rb, page)) {
+            continue;           /* postcopy preempt: it went on the preempt channel */
+        }
         ram_save_page(rs, f, rb, page, run);
     }
     if (rs->mapped_ram) {

@@ -244,6 +244,23 @@ bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset);
  */
 void ram_postcopy_mark_requested(RAMBlock *rb, uint64_t offset);
 
+/*
+ * Postcopy preempt (ram-preempt.c).  Source: setup before the switch
+ * (marks of pages sent urgently), cleanup once the return-path thread is
+ * joined; the return-path thread sends a request's pages on @f itself
+ * (@last: the channel's CONTINUE block, caller-owned; the caller
+ * serialises the channel); EOS ends the channel.  Destination, the
+ * preempt channel's thread, once LISTEN registered the RAM: place the
+ * records up to EOS.
+ */
+void ram_preempt_source_setup(RAMState *rs);
+void ram_preempt_source_cleanup(RAMState *rs);
+bool ram_preempt_send_request(RAMState *rs, QEMUFile *f, const RAMBlock **last,
+                              const char *block, uint64_t start, uint64_t len,
+                              GError **errp);
+void ram_preempt_send_eos(QEMUFile *f);
+bool ram_preempt_load(RAMState *rs, QEMUFile *f, GError **errp);
+
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);
 

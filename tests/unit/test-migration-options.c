@@ -274,6 +274,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, false, NULL));
+    /* postcopy-preempt needs postcopy-ram on (tested with the rules below). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         g_assert_true(set_cap(o, ok[i], true, NULL));
@@ -297,7 +302,6 @@ static void test_caps_unimplemented_refused(void)
 
         if (migration_cap_is_implemented(i) ||
             /* These break a combination rule on their own (tested below). */
-            i == MIGRATION_CAPABILITY_POSTCOPY_PREEMPT ||
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
             i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
@@ -403,9 +407,9 @@ static void test_caps_combination_rules(void)
                       "pause-before-switchover",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT);
     /* A consistent set of unimplemented caps is refused by name. */
-    CHECK_COMBINATION(o, "Migration capability 'postcopy-preempt' is not supported "
-                      "by tern", MIGRATION_CAPABILITY_POSTCOPY_RAM,
-                      MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+    CHECK_COMBINATION(o, "Migration capability 'x-colo' is not supported "
+                      "by tern", MIGRATION_CAPABILITY_RETURN_PATH,
+                      MIGRATION_CAPABILITY_X_COLO);
 }
 
 /* ---- Parameters ---- */
