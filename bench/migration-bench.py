@@ -20,7 +20,7 @@ over RAM ended (dirty-sync-count 2; --postcopy-after 0: right after migrate,
 so the switch comes before any page went); the table adds the destination's
 blocktime and, for tern, its page-request latency p50/p99 (QEMU before 10.1
 reports no latency).  A run that converged before the switch took effect
-says "postcopy no".
+says "postcopy no".  --preempt adds postcopy-preempt on both sides.
 
 Transports: unix, tcp, and tcp-tls (tcp with TLS, tls-creds-psk objects
 on both sides and tls-creds set, the same command line for tern and QEMU;
@@ -169,6 +169,8 @@ def options(argv):
     p.add_argument("--keep", action="store_true", help="keep every run's logs, not just failures")
     p.add_argument("--postcopy", action="store_true",
                    help="switch to postcopy after the first pass (see above)")
+    p.add_argument("--preempt", action="store_true",
+                   help="with --postcopy: postcopy-preempt on both sides too")
     p.add_argument("--postcopy-after", type=int, default=2, metavar="SYNCS",
                    help="with --postcopy: switch once dirty-sync-count reaches SYNCS "
                         "(default 2: after the first pass; 0: at once)")
@@ -405,6 +407,8 @@ class Bench:
             for vm in (src, dst):
                 vm_caps = caps + ([{"capability": "postcopy-ram", "state": True}]
                                   if self.opts.postcopy else [])
+                if self.opts.postcopy and self.opts.preempt:
+                    vm_caps.append({"capability": "postcopy-preempt", "state": True})
                 if self.opts.postcopy and vm is dst:
                     vm_caps.append({"capability": "postcopy-blocktime", "state": True})
                 vm.qmp.command("migrate-set-capabilities", capabilities=vm_caps)

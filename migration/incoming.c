@@ -14,8 +14,10 @@
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
 #include "incoming-commands.h"
+#include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-dest.h"
+#include "postcopy-preempt.h"
 #include "transport.h"
 #include "tls.h"
 #include "qemu/error.h"
@@ -77,9 +79,11 @@ void migration_incoming_free(MigrationIncomingState *mis)
     if (mis->multifd) {
         multifd_recv_shutdown(mis->multifd);
     }
+    postcopy_preempt_dst_abort(mis);
     incoming_join_channels(mis);
     g_ptr_array_free(mis->extra_threads, TRUE);
     postcopy_incoming_free(mis);
+    postcopy_preempt_dst_free(mis->preempt);
     /*
      * The joined thread may have scheduled incoming_finish(), which the
      * main loop (no longer running: this is the exit path) never ran:
@@ -258,6 +262,8 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
         /* A failure must never pass for a completed load. */
         error_setg(&err, "the load failed without saying why");
     }
+    /* Preempt: its last pages land before the RAM is unregistered. */
+    ok = postcopy_preempt_dst_end(mis, ok, &err);
     postcopy_incoming_end(mis);
     incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);
@@ -268,6 +274,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
 typedef struct IncomingChannel {
     MigrationIncomingState *mis;
     Channel *ch;
+    unsigned index;                 /* accepted index-th, from 0 */
 } IncomingChannel;
 
 /*
@@ -306,6 +313,11 @@ static gpointer incoming_channel_thread(gpointer opaque)
     GError *err = NULL;
     bool multifd;
 
+    /* No magic to peek at: it is known by its place (QEMU's rule). */
+    if (postcopy_preempt_dst_is_channel(mis, ic->index)) {
+        postcopy_preempt_dst_run(mis, ic->ch);
+        return NULL;
+    }
     if (!incoming_channel_is_multifd(mis, ic->ch, &multifd, &err)) {
         g_prefix_error(&err, "migration channel: ");
         if (g_atomic_int_compare_and_exchange(&mis->main_seen, 0, 1)) {
@@ -364,12 +376,18 @@ static bool incoming_accept(int fd, void *opaque)
         ram_verify_start(ram_state_verify(mis->ram),
                          migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
+        if (mis->ram) {
+            ram_state_set_mapped_ram(mis->ram, migrate_cap(mis->opts,
+                                                           MIGRATION_CAPABILITY_MAPPED_RAM)
+                                               ? channel_fd(ch) : -1);
+        }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !incoming_multifd_setup(mis, &err)) {
             channel_close(ch, NULL);
             incoming_fail(mis, err);
             return false;
         }
+        mis->preempt = postcopy_preempt_dst_new(mis->opts);
         migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_SETUP,
                           MIGRATION_STATUS_ACTIVE);
     }
@@ -377,14 +395,15 @@ static bool incoming_accept(int fd, void *opaque)
     ic = g_new0(IncomingChannel, 1);
     ic->mis = mis;
     ic->ch = ch;
+    ic->index = mis->nr_channels - 1;
     thread = g_thread_new("mig/dst", incoming_channel_thread, ic);
     if (!mis->thread) {
         mis->thread = thread;
     } else {
         g_ptr_array_add(mis->extra_threads, thread);
     }
-    return mis->multifd &&
-           mis->nr_channels < 1u + migrate_params(mis->opts)->multifd_channels;
+    return mis->nr_channels < 1u + (mis->multifd ? migrate_params(mis->opts)->multifd_channels : 0) +
+                              (mis->preempt ? 1 : 0);
 }
 
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
@@ -399,6 +418,9 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     if (incoming_status(mis) != MIGRATION_STATUS_NONE) {
         error_setg(errp, "Illegal migration incoming state %s",
                    MigrationStatus_str(incoming_status(mis)));
+        return false;
+    }
+    if (!mapped_ram_check_migration(mis->opts, addr, errp)) {
         return false;
     }
     mis->exit_on_error = exit_on_error;

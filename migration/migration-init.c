@@ -12,6 +12,7 @@
 #include "migration/migration.h"
 #include "migration/ram-verify.h"
 #include "migration/savevm.h"
+#include "dirty-rate.h"
 
 MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
                                         const RAMDirtySource *dirty,
@@ -28,6 +29,7 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     o->in = migration_incoming_new(o->savevm, o->opts, &o->global_state,
                                    machine);
     o->in->ram = o->ram;
+    o->dirty_rate = dirty_rate_new(ram_blocks, dirty, machine, o->out);
 
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
     /* After "ram": its END section follows the RAM's last pages. */
@@ -46,6 +48,8 @@ void migration_objects_set_tls(MigrationObjects *o, ObjectSet *objects)
 
 void migration_objects_stop(MigrationObjects *o)
 {
+    /* First: a dirty-bitmap measurement takes down its blocker on o->out. */
+    dirty_rate_free(g_steal_pointer(&o->dirty_rate));
     migration_state_free(g_steal_pointer(&o->out));
     migration_incoming_free(g_steal_pointer(&o->in));
 }

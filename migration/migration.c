@@ -13,9 +13,12 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "auto-converge.h"
 #include "migration/ram-verify.h"
+#include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-source.h"
+#include "postcopy-preempt.h"
 #include "rate-window.h"
 #include "return-path.h"
 #include "switchover.h"
@@ -225,6 +228,7 @@ static void migration_pass_done(void *opaque, uint64_t sync_count)
 {
     MigrationState *s = opaque;
 
+    migration_converge_sync(s->converge);
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration_pass(sync_count);
     }
@@ -291,6 +295,8 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         }
     }
     ram_state_set_send_options(s->ram, p->zero_page_detection, s->multifd);
+    ram_state_set_mapped_ram(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MAPPED_RAM)
+                                     ? channel_fd(qemu_file_channel(s->to_dst)) : -1);
     return true;
 }
 
@@ -439,6 +445,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
+    migration_converge_stop(s);
     s->machine.dirty_log_stop(s->machine.opaque);
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
@@ -468,6 +475,7 @@ static gpointer migration_thread(gpointer opaque)
 {
     MigrationState *s = opaque;
     MigrationRate r = { .s = s };
+    MigrationConverge converge;
     GError *err = NULL;
     bool bql_held;
     bool ok;
@@ -478,6 +486,8 @@ static gpointer migration_thread(gpointer opaque)
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         rate_window_add_counter(&r.w, &s->stats.multifd_bytes);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
+        migration_converge_start(&converge, s);
+        s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
         ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
         if (ok && postcopy_source_requested(s)) {
@@ -491,6 +501,7 @@ static gpointer migration_thread(gpointer opaque)
         migration_stat_set(&s->stats.transferred, migration_transferred(s));
         ram_state_set_rate_limit(s->ram, NULL);     /* @r lives on this stack */
         ram_state_set_sync_hook(s->ram, NULL, NULL);
+        s->converge = NULL;
     }
     migration_multifd_stop(s, ok, &err);
     /*
@@ -513,6 +524,7 @@ static gpointer migration_thread(gpointer opaque)
      */
     bql_held = ok;
     migration_rp_stop(s);
+    postcopy_preempt_source_free(s);            /* after the return path's last use */
     savevm_state_cleanup(s->savevm);
     if (s->to_dst) {
         GError *close_err = NULL;
@@ -575,6 +587,7 @@ static void migration_reset(MigrationState *s)
     s->continue_requested = false;
     g_atomic_int_set(&s->start_postcopy, 0);
     g_atomic_int_set(&s->switchover_acked, 0);
+    g_atomic_int_set(&s->rp_ponged, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
@@ -582,6 +595,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     ChannelCancel *cancel = NULL;
 
     if (!migration_can_start(s, errp) ||
+        !mapped_ram_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !multifd_address_check(addr, errp)) ||
         !(cancel = channel_cancel_new(errp))) {
@@ -739,6 +753,8 @@ MigrationInfo *migration_source_info(MigrationState *s)
             info->expected_downtime = time_get(&s->expected_downtime);
         }
         info->ram = migration_ram_info(s, completed);
+        info->cpu_throttle_percentage = s->machine.throttle_get(s->machine.opaque);
+        info->has_cpu_throttle_percentage = info->cpu_throttle_percentage != 0;
         if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
             info->xbzrle_cache = migration_xbzrle_info(s);
         }

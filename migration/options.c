@@ -28,8 +28,11 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_RAM] = true,
     [MIGRATION_CAPABILITY_SWITCHOVER_ACK] = true,
+    [MIGRATION_CAPABILITY_AUTO_CONVERGE] = true,
     [MIGRATION_CAPABILITY_X_VERIFY_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
+    [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
+    [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -128,6 +131,13 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
          params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
          (params->tls_creds && *params->tls_creds))) {
         error_setg(errp, "Zero copy only available for non-compressed non-TLS "
+                   "multifd migration");
+        return false;
+    }
+    if (caps[MIGRATION_CAPABILITY_MAPPED_RAM] &&
+        (params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
+         (params->tls_creds && *params->tls_creds))) {
+        error_setg(errp, "Mapped-ram only available for non-compressed non-TLS "
                    "multifd migration");
         return false;
     }
@@ -278,21 +288,21 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         RANGE("announce_step", 1, 10000, "a value between 0 and 10000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
     [MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD] = {
-        .default_json = "50",
+        .default_json = "50", .implemented = true,
         RANGE("throttle_trigger_threshold", 1, 100,
               "an integer in the range of 1 to 100"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_INITIAL] = {
-        .default_json = "20",
+        .default_json = "20", .implemented = true,
         RANGE("cpu_throttle_initial", 1, 99, "an integer in the range of 1 to 99"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT] = {
-        .default_json = "10",
+        .default_json = "10", .implemented = true,
         RANGE("cpu_throttle_increment", 1, 99,
               "an integer in the range of 1 to 99"),
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW] = {
-        .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },
+        .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
     /* Checked when a migration uses them (migration/tls.c), as QEMU does. */
     [MIGRATION_PARAMETER_TLS_CREDS] = {
         .default_json = "\"\"", .implemented = true,
@@ -328,7 +338,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
     [MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH] = {
         .default_json = "0", .implemented = true, .input = MIGRATION_PARAM_INPUT_SIZE },
     [MIGRATION_PARAMETER_MAX_CPU_THROTTLE] = {
-        .default_json = "99", .check = check_max_cpu_throttle,
+        .default_json = "99", .implemented = true, .check = check_max_cpu_throttle,
         .input = MIGRATION_PARAM_INPUT_UINT },
     [MIGRATION_PARAMETER_MULTIFD_COMPRESSION] = {
         .default_json = "\"none\"", .implemented = true, .accepted = compression_values,

@@ -12,6 +12,7 @@
  */
 #include "postcopy-dest.h"
 #include "postcopy-blocktime.h"
+#include "postcopy-preempt.h"
 #include "incoming-commands.h"
 #include "return-path.h"
 #include "migration/ram.h"
@@ -279,6 +280,7 @@ bool postcopy_incoming_listen(void *opaque, QEMUFile *f, GError **errp)
     ram_postcopy_set_placed_hook(mis->ram, postcopy_page_placed, pc->bt);
     pc->state = POSTCOPY_INCOMING_LISTENING;
     pc->fault_thread = g_thread_new("mig/dst/fault", postcopy_fault_thread, mis);
+    postcopy_preempt_dst_listen(mis);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_ACTIVE,
                       MIGRATION_STATUS_POSTCOPY_ACTIVE);
     return true;

@@ -15,6 +15,7 @@
  * migration thread if it sleeps out max-postcopy-bandwidth.
  */
 #include "postcopy-source.h"
+#include "postcopy-preempt.h"
 #include "migration-states.h"
 #include "return-path.h"
 #include "savevm-commands.h"
@@ -64,6 +65,15 @@ void postcopy_source_advise(MigrationState *s)
 bool postcopy_source_page_request(MigrationState *s, const char *block,
                                   uint64_t start, uint64_t len, GError **errp)
 {
+    bool handled;
+
+    /* With preempt this thread sends the pages itself, ahead of everything. */
+    if (!postcopy_preempt_source_request(s, block, start, len, &handled, errp)) {
+        return false;
+    }
+    if (handled) {
+        return true;
+    }
     if (!ram_postcopy_queue_request(s->ram, block, start, len, errp)) {
         return false;
     }
@@ -240,6 +250,8 @@ static bool postcopy_stream(MigrationState *s, GError **errp)
         postcopy_rate_wait(&r);
     }
     ram_state_set_rate_limit(s->ram, NULL);     /* @r lives on this stack */
+    /* Preempt: its last page before the main channel's END (postcopy-preempt.c). */
+    ok = postcopy_preempt_source_finish(s, ok, ok ? errp : NULL);
     return ok && savevm_state_complete_postcopy(s->savevm, s->to_dst, errp);
 }
 
@@ -248,9 +260,16 @@ bool postcopy_source_run(MigrationState *s, GError **errp)
     bool sent = false;
     bool ok;
 
+    /* As QEMU 8.0+: the preempt channel opens before the guest stops. */
+    if (!postcopy_preempt_source_open(s, errp)) {
+        return false;
+    }
     bql_lock();
     ok = postcopy_switch(s, &sent, errp);
     bql_unlock();
+    if (!ok) {
+        postcopy_preempt_source_finish(s, false, NULL);
+    }
     ok = ok && postcopy_stream(s, errp);
     ram_postcopy_source_stop(s->ram);
     if (!ok) {

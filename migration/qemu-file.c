@@ -218,7 +218,24 @@ uint64_t qemu_file_transferred(QEMUFile *f)
     return f->flushed_bytes + pending;
 }
 
+void qemu_file_account(QEMUFile *f, uint64_t len)
+{
+    f->flushed_bytes += len;
+}
+
 /* ---- reading ---- */
+
+size_t qemu_file_unread(QEMUFile *f)
+{
+    return f->buf_size - f->buf_index;
+}
+
+void qemu_file_jump(QEMUFile *f, uint64_t stream_pos)
+{
+    f->read_offset = stream_pos;
+    f->buf_index = 0;
+    f->buf_size = 0;
+}
 
 /* Move unread bytes to the front and read more; false at end of stream or on error. */
 static bool qemu_file_fill(QEMUFile *f)

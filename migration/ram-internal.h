@@ -8,6 +8,7 @@
 
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
+#include "mapped-ram.h"
 #include "qemu/bitmap.h"
 #include "qemu/thread.h"
 
@@ -133,6 +134,7 @@ struct RAMState {
 
     /* ---- source; migration thread only ---- */
     uint64_t dirty_pages;           /* bits set over all rb->bmap */
+    uint64_t dirtied_pages;         /* pages the syncs found newly dirty, cumulative */
     uint64_t sync_count;
     guint cursor_block;             /* where the next page search starts */
     uint64_t cursor_page;
@@ -150,6 +152,7 @@ struct RAMState {
     bool all_sent_once;
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
+    MappedRam *mapped_ram;          /* both sides: pages at file offsets; NULL: off */
     RAMPostcopySource postcopy;
 
     /* ---- XBZRLE ---- */
@@ -175,9 +178,26 @@ void ram_postcopy_cleanup(RAMState *rs);
  * cleared), or NULL.  Migration thread.
  */
 RAMBlock *ram_postcopy_take_request(RAMState *rs, uint64_t *page);
-/* Destination: a page record after LISTEN, placed atomically. */
+/*
+ * Destination: a page record after LISTEN, placed atomically; a normal
+ * page is read into @buf (one page, the calling thread's own).
+ */
 bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
-                            uint64_t offset, uint64_t flags, GError **errp);
+                            uint64_t offset, uint64_t flags, uint8_t *buf, GError **errp);
+/*
+ * Source: the block of a page request (QEMU's checks and messages), or
+ * NULL: with *@errp set when it is bad, unset when every page went out.
+ */
+RAMBlock *ram_postcopy_check_request(RAMState *rs, const char *block,
+                                     uint64_t start, uint64_t len, GError **errp);
+RAMBlock *ram_postcopy_find_block(RAMState *rs, const char *name);
+/* Source: was page @page of @rb sent on the preempt channel?  Migration thread. */
+static inline bool ram_postcopy_sent_urgently(const RAMBlock *rb, uint64_t page)
+{
+    return rb->urgentmap &&
+           (__atomic_load_n(&rb->urgentmap[page / BITS_PER_LONG], __ATOMIC_RELAXED) &
+            (1UL << (page % BITS_PER_LONG)));
+}
 /* Destination: page @page of @rb arrived (kept from ADVISE on). */
 static inline void ram_postcopy_mark_received(RAMState *rs, RAMBlock *rb, uint64_t page)
 {

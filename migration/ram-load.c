@@ -39,6 +39,9 @@ static const struct {
     { RAM_SAVE_FLAG_FULL, "FULL (0x01): obsolete since 2009" },
 };
 
+#define RAM_MAPPED_FORBIDDEN_FLAGS (RAM_SAVE_FLAG_HOOK | RAM_SAVE_FLAG_MULTIFD_FLUSH | \
+                                    RAM_SAVE_FLAG_PAGE | RAM_SAVE_FLAG_XBZRLE | \
+                                    RAM_SAVE_FLAG_ZERO)
 #define RAM_KNOWN_FLAGS     0x3ffu
 #define RAM_LOADABLE_FLAGS  (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE | \
                              RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE | RAM_SAVE_FLAG_XBZRLE)
@@ -169,6 +172,9 @@ static bool ram_load_block_list(RAMState *rs, QEMUFile *f, uint64_t total, GErro
         }
         remaining -= length;
         ram_load_advise_block(rs, rb);
+        if (rs->mapped_ram && !mapped_ram_load_block(rs->mapped_ram, f, rb, pos, errp)) {
+            return false;
+        }
     }
     return true;
 }
@@ -243,7 +249,8 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             return ram_load_fail(pos, rb->idstr, errp,
                                  "XBZRLE page during postcopy (a source sends none then)");
         }
-        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags, errp);
+        return ram_postcopy_load_page(rs, f, pos, rb, offset, flags,
+                                      rs->load.postcopy.page_buf, errp);
     }
     page = offset >> TARGET_PAGE_BITS;
     host = rb->host + offset;
@@ -338,6 +345,10 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
             }
             continue;
         }
+        if (rs->mapped_ram && (flags & RAM_MAPPED_FORBIDDEN_FLAGS)) {
+            /* Pages of a mapped-ram stream are in the file, never in records. */
+            return ram_load_fail(pos, NULL, errp, "Unexpected RAM flags: %d", (int)flags);
+        }
         if (!ram_load_check_flags(pos, word, errp)) {
             return false;
         }
@@ -380,5 +391,6 @@ void ram_load_cleanup(void *opaque)
 
     rs->load.last_block = NULL;
     ram_residency_cleanup(&rs->load.residency);
+    g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
     g_clear_pointer(&rs->load.xbzrle_buf, g_free);
 }

@@ -58,7 +58,7 @@ uint64_t ram_pagesize_summary(const RAMState *rs)
     return summary;
 }
 
-static RAMBlock *ram_postcopy_find_block(RAMState *rs, const char *name)
+RAMBlock *ram_postcopy_find_block(RAMState *rs, const char *name)
 {
     for (guint i = 0; i < rs->blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
@@ -127,34 +127,50 @@ void ram_postcopy_source_stop(RAMState *rs)
     ram_postcopy_drop_requests(rs);
 }
 
-bool ram_postcopy_queue_request(RAMState *rs, const char *block, uint64_t start,
-                                uint64_t len, GError **errp)
+RAMBlock *ram_postcopy_check_request(RAMState *rs, const char *block,
+                                     uint64_t start, uint64_t len, GError **errp)
 {
     RAMBlock *rb = ram_postcopy_find_block(rs, block);
-    RAMPageRequest *req;
 
     switch (g_atomic_int_get(&rs->postcopy.phase)) {
     case RAM_POSTCOPY_BEFORE:
         error_setg(errp, "page request for '%s' before postcopy started", block);
-        return false;
+        return NULL;
     case RAM_POSTCOPY_ENDED:
-        return true;    /* every page went out: this one is on its way */
+        return NULL;    /* every page went out: this one is on its way */
     default:
         break;
     }
     if (!rb) {
         error_setg(errp, "MIG_RP_MSG_REQ_PAGES has no block '%s'", block);
-        return false;
+        return NULL;
     }
     if (start % rb->page_size || len % rb->page_size || len == 0) {
         error_setg(errp, "MIG_RP_MSG_REQ_PAGES: Misaligned page request, start:%"
                    PRIx64 " len: %" PRIu64, start, len);
-        return false;
+        return NULL;
     }
     if (start >= rb->used_length || len > rb->used_length - start) {
         error_setg(errp, "MIG_RP_MSG_REQ_PAGES request overrun, start=%" PRIx64
                    " len=%" PRIx64 " blocklen=%" PRIx64, start, len, rb->used_length);
-        return false;
+        return NULL;
+    }
+    return rb;
+}
+
+bool ram_postcopy_queue_request(RAMState *rs, const char *block, uint64_t start,
+                                uint64_t len, GError **errp)
+{
+    GError *err = NULL;
+    RAMBlock *rb = ram_postcopy_check_request(rs, block, start, len, &err);
+    RAMPageRequest *req;
+
+    if (!rb) {
+        if (err) {
+            g_propagate_error(errp, err);
+            return false;
+        }
+        return true;
     }
     req = g_new(RAMPageRequest, 1);
     req->rb = rb;
@@ -407,7 +423,7 @@ static bool ram_postcopy_place(RAMPostcopyLoad *pl, uint8_t *host, const uint8_t
 }
 
 bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
-                            uint64_t offset, uint64_t flags, GError **errp)
+                            uint64_t offset, uint64_t flags, uint8_t *buf, GError **errp)
 {
     RAMPostcopyLoad *pl = &rs->load.postcopy;
     uint64_t page = offset >> TARGET_PAGE_BITS;
@@ -425,11 +441,11 @@ bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *r
             return false;
         }
     } else {
-        qemu_get_buffer(f, pl->page_buf, TARGET_PAGE_SIZE);
+        qemu_get_buffer(f, buf, TARGET_PAGE_SIZE);
         if (!qemu_file_check_error(f, errp)) {
             return false;
         }
-        src = pl->page_buf;
+        src = buf;
     }
     if (!src) {
         /*

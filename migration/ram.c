@@ -62,6 +62,7 @@ void ram_state_free(RAMState *rs)
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
+    mapped_ram_free(rs->mapped_ram);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
@@ -96,6 +97,14 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
     rs->multifd = multifd;
 }
 
+void ram_state_set_mapped_ram(RAMState *rs, int fd)
+{
+    g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
+    if (fd >= 0) {
+        rs->mapped_ram = mapped_ram_new(fd);
+    }
+}
+
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
 {
     rs->load.multifd = multifd;
@@ -109,6 +118,11 @@ GPtrArray *ram_state_blocks(RAMState *rs)
 uint64_t ram_state_dirty_sync_count(const RAMState *rs)
 {
     return rs->sync_count;
+}
+
+uint64_t ram_state_dirtied_pages(const RAMState *rs)
+{
+    return rs->dirtied_pages;
 }
 
 uint64_t ram_state_dirty_pages(const RAMState *rs)
@@ -149,7 +163,10 @@ static uint64_t ram_merge_dirty(RAMState *rs, RAMBlock *rb, const unsigned long 
         }
         if (w) {
             written += __builtin_popcountl(w);
-            rs->dirty_pages += __builtin_popcountl(w & ~rb->bmap[i]);
+            uint64_t fresh = __builtin_popcountl(w & ~rb->bmap[i]);
+
+            rs->dirty_pages += fresh;
+            rs->dirtied_pages += fresh;
             rb->bmap[i] |= w;
         }
     }
@@ -329,12 +346,27 @@ static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
     qemu_fflush(f);
 }
 
+/* mapped-ram: the page goes to its slot in the file, never into the stream. */
+static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                                 bool zero, RAMSendRun *run)
+{
+    if (zero) {
+        mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
+        run->zero_pages++;
+        return;
+    }
+    mapped_ram_save_page(rs->mapped_ram, f, rb, page);
+    run->normal_pages++;
+    run->bytes += TARGET_PAGE_SIZE;
+}
+
 /*
  * Send page @page of @rb: a zero page record when it certainly holds zeros
  * (never written, per the residency probe while some page was never sent,
  * or checked; never with zero-page-detection none), else as XBZRLE decides
  * when it is in use, else the page itself, queued straight from guest
- * memory.  With multifd, see ram_save_page_multifd().
+ * memory.  With multifd, see ram_save_page_multifd(); with mapped-ram, the
+ * page goes to its file slot (ram_save_page_mapped()).
  */
 static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
                           RAMSendRun *run)
@@ -348,6 +380,10 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     }
     zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
+    if (rs->mapped_ram) {
+        ram_save_page_mapped(rs, f, rb, page, zero, run);
+        return;
+    }
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
         ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
@@ -419,7 +455,13 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         if (wrapped) {
             ram_multifd_flush(rs, f);
         }
+        if (ram_postcopy_sent_urgently(rb, page)) {
+            continue;           /* postcopy preempt: it went on the preempt channel */
+        }
         ram_save_page(rs, f, rb, page, run);
+    }
+    if (rs->mapped_ram) {
+        mapped_ram_save_flush(rs->mapped_ram, f);
     }
     rs->all_sent_once |= rs->dirty_pages == 0;
     ram_send_run_publish(rs, run);
@@ -479,6 +521,7 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     }
     ram_alloc_bitmaps(rs);
     rs->sync_count = 0;
+    rs->dirtied_pages = 0;
     rs->all_sent_once = false;
     rs->cursor_block = 0;
     rs->cursor_page = 0;
@@ -500,6 +543,9 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
         qemu_put_byte(f, idlen);
         qemu_put_buffer(f, rb->idstr, idlen);
         qemu_put_be64(f, rb->used_length);
+        if (rs->mapped_ram && !mapped_ram_save_block(rs->mapped_ram, f, rb, errp)) {
+            return false;
+        }
     }
     ram_multifd_flush(rs, f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
@@ -546,6 +592,11 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     }
     rs->last_sent_block = NULL;
     ram_send_dirty_pages(rs, f, false, &run);
+    /* mapped-ram: the bitmaps last, so a file cut short never claims missing pages. */
+    if (rs->mapped_ram &&
+        (!qemu_file_check_error(f, errp) || !mapped_ram_save_bitmaps(rs->mapped_ram, errp))) {
+        return false;
+    }
     ram_multifd_flush(rs, f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
@@ -580,6 +631,7 @@ static void ram_save_cleanup(void *opaque)
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);
     rs->last_sent_block = NULL;
+    g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
 }
 
 const SaveVMHandlers ram_save_handlers = {

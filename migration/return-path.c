@@ -265,7 +265,19 @@ bool migration_rp_switchover_acked(MigrationState *s)
            g_atomic_int_get(&s->switchover_acked);
 }
 
+/* A PONG: the destination reads the main channel (the preempt channel may follow). */
+static void migration_rp_pong(void *opaque, uint32_t value)
+{
+    MigrationState *s = opaque;
+
+    qemu_mutex_lock(&s->lock);
+    g_atomic_int_set(&s->rp_ponged, 1);
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
+}
+
 static const ReturnPathSourceOps migration_rp_ops = {
+    .pong = migration_rp_pong,
     .req_pages = migration_rp_req_pages,
     .switchover_ack = migration_rp_switchover_ack,
     .failed = migration_rp_failed,

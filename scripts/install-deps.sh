@@ -11,6 +11,7 @@ set -euo pipefail
 build_packages=(
   gcc binutils make meson ninja-build pkg-config python3
   libglib2.0-dev libjson-glib-dev libpixman-1-dev libpng-dev zlib1g-dev libzstd-dev libgnutls28-dev libgcrypt20-dev
+  libxxhash-dev
 )
 
 # Test only, never a build dependency (meson does not look for them): QEMU

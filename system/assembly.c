@@ -8,6 +8,7 @@
 #include "assembly.h"
 #include "cmdline.h"
 #include "crypto/object-set.h"
+#include "dirty-limit-qmp.h"
 #include "qemu/error.h"
 #include "hmp-cmds.h"
 #include "screendump-cmds.h"
@@ -17,6 +18,7 @@
 #include "migration/misc.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
+#include "sysemu/cpu-throttle.h"
 #include "sysemu/cpus.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
@@ -130,6 +132,24 @@ static void assembly_vm_dirty_log_stop(void *opaque)
     memory_dirty_log_stop(ctx->machine->memory);
 }
 
+static void assembly_vm_throttle_set(void *opaque, int pct)
+{
+    TernContext *ctx = opaque;
+
+    if (pct) {
+        cpu_throttle_set(ctx->vm, pct);
+    } else {
+        cpu_throttle_stop(ctx->vm);
+    }
+}
+
+static int assembly_vm_throttle_get(void *opaque)
+{
+    TernContext *ctx = opaque;
+
+    return cpu_throttle_get_percentage(ctx->vm);
+}
+
 static int assembly_vm_vcpu_count(void *opaque)
 {
     TernContext *ctx = opaque;
@@ -155,6 +175,8 @@ static const MigrationMachineOps assembly_vm = {
     .stop = assembly_vm_stop,
     .dirty_log_start = assembly_vm_dirty_log_start,
     .dirty_log_stop = assembly_vm_dirty_log_stop,
+    .throttle_set = assembly_vm_throttle_set,
+    .throttle_get = assembly_vm_throttle_get,
     .vcpu_count = assembly_vm_vcpu_count,
     .vcpu_index_of_thread = assembly_vm_vcpu_index_of_thread,
 };
@@ -170,6 +192,8 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     system_hmp_register();
     screendump_hmp_register();
     migration_hmp_register();
+    dirty_rate_hmp_register();
+    dirty_limit_hmp_register();
 }
 
 bool assembly_create_objects(TernContext *ctx, GPtrArray *objects, GError **errp)

@@ -45,6 +45,22 @@ void bql_cond_wait(QemuCond *cond)
     bql_held = true;
 }
 
+bool bql_cond_timedwait_until(QemuCond *cond, int64_t deadline_us)
+{
+    /* QemuCond waits on CLOCK_MONOTONIC, g_get_monotonic_time()'s clock. */
+    struct timespec ts = {
+        .tv_sec = deadline_us / G_USEC_PER_SEC,
+        .tv_nsec = (deadline_us % G_USEC_PER_SEC) * 1000,
+    };
+    int ret;
+
+    g_assert(bql_held);
+    bql_held = false;
+    ret = pthread_cond_timedwait(&cond->c, &bql.m, &ts);
+    bql_held = true;
+    return ret == 0;
+}
+
 /* Poll without the BQL, so vCPU and migration threads can take it. */
 static gint main_loop_poll(GPollFD *fds, guint nfds, gint timeout)
 {

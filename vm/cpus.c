@@ -38,6 +38,9 @@ typedef struct CPUState {
     bool exit;          /* leave the thread */
     QemuCond wake;
     gint tid;           /* atomic: the thread's kernel id once it runs, else 0 */
+
+    CPUThrottleSlice throttle;  /* its own thread only */
+    CPUDirtyLimit dirty_limit;
 } CPUState;
 
 static __thread CPUState *current_cpu;
@@ -88,6 +91,37 @@ static bool cpu_should_park(const CPUState *cpu)
            !runstate_is_running(cpu->vm);
 }
 
+CPUDirtyLimit *cpus_dirty_limit_of(VM *vm, int index)
+{
+    CPUState *cpu = cpu_by_index(vm, index);
+
+    return cpu ? &cpu->dirty_limit : NULL;
+}
+
+void cpus_kick_one(VM *vm, int index)
+{
+    CPUState *cpu = cpu_by_index(vm, index);
+
+    vm->ops->vcpu_kick(cpu->vcpu);
+}
+
+/*
+ * Sleep @us outside the guest, for the throttle or the dirty limit (BQL
+ * held, released while asleep).  Asleep, the vCPU counts as parked: a stop
+ * does not wait for the sleep, and the sleep ends early when the vCPU must
+ * park (it parks at the top of its loop).
+ */
+static void cpu_sleep(CPUState *cpu, int64_t us)
+{
+    int64_t deadline = g_get_monotonic_time() + us;
+
+    cpu->parked = true;
+    qemu_cond_broadcast(&cpu->vm->parked_cond);
+    while (!cpu_should_park(cpu) && g_get_monotonic_time() < deadline) {
+        bql_cond_timedwait_until(&cpu->wake, deadline);
+    }
+}
+
 static void cpu_report_error(CPUState *cpu, GError *err)
 {
     VM *vm = cpu->vm;
@@ -109,6 +143,7 @@ static gpointer cpu_thread_fn(gpointer opaque)
     bql_lock();
     while (!cpu->exit) {
         GError *err = NULL;
+        int64_t wait_us;
         VCPUExit why;
 
         if (cpu_should_park(cpu)) {
@@ -117,10 +152,18 @@ static gpointer cpu_thread_fn(gpointer opaque)
             bql_cond_wait(&cpu->wake);
             continue;
         }
+        wait_us = dirty_limit_before_run(vm, &cpu->dirty_limit, cpu->vcpu);
+        if (wait_us) {
+            cpu_sleep(cpu, wait_us);
+            continue;
+        }
         cpu->parked = false;
         bql_unlock();
-        why = vm->ops->vcpu_run(cpu->vcpu, &vm->io, &err);
+        why = cpu_throttle_run(vm, &cpu->throttle, cpu->vcpu, &err);
         bql_lock();
+        if (cpu->throttle.sleep_us) {
+            cpu_sleep(cpu, cpu->throttle.sleep_us);
+        }
 
         switch (why) {
         case VCPU_EXIT_KICKED:
@@ -199,6 +242,7 @@ bool cpus_create(VM *vm, const AccelOps *ops, AccelState *accel, int count,
         g_ptr_array_add(vm->cpus, cpu);
         cpu->thread = g_thread_new(name, cpu_thread_fn, cpu);
     }
+    cpu_throttle_init(vm);
     return true;
 }
 
@@ -273,6 +317,7 @@ void cpus_destroy(VM *vm)
     if (!vm->cpus) {
         return;
     }
+    cpu_throttle_cleanup(vm);
     for (int i = 0; i < cpus_count(vm); i++) {
         CPUState *cpu = cpu_by_index(vm, i);
 

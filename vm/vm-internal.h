@@ -37,6 +37,58 @@ struct VM {
     QemuCond parked_cond;       /* signalled when a vCPU parks */
     int quiesce;                /* cpus_quiesce_begin() calls not yet ended */
     char *last_error;
+
+    /* ---- the throttle (cpu-throttle.c) ---- */
+    int throttle_pct;           /* atomic: 0, or 1..99 while throttled */
+    /* The kicker of accelerators without an instruction budget; under throttle_lock. */
+    QemuMutex throttle_lock;
+    QemuCond throttle_cond;     /* a new percentage, or the kicker must exit */
+    GThread *throttle_kicker;
+    bool throttle_exit;
 };
+
+/* One vCPU's dirty limit (dirty-limit.c); BQL. */
+typedef struct CPUDirtyLimit {
+    uint64_t limit_mbps;        /* 0: none */
+    uint64_t current_mbps;      /* distinct pages of the last period */
+    /* The vCPU's own thread, with the BQL held between runs: */
+    bool counting;              /* the accelerator counts for us */
+    uint64_t budget;            /* what the accelerator was given */
+    double tokens;              /* pages it may still dirty */
+    int64_t last_us;            /* when @tokens was last refilled */
+    int64_t period_start_us;
+    uint64_t period_pages;
+} CPUDirtyLimit;
+
+/* vCPU @index's dirty limit (cpus.c owns it). */
+CPUDirtyLimit *cpus_dirty_limit_of(VM *vm, int index);
+
+/*
+ * Before a run, on the vCPU's thread (BQL held): account the pages of the
+ * last run, refill, hand the accelerator the next budget.  Returns how
+ * long (µs) the vCPU must wait before it may run, 0 to run now.
+ */
+int64_t dirty_limit_before_run(VM *vm, CPUDirtyLimit *dl, AccelVCPU *vcpu);
+
+/* One vCPU's throttle bookkeeping; its own thread only. */
+typedef struct CPUThrottleSlice {
+    uint64_t insns;             /* the next slice's budget (vcpu_run_for) */
+    int64_t sleep_us;           /* owed by the last run */
+} CPUThrottleSlice;
+
+/*
+ * Run @vcpu once: unthrottled, as long as vcpu_run goes; throttled, for one
+ * time slice, leaving in @sl->sleep_us how long the vCPU must now sleep.
+ * On the vCPU thread, without the BQL.
+ */
+VCPUExit cpu_throttle_run(VM *vm, CPUThrottleSlice *sl, AccelVCPU *vcpu,
+                          GError **errp);
+
+/* Kick vCPU @index out of the accelerator.  Any thread, while the vCPU set is fixed. */
+void cpus_kick_one(VM *vm, int index);
+
+/* Start / stop the kicker thread; cpus.c calls them around the vCPUs' life.  BQL held. */
+void cpu_throttle_init(VM *vm);
+void cpu_throttle_cleanup(VM *vm);
 
 #endif

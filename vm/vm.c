@@ -14,6 +14,8 @@ VM *vm_new(void)
     vm->stop_requests = g_async_queue_new();
     vm->shutdown_requests = g_async_queue_new();
     qemu_cond_init(&vm->parked_cond);
+    qemu_mutex_init(&vm->throttle_lock);
+    qemu_cond_init(&vm->throttle_cond);
     return vm;
 }
 
@@ -27,6 +29,8 @@ void vm_free(VM *vm)
     g_async_queue_unref(vm->stop_requests);
     g_async_queue_unref(vm->shutdown_requests);
     qemu_cond_destroy(&vm->parked_cond);
+    qemu_mutex_destroy(&vm->throttle_lock);
+    qemu_cond_destroy(&vm->throttle_cond);
     g_free(vm->name);
     g_free(vm);
 }

@@ -4,7 +4,9 @@
  * with kvm, and dirty logging (which for the interpreter is just the
  * RAMBlock's dirty_log that every store already marks).
  */
+#include "exec/ramblock.h"
 #include "hw/guest-params.h"
+#include "qemu/bitmap.h"
 #include "qemu/error.h"
 #include "sysemu/cpu-state.h"
 #include "flags.h"
@@ -111,7 +113,31 @@ static AccelVCPU *interp_vcpu_new(AccelState *s, int index, GError **errp)
 
 static void interp_vcpu_free(AccelVCPU *cpu)
 {
+    g_free(cpu->dl_seen);
     g_free(cpu);
+}
+
+/*
+ * Counting for the dirty limit: distinct pages of main RAM stored to per
+ * period (what KVM's dirty ring would report), stopping the run once the
+ * budget is spent.  Stores to other RAM blocks are not counted.
+ */
+static uint64_t interp_vcpu_dirty_budget(AccelVCPU *cpu, uint64_t budget,
+                                         bool new_period)
+{
+    uint64_t npages = cpu->vm->ram_size >> TARGET_PAGE_BITS;
+    uint64_t pages = cpu->dl_pages;
+
+    cpu->dl_pages = 0;
+    if (!budget) {
+        g_clear_pointer(&cpu->dl_seen, g_free);
+    } else if (!cpu->dl_seen) {
+        cpu->dl_seen = bitmap_new(npages);
+    } else if (new_period) {
+        bitmap_clear(cpu->dl_seen, 0, npages);
+    }
+    cpu->dl_budget = budget;
+    return pages;
 }
 
 /* Turn a stopping ExecStatus into a VCPUExit, with the message for errors. */
@@ -195,6 +221,8 @@ const AccelOps accel_interp_ops = {
     .vcpu_new = interp_vcpu_new,
     .vcpu_free = interp_vcpu_free,
     .vcpu_run = interp_vcpu_run,
+    .vcpu_run_for = interp_run_for,
+    .vcpu_dirty_budget = interp_vcpu_dirty_budget,
     .vcpu_kick = interp_vcpu_kick,
     .vcpu_get_state = interp_vcpu_get_state,
     .vcpu_set_state = interp_vcpu_set_state,

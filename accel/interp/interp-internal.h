@@ -81,6 +81,15 @@ struct AccelVCPU {
 
     int kicked;                 /* atomic: set by vcpu_kick, any thread */
 
+    /*
+     * The dirty limit's budget (AccelOps.vcpu_dirty_budget); the vCPU's
+     * thread only.  dl_budget 0: not counting.  dl_seen has a bit per page
+     * of main RAM this vCPU stored to in the current period.
+     */
+    uint64_t dl_budget;
+    uint64_t dl_pages;          /* new pages counted since the last collect */
+    unsigned long *dl_seen;
+
     /* Details of the last non-OK ExecStatus. */
     uint32_t fault_addr;
     unsigned fault_size;

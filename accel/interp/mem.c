@@ -24,6 +24,17 @@ uint8_t *interp_mem_slow(AccelVCPU *cpu, uint32_t addr, unsigned size,
     return NULL;
 }
 
+void interp_dirty_charge(AccelVCPU *cpu, uint64_t page)
+{
+    if (test_and_set_bit(page, cpu->dl_seen)) {
+        return;     /* already counted in this period */
+    }
+    if (++cpu->dl_pages >= cpu->dl_budget) {
+        /* Spent: end the run as a kick does; the vCPU loop makes it wait. */
+        __atomic_store_n(&cpu->kicked, 1, __ATOMIC_RELAXED);
+    }
+}
+
 void interp_mark_dirty_slow(InterpRAM *blk, uint32_t addr, unsigned size)
 {
     uint64_t first = (addr - blk->base) >> TARGET_PAGE_BITS;

@@ -32,6 +32,9 @@ static inline void interp_mark_dirty(unsigned long *map, uint64_t page)
 uint8_t *interp_mem_slow(AccelVCPU *cpu, uint32_t addr, unsigned size,
                          InterpRAM **blk);
 
+/* Count a store to main RAM page @page against the dirty limit's budget. */
+void interp_dirty_charge(AccelVCPU *cpu, uint64_t page);
+
 /* Mark the page(s) of a store to a block found by interp_mem_slow. */
 void interp_mark_dirty_slow(InterpRAM *blk, uint32_t addr, unsigned size);
 
@@ -107,6 +110,9 @@ static inline bool mem_write(AccelVCPU *cpu, uint32_t addr, unsigned size,
         interp_mark_dirty(vm->ram_dirty, addr >> TARGET_PAGE_BITS);
         if (unlikely((addr ^ last) >> TARGET_PAGE_BITS)) {
             interp_mark_dirty(vm->ram_dirty, last >> TARGET_PAGE_BITS);
+        }
+        if (unlikely(cpu->dl_budget)) {
+            interp_dirty_charge(cpu, addr >> TARGET_PAGE_BITS);
         }
         return true;
     }

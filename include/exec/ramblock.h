@@ -41,6 +41,11 @@ typedef struct RAMBlock {
     unsigned long *receivedmap;
     /* Postcopy destination: pages the fault thread asked the source for (atomic). */
     unsigned long *requestedmap;
+    /*
+     * Postcopy preempt source: pages the return-path thread sent on the
+     * preempt channel (set atomically by it, read by the migration thread).
+     */
+    unsigned long *urgentmap;
 } RAMBlock;
 
 static inline uint64_t ramblock_pages(const RAMBlock *rb)

@@ -38,6 +38,12 @@ typedef struct MigrationMachineOps {
     bool (*dirty_log_start)(void *opaque, GError **errp);
     void (*dirty_log_stop)(void *opaque);
 
+    /* ---- the vCPU throttle (auto-converge); any thread ---- */
+    /* Throttle the vCPUs by @pct percent (1..99), or not at all (0). */
+    void (*throttle_set)(void *opaque, int pct);
+    /* The percentage in force; 0 when not throttled. */
+    int (*throttle_get)(void *opaque);
+
     /* ---- the vCPUs, for postcopy blocktime; any thread ---- */
     int (*vcpu_count)(void *opaque);
     /* The index of the vCPU running on kernel thread @tid, or -1. */

@@ -12,5 +12,7 @@
  * Start-up, main thread, once; the process assembly calls it.
  */
 void migration_hmp_register(void);
+/* calc_dirty_rate and info dirty_rate (migration/dirty-rate-qmp.c). */
+void dirty_rate_hmp_register(void);
 
 #endif

@@ -57,6 +57,8 @@ typedef struct MigrationState {
     QEMUFile *to_dst;                   /* thread only: NULL until connected */
     struct MultiFDSend *multifd;        /* thread only: the multifd channels, or NULL */
     ReturnPathSource *rp;               /* thread only: the return path's reader, or NULL */
+    /* Postcopy preempt: atomic pointer, read by the return-path thread (postcopy-preempt.h). */
+    struct PostcopyPreemptSource *preempt;
 
     /* ---- shared with the QMP side; protected by @lock ---- */
     QemuMutex lock;
@@ -65,6 +67,7 @@ typedef struct MigrationState {
     bool continue_requested;            /* migrate-continue while pre-switchover */
     gint start_postcopy;                /* atomic: migrate-start-postcopy was issued */
     gint switchover_acked;              /* atomic: the destination sent SWITCHOVER_ACK */
+    gint rp_ponged;                     /* atomic: a PONG came back on the return path */
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----
@@ -92,6 +95,7 @@ typedef struct MigrationState {
     GPtrArray *blockers;
 
     RunState vm_old_state;              /* before switchover stopped the VM (thread only) */
+    struct MigrationConverge *converge; /* thread only: auto-converge, on its stack */
 } MigrationState;
 
 typedef struct MigrationIncomingState {
@@ -128,6 +132,8 @@ typedef struct MigrationIncomingState {
     ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
     PostcopyIncoming *postcopy;         /* from POSTCOPY_ADVISE on, or NULL */
+    /* With postcopy-preempt, from the first channel on (postcopy-preempt.h), or NULL. */
+    struct PostcopyPreemptDst *preempt;
 
     QemuMutex lock;
     char *error_desc;

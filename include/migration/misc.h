@@ -13,6 +13,7 @@
 #include "migration/machine-ops.h"
 #include "migration/ram.h"
 
+typedef struct DirtyRateState DirtyRateState;
 typedef struct MigrationIncomingState MigrationIncomingState;
 typedef struct MigrationOptions MigrationOptions;
 typedef struct MigrationState MigrationState;
@@ -30,6 +31,7 @@ typedef struct MigrationObjects {
     GlobalState global_state;       /* the "globalstate" section */
     MigrationState *out;            /* the outgoing migration */
     MigrationIncomingState *in;     /* the incoming migration */
+    DirtyRateState *dirty_rate;     /* calc-dirty-rate */
 } MigrationObjects;
 
 /*

@@ -83,7 +83,17 @@ void qemu_fflush(QEMUFile *f);
 /* Bytes handed to the channel plus bytes queued (write side). */
 uint64_t qemu_file_transferred(QEMUFile *f);
 
+/* @len bytes went to the channel beside @f (positioned writes): count them as transferred. */
+void qemu_file_account(QEMUFile *f, uint64_t len);
+
 /* ---- reading ---- */
+/* Bytes read from the channel that are still buffered in @f. */
+size_t qemu_file_unread(QEMUFile *f);
+/*
+ * Seekable channels: the caller moved the channel to stream offset
+ * @stream_pos; drop what is buffered and go on from there.
+ */
+void qemu_file_jump(QEMUFile *f, uint64_t stream_pos);
 uint8_t qemu_get_byte(QEMUFile *f);
 uint16_t qemu_get_be16(QEMUFile *f);
 uint32_t qemu_get_be32(QEMUFile *f);

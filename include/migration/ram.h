@@ -121,6 +121,12 @@ typedef struct MultiFDRecv MultiFDRecv;
 void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
                                 MultiFDSend *multifd);
 
+/*
+ * Before save_setup or the load: the mapped-ram capability is on and the
+ * stream's channel is the regular file @fd (mapped-ram.h); -1: off.
+ */
+void ram_state_set_mapped_ram(RAMState *rs, int fd);
+
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 
@@ -145,6 +151,12 @@ bool ram_state_resize_xbzrle_cache(RAMState *rs, uint64_t size, GError **errp);
 
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);
+
+/*
+ * Pages the dirty syncs of this migration found written and not yet marked
+ * to send (QEMU's num_dirty_pages_period, summed); migration thread.
+ */
+uint64_t ram_state_dirtied_pages(const RAMState *rs);
 
 /* Pages currently marked to send. */
 uint64_t ram_state_dirty_pages(const RAMState *rs);
@@ -231,6 +243,23 @@ bool ram_postcopy_received(const RAMBlock *rb, uint64_t offset);
  * a zero page for it is then placed, not left unmapped (fault thread).
  */
 void ram_postcopy_mark_requested(RAMBlock *rb, uint64_t offset);
+
+/*
+ * Postcopy preempt (ram-preempt.c).  Source: setup before the switch
+ * (marks of pages sent urgently), cleanup once the return-path thread is
+ * joined; the return-path thread sends a request's pages on @f itself
+ * (@last: the channel's CONTINUE block, caller-owned; the caller
+ * serialises the channel); EOS ends the channel.  Destination, the
+ * preempt channel's thread, once LISTEN registered the RAM: place the
+ * records up to EOS.
+ */
+void ram_preempt_source_setup(RAMState *rs);
+void ram_preempt_source_cleanup(RAMState *rs);
+bool ram_preempt_send_request(RAMState *rs, QEMUFile *f, const RAMBlock **last,
+                              const char *block, uint64_t start, uint64_t len,
+                              GError **errp);
+void ram_preempt_send_eos(QEMUFile *f);
+bool ram_preempt_load(RAMState *rs, QEMUFile *f, GError **errp);
 
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);

@@ -20,6 +20,11 @@ bool bql_locked(void);      /* true if the calling thread holds the BQL */
  * holds it again on return).  Spurious wake-ups happen: wait in a loop.
  */
 void bql_cond_wait(QemuCond *cond);
+/*
+ * bql_cond_wait() that gives up at @deadline_us (g_get_monotonic_time()
+ * clock); returns false on the timeout.
+ */
+bool bql_cond_timedwait_until(QemuCond *cond, int64_t deadline_us);
 
 /*
  * The main loop is GLib's default GMainContext iterated by the main thread.

@@ -51,6 +51,23 @@ typedef struct AccelOps {
 
     /* Run until kicked, halted or failed (see VCPUExit). */
     VCPUExit (*vcpu_run)(AccelVCPU *cpu, const CPUIOHandler *io, GError **errp);
+    /*
+     * Optional: run at most @max_insns instructions (*@executed says how
+     * many ran), returning VCPU_EXIT_KICKED when the budget is spent, or as
+     * vcpu_run does.  The throttle (sysemu/cpu-throttle.h) ends its time
+     * slices with it; without it, a kick every slice does.
+     */
+    VCPUExit (*vcpu_run_for)(AccelVCPU *cpu, const CPUIOHandler *io,
+                             uint64_t max_insns, uint64_t *executed, GError **errp);
+    /*
+     * Optional, for the dirty limit (sysemu/dirty-limit.h): count the
+     * distinct pages the vCPU stores to, and end its runs
+     * (VCPU_EXIT_KICKED) once @budget new pages were counted; @budget 0
+     * stops counting.  @new_period forgets which pages were counted.
+     * Returns the pages counted since the previous call.  On the vCPU's
+     * thread, between runs.
+     */
+    uint64_t (*vcpu_dirty_budget)(AccelVCPU *cpu, uint64_t budget, bool new_period);
     /* Make a running (or about to run) vcpu_run return VCPU_EXIT_KICKED soon. */
     void (*vcpu_kick)(AccelVCPU *cpu);
 

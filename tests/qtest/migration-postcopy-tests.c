@@ -269,10 +269,13 @@ static void check_dest_blocktime(MigTest *t)
                    json_object_get_int_member_with_default(obj, "x-postcopy-latency-max", -1));
 }
 
-static void test_postcopy_common(MigTest *t, const char *uri)
+static void test_postcopy_common(MigTest *t, const char *uri, bool preempt)
 {
     set_cap_both(t, "postcopy-ram");
     set_cap_both(t, "postcopy-blocktime");
+    if (preempt) {
+        set_cap_both(t, "postcopy-preempt");
+    }
     migrate_ensure_non_converge(t->from);
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_serial(t->src_serial);
@@ -312,7 +315,7 @@ static void test_postcopy_plain(void)
     if (!t) {
         return;
     }
-    test_postcopy_common(t, "tcp:127.0.0.1:0");
+    test_postcopy_common(t, "tcp:127.0.0.1:0", false);
     migrate_test_free(t);
 }
 
@@ -326,7 +329,27 @@ static void test_postcopy_unix(void)
         return;
     }
     uri = unix_uri(t, "migsocket");
-    test_postcopy_common(t, uri);
+    test_postcopy_common(t, uri, false);
+    migrate_test_free(t);
+}
+
+/*
+ * QEMU's preempt test: requested pages come on a second connection, ahead
+ * of the background pass on the main one; everything arrives.
+ */
+static void test_postcopy_preempt(gconstpointer data)
+{
+    const char *transport = data;
+    MigrateStart start = { 0 };
+    MigTest *t = postcopy_start(&start);
+    g_autofree char *uri = NULL;
+
+    if (!t) {
+        return;
+    }
+    uri = g_str_equal(transport, "tcp") ? g_strdup("tcp:127.0.0.1:0")
+                                        : unix_uri(t, "migsocket");
+    test_postcopy_common(t, uri, true);
     migrate_test_free(t);
 }
 
@@ -437,7 +460,7 @@ static void test_postcopy_unix_kvm(void)
         return;
     }
     uri = unix_uri(t, "migsocket");
-    test_postcopy_common(t, uri);
+    test_postcopy_common(t, uri, false);
     migrate_test_free(t);
 }
 
@@ -490,6 +513,8 @@ void migration_register_postcopy_tests(void)
 {
     g_test_add_func("/migration/postcopy/plain", test_postcopy_plain);
     g_test_add_func("/migration/postcopy/unix", test_postcopy_unix);
+    g_test_add_data_func("/migration/postcopy/preempt/plain", "tcp", test_postcopy_preempt);
+    g_test_add_data_func("/migration/postcopy/preempt/unix", "unix", test_postcopy_preempt);
     g_test_add_func("/migration/postcopy/start/refused", test_postcopy_start_refused);
     g_test_add_func("/migration/postcopy/cancel/refused", test_postcopy_cancel_refused);
     g_test_add_func("/migration/postcopy/dest-quits", test_postcopy_dest_quits);

@@ -357,6 +357,7 @@ int main(int argc, char **argv)
         g_test_add_func("/migration/precopy/unix/plain/kvm",
                         test_precopy_unix_plain_kvm);
         migration_register_postcopy_kvm_tests();
+        migration_register_converge_kvm_tests();
     }
     if (!test_accel_selected(false)) {
         return g_test_run();
@@ -373,10 +374,12 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/precopy/file/offset/bad",
                     test_precopy_file_offset_bad);
     migration_register_misc_tests();
+    migration_register_converge_tests();
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
     migration_register_multifd_tests();
+    migration_register_mapped_ram_tests();
     migration_register_postcopy_tests();
     migration_register_verify_tests();
     migration_register_xbzrle_tests();

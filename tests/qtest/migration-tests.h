@@ -21,9 +21,18 @@ void migration_register_lifecycle_tests(void);
  * on migrate_cancel and on quit. */
 void migration_register_cancel_tests(void);
 
+/* auto-converge (and, later, dirty rate and dirty limit). */
+void migration_register_converge_tests(void);
+void migration_register_converge_kvm_tests(void);
+
 /* Multifd: live over tcp and unix, the channels form, zero-page modes,
  * cancel with 16 channels, a killed channel, a corrupt packet. */
 void migration_register_multifd_tests(void);
+
+/* mapped-ram to a file: stopped and live with the memory check, the
+ * layout and size, refusals, a truncated or corrupt file. */
+void migration_register_mapped_ram_tests(void);
+
 /* The return path (precopy) and postcopy. */
 void migration_register_postcopy_tests(void);
 

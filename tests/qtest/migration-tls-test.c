@@ -40,6 +40,7 @@ struct TlsCase {
     const char *client_dn;          /* x509 client certificate, or NULL */
     bool return_path;               /* return-path + switchover-ack on both */
     bool postcopy;                  /* postcopy-ram on both, then switch to it */
+    bool preempt;                   /* postcopy-preempt on both (a TLS preempt channel) */
     bool multifd;                   /* multifd on both (2 channels, each TLS) */
     const char *server_ip;          /* x509 server certificate's names */
     const char *server_dns;
@@ -320,6 +321,9 @@ static void test_tls(gconstpointer data)
     if (c->postcopy) {
         set_cap_both(t, "postcopy-ram");
     }
+    if (c->preempt) {
+        set_cap_both(t, "postcopy-preempt");
+    }
     if (c->multifd) {
         set_cap_both(t, "multifd");
     }
@@ -574,6 +578,9 @@ static const TlsCase psk_return_path = {
 static const TlsCase psk_postcopy = {
     .transport = "tcp", .creds = creds_psk, .postcopy = true,
 };
+static const TlsCase psk_postcopy_preempt = {
+    .transport = "tcp", .creds = creds_psk, .postcopy = true, .preempt = true,
+};
 static const TlsCase psk_multifd = {
     .transport = "tcp", .creds = creds_psk, .multifd = true,
 };
@@ -649,6 +656,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/return-path", &psk_return_path,
                          test_tls);
     g_test_add_data_func("/migration/postcopy/tls/psk", &psk_postcopy, test_tls);
+    g_test_add_data_func("/migration/postcopy/preempt/tls/psk", &psk_postcopy_preempt,
+                         test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
                          test_tls);
     g_test_add_data_func("/migration/multifd/tcp/tls/psk/match", &psk_multifd, test_tls);

@@ -110,6 +110,21 @@ static void fake_machine_dirty_log_stop(void *opaque)
     ((FakeMachine *)opaque)->dirty_log_stops++;
 }
 
+static void fake_machine_throttle_set(void *opaque, int pct)
+{
+    FakeMachine *m = opaque;
+
+    if (pct) {
+        __atomic_add_fetch(&m->throttle_sets, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&m->throttle_pct, pct, __ATOMIC_RELAXED);
+}
+
+static int fake_machine_throttle_get(void *opaque)
+{
+    return __atomic_load_n(&((FakeMachine *)opaque)->throttle_pct, __ATOMIC_RELAXED);
+}
+
 void fake_machine_init(FakeMachine *m, RunState state)
 {
     *m = (FakeMachine) {
@@ -124,6 +139,8 @@ void fake_machine_init(FakeMachine *m, RunState state)
             .stop = fake_machine_stop,
             .dirty_log_start = fake_machine_dirty_log_start,
             .dirty_log_stop = fake_machine_dirty_log_stop,
+            .throttle_set = fake_machine_throttle_set,
+            .throttle_get = fake_machine_throttle_get,
             .opaque = m,
         },
         .state = state,

@@ -35,7 +35,8 @@ void fake_channel_put(QEMUFile *f, uint64_t n);
 
 /*
  * A VM that is only its run state: every transition is allowed, vm_start
- * enters running and the dirty log is a pair of counters.  No uuid.
+ * enters running, the dirty log is a pair of counters and the throttle a
+ * percentage.  No uuid.
  */
 typedef struct FakeMachine {
     MigrationMachineOps ops;    /* hand &ops to the code under test */
@@ -45,6 +46,8 @@ typedef struct FakeMachine {
     unsigned vm_stops;          /* vm_stop_force_state calls */
     unsigned dirty_log_starts;
     unsigned dirty_log_stops;
+    int throttle_pct;           /* atomic: what throttle_set set last */
+    unsigned throttle_sets;     /* atomic: throttle_set calls with a percentage */
 } FakeMachine;
 
 #define FAKE_MACHINE_TYPE "fake-pc"

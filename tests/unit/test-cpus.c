@@ -9,6 +9,7 @@
 
 #include "qapi/qmp-event.h"
 #include "qemu/main-loop.h"
+#include "sysemu/cpu-throttle.h"
 #include "sysemu/cpus.h"
 #include "sysemu/runstate.h"
 
@@ -25,6 +26,7 @@ struct AccelVCPU {
     gint in_run;            /* atomic: inside vcpu_run */
     gint mode;              /* atomic SpinMode */
     gint halts;             /* atomic: HALT exits so far */
+    gint runs;              /* atomic: vcpu_run calls so far */
     X86CPUState env;
 };
 
@@ -52,6 +54,7 @@ static VCPUExit spin_vcpu_run(AccelVCPU *cpu, const CPUIOHandler *io,
     VCPUExit ret = VCPU_EXIT_KICKED;
 
     g_atomic_int_set(&cpu->in_run, 1);
+    g_atomic_int_inc(&cpu->runs);
     for (;;) {
         if (g_atomic_int_compare_and_exchange(&cpu->kicked, 1, 0)) {
             break;
@@ -282,6 +285,64 @@ static void test_error_internal_error(void)
     teardown(vm);
 }
 
+/* Wait (BQL released) until vCPU @i entered vcpu_run more than @after times. */
+static void wait_runs(int i, gint after)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    bql_unlock();
+    while (g_atomic_int_get(&spin_cpus[i]->runs) <= after) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    bql_lock();
+}
+
+/*
+ * Throttled, an accelerator without an instruction budget is kicked out of
+ * the guest slice after slice (nothing else kicks here); a stop parks the
+ * vCPU even in the middle of a 99 % sleep, and unthrottled it runs on.
+ */
+static void test_throttle(void)
+{
+    VM *vm = setup(1);
+    gint runs;
+
+    vm_start(vm);
+    wait_progress(0, 0);
+    cpu_throttle_set(vm, 150);
+    g_assert_cmpint(cpu_throttle_get_percentage(vm), ==, CPU_THROTTLE_PCT_MAX);
+    cpu_throttle_set(vm, 50);
+    g_assert_cmpint(cpu_throttle_get_percentage(vm), ==, 50);
+    runs = g_atomic_int_get(&spin_cpus[0]->runs);
+    wait_runs(0, runs + 3);
+    cpu_throttle_set(vm, 99);
+    runs = g_atomic_int_get(&spin_cpus[0]->runs);
+    wait_runs(0, runs + 1);
+    vm_stop(vm, RUN_STATE_PAUSED);
+    g_assert_cmpint(g_atomic_int_get(&spin_cpus[0]->in_run), ==, 0);
+    cpu_throttle_stop(vm);
+    g_assert_cmpint(cpu_throttle_get_percentage(vm), ==, 0);
+    vm_start(vm);
+    wait_progress(0, steps(0));
+    teardown(vm);
+}
+
+/* The throttle's arithmetic: the sleep pays for the run, the slice is ~10 ms of instructions. */
+static void test_throttle_math(void)
+{
+    g_assert_cmpint(cpu_throttle_sleep_us(20, 10000), ==, 2500);
+    g_assert_cmpint(cpu_throttle_sleep_us(50, 10000), ==, 10000);
+    g_assert_cmpint(cpu_throttle_sleep_us(99, 10000), ==, 990000);
+    g_assert_cmpuint(cpu_throttle_next_slice(100000, 5000), ==, 200000);
+    g_assert_cmpuint(cpu_throttle_next_slice(100000, 20000), ==, 50000);
+    g_assert_cmpuint(cpu_throttle_next_slice(5000, 0), ==, 10000);
+    g_assert_cmpuint(cpu_throttle_next_slice(10, 1000000), ==,
+                     CPU_THROTTLE_SLICE_MIN_INSNS);
+    g_assert_cmpuint(cpu_throttle_next_slice(UINT64_C(1) << 40, 1), ==,
+                     CPU_THROTTLE_SLICE_MAX_INSNS);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -291,5 +352,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cpus/state-needs-stop", test_state_needs_stop);
     g_test_add_func("/cpus/halt-parks", test_halt_parks);
     g_test_add_func("/cpus/error-internal-error", test_error_internal_error);
+    g_test_add_func("/cpus/throttle", test_throttle);
+    g_test_add_func("/cpus/throttle-math", test_throttle_math);
     return g_test_run();
 }

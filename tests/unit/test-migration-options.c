@@ -198,6 +198,11 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_MULTIFD_ZLIB_LEVEL,
         MIGRATION_PARAMETER_MULTIFD_ZSTD_LEVEL,
         MIGRATION_PARAMETER_MAX_POSTCOPY_BANDWIDTH,
+        MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD,
+        MIGRATION_PARAMETER_CPU_THROTTLE_INITIAL,
+        MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT,
+        MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW,
+        MIGRATION_PARAMETER_MAX_CPU_THROTTLE,
     };
     int n = 0;
 
@@ -256,7 +261,9 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_MULTIFD,
         MIGRATION_CAPABILITY_RETURN_PATH,
         MIGRATION_CAPABILITY_POSTCOPY_RAM,
+        MIGRATION_CAPABILITY_AUTO_CONVERGE,
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
+        MIGRATION_CAPABILITY_MAPPED_RAM,
     };
     int n = 0;
 
@@ -267,6 +274,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, false, NULL));
+    /* postcopy-preempt needs postcopy-ram on (tested with the rules below). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         g_assert_true(set_cap(o, ok[i], true, NULL));
@@ -277,7 +289,8 @@ static void test_caps_implemented(void)
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         n += migration_cap_is_implemented(i);
     }
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 2);
+    /* ok[] and the three tried above: switchover-ack, x-verify-ram, postcopy-preempt. */
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 3);
 }
 
 static void test_caps_unimplemented_refused(void)
@@ -290,7 +303,6 @@ static void test_caps_unimplemented_refused(void)
 
         if (migration_cap_is_implemented(i) ||
             /* These break a combination rule on their own (tested below). */
-            i == MIGRATION_CAPABILITY_POSTCOPY_PREEMPT ||
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
             i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
@@ -396,9 +408,9 @@ static void test_caps_combination_rules(void)
                       "pause-before-switchover",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT);
     /* A consistent set of unimplemented caps is refused by name. */
-    CHECK_COMBINATION(o, "Migration capability 'postcopy-preempt' is not supported "
-                      "by tern", MIGRATION_CAPABILITY_POSTCOPY_RAM,
-                      MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+    CHECK_COMBINATION(o, "Migration capability 'x-colo' is not supported "
+                      "by tern", MIGRATION_CAPABILITY_RETURN_PATH,
+                      MIGRATION_CAPABILITY_X_COLO);
 }
 
 /* ---- Parameters ---- */
@@ -489,7 +501,6 @@ static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer dat
 {
     static const char *const cases[][2] = {
         { "{\"announce-step\": 1}", "announce-step" },
-        { "{\"cpu-throttle-tailslow\": true}", "cpu-throttle-tailslow" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
         { "{\"direct-io\": true}", "direct-io" },
         { "{\"block-bitmap-mapping\": [{\"node-name\": \"n\", \"alias\": \"a\","

@@ -1,0 +1,72 @@
+/*
+ * Auto-converge: QEMU's rule for when a precopy migration throttles the
+ * guest, and by how much (qemu-migration-facts-2.md §14.1-14.2).  The rule
+ * is pure (samples in, percentages out) so it is tested without threads or
+ * clocks; migration_converge_*() apply it to a running migration.
+ */
+#ifndef MIGRATION_AUTO_CONVERGE_H
+#define MIGRATION_AUTO_CONVERGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qapi/qapi-types.h"
+
+/* A period ends at the first dirty sync more than this long after it began. */
+#define CONVERGE_PERIOD_MS  1000
+
+/* What the migration has done so far, taken after a dirty sync. */
+typedef struct ConvergeSample {
+    int64_t now_ms;
+    uint64_t dirtied_pages;     /* pages the syncs found newly dirty, cumulative */
+    uint64_t bytes_sent;        /* bytes on the migration stream, cumulative */
+} ConvergeSample;
+
+typedef struct ConvergeState {
+    ConvergeSample period;      /* the sample the current period began with */
+    unsigned high_periods;      /* high periods since the last action */
+} ConvergeState;
+
+/* Why a period was "high", for the action (and for tailslow). */
+typedef struct ConvergeExcess {
+    uint64_t dirty_bytes;       /* dirtied in the period */
+    uint64_t threshold_bytes;   /* sent in the period x threshold / 100 */
+} ConvergeExcess;
+
+void converge_init(ConvergeState *c, const ConvergeSample *now);
+
+/*
+ * After a dirty sync.  Once more than CONVERGE_PERIOD_MS have passed since
+ * the period began, the period ends (and the next begins at @now).  It was
+ * high when the bytes dirtied in it exceed @threshold_pct percent of the
+ * bytes sent in it; on the second high period (not necessarily in a row)
+ * this returns true with the figures in @excess, and the count restarts.
+ */
+bool converge_period_end(ConvergeState *c, const ConvergeSample *now,
+                         unsigned threshold_pct, ConvergeExcess *excess);
+
+/*
+ * The throttle after an action, from @throttle_now (0: not throttling):
+ * cpu-throttle-initial first, then + cpu-throttle-increment (with
+ * cpu-throttle-tailslow, no more than what would bring the dirty rate down
+ * to the threshold), at most max-cpu-throttle, within 1..99.
+ */
+int auto_converge_step(const MigrationParameters *p, int throttle_now,
+                       const ConvergeExcess *excess);
+
+typedef struct MigrationState MigrationState;
+
+/* The running migration's side: its state, on the migration thread's stack. */
+typedef struct MigrationConverge {
+    MigrationState *s;
+    ConvergeState state;
+} MigrationConverge;
+
+/* At the start of the migration thread, before setup's first dirty sync. */
+void migration_converge_start(MigrationConverge *mc, MigrationState *s);
+/* After every dirty sync (migration thread): end the period, act on a trigger. */
+void migration_converge_sync(MigrationConverge *mc);
+/* The migration ended: the guest runs at full speed again.  Any thread. */
+void migration_converge_stop(MigrationState *s);
+
+#endif

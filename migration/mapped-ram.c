@@ -1,0 +1,412 @@
+/*
+ * mapped-ram: RAM pages at fixed offsets of the migration file
+ * (mapped-ram.h; layout in qemu-migration-facts-2.md §10.2).
+ *
+ * Source: the block list carries, per block, a header; the page region
+ * starts at the next 1 MiB boundary after the block's bitmap and is left
+ * a hole (the stream continues after it).  Pages are pwritten in runs of
+ * consecutive pages, straight from guest memory; the bitmaps go last, at
+ * completion, so a file cut short never claims pages it lacks.
+ *
+ * Destination: each header is checked, the bitmap read, and each run of
+ * present pages preaded straight into guest memory.
+ */
+#include "mapped-ram.h"
+#include "ram-internal.h"
+#include "tls.h"
+#include "qemu/error.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAPPED_RAM_HDR_VERSION          1
+#define MAPPED_RAM_HDR_SIZE             28      /* be32 + 3 * be64, packed */
+#define MAPPED_RAM_FILE_OFFSET_ALIGNMENT 0x100000
+/* The longest pwrite / pread of pages: 1 MiB, as QEMU's load buffer. */
+#define MAPPED_RAM_RUN_MAX_PAGES        (0x100000 / TARGET_PAGE_SIZE)
+
+/* One block's place in the file. */
+typedef struct MappedRamBlock {
+    RAMBlock *rb;
+    uint64_t bitmap_offset;         /* absolute file offsets */
+    uint64_t pages_offset;
+    unsigned long *bitmap;          /* source: pages whose slot holds data */
+} MappedRamBlock;
+
+struct MappedRam {
+    int fd;
+    GArray *blocks;                 /* MappedRamBlock, in block-list order */
+    guint last;                     /* index of the last block looked up */
+
+    /* Source: consecutive pages of one block waiting for one pwrite. */
+    MappedRamBlock *run_block;
+    uint64_t run_first;
+    uint64_t run_pages;
+};
+
+MappedRam *mapped_ram_new(int fd)
+{
+    MappedRam *m = g_new0(MappedRam, 1);
+
+    m->fd = fd;
+    m->blocks = g_array_new(FALSE, TRUE, sizeof(MappedRamBlock));
+    return m;
+}
+
+void mapped_ram_free(MappedRam *m)
+{
+    if (!m) {
+        return;
+    }
+    for (guint i = 0; i < m->blocks->len; i++) {
+        g_free(g_array_index(m->blocks, MappedRamBlock, i).bitmap);
+    }
+    g_array_free(m->blocks, TRUE);
+    g_free(m);
+}
+
+bool mapped_ram_check_migration(const MigrationOptions *opts, const MigrationAddress *addr,
+                                GError **errp)
+{
+    if (!migrate_cap(opts, MIGRATION_CAPABILITY_MAPPED_RAM)) {
+        return true;
+    }
+    if (addr->transport != MIGRATION_ADDRESS_TYPE_FILE) {
+        error_setg(errp, "Migration requires seekable transport (e.g. file)");
+        return false;
+    }
+    if (migration_tls_enabled(opts)) {
+        error_setg(errp, "Cannot use TLS with mapped-ram");
+        return false;
+    }
+    if (migrate_params(opts)->multifd_compression != MULTIFD_COMPRESSION_NONE) {
+        error_setg(errp, "Cannot use compression with mapped-ram");
+        return false;
+    }
+    if (migrate_cap(opts, MIGRATION_CAPABILITY_MULTIFD)) {
+        error_setg(errp, "tern does not support mapped-ram with multifd yet (issue 16): "
+                   "turn multifd off");
+        return false;
+    }
+    return true;
+}
+
+static MappedRamBlock *mapped_ram_find(MappedRam *m, const RAMBlock *rb)
+{
+    if (m->last < m->blocks->len &&
+        g_array_index(m->blocks, MappedRamBlock, m->last).rb == rb) {
+        return &g_array_index(m->blocks, MappedRamBlock, m->last);
+    }
+    for (guint i = 0; i < m->blocks->len; i++) {
+        if (g_array_index(m->blocks, MappedRamBlock, i).rb == rb) {
+            m->last = i;
+            return &g_array_index(m->blocks, MappedRamBlock, i);
+        }
+    }
+    g_assert_not_reached();     /* every block was announced in save_setup */
+}
+
+/* Where the next byte read (@reading) or written on @f goes in the file. */
+static bool mapped_ram_file_pos(MappedRam *m, QEMUFile *f, bool reading, uint64_t *pos,
+                                GError **errp)
+{
+    off_t cur = lseek(m->fd, 0, SEEK_CUR);
+
+    if (cur < 0) {
+        error_setg_errno(errp, errno, "Migration requires seekable transport (e.g. file)");
+        return false;
+    }
+    *pos = (uint64_t)cur - (reading ? qemu_file_unread(f) : 0);
+    return true;
+}
+
+static size_t mapped_ram_bitmap_size(const RAMBlock *rb)
+{
+    return BITS_TO_LONGS(ramblock_pages(rb)) * sizeof(unsigned long);
+}
+
+/* The layout of a block whose header starts at @hdr_pos. */
+static void mapped_ram_place(MappedRamBlock *b, uint64_t hdr_pos)
+{
+    b->bitmap_offset = hdr_pos + MAPPED_RAM_HDR_SIZE;
+    uint64_t bitmap_end = b->bitmap_offset + mapped_ram_bitmap_size(b->rb);
+
+    b->pages_offset = (bitmap_end + MAPPED_RAM_FILE_OFFSET_ALIGNMENT - 1) /
+                      MAPPED_RAM_FILE_OFFSET_ALIGNMENT * MAPPED_RAM_FILE_OFFSET_ALIGNMENT;
+}
+
+/* ---- source ---- */
+
+bool mapped_ram_save_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, GError **errp)
+{
+    MappedRamBlock b = { .rb = rb, .bitmap = bitmap_new(ramblock_pages(rb)) };
+    uint64_t hdr_pos;
+
+    qemu_fflush(f);
+    if (!qemu_file_check_error(f, errp) || !mapped_ram_file_pos(m, f, false, &hdr_pos, errp)) {
+        g_free(b.bitmap);
+        return false;
+    }
+    mapped_ram_place(&b, hdr_pos);
+    g_array_append_val(m->blocks, b);
+
+    qemu_put_be32(f, MAPPED_RAM_HDR_VERSION);
+    qemu_put_be64(f, TARGET_PAGE_SIZE);
+    qemu_put_be64(f, b.bitmap_offset);
+    qemu_put_be64(f, b.pages_offset);
+    qemu_fflush(f);
+    /* The bitmap and the page region stay holes until written. */
+    if (lseek(m->fd, b.pages_offset + rb->used_length, SEEK_SET) < 0) {
+        error_setg_errno(errp, errno, "mapped-ram: seeking past RAM block \"%s\"", rb->idstr);
+        return false;
+    }
+    return qemu_file_check_error(f, errp);
+}
+
+/* pwrite all of @len bytes at @off, or fail naming @what. */
+static bool mapped_ram_pwrite(int fd, const void *buf, size_t len, uint64_t off,
+                              const char *what, const char *block, GError **errp)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, buf, len, off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            error_setg_errno(errp, n < 0 ? errno : ENOSPC,
+                             "mapped-ram: writing %s of RAM block \"%s\" at file offset %" PRIu64,
+                             what, block, off);
+            return false;
+        }
+        buf = (const uint8_t *)buf + n;
+        len -= n;
+        off += n;
+    }
+    return true;
+}
+
+void mapped_ram_save_flush(MappedRam *m, QEMUFile *f)
+{
+    MappedRamBlock *b = m->run_block;
+    size_t len = m->run_pages * TARGET_PAGE_SIZE;
+    GError *err = NULL;
+
+    if (!b) {
+        return;
+    }
+    m->run_block = NULL;
+    if (qemu_file_get_error(f)) {
+        return;
+    }
+    if (!mapped_ram_pwrite(m->fd, b->rb->host + m->run_first * TARGET_PAGE_SIZE, len,
+                           b->pages_offset + m->run_first * TARGET_PAGE_SIZE, "pages",
+                           b->rb->idstr, &err)) {
+        qemu_file_set_error(f, -EIO, err);
+        return;
+    }
+    /* Counted as the main channel's bytes, as QEMU does: the rate limit sees them. */
+    qemu_file_account(f, len);
+}
+
+void mapped_ram_save_page(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page)
+{
+    MappedRamBlock *b = mapped_ram_find(m, rb);
+
+    if (m->run_block != b || m->run_first + m->run_pages != page ||
+        m->run_pages == MAPPED_RAM_RUN_MAX_PAGES) {
+        mapped_ram_save_flush(m, f);
+        m->run_block = b;
+        m->run_first = page;
+        m->run_pages = 0;
+    }
+    m->run_pages++;
+    set_bit(page, b->bitmap);
+}
+
+void mapped_ram_save_zero_page(MappedRam *m, RAMBlock *rb, uint64_t page)
+{
+    clear_bit(page, mapped_ram_find(m, rb)->bitmap);
+}
+
+bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp)
+{
+    for (guint i = 0; i < m->blocks->len; i++) {
+        MappedRamBlock *b = &g_array_index(m->blocks, MappedRamBlock, i);
+
+        if (!mapped_ram_pwrite(m->fd, b->bitmap, mapped_ram_bitmap_size(b->rb),
+                               b->bitmap_offset, "the bitmap", b->rb->idstr, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- destination ---- */
+
+/* Fail naming @rb and the record at stream offset @pos. */
+static bool G_GNUC_PRINTF(4, 5)
+mapped_ram_load_fail(const RAMBlock *rb, uint64_t pos, GError **errp, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    error_setg(errp, "%s (RAM block \"%s\", stream offset %" PRIu64 ")", msg, rb->idstr, pos);
+    return false;
+}
+
+/* pread exactly @len bytes at @off; false with errno set, or 0 for a file that ends early. */
+static bool mapped_ram_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, buf, len, off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = 0;
+            }
+            return false;
+        }
+        buf = (uint8_t *)buf + n;
+        len -= n;
+        off += n;
+    }
+    return true;
+}
+
+/* Read the 28-byte header into @b; check what QEMU checks, and that it fits @rb. */
+static bool mapped_ram_load_header(QEMUFile *f, MappedRamBlock *b, uint64_t pos,
+                                   GError **errp)
+{
+    uint8_t hdr[MAPPED_RAM_HDR_SIZE];
+    size_t got = qemu_get_buffer(f, hdr, sizeof(hdr));
+    uint32_t version;
+    uint64_t page_size, end;
+
+    if (got != sizeof(hdr)) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "Could not read whole mapped-ram migration header "
+                                    "(expected %zd, got %zd bytes)",
+                                    (ssize_t)sizeof(hdr), (ssize_t)got);
+    }
+    memcpy(&version, hdr, 4);
+    memcpy(&page_size, hdr + 4, 8);
+    memcpy(&b->bitmap_offset, hdr + 12, 8);
+    memcpy(&b->pages_offset, hdr + 20, 8);
+    version = GUINT32_FROM_BE(version);
+    page_size = GUINT64_FROM_BE(page_size);
+    b->bitmap_offset = GUINT64_FROM_BE(b->bitmap_offset);
+    b->pages_offset = GUINT64_FROM_BE(b->pages_offset);
+
+    if (version > MAPPED_RAM_HDR_VERSION) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "Migration mapped-ram capability version not supported "
+                                    "(expected <= %d, got %d)",
+                                    MAPPED_RAM_HDR_VERSION, (int)version);
+    }
+    if (page_size != TARGET_PAGE_SIZE) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "mapped-ram page size %" PRIu64 " is not the target's %u",
+                                    page_size, TARGET_PAGE_SIZE);
+    }
+    if (b->pages_offset % TARGET_PAGE_SIZE) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "Error reading ramblock %s pages, region has bad alignment",
+                                    b->rb->idstr);
+    }
+    if (b->bitmap_offset > INT64_MAX || b->pages_offset > INT64_MAX ||
+        g_uint64_checked_add(&end, b->pages_offset, b->rb->used_length) == FALSE ||
+        end > INT64_MAX) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "mapped-ram offsets out of range (bitmap 0x%" PRIx64
+                                    ", pages 0x%" PRIx64 ")",
+                                    b->bitmap_offset, b->pages_offset);
+    }
+    return true;
+}
+
+/* Read @b's bitmap; bits past the block's last page are an error. */
+static bool mapped_ram_load_bitmap(MappedRam *m, MappedRamBlock *b, uint64_t pos,
+                                   GError **errp)
+{
+    uint64_t npages = ramblock_pages(b->rb);
+    size_t size = mapped_ram_bitmap_size(b->rb);
+
+    b->bitmap = g_malloc(size);
+    if (!mapped_ram_pread(m->fd, b->bitmap, size, b->bitmap_offset)) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "Error reading dirty bitmap: %zu bytes at file offset "
+                                    "%" PRIu64 ": %s", size, b->bitmap_offset,
+                                    errno ? g_strerror(errno) : "the file ends before it");
+    }
+    if (npages % BITS_PER_LONG &&
+        b->bitmap[size / sizeof(unsigned long) - 1] >> (npages % BITS_PER_LONG)) {
+        return mapped_ram_load_fail(b->rb, pos, errp,
+                                    "mapped-ram bitmap claims pages beyond the block's "
+                                    "%" PRIu64, npages);
+    }
+    return true;
+}
+
+/* Each run of present pages, at most 1 MiB at a time, straight into guest memory. */
+static bool mapped_ram_load_pages(MappedRam *m, MappedRamBlock *b, uint64_t pos,
+                                  GError **errp)
+{
+    uint64_t npages = ramblock_pages(b->rb);
+    uint64_t first = find_first_bit(b->bitmap, npages);
+
+    while (first < npages) {
+        uint64_t end = find_next_zero_bit(b->bitmap, npages, first);
+        uint64_t n = MIN(end - first, MAPPED_RAM_RUN_MAX_PAGES);
+        uint64_t off = b->pages_offset + first * TARGET_PAGE_SIZE;
+
+        if (!mapped_ram_pread(m->fd, b->rb->host + first * TARGET_PAGE_SIZE,
+                              n * TARGET_PAGE_SIZE, off)) {
+            return mapped_ram_load_fail(b->rb, pos, errp,
+                                        "Error reading ramblock %s pages %" PRIu64
+                                        "..%" PRIu64 " at file offset %" PRIu64 ": %s",
+                                        b->rb->idstr, first, first + n - 1, off,
+                                        errno ? g_strerror(errno) : "the file ends before them");
+        }
+        first = find_next_bit(b->bitmap, npages, first + n);
+    }
+    return true;
+}
+
+bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos,
+                           GError **errp)
+{
+    MappedRamBlock b = { .rb = rb };
+    uint64_t here, next;
+    bool ok;
+
+    ok = mapped_ram_load_header(f, &b, pos, errp) &&
+         mapped_ram_file_pos(m, f, true, &here, errp) &&
+         mapped_ram_load_bitmap(m, &b, pos, errp) &&
+         mapped_ram_load_pages(m, &b, pos, errp);
+    g_clear_pointer(&b.bitmap, g_free);
+    if (!ok) {
+        return false;
+    }
+    /* The stream goes on after the page region: what is buffered is stale. */
+    next = b.pages_offset + rb->used_length;
+    if (next < here) {
+        return mapped_ram_load_fail(rb, pos, errp,
+                                    "mapped-ram page region 0x%" PRIx64 " ends before its "
+                                    "header", b.pages_offset);
+    }
+    if (lseek(m->fd, next, SEEK_SET) < 0) {
+        return mapped_ram_load_fail(rb, pos, errp, "seeking past the page region: %s",
+                                    g_strerror(errno));
+    }
+    qemu_file_jump(f, qemu_file_tell(f) + (next - here));
+    return true;
+}

@@ -1,0 +1,269 @@
+/*
+ * mapped-ram (QEMU's /migration/precopy/file/mapped-ram paths): the a-b
+ * guest saved to a file with pages at fixed offsets, stopped and live, then
+ * loaded with the memory check; the file's layout and size; QEMU's
+ * refusals; and a truncated or corrupted file failing the load with an
+ * error that names the block and the offset.
+ */
+#include "migration-helpers.h"
+#include "migration-tests.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAPPED_RAM_ALIGN    0x100000
+#define MAPPED_RAM_HDR_SIZE 28
+
+static char *mapped_ram_path(MigTest *t)
+{
+    return migrate_test_path(t, "migfile");
+}
+
+static char *mapped_ram_uri(MigTest *t)
+{
+    return g_strdup_printf("file:%s/migfile", t->dir);
+}
+
+static uint64_t be_at(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < bytes; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* The first block's header in @data: version 1, page size 4096, right after the block list entry. */
+static size_t mapped_ram_find_header(const uint8_t *data, size_t len)
+{
+    static const uint8_t pattern[12] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x10, 0 };
+
+    for (size_t i = 0; i + MAPPED_RAM_HDR_SIZE <= len; i++) {
+        if (!memcmp(data + i, pattern, sizeof(pattern)) &&
+            be_at(data + i + 12, 8) == i + MAPPED_RAM_HDR_SIZE) {
+            return i;
+        }
+    }
+    g_error("no mapped-ram header in the file");
+}
+
+/*
+ * Save the a-b guest with mapped-ram to migfile: stopped, or live (the
+ * guest dirties memory the migration already wrote, so slots are written
+ * again in place: three passes).  The file is a valid layout and no larger than RAM plus
+ * one aligned header region per block and the device state.
+ */
+static MigTest *mapped_ram_save(bool live)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *uri = mapped_ram_uri(t);
+    g_autofree char *path = mapped_ram_path(t);
+    g_autofree uint8_t *data = NULL;
+    struct stat st;
+    gsize len;
+    size_t hdr;
+    int64_t total;
+
+    migrate_set_capability(t->from, "mapped-ram", true);
+    migrate_set_capability(t->to, "mapped-ram", true);
+    wait_for_serial(t->src_serial);
+    if (live) {
+        migrate_ensure_non_converge(t->from);
+        migrate_qmp(t->from, uri, NULL);
+        /* The destination runs later: passes, not its memory, show pages went twice. */
+        wait_for_migration_pass(t->from, 3);
+        migrate_ensure_converge(t->from);
+    } else {
+        migrate_ensure_converge(t->from);
+        qtest_qmp_assert_success(t->from, "{'execute': 'stop'}");
+        json_node_unref(migrate_eventwait(t->from, "STOP"));
+        migrate_qmp(t->from, uri, NULL);
+    }
+    wait_for_migration_complete(t->from);
+    migrate_check_source_after(t);
+
+    total = migrate_query_ram_int(t->from, "total");
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_test_message("RAM 0x%" G_GINT64_MODIFIER "x, file 0x%" G_GINT64_MODIFIER "x, "
+                   "allocated 0x%" G_GINT64_MODIFIER "x", total, (gint64)st.st_size,
+                   (gint64)st.st_blocks * 512);
+    /* Few blocks: each adds at most one aligned MiB of header and bitmap; 1 MiB of devices. */
+    g_assert_cmpint(st.st_size, <=, total + 8 * MAPPED_RAM_ALIGN);
+    g_assert_cmpint(st.st_size, >=, total);
+
+    g_assert_true(g_file_get_contents(path, (char **)&data, &len, NULL));
+    g_assert_cmphex(be_at(data, 4), ==, 0x5145564d);
+    hdr = mapped_ram_find_header(data, len);
+    g_assert_cmpuint(be_at(data + hdr + 20, 8) % MAPPED_RAM_ALIGN, ==, 0);
+    g_assert_cmpuint(be_at(data + hdr + 20, 8), >, hdr + MAPPED_RAM_HDR_SIZE);
+    return t;
+}
+
+/* Load migfile into the destination and run the memory check. */
+static void mapped_ram_load_and_check(MigTest *t, bool live)
+{
+    g_autofree char *uri = mapped_ram_uri(t);
+
+    migrate_incoming_qmp(t->to, uri, NULL);
+    wait_for_migration_complete(t->to);
+    if (live) {
+        json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    } else {
+        g_autofree char *runstate = migrate_runstate(t->to);
+
+        g_assert_cmpstr(runstate, ==, "paused");
+        qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+    }
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
+static void test_mapped_ram(void)
+{
+    mapped_ram_load_and_check(mapped_ram_save(false), false);
+}
+
+static void test_mapped_ram_live(void)
+{
+    mapped_ram_load_and_check(mapped_ram_save(true), true);
+}
+
+/* Load the (damaged) migfile; the destination fails, keeps answering, never runs. */
+static char *mapped_ram_load_fail(MigTest *t)
+{
+    g_autofree char *uri = mapped_ram_uri(t);
+    g_autofree char *runstate = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    char *desc;
+
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    for (;;) {
+        g_autofree char *status = migrate_query_status(t->to);
+
+        if (!strcmp(status, "failed")) {
+            break;
+        }
+        g_assert_cmpstr(status, !=, "completed");
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    info = migrate_query(t->to);
+    desc = g_strdup(json_object_get_string_member(json_node_get_object(info), "error-desc"));
+    runstate = migrate_runstate(t->to);
+    g_assert_cmpstr(runstate, !=, "running");
+    g_test_message("error-desc: %s", desc);
+    return desc;
+}
+
+/* The file ends inside the first block's page region: the load names the block and offset. */
+static void test_mapped_ram_truncated(void)
+{
+    MigTest *t = mapped_ram_save(false);
+    g_autofree char *path = mapped_ram_path(t);
+    g_autofree uint8_t *data = NULL;
+    g_autofree char *desc = NULL;
+    gsize len;
+    uint64_t pages;
+
+    g_assert_true(g_file_get_contents(path, (char **)&data, &len, NULL));
+    pages = be_at(data + mapped_ram_find_header(data, len) + 20, 8);
+    /* a-b writes from 1 MiB on: cut in the middle of its range. */
+    g_assert_cmpint(truncate(path, pages + 5 * 1024 * 1024 + 100), ==, 0);
+    desc = mapped_ram_load_fail(t);
+    g_assert_nonnull(strstr(desc, "Error reading ramblock pc.ram pages"));
+    g_assert_nonnull(strstr(desc, "the file ends before them"));
+    g_assert_nonnull(strstr(desc, "at file offset"));
+    g_assert_nonnull(strstr(desc, "RAM block \"pc.ram\""));
+    migrate_test_free(t);
+}
+
+/* Corrupt header fields, one per load: QEMU's texts, and tern's for what QEMU does not check. */
+static void test_mapped_ram_corrupt(void)
+{
+    static const struct {
+        size_t field;           /* offset in the header */
+        int bytes;
+        uint64_t value;
+        const char *expect;
+    } cases[] = {
+        { 0, 4, 2, "Migration mapped-ram capability version not supported "
+                   "(expected <= 1, got 2)" },
+        { 20, 8, MAPPED_RAM_ALIGN + 8, "region has bad alignment" },
+        { 4, 8, 0x10000, "page size 65536" },
+        { 12, 8, G_MAXUINT64 - 4, "offsets out of range" },
+    };
+    MigTest *t = mapped_ram_save(false);
+    g_autofree char *path = mapped_ram_path(t);
+    g_autofree uint8_t *data = NULL;
+    gsize len;
+    size_t hdr;
+
+    g_assert_true(g_file_get_contents(path, (char **)&data, &len, NULL));
+    hdr = mapped_ram_find_header(data, len);
+    migrate_end(t, false);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree uint8_t *bad = g_memdup2(data, len);
+        g_autofree char *desc = NULL;
+        MigrateStart dst = { 0 };
+
+        for (int b = 0; b < cases[i].bytes; b++) {
+            bad[hdr + cases[i].field + b] = cases[i].value >> (8 * (cases[i].bytes - 1 - b));
+        }
+        g_assert_true(g_file_set_contents(path, (char *)bad, len, NULL));
+        migrate_start_destination(t, &dst);
+        migrate_set_capability(t->to, "mapped-ram", true);
+        desc = mapped_ram_load_fail(t);
+        g_assert_nonnull(strstr(desc, cases[i].expect));
+        g_assert_nonnull(strstr(desc, "RAM block \"pc.ram\""));
+    }
+    migrate_test_free(t);
+}
+
+/* QEMU's refusals: capability pairs, a transport that cannot seek, and multifd (not built yet). */
+static void test_mapped_ram_refusals(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *desc = NULL;
+    g_autofree char *args = NULL;
+
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Mapped-ram migration is incompatible with postcopy",
+        "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': ["
+        "{'capability': 'mapped-ram', 'state': true},"
+        "{'capability': 'postcopy-ram', 'state': true}]}}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Mapped-ram migration is incompatible with xbzrle",
+        "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': ["
+        "{'capability': 'mapped-ram', 'state': true},"
+        "{'capability': 'xbzrle', 'state': true}]}}");
+
+    migrate_set_capability(t->from, "mapped-ram", true);
+    desc = migrate_qmp_fail(t->from, "{'uri': 'tcp:127.0.0.1:1'}");
+    g_assert_cmpstr(desc, ==, "Migration requires seekable transport (e.g. file)");
+    g_clear_pointer(&desc, g_free);
+
+    migrate_set_capability(t->from, "multifd", true);
+    args = g_strdup_printf("{'uri': 'file:%s/migfile'}", t->dir);
+    desc = migrate_qmp_fail(t->from, args);
+    g_assert_nonnull(strstr(desc, "mapped-ram with multifd"));
+
+    migrate_set_capability(t->to, "mapped-ram", true);
+    qtest_qmp_expect_error(t->to, "GenericError",
+        "Migration requires seekable transport (e.g. file)",
+        "{'execute': 'migrate-incoming', 'arguments': {'uri': 'tcp:127.0.0.1:0'}}");
+    migrate_test_free(t);
+}
+
+void migration_register_mapped_ram_tests(void)
+{
+    g_test_add_func("/migration/precopy/file/mapped-ram", test_mapped_ram);
+    g_test_add_func("/migration/precopy/file/mapped-ram/live", test_mapped_ram_live);
+    g_test_add_func("/migration/precopy/file/mapped-ram/truncated", test_mapped_ram_truncated);
+    g_test_add_func("/migration/precopy/file/mapped-ram/corrupt", test_mapped_ram_corrupt);
+    g_test_add_func("/migration/precopy/file/mapped-ram/refusals", test_mapped_ram_refusals);
+}
