@@ -51,6 +51,24 @@ def run_analyser(*args):
                           timeout=120)
 
 
+def exec_to(path):
+    """An exec: URI that writes the stream to @path, then marks it whole:
+    a migration completes when the stream is handed to cat, not when cat
+    has written it (neither QEMU nor tern waits for the command)."""
+    return f"exec:cat > {path} && touch {path}.done"
+
+
+def read_exec_stream(path, timeout=120.0):
+    """The bytes exec_to() wrote, once cat has finished."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path + ".done"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"cat did not finish writing {path}")
+        time.sleep(0.01)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def migrate(qmp, uri, timeout=120.0):
     """Migrate a running guest and wait for the end; returns the last
     query-migrate reply.  30 s of allowed downtime: the first check switches
@@ -104,7 +122,7 @@ class TernStreams(unittest.TestCase):
             cls.source_ram = vm.qtest.memread(0, WORK_END)
             vm.qmp.command("cont")
             vm.wait_serial(b"B", vm.serial().count(b"B") + 1)
-            info = migrate(vm.qmp, f"exec:cat > {cls.exec_stream}")
+            info = migrate(vm.qmp, exec_to(cls.exec_stream))
             assert info["status"] == "completed", info
             cls.exec_source_ram = vm.qtest.memread(0, WORK_END)
         finally:
@@ -112,8 +130,7 @@ class TernStreams(unittest.TestCase):
             vm.kill()
         with open(cls.file_stream, "rb") as f:
             cls.file_data = f.read()
-        with open(cls.exec_stream, "rb") as f:
-            cls.data = f.read()
+        cls.data = read_exec_stream(cls.exec_stream)
         cls.good = walk(cls.data)
 
     @classmethod
@@ -347,12 +364,13 @@ class DisplayStream(unittest.TestCase):
             while int(vm.qtest.cmd("readl 0x600"), 16) < 3:     # frames drawn
                 self.assertLess(time.monotonic(), deadline, "draw is stuck")
                 time.sleep(0.01)
-            info = migrate(vm.qmp, f"exec:cat > {stream}")
+            info = migrate(vm.qmp, exec_to(stream))
             self.assertEqual(info["status"], "completed", info)
             frame = vm.qtest.memread(0xE0000000, self.FRAME)
         finally:
             vm.qmp.close()
             vm.kill()
+        read_exec_stream(stream)
         res = run_analyser("--verify", stream)
         self.assertEqual(res.returncode, 0, res.stderr)
         out = os.path.join(workdir, "x")
@@ -392,11 +410,12 @@ class QemuStream(unittest.TestCase):
                        "qemu", workdir, qtest=False)
         try:
             vm.wait_serial(b"B", 1)
-            info = migrate(vm.qmp, f"exec:cat > {stream}")
+            info = migrate(vm.qmp, exec_to(stream))
             self.assertEqual(info["status"], "completed", info)
         finally:
             vm.qmp.close()
             vm.kill()
+        read_exec_stream(stream)
         res = run_analyser("--verify", stream)
         self.assertEqual(res.returncode, 0, res.stderr)
         out = os.path.join(workdir, "x")
@@ -471,7 +490,7 @@ class QemuXbzrle(unittest.TestCase):
             # A cache as large as the first 32 MiB: no two written pages share a slot.
             vm.qmp.command("migrate-set-parameters", xbzrle_cache_size=32 * MiB,
                            max_bandwidth=1000000, downtime_limit=1)
-            vm.qmp.command("migrate", uri=f"exec:cat > {stream}")
+            vm.qmp.command("migrate", uri=exec_to(stream))
             syncs = lambda info: info.get("ram", {}).get("dirty-sync-count", 0)
             # After sync 2 the first round is out and QEMU encodes deltas.
             info = self.drive(vm, lambda i: syncs(i) >= 2, "dirty sync 2")
@@ -514,8 +533,7 @@ class QemuXbzrle(unittest.TestCase):
 
         extracted = os.path.join(workdir, "analyser")
         os.mkdir(extracted)
-        with open(stream, "rb") as f:
-            raw = f.read()
+        raw = read_exec_stream(stream)
         try:
             analyze.RamSection.load, analyze.xbzrle_decode = load, decode
             a = analyze.Analyzer(raw, 0, outdir=extracted, out=lambda *_: None)
