@@ -207,7 +207,11 @@ static bool postcopy_rate_exceeded(void *opaque)
     return postcopy_rate_wait_us(r) > 0;
 }
 
-/* Sleep out the bandwidth budget, but not past a page request or a cancel. */
+/*
+ * Sleep out the bandwidth budget, but not past a page request, a cancel or
+ * a failed channel (the destination gone: at a low max-postcopy-bandwidth
+ * the budget can be minutes away).
+ */
 static void postcopy_rate_wait(PostcopyRate *r)
 {
     MigrationState *s = r->s;
@@ -215,6 +219,7 @@ static void postcopy_rate_wait(PostcopyRate *r)
 
     qemu_mutex_lock(&s->lock);
     while (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+           !channel_cancel_is_triggered(s->cancel) &&
            !ram_postcopy_requests_pending(s->ram) &&
            (wait = postcopy_rate_wait_us(r)) > 0) {
         qemu_cond_timedwait(&s->cond, &s->lock, wait / 1000 + 1);

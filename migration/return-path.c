@@ -243,6 +243,10 @@ static void migration_rp_failed(void *opaque, const GError *err)
     if (!channel_cancel_is_triggered(s->cancel)) {
         migration_set_error(s, err);
         channel_cancel_trigger(s->cancel);
+        /* A migration thread sleeping out a bandwidth budget wakes to see it. */
+        qemu_mutex_lock(&s->lock);
+        qemu_cond_broadcast(&s->cond);
+        qemu_mutex_unlock(&s->lock);
     }
 }
 
