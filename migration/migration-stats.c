@@ -13,7 +13,7 @@ void migration_stats_reset(MigrationAtomicStats *s)
         &s->zero_pages, &s->normal_pages, &s->dirty_sync_count,
         &s->dirty_pages_rate, &s->precopy_bytes, &s->downtime_bytes,
         &s->multifd_bytes,
-        &s->postcopy_bytes, &s->postcopy_requests,
+        &s->postcopy_bytes, &s->postcopy_requests, &s->preempt_pages,
         &s->xbzrle_bytes, &s->xbzrle_pages, &s->xbzrle_cache_miss,
         &s->xbzrle_overflow, &s->xbzrle_cache_miss_rate, &s->xbzrle_encoding_rate,
     };

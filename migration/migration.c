@@ -728,6 +728,10 @@ MigrationInfo *migration_source_info(MigrationState *s)
     qemu_mutex_unlock(&s->lock);
     info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
                                          st == MIGRATION_STATUS_COMPLETED);
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
+        info->has_x_postcopy_preempt_pages = true;
+        info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);
+    }
 
     switch (st) {
     case MIGRATION_STATUS_ACTIVE:

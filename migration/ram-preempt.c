@@ -94,6 +94,7 @@ bool ram_preempt_send_request(RAMState *rs, QEMUFile *f, const RAMBlock **last,
         __atomic_fetch_or(&rb->urgentmap[p / BITS_PER_LONG], 1UL << (p % BITS_PER_LONG),
                           __ATOMIC_RELAXED);
         bytes += ram_preempt_send_page(rs, f, last, rb, p);
+        migration_stat_add(&rs->stats->preempt_pages, 1);
     }
     qemu_fflush(f);
     migration_stat_add(&rs->stats->postcopy_requests, 1);

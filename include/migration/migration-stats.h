@@ -51,6 +51,8 @@ typedef struct MigrationAtomicStats {
     MigrationStat postcopy_bytes;
     /* Page requests the destination sent during postcopy (QMP "postcopy-requests"). */
     MigrationStat postcopy_requests;
+    /* Requested pages sent on the preempt channel (QMP "x-postcopy-preempt-pages"). */
+    MigrationStat preempt_pages;
 
     /* ---- XBZRLE (migration/ram-xbzrle.c), QMP "xbzrle-cache" ---- */
 

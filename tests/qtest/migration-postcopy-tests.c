@@ -269,6 +269,25 @@ static void check_dest_blocktime(MigTest *t)
                    json_object_get_int_member_with_default(obj, "x-postcopy-latency-max", -1));
 }
 
+/*
+ * With preempt, every request the source served went on the preempt
+ * channel (each asks for at least one page); without, there is no such
+ * channel to report.
+ */
+static void check_preempt_pages(JsonNode *info, bool preempt, int64_t requests)
+{
+    JsonObject *obj = json_node_get_object(info);
+    int64_t pages = json_object_get_int_member_with_default(obj, "x-postcopy-preempt-pages",
+                                                             -1);
+
+    g_test_message("x-postcopy-preempt-pages %" PRId64, pages);
+    if (!preempt) {
+        g_assert_cmpint(pages, ==, -1);
+        return;
+    }
+    g_assert_cmpint(pages, >=, requests);
+}
+
 static void test_postcopy_common(MigTest *t, const char *uri, bool preempt)
 {
     set_cap_both(t, "postcopy-ram");
@@ -303,6 +322,8 @@ static void test_postcopy_common(MigTest *t, const char *uri, bool preempt)
                        migrate_query_ram_int(t->from, "postcopy-bytes"),
                        (int64_t)json_object_get_int_member(json_node_get_object(info),
                                                            "downtime"));
+        check_preempt_pages(info, preempt, migrate_query_ram_int(t->from,
+                                                                 "postcopy-requests"));
     }
     migrate_end(t, true);
 }
