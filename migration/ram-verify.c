@@ -101,6 +101,7 @@ void ram_verify_free(RAMVerify *v)
         return;
     }
     ram_verify_release(v);
+    g_free(v->bad_block);
     qemu_mutex_destroy(&v->lock);
     g_free(v);
 }
