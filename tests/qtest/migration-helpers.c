@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 
 /* Where the guest never writes (mid-page): the progress marker's value. */
@@ -747,4 +751,30 @@ void migrate_end(MigTest *t, bool check_dest)
     qtest_quit(t->to);
     t->qto = NULL;
     t->to = NULL;
+}
+
+/* ---- host features ---- */
+
+/* Tries the syscall first, then /dev/userfaultfd (no privilege needed there). */
+bool userfaultfd_usable(char **why)
+{
+    int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+    int err = errno;
+
+    if (fd < 0) {
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+        if (dev >= 0) {
+            fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
+            err = errno;
+            close(dev);
+        }
+    }
+    if (fd < 0) {
+        *why = g_strdup_printf("userfaultfd not available here (%s): postcopy "
+                               "needs it on the destination", g_strerror(err));
+        return false;
+    }
+    close(fd);
+    return true;
 }

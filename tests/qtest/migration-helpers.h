@@ -155,6 +155,15 @@ void migrate_wait_thread_blocked(QTestState *who, const char *name);
 /* Wait until tern has no thread @name any more (fails after 60 s). */
 void migrate_wait_thread_gone(QTestState *who, const char *name);
 
+/* ---- host features ---- */
+
+/*
+ * Can this host give tern a userfaultfd (the syscall, or /dev/userfaultfd)?
+ * Postcopy needs one on the destination.  If not, *@why says why, for the
+ * test's skip.
+ */
+bool userfaultfd_usable(char **why);
+
 /* ---- the guest ---- */
 
 /* Wait until the guest printed 'B' into @serial_path; 'A' is allowed

@@ -9,10 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/userfaultfd.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Set @cap on both sides. */
@@ -203,33 +200,6 @@ static void test_return_path_one_way(gconstpointer data)
 }
 
 /* ---- postcopy ---- */
-
-/*
- * Can this host give tern a userfaultfd (the syscall, or /dev/userfaultfd)?
- * If not, say why for the skip.
- */
-static bool userfaultfd_usable(char **why)
-{
-    int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-    int err = errno;
-
-    if (fd < 0) {
-        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-        if (dev >= 0) {
-            fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
-            err = errno;
-            close(dev);
-        }
-    }
-    if (fd < 0) {
-        *why = g_strdup_printf("userfaultfd not available here (%s): postcopy "
-                               "needs it on the destination", g_strerror(err));
-        return false;
-    }
-    close(fd);
-    return true;
-}
 
 /* Start the processes for a postcopy test, or skip (NULL) without userfaultfd. */
 static MigTest *postcopy_start(const MigrateStart *start)

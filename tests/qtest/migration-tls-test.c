@@ -11,9 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -217,30 +214,6 @@ static void set_tls_params(QTestState *who, const char *creds, const char *hostn
                              hostname ? ", 'tls-hostname': '" : "",
                              hostname ? hostname : "", hostname ? "'" : "",
                              authz ? ", 'tls-authz': 'tlsauthz0'" : "");
-}
-
-/* Can this host give tern a userfaultfd?  If not, say why for the skip. */
-static bool userfaultfd_usable(char **why)
-{
-    int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-    int err = errno;
-
-    if (fd < 0) {
-        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-        if (dev >= 0) {
-            fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
-            err = errno;
-            close(dev);
-        }
-    }
-    if (fd < 0) {
-        *why = g_strdup_printf("userfaultfd not available here (%s): postcopy "
-                               "needs it on the destination", g_strerror(err));
-        return false;
-    }
-    close(fd);
-    return true;
 }
 
 static void set_cap_both(MigTest *t, const char *cap)
