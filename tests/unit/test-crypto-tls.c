@@ -140,6 +140,23 @@ static void test_x509_missing(Fixture *f, gconstpointer data)
               " 'endpoint': 'server'}", "server-cert.pem");
 }
 
+/* A client certificate without its key (or the reverse) is refused, not ignored. */
+static void test_x509_half_pair(Fixture *f, gconstpointer data)
+{
+    g_autofree char *key = path_in(f, "client-key.pem");
+    g_autofree char *cert = path_in(f, "client-cert.pem");
+    g_autofree char *moved = path_in(f, "moved.pem");
+
+    tls_test_x509_dir(f->dir, "127.0.0.1", NULL, "CN=client");
+    g_assert_cmpint(rename(key, moved), ==, 0);
+    add_fails(f, "{'qom-type': 'tls-creds-x509', 'id': 'c', 'dir': '%s'}",
+              "has client-cert.pem but not client-key.pem");
+    g_assert_cmpint(unlink(cert), ==, 0);
+    g_assert_cmpint(rename(moved, key), ==, 0);
+    add_fails(f, "{'qom-type': 'tls-creds-x509', 'id': 'c', 'dir': '%s'}",
+              "has client-key.pem but not client-cert.pem");
+}
+
 /* A server certificate per @spec (signed by the dir's CA unless @self). */
 static void write_server(Fixture *f, const TlsTestCertSpec *spec, bool self)
 {
@@ -290,6 +307,7 @@ int main(int argc, char **argv)
     ADD("/crypto/tls-creds/psk", test_psk);
     ADD("/crypto/tls-creds/x509/ok", test_x509_ok);
     ADD("/crypto/tls-creds/x509/missing", test_x509_missing);
+    ADD("/crypto/tls-creds/x509/half-pair", test_x509_half_pair);
     ADD("/crypto/tls-creds/x509/sanity", test_x509_sanity);
     ADD("/crypto/tls-creds/x509/ca-not-ca", test_x509_ca_not_ca);
     ADD("/crypto/object-set/anon-and-ids", test_anon_and_set);
