@@ -1,25 +1,13 @@
 /*
  * authz-simple, authz-list and authz-listfile: who may connect.  A list's
- * rules are copied from the creating command; a listfile's come from its
- * file and are replaced when the file changes (authz-listfile.c), so the
- * rules sit behind a lock that the TLS handshake takes to read them.
+ * rules (authz-rules.c) are copied from the creating command; a
+ * listfile's come from its file and are replaced when the file changes
+ * (authz-listfile.c).
  */
 #include "crypto/authz.h"
 #include "crypto/authz-listfile.h"
 #include "qapi/qapi-clone.h"
-#include "qapi/qapi-visit.h"
 #include "qemu/error.h"
-
-/*
- * A list's rules, shared between the object and the watch that replaces
- * them (which may outlive the object by one main-loop dispatch).
- */
-struct AuthzRules {
-    gint refcount;
-    GMutex lock;                    /* policy and rules */
-    QAuthZListPolicy policy;        /* when no rule matches */
-    QAuthZListRuleList *rules;
-};
 
 struct Authz {
     gint refcount;
@@ -27,43 +15,6 @@ struct Authz {
     AuthzRules *rules;              /* authz-list, authz-listfile */
     GSource *watch;                 /* authz-listfile with refresh */
 };
-
-static AuthzRules *authz_rules_new(void)
-{
-    AuthzRules *r = g_new0(AuthzRules, 1);
-
-    r->refcount = 1;
-    g_mutex_init(&r->lock);
-    r->policy = QAUTHZ_LIST_POLICY_DENY;
-    return r;
-}
-
-AuthzRules *authz_rules_ref(AuthzRules *r)
-{
-    g_atomic_int_inc(&r->refcount);
-    return r;
-}
-
-void authz_rules_unref(AuthzRules *r)
-{
-    if (r && g_atomic_int_dec_and_test(&r->refcount)) {
-        qapi_free_QAuthZListRuleList(r->rules);
-        g_mutex_clear(&r->lock);
-        g_free(r);
-    }
-}
-
-void authz_rules_set(AuthzRules *r, QAuthZListPolicy policy, QAuthZListRuleList *rules)
-{
-    QAuthZListRuleList *old;
-
-    g_mutex_lock(&r->lock);
-    old = r->rules;
-    r->policy = policy;
-    r->rules = rules;
-    g_mutex_unlock(&r->lock);
-    qapi_free_QAuthZListRuleList(old);
-}
 
 static Authz *authz_alloc(void)
 {
@@ -144,36 +95,10 @@ void authz_unref(Authz *az)
     }
 }
 
-static bool authz_rule_matches(const QAuthZListRule *r, const char *identity)
-{
-    if (r->has_format && r->format == QAUTHZ_LIST_FORMAT_GLOB) {
-        return g_pattern_match_simple(r->match, identity);
-    }
-    return g_str_equal(r->match, identity);
-}
-
-static bool authz_rules_allow(const AuthzRules *r, const char *identity)
-{
-    QAuthZListPolicy decision = r->policy;
-
-    for (const QAuthZListRuleList *l = r->rules; l; l = l->next) {
-        if (authz_rule_matches(l->value, identity)) {
-            decision = l->value->policy;
-            break;
-        }
-    }
-    return decision == QAUTHZ_LIST_POLICY_ALLOW;
-}
-
 bool authz_is_allowed(Authz *az, const char *identity)
 {
-    bool allowed;
-
     if (az->identity) {
         return g_str_equal(az->identity, identity);
     }
-    g_mutex_lock(&az->rules->lock);
-    allowed = authz_rules_allow(az->rules, identity);
-    g_mutex_unlock(&az->rules->lock);
-    return allowed;
+    return authz_rules_allow(az->rules, identity);
 }

@@ -30,9 +30,11 @@ bool authz_is_allowed(Authz *az, const char *identity);
  * authz-listfile watch); the next check sees the new ones.
  */
 typedef struct AuthzRules AuthzRules;
+AuthzRules *authz_rules_new(void);                     /* no rules, deny */
 AuthzRules *authz_rules_ref(AuthzRules *r);
 void authz_rules_unref(AuthzRules *r);                 /* NULL-safe */
 void authz_rules_set(AuthzRules *r, QAuthZListPolicy policy,
                      QAuthZListRuleList *rules);       /* takes @rules */
+bool authz_rules_allow(AuthzRules *r, const char *identity);
 
 #endif
