@@ -486,7 +486,7 @@ static gpointer migration_thread(gpointer opaque)
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         rate_window_add_counter(&r.w, &s->stats.multifd_bytes);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
-        migration_converge_start(&converge, s);
+        migration_converge_start(&converge, s, r.w.clock);
         s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
         ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
@@ -757,8 +757,7 @@ MigrationInfo *migration_source_info(MigrationState *s)
             info->expected_downtime = time_get(&s->expected_downtime);
         }
         info->ram = migration_ram_info(s, completed);
-        info->cpu_throttle_percentage = s->machine.throttle_get(s->machine.opaque);
-        info->has_cpu_throttle_percentage = info->cpu_throttle_percentage != 0;
+        migration_converge_info(s, info);
         if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
             info->xbzrle_cache = migration_xbzrle_info(s);
         }
