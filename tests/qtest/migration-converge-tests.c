@@ -442,7 +442,7 @@ static void test_dirty_limit_migration(void)
     /* migrate_cancel lifts the limit. */
     migrate_cancel(t->from);
     wait_for_migration_status(t->from, "cancelled", NULL);
-    json_node_unref(g_steal_pointer(&q));
+    g_clear_pointer(&q, json_node_unref);
     g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
 
     /* Again, to the end this time. */
@@ -453,7 +453,7 @@ static void test_dirty_limit_migration(void)
     migrate_ensure_converge(t->from);
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
-    json_node_unref(g_steal_pointer(&q));
+    g_clear_pointer(&q, json_node_unref);
     g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
     migrate_check_source_after(t);
     migrate_end(t, true);
