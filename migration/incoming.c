@@ -157,6 +157,16 @@ void incoming_resume_guest(MigrationIncomingState *mis)
     m->set_state(m->opaque, rs);
 }
 
+/* The destination's downtime marks: the payload's, and the guest resumed now. */
+static void incoming_mark_downtime(MigrationIncomingState *mis)
+{
+    SaveVMTimes t = savevm_state_times(mis->savevm);
+
+    mis->downtime_phases.load_start = t.load_first_end_us / 1000;
+    mis->downtime_phases.load_eof = t.load_eof_us / 1000;
+    mis->downtime_phases.resumed = g_get_monotonic_time() / 1000;
+}
+
 /* Main loop, BQL held: the incoming thread has ended (mis->finish). */
 static gboolean incoming_finish(gpointer opaque)
 {
@@ -174,6 +184,7 @@ static gboolean incoming_finish(gpointer opaque)
         /* Postcopy: RUN started the guest, and the status is postcopy-active. */
         if (!postcopy_incoming_ran(mis)) {
             incoming_resume_guest(mis);
+            incoming_mark_downtime(mis);
         }
         migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                           MIGRATION_STATUS_COMPLETED);
@@ -464,5 +475,8 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
     info->x_verify_ram = ram_verify_info(ram_state_verify(mis->ram), false);
+    if (st == MIGRATION_STATUS_COMPLETED) {
+        info->x_downtime_phases = downtime_phases_dest_info(&mis->downtime_phases);
+    }
     postcopy_incoming_info(mis, info);
 }

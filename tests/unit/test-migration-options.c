@@ -203,6 +203,8 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT,
         MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW,
         MIGRATION_PARAMETER_MAX_CPU_THROTTLE,
+        MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD,
+        MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
     };
     int n = 0;
 
@@ -264,6 +266,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_AUTO_CONVERGE,
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
         MIGRATION_CAPABILITY_MAPPED_RAM,
+        MIGRATION_CAPABILITY_DIRTY_LIMIT,
     };
     int n = 0;
 
@@ -291,6 +294,35 @@ static void test_caps_implemented(void)
     }
     /* ok[] and the three tried above: switchover-ack, x-verify-ram, postcopy-preempt. */
     g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 3);
+}
+
+/*
+ * dirty-limit needs an accelerator that limits vCPUs (QEMU: KVM's dirty
+ * ring): refused with QEMU's text where the host has none, after QEMU's
+ * conflict with auto-converge; offered, it switches on.
+ */
+static void test_caps_host_dirty_limit(void)
+{
+    g_autoptr(MigrationOptions) o = migration_options_new();
+    MigrationCapabilityStatus dl = { MIGRATION_CAPABILITY_DIRTY_LIMIT, true };
+    MigrationCapabilityStatus ac = { MIGRATION_CAPABILITY_AUTO_CONVERGE, true };
+    MigrationCapabilityStatusList both_tail = { .value = &ac };
+    MigrationCapabilityStatusList both = { .next = &both_tail, .value = &dl };
+    MigrationCapabilityStatusList one = { .value = &dl };
+    const MigrationCapsHost none = { .dirty_limit = false };
+    const MigrationCapsHost offered = { .dirty_limit = true };
+    GError *err = NULL;
+
+    g_assert_false(migration_options_set_caps_on(o, &one, &none, &err));
+    assert_error(err, "dirty-limit requires KVM with accelerator property "
+                 "'dirty-ring-size' set");
+    err = NULL;
+    g_assert_false(migration_options_set_caps_on(o, &both, &none, &err));
+    assert_error(err, "dirty-limit conflicts with auto-converge either of "
+                 "then available currently");
+    g_assert_false(migrate_cap(o, MIGRATION_CAPABILITY_DIRTY_LIMIT));
+    g_assert_true(migration_options_set_caps_on(o, &one, &offered, NULL));
+    g_assert_true(migrate_cap(o, MIGRATION_CAPABILITY_DIRTY_LIMIT));
 }
 
 static void test_caps_unimplemented_refused(void)
@@ -840,6 +872,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migration-options/copy-is-deep", test_copy_is_deep);
     g_test_add_func("/migration-options/query-caps-order", test_query_caps_order);
     g_test_add_func("/migration-options/caps/implemented", test_caps_implemented);
+    g_test_add_func("/migration-options/caps/host-dirty-limit",
+                    test_caps_host_dirty_limit);
     g_test_add_func("/migration-options/caps/unimplemented-refused",
                     test_caps_unimplemented_refused);
     g_test_add_func("/migration-options/caps/all-or-nothing",
