@@ -1,16 +1,27 @@
 /*
- * mapped-ram (QEMU's /migration/precopy/file/mapped-ram paths): the a-b
- * guest saved to a file with pages at fixed offsets, stopped and live, then
- * loaded with the memory check; the file's layout and size; QEMU's
- * refusals; and a truncated or corrupted file failing the load with an
- * error that names the block and the offset.
+ * mapped-ram (QEMU's /migration/precopy/file/mapped-ram and
+ * /migration/multifd/file/mapped-ram paths): the a-b guest saved to a file
+ * with pages at fixed offsets, stopped and live, by the migration thread or
+ * by multifd's writers, then loaded with the memory check; the file's
+ * layout and size; QEMU's refusals; and a truncated or corrupted file
+ * failing the load with an error that names the block and the offset.
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
 
 #define MAPPED_RAM_ALIGN    0x100000
 #define MAPPED_RAM_HDR_SIZE 28
@@ -24,6 +35,13 @@ static char *mapped_ram_uri(MigTest *t)
 {
     return g_strdup_printf("file:%s/migfile", t->dir);
 }
+
+/* How a test saves and loads. */
+typedef struct MappedRamCase {
+    bool live;
+    bool multifd;               /* 4 writer / reader threads on each side */
+    bool direct_io;             /* the direct-io parameter on both sides */
+} MappedRamCase;
 
 static uint64_t be_at(const uint8_t *p, int bytes)
 {
@@ -55,7 +73,7 @@ static size_t mapped_ram_find_header(const uint8_t *data, size_t len)
  * again in place: three passes).  The file is a valid layout and no larger than RAM plus
  * one aligned header region per block and the device state.
  */
-static MigTest *mapped_ram_save(bool live)
+static MigTest *mapped_ram_save(const MappedRamCase *c)
 {
     MigrateStart start = { 0 };
     MigTest *t = migrate_start(&start);
@@ -69,12 +87,27 @@ static MigTest *mapped_ram_save(bool live)
 
     migrate_set_capability(t->from, "mapped-ram", true);
     migrate_set_capability(t->to, "mapped-ram", true);
+    if (c->multifd) {
+        migrate_set_capability(t->from, "multifd", true);
+        migrate_set_capability(t->to, "multifd", true);
+        migrate_set_parameter_int(t->from, "multifd-channels", 4);
+        migrate_set_parameter_int(t->to, "multifd-channels", 4);
+    }
+    if (c->direct_io) {
+        qtest_qmp_assert_success(t->from, "{'execute': 'migrate-set-parameters', "
+                                 "'arguments': {'direct-io': true}}");
+        qtest_qmp_assert_success(t->to, "{'execute': 'migrate-set-parameters', "
+                                 "'arguments': {'direct-io': true}}");
+    }
     wait_for_serial(t->src_serial);
-    if (live) {
+    if (c->live) {
         migrate_ensure_non_converge(t->from);
         migrate_qmp(t->from, uri, NULL);
         /* The destination runs later: passes, not its memory, show pages went twice. */
         wait_for_migration_pass(t->from, 3);
+        /* multifd: mapped-ram's own writers, no multifd channels. */
+        g_assert_cmpint(migrate_thread_find(t->from, "mig/mapped") != 0, ==, c->multifd);
+        g_assert_cmpint(migrate_thread_find(t->from, "mig/mfdsend"), ==, 0);
         migrate_ensure_converge(t->from);
     } else {
         migrate_ensure_converge(t->from);
@@ -84,6 +117,7 @@ static MigTest *mapped_ram_save(bool live)
     }
     wait_for_migration_complete(t->from);
     migrate_check_source_after(t);
+    migrate_wait_thread_gone(t->from, "mig/mapped");
 
     total = migrate_query_ram_int(t->from, "total");
     g_assert_cmpint(stat(path, &st), ==, 0);
@@ -103,13 +137,13 @@ static MigTest *mapped_ram_save(bool live)
 }
 
 /* Load migfile into the destination and run the memory check. */
-static void mapped_ram_load_and_check(MigTest *t, bool live)
+static void mapped_ram_load_and_check(MigTest *t, const MappedRamCase *c)
 {
     g_autofree char *uri = mapped_ram_uri(t);
 
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_migration_complete(t->to);
-    if (live) {
+    if (c->live) {
         json_node_unref(migrate_eventwait(t->to, "RESUME"));
     } else {
         g_autofree char *runstate = migrate_runstate(t->to);
@@ -121,15 +155,17 @@ static void mapped_ram_load_and_check(MigTest *t, bool live)
     migrate_test_free(t);
 }
 
-static void test_mapped_ram(void)
+static void test_mapped_ram(gconstpointer data)
 {
-    mapped_ram_load_and_check(mapped_ram_save(false), false);
+    const MappedRamCase *c = data;
+
+    mapped_ram_load_and_check(mapped_ram_save(c), c);
 }
 
-static void test_mapped_ram_live(void)
-{
-    mapped_ram_load_and_check(mapped_ram_save(true), true);
-}
+static const MappedRamCase case_stopped = { 0 };
+static const MappedRamCase case_live = { .live = true };
+static const MappedRamCase case_multifd = { .multifd = true };
+static const MappedRamCase case_multifd_live = { .multifd = true, .live = true };
 
 /* Load the (damaged) migfile; the destination fails, keeps answering, never runs. */
 static char *mapped_ram_load_fail(MigTest *t)
@@ -162,7 +198,7 @@ static char *mapped_ram_load_fail(MigTest *t)
 /* The file ends inside the first block's page region: the load names the block and offset. */
 static void test_mapped_ram_truncated(void)
 {
-    MigTest *t = mapped_ram_save(false);
+    MigTest *t = mapped_ram_save(&case_stopped);
     g_autofree char *path = mapped_ram_path(t);
     g_autofree uint8_t *data = NULL;
     g_autofree char *desc = NULL;
@@ -196,7 +232,7 @@ static void test_mapped_ram_corrupt(void)
         { 4, 8, 0x10000, "page size 65536" },
         { 12, 8, G_MAXUINT64 - 4, "offsets out of range" },
     };
-    MigTest *t = mapped_ram_save(false);
+    MigTest *t = mapped_ram_save(&case_stopped);
     g_autofree char *path = mapped_ram_path(t);
     g_autofree uint8_t *data = NULL;
     gsize len;
@@ -223,7 +259,7 @@ static void test_mapped_ram_corrupt(void)
     migrate_test_free(t);
 }
 
-/* QEMU's refusals: capability pairs, a transport that cannot seek, and multifd (not built yet). */
+/* QEMU's refusals: capability pairs, a transport that cannot seek, multifd to a file without mapped-ram. */
 static void test_mapped_ram_refusals(void)
 {
     MigrateStart start = { 0 };
@@ -247,10 +283,11 @@ static void test_mapped_ram_refusals(void)
     g_assert_cmpstr(desc, ==, "Migration requires seekable transport (e.g. file)");
     g_clear_pointer(&desc, g_free);
 
+    migrate_set_capability(t->from, "mapped-ram", false);
     migrate_set_capability(t->from, "multifd", true);
     args = g_strdup_printf("{'uri': 'file:%s/migfile'}", t->dir);
     desc = migrate_qmp_fail(t->from, args);
-    g_assert_nonnull(strstr(desc, "mapped-ram with multifd"));
+    g_assert_cmpstr(desc, ==, "Migration requires multi-channel URIs (e.g. tcp)");
 
     migrate_set_capability(t->to, "mapped-ram", true);
     qtest_qmp_expect_error(t->to, "GenericError",
@@ -261,8 +298,11 @@ static void test_mapped_ram_refusals(void)
 
 void migration_register_mapped_ram_tests(void)
 {
-    g_test_add_func("/migration/precopy/file/mapped-ram", test_mapped_ram);
-    g_test_add_func("/migration/precopy/file/mapped-ram/live", test_mapped_ram_live);
+    g_test_add_data_func("/migration/precopy/file/mapped-ram", &case_stopped, test_mapped_ram);
+    g_test_add_data_func("/migration/precopy/file/mapped-ram/live", &case_live, test_mapped_ram);
+    g_test_add_data_func("/migration/multifd/file/mapped-ram", &case_multifd, test_mapped_ram);
+    g_test_add_data_func("/migration/multifd/file/mapped-ram/live", &case_multifd_live,
+                         test_mapped_ram);
     g_test_add_func("/migration/precopy/file/mapped-ram/truncated", test_mapped_ram_truncated);
     g_test_add_func("/migration/precopy/file/mapped-ram/corrupt", test_mapped_ram_corrupt);
     g_test_add_func("/migration/precopy/file/mapped-ram/refusals", test_mapped_ram_refusals);
