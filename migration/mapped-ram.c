@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAPPED_RAM_HDR_VERSION          1
@@ -66,6 +67,32 @@ static char *mapped_ram_fd_name(int fd)
 }
 
 /*
+ * Page I/O is aligned to the target page (slots, lengths and guest memory
+ * alike), which O_DIRECT takes where the filesystem asks for no more.
+ * Kernels (and headers) before 6.1 do not say; a misaligned write then
+ * fails naming its offset.
+ */
+static bool mapped_ram_direct_aligned(int dfd, const char *name, GError **errp)
+{
+#ifdef STATX_DIOALIGN
+    struct statx stx;
+
+    if (statx(dfd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0 ||
+        !(stx.stx_mask & STATX_DIOALIGN) || stx.stx_dio_offset_align == 0) {
+        return true;
+    }
+    if (stx.stx_dio_offset_align > TARGET_PAGE_SIZE ||
+        stx.stx_dio_mem_align > TARGET_PAGE_SIZE) {
+        error_setg(errp, "direct-io: '%s' needs I/O aligned to %u bytes (memory %u), "
+                   "more than the %u-byte pages mapped-ram writes",
+                   name, stx.stx_dio_offset_align, stx.stx_dio_mem_align, TARGET_PAGE_SIZE);
+        return false;
+    }
+#endif
+    return true;
+}
+
+/*
  * A second open file description of @fd's file with O_DIRECT: the stream
  * keeps its buffered, unaligned I/O.  QEMU's text where the filesystem
  * refuses O_DIRECT.
@@ -78,6 +105,10 @@ static int mapped_ram_open_direct(int fd, bool outgoing, GError **errp)
     int dfd = open(link, flags | O_DIRECT);
 
     if (dfd >= 0) {
+        if (!mapped_ram_direct_aligned(dfd, name, errp)) {
+            close(dfd);
+            return -1;
+        }
         return dfd;
     }
     if (errno == EINVAL) {

@@ -67,6 +67,69 @@ static size_t mapped_ram_find_header(const uint8_t *data, size_t len)
     g_error("no mapped-ram header in the file");
 }
 
+/* Can @dir's filesystem open files with O_DIRECT? */
+static bool dir_allows_o_direct(const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, "dio-probe", NULL);
+    int fd = open(path, O_CREAT | O_WRONLY | O_DIRECT, 0600);
+
+    unlink(path);
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* Pages of the file at @path's [@off, @off + @len) that sit in the page cache. */
+static uint64_t page_cache_resident(const char *path, uint64_t off, uint64_t len)
+{
+    long host_page = sysconf(_SC_PAGESIZE);
+    uint64_t resident = 0;
+    int fd = open(path, O_RDONLY);
+    g_autofree unsigned char *vec = g_malloc(len / host_page);
+    void *map;
+
+    g_assert_cmpint(fd, >=, 0);
+    map = mmap(NULL, off + len, PROT_READ, MAP_SHARED, fd, 0);
+    g_assert_true(map != MAP_FAILED);
+    g_assert_cmpint(mincore((uint8_t *)map + off, len, vec), ==, 0);
+    for (uint64_t i = 0; i < len / host_page; i++) {
+        resident += vec[i] & 1;
+    }
+    munmap(map, off + len);
+    close(fd);
+    return resident;
+}
+
+/*
+ * direct-io: none of the first block's page region is in the page cache
+ * after the save (its pages went round it), unless the file is on tmpfs,
+ * whose files are the cache.
+ */
+static void mapped_ram_check_uncached(const char *path)
+{
+    g_autofree uint8_t *head = g_malloc(MAPPED_RAM_ALIGN);    /* not the pages after it */
+    struct statfs fs;
+    uint64_t pages, length;
+    size_t hdr;
+    ssize_t n;
+    int fd = open(path, O_RDONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    n = pread(fd, head, MAPPED_RAM_ALIGN, 0);
+    g_assert_cmpint(n, ==, MAPPED_RAM_ALIGN);
+    g_assert_cmpint(fstatfs(fd, &fs), ==, 0);
+    close(fd);
+    if (fs.f_type == TMPFS_MAGIC) {
+        return;
+    }
+    hdr = mapped_ram_find_header(head, MAPPED_RAM_ALIGN);
+    pages = be_at(head + hdr + 20, 8);
+    length = be_at(head + hdr - 8, 8);      /* the block list's used_length */
+    g_assert_cmpuint(page_cache_resident(path, pages, length), ==, 0);
+}
+
 /*
  * Save the a-b guest with mapped-ram to migfile: stopped, or live (the
  * guest dirties memory the migration already wrote, so slots are written
@@ -128,6 +191,9 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
     g_assert_cmpint(st.st_size, <=, total + 8 * MAPPED_RAM_ALIGN);
     g_assert_cmpint(st.st_size, >=, total);
 
+    if (c->direct_io) {
+        mapped_ram_check_uncached(path);   /* before anything reads the file */
+    }
     g_assert_true(g_file_get_contents(path, (char **)&data, &len, NULL));
     g_assert_cmphex(be_at(data, 4), ==, 0x5145564d);
     hdr = mapped_ram_find_header(data, len);
@@ -160,6 +226,73 @@ static void test_mapped_ram(gconstpointer data)
     const MappedRamCase *c = data;
 
     mapped_ram_load_and_check(mapped_ram_save(c), c);
+}
+
+/*
+ * direct-io with multifd (QEMU's /dio): the pages bypass the page cache on
+ * the way out (none of the page region is cached after the save, where the
+ * filesystem is not tmpfs, whose files are the cache), and the load reads
+ * them back with O_DIRECT; the memory check as ever.
+ */
+static void test_mapped_ram_dio(void)
+{
+    static const MappedRamCase c = { .multifd = true, .direct_io = true };
+    g_autofree char *probe_dir = g_dir_make_tmp("tern-dio-XXXXXX", NULL);
+    MigTest *t;
+
+    g_assert_nonnull(probe_dir);
+    if (!dir_allows_o_direct(probe_dir)) {
+        rmdir(probe_dir);
+        g_test_skip("the temporary directory's filesystem does not support O_DIRECT");
+        return;
+    }
+    rmdir(probe_dir);
+    t = mapped_ram_save(&c);
+    mapped_ram_load_and_check(t, &c);
+}
+
+/*
+ * direct-io where the filesystem refuses O_DIRECT (ramfs, mounted in a
+ * mount namespace of this test process, which the tern processes started
+ * after it share): the migration fails with QEMU's text, the guest runs on.
+ */
+static void test_mapped_ram_dio_refused(void)
+{
+    MigrateStart start = { .only_source = true };
+    g_autofree char *mnt = g_dir_make_tmp("tern-ramfs-XXXXXX", NULL);
+    g_autofree char *args = NULL;
+    g_autofree char *desc = NULL;
+    g_autofree char *expect = NULL;
+    g_autofree char *runstate = NULL;
+    MigTest *t;
+
+    g_assert_nonnull(mnt);
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("none", mnt, "ramfs", 0, NULL) < 0) {
+        g_autofree char *why = g_strdup_printf("cannot mount a ramfs in a mount namespace: %s",
+                                               g_strerror(errno));
+
+        rmdir(mnt);
+        g_test_skip(why);
+        return;
+    }
+    t = migrate_start(&start);
+    migrate_set_capability(t->from, "mapped-ram", true);
+    migrate_set_capability(t->from, "multifd", true);
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'direct-io': true}}");
+    args = g_strdup_printf("file:%s/migfile", mnt);
+    migrate_qmp(t->from, args, NULL);
+    desc = wait_for_migration_fail(t->from, true);
+    expect = g_strdup_printf("Could not open '%s/migfile': filesystem does not support "
+                             "O_DIRECT", mnt);
+    g_assert_cmpstr(desc, ==, expect);
+    runstate = migrate_runstate(t->from);
+    g_assert_cmpstr(runstate, ==, "running");
+    migrate_test_free(t);
+    g_assert_cmpint(umount2(mnt, MNT_DETACH), ==, 0);
+    rmdir(mnt);
 }
 
 static const MappedRamCase case_stopped = { 0 };
@@ -303,6 +436,9 @@ void migration_register_mapped_ram_tests(void)
     g_test_add_data_func("/migration/multifd/file/mapped-ram", &case_multifd, test_mapped_ram);
     g_test_add_data_func("/migration/multifd/file/mapped-ram/live", &case_multifd_live,
                          test_mapped_ram);
+    g_test_add_func("/migration/multifd/file/mapped-ram/dio", test_mapped_ram_dio);
+    g_test_add_func("/migration/multifd/file/mapped-ram/dio/refused",
+                    test_mapped_ram_dio_refused);
     g_test_add_func("/migration/precopy/file/mapped-ram/truncated", test_mapped_ram_truncated);
     g_test_add_func("/migration/precopy/file/mapped-ram/corrupt", test_mapped_ram_corrupt);
     g_test_add_func("/migration/precopy/file/mapped-ram/refusals", test_mapped_ram_refusals);
