@@ -81,4 +81,20 @@ bool mapped_ram_pool_failed(MappedRamPool *p);
 /* Move the finished jobs' counts into @counts (added), zeroing the pool's. */
 void mapped_ram_pool_take_counts(MappedRamPool *p, MappedRamCounts *counts);
 
+/* ---- mapped-ram-map.c: x-mapped-ram-restore ---- */
+
+typedef struct MappedRamDetach MappedRamDetach;
+
+/*
+ * Map @rb's page region, at @pages_offset of @fd, over @rb's memory
+ * (private, copy-on-write), the pages whose @bitmap bit is clear zero; a
+ * thread added to *@detach (created if NULL) then makes every page a
+ * private copy.  1 when mapped; 0 (with a warning saying why) when this
+ * block or file does not allow it and the caller reads the pages; -1 with
+ * @errp set on failure.
+ */
+int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
+                         const unsigned long *bitmap, MappedRamDetach **detach,
+                         GError **errp);
+
 #endif

@@ -47,6 +47,7 @@ struct MappedRam {
     int io_fd;                      /* page I/O: @fd, or an O_DIRECT reopening of it */
     MappedRamPool *pool;            /* multifd: the workers; NULL: this thread */
     bool map_restore;               /* destination: map page regions (x-mapped-ram-restore) */
+    MappedRamDetach *detach;        /* what mapping them started, for the RAM state */
     GArray *blocks;                 /* MappedRamBlock, in block-list order */
     guint last;                     /* index of the last block looked up */
 
@@ -144,6 +145,7 @@ MappedRam *mapped_ram_new(int fd, const MigrationOptions *opts, bool outgoing, G
     if (migrate_cap(opts, MIGRATION_CAPABILITY_MULTIFD)) {
         m->pool = mapped_ram_pool_new(m->io_fd, p->multifd_channels);
     }
+    m->map_restore = !outgoing && migrate_cap(opts, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE);
     return m;
 }
 
@@ -153,6 +155,7 @@ void mapped_ram_free(MappedRam *m)
         return;
     }
     mapped_ram_pool_free(m->pool);
+    mapped_ram_detach_free(m->detach);
     if (m->io_fd != m->fd) {
         close(m->io_fd);
     }
@@ -486,12 +489,17 @@ bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos
 {
     MappedRamBlock b = { .rb = rb };
     uint64_t here, next;
+    int mapped = 0;
     bool ok;
 
     ok = mapped_ram_load_header(f, &b, pos, errp) &&
          mapped_ram_file_pos(m, f, true, &here, errp) &&
-         mapped_ram_load_bitmap(m, &b, pos, errp) &&
-         mapped_ram_load_pages(m, &b, pos, errp);
+         mapped_ram_load_bitmap(m, &b, pos, errp);
+    if (ok && m->map_restore) {
+        mapped = mapped_ram_map_block(m->fd, rb, b.pages_offset, b.bitmap, &m->detach, errp);
+        ok = mapped >= 0;
+    }
+    ok = ok && (mapped > 0 || mapped_ram_load_pages(m, &b, pos, errp));
     g_clear_pointer(&b.bitmap, g_free);
     if (!ok) {
         return false;
@@ -509,4 +517,9 @@ bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos
     }
     qemu_file_jump(f, qemu_file_tell(f) + (next - here));
     return true;
+}
+
+MappedRamDetach *mapped_ram_take_detach(MappedRam *m)
+{
+    return m ? g_steal_pointer(&m->detach) : NULL;
 }

@@ -75,4 +75,25 @@ bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp);
 bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos,
                            GError **errp);
 
+/* ---- after an x-mapped-ram-restore load ---- */
+
+typedef struct MappedRamDetach MappedRamDetach;
+
+/*
+ * The threads that make the mapped blocks' pages private copies, from
+ * @m's load on (transfer full; NULL when nothing was mapped).  Called once
+ * the load is over, before @m is freed.
+ */
+MappedRamDetach *mapped_ram_take_detach(MappedRam *m);
+
+/*
+ * Wait until the guest's memory no longer depends on the file it was
+ * mapped from (before a migration opens a file, which may be the same).
+ * One thread at a time; NULL-safe.
+ */
+void mapped_ram_detach_wait(MappedRamDetach *d);
+
+/* Wait, then free; NULL-safe. */
+void mapped_ram_detach_free(MappedRamDetach *d);
+
 #endif

@@ -251,7 +251,10 @@ static void migration_record_final_throughput(MigrationState *s)
  */
 static bool migration_connect(MigrationState *s, GError **errp)
 {
-    Channel *ch = transport_connect(s->addr, s->cancel, errp);
+    Channel *ch;
+
+    ram_state_wait_mapped_restore(s->ram);     /* a file: may be the one mapped */
+    ch = transport_connect(s->addr, s->cancel, errp);
 
     if (!ch) {
         return false;

@@ -63,6 +63,7 @@ void ram_state_free(RAMState *rs)
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
     mapped_ram_free(rs->mapped_ram);
+    mapped_ram_detach_free(rs->mapped_detach);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
@@ -101,6 +102,11 @@ void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
     rs->mapped_ram = mapped_ram;
+}
+
+void ram_state_wait_mapped_restore(RAMState *rs)
+{
+    mapped_ram_detach_wait(rs->mapped_detach);
 }
 
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)

@@ -129,6 +129,13 @@ typedef struct MappedRam MappedRam;
  */
 void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram);
 
+/*
+ * After an x-mapped-ram-restore load: wait until guest memory no longer
+ * depends on the file it was mapped from (migration thread, before it
+ * opens a file of its own, which may be that one).
+ */
+void ram_state_wait_mapped_restore(RAMState *rs);
+
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 

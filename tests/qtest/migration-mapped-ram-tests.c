@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -41,6 +42,7 @@ typedef struct MappedRamCase {
     bool live;
     bool multifd;               /* 4 writer / reader threads on each side */
     bool direct_io;             /* the direct-io parameter on both sides */
+    bool map_restore;           /* x-mapped-ram-restore on the destination */
 } MappedRamCase;
 
 static uint64_t be_at(const uint8_t *p, int bytes)
@@ -155,6 +157,9 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
         migrate_set_capability(t->to, "multifd", true);
         migrate_set_parameter_int(t->from, "multifd-channels", 4);
         migrate_set_parameter_int(t->to, "multifd-channels", 4);
+    }
+    if (c->map_restore) {
+        migrate_set_capability(t->to, "x-mapped-ram-restore", true);
     }
     if (c->direct_io) {
         qtest_qmp_assert_success(t->from, "{'execute': 'migrate-set-parameters', "
@@ -295,10 +300,92 @@ static void test_mapped_ram_dio_refused(void)
     rmdir(mnt);
 }
 
+/* Where a page of zeros sits, far from a-b's range: its bit is clear. */
+#define MAPPED_RAM_ZERO_GPA (32u << 20)
+
+/*
+ * /proc/@pid/smaps for the mappings of @path: their Size and Anonymous
+ * (pages made private copies) in kB; false when nothing maps it.
+ */
+static bool mapped_file_usage(pid_t pid, const char *path, uint64_t *size_kb,
+                              uint64_t *anon_kb)
+{
+    g_autofree char *smaps = g_strdup_printf("/proc/%d/smaps", (int)pid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool in_file = false, found = false;
+
+    *size_kb = *anon_kb = 0;
+    g_assert_true(g_file_get_contents(smaps, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long long kb, start, end;
+        char perms[5];
+
+        /* A mapping's first line: "start-end perms offset dev inode path". */
+        if (sscanf(*l, "%llx-%llx %4s", &start, &end, perms) == 3) {
+            in_file = g_str_has_suffix(*l, path);
+            found |= in_file;
+        } else if (in_file && sscanf(*l, "Size: %llu kB", &kb) == 1) {
+            *size_kb += kb;
+        } else if (in_file && sscanf(*l, "Anonymous: %llu kB", &kb) == 1) {
+            *anon_kb += kb;
+        }
+    }
+    return found;
+}
+
+/*
+ * x-mapped-ram-restore: the destination maps the file's page region over
+ * its RAM instead of reading it.  A slot whose bit is clear is given stale
+ * bytes first (as a page written in one round and zero in a later one
+ * leaves it): the guest must still see zeros there.  The mapping is seen
+ * in the destination's smaps; its detach thread then makes every page a
+ * private copy (waited for, up to the usual deadline); the memory check
+ * as ever.
+ */
+static void test_mapped_ram_restore(gconstpointer data)
+{
+    const MappedRamCase *c = data;
+    MigTest *t = mapped_ram_save(c);
+    g_autofree char *path = mapped_ram_path(t);
+    g_autofree char *uri = mapped_ram_uri(t);
+    g_autofree uint8_t *head = g_malloc(MAPPED_RAM_ALIGN);
+    uint8_t stale[MIG_PAGE_SIZE];
+    gint64 deadline;
+    uint64_t pages, size_kb, anon_kb;
+    int fd = open(path, O_RDWR);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pread(fd, head, MAPPED_RAM_ALIGN, 0), ==, MAPPED_RAM_ALIGN);
+    pages = be_at(head + mapped_ram_find_header(head, MAPPED_RAM_ALIGN) + 20, 8);
+    memset(stale, 0xa5, sizeof(stale));
+    g_assert_cmpint(pwrite(fd, stale, sizeof(stale), pages + MAPPED_RAM_ZERO_GPA), ==,
+                    sizeof(stale));
+    close(fd);
+
+    migrate_incoming_qmp(t->to, uri, NULL);
+    wait_for_migration_complete(t->to);
+    g_assert_true(mapped_file_usage(qtest_pid(t->to), path, &size_kb, &anon_kb));
+    g_assert_cmpuint(size_kb, ==, t->ram_mib << 10);
+    g_assert_cmphex(qtest_readq(t->qto, MAPPED_RAM_ZERO_GPA), ==, 0);
+    g_assert_cmphex(qtest_readq(t->qto, MAPPED_RAM_ZERO_GPA + MIG_PAGE_SIZE - 8), ==, 0);
+    deadline = qtest_deadline_ms(60 * 1000);
+    while (mapped_file_usage(qtest_pid(t->to), path, &size_kb, &anon_kb), anon_kb < size_kb) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(10 * 1000);
+    }
+    qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 static const MappedRamCase case_stopped = { 0 };
 static const MappedRamCase case_live = { .live = true };
 static const MappedRamCase case_multifd = { .multifd = true };
 static const MappedRamCase case_multifd_live = { .multifd = true, .live = true };
+static const MappedRamCase case_map = { .map_restore = true };
+static const MappedRamCase case_multifd_map = { .multifd = true, .map_restore = true };
 
 /* Load the (damaged) migfile; the destination fails, keeps answering, never runs. */
 static char *mapped_ram_load_fail(MigTest *t)
@@ -436,6 +523,10 @@ void migration_register_mapped_ram_tests(void)
     g_test_add_data_func("/migration/multifd/file/mapped-ram", &case_multifd, test_mapped_ram);
     g_test_add_data_func("/migration/multifd/file/mapped-ram/live", &case_multifd_live,
                          test_mapped_ram);
+    g_test_add_data_func("/migration/precopy/file/mapped-ram/mapped-restore", &case_map,
+                         test_mapped_ram_restore);
+    g_test_add_data_func("/migration/multifd/file/mapped-ram/mapped-restore",
+                         &case_multifd_map, test_mapped_ram_restore);
     g_test_add_func("/migration/multifd/file/mapped-ram/dio", test_mapped_ram_dio);
     g_test_add_func("/migration/multifd/file/mapped-ram/dio/refused",
                     test_mapped_ram_dio_refused);
