@@ -41,6 +41,9 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23      /* Linux 5.14 */
 #endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4          /* Linux 5.7; any private mapping since 5.13 */
+#endif
 
 /* What the detach thread makes private at once: one transparent huge page's worth. */
 #define MAPPED_RAM_DETACH_CHUNK (2u * 1024 * 1024)
@@ -63,6 +66,7 @@ struct MappedRamDetach {
 typedef struct MappedRamDetachJob {
     uint8_t *host;
     uint64_t len;
+    void *old;              /* the block's memory before, to unmap; or NULL */
 } MappedRamDetachJob;
 
 /* Why @rb's region at @pages_offset of @fd cannot be mapped, or NULL if it can. */
@@ -138,6 +142,9 @@ static gpointer mapped_ram_detach_thread(gpointer opaque)
     g_autofree MappedRamDetachJob *job = opaque;
 
     setpriority(PRIO_PROCESS, syscall(SYS_gettid), MAPPED_RAM_DETACH_NICE);
+    if (job->old) {
+        munmap(job->old, job->len);
+    }
     for (uint64_t off = 0; off < job->len; off += MAPPED_RAM_DETACH_CHUNK) {
         uint64_t n = MIN(MAPPED_RAM_DETACH_CHUNK, job->len - off);
 
@@ -162,6 +169,7 @@ int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
     g_autofree char *why = mapped_ram_map_refusal(fd, rb, pages_offset);
     MappedRamDetachJob *job;
     uint8_t *map;
+    void *old;
 
     if (why) {
         warn_report("x-mapped-ram-restore: RAM block \"%s\" is read, not mapped: %s",
@@ -178,12 +186,24 @@ int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
         munmap(map, rb->used_length);
         return -1;
     }
+    /*
+     * Freeing what the block held (a preallocated destination's every
+     * page) takes a while: its pages move elsewhere, to be unmapped by the
+     * detach thread, and the block's range stays mapped, empty.
+     */
+    old = mremap(rb->host, rb->used_length, rb->used_length,
+                 MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
     /* One step: the block is never without memory behind it. */
     if (mremap(map, rb->used_length, rb->used_length, MREMAP_MAYMOVE | MREMAP_FIXED,
                rb->host) == MAP_FAILED) {
         error_setg_errno(errp, errno, "mapped-ram: mapping the page region over RAM block "
                          "\"%s\"", rb->idstr);
         munmap(map, rb->used_length);
+        if (old != MAP_FAILED) {
+            /* Put it back (best effort: the load fails anyway). */
+            mremap(old, rb->used_length, rb->used_length, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   rb->host);
+        }
         return -1;
     }
     if (!*detach) {
@@ -193,6 +213,7 @@ int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
     job = g_new0(MappedRamDetachJob, 1);
     job->host = rb->host;
     job->len = rb->used_length;
+    job->old = old != MAP_FAILED ? old : NULL;
     g_ptr_array_add((*detach)->threads,
                     g_thread_new("mig/detach", mapped_ram_detach_thread, job));
     return 1;
