@@ -192,6 +192,25 @@ static gboolean incoming_finish(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/*
+ * mapped-ram, as the file is opened (main loop, BQL held): pages are read
+ * at their offsets, with multifd by mapped-ram's own workers, never over
+ * multifd channels.
+ */
+static bool incoming_mapped_ram_setup(MigrationIncomingState *mis, Channel *ch, GError **errp)
+{
+    MappedRam *mapped_ram = NULL;
+
+    if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM)) {
+        mapped_ram = mapped_ram_new(channel_fd(ch), mis->opts, false, errp);
+        if (!mapped_ram) {
+            return false;
+        }
+    }
+    ram_state_set_mapped_ram(mis->ram, mapped_ram);
+    return true;
+}
+
 /* The multifd receive side, as the first channel arrives (main loop, BQL held). */
 static bool incoming_multifd_setup(MigrationIncomingState *mis, GError **errp)
 {
@@ -387,12 +406,13 @@ static bool incoming_accept(int fd, void *opaque)
         ram_verify_start(ram_state_verify(mis->ram),
                          migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
-        if (mis->ram) {
-            ram_state_set_mapped_ram(mis->ram, migrate_cap(mis->opts,
-                                                           MIGRATION_CAPABILITY_MAPPED_RAM)
-                                               ? channel_fd(ch) : -1);
+        if (mis->ram && !incoming_mapped_ram_setup(mis, ch, &err)) {
+            channel_close(ch, NULL);
+            incoming_fail(mis, err);
+            return false;
         }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
+            !migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
             !incoming_multifd_setup(mis, &err)) {
             channel_close(ch, NULL);
             incoming_fail(mis, err);

@@ -255,7 +255,10 @@ static void migration_record_final_throughput(MigrationState *s)
  */
 static bool migration_connect(MigrationState *s, GError **errp)
 {
-    Channel *ch = transport_connect(s->addr, s->cancel, errp);
+    Channel *ch;
+
+    ram_state_wait_mapped_restore(s->ram);     /* a file: may be the one mapped */
+    ch = transport_connect(s->addr, s->cancel, errp);
 
     if (!ch) {
         return false;
@@ -275,8 +278,8 @@ static bool migration_connect(MigrationState *s, GError **errp)
 /*
  * With the multifd capability, connect the multifd channels (through the
  * same transport_connect as the main one, on the same cancel token) and
- * start their send threads; then tell RAM where pages go and how zero
- * pages are found.
+ * start their send threads; with mapped-ram, its page writers instead;
+ * then tell RAM where pages go and how zero pages are found.
  */
 static bool migration_multifd_start(MigrationState *s, GError **errp)
 {
@@ -290,8 +293,16 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         .verify = ram_state_verify(s->ram),
         .tls = s->tls,
     };
+    MappedRam *mapped_ram = NULL;
 
-    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MAPPED_RAM)) {
+        /* Its own workers write the pages: no multifd channels (mapped-ram.h). */
+        mapped_ram = mapped_ram_new(channel_fd(qemu_file_channel(s->to_dst)), s->run_opts,
+                                    true, errp);
+        if (!mapped_ram) {
+            return false;
+        }
+    } else if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
         s->machine.uuid(s->machine.opaque, cfg.uuid);
         s->multifd = multifd_send_new(s->addr, s->cancel, &cfg, &s->stats, errp);
         if (!s->multifd) {
@@ -299,8 +310,7 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         }
     }
     ram_state_set_send_options(s->ram, p->zero_page_detection, s->multifd);
-    ram_state_set_mapped_ram(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MAPPED_RAM)
-                                     ? channel_fd(qemu_file_channel(s->to_dst)) : -1);
+    ram_state_set_mapped_ram(s->ram, mapped_ram);
     return true;
 }
 
@@ -609,6 +619,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
+         !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||
         !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);

@@ -34,6 +34,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
     [MIGRATION_CAPABILITY_DIRTY_LIMIT] = true,
+    [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -79,6 +80,8 @@ static const CapRule cap_rules[] = {
       false, "x-verify-ram does not cover postcopy-ram yet" },
     { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
       false, "x-verify-ram does not cover mapped-ram yet" },
+    { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
+      true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */
@@ -381,7 +384,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "\"multifd\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_DIRECT_IO] = {
-        .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },
+        .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
 };
 
 bool migration_param_is_implemented(MigrationParameter param)
