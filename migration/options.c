@@ -33,6 +33,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
+    [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
