@@ -64,6 +64,10 @@ class SweepCounter(threading.Thread):
     def __init__(self, vm, kind, addr):
         super().__init__(daemon=True)
         self.vm, self.kind, self.addr = vm, kind, addr
+        # QEMU: a monitor of its own, as the main thread's waits for events on the first.
+        self.qmp = None
+        if kind == "qemu":
+            self.qmp = ternvm.QMP(os.path.join(vm.dir, "sampler.sock"))
         self.sweeps = 0
         self.stop = threading.Event()
         self.last = self.read()
@@ -71,7 +75,7 @@ class SweepCounter(threading.Thread):
     def read(self):
         if self.kind == "tern":
             return self.vm.qtest.memread(self.addr, 1)[0]
-        out = self.vm.qmp.hmp(f"xp /1bx 0x{self.addr:x}")
+        out = self.qmp.hmp(f"xp /1bx 0x{self.addr:x}")
         return int(re.search(r":\s*0x([0-9a-f]+)", out).group(1), 16)
 
     def run(self):
@@ -89,8 +93,10 @@ class SweepCounter(threading.Thread):
 def start_vm(bench, vmm, size, rundir):
     d = os.path.join(rundir, "src")
     os.makedirs(d)
-    return ternvm.VM(vmm.binary, bench.vm_args(vmm, ("a-b", size, "unix"), "src", rundir),
-                     "src", d, qtest=vmm.kind == "tern")
+    args = bench.vm_args(vmm, ("a-b", size, "unix"), "src", rundir)
+    if vmm.kind == "qemu":
+        args += ["-qmp", f"unix:{os.path.join(d, 'sampler.sock')},server=on,wait=off"]
+    return ternvm.VM(vmm.binary, args, "src", d, qtest=vmm.kind == "tern")
 
 
 def snapshot_once(bench, vmm, size, run, window):
