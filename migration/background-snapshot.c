@@ -42,16 +42,6 @@ bool background_snapshot_check_host(GPtrArray *blocks, GError **errp)
            ram_write_tracking_compatible(blocks, errp);
 }
 
-/* Put the run state back as it was before the instant (BQL held). */
-static void background_snapshot_resume(MigrationState *s)
-{
-    if (s->vm_old_state == RUN_STATE_RUNNING) {
-        s->machine.start(s->machine.opaque);
-    } else {
-        s->machine.set_state(s->machine.opaque, s->vm_old_state);
-    }
-}
-
 /*
  * The instant (BQL held): *@devices gets the device state as of now, RAM
  * is write-protected, and the guest goes on as it was.
@@ -64,14 +54,19 @@ static bool background_snapshot_instant(MigrationState *s, GBytes **devices, GEr
 
     s->vm_old_state = s->machine.get_state(s->machine.opaque);
     global_state_store(s->global_state, s->vm_old_state);
-    s->machine.stop(s->machine.opaque, RUN_STATE_PAUSED);
+    /* As QEMU's vm_stop(): a guest that does not run (paused, prelaunch) keeps its state. */
+    if (s->vm_old_state == RUN_STATE_RUNNING) {
+        s->machine.stop(s->machine.opaque, RUN_STATE_PAUSED);
+    }
     ok = savevm_state_complete_non_iterable(s->savevm, fb, errp) &&
          ram_write_tracking_start(s->ram, errp);
     if (ok) {
         *devices = qemu_file_output_buffer_bytes(fb);
     }
     qemu_fclose(fb, NULL);
-    background_snapshot_resume(s);
+    if (s->vm_old_state == RUN_STATE_RUNNING) {
+        s->machine.start(s->machine.opaque);
+    }
     /* As QEMU reports it: how long the guest stood still. */
     __atomic_store_n(&s->downtime, g_get_monotonic_time() / 1000 - stop_ms, __ATOMIC_RELAXED);
     return ok;

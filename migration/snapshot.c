@@ -8,6 +8,7 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "migration/ram-verify.h"
 #include "ram-write-tracking.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -107,6 +108,8 @@ static bool snapshots_write(MigrationObjects *o, int fd, GError **errp)
         return false;
     }
     snapshots_config(o, &cfg);
+    /* No x-verify-ram section (a migration may have left it on): nobody compares here. */
+    ram_verify_start(ram_state_verify(o->ram), false);
     ram_state_set_single_pass(o->ram, true);
     ram_state_set_xbzrle(o->ram, false, 0);
     ram_state_set_send_options(o->ram, ZERO_PAGE_DETECTION_MULTIFD, NULL);

@@ -206,6 +206,39 @@ static void test_snapshot_file(void)
     migrate_test_free(t);
 }
 
+/* A paused guest: nothing stops or resumes, it stays paused, and the image loads paused. */
+static void test_snapshot_paused(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *file = migrate_test_path(t, "snapfile");
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    g_autofree char *src_state = NULL;
+    g_autofree char *dst_state = NULL;
+    MigrateStart dst = { 0 };
+
+    if (!snapshot_enable(t)) {
+        migrate_test_free(t);
+        return;
+    }
+    wait_for_serial(t->src_serial);
+    qtest_qmp_assert_success(t->from, "{'execute': 'stop'}");
+    json_node_unref(migrate_eventwait(t->from, "STOP"));
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_complete(t->from);
+    src_state = migrate_runstate(t->from);
+    g_assert_cmpstr(src_state, ==, "paused");
+
+    migrate_start_destination(t, &dst);
+    migrate_incoming_qmp(t->to, uri, NULL);
+    wait_for_migration_complete(t->to);
+    dst_state = migrate_runstate(t->to);
+    g_assert_cmpstr(dst_state, ==, "paused");
+    qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 /* Cancelled while the stream stalls: the write protection goes, the guest runs on unharmed. */
 static void test_snapshot_cancel(void)
 {
@@ -274,6 +307,7 @@ void migration_register_snapshot_tests(void)
 {
     g_test_add_func("/migration/background-snapshot/unix/instant", test_snapshot_instant_interp);
     g_test_add_func("/migration/background-snapshot/file", test_snapshot_file);
+    g_test_add_func("/migration/background-snapshot/paused", test_snapshot_paused);
     g_test_add_func("/migration/background-snapshot/cancel", test_snapshot_cancel);
     g_test_add_func("/migration/background-snapshot/refusals", test_snapshot_refusals);
 }
