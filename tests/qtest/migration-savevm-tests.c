@@ -36,20 +36,35 @@ static char *savevm_hmp(SavevmTest *v, const char *line)
     return g_strdup(json_object_get_string_member(o, "return"));
 }
 
-/* The a-b source with a snapshot store (@with_store false: none), its guest started. */
-static SavevmTest *savevm_start(bool with_store)
+/*
+ * The a-b source with a snapshot store (@with_store false: none), its guest
+ * started, on @accel (NULL: interp); NULL after g_test_skip() when kvm is unusable.
+ */
+static SavevmTest *savevm_start_on(const char *accel, bool with_store)
 {
     SavevmTest *v = g_new0(SavevmTest, 1);
     g_autofree char *opts = NULL;
-    MigrateStart start = { .only_source = true };
+    MigrateStart start = { .only_source = true, .accel = accel };
 
     v->tmp = g_dir_make_tmp("tern-savevm-XXXXXX", NULL);
     v->store = g_strdup_printf("%s/store", v->tmp);
     opts = g_strdup_printf("-machine snapshot-dir=%s", v->store);
     start.src_opts = with_store ? opts : NULL;
     v->t = migrate_start(&start);
+    if (!v->t) {
+        rmdir(v->tmp);
+        g_free(v->tmp);
+        g_free(v->store);
+        g_free(v);
+        return NULL;
+    }
     wait_for_serial(v->t->src_serial);
     return v;
+}
+
+static SavevmTest *savevm_start(bool with_store)
+{
+    return savevm_start_on(NULL, with_store);
 }
 
 static gint savevm_cmp_names(gconstpointer a, gconstpointer b)
@@ -132,14 +147,17 @@ static void savevm_check_info_row(const char *info, const char *tag)
     }
 }
 
-static void test_savevm_hmp(void)
+static void test_savevm_hmp_on(const char *accel)
 {
-    SavevmTest *v = savevm_start(true);
+    SavevmTest *v = savevm_start_on(accel, true);
     g_autofree char *out = NULL;
     g_autofree char *info = NULL;
     g_autofree char *files = NULL;
     uint32_t counter;
 
+    if (!v) {
+        return;
+    }
     out = savevm_hmp(v, "info snapshots");
     g_assert_cmpstr(out, ==, "There is no snapshot available.\r\n");
     g_clear_pointer(&out, g_free);
@@ -181,6 +199,16 @@ static void test_savevm_hmp(void)
     files = savevm_store_files(v);
     g_assert_cmpstr(files, ==, "index.json");
     savevm_free(v);
+}
+
+static void test_savevm_hmp(void)
+{
+    test_savevm_hmp_on(NULL);
+}
+
+static void test_savevm_hmp_kvm(void)
+{
+    test_savevm_hmp_on("kvm");
 }
 
 /* Wait for job @id's JOB_STATUS_CHANGE events, in order, up to concluded. */
@@ -333,4 +361,9 @@ void migration_register_savevm_tests(void)
     g_test_add_func("/snapshot/savevm/qmp-jobs", test_savevm_qmp_jobs);
     g_test_add_func("/snapshot/savevm/no-store", test_savevm_no_store);
     g_test_add_func("/snapshot/savevm/disk-full", test_savevm_disk_full);
+}
+
+void migration_register_savevm_kvm_tests(void)
+{
+    g_test_add_func("/snapshot/savevm/hmp/kvm", test_savevm_hmp_kvm);
 }

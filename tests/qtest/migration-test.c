@@ -359,6 +359,7 @@ int main(int argc, char **argv)
         migration_register_postcopy_kvm_tests();
         migration_register_converge_kvm_tests();
         migration_register_snapshot_kvm_tests();
+        migration_register_savevm_kvm_tests();
     }
     if (!test_accel_selected(false)) {
         return g_test_run();

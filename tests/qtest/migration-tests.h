@@ -50,5 +50,6 @@ void migration_register_snapshot_kvm_tests(void);
 /* The snapshot store: savevm / loadvm / delvm / info snapshots, the QMP
  * snapshot jobs, no store, a full disk. */
 void migration_register_savevm_tests(void);
+void migration_register_savevm_kvm_tests(void);
 
 #endif
