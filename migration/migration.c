@@ -15,6 +15,8 @@
 #include "migration/ram.h"
 #include "auto-converge.h"
 #include "converge-predict.h"
+#include "background-snapshot.h"
+#include "ram-write-tracking.h"
 #include "migration/ram-verify.h"
 #include "mapped-ram.h"
 #include "multifd.h"
@@ -351,7 +353,9 @@ static bool migration_setup(MigrationState *s, GError **errp)
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
     postcopy_source_advise(s);
-    ok = ok && s->machine.dirty_log_start(s->machine.opaque, errp) &&
+    /* A background snapshot tracks writes from its instant on, not dirty pages. */
+    ok = ok && (background_snapshot_enabled(s) ||
+                s->machine.dirty_log_start(s->machine.opaque, errp)) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
     time_set(&s->setup_time, now_ms() - s->start_time);
@@ -465,13 +469,20 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
+    bool background = background_snapshot_enabled(s);
+
     migration_converge_stop(s);
-    s->machine.dirty_log_stop(s->machine.opaque);
+    if (!background) {
+        s->machine.dirty_log_stop(s->machine.opaque);
+    }
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
-        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        /* A snapshot leaves the guest where it was: it did not move. */
+        if (!background) {
+            s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        }
     } else {
         if (migration_status(s) != MIGRATION_STATUS_CANCELLING) {
             migration_set_error(s, err);
@@ -510,8 +521,11 @@ static gpointer migration_thread(gpointer opaque)
         migration_predict_start(s, r.w.clock);
         s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
-        ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
-        if (ok && postcopy_source_requested(s)) {
+        ok = migration_setup(s, &err) &&
+             (background_snapshot_enabled(s) || migration_iterate(s, &r, &err));
+        if (ok && background_snapshot_enabled(s)) {
+            ok = background_snapshot_run(s, &err);
+        } else if (ok && postcopy_source_requested(s)) {
             ok = postcopy_source_run(s, &err);
         } else {
             ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
@@ -618,6 +632,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
+        !background_snapshot_check_migration(s->opts, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||
@@ -643,6 +658,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
                      __ATOMIC_RELAXED);
     ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
                          migrate_params(s->run_opts)->xbzrle_cache_size);
+    ram_state_set_single_pass(s->ram, background_snapshot_enabled(s));
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();

@@ -35,6 +35,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
     [MIGRATION_CAPABILITY_DIRTY_LIMIT] = true,
     [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
+    [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */

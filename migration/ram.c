@@ -5,6 +5,7 @@
  * to XBZRLE (ram-xbzrle.c).  The destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
+#include "ram-write-tracking.h"
 #include "multifd.h"
 #include "page-cache.h"
 #include "qemu/bufferiszero.h"
@@ -59,6 +60,7 @@ void ram_state_free(RAMState *rs)
     if (!rs) {
         return;
     }
+    ram_write_tracking_stop(rs);
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
@@ -225,7 +227,7 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 
 /* ---- page records ---- */
 
-static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
+void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
 {
     migration_stat_add(run->bytes_counter, run->bytes);
     migration_stat_add(&rs->stats->zero_pages, run->zero_pages);
@@ -400,6 +402,20 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     }
 }
 
+void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                        const uint8_t *data, RAMSendRun *run)
+{
+    bool in_place = data == rb->host + (page << TARGET_PAGE_BITS);
+
+    if (rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
+        ((in_place && ram_page_never_written(rs, rb, page)) ||
+         buffer_is_zero(data, TARGET_PAGE_SIZE))) {
+        ram_save_zero_page(rs, f, rb, page, run);
+    } else {
+        ram_put_page_record(rs, f, rb, page, data, true, run);
+    }
+}
+
 /*
  * The next dirty page from the cursor on, wrapping around the blocks; its
  * bit is cleared.  Only called while rs->dirty_pages > 0, so one exists.
@@ -445,6 +461,10 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
 {
     int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
 
+    if (rs->wt) {
+        ram_write_tracking_send(rs, f, limited, run);
+        return;
+    }
     for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
         uint64_t page;
         RAMBlock *rb;
@@ -541,8 +561,12 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     total = ram_total_bytes(rs);
     migration_stat_set(&rs->stats->total, total);
 
-    /* The baseline: from here on the dirty log holds what the first pass may miss. */
-    if (!ram_bitmap_sync(rs, errp)) {
+    /*
+     * The baseline: from here on the dirty log holds what the first pass may
+     * miss.  A single pass reads no dirty log: the guest is stopped, or
+     * write tracking keeps each page as of the snapshot instant.
+     */
+    if (!rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return false;
     }
 
@@ -576,7 +600,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
         return SAVEVM_ITERATE_ERROR;
     }
     /* A round ended in an earlier call and nobody synced since: start the next pass. */
-    if (rs->dirty_pages == 0 && !ram_bitmap_sync(rs, errp)) {
+    if (rs->dirty_pages == 0 && !rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return SAVEVM_ITERATE_ERROR;
     }
     /* Each section names its first block, so a section can be read on its own. */
@@ -598,7 +622,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes, .last_stage = true };
 
-    if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
+    if (!ram_check_source(rs, errp) || (!rs->single_pass && !ram_bitmap_sync(rs, errp))) {
         return false;
     }
     rs->last_sent_block = NULL;
@@ -638,6 +662,7 @@ static void ram_save_cleanup(void *opaque)
 {
     RAMState *rs = opaque;
 
+    ram_write_tracking_stop(rs);        /* its fault thread claims bmap bits */
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);

@@ -45,4 +45,14 @@ void migration_register_postcopy_kvm_tests(void);
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */
 void migration_register_xbzrle_tests(void);
 
+/* background-snapshot: the image is memory and devices as of the instant
+ * while the guest runs on; cancel; refusals. */
+void migration_register_snapshot_tests(void);
+void migration_register_snapshot_kvm_tests(void);
+
+/* The snapshot store: savevm / loadvm / delvm / info snapshots, the QMP
+ * snapshot jobs, no store, a full disk. */
+void migration_register_savevm_tests(void);
+void migration_register_savevm_kvm_tests(void);
+
 #endif
