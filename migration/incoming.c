@@ -380,6 +380,9 @@ static bool incoming_accept(int fd, void *opaque)
             ram_state_set_mapped_ram(mis->ram, migrate_cap(mis->opts,
                                                            MIGRATION_CAPABILITY_MAPPED_RAM)
                                                ? channel_fd(ch) : -1);
+            ram_state_set_decompress(mis->ram,
+                                     migrate_cap(mis->opts, MIGRATION_CAPABILITY_COMPRESS),
+                                     migrate_params(mis->opts)->decompress_threads);
         }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !incoming_multifd_setup(mis, &err)) {

@@ -383,5 +383,6 @@ int main(int argc, char **argv)
     migration_register_postcopy_tests();
     migration_register_verify_tests();
     migration_register_xbzrle_tests();
+    migration_register_compress_tests();
     return g_test_run();
 }
