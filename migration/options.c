@@ -188,6 +188,11 @@ bool migration_options_set_caps(MigrationOptions *o,
             return false;
         }
     }
+    if (cand[MIGRATION_CAPABILITY_COMPRESS] && !o->caps[MIGRATION_CAPABILITY_COMPRESS]) {
+        /* QEMU 8.2 and 9.0's words. */
+        warn_report("old compression method is deprecated; use multifd compression "
+                    "methods instead");
+    }
     memcpy(o->caps, cand, sizeof(cand));
     return true;
 }
