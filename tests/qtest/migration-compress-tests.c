@@ -1,8 +1,9 @@
 /*
  * Capability compress end to end (QEMU 9.0's
- * /migration/precopy/unix/compress/{wait,nowait}): the a-b guest migrated
- * live with compress on both sides, pages compressed by 4 threads and
- * decompressed by 4, then the guest's memory checked on the destination.
+ * /migration/precopy/unix/compress/{wait,nowait}, and wait over tcp): the
+ * a-b guest migrated live with compress on both sides, pages compressed by
+ * 4 threads and decompressed by 4, then the guest's memory checked on the
+ * destination.
  * The source's counters must show compressed pages, and a destination
  * without the capability must refuse them.
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 
 typedef struct CompressArgs {
+    const char *uri;            /* "%s" is the test directory; tcp port 0 is looked up */
     bool wait_thread;
 } CompressArgs;
 
@@ -87,18 +89,21 @@ static void compress_check_source(MigTest *t, bool wait_thread)
 static void test_compress_common(const CompressArgs *args)
 {
     MigTest *t = migrate_start(&(MigrateStart){ 0 });
-    g_autofree char *uri = NULL;
+    g_autofree char *listen = NULL;
+    g_autofree char *connect = NULL;
 
     if (!t) {
         return;
     }
-    uri = g_strdup_printf("unix:%s/migsocket", t->dir);
+    listen = strstr(args->uri, "%s") ? g_strdup_printf(args->uri, t->dir)
+                                     : g_strdup(args->uri);
     compress_set_params(t, args->wait_thread);
     migrate_set_capability(t->to, "compress", true);
     migrate_ensure_non_converge(t->from);
-    migrate_incoming_qmp(t->to, uri, NULL);
+    migrate_incoming_qmp(t->to, listen, NULL);
     wait_for_serial(t->src_serial);
-    migrate_qmp(t->from, uri, NULL);
+    connect = migrate_get_connect_uri(t->to, listen);
+    migrate_qmp(t->from, connect, NULL);
     /* Memory already sent is dirty again: later rounds go through the threads too. */
     migrate_wait_for_dirty_mem(t);
     migrate_ensure_converge(t->from);
@@ -114,14 +119,21 @@ static void test_compress_common(const CompressArgs *args)
 
 static void test_precopy_unix_compress_wait(void)
 {
-    CompressArgs args = { .wait_thread = true };
+    CompressArgs args = { .uri = "unix:%s/migsocket", .wait_thread = true };
+
+    test_compress_common(&args);
+}
+
+static void test_precopy_tcp_compress_wait(void)
+{
+    CompressArgs args = { .uri = "tcp:127.0.0.1:0", .wait_thread = true };
 
     test_compress_common(&args);
 }
 
 static void test_precopy_unix_compress_nowait(void)
 {
-    CompressArgs args = { .wait_thread = false };
+    CompressArgs args = { .uri = "unix:%s/migsocket", .wait_thread = false };
 
     test_compress_common(&args);
 }
@@ -162,6 +174,7 @@ void migration_register_compress_tests(void)
 {
     g_test_add_func("/migration/precopy/unix/compress/wait", test_precopy_unix_compress_wait);
     g_test_add_func("/migration/precopy/unix/compress/nowait", test_precopy_unix_compress_nowait);
+    g_test_add_func("/migration/precopy/tcp/compress/wait", test_precopy_tcp_compress_wait);
     g_test_add_func("/migration/precopy/unix/compress/dest-off",
                     test_precopy_unix_compress_dest_off);
 }

@@ -42,7 +42,7 @@ void migration_register_postcopy_kvm_tests(void);
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */
 void migration_register_xbzrle_tests(void);
 
-/* Capability compress live over unix (wait and nowait), and a destination without it. */
+/* Capability compress live over unix (wait, nowait) and tcp, and a destination without it. */
 void migration_register_compress_tests(void);
 
 #endif
