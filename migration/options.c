@@ -88,9 +88,6 @@ static const CapRule cap_rules[] = {
       false, "x-verify-ram does not cover postcopy-ram yet" },
     { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
       false, "x-verify-ram does not cover mapped-ram yet" },
-    /* tern's own: compressed pages are not placed by postcopy yet (issue 11). */
-    { MIGRATION_CAPABILITY_COMPRESS, MIGRATION_CAPABILITY_POSTCOPY_RAM,
-      false, "Capability 'compress' is not supported with 'postcopy-ram' by tern" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */

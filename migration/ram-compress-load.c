@@ -15,6 +15,11 @@
  * Records for one page land in stream order: before a page is written
  * any other way, or handed to another slot, a pending decompression of
  * that page is waited for (ram_decompress_settle()).
+ *
+ * In postcopy, where pages are placed whole and atomically, the loading
+ * thread decompresses each page itself into the placing buffer
+ * (ram_decompress_load_sync()), as QEMU waits for its threads before it
+ * places a page.
  */
 #include "ram-internal.h"
 #include "ram-compress.h"
@@ -46,6 +51,8 @@ typedef struct RAMDecompressSlot {
 } RAMDecompressSlot;
 
 struct RAMDecompress {
+    z_stream zs;                    /* the loading thread's, for postcopy */
+    uint8_t *in;                    /* its input */
     RAMDecompressSlot *slots;
     unsigned nslots;
     unsigned next;                  /* the slot to fill next; the oldest pending page */
@@ -116,6 +123,8 @@ static void ram_decompress_free(RAMDecompress *d)
         g_free(s->out);
         g_clear_error(&s->err);
     }
+    ram_decompress_stream_end(&d->zs);
+    g_free(d->in);
     g_free(d->slots);
     g_free(d);
 }
@@ -132,6 +141,11 @@ static RAMDecompress *ram_decompress_new(RAMState *rs, GError **errp)
 
     d->nslots = MAX(rs->load.decompress_threads, 1);
     d->slots = g_new0(RAMDecompressSlot, d->nslots);
+    d->in = g_malloc(RAM_COMPRESS_MAX_LEN(TARGET_PAGE_SIZE));
+    if (!ram_decompress_stream_init(&d->zs, errp)) {
+        ram_decompress_free(d);
+        return NULL;
+    }
     for (unsigned i = 0; i < d->nslots; i++) {
         RAMDecompressSlot *s = &d->slots[i];
 
@@ -221,24 +235,59 @@ static bool ram_decompress_record_fail(QEMUFile *f, uint64_t pos, const RAMBlock
     return false;
 }
 
-bool ram_decompress_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
-                              uint64_t page, GError **errp)
+/* Read a record's be32 length into *@len, checked; starts the pool if need be. */
+static bool ram_decompress_get_len(RAMState *rs, QEMUFile *f, uint64_t pos, const RAMBlock *rb,
+                                   uint64_t page, uint32_t *len, GError **errp)
 {
     size_t max = RAM_COMPRESS_MAX_LEN(TARGET_PAGE_SIZE);
-    RAMDecompress *d;
-    RAMDecompressSlot *s;
-    uint32_t len = qemu_get_be32(f);
 
+    *len = qemu_get_be32(f);
     if (qemu_file_get_error(f)) {
         return ram_decompress_record_fail(f, pos, rb, page, errp);
     }
-    if (len > max) {
+    if (*len > max) {
         /* QEMU's words; the limit is zlib's compressBound() of a page. */
-        error_setg(errp, "Invalid compressed data length: %d (at most %zu)", (int)len, max);
+        error_setg(errp, "Invalid compressed data length: %d (at most %zu)", (int)*len, max);
         return ram_decompress_record_fail(NULL, pos, rb, page, errp);
     }
     if (!rs->load.decompress &&
         !(rs->load.decompress = ram_decompress_new(rs, errp))) {
+        return false;
+    }
+    return true;
+}
+
+bool ram_decompress_load_sync(RAMState *rs, QEMUFile *f, uint64_t pos, const RAMBlock *rb,
+                              uint64_t page, uint8_t *buf, GError **errp)
+{
+    RAMDecompress *d;
+    uint32_t len;
+
+    if (!ram_decompress_get_len(rs, f, pos, rb, page, &len, errp)) {
+        return false;
+    }
+    d = rs->load.decompress;
+    qemu_get_buffer(f, d->in, len);
+    if (qemu_file_get_error(f)) {
+        return ram_decompress_record_fail(f, pos, rb, page, errp);
+    }
+    if (!ram_decompress_page(&d->zs, d->in, len, buf, TARGET_PAGE_SIZE, errp)) {
+        error_prepend(errp, "decompress data failed (RAM block \"%s\", page offset 0x%"
+                      PRIx64 ", stream offset %" PRIu64 "): ", rb->idstr,
+                      page << TARGET_PAGE_BITS, pos);
+        return false;
+    }
+    return true;
+}
+
+bool ram_decompress_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
+                              uint64_t page, GError **errp)
+{
+    RAMDecompress *d;
+    RAMDecompressSlot *s;
+    uint32_t len;
+
+    if (!ram_decompress_get_len(rs, f, pos, rb, page, &len, errp)) {
         return false;
     }
     d = rs->load.decompress;

@@ -17,6 +17,10 @@
  * pool goes out in order.  The ring is emptied before a record names
  * another block, when a round over the dirty pages wraps (a page is never
  * pending twice) and at the end of each section.
+ *
+ * After the switch to postcopy the destination waits for the pages it
+ * asked for: the migration thread compresses each page itself, with a
+ * stream of its own, and writes it at once.
  */
 #include "ram-internal.h"
 #include "ram-compress.h"
@@ -52,6 +56,8 @@ typedef struct RAMCompressSlot {
 } RAMCompressSlot;
 
 struct RAMCompress {
+    z_stream zs;                    /* the migration thread's, for postcopy */
+    uint8_t *out;                   /* its output */
     RAMCompressSlot *slots;
     unsigned nslots;
     unsigned next;                  /* the slot to fill next; the oldest pending page */
@@ -119,6 +125,8 @@ static void ram_compress_free(RAMCompress *c)
         g_free(s->out);
         g_clear_error(&s->err);
     }
+    ram_compress_stream_end(&c->zs);
+    g_free(c->out);
     g_free(c->slots);
     g_free(c);
 }
@@ -141,6 +149,11 @@ bool ram_compress_setup(RAMState *rs, GError **errp)
     c->nslots = cfg->threads;
     c->wait_thread = cfg->wait_thread;
     c->slots = g_new0(RAMCompressSlot, c->nslots);
+    c->out = g_malloc(RAM_COMPRESS_MAX_LEN(TARGET_PAGE_SIZE));
+    if (!ram_compress_stream_init(&c->zs, cfg->level, errp)) {
+        ram_compress_free(c);
+        return false;
+    }
     for (unsigned i = 0; i < c->nslots; i++) {
         RAMCompressSlot *s = &c->slots[i];
 
@@ -159,6 +172,51 @@ bool ram_compress_setup(RAMState *rs, GError **errp)
 }
 
 /* ---- pages (migration thread) ---- */
+
+/*
+ * The record of page @page of @rb, @data compressed into the @len bytes at
+ * @out.  Blocks change only where the ring is empty, so its header is a
+ * CONTINUE one.
+ */
+static void ram_compress_put(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t page,
+                             const uint8_t *data, const uint8_t *out, size_t len,
+                             RAMSendRun *run)
+{
+    uint8_t hdr[RAM_HEADER_MAX + 4];
+    size_t hlen = ram_build_header(rs, hdr, rb, page << TARGET_PAGE_BITS,
+                                   RAM_SAVE_FLAG_COMPRESS_PAGE);
+
+    hdr[hlen++] = len >> 24;
+    hdr[hlen++] = len >> 16;
+    hdr[hlen++] = len >> 8;
+    hdr[hlen++] = len;
+    qemu_put_buffer(f, hdr, hlen);
+    qemu_put_buffer(f, out, len);
+    ram_verify_page(rs->verify, rb, page, data);
+    run->bytes += hlen + len;
+    migration_stat_add(&rs->stats->compress_pages, 1);
+    /* As QEMU counts it: the record without its 8-byte word. */
+    migration_stat_add(&rs->stats->compress_size, hlen - 8 + len);
+}
+
+/* Postcopy: compress page @page of @rb here and write it now. */
+static void ram_compress_put_now(RAMState *rs, QEMUFile *f, const RAMBlock *rb,
+                                 uint64_t page, RAMSendRun *run)
+{
+    RAMCompress *c = rs->compress;
+    /* The slots are idle here: the first one's copy buffer is free. */
+    uint8_t *copy = c->slots[0].copy;
+    GError *err = NULL;
+    size_t len;
+
+    memcpy(copy, rb->host + (page << TARGET_PAGE_BITS), TARGET_PAGE_SIZE);
+    len = ram_compress_page(&c->zs, copy, TARGET_PAGE_SIZE, c->out, &err);
+    if (!len) {
+        qemu_file_set_error(f, -EIO, err);
+        return;
+    }
+    ram_compress_put(rs, f, rb, page, copy, c->out, len, run);
+}
 
 /* Write the record of @s's page, once its worker is done with it; @s is IDLE after. */
 static void ram_compress_put_record(RAMState *rs, QEMUFile *f, RAMCompressSlot *s,
@@ -191,20 +249,7 @@ static void ram_compress_put_record(RAMState *rs, QEMUFile *f, RAMCompressSlot *
         qemu_file_set_error(f, -EIO, g_steal_pointer(&s->err));
         return;
     }
-    /* The ring is emptied before the block changes: this is a CONTINUE header. */
-    hlen = ram_build_header(rs, hdr, s->rb, s->page << TARGET_PAGE_BITS,
-                            RAM_SAVE_FLAG_COMPRESS_PAGE);
-    hdr[hlen++] = s->out_len >> 24;
-    hdr[hlen++] = s->out_len >> 16;
-    hdr[hlen++] = s->out_len >> 8;
-    hdr[hlen++] = s->out_len;
-    qemu_put_buffer(f, hdr, hlen);
-    qemu_put_buffer(f, s->out, s->out_len);
-    ram_verify_page(rs->verify, s->rb, s->page, s->copy);
-    run->bytes += hlen + s->out_len;
-    migration_stat_add(&rs->stats->compress_pages, 1);
-    /* As QEMU counts it: the record without its 8-byte word. */
-    migration_stat_add(&rs->stats->compress_size, hlen - 8 + s->out_len);
+    ram_compress_put(rs, f, s->rb, s->page, s->copy, s->out, s->out_len, run);
 }
 
 void ram_compress_flush(RAMState *rs, QEMUFile *f, RAMSendRun *run)
@@ -236,13 +281,20 @@ bool ram_compress_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t pa
     RAMCompress *c = rs->compress;
     RAMCompressSlot *s;
 
-    if (!c || rs->postcopy.active) {
+    if (!c) {
         return false;
     }
     if (rb != rs->last_sent_block) {
         /* This page's record names @rb: every pending one must precede it. */
         ram_compress_flush(rs, f, run);
         return false;
+    }
+    if (rs->postcopy.active) {
+        if (zero) {
+            return false;
+        }
+        ram_compress_put_now(rs, f, rb, page, run);
+        return true;
     }
     s = &c->slots[c->next];
     if (!c->wait_thread && ram_compress_slot_busy(s)) {

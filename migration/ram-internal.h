@@ -199,8 +199,8 @@ void ram_postcopy_cleanup(RAMState *rs);
  */
 RAMBlock *ram_postcopy_take_request(RAMState *rs, uint64_t *page);
 /*
- * Destination: a page record after LISTEN, placed atomically; a normal
- * page is read into @buf (one page, the calling thread's own).
+ * Destination: a page record after LISTEN, placed atomically; a normal or
+ * compressed page is read into @buf (one page, the calling thread's own).
  */
 bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
                             uint64_t offset, uint64_t flags, uint8_t *buf, GError **errp);
@@ -286,6 +286,12 @@ void ram_compress_update_rates(RAMState *rs);
  */
 bool ram_decompress_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
                               uint64_t page, GError **errp);
+/*
+ * Postcopy: a COMPRESS_PAGE record's body for page @page of @rb,
+ * decompressed on this thread into @buf (one page), checked.
+ */
+bool ram_decompress_load_sync(RAMState *rs, QEMUFile *f, uint64_t pos, const RAMBlock *rb,
+                              uint64_t page, uint8_t *buf, GError **errp);
 /* Before page @page of @rb is written otherwise: its pending decompression lands first. */
 bool ram_decompress_settle(RAMState *rs, const RAMBlock *rb, uint64_t page, GError **errp);
 /* Every pending page lands (the end of a RAM section); the first failure, if any. */

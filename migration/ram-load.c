@@ -228,8 +228,8 @@ static void ram_load_prepare_page(RAMState *rs, RAMBlock *rb, uint64_t page)
 
 /*
  * COMPRESS_PAGE (capability compress): `be32 len ; len bytes of zlib`,
- * handed to a decompress thread.  A compressed page during postcopy is
- * refused: tern's sources send none then, and tern does not place them.
+ * handed to a decompress thread; in postcopy, decompressed and placed at
+ * once (ram-postcopy.c).
  */
 static bool ram_load_compressed_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
                                      uint64_t offset, GError **errp)
@@ -241,8 +241,8 @@ static bool ram_load_compressed_page(RAMState *rs, QEMUFile *f, uint64_t pos, RA
                              "(the compress capability is off on the destination)");
     }
     if (rs->load.postcopy.listening) {
-        return ram_load_fail(pos, rb->idstr, errp,
-                             "compressed page during postcopy (not supported by tern)");
+        return ram_postcopy_load_page(rs, f, pos, rb, offset, RAM_SAVE_FLAG_COMPRESS_PAGE,
+                                      rs->load.postcopy.page_buf, errp);
     }
     ram_postcopy_mark_received(rs, rb, page);
     if (!ram_decompress_load_page(rs, f, pos, rb, page, errp)) {

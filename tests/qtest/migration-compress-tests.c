@@ -170,11 +170,66 @@ static void test_precopy_unix_compress_dest_off(void)
     migrate_test_free(t);
 }
 
+/*
+ * QEMU 9.0's /migration/postcopy/compress/plain: compress and postcopy-ram
+ * on both sides; pages of the precopy phase go through the pools, those
+ * after the switch are compressed by the migration thread and placed by
+ * the destination; everything arrives.
+ */
+static void test_postcopy_compress(void)
+{
+    g_autofree char *why = NULL;
+    g_autofree char *connect = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    MigTest *t;
+    JsonObject *c;
+
+    if (!userfaultfd_usable(&why)) {
+        g_test_skip(why);
+        return;
+    }
+    t = migrate_start(&(MigrateStart){ 0 });
+    if (!t) {
+        return;
+    }
+    compress_set_params(t, true);
+    migrate_set_capability(t->to, "compress", true);
+    for (int i = 0; i < 2; i++) {
+        migrate_set_capability(i ? t->to : t->from, "postcopy-ram", true);
+    }
+    migrate_ensure_non_converge(t->from);
+    migrate_incoming_qmp(t->to, "tcp:127.0.0.1:0", NULL);
+    wait_for_serial(t->src_serial);
+    connect = migrate_get_connect_uri(t->to, "tcp:127.0.0.1:0");
+    migrate_qmp(t->from, connect, NULL);
+    migrate_wait_for_dirty_mem(t);
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+    migration_event_wait(t->from, "postcopy-active");
+    json_node_unref(migrate_eventwait(t->from, "STOP"));
+    migration_event_wait(t->to, "postcopy-active");
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    info = migrate_query(t->from);
+    c = json_object_get_object_member(json_node_get_object(info), "compression");
+    g_test_message("compression: pages %" G_GINT64_FORMAT ", postcopy-bytes %" G_GINT64_FORMAT,
+                   json_object_get_int_member(c, "pages"),
+                   migrate_query_ram_int(t->from, "postcopy-bytes"));
+    /* The precopy phase's first round alone compressed most of the a-b range. */
+    g_assert_cmpint(json_object_get_int_member(c, "pages"), >=,
+                    (t->end_address - t->start_address) / MIG_PAGE_SIZE / 2);
+    g_assert_cmpint(migrate_query_ram_int(t->from, "postcopy-bytes"), >, 0);
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 void migration_register_compress_tests(void)
 {
     g_test_add_func("/migration/precopy/unix/compress/wait", test_precopy_unix_compress_wait);
     g_test_add_func("/migration/precopy/unix/compress/nowait", test_precopy_unix_compress_nowait);
     g_test_add_func("/migration/precopy/tcp/compress/wait", test_precopy_tcp_compress_wait);
+    g_test_add_func("/migration/postcopy/compress/plain", test_postcopy_compress);
     g_test_add_func("/migration/precopy/unix/compress/dest-off",
                     test_precopy_unix_compress_dest_off);
 }

@@ -407,7 +407,7 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Mapped-ram migration is incompatible with postcopy",
                       MIGRATION_CAPABILITY_MAPPED_RAM,
                       MIGRATION_CAPABILITY_POSTCOPY_RAM);
-    /* QEMU 9.0's compress refusals, and tern's own with postcopy-ram. */
+    /* QEMU 9.0's compress refusals. */
     CHECK_COMBINATION(o, "Multifd is not compatible with compress",
                       MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_COMPRESS);
     CHECK_COMBINATION(o, "Compression is not compatible with xbzrle",
@@ -422,8 +422,6 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
                       "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND,
                       MIGRATION_CAPABILITY_COMPRESS);
-    CHECK_COMBINATION(o, "Capability 'compress' is not supported with 'postcopy-ram' by tern",
-                      MIGRATION_CAPABILITY_COMPRESS, MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Background-snapshot is not compatible with "
                       "validate-uuid",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,

@@ -2,8 +2,9 @@
  * Capability compress (migration/ram-compress*.c): the codec against
  * zlib's own uncompress2() on thousands of random and mutated inputs, the
  * exact bytes of a compressed record, random rounds of guest writes
- * through 1 to 8 compress threads and 1 to 4 decompress threads, and
- * every way a destination refuses a compressed record (nothing written).
+ * through 1 to 8 compress threads and 1 to 4 decompress threads, every
+ * way a destination refuses a compressed record (nothing written), and
+ * both sides' postcopy paths (compressed and decompressed in place).
  */
 #include "ram-fixture.h"
 #include "ram-compress.h"
@@ -41,6 +42,16 @@ static void fill_page(GRand *r, uint8_t *page, int kind)
         }
         break;
     }
+}
+
+static bool buffer_is_zero_for_test(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* ---- codec ---- */
@@ -181,7 +192,23 @@ static size_t zlib_of_zeros(size_t n, uint8_t *out, size_t out_size)
 
 /* ---- source ---- */
 
-/* Sync and send everything dirty with one iterate call; @dst loads it. */
+/*
+ * Iterate calls until everything dirty went (a call also ends after
+ * RAM_ITERATE_MAX_MS, which slow threads under a sanitizer reach).
+ */
+static void send_all(QEMUFile *f, RAMState *src)
+{
+    g_autoptr(GError) err = NULL;
+    SaveVMIterateResult ret;
+
+    do {
+        ret = ram_save_handlers.save_live_iterate(f, src, &err);
+        g_assert_no_error(err);
+        g_assert_cmpint(ret, !=, SAVEVM_ITERATE_ERROR);
+    } while (ret == SAVEVM_ITERATE_MORE);
+}
+
+/* Sync and send everything dirty; @dst loads it. */
 static void round_trip(RAMState *src, RAMState *dst, GPtrArray *sb, GPtrArray *db)
 {
     QEMUFile *f = qemu_file_new_output_buffer();
@@ -190,8 +217,7 @@ static void round_trip(RAMState *src, RAMState *dst, GPtrArray *sb, GPtrArray *d
     uint64_t pending;
 
     g_assert_true(ram_save_handlers.state_pending_exact(src, &pending, &err));
-    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, &err), ==, SAVEVM_ITERATE_DONE);
-    g_assert_no_error(err);
+    send_all(f, src);
     out = output_bytes(f);
     g_assert_true(load_all(dst, g_bytes_get_data(out, NULL), g_bytes_get_size(out), &err));
     g_assert_no_error(err);
@@ -292,8 +318,7 @@ static void test_random_rounds(gconstpointer data)
         }
         if (round == 0) {
             g_assert_true(ram_save_handlers.save_setup(f, src, NULL));
-            g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==,
-                            SAVEVM_ITERATE_DONE);
+            send_all(f, src);
             first = output_bytes(f);
             g_assert_true(load_all(dst, g_bytes_get_data(first, NULL),
                                    g_bytes_get_size(first), &err));
@@ -409,6 +434,83 @@ static void test_same_page_order(void)
     g_byte_array_unref(s);
 }
 
+/* After the switch to postcopy the migration thread compresses each page and writes it at once. */
+static void test_postcopy_source(void)
+{
+    g_autoptr(GPtrArray) sb = test_blocks_new("a", 8, NULL, 0);
+    MigrationAtomicStats stats = { 0 };
+    QEMUFile *f = qemu_file_new_output_buffer();
+    g_autoptr(GBytes) out = NULL;
+    g_autofree uint8_t *page = g_malloc(PAGE);
+    const uint8_t *d;
+    size_t n, at;
+    FakeDirty fd;
+    RAMState *src;
+
+    fake_dirty_init(&fd, sb);
+    src = source_new(&fd, &stats);
+    ram_state_set_compress(src, true, 1, 2, true);
+    g_assert_true(ram_save_handlers.save_setup(f, src, NULL));
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==, SAVEVM_ITERATE_DONE);
+    g_bytes_unref(output_bytes(f));
+    f = qemu_file_new_output_buffer();
+    src->postcopy.active = true;
+    fake_guest_write(&fd, 0, 3, 0x33);
+    fake_guest_write(&fd, 0, 5, 0x55);
+    g_assert_cmpint(ram_save_handlers.save_live_iterate(f, src, NULL), ==, SAVEVM_ITERATE_DONE);
+    out = output_bytes(f);
+    d = g_bytes_get_data(out, &n);
+    /* Page 3 names the block (whole), page 5 follows compressed, then EOS. */
+    g_assert_cmphex(d[7], ==, 0x08);
+    at = 8 + 2 + PAGE;
+    g_assert_cmphex(d[at + 6], ==, 0x51);                       /* 0x5000 | 0x100 */
+    g_assert_cmphex(d[at + 7], ==, 0x20);                       /* CONTINUE */
+    n -= at + 12 + 8;
+    g_assert_cmpuint(n, ==, (size_t)d[at + 10] << 8 | d[at + 11]);
+    {
+        uLongf plen = PAGE;
+
+        g_assert_cmpint(uncompress(page, &plen, d + at + 12, n), ==, Z_OK);
+        g_assert_cmpmem(page, PAGE, block(sb, 0)->host + 5 * PAGE, PAGE);
+    }
+    src->postcopy.active = false;
+    ram_save_handlers.save_cleanup(src);
+    ram_state_free(src);
+    fake_dirty_cleanup(&fd);
+}
+
+/* Postcopy's destination: a record decompressed on the loading thread, checked. */
+static void test_postcopy_load_sync(void)
+{
+    g_autoptr(GPtrArray) blocks = test_blocks_new("a", 4, NULL, 0);
+    g_autoptr(RAMState) rs = ram_load_state_new(blocks);
+    g_autofree uint8_t *z = g_malloc(MAX_LEN);
+    g_autofree uint8_t *buf = g_malloc(PAGE);
+    g_autoptr(GByteArray) s = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+    size_t n = zlib_of_zeros(PAGE, z, MAX_LEN);
+    uint8_t be[4] = { 0, 0, n >> 8, n };
+    QEMUFile *f;
+
+    ram_state_set_decompress(rs, true, 1);
+    g_byte_array_append(s, be, 4);
+    g_byte_array_append(s, z, n);
+    be[3] = 5;
+    be[2] = 0;
+    g_byte_array_append(s, be, 4);
+    g_byte_array_append(s, (const guint8 *)"\x78\x01" "abc", 5);
+    f = qemu_file_new_input_buffer(s->data, s->len);
+    memset(buf, 0xee, PAGE);
+    g_assert_true(ram_decompress_load_sync(rs, f, 40, block(blocks, 0), 2, buf, &err));
+    g_assert_no_error(err);
+    g_assert_true(buffer_is_zero_for_test(buf, PAGE));
+    g_assert_false(ram_decompress_load_sync(rs, f, 90, block(blocks, 0), 3, buf, &err));
+    g_assert_nonnull(strstr(err->message, "decompress data failed (RAM block \"a\", page offset "
+                            "0x3000, stream offset 90)"));
+    qemu_fclose(f, NULL);
+    ram_decompress_cleanup(rs);
+}
+
 int main(int argc, char **argv)
 {
     static const PoolCase cases[] = {
@@ -428,5 +530,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/ram-compress/refusals", test_refusals);
     g_test_add_func("/ram-compress/same-page-order", test_same_page_order);
+    g_test_add_func("/ram-compress/postcopy/source", test_postcopy_source);
+    g_test_add_func("/ram-compress/postcopy/load", test_postcopy_load_sync);
     return g_test_run();
 }
