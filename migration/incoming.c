@@ -411,6 +411,11 @@ static bool incoming_accept(int fd, void *opaque)
             incoming_fail(mis, err);
             return false;
         }
+        if (mis->ram) {
+            ram_state_set_decompress(mis->ram,
+                                     migrate_cap(mis->opts, MIGRATION_CAPABILITY_COMPRESS),
+                                     migrate_params(mis->opts)->decompress_threads);
+        }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
             !incoming_multifd_setup(mis, &err)) {

@@ -659,6 +659,10 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
                          migrate_params(s->run_opts)->xbzrle_cache_size);
     ram_state_set_single_pass(s->ram, background_snapshot_enabled(s));
+    ram_state_set_compress(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_COMPRESS),
+                           migrate_params(s->run_opts)->compress_level,
+                           migrate_params(s->run_opts)->compress_threads,
+                           migrate_params(s->run_opts)->compress_wait_thread);
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
@@ -718,6 +722,19 @@ static XBZRLECacheStats *migration_xbzrle_info(MigrationState *s)
     x->encoding_rate = migration_stat_get_double(&st->xbzrle_encoding_rate);
     x->overflow = migration_stat_get(&st->xbzrle_overflow);
     return x;
+}
+
+static CompressionStats *migration_compression_info(MigrationState *s)
+{
+    MigrationAtomicStats *st = &s->stats;
+    CompressionStats *c = g_new0(CompressionStats, 1);
+
+    c->pages = migration_stat_get(&st->compress_pages);
+    c->busy = migration_stat_get(&st->compress_busy);
+    c->busy_rate = migration_stat_get_double(&st->compress_busy_rate);
+    c->compressed_size = migration_stat_get(&st->compress_size);
+    c->compression_rate = migration_stat_get_double(&st->compress_rate);
+    return c;
 }
 
 static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
@@ -804,6 +821,9 @@ MigrationInfo *migration_source_info(MigrationState *s)
         migration_converge_info(s, info);
         if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
             info->xbzrle_cache = migration_xbzrle_info(s);
+        }
+        if (migrate_cap(s->opts, MIGRATION_CAPABILITY_COMPRESS)) {
+            info->compression = migration_compression_info(s);
         }
         break;
     }

@@ -21,6 +21,7 @@
 /* Indexed by MigrationCapability; built at compile time, read-only. */
 static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_XBZRLE] = true,
+    [MIGRATION_CAPABILITY_COMPRESS] = true,
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_VALIDATE_UUID] = true,
@@ -64,10 +65,19 @@ static const CapRule cap_rules[] = {
     { MIGRATION_CAPABILITY_DIRTY_LIMIT, MIGRATION_CAPABILITY_AUTO_CONVERGE,
       false, "dirty-limit conflicts with auto-converge either of then "
              "available currently" },
+    /* QEMU 9.0's compress rules (the capability was removed in 9.1). */
+    { MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_COMPRESS,
+      false, "Multifd is not compatible with compress" },
+    { MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, MIGRATION_CAPABILITY_COMPRESS,
+      false, "Postcopy preempt not compatible with compress" },
     { MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_XBZRLE,
       false, "Multifd is not compatible with xbzrle" },
+    { MIGRATION_CAPABILITY_COMPRESS, MIGRATION_CAPABILITY_XBZRLE,
+      false, "Compression is not compatible with xbzrle" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_XBZRLE,
       false, "Mapped-ram migration is incompatible with xbzrle" },
+    { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_COMPRESS,
+      false, "Mapped-ram migration is incompatible with compression" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
     /*
@@ -97,6 +107,7 @@ static const MigrationCapability background_snapshot_conflicts[] = {
     MIGRATION_CAPABILITY_AUTO_CONVERGE,
     MIGRATION_CAPABILITY_RELEASE_RAM,
     MIGRATION_CAPABILITY_RDMA_PIN_ALL,
+    MIGRATION_CAPABILITY_COMPRESS,
     MIGRATION_CAPABILITY_XBZRLE,
     MIGRATION_CAPABILITY_X_COLO,
     MIGRATION_CAPABILITY_VALIDATE_UUID,
@@ -138,7 +149,8 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
         }
     }
     if (caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
-        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_XBZRLE] ||
+        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_COMPRESS] ||
+         caps[MIGRATION_CAPABILITY_XBZRLE] ||
          params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
          (params->tls_creds && *params->tls_creds))) {
         error_setg(errp, "Zero copy only available for non-compressed non-TLS "
@@ -190,6 +202,11 @@ bool migration_options_set_caps_on(MigrationOptions *o,
                        MigrationCapability_str(cap));
             return false;
         }
+    }
+    if (cand[MIGRATION_CAPABILITY_COMPRESS] && !o->caps[MIGRATION_CAPABILITY_COMPRESS]) {
+        /* QEMU 8.2 and 9.0's words. */
+        warn_report("old compression method is deprecated; use multifd compression "
+                    "methods instead");
     }
     memcpy(o->caps, cand, sizeof(cand));
     return true;
@@ -305,6 +322,21 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         /* QEMU's message says 0 although it requires at least 1. */
         RANGE("announce_step", 1, 10000, "a value between 0 and 10000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
+    /* Capability compress (QEMU 9.0's defaults and ranges). */
+    [MIGRATION_PARAMETER_COMPRESS_LEVEL] = {
+        .default_json = "1", .implemented = true,
+        RANGE("compress_level", 0, 9, "a value between 0 and 9"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_COMPRESS_THREADS] = {
+        .default_json = "8", .implemented = true,
+        RANGE("compress_threads", 1, 255, "a value between 1 and 255"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_DECOMPRESS_THREADS] = {
+        .default_json = "2", .implemented = true,
+        RANGE("decompress_threads", 1, 255, "a value between 1 and 255"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD] = {
+        .default_json = "true", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
     [MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD] = {
         .default_json = "50", .implemented = true,
         RANGE("throttle_trigger_threshold", 1, 100,

@@ -69,6 +69,8 @@ void ram_state_free(RAMState *rs)
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
+    ram_decompress_cleanup(rs);
     page_cache_free(rs->xbzrle_new_cache);
     g_free(rs->load.xbzrle_buf);
     g_free(rs);
@@ -192,6 +194,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
         rs->rate_period_start_us = now;
         rs->rate_period_pages = 0;
         ram_xbzrle_update_rates(rs);
+        ram_compress_update_rates(rs);
     }
 }
 
@@ -394,6 +397,9 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     }
     zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
+    if (ram_compress_save_page(rs, f, rb, page, zero, run)) {
+        return;                 /* a compress thread has it */
+    }
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
         ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
@@ -485,12 +491,14 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
             if (rs->mapped_ram) {
                 mapped_ram_save_round_end(rs->mapped_ram, f, run);
             }
+            ram_compress_flush(rs, f, run);
         }
         if (ram_postcopy_sent_urgently(rb, page)) {
             continue;           /* postcopy preempt: it went on the preempt channel */
         }
         ram_save_page(rs, f, rb, page, run);
     }
+    ram_compress_flush(rs, f, run);
     if (rs->mapped_ram) {
         mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
@@ -547,7 +555,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     uint64_t total;
 
-    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp) ||
+        !ram_compress_setup(rs, errp)) {
         return false;
     }
     ram_alloc_bitmaps(rs);
@@ -666,6 +675,7 @@ static void ram_save_cleanup(void *opaque)
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
     rs->last_sent_block = NULL;
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
 }

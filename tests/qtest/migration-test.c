@@ -388,5 +388,6 @@ int main(int argc, char **argv)
     migration_register_xbzrle_tests();
     migration_register_snapshot_tests();
     migration_register_savevm_tests();
+    migration_register_compress_tests();
     return g_test_run();
 }

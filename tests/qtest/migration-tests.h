@@ -54,5 +54,7 @@ void migration_register_snapshot_kvm_tests(void);
  * snapshot jobs, no store, a full disk. */
 void migration_register_savevm_tests(void);
 void migration_register_savevm_kvm_tests(void);
+/* Capability compress live over unix (wait, nowait) and tcp, and a destination without it. */
+void migration_register_compress_tests(void);
 
 #endif
