@@ -42,4 +42,7 @@ void migration_register_postcopy_kvm_tests(void);
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */
 void migration_register_xbzrle_tests(void);
 
+/* x-ignore-shared and the CPR modes (cpr-reboot, cpr-transfer). */
+void migration_register_cpr_tests(void);
+
 #endif
