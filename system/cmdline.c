@@ -498,14 +498,15 @@ static JsonNode *incoming_keyval_to_json(GHashTable *kv)
         g_auto(GStrv) parts = g_strsplit(key, ".", -1);
         JsonObject *obj = root;
 
-        for (int i = 0; parts[i + 1]; i++) {
+        for (int i = 0; obj && parts[i + 1]; i++) {
+            JsonNode *member;
+
             if (!json_object_has_member(obj, parts[i])) {
                 json_object_set_object_member(obj, parts[i], json_object_new());
             }
-            obj = json_object_get_object_member(obj, parts[i]);
-            if (!obj) {
-                break;      /* "a=1,a.b=2": the visitor reports the type */
-            }
+            member = json_object_get_member(obj, parts[i]);
+            /* "a=1,a.b=2": the key stays a string, which the visitor refuses. */
+            obj = JSON_NODE_HOLDS_OBJECT(member) ? json_node_get_object(member) : NULL;
         }
         if (obj) {
             json_object_set_string_member(obj, parts[g_strv_length(parts) - 1], value);
