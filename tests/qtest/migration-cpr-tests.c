@@ -487,6 +487,28 @@ static void test_mode_transfer_missing_fd(void)
     migrate_test_free(t);
 }
 
+/*
+ * The new process refuses a cpr channel that cannot carry fds ("bad cpr
+ * channel socket type; must be unix") and one without a main channel:
+ * it exits at once, status 1.
+ */
+static void test_mode_transfer_bad_cpr_channel(void)
+{
+    static const char *const args[] = {
+        "-incoming defer -incoming cpr,addr.transport=socket,addr.type=inet,"
+        "addr.host=127.0.0.1,addr.port=0",
+        "-incoming cpr,addr.transport=socket,addr.type=unix,addr.path=/nonexistent/c",
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(args); i++) {
+        g_autofree char *cmd = g_strdup_printf("-accel qtest -display none %s", args[i]);
+        QTestState *s = qtest_init_opts(cmd, &(QTestOptions){ .defer_qmp = true });
+
+        g_assert_cmpint(qtest_wait_exit(s, 60000), ==, 1);
+        qtest_quit(s);
+    }
+}
+
 void migration_register_cpr_tests(void)
 {
     g_test_add_func("/migration/ignore-shared", test_ignore_shared);
@@ -499,5 +521,7 @@ void migration_register_cpr_tests(void)
     g_test_add_func("/migration/mode/transfer/cancel", test_mode_transfer_cancel);
     g_test_add_func("/migration/mode/transfer/dest-dies", test_mode_transfer_dest_dies);
     g_test_add_func("/migration/mode/transfer/missing-fd", test_mode_transfer_missing_fd);
+    g_test_add_func("/migration/mode/transfer/bad-cpr-channel",
+                    test_mode_transfer_bad_cpr_channel);
     g_test_add_func("/migration/mode/refusals", test_mode_refusals);
 }
