@@ -20,6 +20,7 @@
 #include "postcopy-source.h"
 #include "postcopy-preempt.h"
 #include "rate-window.h"
+#include "ram-verify-check.h"
 #include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
@@ -596,6 +597,7 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
+        !ram_verify_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !multifd_address_check(addr, errp)) ||
         !(cancel = channel_cancel_new(errp))) {

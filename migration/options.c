@@ -67,17 +67,6 @@ static const CapRule cap_rules[] = {
       false, "Mapped-ram migration is incompatible with xbzrle" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
-    /*
-     * tern's own.  The source learns the destination's verdict through the
-     * return path; the other RAM paths do not report their pages to the
-     * verifier yet (issue 17).
-     */
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-      true, "Capability 'x-verify-ram' requires capability 'return-path'" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
-      false, "x-verify-ram does not cover postcopy-ram yet" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
-      false, "x-verify-ram does not cover mapped-ram yet" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */

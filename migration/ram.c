@@ -100,6 +100,7 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
 void ram_state_set_mapped_ram(RAMState *rs, int fd)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
+    ram_verify_set_scan_on_load(rs->verify, fd >= 0);
     if (fd >= 0) {
         rs->mapped_ram = mapped_ram_new(fd);
     }
@@ -350,6 +351,7 @@ static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
 static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
                                  bool zero, RAMSendRun *run)
 {
+    ram_verify_page(rs->verify, rb, page, zero ? NULL : rb->host + (page << TARGET_PAGE_BITS));
     if (zero) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
