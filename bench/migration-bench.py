@@ -126,8 +126,9 @@ def options(argv):
                    help="a second tern binary (another build, e.g. main's) run beside "
                         "the first, as column 'base'")
     p.add_argument("--verify-side", action="store_true",
-                   help="a side 'verify': this tern with x-verify-ram (and return-path) on "
-                        "both ends, run in turn with the others (issue 17's cost)")
+                   help="two sides, 'rp': this tern with return-path, and 'verify': with "
+                        "return-path and x-verify-ram, on both ends, run in turn with the "
+                        "others (issue 17's cost: verify against rp)")
     p.add_argument("--no-tern", action="store_true", help="run QEMU only")
     p.add_argument("--no-qemu", action="store_true", help="run tern only")
     p.add_argument("--workloads", type=csv_list(WORKLOADS), default=list(WORKLOADS),
@@ -205,7 +206,7 @@ class Vmm:
 
     def __init__(self, kind, binary, accel, key=None, label=None, caps=()):
         self.kind = kind          # "tern" or "qemu": how to call it
-        self.key = key or kind    # "tern", "base", "verify" or "qemu": its column and CSV name
+        self.key = key or kind    # "tern", "base", "rp", "verify" or "qemu": its column and CSV name
         self.caps = caps          # capabilities this side adds on both ends
         self.binary = binary
         self.accel = accel        # tern: kvm/interp; QEMU: kvm/tcg
@@ -235,6 +236,9 @@ class Bench:
                 tern.skip_reason = f"{o.tern} not built"
             self.vmms.append(tern)
         if o.verify_side:
+            # x-verify-ram needs the return path: its own cost is "verify" against "rp".
+            self.vmms.append(Vmm("tern", o.tern, tern_accel, key="rp", label="tern+rp",
+                                 caps=("return-path",)))
             self.vmms.append(Vmm("tern", o.tern, tern_accel, key="verify", label="tern+verify",
                                  caps=("return-path", "x-verify-ram")))
         if o.baseline:
