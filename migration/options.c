@@ -82,16 +82,12 @@ static const CapRule cap_rules[] = {
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
     /*
-     * tern's own.  The source learns the destination's verdict through the
-     * return path; the other RAM paths do not report their pages to the
-     * verifier yet (issue 17).
+     * tern's own: checking a restore that maps the file would read all of
+     * it before the guest runs, which is what the mapping avoids.
      */
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-      true, "Capability 'x-verify-ram' requires capability 'return-path'" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
-      false, "x-verify-ram does not cover postcopy-ram yet" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
-      false, "x-verify-ram does not cover mapped-ram yet" },
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE,
+      false, "x-verify-ram is not combined with x-mapped-ram-restore: the check "
+      "would read the whole file before the guest runs" },
     { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
       true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
     /* tern's own: mapped-ram's block headers do not mark ignored blocks yet. */

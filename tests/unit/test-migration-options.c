@@ -284,7 +284,7 @@ static void test_caps_implemented(void)
     };
     int n = 0;
 
-    /* switchover-ack and x-verify-ram need return-path on (rules below). */
+    /* switchover-ack needs return-path on (rules below). */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
@@ -358,7 +358,6 @@ static void test_caps_unimplemented_refused(void)
         if (migration_cap_is_implemented(i) ||
             /* These break a combination rule on their own (tested below). */
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
-            i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
             continue;
         }
@@ -424,11 +423,6 @@ static void test_caps_combination_rules(void)
 
     CHECK_COMBINATION(o, "Capability 'switchover-ack' requires capability "
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
-    CHECK_COMBINATION(o, "Capability 'x-verify-ram' requires capability "
-                      "'return-path'", MIGRATION_CAPABILITY_X_VERIFY_RAM);
-    CHECK_COMBINATION(o, "x-verify-ram does not cover postcopy-ram yet",
-                      MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-                      MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
     CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
