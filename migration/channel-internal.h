@@ -14,6 +14,9 @@ struct ChannelCancel {
     int efd;            /* readable once triggered; never drained */
 };
 
+/* What a channel keeps for writes by reference (channel-zerocopy.c). */
+typedef struct ChannelZeroCopy ChannelZeroCopy;
+
 struct Channel {
     gint refcount;      /* the stream and its return path share a channel */
     int fd;
@@ -23,6 +26,10 @@ struct Channel {
     /* Bytes channel_peek read ahead, returned by the next reads. */
     uint8_t peeked[CHANNEL_PEEK_MAX];
     size_t npeeked;
+    ChannelZeroCopy *zc;    /* NULL until a write by reference */
 };
+
+/* False with ECANCELED in @errp once @c is triggered. */
+bool channel_cancel_check(ChannelCancel *c, GError **errp);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "channel-internal.h"
 #include "migration/channel-tls.h"
+#include "migration/channel-zerocopy.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ bool channel_cancel_is_triggered(ChannelCancel *c)
     return g_atomic_int_get(&c->triggered);
 }
 
-static bool channel_cancel_check(ChannelCancel *c, GError **errp)
+bool channel_cancel_check(ChannelCancel *c, GError **errp)
 {
     if (channel_cancel_is_triggered(c)) {
         error_setg_errno(errp, ECANCELED, "migration channel was cancelled");
@@ -381,6 +382,7 @@ bool channel_close(Channel *ch, GError **errp)
         return true;
     }
     channel_tls_detach(ch);
+    channel_zero_copy_detach(ch);
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

@@ -13,6 +13,7 @@
  */
 #include "multifd.h"
 #include "transport.h"
+#include "migration/channel-zerocopy.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 #include "qemu/thread.h"
@@ -98,6 +99,21 @@ static bool multifd_send_error_locked(MultiFDSend *mf, GError **errp)
     return true;
 }
 
+/*
+ * Write the packet c->iov[0..@iovcnt) holds: the header (reused for the
+ * next packet, so copied), then guest pages straight from guest RAM by
+ * reference (channel-zerocopy.h: a page written meanwhile is dirty and
+ * goes again after the next SYNC), or compressed bytes (copied).
+ */
+static bool multifd_send_write(MultiFDSendChannel *c, int iovcnt, GError **errp)
+{
+    if (c->comp || iovcnt == 1) {
+        return channel_writev_all(c->ch, c->iov, iovcnt, errp);
+    }
+    return channel_writev_all(c->ch, c->iov, 1, errp) &&
+           channel_writev_by_ref(c->ch, c->iov + 1, iovcnt - 1, errp);
+}
+
 /* Send thread: @b as one packet (or a SYNC packet with no pages). */
 static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t flags,
                                 GError **errp)
@@ -156,7 +172,7 @@ static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t
     multifd_packet_encode(p, c->hdr);
     c->iov[0].iov_base = c->hdr;
     c->iov[0].iov_len = sizeof(c->hdr);
-    if (!channel_writev_all(c->ch, c->iov, iovcnt, errp)) {
+    if (!multifd_send_write(c, iovcnt, errp)) {
         return false;
     }
     bytes = sizeof(c->hdr) + p->next_packet_size;
