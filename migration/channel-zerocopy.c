@@ -289,7 +289,7 @@ static bool channel_zc_reap(Channel *ch, uint64_t pending, GError **errp)
 {
     ChannelZeroCopy *zc = ch->zc;
 
-    while (zc->queued - zc->done > pending) {
+    while (zc->queued > zc->done + pending) {
         int r = channel_zc_read_errqueue(ch, errp);
 
         if (r < 0 || (r == 0 && !channel_zc_wait(ch, errp))) {
