@@ -279,6 +279,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
+    /* zero-copy-send needs multifd on (test_caps_combination_rules). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         g_assert_true(set_cap(o, ok[i], true, NULL));
@@ -289,8 +294,11 @@ static void test_caps_implemented(void)
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         n += migration_cap_is_implemented(i);
     }
-    /* ok[] and the three tried above: switchover-ack, x-verify-ram, postcopy-preempt. */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 3);
+    /*
+     * ok[] and the four tried above: switchover-ack, x-verify-ram,
+     * postcopy-preempt, zero-copy-send.
+     */
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 4);
 }
 
 static void test_caps_unimplemented_refused(void)
