@@ -79,7 +79,7 @@ static bool channel_splice_wanted(Channel *ch)
     int domain = -1;
     socklen_t len = sizeof(domain);
 
-    return !ch->tls && ch->pollable &&
+    return !ch->layer_ops && ch->pollable &&
            getsockopt(ch->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
 }
 
@@ -187,7 +187,7 @@ bool channel_zero_copy_enable(Channel *ch, GError **errp)
 {
     int one = 1;
 
-    if (ch->tls || !ch->pollable ||
+    if (ch->layer_ops || !ch->pollable ||
         setsockopt(ch->fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) < 0) {
         error_setg(errp, "Zero copy send feature not detected in host kernel");
         return false;
