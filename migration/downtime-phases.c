@@ -19,7 +19,12 @@ XDowntimePhases *downtime_phases_source_info(const DowntimePhases *d, bool pause
     x->has_pre_switchover = paused;
     x->pre_switchover = d->continued - d->stopped;
     x->has_ram = true;
-    x->ram = d->ram_done - d->continued;
+    /*
+     * Without the pause, what lies between the stop and the final pass is
+     * RAM (CPR modes stop the guest before setup, so all of it is sent
+     * stopped); the phases still add up to the downtime.
+     */
+    x->ram = d->ram_done - (paused ? d->continued : d->stopped);
     x->has_device = true;
     x->device = d->device_done - d->ram_done;
     return x;

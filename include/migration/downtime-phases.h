@@ -20,7 +20,7 @@ typedef struct DowntimePhases {
     /* ---- source: the migration thread writes them before completed ---- */
     int64_t stop;               /* began to stop the vCPUs (downtime starts) */
     int64_t stopped;            /* the vCPUs are stopped */
-    int64_t continued;          /* pause-before-switchover ended (= stopped without it) */
+    int64_t continued;          /* pause-before-switchover ended */
     int64_t ram_done;           /* the final RAM pass (iterable sections) was written */
     int64_t device_done;        /* device state and EOF flushed (downtime ends) */
     /* ---- destination: written before completed ---- */
