@@ -123,7 +123,10 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                       MIGRATION_STATUS_FAILED);
     error_report("load of migration failed: %s", err->message);
-    if (postcopy_incoming_ran(mis)) {
+    if (postcopy_incoming_ran(mis) && ram_verify_mismatched(ram_state_verify(mis->ram))) {
+        /* Every page came but one differs (x-verify-ram): kept for inspection, stopped. */
+        mis->machine.stop(mis->machine.opaque, RUN_STATE_PAUSED);
+    } else if (postcopy_incoming_ran(mis)) {
         /* Pages the guest runs on never came and never will: it cannot go on. */
         error_report("the guest already ran here in postcopy: exiting");
         exit(EXIT_FAILURE);
@@ -288,8 +291,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     bool ok;
 
     mis->from_src = qemu_file_new_channel(ch, false);
-    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
-         ram_verify_load_done(ram_state_verify(mis->ram), &err);
+    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
         ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
@@ -300,6 +302,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     }
     /* Preempt: its last pages land before the RAM is unregistered. */
     ok = postcopy_preempt_dst_end(mis, ok, &err);
+    ok = ok && ram_verify_load_done(ram_state_verify(mis->ram), &err);
     postcopy_incoming_end(mis);
     incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);
@@ -412,15 +415,18 @@ static bool incoming_accept(int fd, void *opaque)
         ram_verify_start(ram_state_verify(mis->ram),
                          migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
-        if (mis->ram) {
-            ram_state_set_ignore(mis->ram, migrate_cap(mis->opts,
-                                                       MIGRATION_CAPABILITY_X_IGNORE_SHARED),
-                                 mis->cpr_transfer);
-        }
         if (mis->ram && !incoming_mapped_ram_setup(mis, ch, &err)) {
             channel_close(ch, NULL);
             incoming_fail(mis, err);
             return false;
+        }
+        if (mis->ram) {
+            ram_state_set_decompress(mis->ram,
+                                     migrate_cap(mis->opts, MIGRATION_CAPABILITY_COMPRESS),
+                                     migrate_params(mis->opts)->decompress_threads);
+            ram_state_set_ignore(mis->ram, migrate_cap(mis->opts,
+                                                       MIGRATION_CAPABILITY_X_IGNORE_SHARED),
+                                 mis->cpr_transfer);
         }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&

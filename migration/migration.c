@@ -16,12 +16,15 @@
 #include "migration/cpr.h"
 #include "auto-converge.h"
 #include "converge-predict.h"
+#include "background-snapshot.h"
+#include "ram-write-tracking.h"
 #include "migration/ram-verify.h"
 #include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-source.h"
 #include "postcopy-preempt.h"
 #include "rate-window.h"
+#include "ram-verify-check.h"
 #include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
@@ -294,6 +297,8 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
                                                                      : p->multifd_zlib_level,
         .verify = ram_state_verify(s->ram),
         .tls = s->tls,
+        .zero_copy = migrate_cap(s->run_opts, MIGRATION_CAPABILITY_ZERO_COPY_SEND),
+        .channel_stats = s->multifd_channel_stats,
     };
     MappedRam *mapped_ram = NULL;
 
@@ -392,7 +397,8 @@ static bool migration_setup(MigrationState *s, GError **errp)
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
     postcopy_source_advise(s);
-    ok = ok && (migration_is_cpr_transfer(s) ||
+    /* A background snapshot tracks writes from its instant on, not dirty pages. */
+    ok = ok && (background_snapshot_enabled(s) || migration_is_cpr_transfer(s) ||
                 s->machine.dirty_log_start(s->machine.opaque, errp)) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
@@ -501,15 +507,20 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
+    bool background = background_snapshot_enabled(s);
+
     migration_converge_stop(s);
-    if (!migration_is_cpr_transfer(s)) {
+    if (!background && !migration_is_cpr_transfer(s)) {
         s->machine.dirty_log_stop(s->machine.opaque);
     }
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
-        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        /* A snapshot leaves the guest where it was: it did not move. */
+        if (!background) {
+            s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        }
     } else {
         if (migration_status(s) != MIGRATION_STATUS_CANCELLING) {
             migration_set_error(s, err);
@@ -549,8 +560,11 @@ static gpointer migration_thread(gpointer opaque)
         migration_predict_start(s, r.w.clock);
         s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
-        ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
-        if (ok && postcopy_source_requested(s)) {
+        ok = migration_setup(s, &err) &&
+             (background_snapshot_enabled(s) || migration_iterate(s, &r, &err));
+        if (ok && background_snapshot_enabled(s)) {
+            ok = background_snapshot_run(s, &err);
+        } else if (ok && postcopy_source_requested(s)) {
             ok = postcopy_source_run(s, &err);
         } else {
             ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
@@ -637,6 +651,7 @@ static void migration_reset(MigrationState *s)
         s->thread = NULL;
     }
     migration_stats_reset(&s->stats);
+    migration_channel_stats_reset(s->multifd_channel_stats, MIGRATION_MULTIFD_CHANNELS_MAX);
     g_clear_pointer(&s->error_desc, g_free);
     /* No thread runs: plain stores would do, atomics keep one rule. */
     time_set(&s->setup_time, 0);
@@ -663,6 +678,8 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
+        !background_snapshot_check_migration(s->opts, errp) ||
+        !ram_verify_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||
@@ -693,6 +710,11 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
                      __ATOMIC_RELAXED);
     ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
                          migrate_params(s->run_opts)->xbzrle_cache_size);
+    ram_state_set_single_pass(s->ram, background_snapshot_enabled(s));
+    ram_state_set_compress(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_COMPRESS),
+                           migrate_params(s->run_opts)->compress_level,
+                           migrate_params(s->run_opts)->compress_threads,
+                           migrate_params(s->run_opts)->compress_wait_thread);
     ram_state_set_ignore(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED),
                          migrate_params(s->run_opts)->mode == MIG_MODE_CPR_TRANSFER);
     __atomic_store_n(&s->max_postcopy_bandwidth,
@@ -761,6 +783,19 @@ static XBZRLECacheStats *migration_xbzrle_info(MigrationState *s)
     return x;
 }
 
+static CompressionStats *migration_compression_info(MigrationState *s)
+{
+    MigrationAtomicStats *st = &s->stats;
+    CompressionStats *c = g_new0(CompressionStats, 1);
+
+    c->pages = migration_stat_get(&st->compress_pages);
+    c->busy = migration_stat_get(&st->compress_busy);
+    c->busy_rate = migration_stat_get_double(&st->compress_busy_rate);
+    c->compressed_size = migration_stat_get(&st->compress_size);
+    c->compression_rate = migration_stat_get_double(&st->compress_rate);
+    return c;
+}
+
 static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
 {
     MigrationAtomicStats *st = &s->stats;
@@ -777,6 +812,7 @@ static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
     ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
     ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
     ram->multifd_bytes = migration_stat_get(&st->multifd_bytes);
+    ram->dirty_sync_missed_zero_copy = migration_stat_get(&st->dirty_sync_missed_zero_copy);
     ram->postcopy_bytes = migration_stat_get(&st->postcopy_bytes);
     ram->postcopy_requests = migration_stat_get(&st->postcopy_requests);
     ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
@@ -809,6 +845,10 @@ MigrationInfo *migration_source_info(MigrationState *s)
     info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
                                          st == MIGRATION_STATUS_COMPLETED);
     migration_predict_info(s, st, info);
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
+        info->x_multifd_channels = multifd_channel_info(
+            s->multifd_channel_stats, migrate_params(s->run_opts)->multifd_channels);
+    }
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
         info->has_x_postcopy_preempt_pages = true;
         info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);
@@ -845,6 +885,9 @@ MigrationInfo *migration_source_info(MigrationState *s)
         migration_converge_info(s, info);
         if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
             info->xbzrle_cache = migration_xbzrle_info(s);
+        }
+        if (migrate_cap(s->opts, MIGRATION_CAPABILITY_COMPRESS)) {
+            info->compression = migration_compression_info(s);
         }
         break;
     }

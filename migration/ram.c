@@ -5,6 +5,7 @@
  * to XBZRLE (ram-xbzrle.c).  The destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
+#include "ram-write-tracking.h"
 #include "multifd.h"
 #include "page-cache.h"
 #include "qemu/bufferiszero.h"
@@ -59,6 +60,7 @@ void ram_state_free(RAMState *rs)
     if (!rs) {
         return;
     }
+    ram_write_tracking_stop(rs);
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
@@ -67,6 +69,8 @@ void ram_state_free(RAMState *rs)
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
+    ram_decompress_cleanup(rs);
     page_cache_free(rs->xbzrle_new_cache);
     g_free(rs->load.xbzrle_buf);
     g_free(rs);
@@ -101,6 +105,7 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
 void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
+    ram_verify_set_scan_on_load(rs->verify, mapped_ram != NULL);
     rs->mapped_ram = mapped_ram;
 }
 
@@ -207,6 +212,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
         rs->rate_period_start_us = now;
         rs->rate_period_pages = 0;
         ram_xbzrle_update_rates(rs);
+        ram_compress_update_rates(rs);
     }
 }
 
@@ -245,7 +251,7 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 
 /* ---- page records ---- */
 
-static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
+void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
 {
     migration_stat_add(run->bytes_counter, run->bytes);
     migration_stat_add(&rs->stats->zero_pages, run->zero_pages);
@@ -379,8 +385,12 @@ static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64
                                  RAMSendRun *run)
 {
     bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+    bool never_written = detect && ram_page_never_written(rs, rb, page);
 
-    if (detect && ram_page_never_written(rs, rb, page)) {
+    /* Hashed here, as queued: a later change makes the page dirty and sent again. */
+    ram_verify_page(rs->verify, rb, page,
+                    never_written ? NULL : rb->host + (page << TARGET_PAGE_BITS));
+    if (never_written) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
         return;
@@ -412,11 +422,28 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     }
     zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
+    if (ram_compress_save_page(rs, f, rb, page, zero, run)) {
+        return;                 /* a compress thread has it */
+    }
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
         ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
     } else if (!ram_xbzrle_save_page(rs, f, rb, page, run)) {
         ram_put_page_record(rs, f, rb, page, host, false, run);
+    }
+}
+
+void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                        const uint8_t *data, RAMSendRun *run)
+{
+    bool in_place = data == rb->host + (page << TARGET_PAGE_BITS);
+
+    if (rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
+        ((in_place && ram_page_never_written(rs, rb, page)) ||
+         buffer_is_zero(data, TARGET_PAGE_SIZE))) {
+        ram_save_zero_page(rs, f, rb, page, run);
+    } else {
+        ram_put_page_record(rs, f, rb, page, data, true, run);
     }
 }
 
@@ -465,6 +492,10 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
 {
     int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
 
+    if (rs->wt) {
+        ram_write_tracking_send(rs, f, limited, run);
+        return;
+    }
     for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
         uint64_t page;
         RAMBlock *rb;
@@ -485,12 +516,14 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
             if (rs->mapped_ram) {
                 mapped_ram_save_round_end(rs->mapped_ram, f, run);
             }
+            ram_compress_flush(rs, f, run);
         }
         if (ram_postcopy_sent_urgently(rb, page)) {
             continue;           /* postcopy preempt: it went on the preempt channel */
         }
         ram_save_page(rs, f, rb, page, run);
     }
+    ram_compress_flush(rs, f, run);
     if (rs->mapped_ram) {
         mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
@@ -549,7 +582,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     uint64_t total;
 
-    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp) ||
+        !ram_compress_setup(rs, errp)) {
         return false;
     }
     ram_alloc_bitmaps(rs);
@@ -563,8 +597,12 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     migration_stat_set(&rs->stats->total, ram_total_bytes(rs, false));
     total = ram_total_bytes(rs, true);
 
-    /* The baseline: from here on the dirty log holds what the first pass may miss. */
-    if (!ram_bitmap_sync(rs, errp)) {
+    /*
+     * The baseline: from here on the dirty log holds what the first pass may
+     * miss.  A single pass reads no dirty log: the guest is stopped, or
+     * write tracking keeps each page as of the snapshot instant.
+     */
+    if (!rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return false;
     }
 
@@ -601,7 +639,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
         return SAVEVM_ITERATE_ERROR;
     }
     /* A round ended in an earlier call and nobody synced since: start the next pass. */
-    if (rs->dirty_pages == 0 && !ram_bitmap_sync(rs, errp)) {
+    if (rs->dirty_pages == 0 && !rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return SAVEVM_ITERATE_ERROR;
     }
     /* Each section names its first block, so a section can be read on its own. */
@@ -623,7 +661,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes, .last_stage = true };
 
-    if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
+    if (!ram_check_source(rs, errp) || (!rs->single_pass && !ram_bitmap_sync(rs, errp))) {
         return false;
     }
     rs->last_sent_block = NULL;
@@ -663,9 +701,11 @@ static void ram_save_cleanup(void *opaque)
 {
     RAMState *rs = opaque;
 
+    ram_write_tracking_stop(rs);        /* its fault thread claims bmap bits */
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
     rs->last_sent_block = NULL;
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
 }

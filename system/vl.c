@@ -22,6 +22,7 @@
 #include "migration/cpr.h"
 #include "migration/migration.h"
 #include "migration/misc.h"
+#include "migration/snapshots.h"
 #include "qtest.h"
 #include "sysemu/context.h"
 #include "sysemu/runstate.h"
@@ -202,6 +203,8 @@ static int tern_run(TernOptions *o)
     o->machine->incoming = o->incoming || o->incoming_main;
     assembly_init_vm(&ctx);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit fails the write (EFBIG) that meets it, not the process. */
+    signal(SIGXFSZ, SIG_IGN);
     g_unix_signal_add(SIGINT, on_signal, &ctx);
     g_unix_signal_add(SIGTERM, on_signal, &ctx);
     g_unix_signal_add(SIGHUP, on_signal, &ctx);
@@ -228,6 +231,7 @@ static int tern_run(TernOptions *o)
         }
     }
     if (!assembly_build(&ctx, o->machine, &err) ||
+        !(ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir)) ||
         (cpr && !cpr_check_incoming_memory(cpr, ram_block_list(ctx.machine->memory),
                                            &err)) ||
         !start_qtest(o, ctx.machine, &qtest, &err)) {

@@ -32,6 +32,7 @@ typedef struct MigrationObjects {
     MigrationState *out;            /* the outgoing migration */
     MigrationIncomingState *in;     /* the incoming migration */
     DirtyRateState *dirty_rate;     /* calc-dirty-rate */
+    struct Snapshots *snapshots;    /* the snapshot store and jobs (migration/snapshot.h) */
 } MigrationObjects;
 
 /*

@@ -170,6 +170,20 @@ void ram_state_set_xbzrle(RAMState *rs, bool on, uint64_t cache_size);
  */
 bool ram_state_resize_xbzrle_cache(RAMState *rs, uint64_t size, GError **errp);
 
+/*
+ * Capability compress, source: pages compressed with zlib at @level by
+ * @threads threads; with @wait_thread false a page finding every thread
+ * busy goes out whole.  Before save_setup, while no migration thread runs.
+ */
+void ram_state_set_compress(RAMState *rs, bool on, int level, unsigned threads,
+                            bool wait_thread);
+
+/*
+ * Capability compress, destination: accept compressed pages, decompressed
+ * by @threads threads.  Before the load.
+ */
+void ram_state_set_decompress(RAMState *rs, bool on, unsigned threads);
+
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);
 
