@@ -169,6 +169,16 @@ struct RAMState {
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
     MappedRam *mapped_ram;          /* both sides: pages at file offsets; NULL: off */
+    MappedRamDetach *mapped_detach; /* after an x-mapped-ram-restore load (mapped-ram.h) */
+    /*
+     * Set before setup: every page is sent once and no dirty log is read
+     * (a background snapshot, or a save of a stopped guest).  @wt is a
+     * background snapshot's write tracking from its instant to its stop;
+     * while it runs the fault thread also claims bits of every rb->bmap
+     * (atomically; ram-write-tracking.c).
+     */
+    bool single_pass;
+    struct RAMWriteTracking *wt;
     RAMPostcopySource postcopy;
 
     /* ---- XBZRLE ---- */
@@ -236,6 +246,25 @@ size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
  */
 void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t page,
                          const uint8_t *data, bool copy, RAMSendRun *run);
+
+/* Publish @run's counters to the stats (ram.c). */
+void ram_send_run_publish(RAMState *rs, RAMSendRun *run);
+
+/*
+ * Save page @page of @rb whose content is at @data (guest memory or a copy
+ * of it): a zero page record, or a normal one with the bytes copied into
+ * the stream's buffer now, so @data may change once this returns (ram.c).
+ */
+void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                        const uint8_t *data, RAMSendRun *run);
+
+/*
+ * background-snapshot (ram-write-tracking.c), migration thread, while the
+ * tracking runs: save the fault thread's copies and the pages nobody
+ * claimed yet, until none is left or, when @limited, the rate limit or
+ * RAM_ITERATE_MAX_MS ends the call.
+ */
+void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, RAMSendRun *run);
 
 /* ---- XBZRLE (ram-xbzrle.c) ---- */
 
