@@ -208,13 +208,13 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT,
         MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW,
         MIGRATION_PARAMETER_MAX_CPU_THROTTLE,
+        MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD,
+        MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
+        MIGRATION_PARAMETER_DIRECT_IO,
         MIGRATION_PARAMETER_COMPRESS_LEVEL,
         MIGRATION_PARAMETER_COMPRESS_THREADS,
         MIGRATION_PARAMETER_DECOMPRESS_THREADS,
         MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD,
-        MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD,
-        MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
-        MIGRATION_PARAMETER_DIRECT_IO,
     };
     int n = 0;
 
@@ -277,9 +277,10 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_AUTO_CONVERGE,
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
         MIGRATION_CAPABILITY_MAPPED_RAM,
-        MIGRATION_CAPABILITY_COMPRESS,
         MIGRATION_CAPABILITY_DIRTY_LIMIT,
         MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+        MIGRATION_CAPABILITY_COMPRESS,
+        MIGRATION_CAPABILITY_X_IGNORE_SHARED,
     };
     int n = 0;
 
@@ -467,6 +468,9 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
                       "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND,
                       MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "mapped-ram is not combined with x-ignore-shared by tern yet",
+                      MIGRATION_CAPABILITY_MAPPED_RAM,
+                      MIGRATION_CAPABILITY_X_IGNORE_SHARED);
     CHECK_COMBINATION(o, "Background-snapshot is not compatible with "
                       "validate-uuid",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
@@ -612,8 +616,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
                  "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
-    assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
-                 "Migration parameter 'mode' value 'cpr-reboot' is not "
+    assert_error(set_params_json("{\"mode\": \"cpr-exec\"}"),
+                 "Migration parameter 'mode' value 'cpr-exec' is not "
                  "supported by tern");
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","

@@ -109,7 +109,7 @@ static void test_capabilities(void)
                "{\"capability\":\"mapped-ram\",\"state\":true}]");
     ROUND_TRIP(MigrationCapabilityStatusList, "[]");
     ENUM_ROUND_TRIP(MigrationCapability, MIGRATION_CAPABILITY__MAX);
-    /* QEMU 9.1's 22, compress where QEMU 9.0 had it, then x-verify-ram and x-mapped-ram-restore. */
+    /* QEMU 9.1's 22, compress where QEMU 9.0 had it, x-verify-ram, x-mapped-ram-restore. */
     g_assert_cmpint(MIGRATION_CAPABILITY__MAX, ==, 25);
     g_assert_cmpint(MIGRATION_CAPABILITY_COMPRESS, ==, 4);
     g_assert_cmpint(MIGRATION_CAPABILITY_MAPPED_RAM, ==, 22);
