@@ -123,7 +123,10 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                       MIGRATION_STATUS_FAILED);
     error_report("load of migration failed: %s", err->message);
-    if (postcopy_incoming_ran(mis)) {
+    if (postcopy_incoming_ran(mis) && ram_verify_mismatched(ram_state_verify(mis->ram))) {
+        /* Every page came but one differs (x-verify-ram): kept for inspection, stopped. */
+        mis->machine.stop(mis->machine.opaque, RUN_STATE_PAUSED);
+    } else if (postcopy_incoming_ran(mis)) {
         /* Pages the guest runs on never came and never will: it cannot go on. */
         error_report("the guest already ran here in postcopy: exiting");
         exit(EXIT_FAILURE);
@@ -288,8 +291,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     bool ok;
 
     mis->from_src = qemu_file_new_channel(ch, false);
-    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
-         ram_verify_load_done(ram_state_verify(mis->ram), &err);
+    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
         ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
@@ -300,6 +302,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     }
     /* Preempt: its last pages land before the RAM is unregistered. */
     ok = postcopy_preempt_dst_end(mis, ok, &err);
+    ok = ok && ram_verify_load_done(ram_state_verify(mis->ram), &err);
     postcopy_incoming_end(mis);
     incoming_return_path_shut(mis, err != NULL);
     qemu_fclose(mis->from_src, err ? NULL : &err);

@@ -38,6 +38,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
     [MIGRATION_CAPABILITY_X_IGNORE_SHARED] = true,
+    [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -82,16 +83,12 @@ static const CapRule cap_rules[] = {
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
     /*
-     * tern's own.  The source learns the destination's verdict through the
-     * return path; the other RAM paths do not report their pages to the
-     * verifier yet (issue 17).
+     * tern's own: checking a restore that maps the file would read all of
+     * it before the guest runs, which is what the mapping avoids.
      */
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-      true, "Capability 'x-verify-ram' requires capability 'return-path'" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
-      false, "x-verify-ram does not cover postcopy-ram yet" },
-    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
-      false, "x-verify-ram does not cover mapped-ram yet" },
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE,
+      false, "x-verify-ram is not combined with x-mapped-ram-restore: the check "
+      "would read the whole file before the guest runs" },
     { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
       true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
     /* tern's own: mapped-ram's block headers do not mark ignored blocks yet. */
@@ -123,6 +120,25 @@ bool migration_cap_is_implemented(MigrationCapability cap)
     return cap >= 0 && cap < MIGRATION_CAPABILITY__MAX && cap_implemented[cap];
 }
 
+/*
+ * zero-copy-send's needs, checked when capabilities or parameters change,
+ * with QEMU's message either way.
+ */
+static bool zero_copy_check(const bool *caps, const MigrationParameters *params,
+                            GError **errp)
+{
+    if (caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
+        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_COMPRESS] ||
+         caps[MIGRATION_CAPABILITY_XBZRLE] ||
+         params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
+         (params->tls_creds && *params->tls_creds))) {
+        error_setg(errp, "Zero copy only available for non-compressed non-TLS "
+                   "multifd migration");
+        return false;
+    }
+    return true;
+}
+
 /* QEMU's combination rules on the candidate set @caps; @host NULL offers all. */
 static bool caps_check(const bool *caps, const MigrationParameters *params,
                        const MigrationCapsHost *host, GError **errp)
@@ -152,13 +168,7 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
             }
         }
     }
-    if (caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
-        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_COMPRESS] ||
-         caps[MIGRATION_CAPABILITY_XBZRLE] ||
-         params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
-         (params->tls_creds && *params->tls_creds))) {
-        error_setg(errp, "Zero copy only available for non-compressed non-TLS "
-                   "multifd migration");
+    if (!zero_copy_check(caps, params, errp)) {
         return false;
     }
     if (caps[MIGRATION_CAPABILITY_MAPPED_RAM] &&
@@ -623,7 +633,7 @@ bool migration_options_set_params(MigrationOptions *o,
     c = params_from_object(merged);
     cand.json = merged;
     cand.c = c;
-    if (!params_check(&cand, errp)) {
+    if (!params_check(&cand, errp) || !zero_copy_check(o->caps, c, errp)) {
         return false;
     }
     for (int i = 0; i < MIGRATION_PARAMETER__MAX; i++) {

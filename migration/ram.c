@@ -105,6 +105,7 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
 void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
+    ram_verify_set_scan_on_load(rs->verify, mapped_ram != NULL);
     rs->mapped_ram = mapped_ram;
 }
 
@@ -384,8 +385,12 @@ static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64
                                  RAMSendRun *run)
 {
     bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+    bool never_written = detect && ram_page_never_written(rs, rb, page);
 
-    if (detect && ram_page_never_written(rs, rb, page)) {
+    /* Hashed here, as queued: a later change makes the page dirty and sent again. */
+    ram_verify_page(rs->verify, rb, page,
+                    never_written ? NULL : rb->host + (page << TARGET_PAGE_BITS));
+    if (never_written) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
         return;

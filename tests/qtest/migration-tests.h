@@ -40,6 +40,8 @@ void migration_register_mapped_ram_tests(void);
 void migration_register_postcopy_tests(void);
 
 void migration_register_verify_tests(void);
+/* Called by migration_register_verify_tests(). */
+void migration_register_verify_file_tests(void);
 void migration_register_postcopy_kvm_tests(void);
 
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */

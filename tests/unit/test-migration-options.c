@@ -284,7 +284,7 @@ static void test_caps_implemented(void)
     };
     int n = 0;
 
-    /* switchover-ack and x-verify-ram need return-path on (rules below). */
+    /* switchover-ack needs return-path on (rules below). */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
@@ -296,6 +296,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
+    /* zero-copy-send needs multifd on (test_caps_combination_rules). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, false, NULL));
     /* x-mapped-ram-restore needs mapped-ram on. */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, true, NULL));
@@ -312,10 +317,10 @@ static void test_caps_implemented(void)
         n += migration_cap_is_implemented(i);
     }
     /*
-     * ok[] and the four tried above: switchover-ack, x-verify-ram,
-     * postcopy-preempt, x-mapped-ram-restore.
+     * ok[] and the five tried above: switchover-ack, x-verify-ram,
+     * postcopy-preempt, zero-copy-send, x-mapped-ram-restore.
      */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 4);
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 5);
 }
 
 /*
@@ -358,7 +363,6 @@ static void test_caps_unimplemented_refused(void)
         if (migration_cap_is_implemented(i) ||
             /* These break a combination rule on their own (tested below). */
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
-            i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
             continue;
         }
@@ -424,11 +428,6 @@ static void test_caps_combination_rules(void)
 
     CHECK_COMBINATION(o, "Capability 'switchover-ack' requires capability "
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
-    CHECK_COMBINATION(o, "Capability 'x-verify-ram' requires capability "
-                      "'return-path'", MIGRATION_CAPABILITY_X_VERIFY_RAM);
-    CHECK_COMBINATION(o, "x-verify-ram does not cover postcopy-ram yet",
-                      MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-                      MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
     CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
