@@ -75,11 +75,14 @@ def set_caps(vm, fmt, role):
         vm.qmp.command("migrate-set-parameters", **params)
 
 
+def qemu_version(vmm):
+    return tuple(int(x) for x in vmm.version.split(".")[:2] if x.isdigit())
+
+
 def uris(vmm, fmt, path):
     """file: both ways; QEMU before 8.2 has no file: and saves the plain
     stream through `exec:cat` instead."""
-    version = tuple(int(x) for x in vmm.version.split(".")[:2] if x.isdigit())
-    if vmm.kind == "qemu" and fmt == "plain" and version < (8, 2):
+    if vmm.kind == "qemu" and fmt == "plain" and qemu_version(vmm) < (8, 2):
         return f"exec:cat > {path}", f"exec:cat {path}"
     return f"file:{path}", f"file:{path}"
 
@@ -160,6 +163,9 @@ def main(argv=None):
                 for fmt in o.formats.split(","):
                     key = (vmm.label, size, fmt)
                     if vmm.skip_reason or results.get(key) == "skipped":
+                        continue
+                    if vmm.kind == "qemu" and fmt != "plain" and qemu_version(vmm) < (9, 0):
+                        results[key] = "skipped"        # no mapped-ram before QEMU 9.0
                         continue
                     try:
                         r = one_run(bench, vmm, size, fmt, filedir)

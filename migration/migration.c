@@ -749,18 +749,33 @@ bool migration_set_xbzrle_cache_size(MigrationState *s, uint64_t size, GError **
     return ram_state_resize_xbzrle_cache(s->ram, size, errp);
 }
 
+/*
+ * The capabilities the configuration section carries and both sides must
+ * agree on (QEMU's validated ones) that @opts turns on; NULL for none.
+ */
+static const char *const *migration_validated_caps(const MigrationOptions *opts)
+{
+    static const char *const lists[4][3] = {
+        { NULL },
+        { "x-ignore-shared", NULL },
+        { "mapped-ram", NULL },
+        { "x-ignore-shared", "mapped-ram", NULL },
+    };
+    unsigned i = migrate_cap(opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED) |
+                 migrate_cap(opts, MIGRATION_CAPABILITY_MAPPED_RAM) << 1;
+
+    return i ? lists[i] : NULL;
+}
+
 void migration_savevm_config(const MigrationMachineOps *machine,
                              const MigrationOptions *opts, SaveVMConfig *cfg)
 {
-    static const char *const ignore_shared[] = { "x-ignore-shared", NULL };
-
     *cfg = (SaveVMConfig) {
         .machine_name = machine->machine_type,
         .send_configuration = true,
         .validate_uuid = migrate_cap(opts, MIGRATION_CAPABILITY_VALIDATE_UUID),
-        /* Both sides must agree on it: the block list's layout depends on it. */
-        .capabilities = migrate_cap(opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED)
-                        ? ignore_shared : NULL,
+        /* Both sides must agree on them: the block list's layout depends on them. */
+        .capabilities = migration_validated_caps(opts),
     };
     cfg->has_uuid = machine->uuid(machine->opaque, cfg->uuid);
 }

@@ -20,6 +20,7 @@
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- parsing ---- */
@@ -203,13 +204,20 @@ static int file_open(const FileMigrationArgs *file, bool outgoing, GError **errp
 {
     int fd = open(file->filename,
                   outgoing ? O_WRONLY | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+    struct stat st;
 
     if (fd < 0) {
         error_setg_errno(errp, errno, "Could not open '%s'", file->filename);
         return -1;
     }
-    /* Keep what lies before the offset; drop an older stream after it. */
-    if ((outgoing && ftruncate(fd, file->offset) < 0) ||
+    /*
+     * Keep what lies before the offset; drop an older stream after it.
+     * Only when there is one: on ext4, truncating to 0 (even an empty file)
+     * makes the last close write the whole file back, which a save then
+     * waits for (auto_da_alloc).
+     */
+    if ((outgoing && (fstat(fd, &st) < 0 ||
+                      ((uint64_t)st.st_size > file->offset && ftruncate(fd, file->offset) < 0))) ||
         lseek(fd, file->offset, SEEK_SET) < 0) {
         error_setg_errno(errp, errno, "Could not seek '%s' to offset %" PRIu64,
                          file->filename, file->offset);

@@ -6,7 +6,9 @@ instance, version, bytes), a RAM summary per block and each device section's
 fields, decoded with the VM description JSON trailer.  --verify checks the
 framing and exits non-zero naming the first problem and its file offset;
 --extract DIR writes each RAM block, the device state and the VM description
-to files.  The format is described in docs/devel/architecture.md.
+to files.  The format is described in docs/devel/architecture.md.  A
+mapped-ram file (QEMU 9.0's fixed-offset layout) is walked too: each block's
+header, its bitmap, and the pages at their offsets.
 """
 
 import argparse
@@ -40,6 +42,8 @@ RAM_COMPRESS_PAGE, RAM_MULTIFD_FLUSH = 0x100, 0x200
 RAM_FLAGS_MASK = 0x3FF          # flags live below the smallest page size (1 KiB)
 XBZRLE_ENCODING = 0x01
 PAGE_SIZE = 4096
+MAPPED_RAM_HDR_SIZE = 28        # be32 version ; be64 page size ; be64 bitmap ; be64 pages
+MAPPED_RAM_VERSION = 1
 VMDESC_SEARCH = 10 * 1024 * 1024
 
 # Page states in a block's map.
@@ -144,7 +148,8 @@ class RamBlock:
         self.length = length
         self.pages = (length + PAGE_SIZE - 1) // PAGE_SIZE
         self.state = bytearray(self.pages)           # NOT_SENT / DATA / ZERO per page
-        self.records = {"normal": 0, "zero": 0, "xbzrle": 0, "compressed": 0}
+        self.records = {"normal": 0, "zero": 0, "xbzrle": 0, "compressed": 0, "mapped": 0}
+        self.mapped = None                           # mapped-ram: (bitmap, pages) offsets
         self.file = None
         if outdir:
             safe = name.replace("/", "_") or "_"
@@ -167,9 +172,10 @@ class RamBlock:
 class RamSection:
     """The 'ram' section's records: the block list at setup, then pages to EOS."""
 
-    def __init__(self, outdir=None, ignore_shared=False):
+    def __init__(self, outdir=None, ignore_shared=False, mapped_ram=False):
         self.outdir = outdir
         self.ignore_shared = ignore_shared
+        self.mapped_ram = mapped_ram
         self.blocks = {}
         self.last = None
         self.multifd_flushes = 0
@@ -209,11 +215,67 @@ class RamSection:
             if self.ignore_shared:
                 r.be(8, "ramblock address")
             self.blocks[name] = RamBlock(name, length, self.outdir)
+            if self.mapped_ram:
+                self.mapped_block(r, self.blocks[name])
             seen += length
         if seen != total:
             raise StreamError(at, f"ramblock lengths sum to {seen}, MEM_SIZE says {total}")
 
+    def mapped_block(self, r, block):
+        """mapped-ram: the header after the block's entry, the bitmap (host
+        unsigned longs, little-endian) and each present page at its offset;
+        the stream goes on after the page region."""
+        at = r.pos
+        version = r.be(4, "mapped-ram header version")
+        page_size = r.be(8, "mapped-ram page size")
+        bitmap_at = r.be(8, "mapped-ram bitmap offset")
+        pages_at = r.be(8, "mapped-ram pages offset")
+        if version != MAPPED_RAM_VERSION:
+            raise StreamError(at, f"mapped-ram header version {version}, expected "
+                                  f"{MAPPED_RAM_VERSION}")
+        if page_size != PAGE_SIZE:
+            raise StreamError(at + 4, f"mapped-ram page size {page_size}, expected {PAGE_SIZE}")
+        if bitmap_at != r.pos:
+            raise StreamError(at + 12, f"mapped-ram bitmap at {bitmap_at}, not right after "
+                                       f"the header ({r.pos})")
+        if pages_at % PAGE_SIZE:
+            raise StreamError(at + 20, f"mapped-ram page region at {pages_at} is not "
+                                       "page-aligned")
+        words = (block.pages + 63) // 64
+        if pages_at < bitmap_at + words * 8:
+            raise StreamError(at + 20, f"mapped-ram page region at {pages_at} overlaps the "
+                                       f"bitmap ({words * 8} bytes at {bitmap_at})")
+        raw = r.take(words * 8, "mapped-ram bitmap")
+        bits = [(raw[i >> 3] >> (i & 7)) & 1 for i in range(words * 64)]
+        if any(bits[block.pages:]):
+            raise StreamError(bitmap_at, f"mapped-ram bitmap of ramblock '{block.name}' "
+                                         f"claims pages beyond its {block.pages}")
+        end = pages_at + block.length
+        if end > len(r.data):
+            raise StreamError(at + 20, f"the file ends at {len(r.data)}, inside the page "
+                                       f"region of ramblock '{block.name}' "
+                                       f"({pages_at}..{end})")
+        index = 0
+        while index < block.pages:
+            if not bits[index]:
+                block.state[index] = ZERO       # zero, or never written: the same here
+                index += 1
+                continue
+            run = 1
+            while index + run < block.pages and bits[index + run]:
+                run += 1
+            off = index * PAGE_SIZE
+            block.write(off, r.data[pages_at + off:pages_at + off + run * PAGE_SIZE])
+            block.state[index:index + run] = bytes([DATA]) * run
+            block.records["mapped"] += run
+            index += run
+        block.mapped = (bitmap_at, pages_at)
+        r.pos = end
+
     def page(self, r, at, flags, addr):
+        if self.mapped_ram:
+            raise StreamError(at, f"Unexpected RAM flags: {flags} (a mapped-ram stream "
+                                  "carries no page records)")
         kind = flags & ~RAM_CONTINUE
         if kind not in (RAM_ZERO, RAM_PAGE, RAM_XBZRLE, RAM_COMPRESS_PAGE):
             raise StreamError(at, f"ram record with flags 0x{flags:x} "
@@ -444,8 +506,11 @@ class Analyzer:
             config = decode_legacy_configuration(self.r)
         self.config = config
         caps = config.get("configuration/capabilities", {}).get("capabilities", [])
-        if "mapped-ram" in caps:
-            raise StreamError(at, "mapped-ram streams are not supported by this analyser")
+        if "mapped-ram" in caps and "x-ignore-shared" in caps:
+            # QEMU 9.1-10.2 write the address word first but read the header at once.
+            raise StreamError(at, "mapped-ram with x-ignore-shared: QEMU cannot load such "
+                                  "a stream, and this analyser does not read it either")
+        self.mapped_ram = "mapped-ram" in caps
         self.ignore_shared = "x-ignore-shared" in caps
         self.out(f"@{at}: configuration {json.dumps(config, default=json_default)}")
 
@@ -496,7 +561,8 @@ class Analyzer:
             if version != 4:
                 raise StreamError(at, f"ram section version {version}, expected 4")
             if self.ram is None:
-                self.ram = RamSection(self.outdir, getattr(self, "ignore_shared", False))
+                self.ram = RamSection(self.outdir, getattr(self, "ignore_shared", False),
+                                      getattr(self, "mapped_ram", False))
             self.ram.load(self.r)
         elif kind != QEMU_VM_SECTION_FULL:
             raise StreamError(at, f"iterative section '{name}' is not one this analyser knows")
@@ -570,6 +636,11 @@ class Analyzer:
             data = b.state.count(DATA)
             zero = b.state.count(ZERO)
             rec = b.records
+            if b.mapped:
+                self.out(f"ram block '{b.name}': {b.length} bytes, {b.pages} pages: {data} "
+                         f"with data, {zero} zero or absent; mapped-ram bitmap at "
+                         f"{b.mapped[0]}, pages at {b.mapped[1]}")
+                continue
             self.out(f"ram block '{b.name}': {b.length} bytes, {b.pages} pages: {data} with "
                      f"data, {zero} zero, {b.pages - data - zero} never sent; records: "
                      f"{rec['normal']} normal, {rec['zero']} zero, {rec['xbzrle']} xbzrle" +

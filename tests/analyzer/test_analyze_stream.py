@@ -389,6 +389,85 @@ class DisplayStream(unittest.TestCase):
         self.assertEqual(vga["vbe_regs"][1:5], [256, 192, 32, 0x41])
 
 
+class MappedRamStream(unittest.TestCase):
+    """A mapped-ram file: the analyser reads each block's header, bitmap and
+    pages at their offsets, and names what is wrong in damaged copies."""
+
+    @classmethod
+    def setUpClass(cls):
+        for path in (TERN, os.path.join(GUESTS, "a-b.bin")):
+            if not os.path.exists(path):
+                raise unittest.SkipTest(f"{path} is not built")
+        cls.dir = tempfile.mkdtemp(prefix="tern-analyzer-mapped-")
+        cls.stream = os.path.join(cls.dir, "mapped.bin")
+        vm = ternvm.VM(TERN, ["-m", "16", "-accel", "interp", "-name", "mapped",
+                              "-kernel", os.path.join(GUESTS, "a-b.bin"),
+                              "-append", f"start={WORK_START},end={WORK_END}"],
+                       "src", cls.dir)
+        try:
+            vm.wait_serial(b"B", 1)
+            vm.qmp.command("migrate-set-capabilities", capabilities=[
+                {"capability": "mapped-ram", "state": True}])
+            info = migrate(vm.qmp, f"file:{cls.stream}")
+            assert info["status"] == "completed", info
+            cls.source_ram = vm.qtest.memread(0, WORK_END)
+        finally:
+            vm.qmp.close()
+            vm.kill()
+        with open(cls.stream, "rb") as f:
+            cls.data = f.read()
+        # The first block's header: after "\x06pc.ram" and its be64 length.
+        entry = cls.data.index(b"\x06pc.ram" + (16 * MiB).to_bytes(8, "big"))
+        cls.header = entry + 1 + 6 + 8
+        cls.pages_at = int.from_bytes(cls.data[cls.header + 20:cls.header + 28], "big")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_verify_and_extract(self):
+        res = run_analyser("--verify", self.stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        out = os.path.join(self.dir, "x")
+        res = run_analyser("--extract", out, self.stream)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertRegex(res.stdout, r"ram block 'pc.ram': 16777216 bytes, 4096 pages: \d+ "
+                                     r"with data, \d+ zero or absent; mapped-ram bitmap at "
+                                     rf"{self.header + 28}, pages at {self.pages_at}")
+        with open(os.path.join(out, "ram-pc.ram.bin"), "rb") as f:
+            ram = f.read()
+        self.assertEqual(ram[:WORK_END], self.source_ram)
+        self.assertEqual(ram[WORK_END:], bytes(len(ram) - WORK_END))
+
+    def rejected(self, data, name):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        res = run_analyser("--verify", path)
+        self.assertEqual(res.returncode, 1, res.stdout)
+        return res.stderr
+
+    def test_damaged(self):
+        def patched(offset, raw):
+            data = bytearray(self.data)
+            data[offset:offset + len(raw)] = raw
+            return bytes(data)
+
+        cases = {
+            "version": (patched(self.header, (2).to_bytes(4, "big")),
+                        f"offset {self.header} .*mapped-ram header version 2"),
+            "page size": (patched(self.header + 4, (65536).to_bytes(8, "big")),
+                          "mapped-ram page size 65536"),
+            "unaligned": (patched(self.header + 20, (self.pages_at + 8).to_bytes(8, "big")),
+                          "is not page-aligned"),
+            "cut": (self.data[:self.pages_at + 2 * MiB],
+                    "the file ends at .* inside the page region of ramblock 'pc.ram'"),
+        }
+        for what, (data, expect) in cases.items():
+            with self.subTest(what):
+                self.assertRegex(self.rejected(data, what.replace(" ", "-")), expect)
+
+
 class QemuStream(unittest.TestCase):
     """QEMU's own stream: the a-b boot sector running under TCG, migrated live."""
 

@@ -152,6 +152,7 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
 
     migrate_set_capability(t->from, "mapped-ram", true);
     migrate_set_capability(t->to, "mapped-ram", true);
+    migrate_set_capability(t->from, "pause-before-switchover", true);
     if (c->multifd) {
         migrate_set_capability(t->from, "multifd", true);
         migrate_set_capability(t->to, "multifd", true);
@@ -173,9 +174,6 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
         migrate_qmp(t->from, uri, NULL);
         /* The destination runs later: passes, not its memory, show pages went twice. */
         wait_for_migration_pass(t->from, 3);
-        /* multifd: mapped-ram's own writers, no multifd channels. */
-        g_assert_cmpint(migrate_thread_find(t->from, "mig/mapped") != 0, ==, c->multifd);
-        g_assert_cmpint(migrate_thread_find(t->from, "mig/mfdsend"), ==, 0);
         migrate_ensure_converge(t->from);
     } else {
         migrate_ensure_converge(t->from);
@@ -183,6 +181,15 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
         json_node_unref(migrate_eventwait(t->from, "STOP"));
         migrate_qmp(t->from, uri, NULL);
     }
+    /*
+     * Held before the switchover, every page written: multifd's writers are
+     * mapped-ram's own ("mig/mapped", named as they first ran a job), and
+     * there are no multifd channels.
+     */
+    migration_event_wait(t->from, "pre-switchover");
+    g_assert_cmpint(migrate_thread_find(t->from, "mig/mapped") != 0, ==, c->multifd);
+    g_assert_cmpint(migrate_thread_find(t->from, "mig/mfdsend"), ==, 0);
+    migrate_continue(t->from, "pre-switchover");
     wait_for_migration_complete(t->from);
     migrate_check_source_after(t);
     migrate_wait_thread_gone(t->from, "mig/mapped");

@@ -190,9 +190,15 @@ static void test_round_trip(MappedFixture *f, gconstpointer data)
     size_t hdr;
 
     mapped_save(f, c);
-    /* The slot kept the bytes the page had when first written. */
+    /*
+     * The slot kept the bytes the page had when first written.  (With
+     * multifd a worker may write the page after the guest zeroed it, as a
+     * live guest's write races any send; then the slot holds zeros.)
+     */
     hdr = mapped_header(f->path, "a", PAGES_A, &bytes, &len);
-    g_assert_cmpuint(bytes[be64_at(bytes + hdr + 20) + STALE_PAGE * PAGE], ==, 0x5a);
+    if (!c->multifd) {
+        g_assert_cmpuint(bytes[be64_at(bytes + hdr + 20) + STALE_PAGE * PAGE], ==, 0x5a);
+    }
 
     g_assert_true(mapped_load(f, c, dst, &err));
     g_assert_no_error(err);
