@@ -180,9 +180,11 @@ static int tern_run(TernOptions *o)
             goto out;
         }
     }
-    if (!assembly_build(&ctx, o->machine, &err) ||
-        !(ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir)) ||
-        !start_qtest(o, ctx.machine, &qtest, &err) ||
+    if (!assembly_build(&ctx, o->machine, &err)) {
+        goto out;
+    }
+    ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir);
+    if (!start_qtest(o, ctx.machine, &qtest, &err) ||
         !start_vm(o, &ctx, &err)) {
         goto out;
     }
