@@ -50,11 +50,14 @@ bool qmp_migrate_set_capabilities(TernContext *ctx,
                                   GError **errp)
 {
     MigrationObjects *o = options_migration(ctx, errp);
+    MigrationCapsHost host;
     bool before[MIGRATION_CAPABILITY__MAX];
 
     if (!o) {
         return false;
     }
+    host.dirty_limit = o->out->machine.dirty_limit_supported &&
+                       o->out->machine.dirty_limit_supported(o->out->machine.opaque);
     /* Capabilities are frozen while this process sends or loads a stream. */
     if (migration_is_running(g_atomic_int_get(&o->out->state)) ||
         migration_incoming_is_loading(o->in)) {
@@ -62,7 +65,7 @@ bool qmp_migrate_set_capabilities(TernContext *ctx,
         return false;
     }
     memcpy(before, o->opts->caps, sizeof(before));
-    if (!migration_options_set_caps(o->opts, capabilities, errp)) {
+    if (!migration_options_set_caps_on(o->opts, capabilities, &host, errp)) {
         return false;
     }
     if (!options_check_background_snapshot(o, capabilities, errp)) {

@@ -65,9 +65,12 @@ void ram_state_free(RAMState *rs)
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
     mapped_ram_free(rs->mapped_ram);
+    mapped_ram_detach_free(rs->mapped_detach);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
+    ram_decompress_cleanup(rs);
     page_cache_free(rs->xbzrle_new_cache);
     g_free(rs->load.xbzrle_buf);
     g_free(rs);
@@ -99,12 +102,15 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
     rs->multifd = multifd;
 }
 
-void ram_state_set_mapped_ram(RAMState *rs, int fd)
+void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
-    if (fd >= 0) {
-        rs->mapped_ram = mapped_ram_new(fd);
-    }
+    rs->mapped_ram = mapped_ram;
+}
+
+void ram_state_wait_mapped_restore(RAMState *rs)
+{
+    mapped_ram_detach_wait(rs->mapped_detach);
 }
 
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
@@ -188,6 +194,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
         rs->rate_period_start_us = now;
         rs->rate_period_pages = 0;
         ram_xbzrle_update_rates(rs);
+        ram_compress_update_rates(rs);
     }
 }
 
@@ -348,18 +355,22 @@ static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
     qemu_fflush(f);
 }
 
-/* mapped-ram: the page goes to its slot in the file, never into the stream. */
+/*
+ * mapped-ram: the page goes to its slot in the file, never into the stream.
+ * A page never written is known zero here; the others are checked where
+ * they are written (by a worker with multifd).
+ */
 static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
-                                 bool zero, RAMSendRun *run)
+                                 RAMSendRun *run)
 {
-    if (zero) {
+    bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+
+    if (detect && ram_page_never_written(rs, rb, page)) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
         return;
     }
-    mapped_ram_save_page(rs->mapped_ram, f, rb, page);
-    run->normal_pages++;
-    run->bytes += TARGET_PAGE_SIZE;
+    mapped_ram_save_page(rs->mapped_ram, f, rb, page, detect, run);
 }
 
 /*
@@ -380,11 +391,14 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
         ram_save_page_multifd(rs, f, rb, page, run);
         return;
     }
+    if (rs->mapped_ram) {
+        ram_save_page_mapped(rs, f, rb, page, run);
+        return;
+    }
     zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
-    if (rs->mapped_ram) {
-        ram_save_page_mapped(rs, f, rb, page, zero, run);
-        return;
+    if (ram_compress_save_page(rs, f, rb, page, zero, run)) {
+        return;                 /* a compress thread has it */
     }
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
@@ -474,14 +488,19 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         rb = ram_take_next_dirty(rs, &page, &wrapped);
         if (wrapped) {
             ram_multifd_flush(rs, f);
+            if (rs->mapped_ram) {
+                mapped_ram_save_round_end(rs->mapped_ram, f, run);
+            }
+            ram_compress_flush(rs, f, run);
         }
         if (ram_postcopy_sent_urgently(rb, page)) {
             continue;           /* postcopy preempt: it went on the preempt channel */
         }
         ram_save_page(rs, f, rb, page, run);
     }
+    ram_compress_flush(rs, f, run);
     if (rs->mapped_ram) {
-        mapped_ram_save_flush(rs->mapped_ram, f);
+        mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
     rs->all_sent_once |= rs->dirty_pages == 0;
     ram_send_run_publish(rs, run);
@@ -536,7 +555,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     uint64_t total;
 
-    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp) ||
+        !ram_compress_setup(rs, errp)) {
         return false;
     }
     ram_alloc_bitmaps(rs);
@@ -655,6 +675,7 @@ static void ram_save_cleanup(void *opaque)
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
     rs->last_sent_block = NULL;
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
 }

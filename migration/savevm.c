@@ -365,8 +365,11 @@ static bool savevm_complete_iterables(SaveVMState *s, QEMUFile *f, GError **errp
 
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
 {
-    return savevm_complete_iterables(s, f, errp) &&
-           savevm_state_complete_non_iterable(s, f, errp);
+    if (!savevm_complete_iterables(s, f, errp)) {
+        return false;
+    }
+    s->times.iterables_done_us = g_get_monotonic_time();
+    return savevm_state_complete_non_iterable(s, f, errp);
 }
 
 bool savevm_state_complete_non_iterable(SaveVMState *s, QEMUFile *f, GError **errp)
@@ -424,6 +427,11 @@ bool savevm_state_complete_postcopy(SaveVMState *s, QEMUFile *f, GError **errp)
     qemu_put_byte(f, QEMU_VM_EOF);
     qemu_fflush(f);
     return qemu_file_check_error(f, errp);
+}
+
+SaveVMTimes savevm_state_times(const SaveVMState *s)
+{
+    return s->times;
 }
 
 void savevm_state_cleanup(SaveVMState *s)

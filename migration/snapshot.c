@@ -9,6 +9,7 @@
 #include "migration-states.h"
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
+#include "mapped-ram.h"
 #include "ram-write-tracking.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -94,6 +95,23 @@ static void snapshots_config(MigrationObjects *o, SaveVMConfig *cfg)
     cfg->capabilities = snapshot_caps;
 }
 
+/*
+ * The store's files are plain mapped-ram, written by one thread and read
+ * into memory, whatever the migration options say (multifd, direct-io).
+ */
+static bool snapshots_use_mapped_ram(MigrationObjects *o, int fd, bool outgoing,
+                                     GError **errp)
+{
+    g_autoptr(MigrationOptions) plain = migration_options_new();
+    MappedRam *m = mapped_ram_new(fd, plain, outgoing, errp);
+
+    if (!m) {
+        return false;
+    }
+    ram_state_set_mapped_ram(o->ram, m);
+    return true;
+}
+
 /* ---- save ---- */
 
 /* The stream into @fd: header, every page once, devices, EOF (BQL held, guest stopped). */
@@ -113,14 +131,15 @@ static bool snapshots_write(MigrationObjects *o, int fd, GError **errp)
     ram_state_set_single_pass(o->ram, true);
     ram_state_set_xbzrle(o->ram, false, 0);
     ram_state_set_send_options(o->ram, ZERO_PAGE_DETECTION_MULTIFD, NULL);
-    ram_state_set_mapped_ram(o->ram, fd);
-    ok = savevm_state_header(o->savevm, f, &cfg, errp) &&
+    ok = snapshots_use_mapped_ram(o, fd, true, errp) &&
+         savevm_state_header(o->savevm, f, &cfg, errp) &&
          savevm_state_setup(o->savevm, f, errp);
     while (ok && (res = savevm_state_iterate(o->savevm, f, errp)) != SAVEVM_ITERATE_DONE) {
         ok = res != SAVEVM_ITERATE_ERROR;
     }
     ok = ok && savevm_state_complete(o->savevm, f, errp);
     savevm_state_cleanup(o->savevm);
+    ram_state_set_mapped_ram(o->ram, NULL);
     ram_state_set_single_pass(o->ram, false);
     if (!qemu_fclose(f, ok ? errp : NULL)) {
         ok = false;
@@ -215,12 +234,15 @@ static bool snapshots_read(MigrationObjects *o, const char *path, GError **errp)
     }
     snapshots_config(o, &cfg);
     snapshots_clear_ram(o);
-    ram_state_set_mapped_ram(o->ram, fd);
+    if (!snapshots_use_mapped_ram(o, fd, false, errp)) {
+        qemu_fclose(f, NULL);
+        return false;
+    }
     /* Device sections take the BQL themselves, as on the incoming thread; the vCPUs are stopped. */
     bql_unlock();
     ok = savevm_state_load(o->savevm, f, &cfg, errp);
     bql_lock();
-    ram_state_set_mapped_ram(o->ram, -1);
+    ram_state_set_mapped_ram(o->ram, NULL);
     qemu_fclose(f, NULL);
     return ok;
 }

@@ -377,6 +377,7 @@ int main(int argc, char **argv)
                     test_precopy_file_offset_bad);
     migration_register_misc_tests();
     migration_register_converge_tests();
+    migration_register_predict_tests();
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
@@ -387,5 +388,6 @@ int main(int argc, char **argv)
     migration_register_xbzrle_tests();
     migration_register_snapshot_tests();
     migration_register_savevm_tests();
+    migration_register_compress_tests();
     return g_test_run();
 }
