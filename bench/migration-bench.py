@@ -131,6 +131,10 @@ def options(argv):
     p.add_argument("--baseline", metavar="TERN",
                    help="a second tern binary (another build, e.g. main's) run beside "
                         "the first, as column 'base'")
+    p.add_argument("--verify-side", action="store_true",
+                   help="two sides, 'rp': this tern with return-path, and 'verify': with "
+                        "return-path and x-verify-ram, on both ends, run in turn with the "
+                        "others (issue 17's cost: verify against rp)")
     p.add_argument("--no-tern", action="store_true", help="run QEMU only")
     p.add_argument("--no-qemu", action="store_true", help="run tern only")
     p.add_argument("--workloads", type=csv_list(WORKLOADS), default=list(WORKLOADS),
@@ -211,9 +215,10 @@ def kvm_usable():
 class Vmm:
     """One side of the comparison: a binary, how to call it, what it runs on."""
 
-    def __init__(self, kind, binary, accel, key=None, label=None):
+    def __init__(self, kind, binary, accel, key=None, label=None, caps=()):
         self.kind = kind          # "tern" or "qemu": how to call it
-        self.key = key or kind    # "tern", "base" or "qemu": its column and CSV name
+        self.key = key or kind    # "tern", "base", "rp", "verify" or "qemu": its column and CSV name
+        self.caps = caps          # capabilities this side adds on both ends
         self.binary = binary
         self.accel = accel        # tern: kvm/interp; QEMU: kvm/tcg
         self.label = label or ("tern" if kind == "tern" else "QEMU")
@@ -241,6 +246,12 @@ class Bench:
             if not os.access(o.tern, os.X_OK):
                 tern.skip_reason = f"{o.tern} not built"
             self.vmms.append(tern)
+        if o.verify_side:
+            # x-verify-ram needs the return path: its own cost is "verify" against "rp".
+            self.vmms.append(Vmm("tern", o.tern, tern_accel, key="rp", label="tern+rp",
+                                 caps=("return-path",)))
+            self.vmms.append(Vmm("tern", o.tern, tern_accel, key="verify", label="tern+verify",
+                                 caps=("return-path", "x-verify-ram")))
         if o.baseline:
             base = Vmm("tern", o.baseline, tern_accel, key="base", label="base")
             if not os.access(o.baseline, os.X_OK):
@@ -422,6 +433,7 @@ class Bench:
                     vm_caps.append({"capability": "postcopy-preempt", "state": True})
                 if self.opts.postcopy and vm is dst:
                     vm_caps.append({"capability": "postcopy-blocktime", "state": True})
+                vm_caps += [{"capability": c, "state": True} for c in vmm.caps]
                 vm.qmp.command("migrate-set-capabilities", capabilities=vm_caps)
                 if self.opts.multifd:
                     vm.qmp.command("migrate-set-parameters", **{

@@ -277,15 +277,18 @@ bool postcopy_source_run(MigrationState *s, GError **errp)
     }
     ok = ok && postcopy_stream(s, errp);
     ram_postcopy_source_stop(s->ram);
-    if (!ok) {
-        if (sent) {
-            /* The destination may run the guest: never run it here too. */
-            bql_lock();
-            s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
-            bql_unlock();
+    if (ok) {
+        bql_lock();
+        /* Held on success; released when the destination failed (x-verify-ram, say). */
+        if (migration_rp_await(s, errp)) {
+            return true;
         }
-        return false;
     }
-    bql_lock();
-    return migration_rp_await(s, errp);
+    if (sent) {
+        /* The destination may run the guest: never run it here too. */
+        bql_lock();
+        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        bql_unlock();
+    }
+    return false;
 }

@@ -280,10 +280,11 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_DIRTY_LIMIT,
         MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
         MIGRATION_CAPABILITY_COMPRESS,
+        MIGRATION_CAPABILITY_X_IGNORE_SHARED,
     };
     int n = 0;
 
-    /* switchover-ack and x-verify-ram need return-path on (rules below). */
+    /* switchover-ack needs return-path on (rules below). */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
@@ -357,7 +358,6 @@ static void test_caps_unimplemented_refused(void)
         if (migration_cap_is_implemented(i) ||
             /* These break a combination rule on their own (tested below). */
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
-            i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
             continue;
         }
@@ -423,11 +423,6 @@ static void test_caps_combination_rules(void)
 
     CHECK_COMBINATION(o, "Capability 'switchover-ack' requires capability "
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
-    CHECK_COMBINATION(o, "Capability 'x-verify-ram' requires capability "
-                      "'return-path'", MIGRATION_CAPABILITY_X_VERIFY_RAM);
-    CHECK_COMBINATION(o, "x-verify-ram does not cover postcopy-ram yet",
-                      MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-                      MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
     CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
@@ -467,6 +462,9 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
                       "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND,
                       MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "mapped-ram is not combined with x-ignore-shared by tern yet",
+                      MIGRATION_CAPABILITY_MAPPED_RAM,
+                      MIGRATION_CAPABILITY_X_IGNORE_SHARED);
     CHECK_COMBINATION(o, "Background-snapshot is not compatible with "
                       "validate-uuid",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
@@ -612,8 +610,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
                  "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
-    assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
-                 "Migration parameter 'mode' value 'cpr-reboot' is not "
+    assert_error(set_params_json("{\"mode\": \"cpr-exec\"}"),
+                 "Migration parameter 'mode' value 'cpr-exec' is not "
                  "supported by tern");
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","
