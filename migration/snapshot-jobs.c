@@ -1,16 +1,14 @@
 /*
- * The snapshot commands as QEMU's jobs (qapi/job.json, qapi/snapshot.json)
- * and their HMP twins (savevm, loadvm, delvm, info snapshots).
+ * The snapshot commands as QEMU's jobs (qapi/job.json, qapi/snapshot.json).
  *
  * A QMP snapshot command checks only its job id, creates the job (event
  * created) and returns; the main loop then runs it (running), which does
  * the whole save, load or delete there, BQL held, as QEMU's snapshot jobs
  * hold the monitor; then waiting, pending, concluded, or aborting and
  * concluded with the error in query-jobs.  Jobs are auto-finalized and
- * dismissed by job-dismiss only.  The HMP commands run at once.
+ * dismissed by job-dismiss only.
  */
 #include "snapshot.h"
-#include "monitor/hmp.h"
 #include "qapi/qapi-clone.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
@@ -18,7 +16,6 @@
 #include "qemu/main-loop.h"
 #include "sysemu/context.h"
 
-#include <time.h>
 
 typedef struct SnapshotJob {
     char *id;
@@ -220,100 +217,4 @@ void snapshot_jobs_free(Snapshots *s)
         snapshot_job_free(g_ptr_array_index(s->jobs, i));
     }
     g_ptr_array_set_size(s->jobs, 0);
-}
-
-/* ---- HMP ---- */
-
-static MigrationObjects *snapshot_hmp_objects(Monitor *mon, TernContext *ctx)
-{
-    if (!ctx || !ctx->migration) {
-        hmp_handle_error(mon, g_error_new_literal(TERN_ERROR, TERN_ERROR_GENERIC,
-                                                  "Migration is not initialized"));
-        return NULL;
-    }
-    return ctx->migration;
-}
-
-/* As QEMU: a savevm without a tag is named by the local time. */
-static char *snapshot_hmp_default_tag(void)
-{
-    char buf[32];
-    time_t now = time(NULL);
-    struct tm tm;
-
-    localtime_r(&now, &tm);
-    strftime(buf, sizeof(buf), "vm-%Y%m%d%H%M%S", &tm);
-    return g_strdup(buf);
-}
-
-static void snapshot_hmp_savevm(Monitor *mon, TernContext *ctx, JsonObject *args)
-{
-    MigrationObjects *o = snapshot_hmp_objects(mon, ctx);
-    g_autofree char *tag = NULL;
-    GError *err = NULL;
-
-    if (!o) {
-        return;
-    }
-    tag = hmp_arg_str(args, "name") ? g_strdup(hmp_arg_str(args, "name"))
-                                    : snapshot_hmp_default_tag();
-    if (!snapshots_save(o, tag, true, &err)) {
-        hmp_handle_error(mon, err);
-    }
-}
-
-static void snapshot_hmp_loadvm(Monitor *mon, TernContext *ctx, JsonObject *args)
-{
-    MigrationObjects *o = snapshot_hmp_objects(mon, ctx);
-    GError *err = NULL;
-
-    if (o && !snapshots_load(o, hmp_arg_str(args, "name"), &err)) {
-        hmp_handle_error(mon, err);
-    }
-}
-
-static void snapshot_hmp_delvm(Monitor *mon, TernContext *ctx, JsonObject *args)
-{
-    MigrationObjects *o = snapshot_hmp_objects(mon, ctx);
-    GError *err = NULL;
-
-    if (o && !snapshots_delete(o, hmp_arg_str(args, "name"), &err)) {
-        hmp_handle_error(mon, err);
-    }
-}
-
-static void snapshot_hmp_info(Monitor *mon, TernContext *ctx, JsonObject *args)
-{
-    MigrationObjects *o = snapshot_hmp_objects(mon, ctx);
-    g_autofree char *text = NULL;
-    GError *err = NULL;
-
-    if (!o) {
-        return;
-    }
-    text = snapshots_info_text(o, &err);
-    if (text) {
-        monitor_puts(mon, text);
-    } else {
-        hmp_handle_error(mon, err);
-    }
-}
-
-/* Names, arguments and help texts as in QEMU 9.1's hmp-commands*.hx. */
-static const HMPCommand snapshot_cmds[] = {
-    { "savevm", "name:s?", "tag",
-      "save a VM snapshot. If no tag is provided, a new snapshot is created",
-      snapshot_hmp_savevm },
-    { "loadvm", "name:s", "tag", "restore a VM snapshot from its tag", snapshot_hmp_loadvm },
-    { "delvm", "name:s", "tag", "delete a VM snapshot from its tag", snapshot_hmp_delvm },
-};
-
-static const HMPCommand snapshot_info_cmds[] = {
-    { "snapshots", "", "", "show the currently saved VM snapshots", snapshot_hmp_info },
-};
-
-void snapshot_hmp_register(void)
-{
-    hmp_register_commands(snapshot_cmds, G_N_ELEMENTS(snapshot_cmds));
-    hmp_register_info_commands(snapshot_info_cmds, G_N_ELEMENTS(snapshot_info_cmds));
 }

@@ -230,9 +230,11 @@ static int tern_run(TernOptions *o)
             goto out;
         }
     }
-    if (!assembly_build(&ctx, o->machine, &err) ||
-        !(ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir)) ||
-        (cpr && !cpr_check_incoming_memory(cpr, ram_block_list(ctx.machine->memory),
+    if (!assembly_build(&ctx, o->machine, &err)) {
+        goto out;
+    }
+    ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir);
+    if ((cpr && !cpr_check_incoming_memory(cpr, ram_block_list(ctx.machine->memory),
                                            &err)) ||
         !start_qtest(o, ctx.machine, &qtest, &err)) {
         goto out;

@@ -274,7 +274,7 @@ static void test_snapshot_refusals(void)
 {
     static const char *const conflicts[] = {
         "postcopy-ram", "return-path", "multifd", "pause-before-switchover",
-        "auto-converge", "xbzrle", "validate-uuid",
+        "auto-converge", "compress", "xbzrle", "validate-uuid",
     };
     MigrateStart start = { .only_source = true };
     MigTest *t = migrate_start(&start);
