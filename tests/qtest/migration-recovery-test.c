@@ -156,6 +156,21 @@ static Proxy *proxy_new(const char *listen_path, const char *target_path)
     return p;
 }
 
+/*
+ * Every connection of the migration goes through the proxy: the source's
+ * connect() returns before the proxy's accept(), so wait for it.
+ */
+static void proxy_wait_connections(Proxy *p, guint want)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    while ((guint)g_atomic_int_get(&p->connections) < want) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    g_assert_cmpuint(g_atomic_int_get(&p->connections), ==, want);
+}
+
 /* Break every connection through @p, and accept no more. */
 static void proxy_cut_and_free(Proxy *p)
 {
@@ -295,7 +310,7 @@ static void test_recovery_proxy_cut(gconstpointer data)
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
     proxy = proxy_new(proxy_path, target);
     recovery_switch(t, proxy_uri);
-    g_assert_cmpuint(g_atomic_int_get(&proxy->connections), ==, preempt ? 2 : 1);
+    proxy_wait_connections(proxy, preempt ? 2 : 1);
     proxy_cut_and_free(proxy);
     recovery_wait_paused(t);
     recovery_resume(t, "migsocket-recover");
