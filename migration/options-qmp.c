@@ -43,10 +43,13 @@ bool qmp_migrate_set_capabilities(TernContext *ctx,
                                   GError **errp)
 {
     MigrationObjects *o = options_migration(ctx, errp);
+    MigrationCapsHost host;
 
     if (!o) {
         return false;
     }
+    host.dirty_limit = o->out->machine.dirty_limit_supported &&
+                       o->out->machine.dirty_limit_supported(o->out->machine.opaque);
     /* Capabilities are frozen while this process sends or loads a stream. */
     if (migration_is_running(g_atomic_int_get(&o->out->state))) {
         error_setg(errp, "There's a migration process in progress");
@@ -64,7 +67,7 @@ bool qmp_migrate_set_capabilities(TernContext *ctx,
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
-    return migration_options_set_caps(o->opts, capabilities, errp);
+    return migration_options_set_caps_on(o->opts, capabilities, &host, errp);
 }
 
 MigrationCapabilityStatusList *qmp_query_migrate_capabilities(TernContext *ctx,

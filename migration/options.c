@@ -33,6 +33,8 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
+    [MIGRATION_CAPABILITY_DIRTY_LIMIT] = true,
+    [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -78,6 +80,8 @@ static const CapRule cap_rules[] = {
       false, "x-verify-ram does not cover postcopy-ram yet" },
     { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_MAPPED_RAM,
       false, "x-verify-ram does not cover mapped-ram yet" },
+    { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
+      true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */
@@ -103,9 +107,9 @@ bool migration_cap_is_implemented(MigrationCapability cap)
     return cap >= 0 && cap < MIGRATION_CAPABILITY__MAX && cap_implemented[cap];
 }
 
-/* QEMU's combination rules on the candidate set @caps. */
+/* QEMU's combination rules on the candidate set @caps; @host NULL offers all. */
 static bool caps_check(const bool *caps, const MigrationParameters *params,
-                       GError **errp)
+                       const MigrationCapsHost *host, GError **errp)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(cap_rules); i++) {
         const CapRule *r = &cap_rules[i];
@@ -114,6 +118,12 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
             error_setg(errp, "%s", r->message);
             return false;
         }
+    }
+    /* tern's interpreter limits vCPUs itself; elsewhere QEMU's KVM text. */
+    if (caps[MIGRATION_CAPABILITY_DIRTY_LIMIT] && host && !host->dirty_limit) {
+        error_setg(errp, "dirty-limit requires KVM with accelerator property "
+                   "'dirty-ring-size' set");
+        return false;
     }
     if (caps[MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT]) {
         for (size_t i = 0; i < G_N_ELEMENTS(background_snapshot_conflicts); i++) {
@@ -148,6 +158,13 @@ bool migration_options_set_caps(MigrationOptions *o,
                                 const MigrationCapabilityStatusList *caps,
                                 GError **errp)
 {
+    return migration_options_set_caps_on(o, caps, NULL, errp);
+}
+
+bool migration_options_set_caps_on(MigrationOptions *o,
+                                   const MigrationCapabilityStatusList *caps,
+                                   const MigrationCapsHost *host, GError **errp)
+{
     bool cand[MIGRATION_CAPABILITY__MAX];
     const MigrationCapabilityStatusList *l;
 
@@ -161,7 +178,7 @@ bool migration_options_set_caps(MigrationOptions *o,
         }
         cand[cap] = l->value->state;
     }
-    if (!caps_check(cand, o->params, errp)) {
+    if (!caps_check(cand, o->params, host, errp)) {
         return false;
     }
     for (l = caps; l; l = l->next) {
@@ -354,11 +371,11 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
     [MIGRATION_PARAMETER_BLOCK_BITMAP_MAPPING] = {
         .input = MIGRATION_PARAM_INPUT_QMP_ONLY },
     [MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD] = {
-        .default_json = "1000",
+        .default_json = "1000", .implemented = true,
         RANGE("x-vcpu-dirty-limit-period", 1, 1000, "a value between 1 and 1000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
     [MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT] = {
-        .default_json = "1", .check = check_vcpu_dirty_limit,
+        .default_json = "1", .implemented = true, .check = check_vcpu_dirty_limit,
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " MB/s" },
     [MIGRATION_PARAMETER_MODE] = {
         .default_json = "\"normal\"", .implemented = true,
@@ -367,7 +384,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "\"multifd\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_DIRECT_IO] = {
-        .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },
+        .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
 };
 
 bool migration_param_is_implemented(MigrationParameter param)

@@ -153,6 +153,7 @@ struct RAMState {
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
     MappedRam *mapped_ram;          /* both sides: pages at file offsets; NULL: off */
+    MappedRamDetach *mapped_detach; /* after an x-mapped-ram-restore load (mapped-ram.h) */
     RAMPostcopySource postcopy;
 
     /* ---- XBZRLE ---- */

@@ -391,6 +391,10 @@ void ram_load_cleanup(void *opaque)
 
     rs->load.last_block = NULL;
     ram_residency_cleanup(&rs->load.residency);
+    /* x-mapped-ram-restore: the copying out of the file outlives the load. */
+    if (!rs->mapped_detach) {
+        rs->mapped_detach = mapped_ram_take_detach(rs->mapped_ram);
+    }
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
     g_clear_pointer(&rs->load.xbzrle_buf, g_free);
 }

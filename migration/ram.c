@@ -63,6 +63,7 @@ void ram_state_free(RAMState *rs)
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
     mapped_ram_free(rs->mapped_ram);
+    mapped_ram_detach_free(rs->mapped_detach);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
@@ -97,12 +98,15 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
     rs->multifd = multifd;
 }
 
-void ram_state_set_mapped_ram(RAMState *rs, int fd)
+void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
-    if (fd >= 0) {
-        rs->mapped_ram = mapped_ram_new(fd);
-    }
+    rs->mapped_ram = mapped_ram;
+}
+
+void ram_state_wait_mapped_restore(RAMState *rs)
+{
+    mapped_ram_detach_wait(rs->mapped_detach);
 }
 
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
@@ -346,18 +350,22 @@ static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
     qemu_fflush(f);
 }
 
-/* mapped-ram: the page goes to its slot in the file, never into the stream. */
+/*
+ * mapped-ram: the page goes to its slot in the file, never into the stream.
+ * A page never written is known zero here; the others are checked where
+ * they are written (by a worker with multifd).
+ */
 static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
-                                 bool zero, RAMSendRun *run)
+                                 RAMSendRun *run)
 {
-    if (zero) {
+    bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+
+    if (detect && ram_page_never_written(rs, rb, page)) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
         return;
     }
-    mapped_ram_save_page(rs->mapped_ram, f, rb, page);
-    run->normal_pages++;
-    run->bytes += TARGET_PAGE_SIZE;
+    mapped_ram_save_page(rs->mapped_ram, f, rb, page, detect, run);
 }
 
 /*
@@ -378,12 +386,12 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
         ram_save_page_multifd(rs, f, rb, page, run);
         return;
     }
-    zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
-           (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
     if (rs->mapped_ram) {
-        ram_save_page_mapped(rs, f, rb, page, zero, run);
+        ram_save_page_mapped(rs, f, rb, page, run);
         return;
     }
+    zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
+           (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
         ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
@@ -454,6 +462,9 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         rb = ram_take_next_dirty(rs, &page, &wrapped);
         if (wrapped) {
             ram_multifd_flush(rs, f);
+            if (rs->mapped_ram) {
+                mapped_ram_save_round_end(rs->mapped_ram, f, run);
+            }
         }
         if (ram_postcopy_sent_urgently(rb, page)) {
             continue;           /* postcopy preempt: it went on the preempt channel */
@@ -461,7 +472,7 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         ram_save_page(rs, f, rb, page, run);
     }
     if (rs->mapped_ram) {
-        mapped_ram_save_flush(rs->mapped_ram, f);
+        mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
     rs->all_sent_once |= rs->dirty_pages == 0;
     ram_send_run_publish(rs, run);

@@ -373,6 +373,7 @@ bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
     if (!savevm_complete_iterables(s, f, errp)) {
         return false;
     }
+    s->times.iterables_done_us = g_get_monotonic_time();
 
     if (s->vmdesc) {
         json_builder_set_member_name(s->vmdesc, "page_size");
@@ -422,6 +423,11 @@ bool savevm_state_complete_postcopy(SaveVMState *s, QEMUFile *f, GError **errp)
     qemu_put_byte(f, QEMU_VM_EOF);
     qemu_fflush(f);
     return qemu_file_check_error(f, errp);
+}
+
+SaveVMTimes savevm_state_times(const SaveVMState *s)
+{
+    return s->times;
 }
 
 void savevm_state_cleanup(SaveVMState *s)

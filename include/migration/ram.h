@@ -121,11 +121,20 @@ typedef struct MultiFDRecv MultiFDRecv;
 void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
                                 MultiFDSend *multifd);
 
+typedef struct MappedRam MappedRam;
+
 /*
- * Before save_setup or the load: the mapped-ram capability is on and the
- * stream's channel is the regular file @fd (mapped-ram.h); -1: off.
+ * Before save_setup or the load: the mapped-ram capability is on, and
+ * @mapped_ram (taken; migration/mapped-ram.h) places the pages; NULL: off.
  */
-void ram_state_set_mapped_ram(RAMState *rs, int fd);
+void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram);
+
+/*
+ * After an x-mapped-ram-restore load: wait until guest memory no longer
+ * depends on the file it was mapped from (migration thread, before it
+ * opens a file of its own, which may be that one).
+ */
+void ram_state_wait_mapped_restore(RAMState *rs);
 
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);

@@ -144,4 +144,19 @@ bool savevm_state_load_quit(SaveVMState *s);
 bool savevm_state_load_more(SaveVMState *s, QEMUFile *f, GError **errp);
 void savevm_state_load_finish(SaveVMState *s);
 
+/*
+ * When the switchover payload went by, for the downtime's phases
+ * (g_get_monotonic_time() µs; 0: not reached).  Source: when
+ * savevm_state_complete had written the iterable sections (the final RAM
+ * pass).  Destination: when the last savevm_state_load met its first END
+ * section and its EOF.  Read by the thread that runs them, or after it.
+ */
+typedef struct SaveVMTimes {
+    int64_t iterables_done_us;
+    int64_t load_first_end_us;
+    int64_t load_eof_us;
+} SaveVMTimes;
+
+SaveVMTimes savevm_state_times(const SaveVMState *s);
+
 #endif

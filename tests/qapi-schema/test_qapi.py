@@ -104,13 +104,14 @@ class MainSchemaTest(unittest.TestCase):
     def test_capabilities(self):
         caps = self.enum('MigrationCapability')
         # QEMU's 22 in QEMU's order, then tern's own.
-        self.assertEqual(len(caps), 23)
+        self.assertEqual(len(caps), 24)
         self.assertEqual(caps[0], 'xbzrle')
         self.assertEqual(caps[21], 'mapped-ram')
-        self.assertEqual(caps[-1], 'x-verify-ram')
+        self.assertEqual(caps[-2:], ['x-verify-ram', 'x-mapped-ram-restore'])
         unstable = [m.name for m in self.schema.types['MigrationCapability'].members
                     if [f.name for f in m.features] == ['unstable']]
-        self.assertEqual(unstable, ['x-colo', 'x-ignore-shared', 'x-verify-ram'])
+        self.assertEqual(unstable, ['x-colo', 'x-ignore-shared', 'x-verify-ram',
+                                    'x-mapped-ram-restore'])
 
     def test_parameters(self):
         set_params = self.schema.types['MigrateSetParameters']

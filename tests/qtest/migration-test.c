@@ -375,6 +375,7 @@ int main(int argc, char **argv)
                     test_precopy_file_offset_bad);
     migration_register_misc_tests();
     migration_register_converge_tests();
+    migration_register_predict_tests();
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();

@@ -25,6 +25,9 @@ void migration_register_cancel_tests(void);
 void migration_register_converge_tests(void);
 void migration_register_converge_kvm_tests(void);
 
+/* tern's own: query-migrate's x-prediction and MIGRATION_STALLED. */
+void migration_register_predict_tests(void);
+
 /* Multifd: live over tcp and unix, the channels form, zero-page modes,
  * cancel with 16 channels, a killed channel, a corrupt packet. */
 void migration_register_multifd_tests(void);

@@ -203,6 +203,9 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT,
         MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW,
         MIGRATION_PARAMETER_MAX_CPU_THROTTLE,
+        MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD,
+        MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
+        MIGRATION_PARAMETER_DIRECT_IO,
     };
     int n = 0;
 
@@ -245,7 +248,7 @@ static void test_query_caps_order(void)
         g_assert_true(l->value->state == (i == MIGRATION_CAPABILITY_VALIDATE_UUID));
     }
     g_assert_cmpint(i, ==, MIGRATION_CAPABILITY__MAX);
-    g_assert_cmpint(i, ==, 23);       /* QEMU's 22, then x-verify-ram */
+    g_assert_cmpint(i, ==, 24);       /* QEMU's 22, then x-verify-ram, x-mapped-ram-restore */
 }
 
 /* ---- Capabilities ---- */
@@ -264,6 +267,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_AUTO_CONVERGE,
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
         MIGRATION_CAPABILITY_MAPPED_RAM,
+        MIGRATION_CAPABILITY_DIRTY_LIMIT,
     };
     int n = 0;
 
@@ -279,6 +283,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
+    /* x-mapped-ram-restore needs mapped-ram on. */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         g_assert_true(set_cap(o, ok[i], true, NULL));
@@ -289,8 +298,40 @@ static void test_caps_implemented(void)
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         n += migration_cap_is_implemented(i);
     }
-    /* ok[] and the three tried above: switchover-ack, x-verify-ram, postcopy-preempt. */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 3);
+    /*
+     * ok[] and the four tried above: switchover-ack, x-verify-ram,
+     * postcopy-preempt, x-mapped-ram-restore.
+     */
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 4);
+}
+
+/*
+ * dirty-limit needs an accelerator that limits vCPUs (QEMU: KVM's dirty
+ * ring): refused with QEMU's text where the host has none, after QEMU's
+ * conflict with auto-converge; offered, it switches on.
+ */
+static void test_caps_host_dirty_limit(void)
+{
+    g_autoptr(MigrationOptions) o = migration_options_new();
+    MigrationCapabilityStatus dl = { MIGRATION_CAPABILITY_DIRTY_LIMIT, true };
+    MigrationCapabilityStatus ac = { MIGRATION_CAPABILITY_AUTO_CONVERGE, true };
+    MigrationCapabilityStatusList both_tail = { .value = &ac };
+    MigrationCapabilityStatusList both = { .next = &both_tail, .value = &dl };
+    MigrationCapabilityStatusList one = { .value = &dl };
+    const MigrationCapsHost none = { .dirty_limit = false };
+    const MigrationCapsHost offered = { .dirty_limit = true };
+    GError *err = NULL;
+
+    g_assert_false(migration_options_set_caps_on(o, &one, &none, &err));
+    assert_error(err, "dirty-limit requires KVM with accelerator property "
+                 "'dirty-ring-size' set");
+    err = NULL;
+    g_assert_false(migration_options_set_caps_on(o, &both, &none, &err));
+    assert_error(err, "dirty-limit conflicts with auto-converge either of "
+                 "then available currently");
+    g_assert_false(migrate_cap(o, MIGRATION_CAPABILITY_DIRTY_LIMIT));
+    g_assert_true(migration_options_set_caps_on(o, &one, &offered, NULL));
+    g_assert_true(migrate_cap(o, MIGRATION_CAPABILITY_DIRTY_LIMIT));
 }
 
 static void test_caps_unimplemented_refused(void)
@@ -377,6 +418,8 @@ static void test_caps_combination_rules(void)
                       MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+    CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
+                      "'mapped-ram'", MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE);
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
                       "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND);
     CHECK_COMBINATION(o, "Multifd is not compatible with xbzrle",
@@ -502,7 +545,6 @@ static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer dat
     static const char *const cases[][2] = {
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
-        { "{\"direct-io\": true}", "direct-io" },
         { "{\"block-bitmap-mapping\": [{\"node-name\": \"n\", \"alias\": \"a\","
           " \"bitmaps\": []}]}", "block-bitmap-mapping" },
     };
@@ -707,7 +749,8 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
                                    "auto-converge: off\nzero-blocks: off\n"
                                    "events: on\n"));
     g_assert_true(g_str_has_suffix(out->str, "dirty-limit: off\n"
-                                   "mapped-ram: off\nx-verify-ram: off\n"));
+                                   "mapped-ram: off\nx-verify-ram: off\n"
+                                   "x-mapped-ram-restore: off\n"));
 }
 
 static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
@@ -840,6 +883,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migration-options/copy-is-deep", test_copy_is_deep);
     g_test_add_func("/migration-options/query-caps-order", test_query_caps_order);
     g_test_add_func("/migration-options/caps/implemented", test_caps_implemented);
+    g_test_add_func("/migration-options/caps/host-dirty-limit",
+                    test_caps_host_dirty_limit);
     g_test_add_func("/migration-options/caps/unimplemented-refused",
                     test_caps_unimplemented_refused);
     g_test_add_func("/migration-options/caps/all-or-nothing",
