@@ -5,7 +5,11 @@
  * memory.  Fresh (never written) and random-filled RAM, each destination
  * fault policy, with and without x-verify-ram (both sides digest every
  * page, the source sends its chunk digests after the RAM, the destination
- * compares), medians of N runs.  Prints figures; never pass/fail.
+ * compares), medians of N runs, each with the process's CPU time (both
+ * sides' threads, getrusage) per GiB: unlike wall time it hardly moves
+ * with the machine's load, so the verifier's cost is the difference of
+ * the "+ x-verify-ram" lines' CPU to their plain twins'.  Prints figures;
+ * never pass/fail.
  *
  *   bench-ram [-r RUNS] [-s GiB]... [-c fresh|filled]
  *   (default: -r 5 -s 1 -s 4, both contents)
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -214,13 +219,25 @@ static uint64_t resident_mib(RAMBlock *rb)
     return pages * TARGET_PAGE_SIZE >> 20;
 }
 
+/* CPU seconds (user + system) of every thread of this process so far. */
+static double process_cpu_secs(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /*
- * One migration of @src_blocks; returns seconds, or -1 on failure, and the
- * destination's resident MiB in @rss_mib.
+ * One migration of @src_blocks; returns seconds, or -1 on failure, the
+ * process's CPU seconds in @cpu and the destination's resident MiB in
+ * @rss_mib.
  */
 static double run_once(GPtrArray *src_blocks, uint64_t size, const Strategy *st,
-                       uint64_t *rss_mib)
+                       double *cpu, uint64_t *rss_mib)
 {
+    double cpu0 = process_cpu_secs();
     g_autoptr(GPtrArray) dst_blocks = g_ptr_array_new_with_free_func(fake_ram_block_free);
     SourceJob job = { .blocks = src_blocks, .verify = st->verify };
     GThread *src, *helper = NULL;
@@ -251,6 +268,7 @@ static double run_once(GPtrArray *src_blocks, uint64_t size, const Strategy *st,
     if (helper) {
         g_thread_join(helper);
     }
+    *cpu = process_cpu_secs() - cpu0;
     *rss_mib = resident_mib(g_ptr_array_index(dst_blocks, 0));
     return ok && job.ok ? secs : -1;
 }
@@ -263,7 +281,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static void print_case(uint64_t size, const char *content, const Strategy *st,
-                       double *t, int runs, uint64_t rss_mib)
+                       double *t, double *cpu, int runs, uint64_t rss_mib)
 {
     for (int i = 0; i < runs; i++) {
         if (t[i] < 0) {
@@ -272,10 +290,12 @@ static void print_case(uint64_t size, const char *content, const Strategy *st,
         }
     }
     qsort(t, runs, sizeof(t[0]), cmp_double);
+    qsort(cpu, runs, sizeof(cpu[0]), cmp_double);
     printf("%-7s %2" G_GUINT64_FORMAT " GiB  %-26s median %8.1f ms %7.2f GB/s  (min %.1f, max %.1f ms)"
-           "  dest RSS %" G_GUINT64_FORMAT " MiB\n",
+           "  cpu %7.1f ms/GiB (min %.1f, max %.1f)  dest RSS %" G_GUINT64_FORMAT " MiB\n",
            content, size / GiB, st->name, t[runs / 2] * 1e3, size / t[runs / 2] / 1e9,
-           t[0] * 1e3, t[runs - 1] * 1e3, rss_mib);
+           t[0] * 1e3, t[runs - 1] * 1e3, cpu[runs / 2] * 1e3 * GiB / size,
+           cpu[0] * 1e3 * GiB / size, cpu[runs - 1] * 1e3 * GiB / size, rss_mib);
     fflush(stdout);
 }
 
@@ -289,9 +309,10 @@ static void print_case(uint64_t size, const char *content, const Strategy *st,
 static void bench_content(GPtrArray *src_blocks, uint64_t size, const char *content, int runs)
 {
     double t[G_N_ELEMENTS(strategies)][MAX_RUNS];
+    double cpu[G_N_ELEMENTS(strategies)][MAX_RUNS];
     uint64_t rss[G_N_ELEMENTS(strategies)];
 
-    run_once(src_blocks, size, &strategies[0], &rss[0]);
+    run_once(src_blocks, size, &strategies[0], &cpu[0][0], &rss[0]);
     g_autoptr(GRand) rand = g_rand_new_with_seed(1);
     size_t order[G_N_ELEMENTS(strategies)];
 
@@ -308,11 +329,11 @@ static void bench_content(GPtrArray *src_blocks, uint64_t size, const char *cont
         for (size_t k = 0; k < G_N_ELEMENTS(order); k++) {
             size_t i = order[k];
 
-            t[i][r] = run_once(src_blocks, size, &strategies[i], &rss[i]);
+            t[i][r] = run_once(src_blocks, size, &strategies[i], &cpu[i][r], &rss[i]);
         }
     }
     for (size_t i = 0; i < G_N_ELEMENTS(strategies); i++) {
-        print_case(size, content, &strategies[i], t[i], runs, rss[i]);
+        print_case(size, content, &strategies[i], t[i], cpu[i], runs, rss[i]);
     }
 }
 

@@ -29,6 +29,11 @@ on both sides and tls-creds set, the same command line for tern and QEMU;
 Every run also records each side's CPU time during the migration
 (/proc/PID/stat), shown per GiB transferred.
 
+--legacy-compress N turns on the (deprecated, QEMU <= 9.0) compress
+capability on both sides of every run, tern and QEMU alike, with N
+compress threads at --compress-level (QEMU's 1) and --decompress-threads
+(QEMU's 2); runs record the compression counters (pages, busy, size).
+
 --xbzrle off,on adds the xbzrle capability as a dimension (the source's
 cache at --xbzrle-cache-size, QEMU's 64 MiB by default); runs with it also
 report QEMU's xbzrle-cache counters (cache-miss rate, encoded pages).
@@ -73,7 +78,8 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
           "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
           "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
-          "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
+          "xbzrle_cache_miss_rate", "xbzrle_overflow",
+          "compress_pages", "compress_busy", "compressed_mb", "error"]
 
 
 def parse_size(text):
@@ -125,6 +131,10 @@ def options(argv):
     p.add_argument("--baseline", metavar="TERN",
                    help="a second tern binary (another build, e.g. main's) run beside "
                         "the first, as column 'base'")
+    p.add_argument("--verify-side", action="store_true",
+                   help="two sides, 'rp': this tern with return-path, and 'verify': with "
+                        "return-path and x-verify-ram, on both ends, run in turn with the "
+                        "others (issue 17's cost: verify against rp)")
     p.add_argument("--no-tern", action="store_true", help="run QEMU only")
     p.add_argument("--no-qemu", action="store_true", help="run tern only")
     p.add_argument("--workloads", type=csv_list(WORKLOADS), default=list(WORKLOADS),
@@ -153,6 +163,11 @@ def options(argv):
                    help="multifd with N channels on both sides, tern and QEMU alike (0: off)")
     p.add_argument("--compression", choices=["none", "zlib", "zstd"], default="none",
                    help="multifd-compression with --multifd (none)")
+    p.add_argument("--legacy-compress", type=int, default=0, metavar="N",
+                   help="capability compress with N compress threads on both sides (0: off)")
+    p.add_argument("--compress-level", type=int, default=1, help="with --legacy-compress (1)")
+    p.add_argument("--decompress-threads", type=int, default=2,
+                   help="with --legacy-compress (2)")
     p.add_argument("--xbzrle", type=csv_list(("off", "on")), default=["off"],
                    help="comma-separated: off,on (default off): the xbzrle capability")
     p.add_argument("--xbzrle-cache-size", type=parse_size, default=64 * MiB,
@@ -200,9 +215,10 @@ def kvm_usable():
 class Vmm:
     """One side of the comparison: a binary, how to call it, what it runs on."""
 
-    def __init__(self, kind, binary, accel, key=None, label=None):
+    def __init__(self, kind, binary, accel, key=None, label=None, caps=()):
         self.kind = kind          # "tern" or "qemu": how to call it
-        self.key = key or kind    # "tern", "base" or "qemu": its column and CSV name
+        self.key = key or kind    # "tern", "base", "rp", "verify" or "qemu": its column and CSV name
+        self.caps = caps          # capabilities this side adds on both ends
         self.binary = binary
         self.accel = accel        # tern: kvm/interp; QEMU: kvm/tcg
         self.label = label or ("tern" if kind == "tern" else "QEMU")
@@ -230,6 +246,12 @@ class Bench:
             if not os.access(o.tern, os.X_OK):
                 tern.skip_reason = f"{o.tern} not built"
             self.vmms.append(tern)
+        if o.verify_side:
+            # x-verify-ram needs the return path: its own cost is "verify" against "rp".
+            self.vmms.append(Vmm("tern", o.tern, tern_accel, key="rp", label="tern+rp",
+                                 caps=("return-path",)))
+            self.vmms.append(Vmm("tern", o.tern, tern_accel, key="verify", label="tern+verify",
+                                 caps=("return-path", "x-verify-ram")))
         if o.baseline:
             base = Vmm("tern", o.baseline, tern_accel, key="base", label="base")
             if not os.access(o.baseline, os.X_OK):
@@ -411,11 +433,19 @@ class Bench:
                     vm_caps.append({"capability": "postcopy-preempt", "state": True})
                 if self.opts.postcopy and vm is dst:
                     vm_caps.append({"capability": "postcopy-blocktime", "state": True})
+                vm_caps += [{"capability": c, "state": True} for c in vmm.caps]
                 vm.qmp.command("migrate-set-capabilities", capabilities=vm_caps)
                 if self.opts.multifd:
                     vm.qmp.command("migrate-set-parameters", **{
                         "multifd-channels": self.opts.multifd,
                         "multifd-compression": self.opts.compression})
+                if self.opts.legacy_compress:
+                    vm.qmp.command("migrate-set-capabilities",
+                                   capabilities=[{"capability": "compress", "state": True}])
+                    vm.qmp.command("migrate-set-parameters", **{
+                        "compress-threads": self.opts.legacy_compress,
+                        "compress-level": self.opts.compress_level,
+                        "decompress-threads": self.opts.decompress_threads})
             params = {"max_bandwidth": self.opts.max_bandwidth}
             if xbzrle == "on":
                 # The source only: a destination loads deltas without the capability.
@@ -482,6 +512,10 @@ class Bench:
                        sent_mb=round(ram.get("transferred", 0) / 1e6, 1),
                        src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
                        dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
+            c = info.get("compression")
+            if c:
+                row.update(compress_pages=c["pages"], compress_busy=c["busy"],
+                           compressed_mb=round(c["compressed-size"] / 1e6, 1))
             x = info.get("xbzrle-cache")
             if x:
                 row.update(xbzrle_pages=x["pages"], xbzrle_bytes=x["bytes"],
@@ -609,6 +643,9 @@ METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{
            ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}"),
            ("src CPU ms/GiB", "src_cpu_ms_per_gib", "{:.0f}"),
            ("dst CPU ms/GiB", "dst_cpu_ms_per_gib", "{:.0f}")]
+# Only with --legacy-compress.
+COMPRESS_METRICS = [("compressed pages", "compress_pages", "{:.0f}"),
+                    ("compressed MB", "compressed_mb", "{:.1f}")]
 POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
                     ("req p50 us", "lat_p50_us", "{:.0f}"),
                     ("req p99 us", "lat_p99_us", "{:.0f}")]
@@ -638,7 +675,8 @@ def summary_rows(bench):
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
         metrics = (METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
-                   + (XBZRLE_METRICS if cfg[3] == "on" else []))
+                   + (XBZRLE_METRICS if cfg[3] == "on" else [])
+                   + (COMPRESS_METRICS if bench.opts.legacy_compress else []))
         for label, key, fmt in metrics:
             values = {k: [r[key] for r in rs if r.get(key) is not None]
                       for k, rs in runs.items()}
@@ -663,6 +701,9 @@ def format_table(bench, machine):
               f"; postcopy at dirty-sync-count {o.postcopy_after}")
     multifd = (f"multifd {o.multifd} channel(s), compression {o.compression}"
                if o.multifd else "no multifd")
+    if o.legacy_compress:
+        multifd += (f"; capability compress, {o.legacy_compress} thread(s) at level "
+                    f"{o.compress_level}, {o.decompress_threads} decompress thread(s)")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
              f"downtime-limit {dl}{pc}; {multifd}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]

@@ -13,6 +13,7 @@
 #include "migration/global-state.h"
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
+#include "migration/cpr.h"
 #include "incoming-commands.h"
 #include "mapped-ram.h"
 #include "multifd.h"
@@ -25,6 +26,7 @@
 #include "qapi/qapi-clone.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static MigrationStatus incoming_status(MigrationIncomingState *mis)
 {
@@ -39,6 +41,7 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
     MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
 
     mis->state = MIGRATION_STATUS_NONE;
+    mis->cpr_sock = -1;
     mis->savevm = savevm;
     mis->machine = *machine;
     mis->opts = opts;
@@ -74,6 +77,9 @@ void migration_incoming_free(MigrationIncomingState *mis)
         return;
     }
     transport_listener_free(mis->listener);
+    if (mis->cpr_sock >= 0) {
+        close(mis->cpr_sock);
+    }
     /* The load ends wherever it waits for the source, for a channel, or paused. */
     postcopy_recover_dst_abort(mis);
     if (mis->cancel) {
@@ -121,7 +127,10 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                       MIGRATION_STATUS_FAILED);
     error_report("load of migration failed: %s", err->message);
-    if (postcopy_incoming_ran(mis)) {
+    if (postcopy_incoming_ran(mis) && ram_verify_mismatched(ram_state_verify(mis->ram))) {
+        /* Every page came but one differs (x-verify-ram): kept for inspection, stopped. */
+        mis->machine.stop(mis->machine.opaque, RUN_STATE_PAUSED);
+    } else if (postcopy_incoming_ran(mis)) {
         /* Pages the guest runs on never came and never will: it cannot go on. */
         error_report("the guest already ran here in postcopy: exiting");
         exit(EXIT_FAILURE);
@@ -286,8 +295,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     bool ok;
 
     mis->from_src = qemu_file_new_channel(ch, false);
-    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err) &&
-         ram_verify_load_done(ram_state_verify(mis->ram), &err);
+    ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
         ok = postcopy_recover_dst_load(mis, &err);
@@ -299,6 +307,7 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     }
     /* Preempt: its last pages land before the RAM is unregistered. */
     ok = postcopy_preempt_dst_end(mis, ok, &err);
+    ok = ok && ram_verify_load_done(ram_state_verify(mis->ram), &err);
     postcopy_incoming_end(mis);
     incoming_return_path_shut(mis, err != NULL);
     /* NULL when the load ended paused (postcopy recovery, at exit). */
@@ -425,6 +434,14 @@ bool incoming_accept(int fd, void *opaque)
             incoming_fail(mis, err);
             return false;
         }
+        if (mis->ram) {
+            ram_state_set_decompress(mis->ram,
+                                     migrate_cap(mis->opts, MIGRATION_CAPABILITY_COMPRESS),
+                                     migrate_params(mis->opts)->decompress_threads);
+            ram_state_set_ignore(mis->ram, migrate_cap(mis->opts,
+                                                       MIGRATION_CAPABILITY_X_IGNORE_SHARED),
+                                 mis->cpr_transfer);
+        }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
             !incoming_multifd_setup(mis, &err)) {
@@ -465,7 +482,8 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
                    MigrationStatus_str(incoming_status(mis)));
         return false;
     }
-    if (!mapped_ram_check_migration(mis->opts, addr, errp)) {
+    if (!mapped_ram_check_migration(mis->opts, addr, errp) ||
+        !cpr_check_incoming(mis->cpr_transfer, addr, errp)) {
         return false;
     }
     mis->exit_on_error = exit_on_error;
@@ -482,7 +500,18 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     mis->started = true;
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_NONE,
                       MIGRATION_STATUS_SETUP);
+    /* cpr-transfer: the main listener is up, the old process may connect. */
+    if (mis->cpr_sock >= 0) {
+        close(mis->cpr_sock);
+        mis->cpr_sock = -1;
+    }
     return true;
+}
+
+void migration_incoming_set_cpr(MigrationIncomingState *mis, int cpr_sock)
+{
+    mis->cpr_transfer = true;
+    mis->cpr_sock = cpr_sock;
 }
 
 bool migration_incoming_is_loading(MigrationIncomingState *mis)

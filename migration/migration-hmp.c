@@ -106,6 +106,15 @@ static void migration_hmp_print_ram(Monitor *mon, const MigrationStats *ram)
     }
 }
 
+/* tern's x-multifd-channels: one line per channel after the RAM block. */
+static void migration_hmp_print_multifd_channels(Monitor *mon, const MultifdChannelInfoList *l)
+{
+    for (; l; l = l->next) {
+        monitor_printf(mon, "multifd channel %" PRId64 ": %" PRIu64 " kbytes, %" PRIu64
+                       " packets\n", l->value->id, l->value->bytes >> 10, l->value->packets);
+    }
+}
+
 static void migration_hmp_print_xbzrle(Monitor *mon,
                                        const XBZRLECacheStats *x)
 {
@@ -120,6 +129,16 @@ static void migration_hmp_print_xbzrle(Monitor *mon,
     monitor_printf(mon, "xbzrle encoding rate: %0.2f\n", x->encoding_rate);
     monitor_printf(mon, "xbzrle overflow: %" PRIu64 "\n",
                    (uint64_t)x->overflow);
+}
+
+static void migration_hmp_print_compression(Monitor *mon, const CompressionStats *c)
+{
+    monitor_printf(mon, "compression pages: %" PRIu64 " pages\n", (uint64_t)c->pages);
+    monitor_printf(mon, "compression busy: %" PRIu64 "\n", (uint64_t)c->busy);
+    monitor_printf(mon, "compression busy rate: %0.2f\n", c->busy_rate);
+    monitor_printf(mon, "compressed size: %" PRIu64 " kbytes\n",
+                   (uint64_t)c->compressed_size >> 10);
+    monitor_printf(mon, "compression rate: %0.2f\n", c->compression_rate);
 }
 
 /* A socket address as a migration URI, the way QEMU's socket_uri() spells it. */
@@ -212,8 +231,12 @@ static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
     if (info->ram) {
         migration_hmp_print_ram(mon, info->ram);
     }
+    migration_hmp_print_multifd_channels(mon, info->x_multifd_channels);
     if (info->xbzrle_cache) {
         migration_hmp_print_xbzrle(mon, info->xbzrle_cache);
+    }
+    if (info->compression) {
+        migration_hmp_print_compression(mon, info->compression);
     }
     migration_hmp_print_extra(mon, info);
 }

@@ -13,8 +13,11 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "migration/cpr.h"
 #include "auto-converge.h"
 #include "converge-predict.h"
+#include "background-snapshot.h"
+#include "ram-write-tracking.h"
 #include "migration/ram-verify.h"
 #include "mapped-ram.h"
 #include "multifd.h"
@@ -22,6 +25,7 @@
 #include "postcopy-preempt.h"
 #include "postcopy-recover.h"
 #include "rate-window.h"
+#include "ram-verify-check.h"
 #include "return-path.h"
 #include "switchover.h"
 #include "transport.h"
@@ -91,6 +95,7 @@ void migration_state_free(MigrationState *s)
     g_free(s->error_desc);
     channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
+    qapi_free_MigrationAddress(s->cpr_addr);
     migration_options_free(s->run_opts);
     migration_tls_free(s->tls);
     g_clear_error(&s->tls_err);
@@ -297,6 +302,8 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
                                                                      : p->multifd_zlib_level,
         .verify = ram_state_verify(s->ram),
         .tls = s->tls,
+        .zero_copy = migrate_cap(s->run_opts, MIGRATION_CAPABILITY_ZERO_COPY_SEND),
+        .channel_stats = s->multifd_channel_stats,
     };
     MappedRam *mapped_ram = NULL;
 
@@ -344,10 +351,49 @@ static void migration_multifd_stop(MigrationState *s, bool ok, GError **err)
     }
 }
 
+/* The source's guest stops: at the switchover, or (CPR) before setup. */
+static void migration_stop_vm(MigrationState *s)
+{
+    bql_lock();
+    s->vm_stop_time = now_ms();
+    s->downtime_phases.stop = s->vm_stop_time;
+    s->vm_old_state = s->machine.get_state(s->machine.opaque);
+    global_state_store(s->global_state, s->vm_old_state);
+    s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
+    s->downtime_phases.stopped = now_ms();
+    bql_unlock();
+}
+
+/* Every CPR mode stops the guest before the RAM section's setup: never live (QEMU). */
+static bool migration_is_cpr(MigrationState *s)
+{
+    return migrate_params(s->run_opts)->mode != MIG_MODE_NORMAL;
+}
+
+/* cpr-transfer: no page moves, so nothing needs the guest's writes logged. */
+static bool migration_is_cpr_transfer(MigrationState *s)
+{
+    return migrate_params(s->run_opts)->mode == MIG_MODE_CPR_TRANSFER;
+}
+
+/*
+ * cpr-transfer, before the main channel connects: the new process gets the
+ * RAM fds and opens its main listener while the guest still runs here.
+ */
+static bool migration_cpr_transfer(MigrationState *s, GError **errp)
+{
+    return !migration_is_cpr_transfer(s) ||
+           cpr_transfer_send(s->cpr_addr, ram_state_blocks(s->ram), s->cancel, errp);
+}
+
 static bool migration_setup(MigrationState *s, GError **errp)
 {
     SaveVMConfig cfg;
     bool ok;
+
+    if (migration_is_cpr(s)) {
+        migration_stop_vm(s);
+    }
 
     migration_savevm_config(&s->machine, s->run_opts, &cfg);
     ram_verify_start(ram_state_verify(s->ram),
@@ -356,7 +402,9 @@ static bool migration_setup(MigrationState *s, GError **errp)
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
     postcopy_source_advise(s);
-    ok = ok && s->machine.dirty_log_start(s->machine.opaque, errp) &&
+    /* A background snapshot tracks writes from its instant on, not dirty pages. */
+    ok = ok && (background_snapshot_enabled(s) || migration_is_cpr_transfer(s) ||
+                s->machine.dirty_log_start(s->machine.opaque, errp)) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
     time_set(&s->setup_time, now_ms() - s->start_time);
@@ -433,17 +481,11 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
  */
 static bool migration_switchover(MigrationState *s, GError **errp)
 {
-    int64_t stop_time;
     bool ok;
 
-    bql_lock();
-    stop_time = now_ms();
-    s->downtime_phases.stop = stop_time;
-    s->vm_old_state = s->machine.get_state(s->machine.opaque);
-    global_state_store(s->global_state, s->vm_old_state);
-    s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
-    s->downtime_phases.stopped = now_ms();
-    bql_unlock();
+    if (!migration_is_cpr(s)) {
+        migration_stop_vm(s);
+    }
 
     if (!migration_pause_before_switchover(s)) {
         return false;
@@ -460,7 +502,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     ok = ok && qemu_file_check_error(s->to_dst, errp);
     s->downtime_phases.ram_done = savevm_state_times(s->savevm).iterables_done_us / 1000;
     s->downtime_phases.device_done = now_ms();
-    time_set(&s->downtime, s->downtime_phases.device_done - stop_time);
+    time_set(&s->downtime, s->downtime_phases.device_done - s->vm_stop_time);
     if (!ok) {
         bql_unlock();
     }
@@ -470,13 +512,20 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
+    bool background = background_snapshot_enabled(s);
+
     migration_converge_stop(s);
-    s->machine.dirty_log_stop(s->machine.opaque);
+    if (!background && !migration_is_cpr_transfer(s)) {
+        s->machine.dirty_log_stop(s->machine.opaque);
+    }
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
-        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        /* A snapshot leaves the guest where it was: it did not move. */
+        if (!background) {
+            s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        }
     } else {
         if (migration_status(s) != MIGRATION_STATUS_CANCELLING) {
             migration_set_error(s, err);
@@ -505,7 +554,8 @@ static gpointer migration_thread(gpointer opaque)
     bool bql_held;
     bool ok;
 
-    ok = migration_connect(s, &err) && migration_rp_open(s, &err) &&
+    ok = migration_cpr_transfer(s, &err) && migration_connect(s, &err) &&
+         migration_rp_open(s, &err) &&
          migration_multifd_start(s, &err);
     if (ok) {
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
@@ -515,8 +565,11 @@ static gpointer migration_thread(gpointer opaque)
         migration_predict_start(s, r.w.clock);
         s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
-        ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
-        if (ok && postcopy_source_requested(s)) {
+        ok = migration_setup(s, &err) &&
+             (background_snapshot_enabled(s) || migration_iterate(s, &r, &err));
+        if (ok && background_snapshot_enabled(s)) {
+            ok = background_snapshot_run(s, &err);
+        } else if (ok && postcopy_source_requested(s)) {
             ok = postcopy_source_run(s, &err);
         } else {
             ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
@@ -604,6 +657,7 @@ static void migration_reset(MigrationState *s)
     }
     migration_stats_reset(&s->stats);
     s->transferred_before = 0;
+    migration_channel_stats_reset(s->multifd_channel_stats, MIGRATION_MULTIFD_CHANNELS_MAX);
     g_clear_pointer(&s->error_desc, g_free);
     /* No thread runs: plain stores would do, atomics keep one rule. */
     time_set(&s->setup_time, 0);
@@ -616,21 +670,35 @@ static void migration_reset(MigrationState *s)
     g_atomic_int_set(&s->start_postcopy, 0);
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
+    g_atomic_int_set(&s->dst_failed, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
+{
+    return migration_start_cpr(s, addr, NULL, errp);
+}
+
+bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAddress *cpr,
+                         GError **errp)
 {
     ChannelCancel *cancel = NULL;
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
+        !background_snapshot_check_migration(s->opts, errp) ||
+        !ram_verify_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||
+        !cpr_check_migrate(migrate_params(s->opts)->mode, addr, cpr,
+                           ram_state_blocks(s->ram), s->opts->caps, errp) ||
         !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);
+        qapi_free_MigrationAddress(cpr);
         return false;
     }
+    qapi_free_MigrationAddress(s->cpr_addr);
+    s->cpr_addr = cpr;
     migration_reset(s);
     channel_cancel_unref(s->cancel);
     s->cancel = cancel;
@@ -649,6 +717,13 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
                      __ATOMIC_RELAXED);
     ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
                          migrate_params(s->run_opts)->xbzrle_cache_size);
+    ram_state_set_single_pass(s->ram, background_snapshot_enabled(s));
+    ram_state_set_compress(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_COMPRESS),
+                           migrate_params(s->run_opts)->compress_level,
+                           migrate_params(s->run_opts)->compress_threads,
+                           migrate_params(s->run_opts)->compress_wait_thread);
+    ram_state_set_ignore(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED),
+                         migrate_params(s->run_opts)->mode == MIG_MODE_CPR_TRANSFER);
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
@@ -684,10 +759,15 @@ bool migration_set_xbzrle_cache_size(MigrationState *s, uint64_t size, GError **
 void migration_savevm_config(const MigrationMachineOps *machine,
                              const MigrationOptions *opts, SaveVMConfig *cfg)
 {
+    static const char *const ignore_shared[] = { "x-ignore-shared", NULL };
+
     *cfg = (SaveVMConfig) {
         .machine_name = machine->machine_type,
         .send_configuration = true,
         .validate_uuid = migrate_cap(opts, MIGRATION_CAPABILITY_VALIDATE_UUID),
+        /* Both sides must agree on it: the block list's layout depends on it. */
+        .capabilities = migrate_cap(opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED)
+                        ? ignore_shared : NULL,
     };
     cfg->has_uuid = machine->uuid(machine->opaque, cfg->uuid);
 }
@@ -710,6 +790,19 @@ static XBZRLECacheStats *migration_xbzrle_info(MigrationState *s)
     return x;
 }
 
+static CompressionStats *migration_compression_info(MigrationState *s)
+{
+    MigrationAtomicStats *st = &s->stats;
+    CompressionStats *c = g_new0(CompressionStats, 1);
+
+    c->pages = migration_stat_get(&st->compress_pages);
+    c->busy = migration_stat_get(&st->compress_busy);
+    c->busy_rate = migration_stat_get_double(&st->compress_busy_rate);
+    c->compressed_size = migration_stat_get(&st->compress_size);
+    c->compression_rate = migration_stat_get_double(&st->compress_rate);
+    return c;
+}
+
 static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
 {
     MigrationAtomicStats *st = &s->stats;
@@ -726,6 +819,7 @@ static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
     ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
     ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
     ram->multifd_bytes = migration_stat_get(&st->multifd_bytes);
+    ram->dirty_sync_missed_zero_copy = migration_stat_get(&st->dirty_sync_missed_zero_copy);
     ram->postcopy_bytes = migration_stat_get(&st->postcopy_bytes);
     ram->postcopy_requests = migration_stat_get(&st->postcopy_requests);
     ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
@@ -758,6 +852,10 @@ MigrationInfo *migration_source_info(MigrationState *s)
     info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
                                          st == MIGRATION_STATUS_COMPLETED);
     migration_predict_info(s, st, info);
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
+        info->x_multifd_channels = multifd_channel_info(
+            s->multifd_channel_stats, migrate_params(s->run_opts)->multifd_channels);
+    }
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
         info->has_x_postcopy_preempt_pages = true;
         info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);
@@ -797,6 +895,9 @@ MigrationInfo *migration_source_info(MigrationState *s)
         migration_converge_info(s, info);
         if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
             info->xbzrle_cache = migration_xbzrle_info(s);
+        }
+        if (migrate_cap(s->opts, MIGRATION_CAPABILITY_COMPRESS)) {
+            info->compression = migration_compression_info(s);
         }
         break;
     }

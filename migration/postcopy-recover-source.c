@@ -173,11 +173,19 @@ bool postcopy_recover_source_pause(MigrationState *s, GError *err, GError **errp
             g_propagate_error(errp, err);
             return false;
         }
+        recover_source_drop_link(s);
+        /*
+         * The return path is joined: had the destination said its load
+         * failed (SHUT with an error), it is not paused and never resumes.
+         */
+        if (g_atomic_int_get(&s->dst_failed)) {
+            g_propagate_error(errp, err);
+            return false;
+        }
         migration_set_error(s, err);
         error_report("Detected IO failure for postcopy. Migration paused. (%s)",
                      err->message);
         g_clear_error(&err);
-        recover_source_drop_link(s);
         if (!migrate_set_state(&s->state, s->opts, from, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
             /* Only the exit path's cancel moves these states meanwhile. */
             error_setg(errp, "migration cancelled");

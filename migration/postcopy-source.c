@@ -262,7 +262,11 @@ static bool postcopy_stream(MigrationState *s, GError **errp)
     return ok && savevm_state_complete_postcopy(s->savevm, s->to_dst, errp);
 }
 
-/* After the last byte: the destination's SHUT.  True with the BQL held. */
+/*
+ * After the last byte: the destination's SHUT.  True with the BQL held;
+ * false without it when the destination failed (x-verify-ram, say) or the
+ * link broke.
+ */
 static bool postcopy_await_shut(MigrationState *s, GError **errp)
 {
     bql_lock();
@@ -294,14 +298,14 @@ bool postcopy_source_run(MigrationState *s, GError **errp)
         ok = postcopy_recover_source_pause(s, err, errp);
     }
     ram_postcopy_source_stop(s->ram);
-    if (!ok) {
-        if (sent) {
-            /* The destination may run the guest: never run it here too. */
-            bql_lock();
-            s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
-            bql_unlock();
-        }
-        return false;
+    if (ok) {
+        return true;            /* the BQL held (postcopy_await_shut) */
     }
-    return true;
+    if (sent) {
+        /* The destination may run the guest: never run it here too. */
+        bql_lock();
+        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        bql_unlock();
+    }
+    return false;
 }

@@ -332,6 +332,7 @@ bool ram_postcopy_incoming_discard(RAMState *rs, const char *name, uint64_t star
 
 bool ram_postcopy_incoming_listen(RAMState *rs, int uffd, GError **errp)
 {
+    ram_verify_set_postcopy(rs->verify);
     for (guint i = 0; i < rs->blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
         struct uffdio_register reg = {
@@ -440,6 +441,11 @@ bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *r
                        "stream offset %" PRIu64 ")", fill, rb->idstr, pos);
             return false;
         }
+    } else if (flags & RAM_SAVE_FLAG_COMPRESS_PAGE) {
+        if (!ram_decompress_load_sync(rs, f, pos, rb, page, buf, errp)) {
+            return false;
+        }
+        src = buf;
     } else {
         qemu_get_buffer(f, buf, TARGET_PAGE_SIZE);
         if (!qemu_file_check_error(f, errp)) {
@@ -447,6 +453,7 @@ bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *r
         }
         src = buf;
     }
+    ram_verify_page(rs->verify, rb, page, src);    /* fault thread or background alike */
     if (!src) {
         /*
          * A zero page: every page sent now was discarded at the switch, so

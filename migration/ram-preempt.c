@@ -66,6 +66,7 @@ static uint64_t ram_preempt_send_page(RAMState *rs, QEMUFile *f, const RAMBlock 
         bytes += 1 + idlen;
         *last = rb;
     }
+    ram_verify_page(rs->verify, rb, page, zero ? NULL : host);
     if (zero) {
         qemu_put_byte(f, 0);
         return bytes + 1;

@@ -5,6 +5,7 @@
  * to XBZRLE (ram-xbzrle.c).  The destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
+#include "ram-write-tracking.h"
 #include "multifd.h"
 #include "page-cache.h"
 #include "qemu/bufferiszero.h"
@@ -59,6 +60,7 @@ void ram_state_free(RAMState *rs)
     if (!rs) {
         return;
     }
+    ram_write_tracking_stop(rs);
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
@@ -67,6 +69,8 @@ void ram_state_free(RAMState *rs)
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
+    ram_decompress_cleanup(rs);
     page_cache_free(rs->xbzrle_new_cache);
     g_free(rs->load.xbzrle_buf);
     g_free(rs);
@@ -101,12 +105,25 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
 void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
+    ram_verify_set_scan_on_load(rs->verify, mapped_ram != NULL);
     rs->mapped_ram = mapped_ram;
 }
 
 void ram_state_wait_mapped_restore(RAMState *rs)
 {
     mapped_ram_detach_wait(rs->mapped_detach);
+}
+
+void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all)
+{
+    rs->ignore_shared = ignore_shared;
+    rs->ignore_all = ignore_all;
+}
+
+/* QEMU's rule: x-ignore-shared skips shared blocks another process can reopen by path. */
+bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb)
+{
+    return rs->ignore_all || (rs->ignore_shared && rb->shared && rb->named_file);
 }
 
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
@@ -139,12 +156,17 @@ void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy)
     rs->load.policy = policy;
 }
 
-static uint64_t ram_total_bytes(const RAMState *rs)
+/* Bytes of every block (MEM_SIZE), or of those whose pages are sent. */
+static uint64_t ram_total_bytes(const RAMState *rs, bool with_ignored)
 {
     uint64_t total = 0;
 
     for (guint i = 0; i < rs->blocks->len; i++) {
-        total += ((RAMBlock *)g_ptr_array_index(rs->blocks, i))->used_length;
+        const RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+
+        if (with_ignored || !ram_block_is_ignored(rs, rb)) {
+            total += rb->used_length;
+        }
     }
     return total;
 }
@@ -190,6 +212,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
         rs->rate_period_start_us = now;
         rs->rate_period_pages = 0;
         ram_xbzrle_update_rates(rs);
+        ram_compress_update_rates(rs);
     }
 }
 
@@ -204,6 +227,9 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
     for (guint i = 0; i < rs->blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
 
+        if (ram_block_is_ignored(rs, rb)) {
+            continue;       /* the destination has these pages already */
+        }
         memset(rs->sync_scratch, 0, BITS_TO_LONGS(ramblock_pages(rb)) * sizeof(unsigned long));
         if (!rs->dirty.sync(rs->dirty.opaque, rb, rs->sync_scratch, errp)) {
             error_prepend(errp, "dirty bitmap sync of RAM block \"%s\": ", rb->idstr);
@@ -225,7 +251,7 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 
 /* ---- page records ---- */
 
-static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
+void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
 {
     migration_stat_add(run->bytes_counter, run->bytes);
     migration_stat_add(&rs->stats->zero_pages, run->zero_pages);
@@ -359,8 +385,12 @@ static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64
                                  RAMSendRun *run)
 {
     bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+    bool never_written = detect && ram_page_never_written(rs, rb, page);
 
-    if (detect && ram_page_never_written(rs, rb, page)) {
+    /* Hashed here, as queued: a later change makes the page dirty and sent again. */
+    ram_verify_page(rs->verify, rb, page,
+                    never_written ? NULL : rb->host + (page << TARGET_PAGE_BITS));
+    if (never_written) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
         return;
@@ -392,11 +422,28 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     }
     zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
+    if (ram_compress_save_page(rs, f, rb, page, zero, run)) {
+        return;                 /* a compress thread has it */
+    }
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
         ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
     } else if (!ram_xbzrle_save_page(rs, f, rb, page, run)) {
         ram_put_page_record(rs, f, rb, page, host, false, run);
+    }
+}
+
+void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                        const uint8_t *data, RAMSendRun *run)
+{
+    bool in_place = data == rb->host + (page << TARGET_PAGE_BITS);
+
+    if (rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
+        ((in_place && ram_page_never_written(rs, rb, page)) ||
+         buffer_is_zero(data, TARGET_PAGE_SIZE))) {
+        ram_save_zero_page(rs, f, rb, page, run);
+    } else {
+        ram_put_page_record(rs, f, rb, page, data, true, run);
     }
 }
 
@@ -445,6 +492,10 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
 {
     int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
 
+    if (rs->wt) {
+        ram_write_tracking_send(rs, f, limited, run);
+        return;
+    }
     for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
         uint64_t page;
         RAMBlock *rb;
@@ -465,12 +516,14 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
             if (rs->mapped_ram) {
                 mapped_ram_save_round_end(rs->mapped_ram, f, run);
             }
+            ram_compress_flush(rs, f, run);
         }
         if (ram_postcopy_sent_urgently(rb, page)) {
             continue;           /* postcopy preempt: it went on the preempt channel */
         }
         ram_save_page(rs, f, rb, page, run);
     }
+    ram_compress_flush(rs, f, run);
     if (rs->mapped_ram) {
         mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
@@ -515,8 +568,10 @@ static void ram_alloc_bitmaps(RAMState *rs)
 
         g_assert(rb->used_length % TARGET_PAGE_SIZE == 0);
         rb->bmap = bitmap_new(npages);
-        bitmap_set(rb->bmap, 0, npages);
-        rs->dirty_pages += npages;
+        if (!ram_block_is_ignored(rs, rb)) {
+            bitmap_set(rb->bmap, 0, npages);
+            rs->dirty_pages += npages;
+        }
         largest = MAX(largest, npages);
     }
     rs->sync_scratch = bitmap_new(largest);
@@ -527,7 +582,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     uint64_t total;
 
-    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp) ||
+        !ram_compress_setup(rs, errp)) {
         return false;
     }
     ram_alloc_bitmaps(rs);
@@ -538,11 +594,15 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     rs->cursor_page = 0;
     rs->rate_period_start_us = g_get_monotonic_time();
     rs->rate_period_pages = 0;
-    total = ram_total_bytes(rs);
-    migration_stat_set(&rs->stats->total, total);
+    migration_stat_set(&rs->stats->total, ram_total_bytes(rs, false));
+    total = ram_total_bytes(rs, true);
 
-    /* The baseline: from here on the dirty log holds what the first pass may miss. */
-    if (!ram_bitmap_sync(rs, errp)) {
+    /*
+     * The baseline: from here on the dirty log holds what the first pass may
+     * miss.  A single pass reads no dirty log: the guest is stopped, or
+     * write tracking keeps each page as of the snapshot instant.
+     */
+    if (!rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return false;
     }
 
@@ -554,6 +614,9 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
         qemu_put_byte(f, idlen);
         qemu_put_buffer(f, rb->idstr, idlen);
         qemu_put_be64(f, rb->used_length);
+        if (rs->ignore_shared) {
+            qemu_put_be64(f, rb->guest_addr);
+        }
         if (rs->mapped_ram && !mapped_ram_save_block(rs->mapped_ram, f, rb, errp)) {
             return false;
         }
@@ -576,7 +639,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
         return SAVEVM_ITERATE_ERROR;
     }
     /* A round ended in an earlier call and nobody synced since: start the next pass. */
-    if (rs->dirty_pages == 0 && !ram_bitmap_sync(rs, errp)) {
+    if (rs->dirty_pages == 0 && !rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return SAVEVM_ITERATE_ERROR;
     }
     /* Each section names its first block, so a section can be read on its own. */
@@ -598,7 +661,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes, .last_stage = true };
 
-    if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
+    if (!ram_check_source(rs, errp) || (!rs->single_pass && !ram_bitmap_sync(rs, errp))) {
         return false;
     }
     rs->last_sent_block = NULL;
@@ -638,9 +701,11 @@ static void ram_save_cleanup(void *opaque)
 {
     RAMState *rs = opaque;
 
+    ram_write_tracking_stop(rs);        /* its fault thread claims bmap bits */
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
     rs->last_sent_block = NULL;
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
 }

@@ -157,6 +157,9 @@ static bool rp_handle(ReturnPathSource *rp, uint16_t type, const uint8_t *buf,
         uint32_t value = rp_be32(buf);
 
         if (value) {
+            if (ops->shut_failed) {
+                ops->shut_failed(rp->opaque);
+            }
             error_setg(errp, "Sibling indicated error %" PRIu32, value);
             return false;
         }
@@ -327,12 +330,21 @@ static bool migration_rp_resume_ack(void *opaque, GError **errp)
     return postcopy_recover_source_resume_ack(opaque, errp);
 }
 
+/* The destination's load failed: a postcopy fails then, it cannot resume. */
+static void migration_rp_shut_failed(void *opaque)
+{
+    MigrationState *s = opaque;
+
+    g_atomic_int_set(&s->dst_failed, 1);
+}
+
 static const ReturnPathSourceOps migration_rp_ops = {
     .pong = migration_rp_pong,
     .req_pages = migration_rp_req_pages,
     .switchover_ack = migration_rp_switchover_ack,
     .recv_bitmap = migration_rp_recv_bitmap,
     .resume_ack = migration_rp_resume_ack,
+    .shut_failed = migration_rp_shut_failed,
     .failed = migration_rp_failed,
 };
 

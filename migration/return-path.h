@@ -57,6 +57,8 @@ typedef struct ReturnPathSourceOps {
     bool (*recv_bitmap)(void *opaque, const char *block, QEMUFile *from_dst,
                         GError **errp);
     bool (*resume_ack)(void *opaque, GError **errp);
+    /* SHUT with an error: the destination's load ended, failed (not paused). */
+    void (*shut_failed)(void *opaque);
     /* The thread is ending with @err (never NULL). */
     void (*failed)(void *opaque, const GError *err);
 } ReturnPathSourceOps;

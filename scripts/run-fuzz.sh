@@ -10,11 +10,14 @@ set -euo pipefail
 build=$1
 seconds=${2:-60}
 src=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$build/fuzz-corpus/stream" "$build/fuzz-corpus/qmp" "$build/fuzz-corpus/xbzrle" \
-  "$build/fuzz-artifacts"
+mkdir -p "$build/fuzz-corpus/stream" "$build/fuzz-artifacts"
 cp -n "$build"/tests/fuzz/stream-*.bin "$build/fuzz-corpus/stream/"
-cp -n "$src"/tests/fuzz/corpus/qmp/* "$build/fuzz-corpus/qmp/"
-cp -n "$src"/tests/fuzz/corpus/xbzrle/* "$build/fuzz-corpus/xbzrle/"
+# The committed seed corpora, one directory per target (tests/fuzz/corpus/NAME).
+for dir in "$src"/tests/fuzz/corpus/*/; do
+  name=$(basename "$dir")
+  mkdir -p "$build/fuzz-corpus/$name"
+  cp -n "$dir"* "$build/fuzz-corpus/$name/"
+done
 
 run() {
   local target=$1; shift
@@ -26,3 +29,8 @@ run fuzz-stream -dict="$src/tests/fuzz/stream.dict" -max_len=1048576 -rss_limit_
   "$build/fuzz-corpus/stream"
 run fuzz-qmp "$build/fuzz-corpus/qmp"
 run fuzz-xbzrle -max_len=8192 "$build/fuzz-corpus/xbzrle"
+run fuzz-multifd -max_len=65536 "$build/fuzz-corpus/multifd"
+run fuzz-return-path -max_len=4096 "$build/fuzz-corpus/return-path"
+run fuzz-devstate -max_len=4096 "$build/fuzz-corpus/devstate"
+run fuzz-hmp -max_len=512 "$build/fuzz-corpus/hmp"
+run fuzz-mapped-ram -max_len=32768 "$build/fuzz-corpus/mapped-ram"

@@ -16,6 +16,7 @@
 #include "migration/migration-hmp.h"
 #include "migration/migration.h"
 #include "migration/misc.h"
+#include "migration/snapshots.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
 #include "sysemu/cpu-throttle.h"
@@ -219,6 +220,7 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     system_hmp_register();
     screendump_hmp_register();
     migration_hmp_register();
+    snapshot_hmp_register();
     dirty_rate_hmp_register();
     dirty_limit_hmp_register();
 }

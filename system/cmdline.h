@@ -47,12 +47,16 @@ typedef struct TernOptions {
     GPtrArray *objects;         /* CmdlineObject*, in order */
     char *qtest;                /* -qtest spec, or NULL */
     char *incoming;             /* -incoming URI or "defer", or NULL */
+    /* -incoming in the channel form (JSON or dotted keys): main, and cpr. */
+    MigrationAddress *incoming_main;
+    MigrationAddress *incoming_cpr;
     char *name;                 /* -name, or NULL */
     guint8 uuid[16];
     bool has_uuid;
     bool start_stopped;         /* -S */
     bool no_shutdown;           /* -no-shutdown */
     bool nodefaults;            /* -nodefaults */
+    char *snapshot_dir;         /* -machine snapshot-dir=PATH: the snapshot store, or NULL */
 } TernOptions;
 
 TernOptions *tern_options_new(void);

@@ -40,8 +40,8 @@ void ram_verify_free(RAMVerify *v);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RAMVerify, ram_verify_free)
 
 /*
- * ram_verify_start(), ram_verify_is_active(), ram_verify_load_done() and
- * ram_verify_info() take a NULL verifier (no RAM: nothing to verify).
+ * Every function but ram_verify_page() and ram_verify_fold() takes a NULL
+ * verifier (no RAM: nothing to verify).
  *
  * Start (or not, @on false) keeping digests for a new migration: every
  * page counts as zero until a RAM path reports it.  Called before the
@@ -52,6 +52,26 @@ void ram_verify_start(RAMVerify *v, bool on);
 
 /* True between ram_verify_start(v, true) and the next start. */
 bool ram_verify_is_active(const RAMVerify *v);
+
+/*
+ * Destination, incoming thread, at postcopy's LISTEN: the guest will run
+ * here before the last page is placed (the preempt channel's thread may
+ * still place some after the main stream's END), so the source's digests
+ * are kept when they come and compared by ram_verify_load_done().  Until
+ * the next ram_verify_start().
+ */
+void ram_verify_set_postcopy(RAMVerify *v);
+
+/*
+ * Destination: @on when its RAM path places pages without reporting them
+ * (mapped-ram reads the file straight into guest memory); the comparison
+ * then first takes every page's CRC from RAM itself.  Set before the load;
+ * kept across ram_verify_start().
+ */
+void ram_verify_set_scan_on_load(RAMVerify *v, bool on);
+
+/* Did the comparison find a chunk that differs?  Any thread. */
+bool ram_verify_mismatched(RAMVerify *v);
 
 /*
  * THE hook.  Page @page of @rb was sent (source) or placed (destination)
@@ -73,8 +93,11 @@ void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void
 void ram_verify_fold(RAMVerify *v);
 
 /*
- * Destination, incoming thread, after the last section: false when the
- * verifier is active but no digests came (the source does not verify).
+ * Destination, incoming thread, after the last section and after every
+ * other thread placed its last page: with postcopy, the comparison
+ * (false, the block and range in @errp, when RAM differs); always, false
+ * when the verifier is active but no digests came (the source does not
+ * verify).
  */
 bool ram_verify_load_done(RAMVerify *v, GError **errp);
 

@@ -136,6 +136,18 @@ void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram);
  */
 void ram_state_wait_mapped_restore(RAMState *rs);
 
+/*
+ * Which blocks the RAM section skips, before a migration or a load starts
+ * (no thread runs): with @ignore_shared (x-ignore-shared) the shared file
+ * blocks, and the block list carries every block's guest-physical
+ * address; with @ignore_all (cpr-transfer) every block.  An ignored
+ * block is listed, but none of its pages is sent or accepted.
+ */
+void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all);
+
+/* Does the RAM section skip @rb's pages (see ram_state_set_ignore)? */
+bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb);
+
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 
@@ -157,6 +169,20 @@ void ram_state_set_xbzrle(RAMState *rs, bool on, uint64_t cache_size);
  * resize does.  Fails when the cache cannot be built.
  */
 bool ram_state_resize_xbzrle_cache(RAMState *rs, uint64_t size, GError **errp);
+
+/*
+ * Capability compress, source: pages compressed with zlib at @level by
+ * @threads threads; with @wait_thread false a page finding every thread
+ * busy goes out whole.  Before save_setup, while no migration thread runs.
+ */
+void ram_state_set_compress(RAMState *rs, bool on, int level, unsigned threads,
+                            bool wait_thread);
+
+/*
+ * Capability compress, destination: accept compressed pages, decompressed
+ * by @threads threads.  Before the load.
+ */
+void ram_state_set_decompress(RAMState *rs, bool on, unsigned threads);
 
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);

@@ -112,6 +112,12 @@ bool savevm_state_pending_exact(SaveVMState *s, uint64_t *pending, GError **errp
  */
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp);
 /*
+ * The second half of savevm_state_complete(): the FULL sections, EOF and
+ * the vmdesc trailer, without END sections (background-snapshot writes
+ * them into a buffer at its instant, its RAM goes in PART sections only).
+ */
+bool savevm_state_complete_non_iterable(SaveVMState *s, QEMUFile *f, GError **errp);
+/*
  * Postcopy, in place of savevm_state_complete(): the FULL sections of
  * every device (into the package, no vmdesc from here on), and at the end
  * the END sections of the iterative entries and EOF.

@@ -89,10 +89,21 @@ static QTestState *migrate_start_side(MigTest *t, const MigrateStart *args,
                           t->end_address, serial, qarg,
                           !incoming && args->src_stopped ? "-S" : "",
                           inc ? inc : "", opts ? opts : "");
+    if (incoming && args->dst_deferred_connect) {
+        *proto = NULL;
+        return qtest_init_opts(cmd, &(QTestOptions){ .defer_qmp = true });
+    }
     s = qtest_init(cmd);
     *proto = qtest_proto_connect(qsock);
     migrate_set_capability(s, "events", true);
     return s;
+}
+
+void migrate_attach_destination(MigTest *t)
+{
+    qtest_qmp_accept(t->to);
+    t->qto = qtest_proto_connect(t->dst_qsock);
+    /* No events capability: the load may run already, which freezes capabilities. */
 }
 
 void migrate_start_destination(MigTest *t, const MigrateStart *args)
@@ -111,6 +122,8 @@ void migrate_start_destination(MigTest *t, const MigrateStart *args)
     g_free(t->dst_serial);
     t->dst_serial = migrate_test_path(t, serial_name);
     qsock = migrate_test_path(t, qsock_name);
+    g_free(t->dst_qsock);
+    t->dst_qsock = g_strdup(qsock);
     t->to = migrate_start_side(t, args, t->dst_serial, qsock,
                                args->incoming ? args->incoming : "defer",
                                args->dst_ram_mib ? args->dst_ram_mib
@@ -174,6 +187,7 @@ void migrate_test_free(MigTest *t)
     g_free(t->dir);
     g_free(t->src_serial);
     g_free(t->dst_serial);
+    g_free(t->dst_qsock);
     g_free(t);
 }
 
@@ -579,6 +593,11 @@ size_t migrate_serial_b_count(const char *serial_path)
     return len;
 }
 
+uint64_t migrate_marker_address(MigTest *t)
+{
+    return migrate_watch_address(t) + MIG_MARKER_SHUFFLE;
+}
+
 void migrate_prepare_for_dirty_mem(MigTest *t)
 {
     uint64_t marker = migrate_watch_address(t) + MIG_MARKER_SHUFFLE;
@@ -586,7 +605,15 @@ void migrate_prepare_for_dirty_mem(MigTest *t)
     qtest_writeq(t->qfrom, marker, MIG_MAGIC_MARKER);
 }
 
-void migrate_wait_for_dirty_mem(MigTest *t)
+/* The source's migration completed (the guest stopped for good there). */
+static bool migrate_source_completed(MigTest *t)
+{
+    g_autofree char *status = migrate_query_status(t->from);
+
+    return !strcmp(status, "completed");
+}
+
+bool migrate_wait_for_dirty_mem(MigTest *t)
 {
     uint64_t watch = migrate_watch_address(t);
     uint64_t marker = watch + MIG_MARKER_SHUFFLE;
@@ -603,11 +630,16 @@ void migrate_wait_for_dirty_mem(MigTest *t)
     /* ...and a changed watch byte that sent memory is dirty again. */
     watch_byte = qtest_readb(t->qfrom, watch);
     while (qtest_readb(t->qfrom, watch) == watch_byte) {
+        if (migrate_source_completed(t)) {
+            g_test_message("the source converged before its guest dirtied sent memory");
+            return false;
+        }
         if (g_get_monotonic_time() > deadline) {
-            g_error("the source's guest did not dirty its memory");
+            g_error("the source's guest did not dirty its memory while migrating");
         }
         g_usleep(10000);
     }
+    return true;
 }
 
 void migrate_prepare_for_testdev(MigTest *t)

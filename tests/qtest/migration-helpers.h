@@ -26,6 +26,12 @@ typedef struct MigrateStart {
     const char *dst_opts;
     bool only_source;           /* start no destination */
     bool src_stopped;           /* start the source with -S */
+    /*
+     * Start the destination without waiting for its QMP and qtest (a
+     * cpr-transfer destination has none until the source migrates);
+     * migrate_attach_destination() connects them.
+     */
+    bool dst_deferred_connect;
 } MigrateStart;
 
 /* One test's processes and files. */
@@ -42,6 +48,7 @@ typedef struct MigTest {
     uint64_t ram_mib;
     const char *accel;
     unsigned dst_generation;    /* destinations started so far */
+    char *dst_qsock;            /* the destination's qtest socket, until attached */
 
     /* What migrate_prepare_for_testdev() put in the source's testdev. */
     bool testdev_set;
@@ -63,6 +70,12 @@ MigTest *migrate_start(const MigrateStart *args);
 /* Start a (new) destination, replacing t->to (the old one must be gone or
  * is quit).  @incoming and @opts as in MigrateStart. */
 void migrate_start_destination(MigTest *t, const MigrateStart *args);
+
+/*
+ * dst_deferred_connect: connect QMP and qtest to the destination now
+ * (without the events capability, which a running load would refuse).
+ */
+void migrate_attach_destination(MigTest *t);
 
 /* Quit what is still running, remove the test's files, free @t. */
 void migrate_test_free(MigTest *t);
@@ -181,9 +194,18 @@ size_t migrate_serial_b_count(const char *serial_path);
  * (mid-page; migrate_start() does), then wait until the destination has
  * it and the source's guest has dirtied already-sent memory again.
  * migrate_end() checks the destination has it.
+ *
+ * How far the guest gets is no test's business: a guest that did not run
+ * during a whole round (a loaded host; a fast multifd round) leaves
+ * nothing dirty, and the source converges at once, as QEMU's rule says
+ * (nothing pending is always ready).  So the wait also ends when the
+ * source completed first: false then, and the caller skips what needs a
+ * migration still running; the memory check decides either way.
  */
 void migrate_prepare_for_dirty_mem(MigTest *t);
-void migrate_wait_for_dirty_mem(MigTest *t);
+/* Where the progress marker is (guest-physical). */
+uint64_t migrate_marker_address(MigTest *t);
+bool migrate_wait_for_dirty_mem(MigTest *t);
 
 /* Give the source's testdev a value that migrate_end() checks on the
  * destination. */

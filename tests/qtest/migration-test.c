@@ -358,6 +358,8 @@ int main(int argc, char **argv)
                         test_precopy_unix_plain_kvm);
         migration_register_postcopy_kvm_tests();
         migration_register_converge_kvm_tests();
+        migration_register_snapshot_kvm_tests();
+        migration_register_savevm_kvm_tests();
     }
     if (!test_accel_selected(false)) {
         return g_test_run();
@@ -381,8 +383,12 @@ int main(int argc, char **argv)
     migration_register_cancel_tests();
     migration_register_multifd_tests();
     migration_register_mapped_ram_tests();
+    migration_register_cpr_tests();
     migration_register_postcopy_tests();
     migration_register_verify_tests();
     migration_register_xbzrle_tests();
+    migration_register_snapshot_tests();
+    migration_register_savevm_tests();
+    migration_register_compress_tests();
     return g_test_run();
 }

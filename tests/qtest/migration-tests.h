@@ -40,9 +40,25 @@ void migration_register_mapped_ram_tests(void);
 void migration_register_postcopy_tests(void);
 
 void migration_register_verify_tests(void);
+/* Called by migration_register_verify_tests(). */
+void migration_register_verify_file_tests(void);
 void migration_register_postcopy_kvm_tests(void);
 
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */
 void migration_register_xbzrle_tests(void);
+
+/* background-snapshot: the image is memory and devices as of the instant
+ * while the guest runs on; cancel; refusals. */
+void migration_register_snapshot_tests(void);
+void migration_register_snapshot_kvm_tests(void);
+
+/* The snapshot store: savevm / loadvm / delvm / info snapshots, the QMP
+ * snapshot jobs, no store, a full disk. */
+void migration_register_savevm_tests(void);
+void migration_register_savevm_kvm_tests(void);
+/* Capability compress live over unix (wait, nowait) and tcp, and a destination without it. */
+void migration_register_compress_tests(void);
+/* x-ignore-shared and the CPR modes (cpr-reboot, cpr-transfer). */
+void migration_register_cpr_tests(void);
 
 #endif

@@ -4,7 +4,8 @@
  * proxy in this test that flips one byte of page data in transit, which
  * the destination must name (block and range) and refuse to run while
  * the source's guest keeps running; each over the main channel, over
- * multifd's, and with XBZRLE.
+ * multifd's, with XBZRLE, and in postcopy (where the destination's guest
+ * already runs: it is paused, and the source's stays stopped).
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"
@@ -32,11 +33,28 @@ static char *unix_uri(MigTest *t, const char *name)
 typedef struct VerifyPath {
     unsigned channels;          /* multifd channels; 0: the main channel */
     bool xbzrle;
+    bool postcopy;              /* migrate-start-postcopy once the migration runs */
+    bool preempt;               /* with postcopy-preempt: requested pages on a channel of their own */
 } VerifyPath;
 
 static const VerifyPath path_plain = { 0 };
 static const VerifyPath path_multifd = { .channels = 4 };
 static const VerifyPath path_xbzrle = { .xbzrle = true };
+static const VerifyPath path_postcopy = { .postcopy = true };
+static const VerifyPath path_preempt = { .postcopy = true, .preempt = true };
+
+/* migrate_start(), or NULL (the test skipped) when @path needs a userfaultfd there is not. */
+static MigTest *verify_start(const VerifyPath *path)
+{
+    MigrateStart start = { 0 };
+    g_autofree char *why = NULL;
+
+    if (path->postcopy && !userfaultfd_usable(&why)) {
+        g_test_skip(why);
+        return NULL;
+    }
+    return migrate_start(&start);
+}
 
 /* x-verify-ram (and return-path) on both sides, and what @path needs. */
 static void set_verify_both(MigTest *t, const VerifyPath *path)
@@ -52,6 +70,12 @@ static void set_verify_both(MigTest *t, const VerifyPath *path)
         }
         if (path->xbzrle) {
             migrate_set_capability(sides[i], "xbzrle", true);
+        }
+        if (path->postcopy) {
+            migrate_set_capability(sides[i], "postcopy-ram", true);
+        }
+        if (path->preempt) {
+            migrate_set_capability(sides[i], "postcopy-preempt", true);
         }
     }
     if (path->xbzrle) {
@@ -82,7 +106,8 @@ static void check_verify_status(QTestState *who, const char *status)
 /* Poll until the source failed, through any running state; its error-desc (transfer full). */
 static char *verify_wait_source_fail(QTestState *from)
 {
-    static const char *const running[] = { "setup", "active", "device", NULL };
+    static const char *const running[] = { "setup", "active", "device", "postcopy-active",
+                                           NULL };
     gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
     g_autoptr(JsonNode) info = NULL;
 
@@ -104,12 +129,16 @@ static char *verify_wait_source_fail(QTestState *from)
 
 /* ---- live a-b, verified ---- */
 
-/* @data: the VerifyPath. */
-static void test_verify_precopy(gconstpointer data)
+/*
+ * @data: the VerifyPath.  Postcopy: the a-b guest keeps writing pages
+ * already sent, so pages placed after the switch (by the background pass,
+ * or asked for by the guest's faults) differ from their precopy copies:
+ * were they not digested on either side, the comparison would fail.
+ */
+static void test_verify_live(gconstpointer data)
 {
     const VerifyPath *path = data;
-    MigrateStart start = { 0 };
-    MigTest *t = migrate_start(&start);
+    MigTest *t = verify_start(path);
     g_autofree char *uri = NULL;
 
     if (!t) {
@@ -122,7 +151,12 @@ static void test_verify_precopy(gconstpointer data)
     wait_for_serial(t->src_serial);
     migrate_qmp(t->from, uri, NULL);
     migrate_wait_for_dirty_mem(t);
-    migrate_ensure_converge(t->from);
+    if (path->postcopy) {
+        qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+        migration_event_wait(t->to, "postcopy-active");
+    } else {
+        migrate_ensure_converge(t->from);
+    }
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
     check_verify_status(t->from, "passed");
@@ -145,6 +179,12 @@ static void test_verify_precopy(gconstpointer data)
                        json_object_get_int_member(x, "pages"),
                        json_object_get_int_member(x, "cache-miss"));
         g_assert_cmpint(json_object_get_int_member(x, "cache-miss"), >, 0);
+    }
+    if (path->postcopy) {
+        g_test_message("postcopy-requests %" PRId64 ", postcopy-bytes %" PRId64,
+                       migrate_query_ram_int(t->from, "postcopy-requests"),
+                       migrate_query_ram_int(t->from, "postcopy-bytes"));
+        g_assert_cmpint(migrate_query_ram_int(t->from, "postcopy-bytes"), >, 0);
     }
     migrate_check_source_after(t);
     json_node_unref(migrate_eventwait(t->to, "RESUME"));
@@ -305,12 +345,15 @@ static bool verify_proxy_finish(VerifyProxy *p)
     return flipped;
 }
 
-/* @data as for test_verify_precopy(); the marker page may go over any channel. */
+/*
+ * @data as for test_verify_live(); the marker page may go over any
+ * channel.  Postcopy starts at once, so the marker may go before or after
+ * the switch: the comparison at the end covers both.
+ */
 static void test_verify_corrupt_in_transit(gconstpointer data)
 {
     const VerifyPath *path = data;
-    MigrateStart start = { 0 };
-    MigTest *t = migrate_start(&start);
+    MigTest *t = verify_start(path);
     g_autofree char *dst_path = NULL;
     g_autofree char *proxy_path = NULL;
     g_autofree char *dst_uri = NULL;
@@ -335,9 +378,12 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     set_verify_both(t, path);
     migrate_ensure_converge(t->from);
     migrate_incoming_qmp(t->to, dst_uri, "'exit-on-error': false");
-    proxy = verify_proxy_start(proxy_path, dst_path, 1 + path->channels);
+    proxy = verify_proxy_start(proxy_path, dst_path, 1 + path->channels + path->preempt);
     wait_for_serial(t->src_serial);
     migrate_qmp(t->from, proxy_uri, NULL);
+    if (path->postcopy) {
+        qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+    }
 
     /* The destination names the chunk of the flipped byte and does not run. */
     migration_event_wait(t->to, "failed");
@@ -350,7 +396,12 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     g_assert_cmphex(json_object_get_int_member(v, "mismatch-length"), ==, 0x100000);
     json_object_unref(v);
     runstate = migrate_runstate(t->to);
-    g_assert_cmpstr(runstate, !=, "running");
+    /* Postcopy: the guest ran here already, and stops on the verdict. */
+    if (path->postcopy) {
+        g_assert_cmpstr(runstate, ==, "paused");
+    } else {
+        g_assert_cmpstr(runstate, !=, "running");
+    }
     {
         g_autoptr(JsonNode) info = migrate_query(t->to);
         const char *err = json_object_get_string_member(json_node_get_object(info),
@@ -358,17 +409,24 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
 
         g_test_message("destination error-desc: %s", err);
         g_assert_nonnull(strstr(err, "\"pc.ram\" at 0xa00000-0xafffff"));
+        g_assert_true(!path->postcopy ||
+                      strstr(err, "postcopy: the guest already ran on it here"));
     }
 
-    /* The source hears of it through the return path and its guest runs on. */
+    /*
+     * The source hears of it through the return path; its guest runs on,
+     * but after a postcopy switch, when the destination's ran, stays stopped.
+     */
     g_clear_pointer(&desc, g_free);
     desc = verify_wait_source_fail(t->from);
     g_assert_nonnull(desc);
     g_test_message("source error-desc: %s", desc);
     g_clear_pointer(&runstate, g_free);
     runstate = migrate_runstate(t->from);
-    g_assert_cmpstr(runstate, ==, "running");
-    wait_for_serial(t->src_serial);
+    g_assert_cmpstr(runstate, ==, path->postcopy ? "postmigrate" : "running");
+    if (!path->postcopy) {
+        wait_for_serial(t->src_serial);
+    }
     g_assert_true(verify_proxy_finish(proxy));
     migrate_end(t, false);
     migrate_test_free(t);
@@ -376,37 +434,47 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
 
 /* ---- refusals ---- */
 
+/* To a socket the source must hear the verdict: migrate refuses it without return-path. */
 static void test_verify_needs_return_path(void)
 {
     MigrateStart start = { .only_source = true };
     MigTest *t = migrate_start(&start);
-    g_autoptr(JsonNode) rsp = NULL;
+    g_autofree char *uri = NULL;
+    g_autofree char *args = NULL;
+    g_autofree char *desc = NULL;
 
     if (!t) {
         return;
     }
-    rsp = qtest_qmp(t->from, "{'execute': 'migrate-set-capabilities', 'arguments': "
-                    "{'capabilities': [{'capability': 'x-verify-ram', 'state': true}]}}");
-    g_assert_cmpstr(json_object_get_string_member(
-                        json_object_get_object_member(json_node_get_object(rsp), "error"),
-                        "desc"), ==,
-                    "Capability 'x-verify-ram' requires capability 'return-path'");
+    uri = unix_uri(t, "migsocket");
+    migrate_set_capability(t->from, "x-verify-ram", true);
+    args = g_strdup_printf("{'uri': '%s'}", uri);
+    desc = migrate_qmp_fail(t->from, args);
+    g_assert_cmpstr(desc, ==, "Capability 'x-verify-ram' requires capability 'return-path' "
+                    "(but to a file: URI, whose load verifies)");
     migrate_end(t, false);
     migrate_test_free(t);
 }
 
 void migration_register_verify_tests(void)
 {
-    g_test_add_data_func("/migration/verify_ram/precopy", &path_plain, test_verify_precopy);
+    g_test_add_data_func("/migration/verify_ram/precopy", &path_plain, test_verify_live);
     g_test_add_data_func("/migration/verify_ram/corrupt_in_transit", &path_plain,
                          test_verify_corrupt_in_transit);
     g_test_add_data_func("/migration/verify_ram/multifd/precopy", &path_multifd,
-                         test_verify_precopy);
+                         test_verify_live);
     g_test_add_data_func("/migration/verify_ram/multifd/corrupt_in_transit", &path_multifd,
                          test_verify_corrupt_in_transit);
     g_test_add_data_func("/migration/verify_ram/xbzrle/precopy", &path_xbzrle,
-                         test_verify_precopy);
+                         test_verify_live);
     g_test_add_data_func("/migration/verify_ram/xbzrle/corrupt_in_transit", &path_xbzrle,
                          test_verify_corrupt_in_transit);
+    g_test_add_data_func("/migration/verify_ram/postcopy/live", &path_postcopy,
+                         test_verify_live);
+    g_test_add_data_func("/migration/verify_ram/postcopy/preempt", &path_preempt,
+                         test_verify_live);
+    g_test_add_data_func("/migration/verify_ram/postcopy/corrupt_in_transit", &path_postcopy,
+                         test_verify_corrupt_in_transit);
     g_test_add_func("/migration/verify_ram/needs_return_path", test_verify_needs_return_path);
+    migration_register_verify_file_tests();
 }

@@ -179,6 +179,11 @@ static void test_defaults(void)
     g_assert_true(p->has_zero_page_detection &&
                   p->zero_page_detection == ZERO_PAGE_DETECTION_MULTIFD);
     g_assert_true(p->has_direct_io && !p->direct_io);
+    /* QEMU 9.0's compress defaults. */
+    g_assert_true(p->has_compress_level && p->compress_level == 1);
+    g_assert_true(p->has_compress_threads && p->compress_threads == 8);
+    g_assert_true(p->has_decompress_threads && p->decompress_threads == 2);
+    g_assert_true(p->has_compress_wait_thread && p->compress_wait_thread);
 }
 
 static void test_implemented_params(void)
@@ -206,6 +211,10 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD,
         MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
         MIGRATION_PARAMETER_DIRECT_IO,
+        MIGRATION_PARAMETER_COMPRESS_LEVEL,
+        MIGRATION_PARAMETER_COMPRESS_THREADS,
+        MIGRATION_PARAMETER_DECOMPRESS_THREADS,
+        MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD,
     };
     int n = 0;
 
@@ -248,7 +257,8 @@ static void test_query_caps_order(void)
         g_assert_true(l->value->state == (i == MIGRATION_CAPABILITY_VALIDATE_UUID));
     }
     g_assert_cmpint(i, ==, MIGRATION_CAPABILITY__MAX);
-    g_assert_cmpint(i, ==, 24);       /* QEMU's 22, then x-verify-ram, x-mapped-ram-restore */
+    /* QEMU 9.1's 22, compress (9.0), then x-verify-ram, x-mapped-ram-restore */
+    g_assert_cmpint(i, ==, 25);
 }
 
 /* ---- Capabilities ---- */
@@ -268,10 +278,13 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
         MIGRATION_CAPABILITY_MAPPED_RAM,
         MIGRATION_CAPABILITY_DIRTY_LIMIT,
+        MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+        MIGRATION_CAPABILITY_COMPRESS,
+        MIGRATION_CAPABILITY_X_IGNORE_SHARED,
     };
     int n = 0;
 
-    /* switchover-ack and x-verify-ram need return-path on (rules below). */
+    /* switchover-ack needs return-path on (rules below). */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
@@ -283,6 +296,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
+    /* zero-copy-send needs multifd on (test_caps_combination_rules). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, false, NULL));
     /* x-mapped-ram-restore needs mapped-ram on. */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, true, NULL));
@@ -299,10 +317,10 @@ static void test_caps_implemented(void)
         n += migration_cap_is_implemented(i);
     }
     /*
-     * ok[] and the four tried above: switchover-ack, x-verify-ram,
-     * postcopy-preempt, x-mapped-ram-restore.
+     * ok[] and the five tried above: switchover-ack, x-verify-ram,
+     * postcopy-preempt, zero-copy-send, x-mapped-ram-restore.
      */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 4);
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 5);
 }
 
 /*
@@ -345,7 +363,6 @@ static void test_caps_unimplemented_refused(void)
         if (migration_cap_is_implemented(i) ||
             /* These break a combination rule on their own (tested below). */
             i == MIGRATION_CAPABILITY_SWITCHOVER_ACK ||
-            i == MIGRATION_CAPABILITY_X_VERIFY_RAM ||
             i == MIGRATION_CAPABILITY_ZERO_COPY_SEND) {
             continue;
         }
@@ -411,11 +428,6 @@ static void test_caps_combination_rules(void)
 
     CHECK_COMBINATION(o, "Capability 'switchover-ack' requires capability "
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
-    CHECK_COMBINATION(o, "Capability 'x-verify-ram' requires capability "
-                      "'return-path'", MIGRATION_CAPABILITY_X_VERIFY_RAM);
-    CHECK_COMBINATION(o, "x-verify-ram does not cover postcopy-ram yet",
-                      MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_RETURN_PATH,
-                      MIGRATION_CAPABILITY_POSTCOPY_RAM);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
     CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
@@ -440,6 +452,24 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Mapped-ram migration is incompatible with postcopy",
                       MIGRATION_CAPABILITY_MAPPED_RAM,
                       MIGRATION_CAPABILITY_POSTCOPY_RAM);
+    /* QEMU 9.0's compress refusals. */
+    CHECK_COMBINATION(o, "Multifd is not compatible with compress",
+                      MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Compression is not compatible with xbzrle",
+                      MIGRATION_CAPABILITY_COMPRESS, MIGRATION_CAPABILITY_XBZRLE);
+    CHECK_COMBINATION(o, "Postcopy preempt not compatible with compress",
+                      MIGRATION_CAPABILITY_POSTCOPY_RAM, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+                      MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Mapped-ram migration is incompatible with compression",
+                      MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Background-snapshot is not compatible with compress",
+                      MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT, MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
+                      "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND,
+                      MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "mapped-ram is not combined with x-ignore-shared by tern yet",
+                      MIGRATION_CAPABILITY_MAPPED_RAM,
+                      MIGRATION_CAPABILITY_X_IGNORE_SHARED);
     CHECK_COMBINATION(o, "Background-snapshot is not compatible with "
                       "validate-uuid",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
@@ -482,6 +512,12 @@ static const RangeCase range_cases[] = {
     { "{\"cpu-throttle-increment\": 100}",
       "Parameter 'cpu_throttle_increment' expects an integer in the range of 1 "
       "to 99" },
+    { "{\"compress-level\": 10}",
+      "Parameter 'compress_level' expects a value between 0 and 9" },
+    { "{\"compress-threads\": 0}",
+      "Parameter 'compress_threads' expects a value between 1 and 255" },
+    { "{\"decompress-threads\": 0}",
+      "Parameter 'decompress_threads' expects a value between 1 and 255" },
     { "{\"multifd-channels\": 0}",
       "Parameter 'multifd_channels' expects a value between 1 and 255" },
     { "{\"multifd-zlib-level\": 10}",
@@ -579,8 +615,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
                  "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
-    assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
-                 "Migration parameter 'mode' value 'cpr-reboot' is not "
+    assert_error(set_params_json("{\"mode\": \"cpr-exec\"}"),
+                 "Migration parameter 'mode' value 'cpr-exec' is not "
                  "supported by tern");
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","
@@ -747,7 +783,7 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
     g_assert_true(hmp_info_migrate_capabilities(&test_ctx, out, NULL));
     g_assert_true(g_str_has_prefix(out->str, "xbzrle: off\nrdma-pin-all: off\n"
                                    "auto-converge: off\nzero-blocks: off\n"
-                                   "events: on\n"));
+                                   "compress: off\nevents: on\n"));
     g_assert_true(g_str_has_suffix(out->str, "dirty-limit: off\n"
                                    "mapped-ram: off\nx-verify-ram: off\n"
                                    "x-mapped-ram-restore: off\n"));
@@ -763,6 +799,10 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
                     "announce-max: 550 ms\n"
                     "announce-rounds: 5\n"
                     "announce-step: 100 ms\n"
+                    "compress-level: 1\n"
+                    "compress-threads: 8\n"
+                    "compress-wait-thread: on\n"
+                    "decompress-threads: 2\n"
                     "throttle-trigger-threshold: 50\n"
                     "cpu-throttle-initial: 20\n"
                     "cpu-throttle-increment: 10\n"
