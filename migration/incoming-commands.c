@@ -4,6 +4,7 @@
 #include "migration/migration.h"
 #include "incoming-commands.h"
 #include "postcopy-dest.h"
+#include "postcopy-recover.h"
 #include "return-path.h"
 #include "qemu/error.h"
 
@@ -50,6 +51,8 @@ const SaveVMCommandOps incoming_command_ops = {
     .postcopy_listen = postcopy_incoming_listen,
     .postcopy_run = postcopy_incoming_run,
     .postcopy_ram_discard = postcopy_incoming_discard,
+    .recv_bitmap = postcopy_recover_dst_recv_bitmap,
+    .postcopy_resume = postcopy_recover_dst_resume,
 };
 
 void incoming_return_path_shut(MigrationIncomingState *mis, bool failed)

@@ -22,4 +22,11 @@ void incoming_return_path_shut(MigrationIncomingState *mis, bool failed);
  */
 void incoming_resume_guest(MigrationIncomingState *mis);
 
+/*
+ * Main loop, BQL held: the listener's accept callback (incoming.c); a
+ * postcopy recovery's listener uses it too.  Whether more connections are
+ * expected.
+ */
+bool incoming_accept(int fd, void *opaque);
+
 #endif

@@ -19,6 +19,7 @@
 #include "multifd.h"
 #include "postcopy-dest.h"
 #include "postcopy-preempt.h"
+#include "postcopy-recover.h"
 #include "transport.h"
 #include "tls.h"
 #include "qemu/error.h"
@@ -46,6 +47,7 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
     mis->opts = opts;
     mis->global_state = gs;
     mis->extra_threads = g_ptr_array_new();
+    mis->recover = postcopy_recover_dst_new();
     qemu_mutex_init(&mis->lock);
     return mis;
 }
@@ -78,7 +80,8 @@ void migration_incoming_free(MigrationIncomingState *mis)
     if (mis->cpr_sock >= 0) {
         close(mis->cpr_sock);
     }
-    /* The load ends wherever it waits for the source, or for a channel. */
+    /* The load ends wherever it waits for the source, for a channel, or paused. */
+    postcopy_recover_dst_abort(mis);
     if (mis->cancel) {
         channel_cancel_trigger(mis->cancel);
     }
@@ -90,6 +93,7 @@ void migration_incoming_free(MigrationIncomingState *mis)
     g_ptr_array_free(mis->extra_threads, TRUE);
     postcopy_incoming_free(mis);
     postcopy_preempt_dst_free(mis->preempt);
+    postcopy_recover_dst_free(mis->recover);
     /*
      * The joined thread may have scheduled incoming_finish(), which the
      * main loop (no longer running: this is the exit path) never ran:
@@ -294,7 +298,8 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     ok = savevm_state_load(mis->savevm, mis->from_src, &mis->load_cfg, &err);
     /* Postcopy: the guest runs from RUN on, and pages keep coming until EOF. */
     if (ok && savevm_state_load_quit(mis->savevm)) {
-        ok = savevm_state_load_rest(mis->savevm, mis->from_src, &err);
+        ok = postcopy_recover_dst_load(mis, &err);
+        savevm_state_load_finish(mis->savevm);
     }
     if (!ok && !err) {
         /* A failure must never pass for a completed load. */
@@ -305,8 +310,11 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     ok = ok && ram_verify_load_done(ram_state_verify(mis->ram), &err);
     postcopy_incoming_end(mis);
     incoming_return_path_shut(mis, err != NULL);
-    qemu_fclose(mis->from_src, err ? NULL : &err);
-    mis->from_src = NULL;
+    /* NULL when the load ended paused (postcopy recovery, at exit). */
+    if (mis->from_src) {
+        qemu_fclose(mis->from_src, err ? NULL : &err);
+        mis->from_src = NULL;
+    }
     incoming_load_end(mis, err);
 }
 
@@ -354,7 +362,7 @@ static gpointer incoming_channel_thread(gpointer opaque)
 
     /* No magic to peek at: it is known by its place (QEMU's rule). */
     if (postcopy_preempt_dst_is_channel(mis, ic->index)) {
-        postcopy_preempt_dst_run(mis, ic->ch);
+        postcopy_preempt_dst_run(mis, ic->ch, 0);       /* before any pause */
         return NULL;
     }
     if (!incoming_channel_is_multifd(mis, ic->ch, &multifd, &err)) {
@@ -387,13 +395,19 @@ static gpointer incoming_channel_thread(gpointer opaque)
  * Returns whether more channels are expected (multifd: the main one and
  * multifd-channels more).
  */
-static bool incoming_accept(int fd, void *opaque)
+bool incoming_accept(int fd, void *opaque)
 {
     MigrationIncomingState *mis = opaque;
     g_autoptr(GError) err = NULL;
-    Channel *ch = channel_new_fd(fd, mis->cancel, &err);
     IncomingChannel *ic;
     GThread *thread;
+    Channel *ch;
+    bool more;
+
+    if (postcopy_recover_dst_accept(mis, fd, &more)) {
+        return more;
+    }
+    ch = channel_new_fd(fd, mis->cancel, &err);
 
     if (ch && !mis->tls && migration_tls_enabled(mis->opts)) {
         mis->tls = migration_tls_new(mis->objects, mis->opts, NULL, &err);
@@ -504,7 +518,7 @@ bool migration_incoming_is_loading(MigrationIncomingState *mis)
 {
     MigrationStatus st = incoming_status(mis);
 
-    return st == MIGRATION_STATUS_ACTIVE || st == MIGRATION_STATUS_POSTCOPY_ACTIVE;
+    return st == MIGRATION_STATUS_ACTIVE || postcopy_recover_in_postcopy(st);
 }
 
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)

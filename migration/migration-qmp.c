@@ -10,6 +10,8 @@
 
 #include "migration/migration.h"
 #include "postcopy-source.h"
+#include "postcopy-recover.h"
+#include "qemu/main-loop.h"
 #include "migration/cpr.h"
 #include "qapi/qapi-clone.h"
 #include "transport.h"
@@ -71,13 +73,16 @@ bool qmp_migrate(TernContext *ctx, const char *uri,
     MigrationAddress *addr;
     MigrationAddress *cpr;
 
-    if (has_resume && resume) {
-        error_setg(errp, "Cannot resume if there is no paused migration");
-        return false;
-    }
     addr = migration_parse_target(uri, channels, errp);
     if (!addr) {
         return false;
+    }
+    if (has_resume && resume) {
+        if (!migration_take_named_fd(addr, monitor_cur(), errp)) {
+            qapi_free_MigrationAddress(addr);
+            return false;
+        }
+        return postcopy_recover_source_resume(s, addr, errp);
     }
     if (!cpr_channel_find(channels, &cpr, errp)) {
         qapi_free_MigrationAddress(addr);
@@ -159,27 +164,44 @@ bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
     return migration_continue(ctx->migration->out, state, errp);
 }
 
-/*
- * Out of band (no BQL): both states are read atomically.  Recovery is not
- * built (issue 13), so nothing is ever paused.
- */
+/* Out of band (no BQL): the source if its postcopy runs, else the destination. */
 bool qmp_migrate_pause(TernContext *ctx, GError **errp)
 {
-    if (g_atomic_int_get(&ctx->migration->out->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
-        g_atomic_int_get(&ctx->migration->in->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-        error_setg(errp, "migrate-pause: postcopy recovery is not supported by tern, "
-                   "so a paused postcopy could never resume");
-        return false;
+    if (postcopy_recover_source_pause_request(ctx->migration->out, errp) ||
+        postcopy_recover_dst_pause_request(ctx->migration->in, errp)) {
+        return true;
     }
     error_setg(errp, "migrate-pause is currently only supported during postcopy-active "
                "or postcopy-recover state");
     return false;
 }
 
+/*
+ * Out of band too, but it sets up a listener in the main loop: it takes
+ * the BQL when the monitor's I/O thread runs it.
+ */
 bool qmp_migrate_recover(TernContext *ctx, const char *uri, GError **errp)
 {
-    error_setg(errp, "Migrate recover can only be run when postcopy is paused.");
-    return false;
+    MigrationIncomingState *mis = ctx->migration->in;
+    bool locked = bql_locked();
+    MigrationAddress *addr;
+    bool ok = false;
+
+    if (!locked) {
+        bql_lock();
+    }
+    if (g_atomic_int_get(&mis->state) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Migrate recover can only be run when postcopy is paused.");
+    } else if ((addr = migration_uri_parse(uri, errp)) &&
+               migration_take_named_fd(addr, monitor_cur(), errp)) {
+        ok = postcopy_recover_dst_listen(mis, addr, errp);
+    } else {
+        qapi_free_MigrationAddress(addr);
+    }
+    if (!locked) {
+        bql_unlock();
+    }
+    return ok;
 }
 
 bool qmp_migrate_start_postcopy(TernContext *ctx, GError **errp)

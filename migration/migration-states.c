@@ -18,6 +18,9 @@ bool migration_is_running(MigrationStatus st)
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
     case MIGRATION_STATUS_POSTCOPY_ACTIVE:
+    case MIGRATION_STATUS_POSTCOPY_PAUSED:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER:
     case MIGRATION_STATUS_CANCELLING:
         return true;
     default:
@@ -53,13 +56,17 @@ bool migration_pause_before_switchover(MigrationState *s)
                            MIGRATION_STATUS_PRE_SWITCHOVER)) {
         return false;
     }
+    /* A failed return path cancels the token and wakes us: no switchover then. */
     qemu_mutex_lock(&s->lock);
-    while (!s->continue_requested &&
+    while (!s->continue_requested && !channel_cancel_is_triggered(s->cancel) &&
            migration_status(s) == MIGRATION_STATUS_PRE_SWITCHOVER) {
         qemu_cond_wait(&s->cond, &s->lock);
     }
     s->continue_requested = false;
     qemu_mutex_unlock(&s->lock);
+    if (channel_cancel_is_triggered(s->cancel)) {
+        return false;
+    }
     return migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_PRE_SWITCHOVER,
                              MIGRATION_STATUS_DEVICE);
 }
@@ -91,11 +98,14 @@ void migration_cancel(MigrationState *s)
         }
     } while (!migrate_set_state(&s->state, s->opts, st, MIGRATION_STATUS_CANCELLING));
 
-    /* Wakes the thread wherever it waits on the stream (connect, read, write). */
+    /*
+     * Wakes the thread wherever it waits on the stream (connect, read,
+     * write).  Under s->lock: a postcopy resume swaps the token.
+     */
+    qemu_mutex_lock(&s->lock);
     if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
         channel_cancel_trigger(s->cancel);
     }
-    qemu_mutex_lock(&s->lock);
     qemu_cond_broadcast(&s->cond);
     qemu_mutex_unlock(&s->lock);
 }

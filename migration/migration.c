@@ -23,6 +23,7 @@
 #include "multifd.h"
 #include "postcopy-source.h"
 #include "postcopy-preempt.h"
+#include "postcopy-recover.h"
 #include "rate-window.h"
 #include "ram-verify-check.h"
 #include "return-path.h"
@@ -125,7 +126,11 @@ void migration_remove_blocker(MigrationState *s, const char *reason)
 /* Bytes of the whole migration so far: the main channel's and the multifd channels'. */
 static uint64_t migration_transferred(MigrationState *s)
 {
-    return qemu_file_transferred(s->to_dst) + migration_stat_get(&s->stats.multifd_bytes);
+    /* No stream: a paused postcopy ended here (the exit path). */
+    uint64_t main_bytes = s->to_dst ? qemu_file_transferred(s->to_dst) : 0;
+
+    return s->transferred_before + main_bytes +
+           migration_stat_get(&s->stats.multifd_bytes);
 }
 
 /* The thread's view of the bandwidth: the window, and what the decision plans on. */
@@ -258,7 +263,7 @@ static void migration_record_final_throughput(MigrationState *s)
  * Every wait of the stream, the connect included, ends when migrate_cancel
  * triggers s->cancel, so nothing here needs to know what the transport is.
  */
-static bool migration_connect(MigrationState *s, GError **errp)
+bool migration_connect(MigrationState *s, GError **errp)
 {
     Channel *ch;
 
@@ -651,6 +656,7 @@ static void migration_reset(MigrationState *s)
         s->thread = NULL;
     }
     migration_stats_reset(&s->stats);
+    s->transferred_before = 0;
     migration_channel_stats_reset(s->multifd_channel_stats, MIGRATION_MULTIFD_CHANNELS_MAX);
     g_clear_pointer(&s->error_desc, g_free);
     /* No thread runs: plain stores would do, atomics keep one rule. */
@@ -664,6 +670,7 @@ static void migration_reset(MigrationState *s)
     g_atomic_int_set(&s->start_postcopy, 0);
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
+    g_atomic_int_set(&s->dst_failed, 0);
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
@@ -875,10 +882,13 @@ MigrationInfo *migration_source_info(MigrationState *s)
     case MIGRATION_STATUS_PRE_SWITCHOVER:
     case MIGRATION_STATUS_DEVICE:
     case MIGRATION_STATUS_POSTCOPY_ACTIVE:
+    case MIGRATION_STATUS_POSTCOPY_PAUSED:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER:
     case MIGRATION_STATUS_COMPLETED: {
         bool completed = st == MIGRATION_STATUS_COMPLETED;
         /* As QEMU: the downtime is known once the guest may run on the destination. */
-        bool downtime_known = completed || st == MIGRATION_STATUS_POSTCOPY_ACTIVE;
+        bool downtime_known = completed || postcopy_recover_in_postcopy(st);
 
         info->has_setup_time = true;
         info->setup_time = time_get(&s->setup_time);

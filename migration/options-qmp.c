@@ -28,6 +28,20 @@ static MigrationObjects *options_migration(TernContext *ctx, GError **errp)
     return ctx->migration;
 }
 
+/* Would @caps leave postcopy-preempt on (the last word for it, else as it is)? */
+static bool options_preempt_after(const MigrationOptions *opts,
+                                  const MigrationCapabilityStatusList *caps)
+{
+    bool on = migrate_cap(opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+
+    for (; caps; caps = caps->next) {
+        if (caps->value->capability == MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) {
+            on = caps->value->state;
+        }
+    }
+    return on;
+}
+
 /*
  * As QEMU: turning background-snapshot on asks the host whether it can
  * write-protect the guest's RAM (after the combination rules).
@@ -59,8 +73,19 @@ bool qmp_migrate_set_capabilities(TernContext *ctx,
     host.dirty_limit = o->out->machine.dirty_limit_supported &&
                        o->out->machine.dirty_limit_supported(o->out->machine.opaque);
     /* Capabilities are frozen while this process sends or loads a stream. */
-    if (migration_is_running(g_atomic_int_get(&o->out->state)) ||
-        migration_incoming_is_loading(o->in)) {
+    if (migration_is_running(g_atomic_int_get(&o->out->state))) {
+        error_setg(errp, "There's a migration process in progress");
+        return false;
+    }
+    /*
+     * As QEMU, whose check comes before tern's on the destination's load:
+     * the destination knows its channels by their order from the first one.
+     */
+    if (o->in->started && options_preempt_after(o->opts, capabilities)) {
+        error_setg(errp, "Postcopy preempt must be set before incoming starts");
+        return false;
+    }
+    if (migration_incoming_is_loading(o->in)) {
         error_setg(errp, "There's a migration process in progress");
         return false;
     }

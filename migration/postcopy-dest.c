@@ -350,6 +350,11 @@ void postcopy_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     }
 }
 
+bool postcopy_incoming_running(MigrationIncomingState *mis)
+{
+    return mis->postcopy && mis->postcopy->state == POSTCOPY_INCOMING_RUNNING;
+}
+
 bool postcopy_incoming_ran(MigrationIncomingState *mis)
 {
     return mis->postcopy && g_atomic_int_get(&mis->postcopy->ran);

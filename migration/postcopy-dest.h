@@ -46,6 +46,9 @@ void postcopy_incoming_end(MigrationIncomingState *mis);
  */
 void postcopy_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);
 
+/* Has RUN come (the guest runs here, or is about to)?  Incoming thread. */
+bool postcopy_incoming_running(MigrationIncomingState *mis);
+
 /* Did RUN start the guest here (so a failure now loses it)?  Main loop. */
 bool postcopy_incoming_ran(MigrationIncomingState *mis);
 

@@ -149,6 +149,12 @@ struct PostcopyPreemptDst {
     bool ending;                /* the main stream ended */
     bool drain;                 /* ... at EOF after LISTEN: read this channel to EOS */
     bool aborted;               /* the exit path: stop now */
+    /*
+     * Postcopy recovery: bumped at each pause.  A channel's thread knows
+     * the generation it was accepted in; an older one's reading and
+     * failure are the broken link's and change nothing.
+     */
+    unsigned generation;
     bool loading;               /* the channel's thread reads records */
     bool finished;              /* it stopped reading (EOS or a failure) */
     Channel *ch;                /* while loading: shut to stop the reader */
@@ -207,7 +213,13 @@ static void preempt_dst_stop_reader(PostcopyPreemptDst *p)
     }
 }
 
-void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch)
+/* Is the thread of connection generation @gen stale (a pause came since)?  Lock held. */
+static bool preempt_dst_stale(PostcopyPreemptDst *p, unsigned gen)
+{
+    return gen != p->generation;
+}
+
+void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch, unsigned gen)
 {
     PostcopyPreemptDst *p = mis->preempt;
     GError *err = NULL;
@@ -221,14 +233,24 @@ void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch)
     if (mis->tls && !channel_tls_handshake(ch, &err)) {
         g_prefix_error(&err, "postcopy preempt channel: ");
         qemu_mutex_lock(&p->lock);
-        preempt_dst_done(p, err);
+        if (preempt_dst_stale(p, gen)) {
+            g_clear_error(&err);
+        } else {
+            preempt_dst_done(p, err);
+        }
         qemu_mutex_unlock(&p->lock);
         channel_close(ch, NULL);
         return;
     }
     qemu_mutex_lock(&p->lock);
-    while (!p->listening && !p->ending && !p->aborted) {
+    while (!p->listening && !p->ending && !p->aborted && !preempt_dst_stale(p, gen)) {
         qemu_cond_wait(&p->cond, &p->lock);
+    }
+    if (preempt_dst_stale(p, gen)) {
+        /* The link broke before this thread got going: the next one takes over. */
+        qemu_mutex_unlock(&p->lock);
+        channel_close(ch, NULL);
+        return;
     }
     if (!p->listening || p->aborted || (p->ending && !p->drain)) {
         /* No postcopy came, or the load is over without it: nothing to place. */
@@ -247,16 +269,38 @@ void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch)
     qemu_mutex_lock(&p->lock);
     p->loading = false;
     p->ch = NULL;
+    if (preempt_dst_stale(p, gen)) {
+        /* Stopped by a pause: its failure is the broken link's, already handled. */
+        g_clear_error(&err);
+        qemu_cond_broadcast(&p->cond);
+        qemu_mutex_unlock(&p->lock);
+        qemu_fclose(f, NULL);
+        return;
+    }
     if (!ok && (p->aborted || (p->ending && !p->drain))) {
         g_clear_error(&err);        /* stopped on purpose */
     } else if (!ok) {
-        /* A page the guest waits for may be lost: the load cannot go on. */
+        /*
+         * A page the guest waits for may be lost: the load cannot go on as
+         * it is (a postcopy that runs pauses, postcopy-recover.h).
+         */
         g_prefix_error(&err, "postcopy preempt channel: ");
         channel_cancel_trigger(mis->cancel);
     }
     preempt_dst_done(p, err);
     qemu_mutex_unlock(&p->lock);
     qemu_fclose(f, NULL);
+}
+
+unsigned postcopy_preempt_dst_generation(MigrationIncomingState *mis)
+{
+    PostcopyPreemptDst *p = mis->preempt;
+    unsigned gen;
+
+    qemu_mutex_lock(&p->lock);
+    gen = p->generation;
+    qemu_mutex_unlock(&p->lock);
+    return gen;
 }
 
 void postcopy_preempt_dst_listen(MigrationIncomingState *mis)
@@ -297,6 +341,25 @@ bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **err
     }
     qemu_mutex_unlock(&p->lock);
     return ok;
+}
+
+void postcopy_preempt_dst_pause(MigrationIncomingState *mis)
+{
+    PostcopyPreemptDst *p = mis->preempt;
+
+    if (!p) {
+        return;
+    }
+    qemu_mutex_lock(&p->lock);
+    p->generation++;
+    preempt_dst_stop_reader(p);
+    qemu_cond_broadcast(&p->cond);
+    while (p->loading) {
+        qemu_cond_wait(&p->cond, &p->lock);
+    }
+    p->finished = false;
+    g_clear_error(&p->err);
+    qemu_mutex_unlock(&p->lock);
 }
 
 void postcopy_preempt_dst_abort(MigrationIncomingState *mis)

@@ -59,9 +59,13 @@ bool postcopy_preempt_dst_is_channel(MigrationIncomingState *mis, unsigned index
 /*
  * The preempt channel's thread: wait for LISTEN, then place the records
  * up to EOS; closes @ch (taken).  A failure is reported and cancels the
- * load.
+ * load.  @gen: the generation the channel was accepted in (0 for the
+ * first connection; postcopy_preempt_dst_generation() after a pause).
  */
-void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch);
+void postcopy_preempt_dst_run(MigrationIncomingState *mis, Channel *ch, unsigned gen);
+
+/* Main loop: the generation a preempt channel accepted now belongs to. */
+unsigned postcopy_preempt_dst_generation(MigrationIncomingState *mis);
 
 /* Incoming thread, LISTEN done: the preempt channel may place pages now. */
 void postcopy_preempt_dst_listen(MigrationIncomingState *mis);
@@ -74,6 +78,13 @@ void postcopy_preempt_dst_listen(MigrationIncomingState *mis);
  * (the main stream's, set or not).
  */
 bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **err);
+
+/*
+ * Postcopy recovery, incoming thread: the link broke.  Stop the channel's
+ * reader (its failure is not one), wait until it has let go, and get
+ * ready for the preempt channel of the next connection.
+ */
+void postcopy_preempt_dst_pause(MigrationIncomingState *mis);
 
 /* The exit path (any thread but the channel's): stop waiting and reading. */
 void postcopy_preempt_dst_abort(MigrationIncomingState *mis);

@@ -16,6 +16,7 @@
  */
 #include "postcopy-source.h"
 #include "postcopy-preempt.h"
+#include "postcopy-recover.h"
 #include "migration-states.h"
 #include "return-path.h"
 #include "savevm-commands.h"
@@ -41,7 +42,7 @@ bool postcopy_source_request(MigrationState *s, GError **errp)
 
 bool postcopy_source_may_cancel(MigrationState *s, GError **errp)
 {
-    if (migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+    if (postcopy_recover_in_postcopy(migration_status(s))) {
         error_setg(errp, "Postcopy migration in progress, cannot cancel.");
         return false;
     }
@@ -239,7 +240,8 @@ static bool postcopy_stream(MigrationState *s, GError **errp)
 
         /* What was queued goes now: a requested page must not wait for more. */
         qemu_fflush(s->to_dst);
-        migration_stat_set(&s->stats.transferred, qemu_file_transferred(s->to_dst));
+        migration_stat_set(&s->stats.transferred,
+                           s->transferred_before + qemu_file_transferred(s->to_dst));
         if (res == SAVEVM_ITERATE_ERROR || !qemu_file_check_error(s->to_dst, errp)) {
             ok = false;
             break;
@@ -260,6 +262,17 @@ static bool postcopy_stream(MigrationState *s, GError **errp)
     return ok && savevm_state_complete_postcopy(s->savevm, s->to_dst, errp);
 }
 
+/*
+ * After the last byte: the destination's SHUT.  True with the BQL held;
+ * false without it when the destination failed (x-verify-ram, say) or the
+ * link broke.
+ */
+static bool postcopy_await_shut(MigrationState *s, GError **errp)
+{
+    bql_lock();
+    return migration_rp_await(s, errp);
+}
+
 bool postcopy_source_run(MigrationState *s, GError **errp)
 {
     bool sent = false;
@@ -275,14 +288,18 @@ bool postcopy_source_run(MigrationState *s, GError **errp)
     if (!ok) {
         postcopy_preempt_source_finish(s, false, NULL);
     }
-    ok = ok && postcopy_stream(s, errp);
+    /* The guest runs on the destination: a broken link pauses (postcopy-recover.h). */
+    while (ok) {
+        GError *err = NULL;
+
+        if (postcopy_stream(s, &err) && postcopy_await_shut(s, &err)) {
+            break;
+        }
+        ok = postcopy_recover_source_pause(s, err, errp);
+    }
     ram_postcopy_source_stop(s->ram);
     if (ok) {
-        bql_lock();
-        /* Held on success; released when the destination failed (x-verify-ram, say). */
-        if (migration_rp_await(s, errp)) {
-            return true;
-        }
+        return true;            /* the BQL held (postcopy_await_shut) */
     }
     if (sent) {
         /* The destination may run the guest: never run it here too. */

@@ -12,8 +12,10 @@
 #include "return-path.h"
 #include "savevm-commands.h"
 #include "postcopy-source.h"
+#include "postcopy-recover.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
+#include "migration/ram.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -124,6 +126,26 @@ static bool rp_handle_req_pages(ReturnPathSource *rp, uint16_t type,
     return rp->ops->req_pages(rp->opaque, rp->last_block, start, plen, errp);
 }
 
+/* RECV_BITMAP: u8 n, name; the block's bitmap follows in the stream. */
+static bool rp_handle_recv_bitmap(ReturnPathSource *rp, const uint8_t *buf,
+                                  uint16_t len, GError **errp)
+{
+    char name[UINT8_MAX + 1];
+
+    if (len < 1) {
+        error_setg(errp, "MIG_RP_MSG_RECV_BITMAP missing block name");
+        return false;
+    }
+    if (len != 1 + buf[0]) {
+        error_setg(errp, "MIG_RP_MSG_RECV_BITMAP with length %d expecting %d",
+                   len, 1 + buf[0]);
+        return false;
+    }
+    memcpy(name, buf + 1, buf[0]);
+    name[buf[0]] = '\0';
+    return rp->ops->recv_bitmap(rp->opaque, name, rp->from_dst, errp);
+}
+
 /* Handle one message; *@done once the destination said SHUT(0). */
 static bool rp_handle(ReturnPathSource *rp, uint16_t type, const uint8_t *buf,
                       uint16_t len, bool *done, GError **errp)
@@ -135,6 +157,9 @@ static bool rp_handle(ReturnPathSource *rp, uint16_t type, const uint8_t *buf,
         uint32_t value = rp_be32(buf);
 
         if (value) {
+            if (ops->shut_failed) {
+                ops->shut_failed(rp->opaque);
+            }
             error_setg(errp, "Sibling indicated error %" PRIu32, value);
             return false;
         }
@@ -150,6 +175,20 @@ static bool rp_handle(ReturnPathSource *rp, uint16_t type, const uint8_t *buf,
     case MIG_RP_MSG_REQ_PAGES:
         if (ops->req_pages) {
             return rp_handle_req_pages(rp, type, buf, len, errp);
+        }
+        break;
+    case MIG_RP_MSG_RECV_BITMAP:
+        if (ops->recv_bitmap) {
+            return rp_handle_recv_bitmap(rp, buf, len, errp);
+        }
+        break;
+    case MIG_RP_MSG_RESUME_ACK:
+        if (ops->resume_ack) {
+            if (rp_be32(buf) != MIG_RP_RESUME_ACK_VALUE) {
+                error_setg(errp, "illegal resume_ack value %" PRIu32, rp_be32(buf));
+                return false;
+            }
+            return ops->resume_ack(rp->opaque, errp);
         }
         break;
     case MIG_RP_MSG_SWITCHOVER_ACK:
@@ -280,10 +319,32 @@ static void migration_rp_pong(void *opaque, uint32_t value)
     qemu_mutex_unlock(&s->lock);
 }
 
+static bool migration_rp_recv_bitmap(void *opaque, const char *block, QEMUFile *from_dst,
+                                     GError **errp)
+{
+    return postcopy_recover_source_recv_bitmap(opaque, block, from_dst, errp);
+}
+
+static bool migration_rp_resume_ack(void *opaque, GError **errp)
+{
+    return postcopy_recover_source_resume_ack(opaque, errp);
+}
+
+/* The destination's load failed: a postcopy fails then, it cannot resume. */
+static void migration_rp_shut_failed(void *opaque)
+{
+    MigrationState *s = opaque;
+
+    g_atomic_int_set(&s->dst_failed, 1);
+}
+
 static const ReturnPathSourceOps migration_rp_ops = {
     .pong = migration_rp_pong,
     .req_pages = migration_rp_req_pages,
     .switchover_ack = migration_rp_switchover_ack,
+    .recv_bitmap = migration_rp_recv_bitmap,
+    .resume_ack = migration_rp_resume_ack,
+    .shut_failed = migration_rp_shut_failed,
     .failed = migration_rp_failed,
 };
 
@@ -339,8 +400,8 @@ void migration_rp_stop(MigrationState *s)
 /* ---- destination: the sender ---- */
 
 struct ReturnPathDst {
-    QemuMutex lock;             /* one message at a time, from any thread */
-    QEMUFile *to_src;
+    QemuMutex lock;             /* one message at a time, from any thread; guards all below */
+    QEMUFile *to_src;           /* NULL while detached (postcopy recovery) */
     char *last_block;           /* for REQ_PAGES after REQ_PAGES_ID */
 };
 
@@ -358,10 +419,13 @@ ReturnPathDst *return_path_dst_open(QEMUFile *from_src, GError **errp)
     return rp;
 }
 
-/* Caller holds rp->lock. */
+/* Caller holds rp->lock.  Detached: dropped. */
 static void rp_dst_send_locked(ReturnPathDst *rp, MigRPMessage type,
                                const void *data, uint16_t len)
 {
+    if (!rp->to_src) {
+        return;
+    }
     qemu_put_be16(rp->to_src, type);
     qemu_put_be16(rp->to_src, len);
     qemu_put_buffer(rp->to_src, data, len);
@@ -399,7 +463,9 @@ void return_path_dst_send_req_pages(ReturnPathDst *rp, const char *block,
     memcpy(buf, &be64, 8);
     memcpy(buf + 8, &be32, 4);
     qemu_mutex_lock(&rp->lock);
-    if (rp->last_block && g_str_equal(rp->last_block, block)) {
+    if (!rp->to_src) {
+        /* Detached: the request is sent again after the resume, as REQ_PAGES_ID. */
+    } else if (rp->last_block && g_str_equal(rp->last_block, block)) {
         rp_dst_send_locked(rp, MIG_RP_MSG_REQ_PAGES, buf, 12);
     } else {
         buf[12] = namelen;
@@ -418,12 +484,65 @@ void return_path_dst_send_switchover_ack(ReturnPathDst *rp)
     qemu_mutex_unlock(&rp->lock);
 }
 
+void return_path_dst_send_recv_bitmap(ReturnPathDst *rp, const char *block,
+                                      const void *bitmap, uint64_t size)
+{
+    uint8_t buf[1 + UINT8_MAX];
+    size_t namelen = strlen(block);
+
+    g_assert(namelen <= UINT8_MAX);
+    buf[0] = namelen;
+    memcpy(buf + 1, block, namelen);
+    qemu_mutex_lock(&rp->lock);
+    if (rp->to_src) {
+        /* One message: nothing may come between the name and its bitmap. */
+        qemu_put_be16(rp->to_src, MIG_RP_MSG_RECV_BITMAP);
+        qemu_put_be16(rp->to_src, 1 + namelen);
+        qemu_put_buffer(rp->to_src, buf, 1 + namelen);
+        qemu_put_be64(rp->to_src, size);
+        qemu_put_buffer(rp->to_src, bitmap, size);
+        qemu_put_be64(rp->to_src, RAM_RECV_BITMAP_ENDING);
+        qemu_fflush(rp->to_src);
+    }
+    qemu_mutex_unlock(&rp->lock);
+}
+
+void return_path_dst_send_resume_ack(ReturnPathDst *rp)
+{
+    rp_dst_send_be32(rp, MIG_RP_MSG_RESUME_ACK, MIG_RP_RESUME_ACK_VALUE);
+}
+
+void return_path_dst_detach(ReturnPathDst *rp)
+{
+    qemu_mutex_lock(&rp->lock);
+    if (rp->to_src) {
+        qemu_fclose(rp->to_src, NULL);
+        rp->to_src = NULL;
+    }
+    g_clear_pointer(&rp->last_block, g_free);
+    qemu_mutex_unlock(&rp->lock);
+}
+
+bool return_path_dst_attach(ReturnPathDst *rp, QEMUFile *from_src, GError **errp)
+{
+    QEMUFile *to_src = qemu_file_get_return_path(from_src, errp);
+
+    if (!to_src) {
+        return false;
+    }
+    qemu_mutex_lock(&rp->lock);
+    g_assert(!rp->to_src);
+    rp->to_src = to_src;
+    qemu_mutex_unlock(&rp->lock);
+    return true;
+}
+
 bool return_path_dst_check(ReturnPathDst *rp, GError **errp)
 {
     bool ok;
 
     qemu_mutex_lock(&rp->lock);
-    ok = qemu_file_check_error(rp->to_src, errp);
+    ok = !rp->to_src || qemu_file_check_error(rp->to_src, errp);
     qemu_mutex_unlock(&rp->lock);
     return ok;
 }
@@ -433,7 +552,9 @@ void return_path_dst_close(ReturnPathDst *rp)
     if (!rp) {
         return;
     }
-    qemu_fclose(rp->to_src, NULL);
+    if (rp->to_src) {
+        qemu_fclose(rp->to_src, NULL);
+    }
     g_free(rp->last_block);
     qemu_mutex_destroy(&rp->lock);
     g_free(rp);

@@ -33,6 +33,9 @@ typedef enum MigRPMessage {
 /* The longest message QEMU accepts. */
 #define MIG_RP_MSG_MAX_LEN      512
 
+/* RESUME_ACK's one accepted value (QEMU's MIGRATION_RESUME_ACK_VALUE). */
+#define MIG_RP_RESUME_ACK_VALUE     1
+
 /* ---- source ---- */
 
 /*
@@ -46,6 +49,16 @@ typedef struct ReturnPathSourceOps {
     bool (*req_pages)(void *opaque, const char *block, uint64_t start,
                       uint64_t len, GError **errp);
     void (*switchover_ack)(void *opaque);
+    /*
+     * Postcopy recovery: block @block's received bitmap follows on
+     * @from_dst (ram_recover_load_bitmap() reads it); RESUME_ACK came
+     * with the value QEMU requires.
+     */
+    bool (*recv_bitmap)(void *opaque, const char *block, QEMUFile *from_dst,
+                        GError **errp);
+    bool (*resume_ack)(void *opaque, GError **errp);
+    /* SHUT with an error: the destination's load ended, failed (not paused). */
+    void (*shut_failed)(void *opaque);
     /* The thread is ending with @err (never NULL). */
     void (*failed)(void *opaque, const GError *err);
 } ReturnPathSourceOps;
@@ -103,8 +116,24 @@ void return_path_dst_send_pong(ReturnPathDst *rp, uint32_t value);
 void return_path_dst_send_req_pages(ReturnPathDst *rp, const char *block,
                                     uint64_t start, uint32_t len);
 void return_path_dst_send_switchover_ack(ReturnPathDst *rp);
+/*
+ * Postcopy recovery: RECV_BITMAP naming @block, then its received bitmap
+ * as QEMU frames it (be64 @size, @size bytes, be64 end mark); RESUME_ACK.
+ */
+void return_path_dst_send_recv_bitmap(ReturnPathDst *rp, const char *block,
+                                      const void *bitmap, uint64_t size);
+void return_path_dst_send_resume_ack(ReturnPathDst *rp);
 
-/* Has every send so far reached the channel? */
+/*
+ * Postcopy recovery: the connection broke.  Detached, the return path
+ * drops what is sent (the requests are sent again after the resume) and
+ * forgets the last block named; attached to the stream of the new
+ * connection, it sends again.  Any thread.
+ */
+void return_path_dst_detach(ReturnPathDst *rp);
+bool return_path_dst_attach(ReturnPathDst *rp, QEMUFile *from_src, GError **errp);
+
+/* Has every send so far reached the channel?  True while detached. */
 bool return_path_dst_check(ReturnPathDst *rp, GError **errp);
 
 /* Close the return path (NULL-safe); the connection closes with the stream. */

@@ -124,6 +124,22 @@ void savevm_send_packaged(QEMUFile *f, const void *buf, size_t len)
     qemu_put_buffer(f, buf, len);
 }
 
+void savevm_send_recv_bitmap(QEMUFile *f, const char *name)
+{
+    uint8_t buf[1 + UINT8_MAX];
+    size_t namelen = strlen(name);
+
+    g_assert(namelen <= UINT8_MAX);
+    buf[0] = namelen;
+    memcpy(buf + 1, name, namelen);
+    savevm_send_command(f, MIG_CMD_RECV_BITMAP, 1 + namelen, buf);
+}
+
+void savevm_send_postcopy_resume(QEMUFile *f)
+{
+    savevm_send_command(f, MIG_CMD_POSTCOPY_RESUME, 0, NULL);
+}
+
 /* ---- destination ---- */
 
 static uint32_t load_be32(const uint8_t *p)
@@ -198,6 +214,25 @@ static bool savevm_load_discard(SaveVMState *s, const uint8_t *data, uint16_t le
                                             errp);
 }
 
+/* RECV_BITMAP: u8 n ; name (no NUL), and nothing else (QEMU's messages). */
+static bool savevm_load_recv_bitmap(SaveVMState *s, const uint8_t *data, uint16_t len,
+                                   GError **errp)
+{
+    char name[UINT8_MAX + 1];
+
+    if (len == 0 || data[0] == 0) {
+        error_setg(errp, "loadvm_handle_recv_bitmap: failed to read block name");
+        return false;
+    }
+    if (len != data[0] + 1) {
+        error_setg(errp, "loadvm_handle_recv_bitmap: invalid payload length (%u)", len);
+        return false;
+    }
+    memcpy(name, data + 1, data[0]);
+    name[data[0]] = '\0';
+    return s->cmd_ops->recv_bitmap(s->cmd_opaque, name, errp);
+}
+
 /* PACKAGED: be32 length, then that many bytes of nested stream, loaded here. */
 static SaveVMCommandResult savevm_load_packaged(SaveVMState *s, QEMUFile *f,
                                                 const uint8_t *data, GError **errp)
@@ -252,6 +287,10 @@ static bool savevm_command_hooked(SaveVMState *s, MigCommand cmd)
         return ops->postcopy_listen;    /* a package is only sent for postcopy */
     case MIG_CMD_SWITCHOVER_START:
         return true;                    /* nothing to do (QEMU 10.0+) */
+    case MIG_CMD_RECV_BITMAP:
+        return ops->recv_bitmap;
+    case MIG_CMD_POSTCOPY_RESUME:
+        return ops->postcopy_resume;
     default:
         return false;
     }
@@ -286,6 +325,12 @@ static SaveVMCommandResult savevm_dispatch(SaveVMState *s, QEMUFile *f, MigComma
         break;
     case MIG_CMD_PACKAGED:
         return savevm_load_packaged(s, f, data, errp);
+    case MIG_CMD_RECV_BITMAP:
+        ok = savevm_load_recv_bitmap(s, data, len, errp);
+        break;
+    case MIG_CMD_POSTCOPY_RESUME:
+        ok = ops->postcopy_resume(s->cmd_opaque, errp);
+        break;
     default:
         ok = true;
         break;

@@ -60,6 +60,9 @@ typedef struct SaveVMCommandOps {
     bool (*postcopy_ram_discard)(void *opaque, const char *name,
                                  const uint64_t *starts, const uint64_t *lengths,
                                  size_t n, GError **errp);
+    /* Postcopy recovery: send block @name's received bitmap back; then the resume. */
+    bool (*recv_bitmap)(void *opaque, const char *name, GError **errp);
+    bool (*postcopy_resume)(void *opaque, GError **errp);
 } SaveVMCommandOps;
 
 /* Load commands through @ops from now on (NULL: refuse them all). */
@@ -78,6 +81,9 @@ void savevm_send_postcopy_ram_discard(QEMUFile *f, const char *name,
                                       const uint64_t *lengths, size_t n);
 /* PACKAGED: @len bytes of nested stream (len <= MIG_MAX_PACKAGED_SIZE). */
 void savevm_send_packaged(QEMUFile *f, const void *buf, size_t len);
+/* Postcopy recovery: ask for block @name's received bitmap; resume once all came. */
+void savevm_send_recv_bitmap(QEMUFile *f, const char *name);
+void savevm_send_postcopy_resume(QEMUFile *f);
 
 /* ---- destination (savevm-load.c, after the 0x08 byte at @offset) ---- */
 SaveVMCommandResult savevm_load_command(SaveVMState *s, QEMUFile *f,

@@ -353,7 +353,7 @@ bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cf
     }
     ok = savevm_load_setup(s, errp) && savevm_load_sections(s, f, &quit, errp);
     if (ok && quit) {
-        /* Postcopy: the rest comes with savevm_state_load_rest(). */
+        /* Postcopy: the rest comes with savevm_state_load_more(). */
         s->load_quit = true;
         return true;
     }
@@ -369,18 +369,24 @@ bool savevm_state_load_quit(SaveVMState *s)
     return s->load_quit;
 }
 
-bool savevm_state_load_rest(SaveVMState *s, QEMUFile *f, GError **errp)
+bool savevm_state_load_more(SaveVMState *s, QEMUFile *f, GError **errp)
 {
     bool quit = false;
-    bool ok;
 
     g_assert(s->load_quit);
-    s->load_quit = false;
-    ok = savevm_load_sections(s, f, &quit, errp);
-    if (ok && quit) {
-        error_setg(errp, "a second postcopy switch in one stream");
-        ok = false;
+    if (!savevm_load_sections(s, f, &quit, errp)) {
+        return false;
     }
+    if (quit) {
+        error_setg(errp, "a second postcopy switch in one stream");
+        return false;
+    }
+    return true;
+}
+
+void savevm_state_load_finish(SaveVMState *s)
+{
+    g_assert(s->load_quit);
+    s->load_quit = false;
     savevm_load_cleanup(s);
-    return ok;
 }

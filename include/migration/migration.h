@@ -29,6 +29,7 @@ typedef struct TransportListener TransportListener;
 typedef struct ReturnPathSource ReturnPathSource;
 typedef struct ReturnPathDst ReturnPathDst;
 typedef struct PostcopyIncoming PostcopyIncoming;
+typedef struct PostcopyRecoverDst PostcopyRecoverDst;
 
 typedef struct MigrationTls MigrationTls;     /* migration/tls.h */
 
@@ -57,6 +58,7 @@ typedef struct MigrationState {
      */
     ChannelCancel *cancel;
     QEMUFile *to_dst;                   /* thread only: NULL until connected */
+    uint64_t transferred_before;        /* thread only: bytes of earlier connections (postcopy recovery) */
     struct MultiFDSend *multifd;        /* thread only: the multifd channels, or NULL */
     ReturnPathSource *rp;               /* thread only: the return path's reader, or NULL */
     /* Postcopy preempt: atomic pointer, read by the return-path thread (postcopy-preempt.h). */
@@ -70,6 +72,8 @@ typedef struct MigrationState {
     gint start_postcopy;                /* atomic: migrate-start-postcopy was issued */
     gint switchover_acked;              /* atomic: the destination sent SWITCHOVER_ACK */
     gint rp_ponged;                     /* atomic: a PONG came back on the return path */
+    guint recv_bitmaps_pending;         /* postcopy recovery: received bitmaps still to come */
+    gint dst_failed;                    /* atomic: the destination's SHUT said its load failed */
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----
@@ -144,6 +148,7 @@ typedef struct MigrationIncomingState {
     DowntimePhases downtime_phases;     /* main loop: marked as a precopy load completes */
     /* With postcopy-preempt, from the first channel on (postcopy-preempt.h), or NULL. */
     struct PostcopyPreemptDst *preempt;
+    PostcopyRecoverDst *recover;        /* postcopy recovery's state (postcopy-recover.h) */
 
     QemuMutex lock;
     char *error_desc;
@@ -162,7 +167,10 @@ typedef struct MigrationIncomingState {
 bool migrate_set_state(gint *state, MigrationOptions *opts,
                        MigrationStatus old_state, MigrationStatus new_state);
 
-/* setup, active, pre-switchover, device, cancelling: a migration owns the VM. */
+/*
+ * setup, active, pre-switchover, device, cancelling and the postcopy
+ * states: a migration owns the VM.
+ */
 bool migration_is_running(MigrationStatus s);
 
 /* ---- source (migration.c) ---- */
@@ -189,6 +197,11 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp);
 bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAddress *cpr,
                          GError **errp);
 void migration_cancel(MigrationState *s);
+/*
+ * Migration thread: connect to s->addr (TLS when on) on s->cancel and
+ * make s->to_dst; at the start and for a postcopy resume.
+ */
+bool migration_connect(MigrationState *s, GError **errp);
 bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp);
 /* Record the first error of the migration (any thread). */
 void migration_set_error(MigrationState *s, const GError *err);

@@ -296,6 +296,31 @@ bool ram_preempt_send_request(RAMState *rs, QEMUFile *f, const RAMBlock **last,
 void ram_preempt_send_eos(QEMUFile *f);
 bool ram_preempt_load(RAMState *rs, QEMUFile *f, GError **errp);
 
+/*
+ * Postcopy recovery (ram-recover.c).  The received bitmap of a block
+ * travels as QEMU frames it: be64 size (bytes, a multiple of 8), the
+ * little-endian bitmap, then this end mark.
+ */
+#define RAM_RECV_BITMAP_ENDING  0x0123456789abcdefULL
+/*
+ * Source, return-path thread, while the migration thread waits: read
+ * block @block's received bitmap from @f and make every page it lacks
+ * dirty again (QEMU's checks and messages).
+ */
+bool ram_recover_load_bitmap(RAMState *rs, const char *block, QEMUFile *f, GError **errp);
+/* Source, migration thread, every bitmap loaded: count the dirty pages again. */
+void ram_recover_source_resume(RAMState *rs);
+/*
+ * Destination, incoming thread: block @block's received bitmap, as it goes
+ * on the wire after its size (*@size bytes, g_free() it); NULL with @errp
+ * set for an unknown block or one without a received bitmap.
+ */
+void *ram_recover_received_bitmap(RAMState *rs, const char *block, uint64_t *size,
+                                  GError **errp);
+/* Destination: each page a vCPU asked for that has not arrived (any thread). */
+typedef void RAMWaitingPageFunc(void *opaque, const RAMBlock *rb, uint64_t offset);
+void ram_recover_foreach_waiting(RAMState *rs, RAMWaitingPageFunc *fn, void *opaque);
+
 /* Choose the destination's fault policy (before load_setup). */
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy);
 

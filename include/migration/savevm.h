@@ -142,9 +142,13 @@ bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cf
 /*
  * Did the last savevm_state_load() stop at POSTCOPY_RUN?  Then it returned
  * with the RAM section still open: the guest runs, and
- * savevm_state_load_rest() loads the rest of @f until EOF.
+ * savevm_state_load_more() loads the rest of @f until EOF; after a failure
+ * (a broken link, postcopy recovery) it may be called again on the stream
+ * of a new connection.  savevm_state_load_finish() then closes the load.
  */
 bool savevm_state_load_quit(SaveVMState *s);
+bool savevm_state_load_more(SaveVMState *s, QEMUFile *f, GError **errp);
+void savevm_state_load_finish(SaveVMState *s);
 
 /*
  * When the switchover payload went by, for the downtime's phases
@@ -160,6 +164,5 @@ typedef struct SaveVMTimes {
 } SaveVMTimes;
 
 SaveVMTimes savevm_state_times(const SaveVMState *s);
-bool savevm_state_load_rest(SaveVMState *s, QEMUFile *f, GError **errp);
 
 #endif

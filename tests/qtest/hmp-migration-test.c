@@ -144,6 +144,11 @@ static void test_idle_and_errors(void)
                "migrate: unsupported option -x\r\n");
     hmp_expect(s, "migrate -r unix:/nonexistent",
                "Error: Cannot resume if there is no paused migration\r\n");
+    hmp_expect(s, "migrate_recover unix:/nonexistent",
+               "Error: Migrate recover can only be run when postcopy is paused.\r\n");
+    hmp_expect(s, "migrate_pause",
+               "Error: migrate-pause is currently only supported during "
+               "postcopy-active or postcopy-recover state\r\n");
     hmp_expect(s, "migrate_incoming unix:/nonexistent",
                "Error: '-incoming' was not specified on the command line\r\n");
     hmp_expect(s, "migrate_continue bogus",

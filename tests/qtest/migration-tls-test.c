@@ -38,6 +38,7 @@ struct TlsCase {
     bool return_path;               /* return-path + switchover-ack on both */
     bool postcopy;                  /* postcopy-ram on both, then switch to it */
     bool preempt;                   /* postcopy-preempt on both (a TLS preempt channel) */
+    bool recover;                   /* pause the postcopy, recover on a new TLS connection */
     bool multifd;                   /* multifd on both (2 channels, each TLS) */
     const char *server_ip;          /* x509 server certificate's names */
     const char *server_dns;
@@ -222,6 +223,27 @@ static void set_cap_both(MigTest *t, const char *cap)
     migrate_set_capability(t->to, cap, true);
 }
 
+/*
+ * Postcopy recovery over TLS: pause, then migrate-recover on a new tcp
+ * port and resume there; both new connections are TLS sessions again.
+ */
+static void tls_recover(MigTest *t)
+{
+    g_autofree char *uri = NULL;
+
+    /* Paused before RUN, the destination could not keep the guest: it fails. */
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-pause'}");
+    wait_for_migration_status(t->from, "postcopy-paused", NULL);
+    wait_for_migration_status(t->to, "postcopy-paused", NULL);
+    qtest_qmp_assert_success(t->to, "{'execute': 'migrate-recover', "
+                             "'arguments': {'uri': 'tcp:127.0.0.1:0'}}");
+    uri = migrate_get_connect_uri(t->to, "tcp:127.0.0.1:0");
+    migrate_qmp(t->from, uri, "'resume': true");
+    migration_event_wait(t->from, "postcopy-active");
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 0);
+}
+
 static void tls_migrate_ok(MigTest *t, const TlsCase *c, const char *uri)
 {
     migrate_qmp(t->from, uri, NULL);
@@ -230,6 +252,9 @@ static void tls_migrate_ok(MigTest *t, const TlsCase *c, const char *uri)
         /* Page requests travel on the return path, inside the session. */
         qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
         migration_event_wait(t->from, "postcopy-active");
+        if (c->recover) {
+            tls_recover(t);
+        }
     } else {
         migrate_ensure_converge(t->from);
     }
@@ -237,7 +262,9 @@ static void tls_migrate_ok(MigTest *t, const TlsCase *c, const char *uri)
     wait_for_migration_complete(t->from);
     wait_for_migration_complete(t->to);
     migrate_check_source_after(t);
-    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    if (!c->recover) {
+        json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    }
     migrate_end(t, true);
 }
 
@@ -293,6 +320,10 @@ static void test_tls(gconstpointer data)
     }
     if (c->postcopy) {
         set_cap_both(t, "postcopy-ram");
+    }
+    if (c->recover) {
+        /* As QEMU's recovery tests: slow enough to pause before the end. */
+        migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 4096);
     }
     if (c->preempt) {
         set_cap_both(t, "postcopy-preempt");
@@ -554,6 +585,13 @@ static const TlsCase psk_postcopy = {
 static const TlsCase psk_postcopy_preempt = {
     .transport = "tcp", .creds = creds_psk, .postcopy = true, .preempt = true,
 };
+static const TlsCase psk_postcopy_recover = {
+    .transport = "tcp", .creds = creds_psk, .postcopy = true, .recover = true,
+};
+static const TlsCase psk_postcopy_preempt_recover = {
+    .transport = "tcp", .creds = creds_psk, .postcopy = true, .preempt = true,
+    .recover = true,
+};
 static const TlsCase psk_multifd = {
     .transport = "tcp", .creds = creds_psk, .multifd = true,
 };
@@ -631,6 +669,10 @@ int main(int argc, char **argv)
     g_test_add_data_func("/migration/postcopy/tls/psk", &psk_postcopy, test_tls);
     g_test_add_data_func("/migration/postcopy/preempt/tls/psk", &psk_postcopy_preempt,
                          test_tls);
+    g_test_add_data_func("/migration/postcopy/recovery/tls/psk", &psk_postcopy_recover,
+                         test_tls);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/tls/psk",
+                         &psk_postcopy_preempt_recover, test_tls);
     g_test_add_data_func("/migration/precopy/tcp/tls/psk/mismatch", &psk_mismatch,
                          test_tls);
     g_test_add_data_func("/migration/multifd/tcp/tls/psk/match", &psk_multifd, test_tls);

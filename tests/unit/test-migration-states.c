@@ -163,6 +163,32 @@ static void test_cancel_while_paused(Fixture *fx, gconstpointer data)
     g_assert_cmpstr(events, ==, "pre-switchover,cancelling,cancelled");
 }
 
+/*
+ * The return path fails while paused (the destination's load failed): as
+ * return-path.c does, the token is cancelled and the waiter woken; it
+ * returns false without switching over, and the end is failed.
+ */
+static void test_rp_failure_while_paused(Fixture *fx, gconstpointer data)
+{
+    MigrationState *s = &fx->s;
+    g_autofree char *events = NULL;
+    GThread *t;
+
+    s->to_dst = fake_channel_file(&fx->ch);
+    s->run_opts->caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true;
+    t = g_thread_new("pause", pause_thread, s);
+    wait_for_status(s, MIGRATION_STATUS_PRE_SWITCHOVER);
+    qemu_mutex_lock(&s->lock);
+    channel_cancel_trigger(s->cancel);
+    qemu_cond_broadcast(&s->cond);
+    qemu_mutex_unlock(&s->lock);
+    g_assert_false(GPOINTER_TO_INT(g_thread_join(t)));
+    g_assert_cmpint(migration_status(s), ==, MIGRATION_STATUS_PRE_SWITCHOVER);
+    migration_enter_final_state(s, MIGRATION_STATUS_FAILED);
+    events = events_take(fx);
+    g_assert_cmpstr(events, ==, "pre-switchover,failed");
+}
+
 /* A cancel that came first: the thread never leaves active for device. */
 static void test_cancel_before_switchover(Fixture *fx, gconstpointer data)
 {
@@ -268,6 +294,9 @@ int main(int argc, char **argv)
     static const MigrationStatus running[] = {
         MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE,
         MIGRATION_STATUS_PRE_SWITCHOVER, MIGRATION_STATUS_DEVICE,
+        /* The exit path's cancel: QMP refuses it there (postcopy-source.c). */
+        MIGRATION_STATUS_POSTCOPY_PAUSED, MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP,
+        MIGRATION_STATUS_POSTCOPY_RECOVER,
     };
     static const MigrationStatus ended[] = {
         MIGRATION_STATUS_NONE, MIGRATION_STATUS_COMPLETED,
@@ -279,6 +308,7 @@ int main(int argc, char **argv)
     add("pause-then-continue", MIGRATION_STATUS_ACTIVE, test_pause_then_continue);
     add("continue-while-active", MIGRATION_STATUS_ACTIVE, test_continue_while_active);
     add("cancel-while-paused", MIGRATION_STATUS_ACTIVE, test_cancel_while_paused);
+    add("rp-failure-while-paused", MIGRATION_STATUS_ACTIVE, test_rp_failure_while_paused);
     add("cancel-before-switchover", MIGRATION_STATUS_ACTIVE, test_cancel_before_switchover);
     for (unsigned i = 0; i < G_N_ELEMENTS(running); i++) {
         add("cancel", running[i], test_cancel_running);

@@ -64,9 +64,29 @@ static bool fx_req_pages(void *opaque, const char *block, uint64_t start,
     return true;
 }
 
+/* RECV_BITMAP: the hook would read the bitmap that follows; none follows here. */
+static bool fx_recv_bitmap(void *opaque, const char *block, QEMUFile *from_dst,
+                           GError **errp)
+{
+    Fixture *fx = opaque;
+
+    g_ptr_array_add(fx->requests, g_strdup_printf("bitmap:%s", block));
+    return true;
+}
+
+static bool fx_resume_ack(void *opaque, GError **errp)
+{
+    Fixture *fx = opaque;
+
+    g_ptr_array_add(fx->requests, g_strdup("resume-ack"));
+    return true;
+}
+
 static const ReturnPathSourceOps fx_ops = {
     .pong = fx_pong,
     .req_pages = fx_req_pages,
+    .recv_bitmap = fx_recv_bitmap,
+    .resume_ack = fx_resume_ack,
 };
 
 static void peer_write(Fixture *fx, const void *buf, size_t len)
@@ -150,6 +170,28 @@ static void test_req_pages_id_bad_length(void)
                                    0, 0, 0x10, 0, 5, 'p', 'c' };
 
     check_raw_error(msg, sizeof(msg), "Req_Page_id with length 15 expecting 18");
+}
+
+/* Postcopy recovery's messages: the name framing and RESUME_ACK's one value. */
+static void test_recovery_messages(void)
+{
+    static const uint8_t ok[] = { 0, 5, 0, 3, 2, 'p', 'c', 0, 6, 0, 4, 0, 0, 0, 1,
+                                  0, 1, 0, 4, 0, 0, 0, 0 };
+    static const uint8_t no_name[] = { 0, 5, 0, 0 };
+    static const uint8_t short_name[] = { 0, 5, 0, 3, 5, 'p', 'c' };
+    static const uint8_t bad_ack[] = { 0, 6, 0, 4, 0, 0, 0, 2 };
+    Fixture fx = { 0 };
+
+    fx_init(&fx);
+    g_assert_true(run_raw(&fx, ok, sizeof(ok), NULL));
+    g_assert_cmpuint(fx.requests->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(fx.requests, 0), ==, "bitmap:pc");
+    g_assert_cmpstr(g_ptr_array_index(fx.requests, 1), ==, "resume-ack");
+    fx_cleanup(&fx);
+    check_raw_error(no_name, sizeof(no_name), "MIG_RP_MSG_RECV_BITMAP missing block name");
+    check_raw_error(short_name, sizeof(short_name),
+                    "MIG_RP_MSG_RECV_BITMAP with length 3 expecting 6");
+    check_raw_error(bad_ack, sizeof(bad_ack), "illegal resume_ack value 2");
 }
 
 static void test_eof_without_shut(void)
@@ -245,6 +287,7 @@ int main(int argc, char **argv)
     g_test_add_func("/return-path/req-pages/no-block", test_req_pages_without_block);
     g_test_add_func("/return-path/req-pages-id/bad-length", test_req_pages_id_bad_length);
     g_test_add_func("/return-path/eof-without-shut", test_eof_without_shut);
+    g_test_add_func("/return-path/recovery-messages", test_recovery_messages);
     g_test_add_func("/return-path/round-trip", test_round_trip);
     g_test_add_func("/return-path/cancel", test_cancel_silent_peer);
     g_test_add_func("/return-path/pipe-refused", test_pipe_refused);
