@@ -17,7 +17,7 @@
 #define PAGE    4096
 #define RUNS    5
 
-static const char *const variant_names[] = { "scalar", "avx2" };
+static const char *const variant_names[] = { "scalar", "avx2", "avx512bw" };
 
 typedef struct Workload {
     const char *name;

@@ -29,6 +29,11 @@ on both sides and tls-creds set, the same command line for tern and QEMU;
 Every run also records each side's CPU time during the migration
 (/proc/PID/stat), shown per GiB transferred.
 
+--legacy-compress N turns on the (deprecated, QEMU <= 9.0) compress
+capability on both sides of every run, tern and QEMU alike, with N
+compress threads at --compress-level (QEMU's 1) and --decompress-threads
+(QEMU's 2); runs record the compression counters (pages, busy, size).
+
 --xbzrle off,on adds the xbzrle capability as a dimension (the source's
 cache at --xbzrle-cache-size, QEMU's 64 MiB by default); runs with it also
 report QEMU's xbzrle-cache counters (cache-miss rate, encoded pages).
@@ -73,7 +78,8 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
           "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
           "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
-          "xbzrle_cache_miss_rate", "xbzrle_overflow", "error"]
+          "xbzrle_cache_miss_rate", "xbzrle_overflow",
+          "compress_pages", "compress_busy", "compressed_mb", "error"]
 
 
 def parse_size(text):
@@ -157,6 +163,11 @@ def options(argv):
                    help="multifd with N channels on both sides, tern and QEMU alike (0: off)")
     p.add_argument("--compression", choices=["none", "zlib", "zstd"], default="none",
                    help="multifd-compression with --multifd (none)")
+    p.add_argument("--legacy-compress", type=int, default=0, metavar="N",
+                   help="capability compress with N compress threads on both sides (0: off)")
+    p.add_argument("--compress-level", type=int, default=1, help="with --legacy-compress (1)")
+    p.add_argument("--decompress-threads", type=int, default=2,
+                   help="with --legacy-compress (2)")
     p.add_argument("--xbzrle", type=csv_list(("off", "on")), default=["off"],
                    help="comma-separated: off,on (default off): the xbzrle capability")
     p.add_argument("--xbzrle-cache-size", type=parse_size, default=64 * MiB,
@@ -428,6 +439,13 @@ class Bench:
                     vm.qmp.command("migrate-set-parameters", **{
                         "multifd-channels": self.opts.multifd,
                         "multifd-compression": self.opts.compression})
+                if self.opts.legacy_compress:
+                    vm.qmp.command("migrate-set-capabilities",
+                                   capabilities=[{"capability": "compress", "state": True}])
+                    vm.qmp.command("migrate-set-parameters", **{
+                        "compress-threads": self.opts.legacy_compress,
+                        "compress-level": self.opts.compress_level,
+                        "decompress-threads": self.opts.decompress_threads})
             params = {"max_bandwidth": self.opts.max_bandwidth}
             if xbzrle == "on":
                 # The source only: a destination loads deltas without the capability.
@@ -494,6 +512,10 @@ class Bench:
                        sent_mb=round(ram.get("transferred", 0) / 1e6, 1),
                        src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
                        dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
+            c = info.get("compression")
+            if c:
+                row.update(compress_pages=c["pages"], compress_busy=c["busy"],
+                           compressed_mb=round(c["compressed-size"] / 1e6, 1))
             x = info.get("xbzrle-cache")
             if x:
                 row.update(xbzrle_pages=x["pages"], xbzrle_bytes=x["bytes"],
@@ -621,6 +643,9 @@ METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{
            ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}"),
            ("src CPU ms/GiB", "src_cpu_ms_per_gib", "{:.0f}"),
            ("dst CPU ms/GiB", "dst_cpu_ms_per_gib", "{:.0f}")]
+# Only with --legacy-compress.
+COMPRESS_METRICS = [("compressed pages", "compress_pages", "{:.0f}"),
+                    ("compressed MB", "compressed_mb", "{:.1f}")]
 POSTCOPY_METRICS = [("blocktime ms", "blocktime_ms", "{:.0f}"),
                     ("req p50 us", "lat_p50_us", "{:.0f}"),
                     ("req p99 us", "lat_p99_us", "{:.0f}")]
@@ -650,7 +675,8 @@ def summary_rows(bench):
                          and r["vmm"] == v.key and r["status"] == "completed"]
                 for v in bench.vmms if not v.skip_reason}
         metrics = (METRICS + (POSTCOPY_METRICS if bench.opts.postcopy else [])
-                   + (XBZRLE_METRICS if cfg[3] == "on" else []))
+                   + (XBZRLE_METRICS if cfg[3] == "on" else [])
+                   + (COMPRESS_METRICS if bench.opts.legacy_compress else []))
         for label, key, fmt in metrics:
             values = {k: [r[key] for r in rs if r.get(key) is not None]
                       for k, rs in runs.items()}
@@ -675,6 +701,9 @@ def format_table(bench, machine):
               f"; postcopy at dirty-sync-count {o.postcopy_after}")
     multifd = (f"multifd {o.multifd} channel(s), compression {o.compression}"
                if o.multifd else "no multifd")
+    if o.legacy_compress:
+        multifd += (f"; capability compress, {o.legacy_compress} thread(s) at level "
+                    f"{o.compress_level}, {o.decompress_threads} decompress thread(s)")
     lines = [f"Migration: {vmm_desc or 'nothing ran'}; max-bandwidth {bw}, "
              f"downtime-limit {dl}{pc}; {multifd}; {o.runs} run(s) per side, alternating; "
              f"median [min–max]"]

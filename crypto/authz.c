@@ -1,42 +1,79 @@
 /*
- * authz-simple and authz-list: who may connect.  The list is copied from
- * the creating command, so later changes to it are not possible (QEMU's
- * QMP has none either) and the rules need no lock.
+ * authz-simple, authz-list and authz-listfile: who may connect.  A list's
+ * rules (authz-rules.c) are copied from the creating command; a
+ * listfile's come from its file and are replaced when the file changes
+ * (authz-listfile.c).
  */
 #include "crypto/authz.h"
+#include "crypto/authz-listfile.h"
 #include "qapi/qapi-clone.h"
-#include "qapi/qapi-visit.h"
 #include "qemu/error.h"
 
 struct Authz {
     gint refcount;
     char *identity;                 /* authz-simple; NULL for a list */
-    QAuthZListPolicy policy;        /* authz-list: when no rule matches */
-    QAuthZListRuleList *rules;
+    AuthzRules *rules;              /* authz-list, authz-listfile */
+    GSource *watch;                 /* authz-listfile with refresh */
 };
 
-Authz *authz_new(const ObjectOptions *opts, GError **errp)
+static Authz *authz_alloc(void)
+{
+    Authz *az = g_new0(Authz, 1);
+
+    az->refcount = 1;
+    return az;
+}
+
+static Authz *authz_simple_new(const AuthZSimpleProperties *props, GError **errp)
 {
     Authz *az;
 
-    g_assert(opts->qom_type == OBJECT_TYPE_AUTHZ_SIMPLE ||
-             opts->qom_type == OBJECT_TYPE_AUTHZ_LIST);
-    az = g_new0(Authz, 1);
-    az->refcount = 1;
-    if (opts->qom_type == OBJECT_TYPE_AUTHZ_SIMPLE) {
-        /* QAPI makes identity mandatory; an empty one cannot match a DN. */
-        if (!*opts->u.authz_simple.identity) {
-            error_setg(errp, "The 'identity' property must be set");
-            g_free(az);
+    /* QAPI makes identity mandatory; an empty one cannot match a DN. */
+    if (!*props->identity) {
+        error_setg(errp, "The 'identity' property must be set");
+        return NULL;
+    }
+    az = authz_alloc();
+    az->identity = g_strdup(props->identity);
+    return az;
+}
+
+static Authz *authz_listfile_new(const AuthZListFileProperties *props, GError **errp)
+{
+    g_autoptr(Authz) az = authz_alloc();
+
+    az->rules = authz_rules_new();
+    if (!authz_listfile_load(az->rules, props->filename, errp)) {
+        return NULL;
+    }
+    if (!props->has_refresh || props->refresh) {
+        az->watch = authz_listfile_watch(az->rules, props->filename, errp);
+        if (!az->watch) {
             return NULL;
         }
-        az->identity = g_strdup(opts->u.authz_simple.identity);
-        return az;
     }
-    az->policy = opts->u.authz_list.has_policy ? opts->u.authz_list.policy
-                                               : QAUTHZ_LIST_POLICY_DENY;
-    az->rules = QAPI_CLONE(QAuthZListRuleList, opts->u.authz_list.rules);
-    return az;
+    return g_steal_pointer(&az);
+}
+
+Authz *authz_new(const ObjectOptions *opts, GError **errp)
+{
+    const AuthZListProperties *list = &opts->u.authz_list;
+    Authz *az;
+
+    switch (opts->qom_type) {
+    case OBJECT_TYPE_AUTHZ_SIMPLE:
+        return authz_simple_new(&opts->u.authz_simple, errp);
+    case OBJECT_TYPE_AUTHZ_LIST:
+        az = authz_alloc();
+        az->rules = authz_rules_new();
+        authz_rules_set(az->rules, list->has_policy ? list->policy : QAUTHZ_LIST_POLICY_DENY,
+                        QAPI_CLONE(QAuthZListRuleList, list->rules));
+        return az;
+    case OBJECT_TYPE_AUTHZ_LISTFILE:
+        return authz_listfile_new(&opts->u.authz_listfile, errp);
+    default:
+        g_assert_not_reached();
+    }
 }
 
 Authz *authz_ref(Authz *az)
@@ -48,29 +85,20 @@ Authz *authz_ref(Authz *az)
 void authz_unref(Authz *az)
 {
     if (az && g_atomic_int_dec_and_test(&az->refcount)) {
+        if (az->watch) {
+            g_source_destroy(az->watch);
+            g_source_unref(az->watch);
+        }
         g_free(az->identity);
-        qapi_free_QAuthZListRuleList(az->rules);
+        authz_rules_unref(az->rules);
         g_free(az);
     }
 }
 
-static bool authz_rule_matches(const QAuthZListRule *r, const char *identity)
-{
-    if (r->has_format && r->format == QAUTHZ_LIST_FORMAT_GLOB) {
-        return g_pattern_match_simple(r->match, identity);
-    }
-    return g_str_equal(r->match, identity);
-}
-
-bool authz_is_allowed(const Authz *az, const char *identity)
+bool authz_is_allowed(Authz *az, const char *identity)
 {
     if (az->identity) {
         return g_str_equal(az->identity, identity);
     }
-    for (const QAuthZListRuleList *l = az->rules; l; l = l->next) {
-        if (authz_rule_matches(l->value, identity)) {
-            return l->value->policy == QAUTHZ_LIST_POLICY_ALLOW;
-        }
-    }
-    return az->policy == QAUTHZ_LIST_POLICY_ALLOW;
+    return authz_rules_allow(az->rules, identity);
 }

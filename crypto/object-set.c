@@ -62,7 +62,8 @@ static ObjectEntry *object_set_find(ObjectSet *set, const char *id, guint *index
 
 static bool object_is_authz(ObjectType t)
 {
-    return t == OBJECT_TYPE_AUTHZ_SIMPLE || t == OBJECT_TYPE_AUTHZ_LIST;
+    return t == OBJECT_TYPE_AUTHZ_SIMPLE || t == OBJECT_TYPE_AUTHZ_LIST ||
+           t == OBJECT_TYPE_AUTHZ_LISTFILE;
 }
 
 bool object_set_add(ObjectSet *set, const ObjectOptions *opts, GError **errp)

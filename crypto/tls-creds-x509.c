@@ -145,19 +145,29 @@ static bool x509_sanity_check(const char *ca_path, const char *cert_path, bool s
 }
 
 /* The endpoint's certificate and key: both or neither on a client. */
+/*
+ * The endpoint's own certificate and key. A server must have both; a client
+ * may have neither (the server then decides whether to accept it), but one
+ * without the other is a mistake we name rather than load no identity.
+ */
 static bool x509_own_files(TlsCreds *creds, char **cert, char **key, GError **errp)
 {
     bool server = creds->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER;
+    const char *cert_name = server ? "server-cert.pem" : "client-cert.pem";
+    const char *key_name = server ? "server-key.pem" : "client-key.pem";
     GError *local = NULL;
 
-    tls_creds_file(creds, server ? "server-cert.pem" : "client-cert.pem", server, cert,
-                   &local);
+    tls_creds_file(creds, cert_name, server, cert, &local);
     if (!local) {
-        tls_creds_file(creds, server ? "server-key.pem" : "client-key.pem", server, key,
-                       &local);
+        tls_creds_file(creds, key_name, server, key, &local);
     }
     if (local) {
         g_propagate_error(errp, local);
+        return false;
+    }
+    if (!*cert != !*key) {
+        error_setg(errp, "Credentials directory %s has %s but not %s", creds->dir,
+                   *cert ? cert_name : key_name, *cert ? key_name : cert_name);
         return false;
     }
     return true;

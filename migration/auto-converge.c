@@ -1,15 +1,19 @@
 /*
  * Auto-converge (auto-converge.h): QEMU's trigger, evaluated after each
- * dirty sync over periods of at least a second, and QEMU's throttle steps.
- * The throttle itself is the machine's (MigrationMachineOps.throttle_set:
- * vm/cpu-throttle.c in tern).
+ * dirty sync over periods of at least a second, and its two actions:
+ * QEMU's throttle steps (auto-converge), or every vCPU limited to
+ * vcpu-dirty-limit (dirty-limit).  The throttle and the limit are the
+ * machine's (MigrationMachineOps: vm/cpu-throttle.c, vm/dirty-limit.c).
  */
 #include "auto-converge.h"
 
 #include "migration/migration.h"
+#include "migration/misc.h"
+#include "migration-states.h"
 #include "migration/qemu-file.h"
 #include "migration/ram.h"
 #include "exec/ramblock.h"
+#include "qemu/main-loop.h"
 
 #include <glib.h>
 
@@ -63,41 +67,105 @@ int auto_converge_step(const MigrationParameters *p, int throttle_now,
 
 /* ---- the running migration ---- */
 
-static ConvergeSample migration_converge_sample(MigrationState *s)
+static ConvergeSample migration_converge_sample(MigrationConverge *mc)
 {
+    MigrationState *s = mc->s;
+
     return (ConvergeSample) {
-        .now_ms = g_get_monotonic_time() / 1000,
+        .now_ms = migration_clock_now_us(mc->clock) / 1000,
         .dirtied_pages = ram_state_dirtied_pages(s->ram),
         .bytes_sent = s->to_dst ? qemu_file_transferred(s->to_dst) : 0,
     };
 }
 
-void migration_converge_start(MigrationConverge *mc, MigrationState *s)
+void migration_converge_start(MigrationConverge *mc, MigrationState *s,
+                              const MigrationClock *clock)
 {
-    ConvergeSample now = migration_converge_sample(s);
+    ConvergeSample now;
 
-    mc->s = s;
+    *mc = (MigrationConverge) { .s = s, .clock = clock };
+    now = migration_converge_sample(mc);
     converge_init(&mc->state, &now);
+}
+
+/*
+ * The dirty-limit action: every vCPU limited to vcpu-dirty-limit, measured
+ * over x-vcpu-dirty-limit-period.  The parameters are the migration's
+ * copy, fixed while it runs, so the limit is applied once (QEMU applies it
+ * again only when it was lifted or its value changed).
+ */
+static void migration_dirty_limit_apply(MigrationConverge *mc)
+{
+    MigrationState *s = mc->s;
+    const MigrationParameters *p = migrate_params(s->run_opts);
+
+    if (mc->dirty_limit_applied || !s->machine.dirty_limit_set) {
+        return;
+    }
+    bql_lock();
+    s->machine.dirty_limit_set(s->machine.opaque, p->vcpu_dirty_limit,
+                               p->x_vcpu_dirty_limit_period);
+    bql_unlock();
+    mc->dirty_limit_applied = true;
 }
 
 void migration_converge_sync(MigrationConverge *mc)
 {
     MigrationState *s = mc->s;
     const MigrationParameters *p = migrate_params(s->run_opts);
-    ConvergeSample now = migration_converge_sample(s);
+    ConvergeSample now = migration_converge_sample(mc);
     ConvergeExcess excess;
     int pct;
 
     if (!converge_period_end(&mc->state, &now, p->throttle_trigger_threshold,
-                             &excess) ||
-        !migrate_cap(s->run_opts, MIGRATION_CAPABILITY_AUTO_CONVERGE)) {
+                             &excess)) {
         return;
     }
-    pct = auto_converge_step(p, s->machine.throttle_get(s->machine.opaque), &excess);
-    s->machine.throttle_set(s->machine.opaque, pct);
+    /*
+     * Only while the guest runs and the thread iterates without the BQL:
+     * the syncs of setup and of the switchover hold it, and the guest
+     * stops at the switchover anyway.
+     */
+    if (migration_status(s) != MIGRATION_STATUS_ACTIVE) {
+        return;
+    }
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_AUTO_CONVERGE)) {
+        pct = auto_converge_step(p, s->machine.throttle_get(s->machine.opaque), &excess);
+        s->machine.throttle_set(s->machine.opaque, pct);
+    } else if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_DIRTY_LIMIT)) {
+        migration_dirty_limit_apply(mc);
+    }
 }
 
 void migration_converge_stop(MigrationState *s)
 {
     s->machine.throttle_set(s->machine.opaque, 0);
+    /* As QEMU's migrate_cancel, and at any other end: every vCPU's limit goes. */
+    if (s->run_opts && migrate_cap(s->run_opts, MIGRATION_CAPABILITY_DIRTY_LIMIT) &&
+        s->machine.dirty_limit_set) {
+        s->machine.dirty_limit_set(s->machine.opaque, 0, 0);
+    }
+}
+
+bool migration_dirty_limit_held(MigrationState *s)
+{
+    return migration_is_running(migration_status(s)) &&
+           migrate_cap(s->opts, MIGRATION_CAPABILITY_DIRTY_LIMIT);
+}
+
+void migration_converge_info(MigrationState *s, MigrationInfo *info)
+{
+    uint64_t throttle_us, ring_full_us;
+
+    info->cpu_throttle_percentage = s->machine.throttle_get(s->machine.opaque);
+    info->has_cpu_throttle_percentage = info->cpu_throttle_percentage != 0;
+    /* As QEMU: with the capability on (now), while the limiter runs. */
+    if (migrate_cap(s->opts, MIGRATION_CAPABILITY_DIRTY_LIMIT) &&
+        s->machine.dirty_limit_info &&
+        s->machine.dirty_limit_info(s->machine.opaque, &throttle_us, &ring_full_us)) {
+        info->has_dirty_limit_throttle_time_per_round = true;
+        info->dirty_limit_throttle_time_per_round = throttle_us;
+        info->has_dirty_limit_ring_full_time = true;
+        info->dirty_limit_ring_full_time = ring_full_us;
+    }
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "migration-clock.h"
 #include "qapi/qapi-types.h"
 
 /* A period ends at the first dirty sync more than this long after it began. */
@@ -59,14 +60,30 @@ typedef struct MigrationState MigrationState;
 /* The running migration's side: its state, on the migration thread's stack. */
 typedef struct MigrationConverge {
     MigrationState *s;
+    const MigrationClock *clock;    /* the migration's (the rate window's) */
     ConvergeState state;
+    bool dirty_limit_applied;       /* the dirty-limit action ran */
 } MigrationConverge;
 
-/* At the start of the migration thread, before setup's first dirty sync. */
-void migration_converge_start(MigrationConverge *mc, MigrationState *s);
-/* After every dirty sync (migration thread): end the period, act on a trigger. */
+/*
+ * At the start of the migration thread, before setup's first dirty sync;
+ * periods are timed on @clock.
+ */
+void migration_converge_start(MigrationConverge *mc, MigrationState *s,
+                              const MigrationClock *clock);
+/*
+ * After every dirty sync (migration thread): end the period, act on a
+ * trigger: auto-converge throttles, dirty-limit limits every vCPU (taking
+ * the BQL), only while the migration is active.
+ */
 void migration_converge_sync(MigrationConverge *mc);
-/* The migration ended: the guest runs at full speed again.  Any thread. */
+/*
+ * The migration ended (BQL held): the guest runs at full speed again, and
+ * with the dirty-limit capability every vCPU's limit is lifted.
+ */
 void migration_converge_stop(MigrationState *s);
+
+/* query-migrate: cpu-throttle-percentage and QEMU's dirty-limit members.  BQL held. */
+void migration_converge_info(MigrationState *s, MigrationInfo *info);
 
 #endif

@@ -1,12 +1,16 @@
 /*
  * The channel layer's own structures, shared by channel.c (fd channels,
- * cancel tokens) and channel-tls.c (the TLS session a channel may carry).
+ * cancel tokens) and the layers a channel may carry between its bytes and
+ * its fd (channel-tls.c), which channel.c reaches only through
+ * ChannelLayerOps.
  */
 #ifndef MIGRATION_CHANNEL_INTERNAL_H
 #define MIGRATION_CHANNEL_INTERNAL_H
 
+#include <stdint.h>
+#include <sys/uio.h>
+
 #include "migration/channel.h"
-#include "crypto/tls-session.h"
 
 struct ChannelCancel {
     gint refcount;
@@ -14,12 +18,22 @@ struct ChannelCancel {
     int efd;            /* readable once triggered; never drained */
 };
 
+/* A layer's forms of channel_read, channel_writev_all, and its teardown. */
+typedef struct ChannelLayerOps {
+    ssize_t (*read)(Channel *ch, void *buf, size_t len, GError **errp);
+    bool (*writev_all)(Channel *ch, const struct iovec *iov, int iovcnt,
+                       GError **errp);
+    void (*detach)(Channel *ch);    /* at the last close */
+} ChannelLayerOps;
+
 struct Channel {
     gint refcount;      /* the stream and its return path share a channel */
     int fd;
     bool pollable;      /* false: a regular file or block device */
     ChannelCancel *cancel;
-    TlsSession *tls;    /* every read and write goes through it, or NULL */
+    /* Every read and write goes through the layer, if there is one. */
+    const ChannelLayerOps *layer_ops;
+    void *layer;        /* the layer's state: a TlsSession */
     /* Bytes channel_peek read ahead, returned by the next reads. */
     uint8_t peeked[CHANNEL_PEEK_MAX];
     size_t npeeked;

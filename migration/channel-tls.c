@@ -12,6 +12,11 @@
 #include <poll.h>
 #include <string.h>
 
+static TlsSession *session_of(Channel *ch)
+{
+    return ch->layer;
+}
+
 /*
  * Wait for the direction the session asked for.  @deadline_us (monotonic,
  * or -1 for none) bounds the handshake: "TLS handshake timed out".
@@ -19,7 +24,8 @@
 static bool channel_tls_wait(Channel *ch, gint64 deadline_us, GError **errp)
 {
     struct pollfd pfd[2] = {
-        { .fd = ch->fd, .events = tls_session_wants_write(ch->tls) ? POLLOUT : POLLIN },
+        { .fd = ch->fd,
+          .events = tls_session_wants_write(session_of(ch)) ? POLLOUT : POLLIN },
         { .fd = ch->cancel->efd, .events = POLLIN },
     };
 
@@ -55,19 +61,13 @@ static bool channel_tls_wait(Channel *ch, gint64 deadline_us, GError **errp)
     }
 }
 
-void channel_tls_attach(Channel *ch, TlsSession *session)
-{
-    g_assert(!ch->tls);
-    ch->tls = session;
-}
-
 bool channel_tls_handshake(Channel *ch, GError **errp)
 {
     gint64 deadline = g_get_monotonic_time() +
                       (gint64)CHANNEL_TLS_HANDSHAKE_TIMEOUT_MS * 1000;
 
     for (;;) {
-        int r = tls_session_handshake(ch->tls, errp);
+        int r = tls_session_handshake(session_of(ch), errp);
 
         if (r != 0) {
             return r > 0;
@@ -78,7 +78,7 @@ bool channel_tls_handshake(Channel *ch, GError **errp)
     }
 }
 
-ssize_t channel_tls_read(Channel *ch, void *buf, size_t len, GError **errp)
+static ssize_t channel_tls_read(Channel *ch, void *buf, size_t len, GError **errp)
 {
     if (!channel_tls_handshake(ch, errp)) {
         return -1;
@@ -90,7 +90,7 @@ ssize_t channel_tls_read(Channel *ch, void *buf, size_t len, GError **errp)
             error_setg_errno(errp, ECANCELED, "migration channel was cancelled");
             return -1;
         }
-        n = tls_session_read(ch->tls, buf, len, errp);
+        n = tls_session_read(session_of(ch), buf, len, errp);
         if (n != TLS_SESSION_AGAIN) {
             return n;
         }
@@ -111,7 +111,7 @@ static bool channel_tls_write_all(Channel *ch, const uint8_t *buf, size_t len,
             error_setg_errno(errp, ECANCELED, "migration channel was cancelled");
             return false;
         }
-        n = tls_session_write(ch->tls, buf, len, errp);
+        n = tls_session_write(session_of(ch), buf, len, errp);
         if (n == TLS_SESSION_AGAIN) {
             if (!channel_tls_wait(ch, -1, errp)) {
                 return false;
@@ -135,7 +135,7 @@ static bool channel_tls_write_all(Channel *ch, const uint8_t *buf, size_t len,
  */
 #define CHANNEL_TLS_RECORD (16 * 1024)
 
-bool channel_tls_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
+static bool channel_tls_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
                             GError **errp)
 {
     g_autofree uint8_t *rec = NULL;
@@ -167,11 +167,23 @@ bool channel_tls_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
     return channel_tls_write_all(ch, rec, fill, errp);
 }
 
-void channel_tls_detach(Channel *ch)
+static void channel_tls_detach(Channel *ch)
 {
-    if (ch->tls) {
-        /* Best effort: a peer that reads no more must not hold the close. */
-        tls_session_bye(ch->tls);
-        g_clear_pointer(&ch->tls, tls_session_free);
-    }
+    /* Best effort: a peer that reads no more must not hold the close. */
+    tls_session_bye(session_of(ch));
+    g_clear_pointer(&ch->layer, tls_session_free);
+    ch->layer_ops = NULL;
+}
+
+static const ChannelLayerOps channel_tls_ops = {
+    .read = channel_tls_read,
+    .writev_all = channel_tls_writev_all,
+    .detach = channel_tls_detach,
+};
+
+void channel_tls_attach(Channel *ch, TlsSession *session)
+{
+    g_assert(!ch->layer_ops);
+    ch->layer_ops = &channel_tls_ops;
+    ch->layer = session;
 }

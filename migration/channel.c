@@ -4,7 +4,6 @@
  * in poll() on the fd and the token together.
  */
 #include "channel-internal.h"
-#include "migration/channel-tls.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -160,8 +159,8 @@ ssize_t channel_read(Channel *ch, void *buf, size_t len, GError **errp)
     if (ch->npeeked && len) {
         return channel_take_peeked(ch, buf, len);
     }
-    if (ch->tls) {
-        return channel_tls_read(ch, buf, len, errp);
+    if (ch->layer_ops) {
+        return ch->layer_ops->read(ch, buf, len, errp);
     }
     if (!ch->pollable) {
         len = MIN(len, CHANNEL_FILE_CHUNK);
@@ -271,8 +270,8 @@ int channel_readv_all(Channel *ch, const struct iovec *iov, int iovcnt,
         if (!channel_cancel_check(ch->cancel, errp)) {
             return -1;
         }
-        if (ch->tls) {      /* plaintext comes out of the session, not the fd */
-            n = channel_tls_read(ch, v->iov_base, v->iov_len, errp);
+        if (ch->layer_ops) {    /* plaintext comes out of the layer, not the fd */
+            n = ch->layer_ops->read(ch, v->iov_base, v->iov_len, errp);
             if (n < 0) {
                 return -1;
             }
@@ -326,8 +325,8 @@ bool channel_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
     struct iovec *v = local;
     int cnt = iovcnt;
 
-    if (ch->tls) {
-        return channel_tls_writev_all(ch, iov, iovcnt, errp);
+    if (ch->layer_ops) {
+        return ch->layer_ops->writev_all(ch, iov, iovcnt, errp);
     }
     while (cnt > 0) {
         ssize_t n;
@@ -380,7 +379,9 @@ bool channel_close(Channel *ch, GError **errp)
     if (!ch || !g_atomic_int_dec_and_test(&ch->refcount)) {
         return true;
     }
-    channel_tls_detach(ch);
+    if (ch->layer_ops) {
+        ch->layer_ops->detach(ch);
+    }
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

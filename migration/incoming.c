@@ -160,6 +160,16 @@ void incoming_resume_guest(MigrationIncomingState *mis)
     m->set_state(m->opaque, rs);
 }
 
+/* The destination's downtime marks: the payload's, and the guest resumed now. */
+static void incoming_mark_downtime(MigrationIncomingState *mis)
+{
+    SaveVMTimes t = savevm_state_times(mis->savevm);
+
+    mis->downtime_phases.load_start = t.load_first_end_us / 1000;
+    mis->downtime_phases.load_eof = t.load_eof_us / 1000;
+    mis->downtime_phases.resumed = g_get_monotonic_time() / 1000;
+}
+
 /* Main loop, BQL held: the incoming thread has ended (mis->finish). */
 static gboolean incoming_finish(gpointer opaque)
 {
@@ -177,11 +187,31 @@ static gboolean incoming_finish(gpointer opaque)
         /* Postcopy: RUN started the guest, and the status is postcopy-active. */
         if (!postcopy_incoming_ran(mis)) {
             incoming_resume_guest(mis);
+            incoming_mark_downtime(mis);
         }
         migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                           MIGRATION_STATUS_COMPLETED);
     }
     return G_SOURCE_REMOVE;
+}
+
+/*
+ * mapped-ram, as the file is opened (main loop, BQL held): pages are read
+ * at their offsets, with multifd by mapped-ram's own workers, never over
+ * multifd channels.
+ */
+static bool incoming_mapped_ram_setup(MigrationIncomingState *mis, Channel *ch, GError **errp)
+{
+    MappedRam *mapped_ram = NULL;
+
+    if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM)) {
+        mapped_ram = mapped_ram_new(channel_fd(ch), mis->opts, false, errp);
+        if (!mapped_ram) {
+            return false;
+        }
+    }
+    ram_state_set_mapped_ram(mis->ram, mapped_ram);
+    return true;
 }
 
 /* The multifd receive side, as the first channel arrives (main loop, BQL held). */
@@ -379,12 +409,18 @@ static bool incoming_accept(int fd, void *opaque)
         ram_verify_start(ram_state_verify(mis->ram),
                          migrate_cap(mis->opts, MIGRATION_CAPABILITY_X_VERIFY_RAM));
         savevm_set_command_ops(mis->savevm, &incoming_command_ops, mis);
+        if (mis->ram && !incoming_mapped_ram_setup(mis, ch, &err)) {
+            channel_close(ch, NULL);
+            incoming_fail(mis, err);
+            return false;
+        }
         if (mis->ram) {
-            ram_state_set_mapped_ram(mis->ram, migrate_cap(mis->opts,
-                                                           MIGRATION_CAPABILITY_MAPPED_RAM)
-                                               ? channel_fd(ch) : -1);
+            ram_state_set_decompress(mis->ram,
+                                     migrate_cap(mis->opts, MIGRATION_CAPABILITY_COMPRESS),
+                                     migrate_params(mis->opts)->decompress_threads);
         }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
+            !migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
             !incoming_multifd_setup(mis, &err)) {
             channel_close(ch, NULL);
             incoming_fail(mis, err);
@@ -467,5 +503,8 @@ void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info)
     info->error_desc = g_strdup(mis->error_desc);
     qemu_mutex_unlock(&mis->lock);
     info->x_verify_ram = ram_verify_info(ram_state_verify(mis->ram), false);
+    if (st == MIGRATION_STATUS_COMPLETED) {
+        info->x_downtime_phases = downtime_phases_dest_info(&mis->downtime_phases);
+    }
     postcopy_incoming_info(mis, info);
 }

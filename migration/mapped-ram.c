@@ -4,54 +4,148 @@
  *
  * Source: the block list carries, per block, a header; the page region
  * starts at the next 1 MiB boundary after the block's bitmap and is left
- * a hole (the stream continues after it).  Pages are pwritten in runs of
- * consecutive pages, straight from guest memory; the bitmaps go last, at
+ * a hole (the stream continues after it).  Dirty pages are gathered into
+ * runs of consecutive pages, and each run becomes one job
+ * (mapped-ram-pool.c): its zero pages are skipped (their bit cleared), the
+ * others pwritten straight from guest memory.  Jobs run on this thread, or
+ * with multifd on multifd-channels workers, which the migration thread
+ * waits for at the end of each dirty round.  The bitmaps go last, at
  * completion, so a file cut short never claims pages it lacks.
  *
  * Destination: each header is checked, the bitmap read, and each run of
- * present pages preaded straight into guest memory.
+ * present pages preaded straight into guest memory, by the workers with
+ * multifd; or, with x-mapped-ram-restore, the page region is mapped
+ * (mapped-ram-map.c).
  */
 #include "mapped-ram.h"
+#include "mapped-ram-internal.h"
 #include "ram-internal.h"
 #include "tls.h"
 #include "qemu/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAPPED_RAM_HDR_VERSION          1
 #define MAPPED_RAM_HDR_SIZE             28      /* be32 + 3 * be64, packed */
 #define MAPPED_RAM_FILE_OFFSET_ALIGNMENT 0x100000
-/* The longest pwrite / pread of pages: 1 MiB, as QEMU's load buffer. */
-#define MAPPED_RAM_RUN_MAX_PAGES        (0x100000 / TARGET_PAGE_SIZE)
 
 /* One block's place in the file. */
 typedef struct MappedRamBlock {
     RAMBlock *rb;
     uint64_t bitmap_offset;         /* absolute file offsets */
     uint64_t pages_offset;
-    unsigned long *bitmap;          /* source: pages whose slot holds data */
+    unsigned long *bitmap;          /* pages whose slot holds data */
 } MappedRamBlock;
 
 struct MappedRam {
-    int fd;
+    int fd;                         /* the stream's (not owned) */
+    int io_fd;                      /* page I/O: @fd, or an O_DIRECT reopening of it */
+    MappedRamPool *pool;            /* multifd: the workers; NULL: this thread */
+    bool map_restore;               /* destination: map page regions (x-mapped-ram-restore) */
+    MappedRamDetach *detach;        /* what mapping them started, for the RAM state */
     GArray *blocks;                 /* MappedRamBlock, in block-list order */
     guint last;                     /* index of the last block looked up */
 
-    /* Source: consecutive pages of one block waiting for one pwrite. */
+    /* Source: consecutive pages of one block waiting for one job. */
     MappedRamBlock *run_block;
     uint64_t run_first;
     uint64_t run_pages;
+    bool run_check_zero;
 };
 
-MappedRam *mapped_ram_new(int fd)
+/* The file behind @fd, for messages. */
+static char *mapped_ram_fd_name(int fd)
 {
+    g_autofree char *link = g_strdup_printf("/proc/self/fd/%d", fd);
+    char *name = g_file_read_link(link, NULL);
+
+    return name ? name : g_strdup_printf("fd %d", fd);
+}
+
+/*
+ * Page I/O is aligned to the target page (slots, lengths and guest memory
+ * alike), which O_DIRECT takes where the filesystem asks for no more.
+ * Kernels (and headers) before 6.1 do not say; a misaligned write then
+ * fails naming its offset.
+ */
+static bool mapped_ram_direct_aligned(int dfd, const char *name, GError **errp)
+{
+#ifdef STATX_DIOALIGN
+    struct statx stx;
+
+    if (statx(dfd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0 ||
+        !(stx.stx_mask & STATX_DIOALIGN) || stx.stx_dio_offset_align == 0) {
+        return true;
+    }
+    if (stx.stx_dio_offset_align > TARGET_PAGE_SIZE ||
+        stx.stx_dio_mem_align > TARGET_PAGE_SIZE) {
+        error_setg(errp, "direct-io: '%s' needs I/O aligned to %u bytes (memory %u), "
+                   "more than the %u-byte pages mapped-ram writes",
+                   name, stx.stx_dio_offset_align, stx.stx_dio_mem_align, TARGET_PAGE_SIZE);
+        return false;
+    }
+#endif
+    return true;
+}
+
+/*
+ * A second open file description of @fd's file with O_DIRECT: the stream
+ * keeps its buffered, unaligned I/O.  QEMU's text where the filesystem
+ * refuses O_DIRECT.
+ */
+static int mapped_ram_open_direct(int fd, bool outgoing, GError **errp)
+{
+    g_autofree char *link = g_strdup_printf("/proc/self/fd/%d", fd);
+    g_autofree char *name = mapped_ram_fd_name(fd);
+    int flags = (outgoing ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
+    int dfd = open(link, flags | O_DIRECT);
+
+    if (dfd >= 0) {
+        if (!mapped_ram_direct_aligned(dfd, name, errp)) {
+            close(dfd);
+            return -1;
+        }
+        return dfd;
+    }
+    if (errno == EINVAL) {
+        int probe = open(link, flags);
+
+        if (probe >= 0) {
+            close(probe);
+            error_setg(errp, "Could not open '%s': filesystem does not support O_DIRECT",
+                       name);
+            return -1;
+        }
+    }
+    error_setg_errno(errp, errno, "Could not open '%s'", name);
+    return -1;
+}
+
+MappedRam *mapped_ram_new(int fd, const MigrationOptions *opts, bool outgoing, GError **errp)
+{
+    const MigrationParameters *p = migrate_params(opts);
     MappedRam *m = g_new0(MappedRam, 1);
 
     m->fd = fd;
+    m->io_fd = fd;
     m->blocks = g_array_new(FALSE, TRUE, sizeof(MappedRamBlock));
+    if (p->has_direct_io && p->direct_io) {
+        m->io_fd = mapped_ram_open_direct(fd, outgoing, errp);
+        if (m->io_fd < 0) {
+            m->io_fd = fd;
+            mapped_ram_free(m);
+            return NULL;
+        }
+    }
+    if (migrate_cap(opts, MIGRATION_CAPABILITY_MULTIFD)) {
+        m->pool = mapped_ram_pool_new(m->io_fd, p->multifd_channels);
+    }
+    m->map_restore = !outgoing && migrate_cap(opts, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE);
     return m;
 }
 
@@ -59,6 +153,11 @@ void mapped_ram_free(MappedRam *m)
 {
     if (!m) {
         return;
+    }
+    mapped_ram_pool_free(m->pool);
+    mapped_ram_detach_free(m->detach);
+    if (m->io_fd != m->fd) {
+        close(m->io_fd);
     }
     for (guint i = 0; i < m->blocks->len; i++) {
         g_free(g_array_index(m->blocks, MappedRamBlock, i).bitmap);
@@ -83,11 +182,6 @@ bool mapped_ram_check_migration(const MigrationOptions *opts, const MigrationAdd
     }
     if (migrate_params(opts)->multifd_compression != MULTIFD_COMPRESSION_NONE) {
         error_setg(errp, "Cannot use compression with mapped-ram");
-        return false;
-    }
-    if (migrate_cap(opts, MIGRATION_CAPABILITY_MULTIFD)) {
-        error_setg(errp, "tern does not support mapped-ram with multifd yet (issue 16): "
-                   "turn multifd off");
         return false;
     }
     return true;
@@ -165,79 +259,108 @@ bool mapped_ram_save_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, GError **err
     return qemu_file_check_error(f, errp);
 }
 
-/* pwrite all of @len bytes at @off, or fail naming @what. */
-static bool mapped_ram_pwrite(int fd, const void *buf, size_t len, uint64_t off,
-                              const char *what, const char *block, GError **errp)
+/* Failures of page I/O stick on @f, as every other write failure of the migration. */
+static void mapped_ram_fail(QEMUFile *f, GError *err)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(fd, buf, len, off);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            error_setg_errno(errp, n < 0 ? errno : ENOSPC,
-                             "mapped-ram: writing %s of RAM block \"%s\" at file offset %" PRIu64,
-                             what, block, off);
-            return false;
-        }
-        buf = (const uint8_t *)buf + n;
-        len -= n;
-        off += n;
+    if (qemu_file_get_error(f)) {
+        g_error_free(err);
+        return;
     }
-    return true;
+    qemu_file_set_error(f, -EIO, err);
 }
 
-void mapped_ram_save_flush(MappedRam *m, QEMUFile *f)
+/* Pages written and skipped since the last call go to @run, and to @f's byte count (rate limit). */
+static void mapped_ram_save_count(MappedRam *m, QEMUFile *f, const MappedRamCounts *own,
+                                  RAMSendRun *run)
+{
+    MappedRamCounts c = *own;
+
+    if (m->pool) {
+        mapped_ram_pool_take_counts(m->pool, &c);
+    }
+    run->normal_pages += c.normal_pages;
+    run->zero_pages += c.zero_pages;
+    run->bytes += c.normal_pages * TARGET_PAGE_SIZE;
+    qemu_file_account(f, c.normal_pages * TARGET_PAGE_SIZE);
+}
+
+void mapped_ram_save_flush(MappedRam *m, QEMUFile *f, RAMSendRun *run)
 {
     MappedRamBlock *b = m->run_block;
-    size_t len = m->run_pages * TARGET_PAGE_SIZE;
+    MappedRamCounts counts = { 0 };
+    MappedRamJob job;
     GError *err = NULL;
 
     if (!b) {
+        mapped_ram_save_count(m, f, &counts, run);
         return;
     }
     m->run_block = NULL;
+    job = (MappedRamJob) {
+        .rb = b->rb, .first = m->run_first, .npages = m->run_pages,
+        .pages_offset = b->pages_offset, .bitmap = b->bitmap,
+        .check_zero = m->run_check_zero,
+    };
     if (qemu_file_get_error(f)) {
         return;
     }
-    if (!mapped_ram_pwrite(m->fd, b->rb->host + m->run_first * TARGET_PAGE_SIZE, len,
-                           b->pages_offset + m->run_first * TARGET_PAGE_SIZE, "pages",
-                           b->rb->idstr, &err)) {
-        qemu_file_set_error(f, -EIO, err);
-        return;
+    if (m->pool) {
+        mapped_ram_pool_submit(m->pool, &job);
+        if (mapped_ram_pool_failed(m->pool) && !mapped_ram_pool_wait(m->pool, &err)) {
+            mapped_ram_fail(f, err);
+        }
+    } else if (!mapped_ram_job_run(m->io_fd, &job, &counts, &err)) {
+        mapped_ram_fail(f, err);
     }
-    /* Counted as the main channel's bytes, as QEMU does: the rate limit sees them. */
-    qemu_file_account(f, len);
+    mapped_ram_save_count(m, f, &counts, run);
 }
 
-void mapped_ram_save_page(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page)
+void mapped_ram_save_round_end(MappedRam *m, QEMUFile *f, RAMSendRun *run)
+{
+    GError *err = NULL;
+
+    mapped_ram_save_flush(m, f, run);
+    if (m->pool && !mapped_ram_pool_wait(m->pool, &err)) {
+        mapped_ram_fail(f, err);
+    }
+}
+
+void mapped_ram_save_page(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          bool check_zero, RAMSendRun *run)
 {
     MappedRamBlock *b = mapped_ram_find(m, rb);
 
     if (m->run_block != b || m->run_first + m->run_pages != page ||
-        m->run_pages == MAPPED_RAM_RUN_MAX_PAGES) {
-        mapped_ram_save_flush(m, f);
+        m->run_pages == MAPPED_RAM_RUN_MAX_PAGES || m->run_check_zero != check_zero) {
+        mapped_ram_save_flush(m, f, run);
         m->run_block = b;
         m->run_first = page;
         m->run_pages = 0;
+        m->run_check_zero = check_zero;
     }
     m->run_pages++;
-    set_bit(page, b->bitmap);
 }
 
 void mapped_ram_save_zero_page(MappedRam *m, RAMBlock *rb, uint64_t page)
 {
-    clear_bit(page, mapped_ram_find(m, rb)->bitmap);
+    MappedRamBlock *b = mapped_ram_find(m, rb);
+
+    /* Atomic: a worker may be setting a neighbour's bit in the same word. */
+    __atomic_fetch_and(&b->bitmap[BIT_WORD(page)], ~BIT_MASK(page), __ATOMIC_RELAXED);
 }
 
 bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp)
 {
+    if (m->pool && !mapped_ram_pool_wait(m->pool, errp)) {
+        return false;
+    }
     for (guint i = 0; i < m->blocks->len; i++) {
         MappedRamBlock *b = &g_array_index(m->blocks, MappedRamBlock, i);
 
-        if (!mapped_ram_pwrite(m->fd, b->bitmap, mapped_ram_bitmap_size(b->rb),
-                               b->bitmap_offset, "the bitmap", b->rb->idstr, errp)) {
+        if (!mapped_ram_pwrite(m->fd, (const uint8_t *)b->bitmap, mapped_ram_bitmap_size(b->rb),
+                               b->bitmap_offset)) {
+            error_setg_errno(errp, errno, "mapped-ram: writing the bitmap of RAM block \"%s\" "
+                             "at file offset %" PRIu64, b->rb->idstr, b->bitmap_offset);
             return false;
         }
     }
@@ -258,28 +381,6 @@ mapped_ram_load_fail(const RAMBlock *rb, uint64_t pos, GError **errp, const char
     va_end(ap);
     error_setg(errp, "%s (RAM block \"%s\", stream offset %" PRIu64 ")", msg, rb->idstr, pos);
     return false;
-}
-
-/* pread exactly @len bytes at @off; false with errno set, or 0 for a file that ends early. */
-static bool mapped_ram_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-    while (len > 0) {
-        ssize_t n = pread(fd, buf, len, off);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            if (n == 0) {
-                errno = 0;
-            }
-            return false;
-        }
-        buf = (uint8_t *)buf + n;
-        len -= n;
-        off += n;
-    }
-    return true;
 }
 
 /* Read the 28-byte header into @b; check what QEMU checks, and that it fits @rb. */
@@ -341,7 +442,7 @@ static bool mapped_ram_load_bitmap(MappedRam *m, MappedRamBlock *b, uint64_t pos
     size_t size = mapped_ram_bitmap_size(b->rb);
 
     b->bitmap = g_malloc(size);
-    if (!mapped_ram_pread(m->fd, b->bitmap, size, b->bitmap_offset)) {
+    if (!mapped_ram_pread(m->fd, (uint8_t *)b->bitmap, size, b->bitmap_offset)) {
         return mapped_ram_load_fail(b->rb, pos, errp,
                                     "Error reading dirty bitmap: %zu bytes at file offset "
                                     "%" PRIu64 ": %s", size, b->bitmap_offset,
@@ -356,7 +457,10 @@ static bool mapped_ram_load_bitmap(MappedRam *m, MappedRamBlock *b, uint64_t pos
     return true;
 }
 
-/* Each run of present pages, at most 1 MiB at a time, straight into guest memory. */
+/*
+ * Each run of present pages, at most 1 MiB at a time, straight into guest
+ * memory: on this thread, or spread over the workers and waited for.
+ */
 static bool mapped_ram_load_pages(MappedRam *m, MappedRamBlock *b, uint64_t pos,
                                   GError **errp)
 {
@@ -365,20 +469,19 @@ static bool mapped_ram_load_pages(MappedRam *m, MappedRamBlock *b, uint64_t pos,
 
     while (first < npages) {
         uint64_t end = find_next_zero_bit(b->bitmap, npages, first);
-        uint64_t n = MIN(end - first, MAPPED_RAM_RUN_MAX_PAGES);
-        uint64_t off = b->pages_offset + first * TARGET_PAGE_SIZE;
+        MappedRamJob job = {
+            .rb = b->rb, .first = first, .npages = MIN(end - first, MAPPED_RAM_RUN_MAX_PAGES),
+            .pages_offset = b->pages_offset, .pos = pos,
+        };
 
-        if (!mapped_ram_pread(m->fd, b->rb->host + first * TARGET_PAGE_SIZE,
-                              n * TARGET_PAGE_SIZE, off)) {
-            return mapped_ram_load_fail(b->rb, pos, errp,
-                                        "Error reading ramblock %s pages %" PRIu64
-                                        "..%" PRIu64 " at file offset %" PRIu64 ": %s",
-                                        b->rb->idstr, first, first + n - 1, off,
-                                        errno ? g_strerror(errno) : "the file ends before them");
+        if (m->pool) {
+            mapped_ram_pool_submit(m->pool, &job);
+        } else if (!mapped_ram_job_run(m->io_fd, &job, NULL, errp)) {
+            return false;
         }
-        first = find_next_bit(b->bitmap, npages, first + n);
+        first = find_next_bit(b->bitmap, npages, first + job.npages);
     }
-    return true;
+    return !m->pool || mapped_ram_pool_wait(m->pool, errp);
 }
 
 bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos,
@@ -386,12 +489,17 @@ bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos
 {
     MappedRamBlock b = { .rb = rb };
     uint64_t here, next;
+    int mapped = 0;
     bool ok;
 
     ok = mapped_ram_load_header(f, &b, pos, errp) &&
          mapped_ram_file_pos(m, f, true, &here, errp) &&
-         mapped_ram_load_bitmap(m, &b, pos, errp) &&
-         mapped_ram_load_pages(m, &b, pos, errp);
+         mapped_ram_load_bitmap(m, &b, pos, errp);
+    if (ok && m->map_restore) {
+        mapped = mapped_ram_map_block(m->fd, rb, b.pages_offset, b.bitmap, &m->detach, errp);
+        ok = mapped >= 0;
+    }
+    ok = ok && (mapped > 0 || mapped_ram_load_pages(m, &b, pos, errp));
     g_clear_pointer(&b.bitmap, g_free);
     if (!ok) {
         return false;
@@ -409,4 +517,9 @@ bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos
     }
     qemu_file_jump(f, qemu_file_tell(f) + (next - here));
     return true;
+}
+
+MappedRamDetach *mapped_ram_take_detach(MappedRam *m)
+{
+    return m ? g_steal_pointer(&m->detach) : NULL;
 }

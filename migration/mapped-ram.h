@@ -6,8 +6,9 @@
  * the block's bitmap (pages present) and page region are; the page region
  * is a hole until pages are pwritten into it, a page sent twice is written
  * in place.  Used by ram.c (save), ram-load.c (load) and the migrate /
- * migrate-incoming checks.  Without multifd: the migration thread and the
- * incoming thread only.
+ * migrate-incoming checks.  Page I/O runs on the migration / incoming
+ * thread, or with multifd on multifd-channels worker threads of mapped-ram
+ * (no multifd channels or packets: QEMU's format has none with mapped-ram).
  */
 #ifndef MIGRATION_MAPPED_RAM_H
 #define MIGRATION_MAPPED_RAM_H
@@ -18,15 +19,20 @@
 #include "qapi/qapi-types.h"
 
 typedef struct MappedRam MappedRam;
+typedef struct RAMSendRun RAMSendRun;
 
-/* Over the regular file @fd that carries the stream (not owned). */
-MappedRam *mapped_ram_new(int fd);
+/*
+ * Over the regular file @fd that carries the stream (not owned), for a
+ * migration with @opts (read now): multifd's workers, and direct-io's
+ * O_DIRECT file for the page I/O, opened here.  NULL with QEMU's text when
+ * the filesystem refuses O_DIRECT.
+ */
+MappedRam *mapped_ram_new(int fd, const MigrationOptions *opts, bool outgoing, GError **errp);
 void mapped_ram_free(MappedRam *m);
 
 /*
  * migrate / migrate-incoming with @opts to @addr: QEMU's refusals
- * (non-file transport, TLS, multifd compression), and tern's own while
- * mapped-ram with multifd is not built (issue 16).  True without mapped-ram.
+ * (non-file transport, TLS, multifd compression).  True without mapped-ram.
  */
 bool mapped_ram_check_migration(const MigrationOptions *opts, const MigrationAddress *addr,
                                 GError **errp);
@@ -36,16 +42,27 @@ bool mapped_ram_check_migration(const MigrationOptions *opts, const MigrationAdd
 /* After @rb's used_length in the block list: its header; the stream then continues past its pages. */
 bool mapped_ram_save_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, GError **errp);
 
-/* Page @page of @rb holds data: queue it for its slot.  Failures stick on @f. */
-void mapped_ram_save_page(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page);
+/*
+ * Page @page of @rb goes to its slot; with @check_zero a zero page is not
+ * written and its bit cleared instead.  Pages are written in runs, later
+ * (by a worker with multifd); @run counts what was done.  Failures stick on @f.
+ */
+void mapped_ram_save_page(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          bool check_zero, RAMSendRun *run);
 
 /* Page @page of @rb is zero: its bit is cleared, nothing is written. */
 void mapped_ram_save_zero_page(MappedRam *m, RAMBlock *rb, uint64_t page);
 
-/* Write the queued pages (end of a section).  Failures stick on @f. */
-void mapped_ram_save_flush(MappedRam *m, QEMUFile *f);
+/* Hand on the pages gathered (end of a section); @run counts what is done. */
+void mapped_ram_save_flush(MappedRam *m, QEMUFile *f, RAMSendRun *run);
 
-/* Completion: every block's bitmap at its offset, once. */
+/*
+ * End of a dirty round: every page handed on is written, so that a page
+ * written again in the next round cannot be overtaken by its older copy.
+ */
+void mapped_ram_save_round_end(MappedRam *m, QEMUFile *f, RAMSendRun *run);
+
+/* Completion (after the last pages): every block's bitmap at its offset, once. */
 bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp);
 
 /* ---- destination ---- */
@@ -57,5 +74,26 @@ bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp);
  */
 bool mapped_ram_load_block(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t pos,
                            GError **errp);
+
+/* ---- after an x-mapped-ram-restore load ---- */
+
+typedef struct MappedRamDetach MappedRamDetach;
+
+/*
+ * The threads that make the mapped blocks' pages private copies, from
+ * @m's load on (transfer full; NULL when nothing was mapped).  Called once
+ * the load is over, before @m is freed.
+ */
+MappedRamDetach *mapped_ram_take_detach(MappedRam *m);
+
+/*
+ * Wait until the guest's memory no longer depends on the file it was
+ * mapped from (before a migration opens a file, which may be the same).
+ * One thread at a time; NULL-safe.
+ */
+void mapped_ram_detach_wait(MappedRamDetach *d);
+
+/* Wait, then free; NULL-safe. */
+void mapped_ram_detach_free(MappedRamDetach *d);
 
 #endif

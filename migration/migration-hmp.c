@@ -122,6 +122,16 @@ static void migration_hmp_print_xbzrle(Monitor *mon,
                    (uint64_t)x->overflow);
 }
 
+static void migration_hmp_print_compression(Monitor *mon, const CompressionStats *c)
+{
+    monitor_printf(mon, "compression pages: %" PRIu64 " pages\n", (uint64_t)c->pages);
+    monitor_printf(mon, "compression busy: %" PRIu64 "\n", (uint64_t)c->busy);
+    monitor_printf(mon, "compression busy rate: %0.2f\n", c->busy_rate);
+    monitor_printf(mon, "compressed size: %" PRIu64 " kbytes\n",
+                   (uint64_t)c->compressed_size >> 10);
+    monitor_printf(mon, "compression rate: %0.2f\n", c->compression_rate);
+}
+
 /* A socket address as a migration URI, the way QEMU's socket_uri() spells it. */
 static char *socket_address_uri(const SocketAddress *sa)
 {
@@ -214,6 +224,9 @@ static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
     }
     if (info->xbzrle_cache) {
         migration_hmp_print_xbzrle(mon, info->xbzrle_cache);
+    }
+    if (info->compression) {
+        migration_hmp_print_compression(mon, info->compression);
     }
     migration_hmp_print_extra(mon, info);
 }

@@ -8,6 +8,7 @@
  * the machine.
  */
 #include "migration/misc.h"
+#include "snapshot.h"
 
 #include "migration/migration.h"
 #include "migration/ram-verify.h"
@@ -60,6 +61,7 @@ void migration_objects_free(MigrationObjects *o)
         return;
     }
     g_assert(!o->out && !o->in);
+    snapshots_free(o->snapshots);
     ram_state_free(o->ram);
     savevm_state_free(o->savevm);
     migration_options_free(o->opts);

@@ -16,6 +16,8 @@ void migration_stats_reset(MigrationAtomicStats *s)
         &s->postcopy_bytes, &s->postcopy_requests, &s->preempt_pages,
         &s->xbzrle_bytes, &s->xbzrle_pages, &s->xbzrle_cache_miss,
         &s->xbzrle_overflow, &s->xbzrle_cache_miss_rate, &s->xbzrle_encoding_rate,
+        &s->compress_pages, &s->compress_busy, &s->compress_size,
+        &s->compress_busy_rate, &s->compress_rate,
     };
 
     /* Catches a counter added to the struct but not to this list. */
@@ -28,5 +30,5 @@ void migration_stats_reset(MigrationAtomicStats *s)
 uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s)
 {
     return migration_stat_get(&s->zero_pages) + migration_stat_get(&s->normal_pages) +
-           migration_stat_get(&s->xbzrle_pages);
+           migration_stat_get(&s->xbzrle_pages) + migration_stat_get(&s->compress_pages);
 }

@@ -14,6 +14,9 @@
 #include "migration-states.h"
 #include "migration/ram.h"
 #include "auto-converge.h"
+#include "converge-predict.h"
+#include "background-snapshot.h"
+#include "ram-write-tracking.h"
 #include "migration/ram-verify.h"
 #include "mapped-ram.h"
 #include "multifd.h"
@@ -70,6 +73,7 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
     s->ram = ram;
     s->global_state = gs;
     s->blockers = g_ptr_array_new_with_free_func(g_free);
+    s->predict = migration_predict_new();
     qemu_mutex_init(&s->lock);
     qemu_cond_init(&s->cond);
     return s;
@@ -85,6 +89,7 @@ void migration_state_free(MigrationState *s)
         g_thread_join(s->thread);
     }
     g_ptr_array_free(s->blockers, TRUE);
+    migration_predict_free(s->predict);
     g_free(s->error_desc);
     channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
@@ -230,6 +235,7 @@ static void migration_pass_done(void *opaque, uint64_t sync_count)
     MigrationState *s = opaque;
 
     migration_converge_sync(s->converge);
+    migration_predict_sync(s);
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_EVENTS)) {
         qapi_event_send_migration_pass(sync_count);
     }
@@ -252,7 +258,10 @@ static void migration_record_final_throughput(MigrationState *s)
  */
 static bool migration_connect(MigrationState *s, GError **errp)
 {
-    Channel *ch = transport_connect(s->addr, s->cancel, errp);
+    Channel *ch;
+
+    ram_state_wait_mapped_restore(s->ram);     /* a file: may be the one mapped */
+    ch = transport_connect(s->addr, s->cancel, errp);
 
     if (!ch) {
         return false;
@@ -272,8 +281,8 @@ static bool migration_connect(MigrationState *s, GError **errp)
 /*
  * With the multifd capability, connect the multifd channels (through the
  * same transport_connect as the main one, on the same cancel token) and
- * start their send threads; then tell RAM where pages go and how zero
- * pages are found.
+ * start their send threads; with mapped-ram, its page writers instead;
+ * then tell RAM where pages go and how zero pages are found.
  */
 static bool migration_multifd_start(MigrationState *s, GError **errp)
 {
@@ -287,8 +296,16 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         .verify = ram_state_verify(s->ram),
         .tls = s->tls,
     };
+    MappedRam *mapped_ram = NULL;
 
-    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MAPPED_RAM)) {
+        /* Its own workers write the pages: no multifd channels (mapped-ram.h). */
+        mapped_ram = mapped_ram_new(channel_fd(qemu_file_channel(s->to_dst)), s->run_opts,
+                                    true, errp);
+        if (!mapped_ram) {
+            return false;
+        }
+    } else if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
         s->machine.uuid(s->machine.opaque, cfg.uuid);
         s->multifd = multifd_send_new(s->addr, s->cancel, &cfg, &s->stats, errp);
         if (!s->multifd) {
@@ -296,8 +313,7 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
         }
     }
     ram_state_set_send_options(s->ram, p->zero_page_detection, s->multifd);
-    ram_state_set_mapped_ram(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MAPPED_RAM)
-                                     ? channel_fd(qemu_file_channel(s->to_dst)) : -1);
+    ram_state_set_mapped_ram(s->ram, mapped_ram);
     return true;
 }
 
@@ -338,7 +354,9 @@ static bool migration_setup(MigrationState *s, GError **errp)
     ok = savevm_state_header(s->savevm, s->to_dst, &cfg, errp);
     migration_rp_announce(s);
     postcopy_source_advise(s);
-    ok = ok && s->machine.dirty_log_start(s->machine.opaque, errp) &&
+    /* A background snapshot tracks writes from its instant on, not dirty pages. */
+    ok = ok && (background_snapshot_enabled(s) ||
+                s->machine.dirty_log_start(s->machine.opaque, errp)) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
     time_set(&s->setup_time, now_ms() - s->start_time);
@@ -391,6 +409,7 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
             ready = switchover_ready(plan, pending);
         }
         time_set(&s->expected_downtime, switchover_expected_downtime(plan, pending));
+        migration_predict_plan(s, plan, r->w.bandwidth, pending);
         if (ready) {
             return true;
         }
@@ -419,14 +438,17 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 
     bql_lock();
     stop_time = now_ms();
+    s->downtime_phases.stop = stop_time;
     s->vm_old_state = s->machine.get_state(s->machine.opaque);
     global_state_store(s->global_state, s->vm_old_state);
     s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
+    s->downtime_phases.stopped = now_ms();
     bql_unlock();
 
     if (!migration_pause_before_switchover(s)) {
         return false;
     }
+    s->downtime_phases.continued = now_ms();
     bql_lock();
     /* Cancelled after entering device but before we got the BQL: nothing sent. */
     if (migration_status(s) != MIGRATION_STATUS_DEVICE) {
@@ -436,7 +458,9 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     ok = savevm_state_complete(s->savevm, s->to_dst, errp);
     qemu_fflush(s->to_dst);
     ok = ok && qemu_file_check_error(s->to_dst, errp);
-    time_set(&s->downtime, now_ms() - stop_time);
+    s->downtime_phases.ram_done = savevm_state_times(s->savevm).iterables_done_us / 1000;
+    s->downtime_phases.device_done = now_ms();
+    time_set(&s->downtime, s->downtime_phases.device_done - stop_time);
     if (!ok) {
         bql_unlock();
     }
@@ -446,13 +470,20 @@ static bool migration_switchover(MigrationState *s, GError **errp)
 /* The end of the thread's work, BQL held: the final state. */
 static void migration_finish(MigrationState *s, GError *err)
 {
+    bool background = background_snapshot_enabled(s);
+
     migration_converge_stop(s);
-    s->machine.dirty_log_stop(s->machine.opaque);
+    if (!background) {
+        s->machine.dirty_log_stop(s->machine.opaque);
+    }
     if (!err) {
         time_set(&s->total_time, now_ms() - s->start_time);
         migration_record_final_throughput(s);
         migration_enter_final_state(s, MIGRATION_STATUS_COMPLETED);
-        s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        /* A snapshot leaves the guest where it was: it did not move. */
+        if (!background) {
+            s->machine.set_state(s->machine.opaque, RUN_STATE_POSTMIGRATE);
+        }
     } else {
         if (migration_status(s) != MIGRATION_STATUS_CANCELLING) {
             migration_set_error(s, err);
@@ -487,11 +518,15 @@ static gpointer migration_thread(gpointer opaque)
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
         rate_window_add_counter(&r.w, &s->stats.multifd_bytes);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
-        migration_converge_start(&converge, s);
+        migration_converge_start(&converge, s, r.w.clock);
+        migration_predict_start(s, r.w.clock);
         s->converge = &converge;
         ram_state_set_sync_hook(s->ram, migration_pass_done, s);
-        ok = migration_setup(s, &err) && migration_iterate(s, &r, &err);
-        if (ok && postcopy_source_requested(s)) {
+        ok = migration_setup(s, &err) &&
+             (background_snapshot_enabled(s) || migration_iterate(s, &r, &err));
+        if (ok && background_snapshot_enabled(s)) {
+            ok = background_snapshot_run(s, &err);
+        } else if (ok && postcopy_source_requested(s)) {
             ok = postcopy_source_run(s, &err);
         } else {
             ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
@@ -586,6 +621,7 @@ static void migration_reset(MigrationState *s)
     time_set(&s->expected_downtime, 0);
     __atomic_store_n(&s->mbps_milli, 0, __ATOMIC_RELAXED);
     s->continue_requested = false;
+    s->downtime_phases = (DowntimePhases) { 0 };
     g_atomic_int_set(&s->start_postcopy, 0);
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
@@ -598,7 +634,9 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
         !ram_verify_check_migration(s->opts, addr, errp) ||
+        !background_snapshot_check_migration(s->opts, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
+         !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||
         !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);
@@ -622,6 +660,11 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
                      __ATOMIC_RELAXED);
     ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
                          migrate_params(s->run_opts)->xbzrle_cache_size);
+    ram_state_set_single_pass(s->ram, background_snapshot_enabled(s));
+    ram_state_set_compress(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_COMPRESS),
+                           migrate_params(s->run_opts)->compress_level,
+                           migrate_params(s->run_opts)->compress_threads,
+                           migrate_params(s->run_opts)->compress_wait_thread);
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
@@ -683,6 +726,19 @@ static XBZRLECacheStats *migration_xbzrle_info(MigrationState *s)
     return x;
 }
 
+static CompressionStats *migration_compression_info(MigrationState *s)
+{
+    MigrationAtomicStats *st = &s->stats;
+    CompressionStats *c = g_new0(CompressionStats, 1);
+
+    c->pages = migration_stat_get(&st->compress_pages);
+    c->busy = migration_stat_get(&st->compress_busy);
+    c->busy_rate = migration_stat_get_double(&st->compress_busy_rate);
+    c->compressed_size = migration_stat_get(&st->compress_size);
+    c->compression_rate = migration_stat_get_double(&st->compress_rate);
+    return c;
+}
+
 static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
 {
     MigrationAtomicStats *st = &s->stats;
@@ -730,6 +786,7 @@ MigrationInfo *migration_source_info(MigrationState *s)
     qemu_mutex_unlock(&s->lock);
     info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
                                          st == MIGRATION_STATUS_COMPLETED);
+    migration_predict_info(s, st, info);
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
         info->has_x_postcopy_preempt_pages = true;
         info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);
@@ -759,10 +816,16 @@ MigrationInfo *migration_source_info(MigrationState *s)
             info->expected_downtime = time_get(&s->expected_downtime);
         }
         info->ram = migration_ram_info(s, completed);
-        info->cpu_throttle_percentage = s->machine.throttle_get(s->machine.opaque);
-        info->has_cpu_throttle_percentage = info->cpu_throttle_percentage != 0;
+        if (completed) {
+            info->x_downtime_phases = downtime_phases_source_info(&s->downtime_phases,
+                migrate_cap(s->run_opts, MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER));
+        }
+        migration_converge_info(s, info);
         if (migrate_cap(s->opts, MIGRATION_CAPABILITY_XBZRLE)) {
             info->xbzrle_cache = migration_xbzrle_info(s);
+        }
+        if (migrate_cap(s->opts, MIGRATION_CAPABILITY_COMPRESS)) {
+            info->compression = migration_compression_info(s);
         }
         break;
     }

@@ -7,8 +7,12 @@
  */
 #include "migration/options.h"
 
+#include <string.h>
+
 #include "migration/migration.h"
 #include "postcopy-source.h"
+#include "background-snapshot.h"
+#include "migration/ram.h"
 #include "migration/misc.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
@@ -24,22 +28,51 @@ static MigrationObjects *options_migration(TernContext *ctx, GError **errp)
     return ctx->migration;
 }
 
+/*
+ * As QEMU: turning background-snapshot on asks the host whether it can
+ * write-protect the guest's RAM (after the combination rules).
+ */
+static bool options_check_background_snapshot(MigrationObjects *o,
+                                              const MigrationCapabilityStatusList *caps,
+                                              GError **errp)
+{
+    for (; caps; caps = caps->next) {
+        if (caps->value->capability == MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT &&
+            caps->value->state) {
+            return background_snapshot_check_host(ram_state_blocks(o->ram), errp);
+        }
+    }
+    return true;
+}
+
 bool qmp_migrate_set_capabilities(TernContext *ctx,
                                   MigrationCapabilityStatusList *capabilities,
                                   GError **errp)
 {
     MigrationObjects *o = options_migration(ctx, errp);
+    MigrationCapsHost host;
+    bool before[MIGRATION_CAPABILITY__MAX];
 
     if (!o) {
         return false;
     }
+    host.dirty_limit = o->out->machine.dirty_limit_supported &&
+                       o->out->machine.dirty_limit_supported(o->out->machine.opaque);
     /* Capabilities are frozen while this process sends or loads a stream. */
     if (migration_is_running(g_atomic_int_get(&o->out->state)) ||
         migration_incoming_is_loading(o->in)) {
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
-    return migration_options_set_caps(o->opts, capabilities, errp);
+    memcpy(before, o->opts->caps, sizeof(before));
+    if (!migration_options_set_caps_on(o->opts, capabilities, &host, errp)) {
+        return false;
+    }
+    if (!options_check_background_snapshot(o, capabilities, errp)) {
+        memcpy(o->opts->caps, before, sizeof(before));     /* the command failed whole */
+        return false;
+    }
+    return true;
 }
 
 MigrationCapabilityStatusList *qmp_query_migrate_capabilities(TernContext *ctx,

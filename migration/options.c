@@ -21,6 +21,7 @@
 /* Indexed by MigrationCapability; built at compile time, read-only. */
 static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_XBZRLE] = true,
+    [MIGRATION_CAPABILITY_COMPRESS] = true,
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_VALIDATE_UUID] = true,
@@ -33,6 +34,9 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] = true,
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = true,
+    [MIGRATION_CAPABILITY_DIRTY_LIMIT] = true,
+    [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
+    [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -61,12 +65,23 @@ static const CapRule cap_rules[] = {
     { MIGRATION_CAPABILITY_DIRTY_LIMIT, MIGRATION_CAPABILITY_AUTO_CONVERGE,
       false, "dirty-limit conflicts with auto-converge either of then "
              "available currently" },
+    /* QEMU 9.0's compress rules (the capability was removed in 9.1). */
+    { MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_COMPRESS,
+      false, "Multifd is not compatible with compress" },
+    { MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, MIGRATION_CAPABILITY_COMPRESS,
+      false, "Postcopy preempt not compatible with compress" },
     { MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_XBZRLE,
       false, "Multifd is not compatible with xbzrle" },
+    { MIGRATION_CAPABILITY_COMPRESS, MIGRATION_CAPABILITY_XBZRLE,
+      false, "Compression is not compatible with xbzrle" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_XBZRLE,
       false, "Mapped-ram migration is incompatible with xbzrle" },
+    { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_COMPRESS,
+      false, "Mapped-ram migration is incompatible with compression" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
+    { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
+      true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */
@@ -81,6 +96,7 @@ static const MigrationCapability background_snapshot_conflicts[] = {
     MIGRATION_CAPABILITY_AUTO_CONVERGE,
     MIGRATION_CAPABILITY_RELEASE_RAM,
     MIGRATION_CAPABILITY_RDMA_PIN_ALL,
+    MIGRATION_CAPABILITY_COMPRESS,
     MIGRATION_CAPABILITY_XBZRLE,
     MIGRATION_CAPABILITY_X_COLO,
     MIGRATION_CAPABILITY_VALIDATE_UUID,
@@ -92,9 +108,9 @@ bool migration_cap_is_implemented(MigrationCapability cap)
     return cap >= 0 && cap < MIGRATION_CAPABILITY__MAX && cap_implemented[cap];
 }
 
-/* QEMU's combination rules on the candidate set @caps. */
+/* QEMU's combination rules on the candidate set @caps; @host NULL offers all. */
 static bool caps_check(const bool *caps, const MigrationParameters *params,
-                       GError **errp)
+                       const MigrationCapsHost *host, GError **errp)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(cap_rules); i++) {
         const CapRule *r = &cap_rules[i];
@@ -103,6 +119,12 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
             error_setg(errp, "%s", r->message);
             return false;
         }
+    }
+    /* tern's interpreter limits vCPUs itself; elsewhere QEMU's KVM text. */
+    if (caps[MIGRATION_CAPABILITY_DIRTY_LIMIT] && host && !host->dirty_limit) {
+        error_setg(errp, "dirty-limit requires KVM with accelerator property "
+                   "'dirty-ring-size' set");
+        return false;
     }
     if (caps[MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT]) {
         for (size_t i = 0; i < G_N_ELEMENTS(background_snapshot_conflicts); i++) {
@@ -116,7 +138,8 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
         }
     }
     if (caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
-        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_XBZRLE] ||
+        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_COMPRESS] ||
+         caps[MIGRATION_CAPABILITY_XBZRLE] ||
          params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
          (params->tls_creds && *params->tls_creds))) {
         error_setg(errp, "Zero copy only available for non-compressed non-TLS "
@@ -137,6 +160,13 @@ bool migration_options_set_caps(MigrationOptions *o,
                                 const MigrationCapabilityStatusList *caps,
                                 GError **errp)
 {
+    return migration_options_set_caps_on(o, caps, NULL, errp);
+}
+
+bool migration_options_set_caps_on(MigrationOptions *o,
+                                   const MigrationCapabilityStatusList *caps,
+                                   const MigrationCapsHost *host, GError **errp)
+{
     bool cand[MIGRATION_CAPABILITY__MAX];
     const MigrationCapabilityStatusList *l;
 
@@ -150,7 +180,7 @@ bool migration_options_set_caps(MigrationOptions *o,
         }
         cand[cap] = l->value->state;
     }
-    if (!caps_check(cand, o->params, errp)) {
+    if (!caps_check(cand, o->params, host, errp)) {
         return false;
     }
     for (l = caps; l; l = l->next) {
@@ -161,6 +191,11 @@ bool migration_options_set_caps(MigrationOptions *o,
                        MigrationCapability_str(cap));
             return false;
         }
+    }
+    if (cand[MIGRATION_CAPABILITY_COMPRESS] && !o->caps[MIGRATION_CAPABILITY_COMPRESS]) {
+        /* QEMU 8.2 and 9.0's words. */
+        warn_report("old compression method is deprecated; use multifd compression "
+                    "methods instead");
     }
     memcpy(o->caps, cand, sizeof(cand));
     return true;
@@ -276,6 +311,21 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         /* QEMU's message says 0 although it requires at least 1. */
         RANGE("announce_step", 1, 10000, "a value between 0 and 10000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
+    /* Capability compress (QEMU 9.0's defaults and ranges). */
+    [MIGRATION_PARAMETER_COMPRESS_LEVEL] = {
+        .default_json = "1", .implemented = true,
+        RANGE("compress_level", 0, 9, "a value between 0 and 9"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_COMPRESS_THREADS] = {
+        .default_json = "8", .implemented = true,
+        RANGE("compress_threads", 1, 255, "a value between 1 and 255"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_DECOMPRESS_THREADS] = {
+        .default_json = "2", .implemented = true,
+        RANGE("decompress_threads", 1, 255, "a value between 1 and 255"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD] = {
+        .default_json = "true", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
     [MIGRATION_PARAMETER_THROTTLE_TRIGGER_THRESHOLD] = {
         .default_json = "50", .implemented = true,
         RANGE("throttle_trigger_threshold", 1, 100,
@@ -343,11 +393,11 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
     [MIGRATION_PARAMETER_BLOCK_BITMAP_MAPPING] = {
         .input = MIGRATION_PARAM_INPUT_QMP_ONLY },
     [MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD] = {
-        .default_json = "1000",
+        .default_json = "1000", .implemented = true,
         RANGE("x-vcpu-dirty-limit-period", 1, 1000, "a value between 1 and 1000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
     [MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT] = {
-        .default_json = "1", .check = check_vcpu_dirty_limit,
+        .default_json = "1", .implemented = true, .check = check_vcpu_dirty_limit,
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " MB/s" },
     [MIGRATION_PARAMETER_MODE] = {
         .default_json = "\"normal\"", .implemented = true,
@@ -356,7 +406,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "\"multifd\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_DIRECT_IO] = {
-        .default_json = "false", .input = MIGRATION_PARAM_INPUT_BOOL },
+        .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
 };
 
 bool migration_param_is_implemented(MigrationParameter param)

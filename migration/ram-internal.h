@@ -96,6 +96,18 @@ typedef struct RAMPostcopyLoad {
 /* XBZRLE's source-side state (ram-xbzrle.c). */
 typedef struct RAMXbzrle RAMXbzrle;
 
+/* Capability compress: the source's pool (ram-compress.c), the destination's (ram-compress-load.c). */
+typedef struct RAMCompress RAMCompress;
+typedef struct RAMDecompress RAMDecompress;
+
+/* The compress settings a migration copies at its start. */
+typedef struct RAMCompressConfig {
+    bool on;
+    int level;
+    unsigned threads;
+    bool wait_thread;
+} RAMCompressConfig;
+
 /*
  * Counters of one sending run, published to MigrationAtomicStats in batches so
  * the per-page path does no atomic operations.
@@ -118,6 +130,10 @@ typedef struct RAMLoadContext {
     MultiFDRecv *multifd;           /* MULTIFD_FLUSH syncs it; NULL without multifd */
     RAMPostcopyLoad postcopy;
     uint8_t *xbzrle_buf;            /* an XBZRLE record's delta; allocated at the first one */
+    /* Capability compress: set before the load; the pool starts at the first compressed page. */
+    bool decompress_on;
+    unsigned decompress_threads;
+    RAMDecompress *decompress;
 } RAMLoadContext;
 
 struct RAMState {
@@ -153,6 +169,16 @@ struct RAMState {
     ZeroPageDetection zero_page_detection;
     MultiFDSend *multifd;           /* pages go to its send threads; NULL without multifd */
     MappedRam *mapped_ram;          /* both sides: pages at file offsets; NULL: off */
+    MappedRamDetach *mapped_detach; /* after an x-mapped-ram-restore load (mapped-ram.h) */
+    /*
+     * Set before setup: every page is sent once and no dirty log is read
+     * (a background snapshot, or a save of a stopped guest).  @wt is a
+     * background snapshot's write tracking from its instant to its stop;
+     * while it runs the fault thread also claims bits of every rb->bmap
+     * (atomically; ram-write-tracking.c).
+     */
+    bool single_pass;
+    struct RAMWriteTracking *wt;
     RAMPostcopySource postcopy;
 
     /* ---- XBZRLE ---- */
@@ -165,6 +191,10 @@ struct RAMState {
      * owns it.
      */
     gpointer xbzrle_new_cache;
+
+    /* ---- compress (source) ---- */
+    RAMCompressConfig compress_cfg; /* set before setup, while no thread runs */
+    RAMCompress *compress;          /* migration thread only; NULL when off */
 
     /* ---- destination; incoming thread only ---- */
     RAMLoadContext load;
@@ -179,8 +209,8 @@ void ram_postcopy_cleanup(RAMState *rs);
  */
 RAMBlock *ram_postcopy_take_request(RAMState *rs, uint64_t *page);
 /*
- * Destination: a page record after LISTEN, placed atomically; a normal
- * page is read into @buf (one page, the calling thread's own).
+ * Destination: a page record after LISTEN, placed atomically; a normal or
+ * compressed page is read into @buf (one page, the calling thread's own).
  */
 bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
                             uint64_t offset, uint64_t flags, uint8_t *buf, GError **errp);
@@ -217,6 +247,25 @@ size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
 void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t page,
                          const uint8_t *data, bool copy, RAMSendRun *run);
 
+/* Publish @run's counters to the stats (ram.c). */
+void ram_send_run_publish(RAMState *rs, RAMSendRun *run);
+
+/*
+ * Save page @page of @rb whose content is at @data (guest memory or a copy
+ * of it): a zero page record, or a normal one with the bytes copied into
+ * the stream's buffer now, so @data may change once this returns (ram.c).
+ */
+void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                        const uint8_t *data, RAMSendRun *run);
+
+/*
+ * background-snapshot (ram-write-tracking.c), migration thread, while the
+ * tracking runs: save the fault thread's copies and the pages nobody
+ * claimed yet, until none is left or, when @limited, the rate limit or
+ * RAM_ITERATE_MAX_MS ends the call.
+ */
+void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, RAMSendRun *run);
+
 /* ---- XBZRLE (ram-xbzrle.c) ---- */
 
 /* Migration thread: build the cache when the capability is on (frees any earlier state). */
@@ -239,6 +288,44 @@ void ram_xbzrle_update_rates(RAMState *rs);
  * apply it to the page at @host; nothing is written to @host on error.
  */
 bool ram_xbzrle_load_page(RAMState *rs, QEMUFile *f, uint8_t *host, GError **errp);
+
+/* ---- compress, source (ram-compress.c); migration thread ---- */
+
+/* Start the pool when the capability is on (frees any earlier one). */
+bool ram_compress_setup(RAMState *rs, GError **errp);
+void ram_compress_cleanup(RAMState *rs);
+/*
+ * Hand page @page of @rb (@zero: known to hold zeros) to the pool: false
+ * when the page is to go out otherwise (compress off, the first page of a
+ * block, no thread free without waiting), and the caller sends it.
+ */
+bool ram_compress_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                            bool zero, RAMSendRun *run);
+/* Write every pending compressed page (oldest first). */
+void ram_compress_flush(RAMState *rs, QEMUFile *f, RAMSendRun *run);
+/* A rate period ended: busy-rate and compression-rate over it. */
+void ram_compress_update_rates(RAMState *rs);
+
+/* ---- compress, destination (ram-compress-load.c); incoming thread ---- */
+
+/*
+ * A COMPRESS_PAGE record's body (after the word and name) for page @page
+ * of @rb, handed to a decompress thread; its failure shows at a later
+ * ram_decompress_wait(), naming block and offset.
+ */
+bool ram_decompress_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
+                              uint64_t page, GError **errp);
+/*
+ * Postcopy: a COMPRESS_PAGE record's body for page @page of @rb,
+ * decompressed on this thread into @buf (one page), checked.
+ */
+bool ram_decompress_load_sync(RAMState *rs, QEMUFile *f, uint64_t pos, const RAMBlock *rb,
+                              uint64_t page, uint8_t *buf, GError **errp);
+/* Before page @page of @rb is written otherwise: its pending decompression lands first. */
+bool ram_decompress_settle(RAMState *rs, const RAMBlock *rb, uint64_t page, GError **errp);
+/* Every pending page lands (the end of a RAM section); the first failure, if any. */
+bool ram_decompress_wait(RAMState *rs, GError **errp);
+void ram_decompress_cleanup(RAMState *rs);
 
 /* Destination hooks (ram-load.c). */
 bool ram_load_setup(void *opaque, GError **errp);

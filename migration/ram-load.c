@@ -33,8 +33,6 @@ static const struct {
 } ram_unsupported_flags[] = {
     { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200): the multifd capability is off "
                                    "on the destination" },
-    { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100): compressed pages (QEMU's compress "
-                                   "capability, removed in QEMU 9.1) are not supported by tern" },
     { RAM_SAVE_FLAG_HOOK, "HOOK (0x80): RDMA is not supported" },
     { RAM_SAVE_FLAG_FULL, "FULL (0x01): obsolete since 2009" },
 };
@@ -44,7 +42,8 @@ static const struct {
                                     RAM_SAVE_FLAG_ZERO)
 #define RAM_KNOWN_FLAGS     0x3ffu
 #define RAM_LOADABLE_FLAGS  (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE | \
-                             RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE | RAM_SAVE_FLAG_XBZRLE)
+                             RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE | RAM_SAVE_FLAG_XBZRLE | \
+                             RAM_SAVE_FLAG_COMPRESS_PAGE)
 
 /* Fail with a message naming the local @block (NULL if not known yet) and the record's offset. */
 static bool G_GNUC_PRINTF(4, 5)
@@ -227,6 +226,32 @@ static void ram_load_prepare_page(RAMState *rs, RAMBlock *rb, uint64_t page)
                        (end - start) >> TARGET_PAGE_BITS);
 }
 
+/*
+ * COMPRESS_PAGE (capability compress): `be32 len ; len bytes of zlib`,
+ * handed to a decompress thread; in postcopy, decompressed and placed at
+ * once (ram-postcopy.c).
+ */
+static bool ram_load_compressed_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
+                                     uint64_t offset, GError **errp)
+{
+    uint64_t page = offset >> TARGET_PAGE_BITS;
+
+    if (!rs->load.decompress_on) {
+        return ram_load_fail(pos, rb->idstr, errp, "Received an unexpected compressed page "
+                             "(the compress capability is off on the destination)");
+    }
+    if (rs->load.postcopy.listening) {
+        return ram_postcopy_load_page(rs, f, pos, rb, offset, RAM_SAVE_FLAG_COMPRESS_PAGE,
+                                      rs->load.postcopy.page_buf, errp);
+    }
+    ram_postcopy_mark_received(rs, rb, page);
+    if (!ram_decompress_load_page(rs, f, pos, rb, page, errp)) {
+        return false;
+    }
+    ram_residency_mark(&rs->load.residency, rb, page, 1);
+    return true;
+}
+
 /* ZERO, PAGE or XBZRLE: `[u8 idlen ; idstr]` then `u8 0`, the page's bytes, or a delta. */
 static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offset,
                           uint64_t flags, GError **errp)
@@ -243,6 +268,9 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
                              "Illegal RAM offset 0x%" PRIx64 " (block length 0x%" PRIx64 ")",
                              offset, rb->used_length);
     }
+    if (flags & RAM_SAVE_FLAG_COMPRESS_PAGE) {
+        return ram_load_compressed_page(rs, f, pos, rb, offset, errp);
+    }
     if (rs->load.postcopy.listening) {
         if (flags & RAM_SAVE_FLAG_XBZRLE) {
             /* QEMU refuses it too: postcopy places whole pages. */
@@ -255,6 +283,9 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
     page = offset >> TARGET_PAGE_BITS;
     host = rb->host + offset;
     ram_postcopy_mark_received(rs, rb, page);
+    if (!ram_decompress_settle(rs, rb, page, errp)) {
+        return false;
+    }
 
     if (flags & RAM_SAVE_FLAG_ZERO) {
         int fill = qemu_get_byte(f);
@@ -359,9 +390,14 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
         case RAM_SAVE_FLAG_ZERO:
         case RAM_SAVE_FLAG_PAGE:
         case RAM_SAVE_FLAG_XBZRLE:
+        case RAM_SAVE_FLAG_COMPRESS_PAGE:
             ok = ram_load_page(rs, f, pos, addr, flags, errp);
             break;
         case RAM_SAVE_FLAG_EOS:
+            /* Compressed pages of this section land (or fail) before it ends. */
+            if (!ram_decompress_wait(rs, errp)) {
+                return false;
+            }
             ram_verify_fold(rs->verify);   /* keeps the final comparison short */
             return true;
         default:
@@ -391,6 +427,11 @@ void ram_load_cleanup(void *opaque)
 
     rs->load.last_block = NULL;
     ram_residency_cleanup(&rs->load.residency);
+    /* x-mapped-ram-restore: the copying out of the file outlives the load. */
+    if (!rs->mapped_detach) {
+        rs->mapped_detach = mapped_ram_take_detach(rs->mapped_ram);
+    }
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
     g_clear_pointer(&rs->load.xbzrle_buf, g_free);
+    ram_decompress_cleanup(rs);
 }

@@ -441,6 +441,11 @@ bool ram_postcopy_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *r
                        "stream offset %" PRIu64 ")", fill, rb->idstr, pos);
             return false;
         }
+    } else if (flags & RAM_SAVE_FLAG_COMPRESS_PAGE) {
+        if (!ram_decompress_load_sync(rs, f, pos, rb, page, buf, errp)) {
+            return false;
+        }
+        src = buf;
     } else {
         qemu_get_buffer(f, buf, TARGET_PAGE_SIZE);
         if (!qemu_file_check_error(f, errp)) {

@@ -5,6 +5,7 @@
  * to XBZRLE (ram-xbzrle.c).  The destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
+#include "ram-write-tracking.h"
 #include "multifd.h"
 #include "page-cache.h"
 #include "qemu/bufferiszero.h"
@@ -59,13 +60,17 @@ void ram_state_free(RAMState *rs)
     if (!rs) {
         return;
     }
+    ram_write_tracking_stop(rs);
     ram_free_bitmaps(rs);
     ram_postcopy_cleanup(rs);
     ram_verify_free(rs->verify);
     mapped_ram_free(rs->mapped_ram);
+    mapped_ram_detach_free(rs->mapped_detach);
     ram_residency_cleanup(&rs->residency);
     ram_residency_cleanup(&rs->load.residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
+    ram_decompress_cleanup(rs);
     page_cache_free(rs->xbzrle_new_cache);
     g_free(rs->load.xbzrle_buf);
     g_free(rs);
@@ -97,13 +102,16 @@ void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detect
     rs->multifd = multifd;
 }
 
-void ram_state_set_mapped_ram(RAMState *rs, int fd)
+void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram)
 {
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
-    ram_verify_set_scan_on_load(rs->verify, fd >= 0);
-    if (fd >= 0) {
-        rs->mapped_ram = mapped_ram_new(fd);
-    }
+    ram_verify_set_scan_on_load(rs->verify, mapped_ram != NULL);
+    rs->mapped_ram = mapped_ram;
+}
+
+void ram_state_wait_mapped_restore(RAMState *rs)
+{
+    mapped_ram_detach_wait(rs->mapped_detach);
 }
 
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
@@ -187,6 +195,7 @@ static void ram_update_dirty_rate(RAMState *rs, uint64_t written)
         rs->rate_period_start_us = now;
         rs->rate_period_pages = 0;
         ram_xbzrle_update_rates(rs);
+        ram_compress_update_rates(rs);
     }
 }
 
@@ -222,7 +231,7 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 
 /* ---- page records ---- */
 
-static void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
+void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
 {
     migration_stat_add(run->bytes_counter, run->bytes);
     migration_stat_add(&rs->stats->zero_pages, run->zero_pages);
@@ -347,19 +356,26 @@ static void ram_multifd_flush(RAMState *rs, QEMUFile *f)
     qemu_fflush(f);
 }
 
-/* mapped-ram: the page goes to its slot in the file, never into the stream. */
+/*
+ * mapped-ram: the page goes to its slot in the file, never into the stream.
+ * A page never written is known zero here; the others are checked where
+ * they are written (by a worker with multifd).
+ */
 static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
-                                 bool zero, RAMSendRun *run)
+                                 RAMSendRun *run)
 {
-    ram_verify_page(rs->verify, rb, page, zero ? NULL : rb->host + (page << TARGET_PAGE_BITS));
-    if (zero) {
+    bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
+    bool never_written = detect && ram_page_never_written(rs, rb, page);
+
+    /* A zero page's CRC is the zero CRC: no need to tell which the writer will find. */
+    ram_verify_page(rs->verify, rb, page,
+                    never_written ? NULL : rb->host + (page << TARGET_PAGE_BITS));
+    if (never_written) {
         mapped_ram_save_zero_page(rs->mapped_ram, rb, page);
         run->zero_pages++;
         return;
     }
-    mapped_ram_save_page(rs->mapped_ram, f, rb, page);
-    run->normal_pages++;
-    run->bytes += TARGET_PAGE_SIZE;
+    mapped_ram_save_page(rs->mapped_ram, f, rb, page, detect, run);
 }
 
 /*
@@ -380,17 +396,34 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
         ram_save_page_multifd(rs, f, rb, page, run);
         return;
     }
+    if (rs->mapped_ram) {
+        ram_save_page_mapped(rs, f, rb, page, run);
+        return;
+    }
     zero = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
            (ram_page_never_written(rs, rb, page) || buffer_is_zero(host, TARGET_PAGE_SIZE));
-    if (rs->mapped_ram) {
-        ram_save_page_mapped(rs, f, rb, page, zero, run);
-        return;
+    if (ram_compress_save_page(rs, f, rb, page, zero, run)) {
+        return;                 /* a compress thread has it */
     }
     if (zero) {
         ram_save_zero_page(rs, f, rb, page, run);
         ram_xbzrle_page_zeroed(rs, rb, page, run->last_stage);
     } else if (!ram_xbzrle_save_page(rs, f, rb, page, run)) {
         ram_put_page_record(rs, f, rb, page, host, false, run);
+    }
+}
+
+void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                        const uint8_t *data, RAMSendRun *run)
+{
+    bool in_place = data == rb->host + (page << TARGET_PAGE_BITS);
+
+    if (rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
+        ((in_place && ram_page_never_written(rs, rb, page)) ||
+         buffer_is_zero(data, TARGET_PAGE_SIZE))) {
+        ram_save_zero_page(rs, f, rb, page, run);
+    } else {
+        ram_put_page_record(rs, f, rb, page, data, true, run);
     }
 }
 
@@ -439,6 +472,10 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
 {
     int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
 
+    if (rs->wt) {
+        ram_write_tracking_send(rs, f, limited, run);
+        return;
+    }
     for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
         uint64_t page;
         RAMBlock *rb;
@@ -456,14 +493,19 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         rb = ram_take_next_dirty(rs, &page, &wrapped);
         if (wrapped) {
             ram_multifd_flush(rs, f);
+            if (rs->mapped_ram) {
+                mapped_ram_save_round_end(rs->mapped_ram, f, run);
+            }
+            ram_compress_flush(rs, f, run);
         }
         if (ram_postcopy_sent_urgently(rb, page)) {
             continue;           /* postcopy preempt: it went on the preempt channel */
         }
         ram_save_page(rs, f, rb, page, run);
     }
+    ram_compress_flush(rs, f, run);
     if (rs->mapped_ram) {
-        mapped_ram_save_flush(rs->mapped_ram, f);
+        mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
     rs->all_sent_once |= rs->dirty_pages == 0;
     ram_send_run_publish(rs, run);
@@ -518,7 +560,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     uint64_t total;
 
-    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp)) {
+    if (!ram_check_source(rs, errp) || !ram_xbzrle_setup(rs, errp) ||
+        !ram_compress_setup(rs, errp)) {
         return false;
     }
     ram_alloc_bitmaps(rs);
@@ -532,8 +575,12 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     total = ram_total_bytes(rs);
     migration_stat_set(&rs->stats->total, total);
 
-    /* The baseline: from here on the dirty log holds what the first pass may miss. */
-    if (!ram_bitmap_sync(rs, errp)) {
+    /*
+     * The baseline: from here on the dirty log holds what the first pass may
+     * miss.  A single pass reads no dirty log: the guest is stopped, or
+     * write tracking keeps each page as of the snapshot instant.
+     */
+    if (!rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return false;
     }
 
@@ -567,7 +614,7 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
         return SAVEVM_ITERATE_ERROR;
     }
     /* A round ended in an earlier call and nobody synced since: start the next pass. */
-    if (rs->dirty_pages == 0 && !ram_bitmap_sync(rs, errp)) {
+    if (rs->dirty_pages == 0 && !rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return SAVEVM_ITERATE_ERROR;
     }
     /* Each section names its first block, so a section can be read on its own. */
@@ -589,7 +636,7 @@ static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
     RAMState *rs = opaque;
     RAMSendRun run = { .bytes_counter = &rs->stats->downtime_bytes, .last_stage = true };
 
-    if (!ram_check_source(rs, errp) || !ram_bitmap_sync(rs, errp)) {
+    if (!ram_check_source(rs, errp) || (!rs->single_pass && !ram_bitmap_sync(rs, errp))) {
         return false;
     }
     rs->last_sent_block = NULL;
@@ -629,9 +676,11 @@ static void ram_save_cleanup(void *opaque)
 {
     RAMState *rs = opaque;
 
+    ram_write_tracking_stop(rs);        /* its fault thread claims bmap bits */
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);
+    ram_compress_cleanup(rs);
     rs->last_sent_block = NULL;
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
 }

@@ -41,6 +41,8 @@ struct SaveVMState {
     const struct SaveVMCommandOps *cmd_ops;
     void *cmd_opaque;
     bool load_quit;                 /* the last load stopped at POSTCOPY_RUN */
+
+    SaveVMTimes times;              /* the switchover payload's (savevm_state_times) */
 };
 
 /*

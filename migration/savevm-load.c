@@ -233,6 +233,7 @@ bool savevm_load_sections(SaveVMState *s, QEMUFile *f, bool *quit, GError **errp
         }
         switch (type) {
         case QEMU_VM_EOF:
+            s->times.load_eof_us = g_get_monotonic_time();
             return true;
         case QEMU_VM_SECTION_START:
         case QEMU_VM_SECTION_FULL:
@@ -240,6 +241,9 @@ bool savevm_load_sections(SaveVMState *s, QEMUFile *f, bool *quit, GError **errp
             break;
         case QEMU_VM_SECTION_PART:
         case QEMU_VM_SECTION_END:
+            if (type == QEMU_VM_SECTION_END && !s->times.load_first_end_us) {
+                s->times.load_first_end_us = g_get_monotonic_time();
+            }
             ok = savevm_load_part_end(s, f, offset, errp);
             break;
         case QEMU_VM_COMMAND:
@@ -340,6 +344,7 @@ bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cf
     bool ok;
 
     s->load_quit = false;
+    s->times.load_first_end_us = s->times.load_eof_us = 0;
     for (guint i = 0; i < s->entries->len; i++) {
         ((SaveVMEntry *)g_ptr_array_index(s->entries, i))->load_started = false;
     }

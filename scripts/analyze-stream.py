@@ -15,6 +15,7 @@ import mmap
 import os
 import struct
 import sys
+import zlib
 
 QEMU_VM_FILE_MAGIC = 0x5145564D
 QEMU_VM_FILE_VERSION = 3
@@ -143,7 +144,7 @@ class RamBlock:
         self.length = length
         self.pages = (length + PAGE_SIZE - 1) // PAGE_SIZE
         self.state = bytearray(self.pages)           # NOT_SENT / DATA / ZERO per page
-        self.records = {"normal": 0, "zero": 0, "xbzrle": 0}
+        self.records = {"normal": 0, "zero": 0, "xbzrle": 0, "compressed": 0}
         self.file = None
         if outdir:
             safe = name.replace("/", "_") or "_"
@@ -214,9 +215,9 @@ class RamSection:
 
     def page(self, r, at, flags, addr):
         kind = flags & ~RAM_CONTINUE
-        if kind not in (RAM_ZERO, RAM_PAGE, RAM_XBZRLE):
+        if kind not in (RAM_ZERO, RAM_PAGE, RAM_XBZRLE, RAM_COMPRESS_PAGE):
             raise StreamError(at, f"ram record with flags 0x{flags:x} "
-                                  "(not a zero, normal or xbzrle page)")
+                                  "(not a zero, normal, xbzrle or compressed page)")
         if flags & RAM_CONTINUE:
             if self.last is None:
                 raise StreamError(at, "CONTINUE page before any ramblock was named")
@@ -241,6 +242,21 @@ class RamSection:
         elif kind == RAM_PAGE:
             block.write(addr, r.take(PAGE_SIZE, "page data"))
             block.records["normal"] += 1
+            block.state[index] = DATA
+        elif kind == RAM_COMPRESS_PAGE:
+            # QEMU <= 9.0's capability compress: be32 len, one zlib stream of the page.
+            data = r.take(r.be(4, "compressed page length"), "compressed page")
+            try:
+                d = zlib.decompressobj()
+                page = d.decompress(data, PAGE_SIZE + 1)
+                if not d.eof or d.unused_data or d.unconsumed_tail:
+                    raise zlib.error("not exactly one zlib stream")
+            except zlib.error as e:
+                raise StreamError(at, f"compressed page: {e}")
+            if len(page) != PAGE_SIZE:
+                raise StreamError(at, f"compressed page holds {len(page)} bytes")
+            block.write(addr, page)
+            block.records["compressed"] += 1
             block.state[index] = DATA
         else:
             if r.u8("xbzrle encoding flag") != XBZRLE_ENCODING:
@@ -556,7 +572,8 @@ class Analyzer:
             rec = b.records
             self.out(f"ram block '{b.name}': {b.length} bytes, {b.pages} pages: {data} with "
                      f"data, {zero} zero, {b.pages - data - zero} never sent; records: "
-                     f"{rec['normal']} normal, {rec['zero']} zero, {rec['xbzrle']} xbzrle")
+                     f"{rec['normal']} normal, {rec['zero']} zero, {rec['xbzrle']} xbzrle" +
+                     (f", {rec['compressed']} compressed" if rec['compressed'] else ""))
 
     def extract(self):
         """Write the device state and the VM description (RAM went out while walking)."""

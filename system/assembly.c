@@ -16,10 +16,12 @@
 #include "migration/migration-hmp.h"
 #include "migration/migration.h"
 #include "migration/misc.h"
+#include "migration/snapshots.h"
 #include "monitor/monitor.h"
 #include "qemu/main-loop.h"
 #include "sysemu/cpu-throttle.h"
 #include "sysemu/cpus.h"
+#include "sysemu/dirty-limit.h"
 #include "sysemu/memory.h"
 #include "sysemu/runstate.h"
 #include "sysemu/vm.h"
@@ -164,6 +166,29 @@ static int assembly_vm_vcpu_index_of_thread(void *opaque, int tid)
     return cpus_index_of_thread(ctx->vm, tid);
 }
 
+static bool assembly_vm_dirty_limit_supported(void *opaque)
+{
+    TernContext *ctx = opaque;
+
+    return dirty_limit_supported(ctx->vm);
+}
+
+static void assembly_vm_dirty_limit_set(void *opaque, uint64_t mbps, uint64_t period_ms)
+{
+    TernContext *ctx = opaque;
+
+    dirty_limit_set_period(ctx->vm, mbps ? (int64_t)period_ms * 1000 : 0);
+    dirty_limit_set(ctx->vm, -1, mbps);
+}
+
+static bool assembly_vm_dirty_limit_info(void *opaque, uint64_t *throttle_us,
+                                         uint64_t *ring_full_us)
+{
+    TernContext *ctx = opaque;
+
+    return dirty_limit_round_info(ctx->vm, throttle_us, ring_full_us);
+}
+
 static const MigrationMachineOps assembly_vm = {
     .machine_type = MACHINE_TYPE_NAME,
     .uuid = assembly_vm_uuid,
@@ -179,6 +204,9 @@ static const MigrationMachineOps assembly_vm = {
     .throttle_get = assembly_vm_throttle_get,
     .vcpu_count = assembly_vm_vcpu_count,
     .vcpu_index_of_thread = assembly_vm_vcpu_index_of_thread,
+    .dirty_limit_supported = assembly_vm_dirty_limit_supported,
+    .dirty_limit_set = assembly_vm_dirty_limit_set,
+    .dirty_limit_info = assembly_vm_dirty_limit_info,
 };
 
 void assembly_init_vm(TernContext *ctx)
@@ -192,6 +220,7 @@ void assembly_init_monitors(TernContext *ctx, const QmpCommandList *cmds)
     system_hmp_register();
     screendump_hmp_register();
     migration_hmp_register();
+    snapshot_hmp_register();
     dirty_rate_hmp_register();
     dirty_limit_hmp_register();
 }

@@ -68,6 +68,7 @@ void tern_options_free(TernOptions *opts)
         return;
     }
     machine_config_free(opts->machine);
+    g_free(opts->snapshot_dir);
     g_free(opts->serial);
     g_ptr_array_free(opts->chardevs, TRUE);
     g_ptr_array_free(opts->monitors, TRUE);
@@ -184,7 +185,7 @@ static bool opt_accel(TernOptions *o, const char *arg, GError **errp)
 static bool opt_machine(TernOptions *o, const char *arg, GError **errp)
 {
     static const char *const keys[] = {
-        "type", "memory-backend", "accel", NULL };
+        "type", "memory-backend", "accel", "snapshot-dir", NULL };
     g_autoptr(GHashTable) kv = qemu_opts_parse(arg, "type", errp);
     const char *type, *backend, *accels;
 
@@ -200,6 +201,10 @@ static bool opt_machine(TernOptions *o, const char *arg, GError **errp)
         error_setg(errp, "unsupported machine type: \"%s\"; use -machine help "
                    "to list supported machines", type);
         return false;
+    }
+    if (qemu_opt_get(kv, "snapshot-dir")) {
+        g_free(o->snapshot_dir);
+        o->snapshot_dir = g_strdup(qemu_opt_get(kv, "snapshot-dir"));
     }
     backend = qemu_opt_get(kv, "memory-backend");
     if (backend) {
@@ -503,7 +508,7 @@ static const CmdlineOption options[] = {
     { "m", true, opt_m, "-m [size=]SIZE    guest RAM (bare number: MiB; default 128M)" },
     { "smp", true, opt_smp, "-smp [cpus=]N     number of vCPUs (vCPU 0 runs the guest)" },
     { "accel", true, opt_accel, "-accel kvm|interp|qtest  accelerator; repeat for a fallback list" },
-    { "machine", true, opt_machine, "-machine [type=]tern-pc[,memory-backend=ID][,accel=A:B]" },
+    { "machine", true, opt_machine, "-machine [type=]tern-pc[,memory-backend=ID][,accel=A:B][,snapshot-dir=PATH]" },
     { "M", true, opt_machine, NULL },
     { "object", true, opt_object, "-object memory-backend-{ram,memfd,file},id=ID,size=SIZE"
                                   "[,share=on|off][,mem-path=PATH][,prealloc=on]\n"

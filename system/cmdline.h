@@ -53,6 +53,7 @@ typedef struct TernOptions {
     bool start_stopped;         /* -S */
     bool no_shutdown;           /* -no-shutdown */
     bool nodefaults;            /* -nodefaults */
+    char *snapshot_dir;         /* -machine snapshot-dir=PATH: the snapshot store, or NULL */
 } TernOptions;
 
 TernOptions *tern_options_new(void);

@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 
+#include "migration/misc.h"
 #include "monitor/hmp.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
@@ -24,6 +25,13 @@ static bool dirty_limit_index_ok(TernContext *ctx, bool has_cpu_index,
     return true;
 }
 
+/* QEMU's rule: a dirty-limit migration that limits vCPUs owns the limits. */
+static bool dirty_limit_owned_by_migration(TernContext *ctx)
+{
+    return ctx->migration && migration_dirty_limit_held(ctx->migration->out) &&
+           dirty_limit_in_service(ctx->vm);
+}
+
 bool qmp_cancel_vcpu_dirty_limit(TernContext *ctx, bool has_cpu_index,
                                  int64_t cpu_index, GError **errp)
 {
@@ -31,6 +39,11 @@ bool qmp_cancel_vcpu_dirty_limit(TernContext *ctx, bool has_cpu_index,
         return true;        /* as QEMU without a dirty ring: nothing to lift */
     }
     if (!dirty_limit_index_ok(ctx, has_cpu_index, cpu_index, errp)) {
+        return false;
+    }
+    if (dirty_limit_owned_by_migration(ctx)) {
+        error_setg(errp, "can't cancel dirty page rate limit while migration "
+                   "is running");
         return false;
     }
     dirty_limit_set(ctx->vm, has_cpu_index ? cpu_index : -1, 0);
@@ -47,6 +60,10 @@ bool qmp_set_vcpu_dirty_limit(TernContext *ctx, bool has_cpu_index,
         return false;
     }
     if (!dirty_limit_index_ok(ctx, has_cpu_index, cpu_index, errp)) {
+        return false;
+    }
+    if (dirty_limit_owned_by_migration(ctx)) {
+        error_setg(errp, "can't set dirty page rate limit while migration is running");
         return false;
     }
     if (!dirty_rate) {

@@ -19,6 +19,7 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/misc.h"
+#include "migration/snapshots.h"
 #include "qtest.h"
 #include "sysemu/context.h"
 #include "sysemu/runstate.h"
@@ -152,6 +153,8 @@ static int tern_run(TernOptions *o)
 
     assembly_init_vm(&ctx);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit fails the write (EFBIG) that meets it, not the process. */
+    signal(SIGXFSZ, SIG_IGN);
     g_unix_signal_add(SIGINT, on_signal, &ctx);
     g_unix_signal_add(SIGTERM, on_signal, &ctx);
     g_unix_signal_add(SIGHUP, on_signal, &ctx);
@@ -178,6 +181,7 @@ static int tern_run(TernOptions *o)
         }
     }
     if (!assembly_build(&ctx, o->machine, &err) ||
+        !(ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir)) ||
         !start_qtest(o, ctx.machine, &qtest, &err) ||
         !start_vm(o, &ctx, &err)) {
         goto out;

@@ -45,6 +45,9 @@ struct VM {
     QemuCond throttle_cond;     /* a new percentage, or the kicker must exit */
     GThread *throttle_kicker;
     bool throttle_exit;
+
+    /* ---- the dirty limit (dirty-limit.c); BQL ---- */
+    int64_t dirty_limit_period_us;  /* rate period and catch-up bound */
 };
 
 /* One vCPU's dirty limit (dirty-limit.c); BQL. */
@@ -58,6 +61,11 @@ typedef struct CPUDirtyLimit {
     int64_t last_us;            /* when @tokens was last refilled */
     int64_t period_start_us;
     uint64_t period_pages;
+    int64_t period_wait_us;     /* waited for tokens in this period */
+    unsigned period_waits;      /* how many times */
+    /* The last period's figures (query-migrate's dirty-limit members): */
+    uint64_t rate_pps;          /* distinct pages per second */
+    uint64_t round_wait_us;     /* average wait for an empty bucket, 0: none */
 } CPUDirtyLimit;
 
 /* vCPU @index's dirty limit (cpus.c owns it). */

@@ -5,12 +5,15 @@
  */
 #include "vm-internal.h"
 
+#include "sysemu/dirty-limit.h"
+
 VM *vm_new(void)
 {
     VM *vm = g_new0(VM, 1);
 
     vm->state = RUN_STATE_PRELAUNCH;
     vm->autostart = true;
+    vm->dirty_limit_period_us = DIRTY_LIMIT_PERIOD_US;
     vm->stop_requests = g_async_queue_new();
     vm->shutdown_requests = g_async_queue_new();
     qemu_cond_init(&vm->parked_cond);

@@ -26,10 +26,4 @@ void channel_tls_attach(Channel *ch, TlsSession *session);
  * check's reason, a timeout or a cancel in @errp. */
 bool channel_tls_handshake(Channel *ch, GError **errp);
 
-/* channel.c's hooks: the TLS forms of read, writev_all and close. */
-ssize_t channel_tls_read(Channel *ch, void *buf, size_t len, GError **errp);
-bool channel_tls_writev_all(Channel *ch, const struct iovec *iov, int iovcnt,
-                            GError **errp);
-void channel_tls_detach(Channel *ch);
-
 #endif

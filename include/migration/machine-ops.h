@@ -49,6 +49,21 @@ typedef struct MigrationMachineOps {
     /* The index of the vCPU running on kernel thread @tid, or -1. */
     int (*vcpu_index_of_thread)(void *opaque, int tid);
 
+    /*
+     * ---- the vCPU dirty limit (capability dirty-limit); BQL held ----
+     * NULL where the machine cannot limit (as a machine whose
+     * dirty_limit_supported says no).
+     */
+    /* Can the accelerator hold vCPUs to a dirty rate (QEMU: KVM's dirty ring)? */
+    bool (*dirty_limit_supported)(void *opaque);
+    /*
+     * Limit every vCPU to @mbps MB/s, its rate measured over periods of
+     * @period_ms; @mbps 0 lifts every vCPU's limit (the period returns to 1 s).
+     */
+    void (*dirty_limit_set)(void *opaque, uint64_t mbps, uint64_t period_ms);
+    /* query-migrate's figures (µs); false when no vCPU is limited. */
+    bool (*dirty_limit_info)(void *opaque, uint64_t *throttle_us, uint64_t *ring_full_us);
+
     void *opaque;
 } MigrationMachineOps;
 

@@ -70,12 +70,24 @@ typedef struct MigrationAtomicStats {
     /* Misses per page sent, and page bytes per encoded byte, over the last rate period (doubles). */
     MigrationStat xbzrle_cache_miss_rate;
     MigrationStat xbzrle_encoding_rate;
+
+    /* ---- capability compress (migration/ram-compress.c), QMP "compression" ---- */
+
+    /* Pages sent compressed ("pages"). */
+    MigrationStat compress_pages;
+    /* Pages sent whole because no compress thread was free ("busy"). */
+    MigrationStat compress_busy;
+    /* Bytes of compressed records without their 8-byte word ("compressed-size"). */
+    MigrationStat compress_size;
+    /* Busy pages per page sent, page bytes per compressed byte, over the last rate period. */
+    MigrationStat compress_busy_rate;
+    MigrationStat compress_rate;
 } MigrationAtomicStats;
 
 /* Zero every counter (a new migration starts).  Call while no writer runs. */
 void migration_stats_reset(MigrationAtomicStats *s);
 
-/* Pages sent so far, zero, normal and XBZRLE hits (the base of "pages-per-second"). */
+/* Pages sent so far: zero, normal, XBZRLE hits and compressed (the base of "pages-per-second"). */
 uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s);
 
 static inline uint64_t migration_stat_get(const MigrationStat *c)

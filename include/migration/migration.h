@@ -14,6 +14,7 @@
 
 #include "qapi/qapi-types.h"
 #include "migration/channel.h"
+#include "migration/downtime-phases.h"
 #include "crypto/object-set.h"
 #include "migration/global-state.h"
 #include "migration/machine-ops.h"
@@ -96,6 +97,8 @@ typedef struct MigrationState {
 
     RunState vm_old_state;              /* before switchover stopped the VM (thread only) */
     struct MigrationConverge *converge; /* thread only: auto-converge, on its stack */
+    struct MigrationPredict *predict;   /* the prediction (converge-predict.h), its own lock */
+    DowntimePhases downtime_phases;     /* the thread's marks, read once completed */
 } MigrationState;
 
 typedef struct MigrationIncomingState {
@@ -132,6 +135,7 @@ typedef struct MigrationIncomingState {
     ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
     PostcopyIncoming *postcopy;         /* from POSTCOPY_ADVISE on, or NULL */
+    DowntimePhases downtime_phases;     /* main loop: marked as a precopy load completes */
     /* With postcopy-preempt, from the first channel on (postcopy-preempt.h), or NULL. */
     struct PostcopyPreemptDst *preempt;
 

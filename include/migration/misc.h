@@ -32,6 +32,7 @@ typedef struct MigrationObjects {
     MigrationState *out;            /* the outgoing migration */
     MigrationIncomingState *in;     /* the incoming migration */
     DirtyRateState *dirty_rate;     /* calc-dirty-rate */
+    struct Snapshots *snapshots;    /* the snapshot store and jobs (migration/snapshot.h) */
 } MigrationObjects;
 
 /*
@@ -67,5 +68,12 @@ void migration_objects_free(MigrationObjects *o);
  */
 bool migration_incoming_setup(MigrationObjects *o, const char *uri,
                               GError **errp);
+
+/*
+ * Does a running migration with the dirty-limit capability own the vCPUs'
+ * dirty limits (QEMU then refuses set- and cancel-vcpu-dirty-limit)?
+ * migration/auto-converge.c.  BQL held.
+ */
+bool migration_dirty_limit_held(MigrationState *s);
 
 #endif

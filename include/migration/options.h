@@ -61,6 +61,19 @@ bool migration_options_set_caps(MigrationOptions *o,
 bool migration_options_set_params(MigrationOptions *o,
                                   const MigrateSetParameters *p, GError **errp);
 
+/* What the host offers that a capability needs (QEMU probes KVM for these). */
+typedef struct MigrationCapsHost {
+    bool dirty_limit;       /* dirty-limit: the accelerator can limit vCPUs */
+} MigrationCapsHost;
+
+/*
+ * As migration_options_set_caps, refusing what @host does not offer (with
+ * QEMU's text, after QEMU's combination rules); @host NULL offers all.
+ */
+bool migration_options_set_caps_on(MigrationOptions *o,
+                                   const MigrationCapabilityStatusList *caps,
+                                   const MigrationCapsHost *host, GError **errp);
+
 /* For query-migrate-capabilities: one entry per capability, in enum order. */
 MigrationCapabilityStatusList *migration_options_query_caps(const MigrationOptions *o);
 /* For query-migrate-parameters: a copy with every member present. */

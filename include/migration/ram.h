@@ -121,11 +121,20 @@ typedef struct MultiFDRecv MultiFDRecv;
 void ram_state_set_send_options(RAMState *rs, ZeroPageDetection zero_page_detection,
                                 MultiFDSend *multifd);
 
+typedef struct MappedRam MappedRam;
+
 /*
- * Before save_setup or the load: the mapped-ram capability is on and the
- * stream's channel is the regular file @fd (mapped-ram.h); -1: off.
+ * Before save_setup or the load: the mapped-ram capability is on, and
+ * @mapped_ram (taken; migration/mapped-ram.h) places the pages; NULL: off.
  */
-void ram_state_set_mapped_ram(RAMState *rs, int fd);
+void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram);
+
+/*
+ * After an x-mapped-ram-restore load: wait until guest memory no longer
+ * depends on the file it was mapped from (migration thread, before it
+ * opens a file of its own, which may be that one).
+ */
+void ram_state_wait_mapped_restore(RAMState *rs);
 
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
@@ -148,6 +157,20 @@ void ram_state_set_xbzrle(RAMState *rs, bool on, uint64_t cache_size);
  * resize does.  Fails when the cache cannot be built.
  */
 bool ram_state_resize_xbzrle_cache(RAMState *rs, uint64_t size, GError **errp);
+
+/*
+ * Capability compress, source: pages compressed with zlib at @level by
+ * @threads threads; with @wait_thread false a page finding every thread
+ * busy goes out whole.  Before save_setup, while no migration thread runs.
+ */
+void ram_state_set_compress(RAMState *rs, bool on, int level, unsigned threads,
+                            bool wait_thread);
+
+/*
+ * Capability compress, destination: accept compressed pages, decompressed
+ * by @threads threads.  Before the load.
+ */
+void ram_state_set_decompress(RAMState *rs, bool on, unsigned threads);
 
 /* Dirty syncs done so far (the setup sync is number 1). */
 uint64_t ram_state_dirty_sync_count(const RAMState *rs);

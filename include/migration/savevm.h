@@ -112,6 +112,12 @@ bool savevm_state_pending_exact(SaveVMState *s, uint64_t *pending, GError **errp
  */
 bool savevm_state_complete(SaveVMState *s, QEMUFile *f, GError **errp);
 /*
+ * The second half of savevm_state_complete(): the FULL sections, EOF and
+ * the vmdesc trailer, without END sections (background-snapshot writes
+ * them into a buffer at its instant, its RAM goes in PART sections only).
+ */
+bool savevm_state_complete_non_iterable(SaveVMState *s, QEMUFile *f, GError **errp);
+/*
  * Postcopy, in place of savevm_state_complete(): the FULL sections of
  * every device (into the package, no vmdesc from here on), and at the end
  * the END sections of the iterative entries and EOF.
@@ -139,6 +145,21 @@ bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cf
  * savevm_state_load_rest() loads the rest of @f until EOF.
  */
 bool savevm_state_load_quit(SaveVMState *s);
+
+/*
+ * When the switchover payload went by, for the downtime's phases
+ * (g_get_monotonic_time() µs; 0: not reached).  Source: when
+ * savevm_state_complete had written the iterable sections (the final RAM
+ * pass).  Destination: when the last savevm_state_load met its first END
+ * section and its EOF.  Read by the thread that runs them, or after it.
+ */
+typedef struct SaveVMTimes {
+    int64_t iterables_done_us;
+    int64_t load_first_end_us;
+    int64_t load_eof_us;
+} SaveVMTimes;
+
+SaveVMTimes savevm_state_times(const SaveVMState *s);
 bool savevm_state_load_rest(SaveVMState *s, QEMUFile *f, GError **errp);
 
 #endif

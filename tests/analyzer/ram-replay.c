@@ -5,7 +5,8 @@
  *
  *   ram-replay load BLOCKS PAYLOAD OUTDIR
  *       BLOCKS: lines "NAME LENGTH"; PAYLOAD: the ram sections' bodies one
- *       after the other.  Loads them with tern's loader into fresh blocks
+ *       after the other.  Loads them with tern's loader (compressed pages
+ *       accepted, as with capability compress) into fresh blocks
  *       and writes each block to OUTDIR/ram-NAME.bin ('/' in NAME as '_').
  *   ram-replay encode TRIPLES
  *       TRIPLES: records of be16 LEN, the page before (4096 bytes), the page
@@ -90,6 +91,8 @@ static bool replay_load(const char *blocks_path, const char *payload_path, const
         return false;
     }
     rs = ram_load_state_new(blocks);
+    /* As a destination with capability compress: QEMU's stream may carry compressed pages. */
+    ram_state_set_decompress(rs, true, 2);
     f = qemu_file_new_input_buffer(data, len);
     ok = ram_save_handlers.load_setup(rs, errp);
     while (ok && qemu_peek_byte(f, 0) >= 0) {

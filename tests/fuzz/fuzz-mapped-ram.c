@@ -4,7 +4,9 @@
  * from the stream, the bitmap and the present pages by offset from the
  * file, then the stream's position moved past the page region.  The input
  * is the whole file, the header at its start, for a 16 KiB block
- * "pc.ram"; the file is a memfd, as seekable as a migration file.
+ * "pc.ram"; the file is a memfd, as seekable as a migration file.  Default
+ * options: the pages are read on this thread (no multifd workers, no
+ * direct-io, no mapped restore).
  */
 #include "mapped-ram.h"
 #include "migration-fakes.h"
@@ -24,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Built on the first input and kept: the target runs inputs one at a time. */
 typedef struct FuzzMappedRam {
     RAMBlock *rb;
+    MigrationOptions *opts;
     int memfd;
 } FuzzMappedRam;
 
@@ -42,6 +45,7 @@ static FuzzMappedRam *fuzz_mapped_ram_get(void)
     fm->rb->fd = -1;
     fm->rb->host = mmap(NULL, FUZZ_MAPPED_RAM_BLOCK, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fm->opts = migration_options_new();
     fm->memfd = memfd_create("fuzz-mapped-ram", MFD_CLOEXEC);
     if (fm->rb->host == MAP_FAILED || fm->memfd < 0) {
         perror("fuzz-mapped-ram");
@@ -68,7 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f) {
         abort();
     }
-    m = mapped_ram_new(fm->memfd);
+    m = mapped_ram_new(fm->memfd, fm->opts, false, &err);
+    if (!m) {
+        fprintf(stderr, "fuzz-mapped-ram: %s\n", err->message);
+        abort();
+    }
     if (mapped_ram_load_block(m, f, fm->rb, 0, &err)) {
         qemu_get_be64(f);           /* the stream goes on after the page region */
     }

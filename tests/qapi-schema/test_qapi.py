@@ -103,14 +103,20 @@ class MainSchemaTest(unittest.TestCase):
 
     def test_capabilities(self):
         caps = self.enum('MigrationCapability')
-        # QEMU's 22 in QEMU's order, then tern's own.
-        self.assertEqual(len(caps), 23)
+        # QEMU 9.1's 22 in QEMU's order, with compress where QEMU 9.0 had it,
+        # then tern's own.
+        self.assertEqual(len(caps), 25)
         self.assertEqual(caps[0], 'xbzrle')
-        self.assertEqual(caps[21], 'mapped-ram')
-        self.assertEqual(caps[-1], 'x-verify-ram')
+        self.assertEqual(caps[4], 'compress')
+        self.assertEqual(caps[22], 'mapped-ram')
+        self.assertEqual(caps[-2:], ['x-verify-ram', 'x-mapped-ram-restore'])
         unstable = [m.name for m in self.schema.types['MigrationCapability'].members
                     if [f.name for f in m.features] == ['unstable']]
-        self.assertEqual(unstable, ['x-colo', 'x-ignore-shared', 'x-verify-ram'])
+        self.assertEqual(unstable, ['x-colo', 'x-ignore-shared', 'x-verify-ram',
+                                    'x-mapped-ram-restore'])
+        deprecated = [m.name for m in self.schema.types['MigrationCapability'].members
+                      if [f.name for f in m.features] == ['deprecated']]
+        self.assertEqual(deprecated, ['compress'])
 
     def test_parameters(self):
         set_params = self.schema.types['MigrateSetParameters']

@@ -1,7 +1,8 @@
 /*
  * Convergence: auto-converge throttles a guest that dirties memory faster
  * than the link sends it, in QEMU's steps, and lets it go when the
- * migration ends (QEMU's /migration/auto_converge).
+ * migration ends (QEMU's /migration/auto_converge); dirty-limit holds it
+ * to a dirty rate instead (QEMU's /migration/dirty_limit).
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"
@@ -363,6 +364,102 @@ static void test_dirty_limit_vcpu(void)
     migrate_test_free(t);
 }
 
+/* query-migrate's dirty-limit-throttle-time-per-round, -1 when absent. */
+static int64_t query_dirty_limit_throttle(QTestState *who)
+{
+    g_autoptr(JsonNode) ret = migrate_query(who);
+    JsonObject *obj = json_node_get_object(ret);
+
+    if (!json_object_has_member(obj, "dirty-limit-throttle-time-per-round")) {
+        return -1;
+    }
+    g_assert_true(json_object_has_member(obj, "dirty-limit-ring-full-time"));
+    return json_object_get_int_member(obj, "dirty-limit-throttle-time-per-round");
+}
+
+/* Poll (60 s liveness bound) until the limiter has made a vCPU wait. */
+static void wait_for_dirty_limit_throttle(QTestState *who)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    while (query_dirty_limit_throttle(who) <= 0) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(50 * 1000);
+    }
+}
+
+#define DIRTY_LIMIT_CAP_MBPS 4
+
+/*
+ * The dirty-limit capability (QEMU's /migration/dirty_limit): once
+ * auto-converge's trigger fires, every vCPU is held to vcpu-dirty-limit;
+ * the migration owns the limit (set / cancel refused) until
+ * migrate_cancel lifts it; a second migration limits again and completes
+ * with the memory check.
+ */
+static void test_dirty_limit_migration(void)
+{
+    MigrateStart start = { .start_address = 1 << 20, .end_address = 3 << 20 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *uri = g_strdup_printf("unix:%s/migsocket", t->dir);
+    g_autofree char *uri2 = g_strdup_printf("unix:%s/migsocket2", t->dir);
+    g_autofree char *info = NULL;
+    g_autoptr(JsonNode) q = NULL;
+    JsonObject *e;
+
+    migrate_set_capability(t->from, "dirty-limit", true);
+    migrate_set_parameter_int(t->from, "x-vcpu-dirty-limit-period", 200);
+    migrate_set_parameter_int(t->from, "vcpu-dirty-limit", DIRTY_LIMIT_CAP_MBPS);
+    /* Any dirtying at all counts as too much: the trigger fires at once. */
+    migrate_set_parameter_int(t->from, "throttle-trigger-threshold", 1);
+    migrate_ensure_non_converge(t->from);
+    migrate_set_parameter_int(t->from, "max-bandwidth", 1000000);
+    /* QEMU's conflict, now that dirty-limit is on. */
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "dirty-limit conflicts with auto-converge either of then available currently",
+        "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': "
+        "[{'capability': 'auto-converge', 'state': true}]}}");
+
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    g_assert_cmpint(query_dirty_limit_throttle(t->from), ==, -1);
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_dirty_limit_throttle(t->from);
+
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 1);
+    e = json_array_get_object_element(json_node_get_array(q), 0);
+    g_assert_cmpint(json_object_get_int_member(e, "limit-rate"), ==, DIRTY_LIMIT_CAP_MBPS);
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "can't set dirty page rate limit while migration is running",
+        "{'execute': 'set-vcpu-dirty-limit', 'arguments': {'dirty-rate': 8}}");
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "can't cancel dirty page rate limit while migration is running",
+        "{'execute': 'cancel-vcpu-dirty-limit'}");
+    info = hmp(t->from, "info migrate");
+    g_assert_nonnull(strstr(info, "dirty-limit throttle time: "));
+    g_assert_nonnull(strstr(info, "dirty-limit ring full time: "));
+
+    /* migrate_cancel lifts the limit. */
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    g_clear_pointer(&q, json_node_unref);
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
+
+    /* Again, to the end this time. */
+    migrate_start_destination(t, &start);
+    migrate_incoming_qmp(t->to, uri2, NULL);
+    migrate_qmp(t->from, uri2, NULL);
+    wait_for_dirty_limit_throttle(t->from);
+    migrate_ensure_converge(t->from);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    g_clear_pointer(&q, json_node_unref);
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
+    migrate_check_source_after(t);
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 /* Under KVM (no dirty ring in tern) QEMU's refusal; cancel is a no-op. */
 static void test_dirty_limit_kvm(void)
 {
@@ -379,12 +476,17 @@ static void test_dirty_limit_kvm(void)
         "{'execute': 'set-vcpu-dirty-limit', 'arguments': {'dirty-rate': 8}}");
     qtest_qmp_assert_success(t->from, "{'execute': 'cancel-vcpu-dirty-limit'}");
     g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "dirty-limit requires KVM with accelerator property 'dirty-ring-size' set",
+        "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': "
+        "[{'capability': 'dirty-limit', 'state': true}]}}");
     migrate_test_free(t);
 }
 
 void migration_register_converge_tests(void)
 {
     g_test_add_func("/migration/dirty_limit/vcpu", test_dirty_limit_vcpu);
+    g_test_add_func("/migration/dirty_limit", test_dirty_limit_migration);
     g_test_add_func("/migration/dirty_rate/errors", test_dirty_rate_errors);
     g_test_add_func("/migration/dirty_rate/sampling", test_dirty_rate_sampling);
     g_test_add_func("/migration/dirty_rate/bitmap", test_dirty_rate_bitmap);

@@ -579,6 +579,11 @@ size_t migrate_serial_b_count(const char *serial_path)
     return len;
 }
 
+uint64_t migrate_marker_address(MigTest *t)
+{
+    return migrate_watch_address(t) + MIG_MARKER_SHUFFLE;
+}
+
 void migrate_prepare_for_dirty_mem(MigTest *t)
 {
     uint64_t marker = migrate_watch_address(t) + MIG_MARKER_SHUFFLE;

@@ -183,6 +183,8 @@ size_t migrate_serial_b_count(const char *serial_path);
  * migrate_end() checks the destination has it.
  */
 void migrate_prepare_for_dirty_mem(MigTest *t);
+/* Where the progress marker is (guest-physical). */
+uint64_t migrate_marker_address(MigTest *t);
 void migrate_wait_for_dirty_mem(MigTest *t);
 
 /* Give the source's testdev a value that migrate_end() checks on the

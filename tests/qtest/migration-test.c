@@ -358,6 +358,8 @@ int main(int argc, char **argv)
                         test_precopy_unix_plain_kvm);
         migration_register_postcopy_kvm_tests();
         migration_register_converge_kvm_tests();
+        migration_register_snapshot_kvm_tests();
+        migration_register_savevm_kvm_tests();
     }
     if (!test_accel_selected(false)) {
         return g_test_run();
@@ -375,6 +377,7 @@ int main(int argc, char **argv)
                     test_precopy_file_offset_bad);
     migration_register_misc_tests();
     migration_register_converge_tests();
+    migration_register_predict_tests();
     migration_register_stream_tests();
     migration_register_lifecycle_tests();
     migration_register_cancel_tests();
@@ -383,5 +386,8 @@ int main(int argc, char **argv)
     migration_register_postcopy_tests();
     migration_register_verify_tests();
     migration_register_xbzrle_tests();
+    migration_register_snapshot_tests();
+    migration_register_savevm_tests();
+    migration_register_compress_tests();
     return g_test_run();
 }

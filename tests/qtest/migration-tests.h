@@ -25,6 +25,9 @@ void migration_register_cancel_tests(void);
 void migration_register_converge_tests(void);
 void migration_register_converge_kvm_tests(void);
 
+/* tern's own: query-migrate's x-prediction and MIGRATION_STALLED. */
+void migration_register_predict_tests(void);
+
 /* Multifd: live over tcp and unix, the channels form, zero-page modes,
  * cancel with 16 channels, a killed channel, a corrupt packet. */
 void migration_register_multifd_tests(void);
@@ -43,5 +46,17 @@ void migration_register_postcopy_kvm_tests(void);
 
 /* XBZRLE live over unix and tcp, and a cache resize while it runs. */
 void migration_register_xbzrle_tests(void);
+
+/* background-snapshot: the image is memory and devices as of the instant
+ * while the guest runs on; cancel; refusals. */
+void migration_register_snapshot_tests(void);
+void migration_register_snapshot_kvm_tests(void);
+
+/* The snapshot store: savevm / loadvm / delvm / info snapshots, the QMP
+ * snapshot jobs, no store, a full disk. */
+void migration_register_savevm_tests(void);
+void migration_register_savevm_kvm_tests(void);
+/* Capability compress live over unix (wait, nowait) and tcp, and a destination without it. */
+void migration_register_compress_tests(void);
 
 #endif

@@ -140,6 +140,23 @@ static void test_x509_missing(Fixture *f, gconstpointer data)
               " 'endpoint': 'server'}", "server-cert.pem");
 }
 
+/* A client certificate without its key (or the reverse) is refused, not ignored. */
+static void test_x509_half_pair(Fixture *f, gconstpointer data)
+{
+    g_autofree char *key = path_in(f, "client-key.pem");
+    g_autofree char *cert = path_in(f, "client-cert.pem");
+    g_autofree char *moved = path_in(f, "moved.pem");
+
+    tls_test_x509_dir(f->dir, "127.0.0.1", NULL, "CN=client");
+    g_assert_cmpint(rename(key, moved), ==, 0);
+    add_fails(f, "{'qom-type': 'tls-creds-x509', 'id': 'c', 'dir': '%s'}",
+              "has client-cert.pem but not client-key.pem");
+    g_assert_cmpint(unlink(cert), ==, 0);
+    g_assert_cmpint(rename(moved, key), ==, 0);
+    add_fails(f, "{'qom-type': 'tls-creds-x509', 'id': 'c', 'dir': '%s'}",
+              "has client-key.pem but not client-cert.pem");
+}
+
 /* A server certificate per @spec (signed by the dir's CA unless @self). */
 static void write_server(Fixture *f, const TlsTestCertSpec *spec, bool self)
 {
@@ -251,6 +268,64 @@ static void test_authz_list(Fixture *f, gconstpointer data)
     g_assert_true(authz_is_allowed(allow, "CN=carol"));
 }
 
+static void write_rules(Fixture *f, const char *name, const char *json)
+{
+    g_autofree char *tmp = path_in(f, "rules.tmp");
+    g_autofree char *path = path_in(f, name);
+
+    /* Replace by rename, as an editor or a config tool would. */
+    g_assert_true(g_file_set_contents(tmp, json, -1, NULL));
+    g_assert_cmpint(rename(tmp, path), ==, 0);
+}
+
+static gboolean give_up(gpointer opaque)
+{
+    g_error("authz-listfile did not reload its file within 30 s");
+    return G_SOURCE_REMOVE;
+}
+
+/* Dispatch the main context (the inotify watch) until @az decides @want. */
+static void wait_for_decision(Authz *az, const char *identity, bool want)
+{
+    guint guard = g_timeout_add_seconds(30, give_up, NULL);
+
+    while (authz_is_allowed(az, identity) != want) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_source_remove(guard);
+}
+
+static void test_authz_listfile(Fixture *f, gconstpointer data)
+{
+    g_autoptr(Authz) watched = NULL;
+    g_autoptr(Authz) fixed = NULL;
+
+    add_fails(f, "{'qom-type': 'authz-listfile', 'id': 'f0',"
+              " 'filename': '%s/absent.json'}", "Unable to load authorization rules");
+    write_rules(f, "rules.json", "{\"rules\": [{\"match\": \"CN=alice\", \"policy\": \"allow\"}]}");
+    add_ok(f, "{'qom-type': 'authz-listfile', 'id': 'f0', 'filename': '%s/rules.json'}");
+    add_ok(f, "{'qom-type': 'authz-listfile', 'id': 'f1', 'filename': '%s/rules.json',"
+           " 'refresh': false}");
+    watched = object_set_authz(f->set, "f0", NULL);
+    fixed = object_set_authz(f->set, "f1", NULL);
+    g_assert_true(authz_is_allowed(watched, "CN=alice"));
+    g_assert_false(authz_is_allowed(watched, "CN=bob"));
+
+    write_rules(f, "rules.json", "{\"policy\": \"allow\","
+                " \"rules\": [{\"match\": \"CN=alice\", \"policy\": \"deny\"}]}");
+    wait_for_decision(watched, "CN=bob", true);
+    g_assert_false(authz_is_allowed(watched, "CN=alice"));
+    g_assert_true(authz_is_allowed(fixed, "CN=alice"));      /* refresh off */
+    g_assert_false(authz_is_allowed(fixed, "CN=bob"));
+
+    /* A file that stops parsing denies everyone until it parses again. */
+    write_rules(f, "rules.json", "{\"policy\": \"allow\", \"rules\": 7}");
+    wait_for_decision(watched, "CN=bob", false);
+    write_rules(f, "rules.json", "{\"policy\": \"allow\"}");
+    wait_for_decision(watched, "CN=bob", true);
+    g_assert_true(object_set_del(f->set, "f0", NULL));       /* the watch goes too */
+}
+
 /* ---- -object key=value ---- */
 
 static void test_keyval(Fixture *f, gconstpointer data)
@@ -290,10 +365,12 @@ int main(int argc, char **argv)
     ADD("/crypto/tls-creds/psk", test_psk);
     ADD("/crypto/tls-creds/x509/ok", test_x509_ok);
     ADD("/crypto/tls-creds/x509/missing", test_x509_missing);
+    ADD("/crypto/tls-creds/x509/half-pair", test_x509_half_pair);
     ADD("/crypto/tls-creds/x509/sanity", test_x509_sanity);
     ADD("/crypto/tls-creds/x509/ca-not-ca", test_x509_ca_not_ca);
     ADD("/crypto/object-set/anon-and-ids", test_anon_and_set);
     ADD("/crypto/authz/list", test_authz_list);
+    ADD("/crypto/authz/listfile", test_authz_listfile);
     ADD("/crypto/object-set/keyval", test_keyval);
 #undef ADD
     return g_test_run();

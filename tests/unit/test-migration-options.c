@@ -179,6 +179,11 @@ static void test_defaults(void)
     g_assert_true(p->has_zero_page_detection &&
                   p->zero_page_detection == ZERO_PAGE_DETECTION_MULTIFD);
     g_assert_true(p->has_direct_io && !p->direct_io);
+    /* QEMU 9.0's compress defaults. */
+    g_assert_true(p->has_compress_level && p->compress_level == 1);
+    g_assert_true(p->has_compress_threads && p->compress_threads == 8);
+    g_assert_true(p->has_decompress_threads && p->decompress_threads == 2);
+    g_assert_true(p->has_compress_wait_thread && p->compress_wait_thread);
 }
 
 static void test_implemented_params(void)
@@ -203,6 +208,13 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_CPU_THROTTLE_INCREMENT,
         MIGRATION_PARAMETER_CPU_THROTTLE_TAILSLOW,
         MIGRATION_PARAMETER_MAX_CPU_THROTTLE,
+        MIGRATION_PARAMETER_X_VCPU_DIRTY_LIMIT_PERIOD,
+        MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
+        MIGRATION_PARAMETER_DIRECT_IO,
+        MIGRATION_PARAMETER_COMPRESS_LEVEL,
+        MIGRATION_PARAMETER_COMPRESS_THREADS,
+        MIGRATION_PARAMETER_DECOMPRESS_THREADS,
+        MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD,
     };
     int n = 0;
 
@@ -245,7 +257,8 @@ static void test_query_caps_order(void)
         g_assert_true(l->value->state == (i == MIGRATION_CAPABILITY_VALIDATE_UUID));
     }
     g_assert_cmpint(i, ==, MIGRATION_CAPABILITY__MAX);
-    g_assert_cmpint(i, ==, 23);       /* QEMU's 22, then x-verify-ram */
+    /* QEMU 9.1's 22, compress (9.0), then x-verify-ram, x-mapped-ram-restore */
+    g_assert_cmpint(i, ==, 25);
 }
 
 /* ---- Capabilities ---- */
@@ -264,6 +277,9 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_AUTO_CONVERGE,
         MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
         MIGRATION_CAPABILITY_MAPPED_RAM,
+        MIGRATION_CAPABILITY_DIRTY_LIMIT,
+        MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+        MIGRATION_CAPABILITY_COMPRESS,
     };
     int n = 0;
 
@@ -279,6 +295,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
+    /* x-mapped-ram-restore needs mapped-ram on. */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, false, NULL));
 
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         g_assert_true(set_cap(o, ok[i], true, NULL));
@@ -289,8 +310,40 @@ static void test_caps_implemented(void)
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         n += migration_cap_is_implemented(i);
     }
-    /* ok[] and the three tried above: switchover-ack, x-verify-ram, postcopy-preempt. */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 3);
+    /*
+     * ok[] and the four tried above: switchover-ack, x-verify-ram,
+     * postcopy-preempt, x-mapped-ram-restore.
+     */
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 4);
+}
+
+/*
+ * dirty-limit needs an accelerator that limits vCPUs (QEMU: KVM's dirty
+ * ring): refused with QEMU's text where the host has none, after QEMU's
+ * conflict with auto-converge; offered, it switches on.
+ */
+static void test_caps_host_dirty_limit(void)
+{
+    g_autoptr(MigrationOptions) o = migration_options_new();
+    MigrationCapabilityStatus dl = { MIGRATION_CAPABILITY_DIRTY_LIMIT, true };
+    MigrationCapabilityStatus ac = { MIGRATION_CAPABILITY_AUTO_CONVERGE, true };
+    MigrationCapabilityStatusList both_tail = { .value = &ac };
+    MigrationCapabilityStatusList both = { .next = &both_tail, .value = &dl };
+    MigrationCapabilityStatusList one = { .value = &dl };
+    const MigrationCapsHost none = { .dirty_limit = false };
+    const MigrationCapsHost offered = { .dirty_limit = true };
+    GError *err = NULL;
+
+    g_assert_false(migration_options_set_caps_on(o, &one, &none, &err));
+    assert_error(err, "dirty-limit requires KVM with accelerator property "
+                 "'dirty-ring-size' set");
+    err = NULL;
+    g_assert_false(migration_options_set_caps_on(o, &both, &none, &err));
+    assert_error(err, "dirty-limit conflicts with auto-converge either of "
+                 "then available currently");
+    g_assert_false(migrate_cap(o, MIGRATION_CAPABILITY_DIRTY_LIMIT));
+    g_assert_true(migration_options_set_caps_on(o, &one, &offered, NULL));
+    g_assert_true(migrate_cap(o, MIGRATION_CAPABILITY_DIRTY_LIMIT));
 }
 
 static void test_caps_unimplemented_refused(void)
@@ -371,6 +424,8 @@ static void test_caps_combination_rules(void)
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+    CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
+                      "'mapped-ram'", MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE);
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
                       "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND);
     CHECK_COMBINATION(o, "Multifd is not compatible with xbzrle",
@@ -391,6 +446,21 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Mapped-ram migration is incompatible with postcopy",
                       MIGRATION_CAPABILITY_MAPPED_RAM,
                       MIGRATION_CAPABILITY_POSTCOPY_RAM);
+    /* QEMU 9.0's compress refusals. */
+    CHECK_COMBINATION(o, "Multifd is not compatible with compress",
+                      MIGRATION_CAPABILITY_MULTIFD, MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Compression is not compatible with xbzrle",
+                      MIGRATION_CAPABILITY_COMPRESS, MIGRATION_CAPABILITY_XBZRLE);
+    CHECK_COMBINATION(o, "Postcopy preempt not compatible with compress",
+                      MIGRATION_CAPABILITY_POSTCOPY_RAM, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+                      MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Mapped-ram migration is incompatible with compression",
+                      MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Background-snapshot is not compatible with compress",
+                      MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT, MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
+                      "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND,
+                      MIGRATION_CAPABILITY_COMPRESS);
     CHECK_COMBINATION(o, "Background-snapshot is not compatible with "
                       "validate-uuid",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
@@ -433,6 +503,12 @@ static const RangeCase range_cases[] = {
     { "{\"cpu-throttle-increment\": 100}",
       "Parameter 'cpu_throttle_increment' expects an integer in the range of 1 "
       "to 99" },
+    { "{\"compress-level\": 10}",
+      "Parameter 'compress_level' expects a value between 0 and 9" },
+    { "{\"compress-threads\": 0}",
+      "Parameter 'compress_threads' expects a value between 1 and 255" },
+    { "{\"decompress-threads\": 0}",
+      "Parameter 'decompress_threads' expects a value between 1 and 255" },
     { "{\"multifd-channels\": 0}",
       "Parameter 'multifd_channels' expects a value between 1 and 255" },
     { "{\"multifd-zlib-level\": 10}",
@@ -496,7 +572,6 @@ static void test_params_in_range_but_unimplemented(Fixture *f, gconstpointer dat
     static const char *const cases[][2] = {
         { "{\"announce-step\": 1}", "announce-step" },
         { "{\"x-checkpoint-delay\": 1}", "x-checkpoint-delay" },
-        { "{\"direct-io\": true}", "direct-io" },
         { "{\"block-bitmap-mapping\": [{\"node-name\": \"n\", \"alias\": \"a\","
           " \"bitmaps\": []}]}", "block-bitmap-mapping" },
     };
@@ -699,9 +774,10 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
     g_assert_true(hmp_info_migrate_capabilities(&test_ctx, out, NULL));
     g_assert_true(g_str_has_prefix(out->str, "xbzrle: off\nrdma-pin-all: off\n"
                                    "auto-converge: off\nzero-blocks: off\n"
-                                   "events: on\n"));
+                                   "compress: off\nevents: on\n"));
     g_assert_true(g_str_has_suffix(out->str, "dirty-limit: off\n"
-                                   "mapped-ram: off\nx-verify-ram: off\n"));
+                                   "mapped-ram: off\nx-verify-ram: off\n"
+                                   "x-mapped-ram-restore: off\n"));
 }
 
 static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
@@ -714,6 +790,10 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
                     "announce-max: 550 ms\n"
                     "announce-rounds: 5\n"
                     "announce-step: 100 ms\n"
+                    "compress-level: 1\n"
+                    "compress-threads: 8\n"
+                    "compress-wait-thread: on\n"
+                    "decompress-threads: 2\n"
                     "throttle-trigger-threshold: 50\n"
                     "cpu-throttle-initial: 20\n"
                     "cpu-throttle-increment: 10\n"
@@ -834,6 +914,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migration-options/copy-is-deep", test_copy_is_deep);
     g_test_add_func("/migration-options/query-caps-order", test_query_caps_order);
     g_test_add_func("/migration-options/caps/implemented", test_caps_implemented);
+    g_test_add_func("/migration-options/caps/host-dirty-limit",
+                    test_caps_host_dirty_limit);
     g_test_add_func("/migration-options/caps/unimplemented-refused",
                     test_caps_unimplemented_refused);
     g_test_add_func("/migration-options/caps/all-or-nothing",

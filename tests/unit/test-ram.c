@@ -466,7 +466,8 @@ static void test_reject_flags(void)
         const char *needle;
     } cases[] = {
         { RAM_SAVE_FLAG_MULTIFD_FLUSH, "MULTIFD_FLUSH (0x200)" },
-        { RAM_SAVE_FLAG_COMPRESS_PAGE, "COMPRESS_PAGE (0x100)" },
+        /* The compress capability is off on this destination. */
+        { RAM_SAVE_FLAG_COMPRESS_PAGE, "Received an unexpected compressed page" },
         { RAM_SAVE_FLAG_HOOK, "HOOK (0x80)" },
         { RAM_SAVE_FLAG_FULL | RAM_SAVE_FLAG_PAGE, "FULL (0x01)" },
         { RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_PAGE, "Unknown combination of migration flags: 0xa" },

@@ -14,7 +14,7 @@
 #define GUARD       64
 #define FUZZ_ROUNDS 4000
 
-static const char *const variants[] = { "scalar", "avx2" };
+static const char *const variants[] = { "scalar", "avx2", "avx512bw" };
 
 /* ---- helpers ---- */
 
