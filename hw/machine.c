@@ -94,6 +94,7 @@ static bool machine_init_memory(Machine *m, const MachineConfig *cfg,
     uint64_t ram_size = cfg->ram_size;
 
     m->memory = guest_memory_new();
+    guest_memory_set_fd_source(m->memory, cfg->ram_fds);
     for (guint i = 0; i < cfg->backends->len; i++) {
         if (!memory_add_backend(m->memory, g_ptr_array_index(cfg->backends, i),
                                 errp)) {
@@ -310,6 +311,9 @@ static bool machine_init_boot(Machine *m, const MachineConfig *cfg,
             return false;
         }
         return true;
+    }
+    if (cfg->incoming && m->ram->shared) {
+        return true;    /* the memory may hold a running guest: never overwrite it */
     }
     if (!machine_load_kernel(m, cfg->kernel, errp) ||
         !machine_parse_append(cfg->append, memory_main_ram_size(m->memory),

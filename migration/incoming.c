@@ -13,6 +13,7 @@
 #include "migration/global-state.h"
 #include "migration/ram.h"
 #include "migration/ram-verify.h"
+#include "migration/cpr.h"
 #include "incoming-commands.h"
 #include "mapped-ram.h"
 #include "multifd.h"
@@ -24,6 +25,7 @@
 #include "qapi/qapi-clone.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static MigrationStatus incoming_status(MigrationIncomingState *mis)
 {
@@ -38,6 +40,7 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
     MigrationIncomingState *mis = g_new0(MigrationIncomingState, 1);
 
     mis->state = MIGRATION_STATUS_NONE;
+    mis->cpr_sock = -1;
     mis->savevm = savevm;
     mis->machine = *machine;
     mis->opts = opts;
@@ -72,6 +75,9 @@ void migration_incoming_free(MigrationIncomingState *mis)
         return;
     }
     transport_listener_free(mis->listener);
+    if (mis->cpr_sock >= 0) {
+        close(mis->cpr_sock);
+    }
     /* The load ends wherever it waits for the source, or for a channel. */
     if (mis->cancel) {
         channel_cancel_trigger(mis->cancel);
@@ -418,6 +424,9 @@ static bool incoming_accept(int fd, void *opaque)
             ram_state_set_decompress(mis->ram,
                                      migrate_cap(mis->opts, MIGRATION_CAPABILITY_COMPRESS),
                                      migrate_params(mis->opts)->decompress_threads);
+            ram_state_set_ignore(mis->ram, migrate_cap(mis->opts,
+                                                       MIGRATION_CAPABILITY_X_IGNORE_SHARED),
+                                 mis->cpr_transfer);
         }
         if (migrate_cap(mis->opts, MIGRATION_CAPABILITY_MULTIFD) &&
             !migrate_cap(mis->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
@@ -459,7 +468,8 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
                    MigrationStatus_str(incoming_status(mis)));
         return false;
     }
-    if (!mapped_ram_check_migration(mis->opts, addr, errp)) {
+    if (!mapped_ram_check_migration(mis->opts, addr, errp) ||
+        !cpr_check_incoming(mis->cpr_transfer, addr, errp)) {
         return false;
     }
     mis->exit_on_error = exit_on_error;
@@ -476,7 +486,18 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
     mis->started = true;
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_NONE,
                       MIGRATION_STATUS_SETUP);
+    /* cpr-transfer: the main listener is up, the old process may connect. */
+    if (mis->cpr_sock >= 0) {
+        close(mis->cpr_sock);
+        mis->cpr_sock = -1;
+    }
     return true;
+}
+
+void migration_incoming_set_cpr(MigrationIncomingState *mis, int cpr_sock)
+{
+    mis->cpr_transfer = true;
+    mis->cpr_sock = cpr_sock;
 }
 
 bool migration_incoming_is_loading(MigrationIncomingState *mis)

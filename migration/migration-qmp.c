@@ -10,6 +10,8 @@
 
 #include "migration/migration.h"
 #include "postcopy-source.h"
+#include "migration/cpr.h"
+#include "qapi/qapi-clone.h"
 #include "transport.h"
 #include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
@@ -67,6 +69,7 @@ bool qmp_migrate(TernContext *ctx, const char *uri,
 {
     MigrationState *s = ctx->migration->out;
     MigrationAddress *addr;
+    MigrationAddress *cpr;
 
     if (has_resume && resume) {
         error_setg(errp, "Cannot resume if there is no paused migration");
@@ -76,13 +79,18 @@ bool qmp_migrate(TernContext *ctx, const char *uri,
     if (!addr) {
         return false;
     }
+    if (!cpr_channel_find(channels, &cpr, errp)) {
+        qapi_free_MigrationAddress(addr);
+        return false;
+    }
     /* Refused: a named fd stays with the monitor, as in QEMU. */
     if (!migration_can_start(s, errp) ||
         !migration_take_named_fd(addr, monitor_cur(), errp)) {
         qapi_free_MigrationAddress(addr);
         return false;
     }
-    return migration_start(s, addr, errp);
+    return migration_start_cpr(s, addr, cpr ? QAPI_CLONE(MigrationAddress, cpr) : NULL,
+                               errp);
 }
 
 bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
@@ -113,15 +121,20 @@ bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
 }
 
 bool migration_incoming_setup(MigrationObjects *o, const char *uri,
-                              GError **errp)
+                              const MigrationAddress *channel, GError **errp)
 {
     MigrationAddress *addr;
 
-    if (g_str_equal(uri, "defer")) {
+    if (uri && g_str_equal(uri, "defer")) {
         o->in->deferred = true;
         return true;
     }
-    addr = migration_uri_parse(uri, errp);
+    if (!uri) {
+        uri = "(main channel)";
+        addr = QAPI_CLONE(MigrationAddress, channel);
+    } else {
+        addr = migration_uri_parse(uri, errp);
+    }
     /* No monitor yet: -incoming fd:NAME fails, fd:N is fine. */
     if (!addr || !migration_take_named_fd(addr, NULL, errp)) {
         qapi_free_MigrationAddress(addr);

@@ -13,6 +13,7 @@
 #include "migration/migration.h"
 #include "migration-states.h"
 #include "migration/ram.h"
+#include "migration/cpr.h"
 #include "auto-converge.h"
 #include "converge-predict.h"
 #include "background-snapshot.h"
@@ -93,6 +94,7 @@ void migration_state_free(MigrationState *s)
     g_free(s->error_desc);
     channel_cancel_unref(s->cancel);
     qapi_free_MigrationAddress(s->addr);
+    qapi_free_MigrationAddress(s->cpr_addr);
     migration_options_free(s->run_opts);
     migration_tls_free(s->tls);
     g_clear_error(&s->tls_err);
@@ -342,10 +344,49 @@ static void migration_multifd_stop(MigrationState *s, bool ok, GError **err)
     }
 }
 
+/* The source's guest stops: at the switchover, or (CPR) before setup. */
+static void migration_stop_vm(MigrationState *s)
+{
+    bql_lock();
+    s->vm_stop_time = now_ms();
+    s->downtime_phases.stop = s->vm_stop_time;
+    s->vm_old_state = s->machine.get_state(s->machine.opaque);
+    global_state_store(s->global_state, s->vm_old_state);
+    s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
+    s->downtime_phases.stopped = now_ms();
+    bql_unlock();
+}
+
+/* Every CPR mode stops the guest before the RAM section's setup: never live (QEMU). */
+static bool migration_is_cpr(MigrationState *s)
+{
+    return migrate_params(s->run_opts)->mode != MIG_MODE_NORMAL;
+}
+
+/* cpr-transfer: no page moves, so nothing needs the guest's writes logged. */
+static bool migration_is_cpr_transfer(MigrationState *s)
+{
+    return migrate_params(s->run_opts)->mode == MIG_MODE_CPR_TRANSFER;
+}
+
+/*
+ * cpr-transfer, before the main channel connects: the new process gets the
+ * RAM fds and opens its main listener while the guest still runs here.
+ */
+static bool migration_cpr_transfer(MigrationState *s, GError **errp)
+{
+    return !migration_is_cpr_transfer(s) ||
+           cpr_transfer_send(s->cpr_addr, ram_state_blocks(s->ram), s->cancel, errp);
+}
+
 static bool migration_setup(MigrationState *s, GError **errp)
 {
     SaveVMConfig cfg;
     bool ok;
+
+    if (migration_is_cpr(s)) {
+        migration_stop_vm(s);
+    }
 
     migration_savevm_config(&s->machine, s->run_opts, &cfg);
     ram_verify_start(ram_state_verify(s->ram),
@@ -355,7 +396,7 @@ static bool migration_setup(MigrationState *s, GError **errp)
     migration_rp_announce(s);
     postcopy_source_advise(s);
     /* A background snapshot tracks writes from its instant on, not dirty pages. */
-    ok = ok && (background_snapshot_enabled(s) ||
+    ok = ok && (background_snapshot_enabled(s) || migration_is_cpr_transfer(s) ||
                 s->machine.dirty_log_start(s->machine.opaque, errp)) &&
          savevm_state_setup(s->savevm, s->to_dst, errp);
     bql_unlock();
@@ -433,17 +474,11 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
  */
 static bool migration_switchover(MigrationState *s, GError **errp)
 {
-    int64_t stop_time;
     bool ok;
 
-    bql_lock();
-    stop_time = now_ms();
-    s->downtime_phases.stop = stop_time;
-    s->vm_old_state = s->machine.get_state(s->machine.opaque);
-    global_state_store(s->global_state, s->vm_old_state);
-    s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
-    s->downtime_phases.stopped = now_ms();
-    bql_unlock();
+    if (!migration_is_cpr(s)) {
+        migration_stop_vm(s);
+    }
 
     if (!migration_pause_before_switchover(s)) {
         return false;
@@ -460,7 +495,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     ok = ok && qemu_file_check_error(s->to_dst, errp);
     s->downtime_phases.ram_done = savevm_state_times(s->savevm).iterables_done_us / 1000;
     s->downtime_phases.device_done = now_ms();
-    time_set(&s->downtime, s->downtime_phases.device_done - stop_time);
+    time_set(&s->downtime, s->downtime_phases.device_done - s->vm_stop_time);
     if (!ok) {
         bql_unlock();
     }
@@ -473,7 +508,7 @@ static void migration_finish(MigrationState *s, GError *err)
     bool background = background_snapshot_enabled(s);
 
     migration_converge_stop(s);
-    if (!background) {
+    if (!background && !migration_is_cpr_transfer(s)) {
         s->machine.dirty_log_stop(s->machine.opaque);
     }
     if (!err) {
@@ -512,7 +547,8 @@ static gpointer migration_thread(gpointer opaque)
     bool bql_held;
     bool ok;
 
-    ok = migration_connect(s, &err) && migration_rp_open(s, &err) &&
+    ok = migration_cpr_transfer(s, &err) && migration_connect(s, &err) &&
+         migration_rp_open(s, &err) &&
          migration_multifd_start(s, &err);
     if (ok) {
         rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
@@ -629,19 +665,30 @@ static void migration_reset(MigrationState *s)
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
+    return migration_start_cpr(s, addr, NULL, errp);
+}
+
+bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAddress *cpr,
+                         GError **errp)
+{
     ChannelCancel *cancel = NULL;
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
-        !ram_verify_check_migration(s->opts, addr, errp) ||
         !background_snapshot_check_migration(s->opts, errp) ||
+        !ram_verify_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||
+        !cpr_check_migrate(migrate_params(s->opts)->mode, addr, cpr,
+                           ram_state_blocks(s->ram), s->opts->caps, errp) ||
         !(cancel = channel_cancel_new(errp))) {
         qapi_free_MigrationAddress(addr);
+        qapi_free_MigrationAddress(cpr);
         return false;
     }
+    qapi_free_MigrationAddress(s->cpr_addr);
+    s->cpr_addr = cpr;
     migration_reset(s);
     channel_cancel_unref(s->cancel);
     s->cancel = cancel;
@@ -665,6 +712,8 @@ bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
                            migrate_params(s->run_opts)->compress_level,
                            migrate_params(s->run_opts)->compress_threads,
                            migrate_params(s->run_opts)->compress_wait_thread);
+    ram_state_set_ignore(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED),
+                         migrate_params(s->run_opts)->mode == MIG_MODE_CPR_TRANSFER);
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
     s->start_time = now_ms();
@@ -700,10 +749,15 @@ bool migration_set_xbzrle_cache_size(MigrationState *s, uint64_t size, GError **
 void migration_savevm_config(const MigrationMachineOps *machine,
                              const MigrationOptions *opts, SaveVMConfig *cfg)
 {
+    static const char *const ignore_shared[] = { "x-ignore-shared", NULL };
+
     *cfg = (SaveVMConfig) {
         .machine_name = machine->machine_type,
         .send_configuration = true,
         .validate_uuid = migrate_cap(opts, MIGRATION_CAPABILITY_VALIDATE_UUID),
+        /* Both sides must agree on it: the block list's layout depends on it. */
+        .capabilities = migrate_cap(opts, MIGRATION_CAPABILITY_X_IGNORE_SHARED)
+                        ? ignore_shared : NULL,
     };
     cfg->has_uuid = machine->uuid(machine->opaque, cfg->uuid);
 }

@@ -37,6 +37,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_DIRTY_LIMIT] = true,
     [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
+    [MIGRATION_CAPABILITY_X_IGNORE_SHARED] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -80,8 +81,18 @@ static const CapRule cap_rules[] = {
       false, "Mapped-ram migration is incompatible with compression" },
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_POSTCOPY_RAM,
       false, "Mapped-ram migration is incompatible with postcopy" },
+    /*
+     * tern's own: checking a restore that maps the file would read all of
+     * it before the guest runs, which is what the mapping avoids.
+     */
+    { MIGRATION_CAPABILITY_X_VERIFY_RAM, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE,
+      false, "x-verify-ram is not combined with x-mapped-ram-restore: the check "
+      "would read the whole file before the guest runs" },
     { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
       true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
+    /* tern's own: mapped-ram's block headers do not mark ignored blocks yet. */
+    { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_X_IGNORE_SHARED,
+      false, "mapped-ram is not combined with x-ignore-shared by tern yet" },
 };
 
 /* What QEMU refuses together with background-snapshot, in QEMU's order. */
@@ -278,7 +289,8 @@ static bool check_vcpu_dirty_limit(const ParamCandidate *cand, GError **errp)
     return true;
 }
 
-static const char *const only_normal[] = { "normal", NULL };
+/* cpr-exec (10.2) would need the exec and an inherited CPR state: not built. */
+static const char *const mode_values[] = { "normal", "cpr-reboot", "cpr-transfer", NULL };
 /* qpl, uadk and qatzip need accelerators tern does not drive. */
 static const char *const compression_values[] = { "none", "zlib", "zstd", NULL };
 
@@ -401,7 +413,7 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " MB/s" },
     [MIGRATION_PARAMETER_MODE] = {
         .default_json = "\"normal\"", .implemented = true,
-        .accepted = only_normal, .input = MIGRATION_PARAM_INPUT_ENUM },
+        .accepted = mode_values, .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_ZERO_PAGE_DETECTION] = {
         .default_json = "\"multifd\"", .implemented = true,
         .input = MIGRATION_PARAM_INPUT_ENUM },

@@ -147,6 +147,8 @@ struct RAMState {
     RAMSyncHook *sync_hook;
     void *sync_hook_opaque;
     RAMVerify *verify;              /* owned; x-verify-ram digests of either side */
+    bool ignore_shared;             /* x-ignore-shared (ram_state_set_ignore) */
+    bool ignore_all;                /* cpr-transfer: no page moves */
 
     /* ---- source; migration thread only ---- */
     uint64_t dirty_pages;           /* bits set over all rb->bmap */

@@ -142,6 +142,23 @@ static void ram_load_advise_block(RAMState *rs, RAMBlock *rb)
     madvise(rb->host, rb->used_length, MADV_HUGEPAGE);
 }
 
+/* x-ignore-shared: `be64 gpa`, which must be where this side maps an ignored block. */
+static bool ram_load_check_gpa(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock *rb,
+                               GError **errp)
+{
+    uint64_t gpa = qemu_get_be64(f);
+
+    if (qemu_file_get_error(f)) {
+        return ram_load_stream_fail(f, pos, rb, errp);
+    }
+    if (ram_block_is_ignored(rs, rb) && gpa != rb->guest_addr) {
+        return ram_load_fail(pos, rb->idstr, errp, "Mismatched GPAs for block %s %" PRId64
+                             "!= %" PRId64, rb->idstr, (int64_t)gpa,
+                             (int64_t)rb->guest_addr);
+    }
+    return true;
+}
+
 /* MEM_SIZE: the block list, `u8 idlen ; idstr ; be64 used_length` until @total is covered. */
 static bool ram_load_block_list(RAMState *rs, QEMUFile *f, uint64_t total, GError **errp)
 {
@@ -170,6 +187,12 @@ static bool ram_load_block_list(RAMState *rs, QEMUFile *f, uint64_t total, GErro
                                  " bytes its MEM_SIZE record announced", total);
         }
         remaining -= length;
+        if (rs->ignore_shared && !ram_load_check_gpa(rs, f, pos, rb, errp)) {
+            return false;
+        }
+        if (ram_block_is_ignored(rs, rb)) {
+            continue;       /* no page comes for it */
+        }
         ram_load_advise_block(rs, rb);
         if (rs->mapped_ram && !mapped_ram_load_block(rs->mapped_ram, f, rb, pos, errp)) {
             return false;
@@ -262,6 +285,10 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
 
     if (!rb) {
         return false;
+    }
+    if (ram_block_is_ignored(rs, rb)) {
+        return ram_load_fail(pos, rb->idstr, errp, "block %s should not be migrated !",
+                             rb->idstr);
     }
     if (offset >= rb->used_length) {
         return ram_load_fail(pos, rb->idstr, errp,

@@ -114,6 +114,18 @@ void ram_state_wait_mapped_restore(RAMState *rs)
     mapped_ram_detach_wait(rs->mapped_detach);
 }
 
+void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all)
+{
+    rs->ignore_shared = ignore_shared;
+    rs->ignore_all = ignore_all;
+}
+
+/* QEMU's rule: x-ignore-shared skips shared blocks another process can reopen by path. */
+bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb)
+{
+    return rs->ignore_all || (rs->ignore_shared && rb->shared && rb->named_file);
+}
+
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
 {
     rs->load.multifd = multifd;
@@ -144,12 +156,17 @@ void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy)
     rs->load.policy = policy;
 }
 
-static uint64_t ram_total_bytes(const RAMState *rs)
+/* Bytes of every block (MEM_SIZE), or of those whose pages are sent. */
+static uint64_t ram_total_bytes(const RAMState *rs, bool with_ignored)
 {
     uint64_t total = 0;
 
     for (guint i = 0; i < rs->blocks->len; i++) {
-        total += ((RAMBlock *)g_ptr_array_index(rs->blocks, i))->used_length;
+        const RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
+
+        if (with_ignored || !ram_block_is_ignored(rs, rb)) {
+            total += rb->used_length;
+        }
     }
     return total;
 }
@@ -210,6 +227,9 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
     for (guint i = 0; i < rs->blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
 
+        if (ram_block_is_ignored(rs, rb)) {
+            continue;       /* the destination has these pages already */
+        }
         memset(rs->sync_scratch, 0, BITS_TO_LONGS(ramblock_pages(rb)) * sizeof(unsigned long));
         if (!rs->dirty.sync(rs->dirty.opaque, rb, rs->sync_scratch, errp)) {
             error_prepend(errp, "dirty bitmap sync of RAM block \"%s\": ", rb->idstr);
@@ -367,7 +387,7 @@ static void ram_save_page_mapped(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64
     bool detect = rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE;
     bool never_written = detect && ram_page_never_written(rs, rb, page);
 
-    /* A zero page's CRC is the zero CRC: no need to tell which the writer will find. */
+    /* Hashed here, as queued: a later change makes the page dirty and sent again. */
     ram_verify_page(rs->verify, rb, page,
                     never_written ? NULL : rb->host + (page << TARGET_PAGE_BITS));
     if (never_written) {
@@ -548,8 +568,10 @@ static void ram_alloc_bitmaps(RAMState *rs)
 
         g_assert(rb->used_length % TARGET_PAGE_SIZE == 0);
         rb->bmap = bitmap_new(npages);
-        bitmap_set(rb->bmap, 0, npages);
-        rs->dirty_pages += npages;
+        if (!ram_block_is_ignored(rs, rb)) {
+            bitmap_set(rb->bmap, 0, npages);
+            rs->dirty_pages += npages;
+        }
         largest = MAX(largest, npages);
     }
     rs->sync_scratch = bitmap_new(largest);
@@ -572,8 +594,8 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     rs->cursor_page = 0;
     rs->rate_period_start_us = g_get_monotonic_time();
     rs->rate_period_pages = 0;
-    total = ram_total_bytes(rs);
-    migration_stat_set(&rs->stats->total, total);
+    migration_stat_set(&rs->stats->total, ram_total_bytes(rs, false));
+    total = ram_total_bytes(rs, true);
 
     /*
      * The baseline: from here on the dirty log holds what the first pass may
@@ -592,6 +614,9 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
         qemu_put_byte(f, idlen);
         qemu_put_buffer(f, rb->idstr, idlen);
         qemu_put_be64(f, rb->used_length);
+        if (rs->ignore_shared) {
+            qemu_put_be64(f, rb->guest_addr);
+        }
         if (rs->mapped_ram && !mapped_ram_save_block(rs->mapped_ram, f, rb, errp)) {
             return false;
         }

@@ -127,10 +127,8 @@ MigrationAddress *migration_channels_parse(MigrationChannelList *channels,
     MigrationChannel *main_channel = NULL;
 
     for (MigrationChannelList *l = channels; l; l = l->next) {
-        if (l->value->channel_type != MIGRATION_CHANNEL_TYPE_MAIN) {
-            error_setg(errp, "Channel type '%s' is not supported",
-                       MigrationChannelType_str(l->value->channel_type));
-            return NULL;
+        if (l->value->channel_type == MIGRATION_CHANNEL_TYPE_CPR) {
+            continue;           /* cpr-transfer's (migration/cpr-transfer.c) */
         }
         if (main_channel) {
             error_setg(errp, "Channel list has more than one main entry");

@@ -7,6 +7,11 @@ an incoming migration, migrates over QMP while drawing a progress bar, then
 checks what arrived: the guest's memory pattern on the destination, the
 guest still running there, and the source in postmigrate.
 
+With --cpr the same guest, on memfd RAM, is restarted in place instead:
+a new tern takes it over by cpr-transfer (the RAM's fds pass over a unix
+socket, no page is copied), and the demo prints the guest's pause, from
+STOP on the old process to RESUME on the new one.
+
 With --display the guest is `draw` on a VGA (colour bands over a frame
 counter, tests/guest/draw.S): the source's screen is dumped when it stops
 for the switchover and the destination's once it has drawn on, and the
@@ -19,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,6 +68,10 @@ def options():
                    choices=["random", "zero"],
                    help="source RAM before the guest starts: random bytes from a host file "
                         "(every page carries data, default) or untouched zero pages")
+    p.add_argument("--cpr", action="store_true", default=bool(env("DEMO_CPR")),
+                   help="restart tern in place under the running guest by cpr-transfer "
+                        "(memfd RAM, nothing copied) and print the guest's pause "
+                        "(also DEMO_CPR=1; try --ram 4G)")
     p.add_argument("--display", action="store_true", default=bool(env("DEMO_DISPLAY")),
                    help="run the draw guest on a VGA and compare screendumps across the "
                         "switchover (also DEMO_DISPLAY=1)")
@@ -95,6 +105,9 @@ class Demo:
     def memory_args(self, name):
         """With random content the source's RAM is a private copy of the random
         file; the destination gets plain RAM of the same id to receive it."""
+        if self.opts.cpr:
+            return ["-object", f"memory-backend-memfd,id=mem,size={self.ram // MiB}M",
+                    "-machine", "memory-backend=mem"]
         if self.opts.content == "zero":
             return []
         size = f"{self.ram // MiB}M"
@@ -127,6 +140,8 @@ class Demo:
     def run(self):
         os.makedirs(os.path.join(self.workdir, "src"))
         os.makedirs(os.path.join(self.workdir, "dst"))
+        if self.opts.cpr:
+            return self.run_cpr()
         src = self.start_vm("src", [])
         accel = self.accel_in_use(src)
         if self.opts.display:
@@ -164,6 +179,53 @@ class Demo:
         self.wait_status(dst, "completed")
         self.summary(info)
         return self.verdict(src, dst)
+
+    def run_cpr(self):
+        """cpr-transfer: the new process waits on the cpr socket (no monitor
+        yet, so it is started on a thread), gets the memfds, then the device
+        state after migrate-incoming."""
+        src = self.start_vm("src", [])
+        src.wait_serial(b"B", timeout=120)
+        print(f"old tern: {self.opts.ram} guest on memfd RAM under {self.accel_in_use(src)}")
+        cpr_sock = os.path.join(self.workdir, "cpr.sock")
+        main_sock = os.path.join(self.workdir, "main.sock")
+        box = {}
+
+        def start_new():
+            try:
+                box["vm"] = self.start_vm("dst", [
+                    "-incoming", "defer", "-incoming",
+                    f"cpr,addr.transport=socket,addr.type=unix,addr.path={cpr_sock}"])
+            except Exception as e:      # reported below
+                box["err"] = e
+
+        thread = threading.Thread(target=start_new)
+        thread.start()
+        while not os.path.exists(cpr_sock) and thread.is_alive():
+            time.sleep(0.01)
+        main = {"transport": "socket", "type": "unix", "path": main_sock}
+        src.qmp.command("migrate-set-capabilities",
+                        capabilities=[{"capability": "events", "state": True}])
+        src.qmp.command("migrate-set-parameters", mode="cpr-transfer")
+        print("new tern started; migrate with a cpr channel: the memfds go by SCM_RIGHTS")
+        src.qmp.command("migrate", channels=[
+            {"channel-type": "main", "addr": main},
+            {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix",
+                                             "path": cpr_sock}}])
+        thread.join()
+        if "err" in box:
+            raise box["err"]
+        dst = box["vm"]
+        dst.qmp.command("migrate-incoming", channels=[{"channel-type": "main", "addr": main}])
+        info = self.wait_status(src, "completed")
+        self.wait_status(dst, "completed")
+        stop = src.qmp.wait_event("STOP")
+        resume = dst.qmp.wait_event("RESUME")
+        pause = (ternvm.event_time(resume) - ternvm.event_time(stop)) * 1000
+        self.summary(info)
+        print(f"    {'guest pause':<12} {pause:.1f} ms (STOP on the old tern to RESUME "
+              f"on the new one)")
+        return self.verdict(src, dst, cpr_pages=info["ram"].get("normal", 0))
 
     def pictures_dir(self):
         """Where --display keeps its screendumps (the run's files go away)."""
@@ -240,10 +302,13 @@ class Demo:
         for k, v in rows:
             print(f"    {k:<12} {v}")
 
-    def verdict(self, src, dst):
+    def verdict(self, src, dst, cpr_pages=None):
         checks = []
         status = src.qmp.command("query-status")["status"]
         checks.append(("source is in postmigrate", status == "postmigrate", status))
+        if cpr_pages is not None:
+            checks.append(("no page of RAM was copied", cpr_pages == 0,
+                           f"{cpr_pages} pages sent"))
         if self.opts.display:
             checks += display_demo.checks(self.src_dump, dst, self.pictures_dir())
             return self.report(checks)
@@ -273,7 +338,8 @@ class Demo:
         for what, ok, detail in checks:
             print(f"    [{'ok' if ok else 'FAIL'}] {what} ({detail})")
         ok = all(c[1] for c in checks)
-        print("\nPASS: the guest moved live and kept running." if ok else "\nFAIL")
+        moved = "was taken over in place" if self.opts.cpr else "moved live"
+        print(f"\nPASS: the guest {moved} and kept running." if ok else "\nFAIL")
         return ok
 
     def first_bytes(self, vm):

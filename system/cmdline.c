@@ -75,6 +75,8 @@ void tern_options_free(TernOptions *opts)
     g_ptr_array_free(opts->objects, TRUE);
     g_free(opts->qtest);
     g_free(opts->incoming);
+    qapi_free_MigrationAddress(opts->incoming_main);
+    qapi_free_MigrationAddress(opts->incoming_cpr);
     g_free(opts->name);
     g_free(opts);
 }
@@ -477,10 +479,106 @@ static bool opt_qtest(TernOptions *o, const char *arg, GError **errp)
     return true;
 }
 
+/* QEMU's rule: "defer", or a URI (letters, then ':'); anything else is a channel. */
+static bool incoming_is_uri(const char *arg)
+{
+    const char *p = arg;
+
+    while (g_ascii_isalpha(*p)) {
+        p++;
+    }
+    return g_str_equal(arg, "defer") || (p > arg && *p == ':');
+}
+
+/* Dotted keys ("cpr,addr.type=unix,...") as the JSON object they spell. */
+static JsonNode *incoming_keyval_to_json(GHashTable *kv)
+{
+    g_autoptr(JsonObject) root = json_object_new();
+    GHashTableIter it;
+    gpointer key, value;
+    JsonNode *node;
+
+    g_hash_table_iter_init(&it, kv);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        g_auto(GStrv) parts = g_strsplit(key, ".", -1);
+        JsonObject *obj = root;
+
+        for (int i = 0; obj && parts[i + 1]; i++) {
+            JsonNode *member;
+
+            if (!json_object_has_member(obj, parts[i])) {
+                json_object_set_object_member(obj, parts[i], json_object_new());
+            }
+            member = json_object_get_member(obj, parts[i]);
+            /* "a=1,a.b=2": the key stays a string, which the visitor refuses. */
+            obj = JSON_NODE_HOLDS_OBJECT(member) ? json_node_get_object(member) : NULL;
+        }
+        if (obj) {
+            json_object_set_string_member(obj, parts[g_strv_length(parts) - 1], value);
+        }
+    }
+    node = json_node_new(JSON_NODE_OBJECT);
+    json_node_set_object(node, root);
+    return node;
+}
+
+/* A MigrationChannel, in JSON or dotted keys (QEMU 10's -incoming). */
+static MigrationChannel *incoming_parse_channel(const char *arg, GError **errp)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GHashTable) kv = NULL;
+    g_autoptr(JsonNode) node = NULL;
+    MigrationChannel *ch = NULL;
+
+    if (arg[0] == '{') {
+        if (!json_parser_load_from_data(parser, arg, -1, errp)) {
+            return NULL;
+        }
+        node = json_node_copy(json_parser_get_root(parser));
+    } else {
+        kv = qemu_opts_parse(arg, "channel-type", errp);
+        if (!kv) {
+            return NULL;
+        }
+        node = incoming_keyval_to_json(kv);
+    }
+    visit_MigrationChannel_from_json(node, &ch, errp);
+    return ch;
+}
+
+/* Repeatable: one main channel (URI, defer or channel) and one cpr channel. */
 static bool opt_incoming(TernOptions *o, const char *arg, GError **errp)
 {
-    g_free(o->incoming);
-    o->incoming = g_strdup(arg);
+    g_autoptr(MigrationChannel) ch = NULL;
+    MigrationAddress **slot;
+
+    if (incoming_is_uri(arg)) {
+        if (o->incoming || o->incoming_main) {
+            error_setg(errp, "only one main incoming channel may be given");
+            return false;
+        }
+        o->incoming = g_strdup(arg);
+        return true;
+    }
+    ch = incoming_parse_channel(arg, errp);
+    if (!ch) {
+        return false;
+    }
+    if (ch->channel_type == MIGRATION_CHANNEL_TYPE_CPR) {
+        slot = &o->incoming_cpr;
+    } else {
+        slot = &o->incoming_main;
+        if (o->incoming) {
+            error_setg(errp, "only one main incoming channel may be given");
+            return false;
+        }
+    }
+    if (*slot) {
+        error_setg(errp, "only one %s incoming channel may be given",
+                   MigrationChannelType_str(ch->channel_type));
+        return false;
+    }
+    *slot = g_steal_pointer(&ch->addr);
     return true;
 }
 
@@ -529,7 +627,9 @@ static const CmdlineOption options[] = {
     { "qmp", true, opt_qmp, "-qmp SPEC         QMP monitor on a chardev spec" },
     { "monitor", true, opt_monitor, "-monitor SPEC     HMP monitor on a chardev spec" },
     { "qtest", true, opt_qtest, "-qtest SPEC       qtest protocol on a chardev spec" },
-    { "incoming", true, opt_incoming, "-incoming URI|defer  wait for an incoming migration" },
+    { "incoming", true, opt_incoming, "-incoming URI|defer|CHANNEL  wait for an incoming migration; repeatable: a main "
+      "channel and a cpr channel (JSON or dotted keys, e.g. "
+      "cpr,addr.transport=socket,addr.type=unix,addr.path=P)" },
     { "version", false, opt_version, "-version" },
     { "help", false, opt_help, "-help" },
     { "h", false, opt_help, NULL },

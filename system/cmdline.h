@@ -47,6 +47,9 @@ typedef struct TernOptions {
     GPtrArray *objects;         /* CmdlineObject*, in order */
     char *qtest;                /* -qtest spec, or NULL */
     char *incoming;             /* -incoming URI or "defer", or NULL */
+    /* -incoming in the channel form (JSON or dotted keys): main, and cpr. */
+    MigrationAddress *incoming_main;
+    MigrationAddress *incoming_cpr;
     char *name;                 /* -name, or NULL */
     guint8 uuid[16];
     bool has_uuid;

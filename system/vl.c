@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assembly.h"
 #include "chardev/char-backend.h"
@@ -18,6 +19,8 @@
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
+#include "migration/cpr.h"
+#include "migration/migration.h"
 #include "migration/misc.h"
 #include "migration/snapshots.h"
 #include "qtest.h"
@@ -129,13 +132,22 @@ static bool start_qtest(const TernOptions *o, Machine *m, QTestServer **out,
     return true;
 }
 
-/* Decide the initial run state (QEMU's autostart rules). */
-static bool start_vm(const TernOptions *o, TernContext *ctx, GError **errp)
+/*
+ * Decide the initial run state (QEMU's autostart rules).  cpr-transfer: the
+ * incoming migration takes the cpr channel @cpr_sock (-1: none), which it
+ * closes once the main listener is up.
+ */
+static bool start_vm(const TernOptions *o, TernContext *ctx, int cpr_sock,
+                     GError **errp)
 {
-    if (o->incoming) {
+    if (o->incoming || o->incoming_main) {
         runstate_set(ctx->vm, RUN_STATE_INMIGRATE);
         runstate_set_autostart(ctx->vm, !o->start_stopped);
-        return migration_incoming_setup(ctx->migration, o->incoming, errp);
+        if (cpr_sock >= 0) {
+            migration_incoming_set_cpr(ctx->migration->in, cpr_sock);
+        }
+        return migration_incoming_setup(ctx->migration, o->incoming,
+                                        o->incoming_main, errp);
     }
     if (!o->start_stopped) {
         vm_start(ctx->vm);
@@ -143,14 +155,52 @@ static bool start_vm(const TernOptions *o, TernContext *ctx, GError **errp)
     return true;
 }
 
+static int cpr_take_ram_fd(void *opaque, const char *id)
+{
+    return cpr_state_take_fd(opaque, id, 0);
+}
+
+/*
+ * cpr-transfer's new process: before anything else (no monitor, default
+ * signal handling so that a kill ends the wait), take the old process's
+ * CPR state from the cpr channel.  Returns the channel's socket, or -1.
+ */
+static int cpr_receive(TernOptions *o, CprState **state, GError **errp)
+{
+    int sock;
+
+    if (!o->incoming && !o->incoming_main) {
+        error_setg(errp, "-incoming: a cpr channel needs a main channel (or defer) too");
+        return -1;
+    }
+    sock = cpr_transfer_receive(o->incoming_cpr, state, errp);
+    if (sock < 0) {
+        error_prepend(errp, "-incoming cpr: ");
+    }
+    return sock;
+}
+
 static int tern_run(TernOptions *o)
 {
     g_autoptr(QmpCommandList) cmds = qmp_command_list_new();
     TernContext ctx = { 0 };
     g_autoptr(GError) err = NULL;
+    g_autoptr(CprState) cpr = NULL;
+    MemoryFdSource cpr_fds = { cpr_take_ram_fd, NULL };
     QTestServer *qtest = NULL;
     int status = EXIT_FAILURE;
+    int cpr_sock = -1;
 
+    if (o->incoming_cpr) {
+        cpr_sock = cpr_receive(o, &cpr, &err);
+        if (cpr_sock < 0) {
+            error_report_err(g_steal_pointer(&err));
+            return EXIT_FAILURE;
+        }
+        cpr_fds.opaque = cpr;
+        o->machine->ram_fds = &cpr_fds;
+    }
+    o->machine->incoming = o->incoming || o->incoming_main;
     assembly_init_vm(&ctx);
     signal(SIGPIPE, SIG_IGN);
     /* A file size limit fails the write (EFBIG) that meets it, not the process. */
@@ -182,15 +232,24 @@ static int tern_run(TernOptions *o)
     }
     if (!assembly_build(&ctx, o->machine, &err) ||
         !(ctx.migration->snapshots = snapshots_new(ctx.vm, o->snapshot_dir)) ||
-        !start_qtest(o, ctx.machine, &qtest, &err) ||
-        !start_vm(o, &ctx, &err)) {
+        (cpr && !cpr_check_incoming_memory(cpr, ram_block_list(ctx.machine->memory),
+                                           &err)) ||
+        !start_qtest(o, ctx.machine, &qtest, &err)) {
         goto out;
     }
+    if (!start_vm(o, &ctx, cpr_sock, &err)) {
+        cpr_sock = -1;          /* taken */
+        goto out;
+    }
+    cpr_sock = -1;
     status = main_loop_run();
 
 out:
     if (err) {
         error_report_err(g_steal_pointer(&err));
+    }
+    if (cpr_sock >= 0) {
+        close(cpr_sock);        /* the old process's migration fails: its guest runs on */
     }
     /* As QEMU at exit: the vCPUs stop without a STOP event. */
     qtest_server_free(qtest);

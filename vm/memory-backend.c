@@ -141,8 +141,33 @@ static int memory_open_file(const MemoryBackendConfig *cfg, GError **errp)
     return fd;
 }
 
+/* A memfd for @rb: the one the old process passed (CPR), or a new one. */
+static bool memory_memfd_open(RAMBlock *rb, int inherited, GError **errp)
+{
+    struct stat st;
+
+    if (inherited < 0) {
+        rb->fd = memfd_create(rb->idstr, MFD_CLOEXEC);
+        if (rb->fd < 0 || ftruncate(rb->fd, rb->used_length) < 0) {
+            error_setg_errno(errp, errno, "cannot create memfd for '%s'",
+                             rb->idstr);
+            return false;
+        }
+        return true;
+    }
+    rb->fd = inherited;
+    if (fstat(rb->fd, &st) < 0 || (uint64_t)st.st_size < rb->used_length) {
+        error_setg(errp, "CPR: the fd passed for RAM block '%s' holds %"
+                   G_GINT64_FORMAT " bytes, less than its %" G_GUINT64_FORMAT,
+                   rb->idstr, (gint64)st.st_size, rb->used_length);
+        return false;
+    }
+    return true;
+}
+
 bool memory_backing_create(RAMBlock *rb, MemoryBackendKind kind, bool share,
-                           const char *mem_path, bool prealloc, GError **errp)
+                           const char *mem_path, bool prealloc, int inherited,
+                           GError **errp)
 {
     MemoryBackendConfig file_cfg = {
         .mem_path = (char *)mem_path, .size = rb->used_length,
@@ -154,13 +179,20 @@ bool memory_backing_create(RAMBlock *rb, MemoryBackendKind kind, bool share,
     rb->page_size = sysconf(_SC_PAGESIZE);
     switch (kind) {
     case MEMORY_BACKEND_RAM:
-        flags |= MAP_ANONYMOUS;
+        /*
+         * Shared RAM is a memfd, as in QEMU 10: another process (CPR) can
+         * map it.  Private RAM stays anonymous.
+         */
+        if (share) {
+            if (!memory_memfd_open(rb, inherited, errp)) {
+                return false;
+            }
+        } else {
+            flags |= MAP_ANONYMOUS;
+        }
         break;
     case MEMORY_BACKEND_MEMFD:
-        rb->fd = memfd_create(rb->idstr, MFD_CLOEXEC);
-        if (rb->fd < 0 || ftruncate(rb->fd, rb->used_length) < 0) {
-            error_setg_errno(errp, errno, "cannot create memfd for '%s'",
-                             rb->idstr);
+        if (!memory_memfd_open(rb, inherited, errp)) {
             return false;
         }
         break;
@@ -196,7 +228,8 @@ bool memory_backing_create(RAMBlock *rb, MemoryBackendKind kind, bool share,
     }
     rb->host = host;
     rb->shared = share;
-    if (prealloc) {
+    rb->named_file = kind == MEMORY_BACKEND_FILE;
+    if (prealloc && inherited < 0) {
         memory_prealloc(rb->host, rb->used_length, rb->page_size);
     }
     return true;

@@ -7,9 +7,15 @@
 
 #include "sysemu/memory.h"
 
-/* mmap @rb->used_length bytes for @rb (sets host, fd, page_size, shared). */
+/*
+ * mmap @rb->used_length bytes for @rb (sets host, fd, page_size, shared).
+ * @inherited >= 0: a memfd or shared RAM block maps that fd (taken over,
+ * even on failure) instead of fresh memory, and is not preallocated: the
+ * old process's guest may still be writing it.
+ */
 bool memory_backing_create(RAMBlock *rb, MemoryBackendKind kind, bool share,
-                           const char *mem_path, bool prealloc, GError **errp);
+                           const char *mem_path, bool prealloc, int inherited,
+                           GError **errp);
 void memory_backing_destroy(RAMBlock *rb);
 
 #endif

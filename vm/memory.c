@@ -29,6 +29,7 @@ struct GuestMemory {
     const AccelOps *accel_ops;
     AccelState *accel;
     VM *vm;                     /* whose vCPUs a collect parks, or NULL */
+    const MemoryFdSource *fd_source;    /* CPR: inherited memory, or NULL */
     bool barrier_force_pause;   /* tests: collect with the vCPUs parked */
 };
 
@@ -58,6 +59,30 @@ GuestMemory *guest_memory_new(void)
     gm->blocks = g_ptr_array_new_with_free_func((GDestroyNotify)ram_block_free);
     gm->mapped = g_ptr_array_new();
     return gm;
+}
+
+void guest_memory_set_fd_source(GuestMemory *gm, const MemoryFdSource *src)
+{
+    gm->fd_source = src;
+}
+
+/* The inherited fd of a block that takes one, -1 if it creates its memory. */
+static bool memory_take_inherited_fd(GuestMemory *gm, const char *id,
+                                     MemoryBackendKind kind, bool share,
+                                     int *fd, GError **errp)
+{
+    *fd = -1;
+    if (!gm->fd_source ||
+        !(kind == MEMORY_BACKEND_MEMFD || (kind == MEMORY_BACKEND_RAM && share))) {
+        return true;
+    }
+    *fd = gm->fd_source->take(gm->fd_source->opaque, id);
+    if (*fd < 0) {
+        error_setg(errp, "CPR: no fd arrived for RAM block '%s'; tern does not "
+                   "replace the guest's memory with an empty one", id);
+        return false;
+    }
+    return true;
 }
 
 void guest_memory_free(GuestMemory *gm)
@@ -103,6 +128,7 @@ static RAMBlock *memory_add_block(GuestMemory *gm, const char *id,
                                   bool prealloc, GError **errp)
 {
     RAMBlock *rb;
+    int fd;
 
     if (ram_block_by_id(gm, id)) {
         error_setg(errp, "RAM block '%s' already exists", id);
@@ -114,11 +140,14 @@ static RAMBlock *memory_add_block(GuestMemory *gm, const char *id,
                    TARGET_PAGE_SIZE);
         return NULL;
     }
+    if (!memory_take_inherited_fd(gm, id, kind, share, &fd, errp)) {
+        return NULL;
+    }
     rb = g_new0(RAMBlock, 1);
     rb->idstr = g_strdup(id);
     rb->used_length = size;
     rb->guest_addr = RAM_ADDR_INVALID;
-    if (!memory_backing_create(rb, kind, share, mem_path, prealloc, errp)) {
+    if (!memory_backing_create(rb, kind, share, mem_path, prealloc, fd, errp)) {
         error_prepend(errp, "memory backend '%s': ", id);
         ram_block_free(rb);
         return NULL;

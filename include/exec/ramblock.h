@@ -23,6 +23,9 @@ typedef struct RAMBlock {
     size_t page_size;           /* host page size backing it */
     int fd;                     /* memfd / file backing, or -1 */
     bool shared;                /* MAP_SHARED */
+    /* Backed by a file named by a path (memory-backend-file): another
+     * process can open it again, so x-ignore-shared may skip it. */
+    bool named_file;
 
     /*
      * Dirty log: one bit per target page, set (atomically) by every writer

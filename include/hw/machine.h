@@ -41,6 +41,13 @@ typedef struct MachineConfig {
     uint64_t vga_vram_mb;       /* -device VGA: video memory; 0: no display */
     /* Not from the command line: set by the assembly (system/assembly.c). */
     DeviceBlocker blocker;      /* how devices ask for migration blockers */
+    /*
+     * -incoming: the guest will arrive.  When main RAM is shared memory it
+     * may hold the guest already (x-ignore-shared, CPR), so -kernel and its
+     * parameters are not written into it.
+     */
+    bool incoming;
+    const MemoryFdSource *ram_fds;  /* CPR: the old process's memfds, or NULL */
 } MachineConfig;
 
 MachineConfig *machine_config_new(void);

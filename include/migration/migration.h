@@ -44,6 +44,7 @@ typedef struct MigrationState {
     MigrationOptions *opts;             /* the process's settings (caps cannot change while running) */
     MigrationOptions *run_opts;         /* snapshot taken at migrate, for the thread */
     MigrationAddress *addr;             /* where to */
+    MigrationAddress *cpr_addr;         /* cpr-transfer's cpr channel, or NULL */
     SaveVMState *savevm;                /* sections to send (owned by MigrationObjects) */
     MigrationMachineOps machine;        /* the VM it moves: run state, dirty log, identity */
     ObjectSet *objects;                 /* where tls-creds is looked up (BQL), or NULL */
@@ -96,6 +97,7 @@ typedef struct MigrationState {
     GPtrArray *blockers;
 
     RunState vm_old_state;              /* before switchover stopped the VM (thread only) */
+    int64_t vm_stop_time;               /* thread only: when it stopped the VM (ms) */
     struct MigrationConverge *converge; /* thread only: auto-converge, on its stack */
     struct MigrationPredict *predict;   /* the prediction (converge-predict.h), its own lock */
     DowntimePhases downtime_phases;     /* the thread's marks, read once completed */
@@ -108,6 +110,8 @@ typedef struct MigrationIncomingState {
     bool deferred;                      /* -incoming defer */
     bool started;                       /* migrate-incoming / -incoming URI used */
     bool exit_on_error;
+    bool cpr_transfer;                  /* the CPR state came: RAM is ours already */
+    int cpr_sock;                       /* its cpr channel, closed once main listens; or -1 */
     SaveVMState *savevm;
     MigrationMachineOps machine;        /* the VM it loads into: run state, identity */
     MigrationOptions *opts;             /* the destination's own settings */
@@ -179,6 +183,9 @@ bool migration_can_start(MigrationState *s, GError **errp);
  * ownership of @addr.
  */
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp);
+/* The same with cpr-transfer's cpr channel @cpr (NULL: none; taken too). */
+bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAddress *cpr,
+                         GError **errp);
 void migration_cancel(MigrationState *s);
 bool migration_continue(MigrationState *s, MigrationStatus expected, GError **errp);
 /* Record the first error of the migration (any thread). */
@@ -217,6 +224,13 @@ void migration_incoming_free(MigrationIncomingState *mis);
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
                               bool exit_on_error, GError **errp);
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);
+/*
+ * cpr-transfer (before the incoming migration starts): the CPR state came
+ * on @cpr_sock, taken here: RAM holds the guest already (every block is
+ * skipped) and the socket is closed once the main listener is up, which
+ * lets the old process connect.
+ */
+void migration_incoming_set_cpr(MigrationIncomingState *mis, int cpr_sock);
 /*
  * Is a stream being loaded (the incoming thread runs)?  BQL held: the
  * load enters and leaves this state under the BQL, so a caller that holds

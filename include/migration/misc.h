@@ -63,11 +63,12 @@ void migration_objects_stop(MigrationObjects *o);
 void migration_objects_free(MigrationObjects *o);
 
 /*
- * -incoming URI|defer: listen now, or wait for migrate-incoming.  There is
+ * -incoming URI|defer, or the main channel in the channel form (@uri NULL,
+ * @channel copied): listen now, or wait for migrate-incoming.  There is
  * no monitor yet, so fd:NAME is an error (fd:N is fine).  BQL held.
  */
 bool migration_incoming_setup(MigrationObjects *o, const char *uri,
-                              GError **errp);
+                              const MigrationAddress *channel, GError **errp);
 
 /*
  * Does a running migration with the dirty-limit capability own the vCPUs'

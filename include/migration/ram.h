@@ -136,6 +136,18 @@ void ram_state_set_mapped_ram(RAMState *rs, MappedRam *mapped_ram);
  */
 void ram_state_wait_mapped_restore(RAMState *rs);
 
+/*
+ * Which blocks the RAM section skips, before a migration or a load starts
+ * (no thread runs): with @ignore_shared (x-ignore-shared) the shared file
+ * blocks, and the block list carries every block's guest-physical
+ * address; with @ignore_all (cpr-transfer) every block.  An ignored
+ * block is listed, but none of its pages is sent or accepted.
+ */
+void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all);
+
+/* Does the RAM section skip @rb's pages (see ram_state_set_ignore)? */
+bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb);
+
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 

@@ -58,6 +58,25 @@ typedef struct GuestMemory GuestMemory;
 /* An empty block list (start-up, main thread). */
 GuestMemory *guest_memory_new(void);
 
+/*
+ * Where shared blocks get their memory when another process already holds
+ * it (CPR, include/migration/cpr.h): @take returns the fd for block @id
+ * (the caller owns it), or -1 when none came.
+ */
+typedef struct MemoryFdSource {
+    int (*take)(void *opaque, const char *id);
+    void *opaque;
+} MemoryFdSource;
+
+/*
+ * From now on, every memfd block and every memory-backend-ram,share=on
+ * block of @gm maps the fd @src gives for its id, and one that gets none
+ * fails (tern's choice where QEMU makes an empty memfd: the guest's memory
+ * would be lost).  Before any block is added; @src must outlive @gm's
+ * start-up.  NULL: blocks create their own memory (the default).
+ */
+void guest_memory_set_fd_source(GuestMemory *gm, const MemoryFdSource *src);
+
 /* Unmap and free every block, then @gm; NULL-safe (shut-down and tests). */
 void guest_memory_free(GuestMemory *gm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GuestMemory, guest_memory_free)

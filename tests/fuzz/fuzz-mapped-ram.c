@@ -4,12 +4,11 @@
  * from the stream, the bitmap and the present pages by offset from the
  * file, then the stream's position moved past the page region.  The input
  * is the whole file, the header at its start, for a 16 KiB block
- * "pc.ram"; the file is a memfd, as seekable as a migration file.  Default
- * options: the pages are read on this thread (no multifd workers, no
- * direct-io, no mapped restore).
+ * "pc.ram"; the file is a memfd, as seekable as a migration file.
  */
 #include "mapped-ram.h"
 #include "migration-fakes.h"
+#include "migration/options.h"
 #include "migration/qemu-file.h"
 
 #include <glib.h>
@@ -25,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Built on the first input and kept: the target runs inputs one at a time. */
 typedef struct FuzzMappedRam {
+    MigrationOptions *opts;         /* defaults: one reader, pages read in */
     RAMBlock *rb;
-    MigrationOptions *opts;
     int memfd;
 } FuzzMappedRam;
 
@@ -38,6 +37,7 @@ static FuzzMappedRam *fuzz_mapped_ram_get(void)
         return fm;
     }
     fm = g_new0(FuzzMappedRam, 1);
+    fm->opts = migration_options_new();
     fm->rb = g_new0(RAMBlock, 1);
     fm->rb->idstr = g_strdup("pc.ram");
     fm->rb->used_length = FUZZ_MAPPED_RAM_BLOCK;
@@ -45,7 +45,6 @@ static FuzzMappedRam *fuzz_mapped_ram_get(void)
     fm->rb->fd = -1;
     fm->rb->host = mmap(NULL, FUZZ_MAPPED_RAM_BLOCK, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    fm->opts = migration_options_new();
     fm->memfd = memfd_create("fuzz-mapped-ram", MFD_CLOEXEC);
     if (fm->rb->host == MAP_FAILED || fm->memfd < 0) {
         perror("fuzz-mapped-ram");
@@ -74,7 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     m = mapped_ram_new(fm->memfd, fm->opts, false, &err);
     if (!m) {
-        fprintf(stderr, "fuzz-mapped-ram: %s\n", err->message);
         abort();
     }
     if (mapped_ram_load_block(m, f, fm->rb, 0, &err)) {

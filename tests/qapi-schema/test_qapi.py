@@ -142,7 +142,7 @@ class MainSchemaTest(unittest.TestCase):
         self.assertEqual({b.name: b.type.name for b in addr.branches},
                          {'socket': 'SocketAddress', 'exec': 'MigrationExecCommand',
                           'rdma': 'InetSocketAddress', 'file': 'FileMigrationArgs'})
-        self.assertEqual(self.enum('MigrationChannelType'), ['main'])
+        self.assertEqual(self.enum('MigrationChannelType'), ['main', 'cpr'])
 
     def test_migration_options_commands(self):
         cmds = {c.name: c for c in self.schema.commands()}

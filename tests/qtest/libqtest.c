@@ -30,6 +30,8 @@ struct QTestState {
     char *qmp_path;
 
     int qmp_fd;
+    int listen_fd;              /* QMP's listener until tern connects (defer_qmp), or -1 */
+    bool negotiate;             /* for the deferred handshake */
     GString *rbuf;              /* bytes read, not yet a full line */
     GQueue *events;             /* JsonNode*, oldest first */
     JsonNode *greeting;
@@ -531,7 +533,7 @@ static QTestState *qtest_state_new(void)
 {
     QTestState *s = g_new0(QTestState, 1);
 
-    s->qmp_fd = s->stdin_fd = s->stdout_fd = s->pidfd = -1;
+    s->qmp_fd = s->stdin_fd = s->stdout_fd = s->pidfd = s->listen_fd = -1;
     s->rbuf = g_string_new(NULL);
     s->events = g_queue_new();
     return s;
@@ -582,10 +584,21 @@ QTestState *qtest_init_opts(const char *extra_args, const QTestOptions *opts)
         s->stdout_buf = g_string_new(NULL);
     }
 
-    s->qmp_fd = qtest_accept(s, listen_fd);
-    close(listen_fd);
-    qtest_handshake(s, !opts->no_negotiation);
+    s->listen_fd = listen_fd;
+    s->negotiate = !opts->no_negotiation;
+    if (!opts->defer_qmp) {
+        qtest_qmp_accept(s);
+    }
     return s;
+}
+
+void qtest_qmp_accept(QTestState *s)
+{
+    g_assert_cmpint(s->listen_fd, >=, 0);
+    s->qmp_fd = qtest_accept(s, s->listen_fd);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    qtest_handshake(s, s->negotiate);
 }
 
 QTestState *qtest_init(const char *extra_args)
@@ -709,13 +722,18 @@ void qtest_quit(QTestState *s)
     if (s->qmp_fd >= 0) {
         close(s->qmp_fd);
     }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+    }
     if (s->stdin_fd >= 0) {
         close(s->stdin_fd);
         close(s->stdout_fd);
         g_string_free(s->stdout_buf, TRUE);
     }
     if (s->pid) {
-        if (!qtest_reap(s, 0)) {
+        /* After qtest_kill(), let that signal land: a SIGTERM racing it
+         * would make its death look like a crash. */
+        if (!qtest_reap(s, s->killed ? 10000 : 0)) {
             s->killed = SIGTERM;
             kill(s->pid, SIGTERM);
             if (!qtest_reap(s, 10000)) {

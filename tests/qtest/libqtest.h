@@ -35,6 +35,11 @@ typedef struct QTestOptions {
     bool no_negotiation;
     /* Connect tern's stdin/stdout to pipes (for "-monitor stdio"). */
     bool stdio_pipes;
+    /*
+     * Return before tern connects to QMP (a cpr-transfer destination has
+     * no monitor until the source migrates); qtest_qmp_accept() waits.
+     */
+    bool defer_qmp;
 } QTestOptions;
 
 /*
@@ -43,6 +48,9 @@ typedef struct QTestOptions {
  */
 QTestState *qtest_init(const char *extra_args);
 QTestState *qtest_init_opts(const char *extra_args, const QTestOptions *opts);
+
+/* defer_qmp: wait for tern's QMP connection now, greet and negotiate. */
+void qtest_qmp_accept(QTestState *s);
 
 /*
  * A further QMP client of @s's tern, on a unix socket it serves (its

@@ -89,10 +89,21 @@ static QTestState *migrate_start_side(MigTest *t, const MigrateStart *args,
                           t->end_address, serial, qarg,
                           !incoming && args->src_stopped ? "-S" : "",
                           inc ? inc : "", opts ? opts : "");
+    if (incoming && args->dst_deferred_connect) {
+        *proto = NULL;
+        return qtest_init_opts(cmd, &(QTestOptions){ .defer_qmp = true });
+    }
     s = qtest_init(cmd);
     *proto = qtest_proto_connect(qsock);
     migrate_set_capability(s, "events", true);
     return s;
+}
+
+void migrate_attach_destination(MigTest *t)
+{
+    qtest_qmp_accept(t->to);
+    t->qto = qtest_proto_connect(t->dst_qsock);
+    /* No events capability: the load may run already, which freezes capabilities. */
 }
 
 void migrate_start_destination(MigTest *t, const MigrateStart *args)
@@ -111,6 +122,8 @@ void migrate_start_destination(MigTest *t, const MigrateStart *args)
     g_free(t->dst_serial);
     t->dst_serial = migrate_test_path(t, serial_name);
     qsock = migrate_test_path(t, qsock_name);
+    g_free(t->dst_qsock);
+    t->dst_qsock = g_strdup(qsock);
     t->to = migrate_start_side(t, args, t->dst_serial, qsock,
                                args->incoming ? args->incoming : "defer",
                                args->dst_ram_mib ? args->dst_ram_mib
@@ -174,6 +187,7 @@ void migrate_test_free(MigTest *t)
     g_free(t->dir);
     g_free(t->src_serial);
     g_free(t->dst_serial);
+    g_free(t->dst_qsock);
     g_free(t);
 }
 

@@ -26,6 +26,12 @@ typedef struct MigrateStart {
     const char *dst_opts;
     bool only_source;           /* start no destination */
     bool src_stopped;           /* start the source with -S */
+    /*
+     * Start the destination without waiting for its QMP and qtest (a
+     * cpr-transfer destination has none until the source migrates);
+     * migrate_attach_destination() connects them.
+     */
+    bool dst_deferred_connect;
 } MigrateStart;
 
 /* One test's processes and files. */
@@ -42,6 +48,7 @@ typedef struct MigTest {
     uint64_t ram_mib;
     const char *accel;
     unsigned dst_generation;    /* destinations started so far */
+    char *dst_qsock;            /* the destination's qtest socket, until attached */
 
     /* What migrate_prepare_for_testdev() put in the source's testdev. */
     bool testdev_set;
@@ -63,6 +70,12 @@ MigTest *migrate_start(const MigrateStart *args);
 /* Start a (new) destination, replacing t->to (the old one must be gone or
  * is quit).  @incoming and @opts as in MigrateStart. */
 void migrate_start_destination(MigTest *t, const MigrateStart *args);
+
+/*
+ * dst_deferred_connect: connect QMP and qtest to the destination now
+ * (without the events capability, which a running load would refuse).
+ */
+void migrate_attach_destination(MigTest *t);
 
 /* Quit what is still running, remove the test's files, free @t. */
 void migrate_test_free(MigTest *t);

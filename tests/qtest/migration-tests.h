@@ -58,5 +58,7 @@ void migration_register_savevm_tests(void);
 void migration_register_savevm_kvm_tests(void);
 /* Capability compress live over unix (wait, nowait) and tcp, and a destination without it. */
 void migration_register_compress_tests(void);
+/* x-ignore-shared and the CPR modes (cpr-reboot, cpr-transfer). */
+void migration_register_cpr_tests(void);
 
 #endif

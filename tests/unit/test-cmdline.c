@@ -93,6 +93,35 @@ static void test_misc(void)
     g_assert_cmpstr(o->incoming, ==, "defer");
 }
 
+/* QEMU 10's repeatable -incoming: a main channel and a cpr channel, JSON or dotted. */
+static void test_incoming_channels(void)
+{
+    g_autoptr(TernOptions) a = parse_ok(
+        "-incoming unix:/m -incoming cpr,addr.transport=socket,addr.type=unix,addr.path=/c");
+    g_autoptr(TernOptions) b = parse_ok(
+        "-incoming {\"channel-type\":\"cpr\",\"addr\":{\"transport\":\"socket\","
+        "\"type\":\"unix\",\"path\":\"/c\"}} "
+        "-incoming main,addr.transport=socket,addr.type=inet,addr.host=h,addr.port=1");
+
+    g_assert_cmpstr(a->incoming, ==, "unix:/m");
+    g_assert_null(a->incoming_main);
+    g_assert_cmpint(a->incoming_cpr->transport, ==, MIGRATION_ADDRESS_TYPE_SOCKET);
+    g_assert_cmpint(a->incoming_cpr->u.socket.type, ==, SOCKET_ADDRESS_TYPE_UNIX);
+    g_assert_cmpstr(a->incoming_cpr->u.socket.u.q_unix.path, ==, "/c");
+    g_assert_null(b->incoming);
+    g_assert_cmpstr(b->incoming_cpr->u.socket.u.q_unix.path, ==, "/c");
+    g_assert_cmpstr(b->incoming_main->u.socket.u.inet.port, ==, "1");
+    parse_fails("-incoming defer -incoming unix:/m",
+                "-incoming unix:/m: only one main incoming channel may be given");
+    parse_fails("-incoming cpr,addr.transport=socket,addr.type=unix,addr.path=/c "
+                "-incoming cpr,addr.transport=socket,addr.type=unix,addr.path=/d",
+                "-incoming cpr,addr.transport=socket,addr.type=unix,addr.path=/d: "
+                "only one cpr incoming channel may be given");
+    parse_fails("-incoming bogus,addr.transport=socket",
+                "-incoming bogus,addr.transport=socket: Parameter 'channel-type' does "
+                "not accept value 'bogus'");
+}
+
 static void test_device(void)
 {
     g_autoptr(TernOptions) a = parse_ok("-device VGA");
@@ -174,6 +203,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cmdline/memory", test_memory);
     g_test_add_func("/cmdline/misc", test_misc);
+    g_test_add_func("/cmdline/incoming-channels", test_incoming_channels);
     g_test_add_func("/cmdline/device", test_device);
     g_test_add_func("/cmdline/actions", test_actions);
     g_test_add_func("/cmdline/errors", test_errors);

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "qemu/bitmap.h"
@@ -150,6 +151,70 @@ static void test_file_backend_bad_path(void)
     g_assert_nonnull(strstr(err->message, "No such file or directory"));
 }
 
+/* A fake CPR state: "fd0" and "shr0" came, nothing else. */
+typedef struct FakeFds {
+    int fd0, shr0;
+} FakeFds;
+
+static int fake_take(void *opaque, const char *id)
+{
+    FakeFds *f = opaque;
+    int fd = -1;
+
+    if (strcmp(id, "fd0") == 0) {
+        fd = f->fd0;
+        f->fd0 = -1;
+    } else if (strcmp(id, "shr0") == 0) {
+        fd = f->shr0;
+        f->shr0 = -1;
+    }
+    return fd;
+}
+
+static int fake_memfd(uint8_t fill)
+{
+    int fd = memfd_create("old", MFD_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 2 << 20), ==, 0);
+    g_assert_cmpint(pwrite(fd, &fill, 1, 4096), ==, 1);
+    return fd;
+}
+
+/*
+ * CPR: memfd and shared RAM blocks map the old process's fds (its data is
+ * there); private RAM does not ask; a block whose fd did not come fails
+ * naming it.  memory-backend-ram,share=on is a memfd too.
+ */
+static void test_inherited_fds(void)
+{
+    g_autoptr(GuestMemory) gm = guest_memory_new();
+    g_autoptr(GError) err = NULL;
+    FakeFds fds = { fake_memfd(0x11), fake_memfd(0x22) };
+    MemoryFdSource src = { fake_take, &fds };
+    g_autoptr(MemoryBackendConfig) c1 = parse("memory-backend-memfd,id=fd0,size=2M", &err);
+    g_autoptr(MemoryBackendConfig) c2 = parse("memory-backend-ram,id=shr0,size=2M,"
+                                              "share=on", &err);
+    g_autoptr(MemoryBackendConfig) c3 = parse("memory-backend-ram,id=priv0,size=2M", &err);
+    g_autoptr(MemoryBackendConfig) c4 = parse("memory-backend-memfd,id=lost0,size=2M", &err);
+    RAMBlock *r1, *r2, *r3;
+
+    g_assert_no_error(err);
+    guest_memory_set_fd_source(gm, &src);
+    r1 = memory_add_backend(gm, c1, &err);
+    r2 = memory_add_backend(gm, c2, &err);
+    r3 = memory_add_backend(gm, c3, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(r1->host[4096], ==, 0x11);
+    g_assert_cmpint(r2->host[4096], ==, 0x22);
+    g_assert_true(r2->shared);
+    g_assert_cmpint(r2->fd, >=, 0);
+    g_assert_cmpint(r3->fd, ==, -1);
+    g_assert_null(memory_add_backend(gm, c4, &err));
+    g_assert_cmpstr(err->message, ==, "CPR: no fd arrived for RAM block 'lost0'; tern "
+                    "does not replace the guest's memory with an empty one");
+}
+
 static void test_guest_access(void)
 {
     g_autoptr(GuestMemory) gm = guest_memory_new();
@@ -272,6 +337,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/backend-parse-errors", test_parse_errors);
     g_test_add_func("/memory/backends", test_backends);
     g_test_add_func("/memory/file-backend-bad-path", test_file_backend_bad_path);
+    g_test_add_func("/memory/inherited-fds", test_inherited_fds);
     g_test_add_func("/memory/guest-access", test_guest_access);
     g_test_add_func("/memory/dirty-sync", test_dirty_sync);
     return g_test_run();

@@ -280,6 +280,7 @@ static void test_caps_implemented(void)
         MIGRATION_CAPABILITY_DIRTY_LIMIT,
         MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
         MIGRATION_CAPABILITY_COMPRESS,
+        MIGRATION_CAPABILITY_X_IGNORE_SHARED,
     };
     int n = 0;
 
@@ -461,6 +462,9 @@ static void test_caps_combination_rules(void)
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
                       "multifd migration", MIGRATION_CAPABILITY_ZERO_COPY_SEND,
                       MIGRATION_CAPABILITY_COMPRESS);
+    CHECK_COMBINATION(o, "mapped-ram is not combined with x-ignore-shared by tern yet",
+                      MIGRATION_CAPABILITY_MAPPED_RAM,
+                      MIGRATION_CAPABILITY_X_IGNORE_SHARED);
     CHECK_COMBINATION(o, "Background-snapshot is not compatible with "
                       "validate-uuid",
                       MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
@@ -606,8 +610,8 @@ static void test_params_restricted_values(Fixture *f, gconstpointer data)
     assert_error(set_params_json("{\"multifd-compression\": \"qpl\"}"),
                  "Migration parameter 'multifd-compression' value 'qpl' is "
                  "not supported by tern");
-    assert_error(set_params_json("{\"mode\": \"cpr-reboot\"}"),
-                 "Migration parameter 'mode' value 'cpr-reboot' is not "
+    assert_error(set_params_json("{\"mode\": \"cpr-exec\"}"),
+                 "Migration parameter 'mode' value 'cpr-exec' is not "
                  "supported by tern");
     /* null resets a TLS parameter to "" as in QEMU. */
     g_assert_null(set_params_json("{\"tls-creds\": null, \"tls-hostname\": \"\","
