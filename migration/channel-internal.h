@@ -18,6 +18,9 @@ struct ChannelCancel {
     int efd;            /* readable once triggered; never drained */
 };
 
+/* What a channel keeps for writes by reference (channel-zerocopy.c). */
+typedef struct ChannelZeroCopy ChannelZeroCopy;
+
 /* A layer's forms of channel_read, channel_writev_all, and its teardown. */
 typedef struct ChannelLayerOps {
     ssize_t (*read)(Channel *ch, void *buf, size_t len, GError **errp);
@@ -37,6 +40,10 @@ struct Channel {
     /* Bytes channel_peek read ahead, returned by the next reads. */
     uint8_t peeked[CHANNEL_PEEK_MAX];
     size_t npeeked;
+    ChannelZeroCopy *zc;    /* NULL until a write by reference */
 };
+
+/* False with ECANCELED in @errp once @c is triggered. */
+bool channel_cancel_check(ChannelCancel *c, GError **errp);
 
 #endif

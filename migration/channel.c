@@ -4,6 +4,7 @@
  * in poll() on the fd and the token together.
  */
 #include "channel-internal.h"
+#include "migration/channel-zerocopy.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -67,7 +68,7 @@ bool channel_cancel_is_triggered(ChannelCancel *c)
     return g_atomic_int_get(&c->triggered);
 }
 
-static bool channel_cancel_check(ChannelCancel *c, GError **errp)
+bool channel_cancel_check(ChannelCancel *c, GError **errp)
 {
     if (channel_cancel_is_triggered(c)) {
         error_setg_errno(errp, ECANCELED, "migration channel was cancelled");
@@ -382,6 +383,7 @@ bool channel_close(Channel *ch, GError **errp)
     if (ch->layer_ops) {
         ch->layer_ops->detach(ch);
     }
+    channel_zero_copy_detach(ch);
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

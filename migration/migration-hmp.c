@@ -106,6 +106,15 @@ static void migration_hmp_print_ram(Monitor *mon, const MigrationStats *ram)
     }
 }
 
+/* tern's x-multifd-channels: one line per channel after the RAM block. */
+static void migration_hmp_print_multifd_channels(Monitor *mon, const MultifdChannelInfoList *l)
+{
+    for (; l; l = l->next) {
+        monitor_printf(mon, "multifd channel %" PRId64 ": %" PRIu64 " kbytes, %" PRIu64
+                       " packets\n", l->value->id, l->value->bytes >> 10, l->value->packets);
+    }
+}
+
 static void migration_hmp_print_xbzrle(Monitor *mon,
                                        const XBZRLECacheStats *x)
 {
@@ -222,6 +231,7 @@ static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
     if (info->ram) {
         migration_hmp_print_ram(mon, info->ram);
     }
+    migration_hmp_print_multifd_channels(mon, info->x_multifd_channels);
     if (info->xbzrle_cache) {
         migration_hmp_print_xbzrle(mon, info->xbzrle_cache);
     }

@@ -297,6 +297,8 @@ static bool migration_multifd_start(MigrationState *s, GError **errp)
                                                                      : p->multifd_zlib_level,
         .verify = ram_state_verify(s->ram),
         .tls = s->tls,
+        .zero_copy = migrate_cap(s->run_opts, MIGRATION_CAPABILITY_ZERO_COPY_SEND),
+        .channel_stats = s->multifd_channel_stats,
     };
     MappedRam *mapped_ram = NULL;
 
@@ -649,6 +651,7 @@ static void migration_reset(MigrationState *s)
         s->thread = NULL;
     }
     migration_stats_reset(&s->stats);
+    migration_channel_stats_reset(s->multifd_channel_stats, MIGRATION_MULTIFD_CHANNELS_MAX);
     g_clear_pointer(&s->error_desc, g_free);
     /* No thread runs: plain stores would do, atomics keep one rule. */
     time_set(&s->setup_time, 0);
@@ -809,6 +812,7 @@ static MigrationStats *migration_ram_info(MigrationState *s, bool completed)
     ram->precopy_bytes = migration_stat_get(&st->precopy_bytes);
     ram->downtime_bytes = migration_stat_get(&st->downtime_bytes);
     ram->multifd_bytes = migration_stat_get(&st->multifd_bytes);
+    ram->dirty_sync_missed_zero_copy = migration_stat_get(&st->dirty_sync_missed_zero_copy);
     ram->postcopy_bytes = migration_stat_get(&st->postcopy_bytes);
     ram->postcopy_requests = migration_stat_get(&st->postcopy_requests);
     ram->mbps = __atomic_load_n(&s->mbps_milli, __ATOMIC_RELAXED) / 1000.0;
@@ -841,6 +845,10 @@ MigrationInfo *migration_source_info(MigrationState *s)
     info->x_verify_ram = ram_verify_info(ram_state_verify(s->ram),
                                          st == MIGRATION_STATUS_COMPLETED);
     migration_predict_info(s, st, info);
+    if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_MULTIFD)) {
+        info->x_multifd_channels = multifd_channel_info(
+            s->multifd_channel_stats, migrate_params(s->run_opts)->multifd_channels);
+    }
     if (migrate_cap(s->run_opts, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
         info->has_x_postcopy_preempt_pages = true;
         info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);

@@ -1,9 +1,10 @@
 /*
  * Multifd, source side (multifd.h): the migration thread fills a batch of
  * pages of one block and hands it to an idle send thread, which finds the
- * zero pages (zero-page-detection=multifd), writes the packet header and
- * the normal pages straight from guest memory with one writev, or
- * compressed by the channel's own stream (multifd-compress.c).
+ * zero pages (zero-page-detection=multifd), writes the packet header, then
+ * the normal pages straight from guest memory without copying them
+ * (channel-zerocopy.h: by reference, or MSG_ZEROCOPY with zero-copy-send),
+ * or compressed by the channel's own stream (multifd-compress.c).
  *
  * Locks: mf->lock guards each channel's hand-off fields (batch, has_work,
  * sync_pending), mf->quit and mf->err.  The migration thread waits on
@@ -13,6 +14,7 @@
  */
 #include "multifd.h"
 #include "transport.h"
+#include "migration/channel-zerocopy.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 #include "qemu/thread.h"
@@ -98,6 +100,42 @@ static bool multifd_send_error_locked(MultiFDSend *mf, GError **errp)
     return true;
 }
 
+/*
+ * Write the packet c->iov[0..@iovcnt) holds: the header (reused for the
+ * next packet, so copied), then guest pages straight from guest RAM by
+ * reference (channel-zerocopy.h: a page written meanwhile is dirty and
+ * goes again after the next SYNC), or compressed bytes (copied).
+ */
+static bool multifd_send_write(MultiFDSendChannel *c, int iovcnt, GError **errp)
+{
+    if (c->comp || iovcnt == 1) {
+        return channel_writev_all(c->ch, c->iov, iovcnt, errp);
+    }
+    if (!channel_writev_all(c->ch, c->iov, 1, errp)) {
+        return false;
+    }
+    return c->mf->cfg.zero_copy ? channel_writev_zero_copy(c->ch, c->iov + 1, iovcnt - 1, errp)
+                                : channel_writev_by_ref(c->ch, c->iov + 1, iovcnt - 1, errp);
+}
+
+/*
+ * zero-copy-send, at each SYNC: wait until the kernel is done with every
+ * page this channel sent, and count the syncs where it had copied them all.
+ */
+static bool multifd_send_zero_copy_flush(MultiFDSendChannel *c, GError **errp)
+{
+    int missed;
+
+    if (!c->mf->cfg.zero_copy) {
+        return true;
+    }
+    missed = channel_zero_copy_flush(c->ch, errp);
+    if (missed > 0) {
+        migration_stat_add(&c->mf->stats->dirty_sync_missed_zero_copy, 1);
+    }
+    return missed >= 0;
+}
+
 /* Send thread: @b as one packet (or a SYNC packet with no pages). */
 static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t flags,
                                 GError **errp)
@@ -156,11 +194,13 @@ static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t
     multifd_packet_encode(p, c->hdr);
     c->iov[0].iov_base = c->hdr;
     c->iov[0].iov_len = sizeof(c->hdr);
-    if (!channel_writev_all(c->ch, c->iov, iovcnt, errp)) {
+    if (!multifd_send_write(c, iovcnt, errp)) {
         return false;
     }
     bytes = sizeof(c->hdr) + p->next_packet_size;
     migration_stat_add(&mf->stats->multifd_bytes, bytes);
+    migration_stat_add(&mf->cfg.channel_stats[c->id].bytes, bytes);
+    migration_stat_add(&mf->cfg.channel_stats[c->id].packets, 1);
     migration_stat_add(&mf->stats->normal_pages, normal);
     migration_stat_add(&mf->stats->zero_pages, zero);
     return true;
@@ -188,7 +228,8 @@ static gpointer multifd_send_thread(gpointer opaque)
         sync = !c->has_work;
         qemu_mutex_unlock(&mf->lock);
         ok = multifd_send_packet(c, sync ? NULL : c->batch,
-                                 sync ? MULTIFD_FLAG_SYNC : 0, &err);
+                                 sync ? MULTIFD_FLAG_SYNC : 0, &err) &&
+             (!sync || multifd_send_zero_copy_flush(c, &err));
         if (!ok) {
             multifd_send_set_error(mf, c, err);
             qemu_mutex_lock(&mf->lock);
@@ -223,6 +264,10 @@ static bool multifd_send_connect(MultiFDSend *mf, MultiFDSendChannel *c,
     c->ch = transport_connect(addr, mf->cancel, errp);
     if (!c->ch || (mf->cfg.tls && !migration_tls_wrap(mf->cfg.tls, c->ch, errp))) {
         g_prefix_error(errp, "multifd channel %u: ", c->id);
+        return false;
+    }
+    /* QEMU's message alone: it is about the host, not the channel. */
+    if (mf->cfg.zero_copy && !channel_zero_copy_enable(c->ch, errp)) {
         return false;
     }
     multifd_init_encode(init, mf->cfg.uuid, c->id);
@@ -389,4 +434,21 @@ GError *multifd_send_error(MultiFDSend *mf)
     err = mf->err ? g_error_copy(mf->err) : NULL;
     qemu_mutex_unlock(&mf->lock);
     return err;
+}
+
+MultifdChannelInfoList *multifd_channel_info(const MigrationChannelStats *stats, unsigned n)
+{
+    MultifdChannelInfoList *head = NULL, **tail = &head;
+
+    for (unsigned i = 0; i < MIN(n, MIGRATION_MULTIFD_CHANNELS_MAX); i++) {
+        MultifdChannelInfoList *e = g_new0(MultifdChannelInfoList, 1);
+
+        e->value = g_new0(MultifdChannelInfo, 1);
+        e->value->id = i;
+        e->value->bytes = migration_stat_get(&stats[i].bytes);
+        e->value->packets = migration_stat_get(&stats[i].packets);
+        *tail = e;
+        tail = &e->next;
+    }
+    return head;
 }

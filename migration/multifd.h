@@ -120,6 +120,8 @@ typedef struct MultiFDSendConfig {
     uint8_t uuid[16];               /* the source's (zeros when unset) */
     RAMVerify *verify;              /* x-verify-ram: told of every page sent (or NULL) */
     MigrationTls *tls;              /* the migration's TLS, or NULL: plain */
+    bool zero_copy;                 /* zero-copy-send: pages with MSG_ZEROCOPY */
+    MigrationChannelStats *channel_stats;   /* @channels of them: bytes, packets */
 } MultiFDSendConfig;
 
 /*
@@ -127,7 +129,9 @@ typedef struct MultiFDSendConfig {
  * transport_connect(), sharing @cancel, and made TLS as the main channel
  * is when @cfg->tls is set), send each its MultiFDInit, and
  * start one send thread per channel.  Migration thread.  @stats receives
- * multifd_bytes and the page counters.
+ * multifd_bytes, the page counters and dirty_sync_missed_zero_copy.  With
+ * @cfg->zero_copy a socket without SO_ZEROCOPY fails here, with QEMU's
+ * message.
  */
 MultiFDSend *multifd_send_new(const MigrationAddress *addr, ChannelCancel *cancel,
                               const MultiFDSendConfig *cfg, MigrationAtomicStats *stats,
@@ -157,6 +161,9 @@ bool multifd_send_sync(MultiFDSend *mf, GError **errp);
 
 /* A copy of the first channel failure, or NULL.  Any thread. */
 GError *multifd_send_error(MultiFDSend *mf);
+
+/* query-migrate's x-multifd-channels: @n channels' counters.  Any thread. */
+MultifdChannelInfoList *multifd_channel_info(const MigrationChannelStats *stats, unsigned n);
 
 /*
  * May a migration to @addr use multifd?  Only over tcp and unix sockets,

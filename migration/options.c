@@ -38,6 +38,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] = true,
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
     [MIGRATION_CAPABILITY_X_IGNORE_SHARED] = true,
+    [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -119,6 +120,25 @@ bool migration_cap_is_implemented(MigrationCapability cap)
     return cap >= 0 && cap < MIGRATION_CAPABILITY__MAX && cap_implemented[cap];
 }
 
+/*
+ * zero-copy-send's needs, checked when capabilities or parameters change,
+ * with QEMU's message either way.
+ */
+static bool zero_copy_check(const bool *caps, const MigrationParameters *params,
+                            GError **errp)
+{
+    if (caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
+        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_COMPRESS] ||
+         caps[MIGRATION_CAPABILITY_XBZRLE] ||
+         params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
+         (params->tls_creds && *params->tls_creds))) {
+        error_setg(errp, "Zero copy only available for non-compressed non-TLS "
+                   "multifd migration");
+        return false;
+    }
+    return true;
+}
+
 /* QEMU's combination rules on the candidate set @caps; @host NULL offers all. */
 static bool caps_check(const bool *caps, const MigrationParameters *params,
                        const MigrationCapsHost *host, GError **errp)
@@ -148,13 +168,7 @@ static bool caps_check(const bool *caps, const MigrationParameters *params,
             }
         }
     }
-    if (caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
-        (!caps[MIGRATION_CAPABILITY_MULTIFD] || caps[MIGRATION_CAPABILITY_COMPRESS] ||
-         caps[MIGRATION_CAPABILITY_XBZRLE] ||
-         params->multifd_compression != MULTIFD_COMPRESSION_NONE ||
-         (params->tls_creds && *params->tls_creds))) {
-        error_setg(errp, "Zero copy only available for non-compressed non-TLS "
-                   "multifd migration");
+    if (!zero_copy_check(caps, params, errp)) {
         return false;
     }
     if (caps[MIGRATION_CAPABILITY_MAPPED_RAM] &&
@@ -619,7 +633,7 @@ bool migration_options_set_params(MigrationOptions *o,
     c = params_from_object(merged);
     cand.json = merged;
     cand.c = c;
-    if (!params_check(&cand, errp)) {
+    if (!params_check(&cand, errp) || !zero_copy_check(o->caps, c, errp)) {
         return false;
     }
     for (int i = 0; i < MIGRATION_PARAMETER__MAX; i++) {

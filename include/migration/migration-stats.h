@@ -47,6 +47,11 @@ typedef struct MigrationAtomicStats {
     MigrationStat downtime_bytes;
     /* Bytes of multifd packets (headers and pages), written by the send threads (QMP "multifd-bytes"). */
     MigrationStat multifd_bytes;
+    /*
+     * zero-copy-send: channel syncs at which the kernel had copied every
+     * page since the channel's last sync (QMP "dirty-sync-missed-zero-copy").
+     */
+    MigrationStat dirty_sync_missed_zero_copy;
     /* Bytes of RAM records sent after the switch to postcopy (QMP "postcopy-bytes"). */
     MigrationStat postcopy_bytes;
     /* Page requests the destination sent during postcopy (QMP "postcopy-requests"). */
@@ -84,8 +89,18 @@ typedef struct MigrationAtomicStats {
     MigrationStat compress_rate;
 } MigrationAtomicStats;
 
+/* The most multifd channels a migration opens (QEMU's multifd-channels range). */
+#define MIGRATION_MULTIFD_CHANNELS_MAX 255
+
+/* One multifd channel's counters (QMP "x-multifd-channels"), written by its send thread. */
+typedef struct MigrationChannelStats {
+    MigrationStat bytes;            /* packet bytes, headers included */
+    MigrationStat packets;          /* packets, SYNC packets included */
+} MigrationChannelStats;
+
 /* Zero every counter (a new migration starts).  Call while no writer runs. */
 void migration_stats_reset(MigrationAtomicStats *s);
+void migration_channel_stats_reset(MigrationChannelStats *c, unsigned n);
 
 /* Pages sent so far: zero, normal, XBZRLE hits and compressed (the base of "pages-per-second"). */
 uint64_t migration_stats_pages_sent(const MigrationAtomicStats *s);

@@ -90,6 +90,8 @@ typedef struct MigrationState {
     uint64_t max_postcopy_bandwidth;    /* bytes/s for postcopy's background pages, 0 = unlimited */
 
     MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
+    /* Each multifd channel's, written by its send thread, read by query-migrate. */
+    MigrationChannelStats multifd_channel_stats[MIGRATION_MULTIFD_CHANNELS_MAX];
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
     GlobalState *global_state;          /* the "globalstate" section (registered in savevm) */
 

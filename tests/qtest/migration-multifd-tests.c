@@ -1,13 +1,14 @@
 /*
  * Multifd: the a-b guest migrated live over several channels (QEMU's
- * /migration/multifd/... paths), cancel with 16 channels, a multifd channel
- * the destination closes mid-stream, and a corrupt packet on the
- * destination.  Every successful migration ends with the memory check.
+ * /migration/multifd/... paths), with zero-copy-send over tcp and its
+ * refusals, cancel with 16 channels, a multifd channel the destination
+ * closes mid-stream, and a corrupt packet on the destination.  Every successful migration ends with the memory check.
  */
 #include "migration-helpers.h"
 #include "migration-tests.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -28,6 +29,7 @@ typedef struct MultifdArgs {
     const char *compression;        /* multifd-compression on both sides; NULL: none */
     const char *level_param;        /* and its level parameter, set to @level */
     int level;
+    bool zero_copy;                 /* zero-copy-send on the source */
 } MultifdArgs;
 
 static void set_param_str(QTestState *who, const char *param, const char *value)
@@ -59,6 +61,52 @@ static char *channels_json(const char *uri)
 }
 
 /*
+ * x-multifd-channels: one entry per channel, in order, each with packets
+ * (every channel carries at least the SYNC ones), summing to multifd-bytes;
+ * `info migrate` prints a line per channel.
+ */
+static void multifd_check_channel_stats(QTestState *from, int channels)
+{
+    g_autoptr(JsonNode) ret = migrate_query(from);
+    JsonObject *info = json_node_get_object(ret);
+    JsonArray *list = json_object_get_array_member(info, "x-multifd-channels");
+    int64_t sum = 0;
+    g_autoptr(JsonNode) hmp = NULL;
+    g_autofree char *last = g_strdup_printf("multifd channel %d: ", channels - 1);
+
+    g_assert_cmpint(json_array_get_length(list), ==, channels);
+    for (int i = 0; i < channels; i++) {
+        JsonObject *c = json_array_get_object_element(list, i);
+
+        g_assert_cmpint(json_object_get_int_member(c, "id"), ==, i);
+        g_assert_cmpint(json_object_get_int_member(c, "packets"), >, 0);
+        sum += json_object_get_int_member(c, "bytes");
+    }
+    g_assert_cmpint(sum, ==, json_object_get_int_member(
+                        json_object_get_object_member(info, "ram"), "multifd-bytes"));
+    hmp = qtest_qmp_assert_success_ref(from, "{'execute': 'human-monitor-command', "
+                                       "'arguments': {'command-line': 'info migrate'}}");
+    g_assert_nonnull(strstr(json_node_get_string(hmp), "multifd channel 0: "));
+    g_assert_nonnull(strstr(json_node_get_string(hmp), last));
+}
+
+/*
+ * zero-copy-send: a channel's sync counts as missed when the kernel copied
+ * every page since the last one (tcp loopback does: it copies what it
+ * delivers locally), so the count lies within 0..syncs x channels.
+ */
+static void multifd_check_zero_copy(QTestState *from, int channels)
+{
+    int64_t missed = migrate_query_ram_int(from, "dirty-sync-missed-zero-copy");
+    int64_t syncs = migrate_query_ram_int(from, "dirty-sync-count");
+
+    g_test_message("zero-copy-send: %" PRId64 " of at most %" PRId64
+                   " channel syncs found every page copied", missed, syncs * channels);
+    g_assert_cmpint(missed, >=, 0);
+    g_assert_cmpint(missed, <=, syncs * channels);
+}
+
+/*
  * Live: start non-converging, wait until sent memory is dirty again, then
  * converge.  Or with the source stopped (@stopped).
  */
@@ -85,6 +133,9 @@ static void test_multifd_common(const MultifdArgs *args)
         migrate_set_parameter_int(t->from, args->level_param, args->level);
         migrate_set_parameter_int(t->to, args->level_param, args->level);
     }
+    if (args->zero_copy) {
+        migrate_set_capability(t->from, "zero-copy-send", true);
+    }
     if (args->stopped) {
         migrate_ensure_converge(t->from);
     } else {
@@ -105,8 +156,7 @@ static void test_multifd_common(const MultifdArgs *args)
     } else {
         migrate_qmp(t->from, uri, NULL);
     }
-    if (!args->stopped) {
-        migrate_wait_for_dirty_mem(t);
+    if (!args->stopped && migrate_wait_for_dirty_mem(t)) {
         migrate_ensure_converge(t->from);
         json_node_unref(migrate_eventwait(t->from, "STOP"));
     }
@@ -133,6 +183,10 @@ static void test_multifd_common(const MultifdArgs *args)
     } else {
         g_assert_cmpint(migrate_query_ram_int(t->from, "multifd-bytes"), >,
                         (int64_t)(t->end_address - t->start_address));
+    }
+    multifd_check_channel_stats(t->from, args->channels);
+    if (args->zero_copy) {
+        multifd_check_zero_copy(t->from, args->channels);
     }
     if (args->zero_page_detection && !strcmp(args->zero_page_detection, "none")) {
         g_assert_cmpint(migrate_query_ram_int(t->from, "duplicate"), ==, 0);
@@ -195,6 +249,66 @@ static void test_multifd_tcp_zstd(void)
     };
 
     test_multifd_common(&args);
+}
+
+static void test_multifd_tcp_zero_copy(void)
+{
+    MultifdArgs args = { .listen_uri = "tcp:127.0.0.1:0", .channels = 4, .zero_copy = true };
+
+    test_multifd_common(&args);
+}
+
+/* QEMU's refusals of zero-copy-send, whichever of the settings comes last. */
+static void test_multifd_zero_copy_refused(void)
+{
+    static const char *const msg =
+        "Zero copy only available for non-compressed non-TLS multifd migration";
+    static const char *const cap_on =
+        "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': "
+        "[{'capability': 'zero-copy-send', 'state': true}]}}";
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+
+    qtest_qmp_expect_error(t->from, "GenericError", msg, "%s", cap_on);
+    multifd_setup(t->from, 2);
+    set_param_str(t->from, "multifd-compression", "zstd");
+    qtest_qmp_expect_error(t->from, "GenericError", msg, "%s", cap_on);
+    set_param_str(t->from, "multifd-compression", "none");
+    migrate_set_capability(t->from, "zero-copy-send", true);
+    qtest_qmp_expect_error(t->from, "GenericError", msg,
+        "{'execute': 'migrate-set-parameters', 'arguments': {'multifd-compression': 'zlib'}}");
+    qtest_qmp_expect_error(t->from, "GenericError", msg,
+        "{'execute': 'migrate-set-parameters', 'arguments': {'tls-creds': 'tls0'}}");
+    qtest_qmp_expect_error(t->from, "GenericError", msg,
+        "{'execute': 'migrate-set-capabilities', 'arguments': {'capabilities': "
+        "[{'capability': 'multifd', 'state': false}]}}");
+    migrate_test_free(t);
+}
+
+/*
+ * A unix socket has no SO_ZEROCOPY: the migration fails with QEMU's
+ * message when the channels connect, and the guest keeps running.
+ */
+static void test_multifd_unix_zero_copy_refused(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *listen = NULL;
+    g_autofree char *desc = NULL;
+
+    if (!t) {
+        return;
+    }
+    listen = g_strdup_printf("unix:%s/migsocket", t->dir);
+    multifd_setup(t->from, 2);
+    multifd_setup(t->to, 2);
+    migrate_set_capability(t->from, "zero-copy-send", true);
+    migrate_incoming_qmp(t->to, listen, NULL);
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, listen, NULL);
+    desc = wait_for_migration_fail(t->from, false);
+    g_assert_cmpstr(desc, ==, "Zero copy send feature not detected in host kernel");
+    migrate_test_free(t);
 }
 
 static void test_multifd_unix_none(void)
@@ -547,6 +661,10 @@ void migration_register_multifd_tests(void)
                     test_multifd_cancel_pre_switchover);
     g_test_add_func("/migration/multifd/tcp/plain/zlib", test_multifd_tcp_zlib);
     g_test_add_func("/migration/multifd/tcp/plain/zstd", test_multifd_tcp_zstd);
+    g_test_add_func("/migration/multifd/tcp/plain/zero-copy", test_multifd_tcp_zero_copy);
+    g_test_add_func("/migration/multifd/zero-copy/refused", test_multifd_zero_copy_refused);
+    g_test_add_func("/migration/multifd/unix/zero-copy/refused",
+                    test_multifd_unix_zero_copy_refused);
     g_test_add_func("/migration/multifd/unix/plain/none", test_multifd_unix_none);
     g_test_add_func("/migration/multifd/unix/plain/1-channel", test_multifd_unix_1_channel);
     g_test_add_func("/migration/multifd/unix/plain/16-channels",

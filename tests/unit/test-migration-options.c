@@ -296,6 +296,11 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, false, NULL));
+    /* zero-copy-send needs multifd on (test_caps_combination_rules). */
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_ZERO_COPY_SEND, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MULTIFD, false, NULL));
     /* x-mapped-ram-restore needs mapped-ram on. */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_MAPPED_RAM, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, true, NULL));
@@ -312,10 +317,10 @@ static void test_caps_implemented(void)
         n += migration_cap_is_implemented(i);
     }
     /*
-     * ok[] and the four tried above: switchover-ack, x-verify-ram,
-     * postcopy-preempt, x-mapped-ram-restore.
+     * ok[] and the five tried above: switchover-ack, x-verify-ram,
+     * postcopy-preempt, zero-copy-send, x-mapped-ram-restore.
      */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 4);
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 5);
 }
 
 /*
