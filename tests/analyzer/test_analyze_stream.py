@@ -541,7 +541,11 @@ class QemuXbzrle(unittest.TestCase):
             self.fill += 1
             vm.qtest.cmd(f"memset 0x{self.REGION:x} 0x{self.REGION_SIZE:x} 0x{self.fill & 0xff:x}")
             info = vm.qmp.command("query-migrate")
-            if done(info) or info.get("status") == "completed":
+            if info.get("status") == "completed":
+                # The memset just made may have come after the final pass.
+                self.racing_fill = self.fill
+                return info
+            if done(info):
                 return info
             if info.get("status") in ("failed", "cancelled") or time.monotonic() > deadline:
                 raise AssertionError(f"{what} did not happen: {info}")
@@ -562,6 +566,7 @@ class QemuXbzrle(unittest.TestCase):
         self.addCleanup(shutil.rmtree, workdir, True)
         stream = os.path.join(workdir, "qemu.bin")
         self.fill = 0
+        self.racing_fill = None
         vm = ternvm.VM(QEMU, ["-nodefaults", "-machine", "pc",
                               "-m", str(self.MEM // MiB)], "qemu", workdir)
         try:
@@ -642,6 +647,15 @@ class QemuXbzrle(unittest.TestCase):
         with open(os.path.join(extracted, "ram-pc.ram.bin"), "rb") as f:
             analyser_ram = f.read(32 * MiB)
         # Guest-physical 640 KiB..1 MiB is the VGA hole and the BIOS, not pc.ram.
+        region = slice(self.REGION, self.REGION + self.REGION_SIZE)
+        if self.racing_fill is not None and \
+                source[region] == bytes([self.racing_fill & 0xff]) * self.REGION_SIZE:
+            # QEMU completed while the test rewrote the region: either fill is right.
+            before = bytes([(self.racing_fill - 1) & 0xff]) * self.REGION_SIZE
+            source = bytearray(source)
+            for ram in (tern_ram, analyser_ram):
+                if ram[region] == before:
+                    source[region] = before
         for name, ram in (("tern's loader", tern_ram), ("the analyser", analyser_ram)):
             for lo, hi in ((0, 0xA0000), (1 * MiB, 32 * MiB)):
                 if ram[lo:hi] != source[lo:hi]:
