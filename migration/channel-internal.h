@@ -41,6 +41,7 @@ struct Channel {
     uint8_t peeked[CHANNEL_PEEK_MAX];
     size_t npeeked;
     ChannelZeroCopy *zc;    /* NULL until a write by reference */
+    void (*zc_free)(ChannelZeroCopy *zc);  /* set with @zc, run at the last close */
 };
 
 /* False with ECANCELED in @errp once @c is triggered. */

@@ -41,25 +41,23 @@ struct ChannelZeroCopy {
     ChannelZeroCopyStats stats;
 };
 
+static void channel_zc_free(ChannelZeroCopy *zc)
+{
+    if (zc->splice == CHANNEL_SPLICE_PIPE) {
+        close(zc->pipe[0]);
+        close(zc->pipe[1]);
+    }
+    g_free(zc);
+}
+
 static ChannelZeroCopy *channel_zc(Channel *ch)
 {
     if (!ch->zc) {
         ch->zc = g_new0(ChannelZeroCopy, 1);
         ch->zc->pipe[0] = ch->zc->pipe[1] = -1;
+        ch->zc_free = channel_zc_free;  /* channel.c frees it without knowing it */
     }
     return ch->zc;
-}
-
-void channel_zero_copy_detach(Channel *ch)
-{
-    if (!ch->zc) {
-        return;
-    }
-    if (ch->zc->splice == CHANNEL_SPLICE_PIPE) {
-        close(ch->zc->pipe[0]);
-        close(ch->zc->pipe[1]);
-    }
-    g_clear_pointer(&ch->zc, g_free);
 }
 
 void channel_zero_copy_stats(Channel *ch, ChannelZeroCopyStats *stats)

@@ -4,7 +4,6 @@
  * in poll() on the fd and the token together.
  */
 #include "channel-internal.h"
-#include "migration/channel-zerocopy.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -383,7 +382,9 @@ bool channel_close(Channel *ch, GError **errp)
     if (ch->layer_ops) {
         ch->layer_ops->detach(ch);
     }
-    channel_zero_copy_detach(ch);
+    if (ch->zc) {
+        ch->zc_free(ch->zc);
+    }
     ret = close(ch->fd);
     channel_cancel_unref(ch->cancel);
     g_free(ch);

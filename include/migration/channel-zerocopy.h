@@ -64,7 +64,4 @@ int channel_zero_copy_flush(Channel *ch, GError **errp);
 /* The counts so far (zeros for a channel that never sent by reference). */
 void channel_zero_copy_stats(Channel *ch, ChannelZeroCopyStats *stats);
 
-/* channel.c's hook: free what the channel holds for this at close. */
-void channel_zero_copy_detach(Channel *ch);
-
 #endif
