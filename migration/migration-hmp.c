@@ -208,6 +208,52 @@ static void migration_hmp_print_extra(Monitor *mon, const MigrationInfo *info)
     }
 }
 
+/*
+ * tern's own lines (x-prediction, x-downtime-phases), after QEMU's: a
+ * client that parses QEMU's lines by their labels skips them.
+ */
+static void migration_hmp_print_prediction(Monitor *mon, const XMigrationPrediction *p)
+{
+    if (p->converges) {
+        monitor_printf(mon, "predicted completion: %" PRId64 " ms (confidence %" PRId64
+                       " %%)\n", p->completion_time, p->confidence);
+    } else {
+        monitor_printf(mon, "predicted completion: none, not converging (confidence %"
+                       PRId64 " %%)\n", p->confidence);
+    }
+    monitor_printf(mon, "predicted downtime: %" PRId64 " ms\n", p->downtime);
+    monitor_printf(mon, "predicted from: remaining %" PRIu64 " kbytes, bandwidth %" PRIu64
+                   " kbytes/s, dirty rate %" PRIu64 " kbytes/s\n",
+                   p->remaining >> 10, p->bandwidth >> 10, p->dirty_rate >> 10);
+}
+
+/* One line, the phases present in order, "name N ms" each. */
+static void migration_hmp_print_downtime_phases(Monitor *mon, const XDowntimePhases *d)
+{
+    const struct {
+        const char *name;
+        bool has;
+        int64_t ms;
+    } phases[] = {
+        { "stop", d->has_stop, d->stop },
+        { "pre-switchover", d->has_pre_switchover, d->pre_switchover },
+        { "ram", d->has_ram, d->ram },
+        { "device", d->has_device, d->device },
+        { "load", d->has_load, d->load },
+        { "resume", d->has_resume, d->resume },
+    };
+    const char *sep = "";
+
+    monitor_printf(mon, "downtime phases:");
+    for (size_t i = 0; i < G_N_ELEMENTS(phases); i++) {
+        if (phases[i].has) {
+            monitor_printf(mon, "%s %s %" PRId64 " ms", sep, phases[i].name, phases[i].ms);
+            sep = ",";
+        }
+    }
+    monitor_printf(mon, "\n");
+}
+
 static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
                                        JsonObject *args)
 {
@@ -239,6 +285,12 @@ static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
         migration_hmp_print_compression(mon, info->compression);
     }
     migration_hmp_print_extra(mon, info);
+    if (info->x_prediction) {
+        migration_hmp_print_prediction(mon, info->x_prediction);
+    }
+    if (info->x_downtime_phases) {
+        migration_hmp_print_downtime_phases(mon, info->x_downtime_phases);
+    }
 }
 
 /* ---- migrate: waiting for the end with a progress line ---- */

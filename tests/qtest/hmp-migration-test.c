@@ -430,6 +430,97 @@ static void test_sync_quit(void)
     pair_free(&p);
 }
 
+/* The line of @text that starts with @prefix (up to its "\r\n"), or NULL. */
+static char *line_starting(const char *text, const char *prefix)
+{
+    const char *l = strstr(text, prefix);
+
+    if (!l || (l != text && l[-1] != '\n')) {
+        return NULL;
+    }
+    return g_strndup(l, strstr(l, "\r\n") - l);
+}
+
+/* Is @line @prefix, a number, then @suffix? */
+static bool line_is(const char *line, const char *prefix, const char *suffix)
+{
+    const char *p = line + strlen(prefix);
+
+    if (!g_str_has_prefix(line, prefix) || !g_ascii_isdigit(*p)) {
+        return false;
+    }
+    while (g_ascii_isdigit(*p)) {
+        p++;
+    }
+    return !strcmp(p, suffix);
+}
+
+/*
+ * tern's own lines: the prediction while the migration waits at
+ * pre-switchover (the stopped guest dirties nothing: it converges), then
+ * the downtime by phase on both sides once it completed.  15 MiB at
+ * 16 MiB/s take many 100 ms windows, so a bandwidth is measured.
+ */
+static void test_prediction_and_phases(void)
+{
+    Pair p = { 0 };
+    g_autofree char *src_args = guest_args(false, "");
+    g_autofree char *line = NULL;
+    g_autofree char *paused = NULL;
+    g_autofree char *src_info = NULL;
+    g_autofree char *dst_info = NULL;
+    g_autofree char *completion = NULL;
+    g_autofree char *downtime = NULL;
+    g_autofree char *from = NULL;
+    g_autofree char *phases = NULL;
+    g_autofree char *dst_phases = NULL;
+
+    pair_start_dst(&p, NULL);
+    p.src = qtest_init(src_args);
+    hmp_expect(p.src, "stop", "");
+    hmp_expect(p.src, "migrate_set_capability pause-before-switchover on", "");
+    hmp_expect(p.src, "migrate_set_parameter max-bandwidth 16M", "");
+    line = g_strdup_printf("migrate -d unix:%s", p.sock);
+    hmp_expect(p.src, line, "");
+    wait_for_status(p.src, "pre-switchover");
+
+    paused = hmp(p.src, "info migrate");
+    completion = line_starting(paused, "predicted completion: ");
+    downtime = line_starting(paused, "predicted downtime: ");
+    from = line_starting(paused, "predicted from: ");
+    g_assert_nonnull(completion);
+    /* "predicted completion: N ms (confidence C %)" */
+    g_assert_true(g_ascii_isdigit(completion[strlen("predicted completion: ")]));
+    assert_contains(completion, " ms (confidence ");
+    g_assert_true(g_str_has_suffix(completion, " %)"));
+    g_assert_nonnull(downtime);
+    g_assert_true(line_is(downtime, "predicted downtime: ", " ms"));
+    g_assert_nonnull(from);
+    g_assert_true(g_str_has_prefix(from, "predicted from: remaining 0 kbytes, bandwidth "));
+    assert_contains(from, " kbytes/s, dirty rate 0 kbytes/s");
+    g_assert_null(strstr(paused, "downtime phases"));
+
+    hmp_expect(p.src, "migrate_continue pre-switchover", "");
+    wait_for_status(p.src, "completed");
+    wait_for_status(p.dst, "completed");
+    src_info = hmp(p.src, "info migrate");
+    g_assert_null(strstr(src_info, "predicted"));
+    phases = line_starting(src_info, "downtime phases: ");
+    g_assert_nonnull(phases);
+    g_assert_true(g_str_has_prefix(phases, "downtime phases: stop "));
+    assert_contains(phases, " ms, pre-switchover ");
+    assert_contains(phases, " ms, ram ");
+    g_assert_true(g_str_has_suffix(phases, " ms"));
+    assert_contains(phases, " ms, device ");
+    dst_info = hmp(p.dst, "info migrate");
+    dst_phases = line_starting(dst_info, "downtime phases: ");
+    g_assert_nonnull(dst_phases);
+    g_assert_true(g_str_has_prefix(dst_phases, "downtime phases: load "));
+    assert_contains(dst_phases, " ms, resume ");
+    g_assert_true(g_str_has_suffix(dst_phases, " ms"));
+    pair_free(&p);
+}
+
 /* QMP's human-monitor-command cannot suspend: QEMU's message, detached. */
 static void test_sync_through_qmp(void)
 {
@@ -460,5 +551,7 @@ int main(int argc, char **argv)
     g_test_add_func("/hmp-migration/sync-failure", test_sync_failure);
     g_test_add_func("/hmp-migration/sync-quit", test_sync_quit);
     g_test_add_func("/hmp-migration/sync-through-qmp", test_sync_through_qmp);
+    g_test_add_func("/hmp-migration/prediction-and-phases",
+                    test_prediction_and_phases);
     return g_test_run();
 }
