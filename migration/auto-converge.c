@@ -90,23 +90,35 @@ void migration_converge_start(MigrationConverge *mc, MigrationState *s,
 
 /*
  * The dirty-limit action: every vCPU limited to vcpu-dirty-limit, measured
- * over x-vcpu-dirty-limit-period.  The parameters are the migration's
- * copy, fixed while it runs, so the limit is applied once (QEMU applies it
- * again only when it was lifted or its value changed).
+ * over x-vcpu-dirty-limit-period (the migration's copy, fixed while it
+ * runs).  Applied once: a later vcpu-dirty-limit is applied as it is set
+ * (migration_set_vcpu_dirty_limit), where QEMU waits for its next trigger.
  */
 static void migration_dirty_limit_apply(MigrationConverge *mc)
 {
     MigrationState *s = mc->s;
     const MigrationParameters *p = migrate_params(s->run_opts);
 
-    if (mc->dirty_limit_applied || !s->machine.dirty_limit_set) {
+    if (!s->machine.dirty_limit_set) {
         return;
     }
     bql_lock();
-    s->machine.dirty_limit_set(s->machine.opaque, p->vcpu_dirty_limit,
-                               p->x_vcpu_dirty_limit_period);
+    if (!s->dirty_limit_applied) {
+        s->machine.dirty_limit_set(s->machine.opaque, s->vcpu_dirty_limit,
+                                   p->x_vcpu_dirty_limit_period);
+        s->dirty_limit_applied = true;
+    }
     bql_unlock();
-    mc->dirty_limit_applied = true;
+}
+
+void migration_set_vcpu_dirty_limit(MigrationState *s, uint64_t mbps)
+{
+    s->vcpu_dirty_limit = mbps;
+    /* Applied means running with the capability: run_opts is this migration's. */
+    if (s->dirty_limit_applied && s->machine.dirty_limit_set) {
+        s->machine.dirty_limit_set(s->machine.opaque, mbps,
+                                   migrate_params(s->run_opts)->x_vcpu_dirty_limit_period);
+    }
 }
 
 void migration_converge_sync(MigrationConverge *mc)
@@ -139,6 +151,7 @@ void migration_converge_sync(MigrationConverge *mc)
 
 void migration_converge_stop(MigrationState *s)
 {
+    s->dirty_limit_applied = false;
     s->machine.throttle_set(s->machine.opaque, 0);
     /* As QEMU's migrate_cancel, and at any other end: every vCPU's limit goes. */
     if (s->run_opts && migrate_cap(s->run_opts, MIGRATION_CAPABILITY_DIRTY_LIMIT) &&

@@ -62,7 +62,6 @@ typedef struct MigrationConverge {
     MigrationState *s;
     const MigrationClock *clock;    /* the migration's (the rate window's) */
     ConvergeState state;
-    bool dirty_limit_applied;       /* the dirty-limit action ran */
 } MigrationConverge;
 
 /*

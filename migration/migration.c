@@ -726,6 +726,8 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
                          migrate_params(s->run_opts)->mode == MIG_MODE_CPR_TRANSFER);
     __atomic_store_n(&s->max_postcopy_bandwidth,
                      migrate_params(s->opts)->max_postcopy_bandwidth, __ATOMIC_RELAXED);
+    s->vcpu_dirty_limit = migrate_params(s->opts)->vcpu_dirty_limit;
+    s->dirty_limit_applied = false;
     s->start_time = now_ms();
     g_atomic_int_set(&s->state, MIGRATION_STATUS_NONE);
     migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);

@@ -136,6 +136,9 @@ bool qmp_migrate_set_parameters(TernContext *ctx,
     if (arg->has_max_postcopy_bandwidth) {
         postcopy_source_set_bandwidth(o->out, o->opts->params->max_postcopy_bandwidth);
     }
+    if (arg->has_vcpu_dirty_limit) {
+        migration_set_vcpu_dirty_limit(o->out, o->opts->params->vcpu_dirty_limit);
+    }
     return true;
 }
 

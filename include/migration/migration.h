@@ -92,6 +92,13 @@ typedef struct MigrationState {
     uint64_t max_bandwidth;             /* bytes/s, 0 = unlimited */
     uint64_t downtime_limit;            /* ms */
     uint64_t max_postcopy_bandwidth;    /* bytes/s for postcopy's background pages, 0 = unlimited */
+    /*
+     * dirty-limit (auto-converge.c), under the BQL: the vcpu-dirty-limit
+     * in force (migrate-set-parameters changes it live, as in QEMU), and
+     * whether the trigger has limited the vCPUs with it.
+     */
+    uint64_t vcpu_dirty_limit;          /* MB/s */
+    bool dirty_limit_applied;
 
     MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
     /* Each multifd channel's, written by its send thread, read by query-migrate. */
@@ -213,6 +220,12 @@ void migration_remove_blocker(MigrationState *s, const char *reason);
 /* migrate-set-parameters changed a limit a running migration follows. */
 void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second);
 void migration_set_downtime_limit(MigrationState *s, uint64_t ms);
+/*
+ * vcpu-dirty-limit changed (BQL held): a dirty-limit migration whose
+ * trigger already limited the vCPUs limits them to @mbps at once; one
+ * whose trigger has not fired yet uses @mbps when it does.
+ */
+void migration_set_vcpu_dirty_limit(MigrationState *s, uint64_t mbps);
 /*
  * migrate-set-parameters changed xbzrle-cache-size (BQL held): a running
  * migration with XBZRLE gets a new, empty cache of @size bytes; fails when

@@ -393,8 +393,9 @@ static void wait_for_dirty_limit_throttle(QTestState *who)
 /*
  * The dirty-limit capability (QEMU's /migration/dirty_limit): once
  * auto-converge's trigger fires, every vCPU is held to vcpu-dirty-limit;
- * the migration owns the limit (set / cancel refused) until
- * migrate_cancel lifts it; a second migration limits again and completes
+ * the migration owns the limit (set / cancel refused; vcpu-dirty-limit
+ * changes it live) until migrate_cancel lifts it; a second migration
+ * limits again and completes
  * with the memory check.
  */
 static void test_dirty_limit_migration(void)
@@ -439,13 +440,22 @@ static void test_dirty_limit_migration(void)
     g_assert_nonnull(strstr(info, "dirty-limit throttle time: "));
     g_assert_nonnull(strstr(info, "dirty-limit ring full time: "));
 
+    /* A new vcpu-dirty-limit holds the vCPUs as it is set (QEMU: at its next trigger). */
+    migrate_set_parameter_int(t->from, "vcpu-dirty-limit", DIRTY_LIMIT_CAP_MBPS * 2);
+    g_clear_pointer(&q, json_node_unref);
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 1);
+    e = json_array_get_object_element(json_node_get_array(q), 0);
+    g_assert_cmpint(json_object_get_int_member(e, "limit-rate"), ==,
+                    DIRTY_LIMIT_CAP_MBPS * 2);
+
     /* migrate_cancel lifts the limit. */
     migrate_cancel(t->from);
     wait_for_migration_status(t->from, "cancelled", NULL);
     g_clear_pointer(&q, json_node_unref);
     g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
 
-    /* Again, to the end this time. */
+    /* Again, to the end this time, at the first limit. */
+    migrate_set_parameter_int(t->from, "vcpu-dirty-limit", DIRTY_LIMIT_CAP_MBPS);
     migrate_start_destination(t, &start);
     migrate_incoming_qmp(t->to, uri2, NULL);
     migrate_qmp(t->from, uri2, NULL);
