@@ -8,6 +8,7 @@
 #include "migration/migration.h"
 #include "migration/ram.h"
 #include "migration-states.h"
+#include "rate-window.h"
 #include "switchover.h"
 #include "exec/ramblock.h"
 #include "qapi/qapi-events.h"
@@ -26,18 +27,19 @@ Prediction predict_compute(const PredictInput *in)
 {
     Prediction p = { 0 };
     double net = in->bandwidth - in->dirty_rate;
+    uint64_t wire = MIN(in->remaining_data, in->remaining);
     uint64_t at_stop;
     double confidence;
 
     if (in->bandwidth <= 0) {
         return p;
     }
-    p.converges = in->remaining <= in->threshold || net > 0;
-    at_stop = p.converges ? MIN(in->remaining, in->threshold) : in->remaining;
-    p.downtime_ms = predict_ceil(at_stop * 1000.0 / in->bandwidth) + in->sync_ms;
+    p.converges = wire <= in->threshold || net > 0;
+    at_stop = p.converges ? MIN(wire, in->threshold) : wire;
+    p.downtime_ms = predict_ceil(at_stop * 1000.0 / MAX(in->final_bandwidth, in->bandwidth)) +
+                    in->sync_ms;
     if (p.converges) {
-        double live_ms = in->remaining > in->threshold
-                         ? (in->remaining - in->threshold) * 1000.0 / net : 0;
+        double live_ms = wire > in->threshold ? (wire - in->threshold) * 1000.0 / net : 0;
 
         p.completion_ms = predict_ceil(live_ms) + p.downtime_ms;
     }
@@ -142,6 +144,43 @@ double predict_rate_mean(const PredictRate *r, unsigned *samples, double *cv)
     return mean;
 }
 
+/* ---- the tracker ---- */
+
+void predict_tracker_start(PredictTracker *t, const MigrationClock *clock,
+                           uint64_t dirtied_pages, uint64_t data_pages)
+{
+    int64_t now = migration_clock_now_us(clock);
+
+    *t = (PredictTracker) { .clock = clock, .last_sync_us = now, .data_pages = data_pages };
+    predict_rate_init(&t->rate, now, dirtied_pages);
+}
+
+void predict_tracker_sync(PredictTracker *t, uint64_t dirtied_pages)
+{
+    t->last_sync_us = migration_clock_now_us(t->clock);
+    predict_rate_note(&t->rate, t->last_sync_us, dirtied_pages);
+}
+
+PredictInput predict_tracker_input(const PredictTracker *t, const PredictInput *plan,
+                                   uint64_t pending, uint64_t data_sent)
+{
+    PredictInput in = *plan;
+    uint64_t unseen;
+
+    in.dirty_rate = predict_rate_mean(&t->rate, &in.samples, &in.dirty_rate_cv);
+    if (!in.first_round_done) {
+        /* Pages the guest writes meanwhile are counted when the round ends. */
+        in.remaining = pending;
+        in.remaining_data = MIN(pending, t->data_pages > data_sent
+                                         ? (t->data_pages - data_sent) * TARGET_PAGE_SIZE : 0);
+        return in;
+    }
+    unseen = (uint64_t)(in.dirty_rate * (migration_clock_now_us(t->clock) - t->last_sync_us) /
+                        G_USEC_PER_SEC);
+    in.remaining = in.remaining_data = pending + unseen;
+    return in;
+}
+
 /* ---- the running migration ---- */
 
 MigrationPredict *migration_predict_new(void)
@@ -165,9 +204,8 @@ void migration_predict_start(MigrationState *s, const MigrationClock *clock)
 {
     MigrationPredict *p = s->predict;
 
-    p->clock = clock;
-    predict_rate_init(&p->rate, migration_clock_now_us(clock),
-                      ram_state_dirtied_pages(s->ram));
+    predict_tracker_start(&p->tracker, clock, ram_state_dirtied_pages(s->ram),
+                          ram_state_data_pages(s->ram));
     p->stall = (PredictStall) { 0 };
     p->last = (PredictInput) { 0 };
     p->downtime_limit = 0;
@@ -177,13 +215,12 @@ void migration_predict_start(MigrationState *s, const MigrationClock *clock)
 }
 
 /* The model's input from the last plan, with the dirty rate as it stands. */
-static PredictInput migration_predict_input(MigrationPredict *p, uint64_t remaining)
+static PredictInput migration_predict_input(MigrationState *s, uint64_t pending)
 {
-    PredictInput in = p->last;
+    MigrationPredict *p = s->predict;
 
-    in.remaining = remaining;
-    in.dirty_rate = predict_rate_mean(&p->rate, &in.samples, &in.dirty_rate_cv);
-    return in;
+    return predict_tracker_input(&p->tracker, &p->last, pending,
+                                 migration_stat_get(&s->stats.normal_pages));
 }
 
 static void migration_predict_stalled(MigrationState *s, const PredictInput *in)
@@ -208,19 +245,18 @@ void migration_predict_sync(MigrationState *s)
     uint64_t remaining = migration_stat_get(&s->stats.remaining);
     PredictInput in;
 
-    predict_rate_note(&p->rate, migration_clock_now_us(p->clock),
-                      ram_state_dirtied_pages(s->ram));
+    predict_tracker_sync(&p->tracker, ram_state_dirtied_pages(s->ram));
     if (migration_status(s) != MIGRATION_STATUS_ACTIVE) {
         return;
     }
-    in = migration_predict_input(p, remaining);
+    in = migration_predict_input(s, remaining);
     if (predict_stall_note(&p->stall, remaining, in.threshold, in.first_round_done)) {
         migration_predict_stalled(s, &in);
     }
 }
 
 void migration_predict_plan(MigrationState *s, const SwitchoverPlan *plan,
-                            double window_bandwidth, uint64_t pending)
+                            const RateWindow *w, uint64_t pending)
 {
     MigrationPredict *p = s->predict;
     double bandwidth = switchover_bandwidth(plan);
@@ -228,13 +264,15 @@ void migration_predict_plan(MigrationState *s, const SwitchoverPlan *plan,
     Prediction result;
 
     p->last = (PredictInput) {
-        .bandwidth = (bandwidth > 0 ? bandwidth : window_bandwidth) * 1000,
+        .bandwidth = (bandwidth > 0 ? bandwidth : w->bandwidth) * 1000,
+        /* The final pass runs without max-bandwidth (the user's figure wins). */
+        .final_bandwidth = (plan->avail_bandwidth ? bandwidth : w->unlimited_send_rate) * 1000,
         .threshold = switchover_threshold(plan),
         .sync_ms = plan->sync_ms,
         .first_round_done = plan->first_round_done,
     };
     p->downtime_limit = plan->downtime_limit;
-    in = migration_predict_input(p, pending);
+    in = migration_predict_input(s, pending);
     result = predict_compute(&in);
     /* What was seen beats the model: a stalled migration does not converge. */
     if (p->stall.flat_syncs >= PREDICT_STALL_SYNCS) {

@@ -14,7 +14,12 @@
  * shrinks by what is sent (B bytes/s, the bandwidth the switchover plans
  * on), so it shrinks at B - D.  The switchover comes when R fits in the
  * threshold T (what B sends within downtime-limit): after (R - T) / (B - D),
- * then the guest stops for min(R, T) / B plus the final dirty sync.
+ * then the guest stops for min(R, T) / F plus the final dirty sync, F being
+ * the rate of the final pass, which runs without max-bandwidth.  R is the
+ * pending estimate plus what the guest dirtied since the last sync (D x
+ * the time since: the next sync adds it).  In the first round R counts
+ * only the data pages not sent yet: never-written pages (the residency
+ * probe's) cost a few bytes each.
  */
 #ifndef MIGRATION_CONVERGE_PREDICT_H
 #define MIGRATION_CONVERGE_PREDICT_H
@@ -36,7 +41,14 @@
 /* The figures the model runs on. */
 typedef struct PredictInput {
     uint64_t remaining;         /* bytes left to send */
+    /*
+     * The bytes of @remaining that cost their size on the wire: before the
+     * first round ended, the data pages never sent yet (a never-written
+     * page goes as a few bytes); then all of @remaining.
+     */
+    uint64_t remaining_data;
     double bandwidth;           /* bytes/s the switchover plans on; 0: not measured */
+    double final_bandwidth;     /* bytes/s of the final pass (no max-bandwidth); 0: @bandwidth */
     double dirty_rate;          /* bytes/s of sent pages dirtied again */
     uint64_t threshold;         /* bytes that may be left when the VM stops */
     int64_t sync_ms;            /* what the final dirty sync is planned to take */
@@ -117,10 +129,39 @@ void predict_rate_note(PredictRate *r, int64_t now_us, uint64_t dirtied_pages);
  */
 double predict_rate_mean(const PredictRate *r, unsigned *samples, double *cv);
 
+/*
+ * The model's input as a migration goes: the dirty-rate samples and the
+ * marks they need, on the clock the tracker was given (the migration's;
+ * a unit test's fake one).  The caller's thread only.
+ */
+typedef struct PredictTracker {
+    const MigrationClock *clock;
+    PredictRate rate;
+    int64_t last_sync_us;       /* the last dirty sync (what it found is in the estimate) */
+    uint64_t data_pages;        /* pages that held data at the start (first-round cost) */
+} PredictTracker;
+
+/* At the start: @dirtied_pages so far, @data_pages holding data now. */
+void predict_tracker_start(PredictTracker *t, const MigrationClock *clock,
+                           uint64_t dirtied_pages, uint64_t data_pages);
+/* After a dirty sync, with the cumulative pages the syncs found newly dirty. */
+void predict_tracker_sync(PredictTracker *t, uint64_t dirtied_pages);
+/*
+ * The model's input now: @plan's bandwidths, threshold, sync time and
+ * first round, with the dirty rate as sampled, @pending bytes in the
+ * estimate and @data_sent pages sent as data so far.  After the first
+ * round, what the guest dirtied since the last sync (the dirty rate x the
+ * time since) is added: the next sync finds it.  In the first round only
+ * the data pages not sent yet cost their size (PredictInput).
+ */
+PredictInput predict_tracker_input(const PredictTracker *t, const PredictInput *plan,
+                                   uint64_t pending, uint64_t data_sent);
+
 /* ---- the running migration ---- */
 
 typedef struct MigrationState MigrationState;
 typedef struct SwitchoverPlan SwitchoverPlan;
+typedef struct RateWindow RateWindow;
 
 /*
  * One per MigrationState.  The thread's part is the migration thread's
@@ -128,8 +169,7 @@ typedef struct SwitchoverPlan SwitchoverPlan;
  */
 typedef struct MigrationPredict {
     /* ---- migration thread only ---- */
-    const MigrationClock *clock;
-    PredictRate rate;
+    PredictTracker tracker;
     PredictStall stall;
     PredictInput last;          /* the figures of the last plan (bandwidth: bytes/s) */
     uint64_t downtime_limit;    /* ms, of the last plan */
@@ -154,11 +194,12 @@ void migration_predict_start(MigrationState *s, const MigrationClock *clock);
 void migration_predict_sync(MigrationState *s);
 /*
  * After every switchover decision (migration thread): predict from @plan
- * and @pending bytes left, on @window_bandwidth (bytes/ms, the last rate
- * window's) while the plan has no bandwidth yet.
+ * and @pending bytes left, on @w's last window while the plan has no
+ * bandwidth yet; the final pass at @w's unlimited send rate, or at
+ * avail-switchover-bandwidth when set.
  */
 void migration_predict_plan(MigrationState *s, const SwitchoverPlan *plan,
-                            double window_bandwidth, uint64_t pending);
+                            const RateWindow *w, uint64_t pending);
 /* query-migrate's x-prediction, in status @st (active or pre-switchover).  Any thread. */
 void migration_predict_info(MigrationState *s, MigrationStatus st, MigrationInfo *info);
 

@@ -42,6 +42,12 @@ static gint64 now_ms(void)
     return g_get_monotonic_time() / 1000;
 }
 
+/* Now on the thread's clock (MigrationState.clock), ms. */
+static int64_t migration_now_ms(MigrationState *s)
+{
+    return migration_clock_now_us(s->clock) / 1000;
+}
+
 /* The timing fields the thread writes and query-migrate reads (see MigrationState). */
 static void time_set(int64_t *field, int64_t ms)
 {
@@ -76,6 +82,7 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
     s->global_state = gs;
     s->blockers = g_ptr_array_new_with_free_func(g_free);
     s->predict = migration_predict_new();
+    s->clock = &migration_clock_monotonic;
     qemu_mutex_init(&s->lock);
     qemu_cond_init(&s->cond);
     return s;
@@ -355,12 +362,12 @@ static void migration_multifd_stop(MigrationState *s, bool ok, GError **err)
 static void migration_stop_vm(MigrationState *s)
 {
     bql_lock();
-    s->vm_stop_time = now_ms();
+    s->vm_stop_time = migration_now_ms(s);
     s->downtime_phases.stop = s->vm_stop_time;
     s->vm_old_state = s->machine.get_state(s->machine.opaque);
     global_state_store(s->global_state, s->vm_old_state);
     s->machine.stop(s->machine.opaque, RUN_STATE_FINISH_MIGRATE);
-    s->downtime_phases.stopped = now_ms();
+    s->downtime_phases.stopped = migration_now_ms(s);
     bql_unlock();
 }
 
@@ -423,12 +430,12 @@ static bool migration_setup(MigrationState *s, GError **errp)
 static bool migration_pending_exact(MigrationState *s, MigrationRate *r,
                                     uint64_t *pending, GError **errp)
 {
-    int64_t start = now_ms();
+    int64_t start = migration_now_ms(s);
 
     if (!savevm_state_pending_exact(s->savevm, pending, errp)) {
         return false;
     }
-    switchover_note_sync(&r->plan, now_ms() - start);
+    switchover_note_sync(&r->plan, migration_now_ms(s) - start);
     return true;
 }
 
@@ -457,7 +464,7 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
             ready = switchover_ready(plan, pending);
         }
         time_set(&s->expected_downtime, switchover_expected_downtime(plan, pending));
-        migration_predict_plan(s, plan, r->w.bandwidth, pending);
+        migration_predict_plan(s, plan, &r->w, pending);
         if (ready) {
             return true;
         }
@@ -472,6 +479,17 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         migration_rate_advance(r, first_round_ended);
     }
     return migration_status(s) != MIGRATION_STATUS_CANCELLING;
+}
+
+/*
+ * When the final RAM pass ended, on the thread's clock, from savevm's mark
+ * (monotonic) and @now_ms; 0 when it never ended.
+ */
+static int64_t migration_ram_done_ms(MigrationState *s, int64_t now_ms)
+{
+    int64_t done_us = savevm_state_times(s->savevm).iterables_done_us;
+
+    return done_us ? now_ms - (g_get_monotonic_time() - done_us) / 1000 : 0;
 }
 
 /*
@@ -490,7 +508,7 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     if (!migration_pause_before_switchover(s)) {
         return false;
     }
-    s->downtime_phases.continued = now_ms();
+    s->downtime_phases.continued = migration_now_ms(s);
     bql_lock();
     /* Cancelled after entering device but before we got the BQL: nothing sent. */
     if (migration_status(s) != MIGRATION_STATUS_DEVICE) {
@@ -500,8 +518,8 @@ static bool migration_switchover(MigrationState *s, GError **errp)
     ok = savevm_state_complete(s->savevm, s->to_dst, errp);
     qemu_fflush(s->to_dst);
     ok = ok && qemu_file_check_error(s->to_dst, errp);
-    s->downtime_phases.ram_done = savevm_state_times(s->savevm).iterables_done_us / 1000;
-    s->downtime_phases.device_done = now_ms();
+    s->downtime_phases.device_done = migration_now_ms(s);
+    s->downtime_phases.ram_done = migration_ram_done_ms(s, s->downtime_phases.device_done);
     time_set(&s->downtime, s->downtime_phases.device_done - s->vm_stop_time);
     if (!ok) {
         bql_unlock();
@@ -558,7 +576,7 @@ static gpointer migration_thread(gpointer opaque)
          migration_rp_open(s, &err) &&
          migration_multifd_start(s, &err);
     if (ok) {
-        rate_window_init(&r.w, &migration_clock_monotonic, s->to_dst);
+        rate_window_init(&r.w, s->clock, s->to_dst);
         rate_window_add_counter(&r.w, &s->stats.multifd_bytes);
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         migration_converge_start(&converge, s, r.w.clock);

@@ -53,6 +53,12 @@ void ram_residency_mark(RAMResidency *r, const RAMBlock *rb, uint64_t page, uint
 /* Forget the cached window (the guest may have written since). */
 void ram_residency_invalidate(RAMResidency *r);
 
+/*
+ * The pages of @rb that hold data, window by window (every page when the
+ * probe does not apply); the cached window is forgotten.
+ */
+uint64_t ram_residency_count(RAMResidency *r, const RAMBlock *rb);
+
 /* A range of pages the destination waits for (postcopy, ram-postcopy.c). */
 typedef struct RAMPageRequest {
     RAMBlock *rb;

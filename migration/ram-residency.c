@@ -163,6 +163,25 @@ bool ram_residency_has_data(RAMResidency *r, const RAMBlock *rb, uint64_t page)
     return test_bit(page - r->first, r->has_data);
 }
 
+uint64_t ram_residency_count(RAMResidency *r, const RAMBlock *rb)
+{
+    uint64_t pages = ramblock_pages(rb);
+    uint64_t data = 0;
+
+    for (uint64_t first = 0; first < pages; first += RAM_RESIDENCY_WINDOW_PAGES) {
+        if (!ram_residency_applies(r, rb)) {
+            return pages;
+        }
+        residency_load_window(r, rb, first);
+        if (r->unusable) {
+            return pages;
+        }
+        data += bitmap_count_one(r->has_data, r->count);
+    }
+    ram_residency_invalidate(r);
+    return data;
+}
+
 void ram_residency_mark(RAMResidency *r, const RAMBlock *rb, uint64_t page, uint64_t n)
 {
     uint64_t lo, hi;

@@ -151,6 +151,16 @@ uint64_t ram_state_dirty_pages(const RAMState *rs)
     return rs->dirty_pages;
 }
 
+uint64_t ram_state_data_pages(RAMState *rs)
+{
+    uint64_t data = 0;
+
+    for (guint i = 0; i < rs->blocks->len; i++) {
+        data += ram_residency_count(&rs->residency, g_ptr_array_index(rs->blocks, i));
+    }
+    return data;
+}
+
 void ram_state_set_load_fault_policy(RAMState *rs, RAMLoadFaultPolicy policy)
 {
     rs->load.policy = policy;

@@ -102,6 +102,7 @@ int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth, bool data_windo
     w->bandwidth = (double)rate_window_bytes(w) / elapsed_ms;
     w->send_rate = rate_window_send_rate(w, now - w->start_us, max_bandwidth);
     if (data_window) {
+        w->unlimited_send_rate = rate_window_send_rate(w, now - w->start_us, 0);
         w->history[w->next] = w->send_rate;
         w->next = (w->next + 1) % RATE_WINDOW_HISTORY;
         w->nr_history = MIN(w->nr_history + 1, RATE_WINDOW_HISTORY);

@@ -47,6 +47,11 @@ typedef struct RateWindow {
     unsigned next;              /* where the next window's figure goes */
     /* What @history said when rate_window_forget_history emptied it. */
     double forgotten;
+    /*
+     * The send rate of the last data window without the max-bandwidth cap
+     * (0 before one): what the final pass, which runs unlimited, may reach.
+     */
+    double unlimited_send_rate;
 } RateWindow;
 
 /* Start the first window now, on @f. */

@@ -109,6 +109,12 @@ typedef struct MigrationState {
     /* Migration blockers: reasons (char*), added and removed under the BQL. */
     GPtrArray *blockers;
 
+    /*
+     * The thread's clock: its rate windows, auto-converge's periods, the
+     * prediction and the downtime's marks.  Monotonic; a unit test may set
+     * another before migrate.
+     */
+    const struct MigrationClock *clock;
     RunState vm_old_state;              /* before switchover stopped the VM (thread only) */
     int64_t vm_stop_time;               /* thread only: when it stopped the VM (ms) */
     struct MigrationConverge *converge; /* thread only: auto-converge, on its stack */

@@ -195,6 +195,13 @@ uint64_t ram_state_dirtied_pages(const RAMState *rs);
 
 /* Pages currently marked to send. */
 uint64_t ram_state_dirty_pages(const RAMState *rs);
+/*
+ * Source, migration thread: the guest pages that hold data now (the
+ * residency probe's count; pages it cannot tell about count as data).
+ * What the first round costs on the wire: never-written pages go as a
+ * few bytes each.
+ */
+uint64_t ram_state_data_pages(RAMState *rs);
 
 /*
  * How the destination meets first-touch page faults when a normal page
