@@ -139,6 +139,9 @@ bool qmp_migrate_set_parameters(TernContext *ctx,
     if (arg->has_vcpu_dirty_limit) {
         migration_set_vcpu_dirty_limit(o->out, o->opts->params->vcpu_dirty_limit);
     }
+    if (arg->has_x_switchover_hold) {
+        migration_set_switchover_hold(o->out, o->opts->params->x_switchover_hold);
+    }
     return true;
 }
 

@@ -92,9 +92,10 @@ typedef struct MigrationState {
     uint64_t max_bandwidth;             /* bytes/s, 0 = unlimited */
     uint64_t downtime_limit;            /* ms */
     uint64_t max_postcopy_bandwidth;    /* bytes/s for postcopy's background pages, 0 = unlimited */
+    gboolean switchover_hold;           /* x-switchover-hold: precopy does not switch over */
     /*
      * dirty-limit (auto-converge.c), under the BQL: the vcpu-dirty-limit
-     * in force (migrate-set-parameters changes it live, as in QEMU), and
+     * in force (migrate-set-parameters changes it live), and
      * whether the trigger has limited the vCPUs with it.
      */
     uint64_t vcpu_dirty_limit;          /* MB/s */
@@ -226,6 +227,7 @@ void migration_remove_blocker(MigrationState *s, const char *reason);
 /* migrate-set-parameters changed a limit a running migration follows. */
 void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second);
 void migration_set_downtime_limit(MigrationState *s, uint64_t ms);
+void migration_set_switchover_hold(MigrationState *s, bool hold);
 /*
  * vcpu-dirty-limit changed (BQL held): a dirty-limit migration whose
  * trigger already limited the vCPUs limits them to @mbps at once; one

@@ -92,10 +92,7 @@ static void check_downtime_phases(MigTest *t, bool paused)
 static void check_hmp_not_converging(QTestState *who, gint64 deadline)
 {
     for (;;) {
-        g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
-            who, "{'execute': 'human-monitor-command', "
-                 "'arguments': {'command-line': 'info migrate'}}");
-        const char *out = json_node_get_string(ret);
+        g_autofree char *out = qtest_hmp(who, "info migrate");
 
         if (strstr(out, "\r\npredicted completion: none, not converging (confidence ")) {
             g_assert_nonnull(strstr(out, "\r\npredicted downtime: "));
