@@ -619,6 +619,27 @@ void migrate_prepare_for_dirty_mem(MigTest *t)
     qtest_writeq(t->qfrom, marker, MIG_MAGIC_MARKER);
 }
 
+/* The source's guest still runs: new 'B's keep coming. */
+void migrate_check_source_guest_runs(MigTest *t)
+{
+    gint64 deadline = qtest_deadline_ms(60000);
+    g_autofree char *runstate = migrate_runstate(t->from);
+    g_autofree char *text = NULL;
+    gsize len = 0, now = 0;
+
+    g_assert_cmpstr(runstate, ==, "running");
+    g_file_get_contents(t->src_serial, &text, &len, NULL);
+    do {
+        g_autofree char *again = NULL;
+
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the source's guest stopped printing");
+        }
+        g_usleep(5000);
+        g_file_get_contents(t->src_serial, &again, &now, NULL);
+    } while (now <= len);
+}
+
 /* The source's migration completed (the guest stopped for good there). */
 static bool migrate_source_completed(MigTest *t)
 {

@@ -201,6 +201,9 @@ size_t migrate_serial_b_count(const char *serial_path);
  * (migrate_ensure_non_converge sets x-switchover-hold), and a source that
  * completes anyway fails the test.
  */
+/* After a failed or cancelled migration: the source's guest still runs (new 'B's come). */
+void migrate_check_source_guest_runs(MigTest *t);
+
 void migrate_prepare_for_dirty_mem(MigTest *t);
 /* Where the progress marker is (guest-physical). */
 uint64_t migrate_marker_address(MigTest *t);
