@@ -22,6 +22,7 @@
 #include "ram-internal.h"
 #include "tls.h"
 #include "qemu/error.h"
+#include "qemu/fdset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,7 +104,21 @@ static int mapped_ram_open_direct(int fd, bool outgoing, GError **errp)
     g_autofree char *link = g_strdup_printf("/proc/self/fd/%d", fd);
     g_autofree char *name = mapped_ram_fd_name(fd);
     int flags = (outgoing ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
-    int dfd = open(link, flags | O_DIRECT);
+    int64_t set = fdset_of_dup(fd);
+    int dfd;
+
+    /* From an fd set, the O_DIRECT fd is the client's to give: it is not reopened. */
+    if (set >= 0) {
+        g_autofree char *path = g_strdup_printf("/dev/fdset/%" PRId64, set);
+
+        dfd = fdset_open(path, (outgoing ? O_WRONLY : O_RDONLY) | O_DIRECT, errp);
+        if (dfd >= 0 && !mapped_ram_direct_aligned(dfd, name, errp)) {
+            fdset_close(dfd);
+            return -1;
+        }
+        return dfd;
+    }
+    dfd = open(link, flags | O_DIRECT);
 
     if (dfd >= 0) {
         if (!mapped_ram_direct_aligned(dfd, name, errp)) {
@@ -157,7 +172,7 @@ void mapped_ram_free(MappedRam *m)
     mapped_ram_pool_free(m->pool);
     mapped_ram_detach_free(m->detach);
     if (m->io_fd != m->fd) {
-        close(m->io_fd);
+        fdset_close(m->io_fd);
     }
     for (guint i = 0; i < m->blocks->len; i++) {
         g_free(g_array_index(m->blocks, MappedRamBlock, i).bitmap);
