@@ -21,6 +21,8 @@
 #include "mapped-ram-internal.h"
 #include "ram-internal.h"
 #include "tls.h"
+#include "qemu/bitmap.h"
+#include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 #include "qemu/fdset.h"
 
@@ -362,6 +364,32 @@ void mapped_ram_save_zero_page(MappedRam *m, RAMBlock *rb, uint64_t page)
 
     /* Atomic: a worker may be setting a neighbour's bit in the same word. */
     __atomic_fetch_and(&b->bitmap[BIT_WORD(page)], ~BIT_MASK(page), __ATOMIC_RELAXED);
+}
+
+void mapped_ram_save_copy(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          const uint8_t *data, bool check_zero, RAMSendRun *run)
+{
+    MappedRamBlock *b = mapped_ram_find(m, rb);
+    MappedRamCounts counts = { 0 };
+    uint64_t off = b->pages_offset + page * TARGET_PAGE_SIZE;
+    GError *err = NULL;
+
+    if (qemu_file_get_error(f)) {
+        return;
+    }
+    if (check_zero && buffer_is_zero(data, TARGET_PAGE_SIZE)) {
+        mapped_ram_save_zero_page(m, rb, page);
+        counts.zero_pages++;
+    } else if (mapped_ram_pwrite(m->io_fd, data, TARGET_PAGE_SIZE, off)) {
+        __atomic_fetch_or(&b->bitmap[BIT_WORD(page)], BIT_MASK(page), __ATOMIC_RELAXED);
+        counts.normal_pages++;
+    } else {
+        error_setg_errno(&err, errno, "mapped-ram: writing page %" PRIu64 " of RAM block "
+                         "\"%s\" at file offset %" PRIu64, page, rb->idstr, off);
+        mapped_ram_fail(f, err);
+        return;
+    }
+    mapped_ram_save_count(m, f, &counts, run);
 }
 
 bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp)
