@@ -480,7 +480,6 @@ static void ram_wt_drain(RAMState *rs, QEMUFile *f, RAMSendRun *run)
     for (guint i = 0; i < n; i++) {
         guint slot = (head + i) % RAM_WT_RING_PAGES;
         const RAMWtCopy *c = &wt->slots[slot];
-
         const uint8_t *data = wt->data + ((size_t)slot << TARGET_PAGE_BITS);
 
         if (rs->mapped_ram) {
