@@ -170,8 +170,50 @@ static void test_fdset_bad(void)
     migrate_test_free(t);
 }
 
+/*
+ * -add-fd (QEMU's command-line form): the file opened by the test and
+ * inherited by the source, which saves through the set and loses the set
+ * with remove-fd afterwards.
+ */
+static void test_fdset_cmdline(void)
+{
+    MigrateStart start = { .only_source = true };
+    g_autofree char *dir = g_dir_make_tmp("tern-addfd-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "migfile", NULL);
+    g_autofree char *opts = NULL;
+    g_autoptr(JsonNode) sets = NULL;
+    JsonObject *set;
+    MigTest *t;
+    int set1_fds;
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);     /* inherited: no O_CLOEXEC */
+
+    g_assert_cmpint(fd, >, 2);
+    opts = g_strdup_printf("-add-fd fd=%d,set=1,opaque=from-cmdline", fd);
+    start.src_opts = opts;
+    t = migrate_start(&start);
+    close(fd);
+    sets = qtest_qmp_assert_success_ref(t->from, "{'execute': 'query-fdsets'}");
+    g_assert_cmpint(json_array_get_length(json_node_get_array(sets)), ==, 1);
+    set = json_array_get_object_element(json_node_get_array(sets), 0);
+    g_assert_cmpint(json_object_get_int_member(set, "fdset-id"), ==, 1);
+    g_assert_cmpstr(json_object_get_string_member(
+                        json_array_get_object_element(json_object_get_array_member(set, "fds"), 0),
+                        "opaque"), ==, "from-cmdline");
+
+    migrate_ensure_converge(t->from);
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, "file:/dev/fdset/1", NULL);
+    wait_for_migration_complete(t->from);
+    g_assert_cmpint(fdset_count(t->from, &set1_fds), ==, 1);
+    migrate_fdset_remove_check_empty(t->from);
+    migrate_test_free(t);
+    unlink(path);
+    rmdir(dir);
+}
+
 void migration_register_fdset_tests(void)
 {
     g_test_add_func("/migration/precopy/file/offset/fdset", test_precopy_file_offset_fdset);
     g_test_add_func("/migration/precopy/file/fdset/bad", test_fdset_bad);
+    g_test_add_func("/migration/precopy/file/fdset/cmdline", test_fdset_cmdline);
 }
