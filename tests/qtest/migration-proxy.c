@@ -42,22 +42,25 @@ int mig_unix_connect(const char *path)
 
 /* One accepted connection: fd[0] the client's, fd[1] the target's (-1: closed). */
 typedef struct MigProxyConn {
+    MigProxy *p;
+    unsigned index;
     int fd[2];
     GByteArray *pending[2];     /* per direction: held back by the tap */
     uint64_t forwarded[2];
     bool dropped[2];            /* truncated: what comes is dropped */
     bool stalled;
     bool tap_done;
+    GThread *thread;
 } MigProxyConn;
 
 struct MigProxy {
     int listen_fd;
-    int cut_pipe[2];            /* readable: cut */
+    int cut_pipe[2];            /* readable: cut (nobody reads it: every thread sees it) */
     char *target_path;
     MigProxyTap tap;
     void *opaque;
-    GThread *thread;
-    GPtrArray *conns;           /* MigProxyConn *; the thread's */
+    GThread *thread;            /* accepts */
+    GPtrArray *conns;           /* MigProxyConn *; the accepting thread's until joined */
     gint connections;           /* atomic: accepted so far */
     gint acted;                 /* atomic: the tap took an action */
 };
@@ -90,11 +93,10 @@ static bool mig_proxy_send_all(int fd, const uint8_t *buf, size_t len)
     return true;
 }
 
-/* @n bytes came in direction @dir of connection @i: let the tap decide, forward, act. */
-static void mig_proxy_forward(MigProxy *p, unsigned i, MigProxyDir dir, const uint8_t *buf,
-                              size_t n)
+/* @n bytes came in direction @dir of @c: let the tap decide, forward, act. */
+static void mig_proxy_forward(MigProxyConn *c, MigProxyDir dir, const uint8_t *buf, size_t n)
 {
-    MigProxyConn *c = g_ptr_array_index(p->conns, i);
+    MigProxy *p = c->p;
     GByteArray *pend = c->pending[dir];
     MigProxyAction action = MIG_PROXY_FORWARD;
     int to = c->fd[dir == MIG_PROXY_TO_TARGET ? 1 : 0];
@@ -106,7 +108,8 @@ static void mig_proxy_forward(MigProxy *p, unsigned i, MigProxyDir dir, const ui
     g_byte_array_append(pend, buf, n);
     fwd = pend->len;
     if (p->tap && !c->tap_done) {
-        fwd = p->tap(p->opaque, i, dir, pend->data, pend->len, c->forwarded[dir], &action);
+        fwd = p->tap(p->opaque, c->index, dir, pend->data, pend->len, c->forwarded[dir],
+                     &action);
         g_assert_cmpuint(fwd, <=, pend->len);
     }
     if (!mig_proxy_send_all(to, pend->data, fwd)) {
@@ -135,10 +138,55 @@ static void mig_proxy_forward(MigProxy *p, unsigned i, MigProxyDir dir, const ui
     g_atomic_int_set(&p->acted, 1);
 }
 
+/*
+ * One connection, both ways, on a thread of its own: a write blocked on
+ * one (a multifd channel whose reader waits for another) holds up no other.
+ */
+static gpointer mig_proxy_conn_thread(gpointer opaque)
+{
+    MigProxyConn *c = opaque;
+    g_autofree uint8_t *buf = g_malloc(65536);
+
+    while (c->fd[0] >= 0) {
+        /* A stalled connection is not read: its writers block. */
+        struct pollfd pfd[3] = {
+            { .fd = c->p->cut_pipe[0], .events = POLLIN },
+            { .fd = c->stalled ? -1 : c->fd[0], .events = POLLIN },
+            { .fd = c->stalled ? -1 : c->fd[1], .events = POLLIN },
+        };
+
+        if (poll(pfd, 3, -1) < 0) {
+            g_assert_cmpint(errno, ==, EINTR);
+            continue;
+        }
+        if (pfd[0].revents) {
+            break;
+        }
+        for (int side = 0; side < 2 && c->fd[0] >= 0 && !c->stalled; side++) {
+            ssize_t got;
+
+            if (!pfd[1 + side].revents) {
+                continue;
+            }
+            got = read(c->fd[side], buf, 65536);
+            if (got <= 0) {
+                /* One side ended: so does the other. */
+                mig_proxy_conn_close(c);
+                break;
+            }
+            mig_proxy_forward(c, side ? MIG_PROXY_TO_CLIENT : MIG_PROXY_TO_TARGET, buf, got);
+        }
+    }
+    mig_proxy_conn_close(c);
+    return NULL;
+}
+
 static void mig_proxy_accept(MigProxy *p)
 {
     MigProxyConn *c = g_new0(MigProxyConn, 1);
 
+    c->p = p;
+    c->index = p->conns->len;
     c->fd[0] = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     c->fd[1] = mig_unix_connect(p->target_path);
     g_assert_cmpint(c->fd[0], >=, 0);
@@ -146,6 +194,7 @@ static void mig_proxy_accept(MigProxy *p)
     c->pending[0] = g_byte_array_new();
     c->pending[1] = g_byte_array_new();
     g_ptr_array_add(p->conns, c);
+    c->thread = g_thread_new("mig-proxy-conn", mig_proxy_conn_thread, c);
     g_atomic_int_inc(&p->connections);
 }
 
@@ -153,7 +202,7 @@ static void mig_proxy_conn_free(gpointer data)
 {
     MigProxyConn *c = data;
 
-    mig_proxy_conn_close(c);
+    g_thread_join(c->thread);
     g_byte_array_unref(c->pending[0]);
     g_byte_array_unref(c->pending[1]);
     g_free(c);
@@ -162,53 +211,22 @@ static void mig_proxy_conn_free(gpointer data)
 static gpointer mig_proxy_thread(gpointer opaque)
 {
     MigProxy *p = opaque;
-    g_autofree uint8_t *buf = g_malloc(65536);
 
     for (;;) {
-        guint n = 2 + 2 * p->conns->len;
-        g_autofree struct pollfd *pfd = g_new0(struct pollfd, n);
+        struct pollfd pfd[2] = {
+            { .fd = p->listen_fd, .events = POLLIN },
+            { .fd = p->cut_pipe[0], .events = POLLIN },
+        };
 
-        pfd[0] = (struct pollfd) { .fd = p->listen_fd, .events = POLLIN };
-        pfd[1] = (struct pollfd) { .fd = p->cut_pipe[0], .events = POLLIN };
-        for (guint i = 0; i < p->conns->len; i++) {
-            MigProxyConn *c = g_ptr_array_index(p->conns, i);
-
-            for (int s = 0; s < 2; s++) {
-                /* A stalled connection is not read: its writers block. */
-                pfd[2 + 2 * i + s] = (struct pollfd) {
-                    .fd = c->stalled ? -1 : c->fd[s], .events = POLLIN,
-                };
-            }
-        }
-        if (poll(pfd, n, -1) < 0) {
+        if (poll(pfd, 2, -1) < 0) {
             g_assert_cmpint(errno, ==, EINTR);
             continue;
         }
         if (pfd[1].revents) {
-            break;
+            return NULL;
         }
-        if (pfd[0].revents) {
-            mig_proxy_accept(p);
-        }
-        for (guint k = 2; k < n; k++) {
-            guint i = (k - 2) / 2;
-            int side = (k - 2) % 2;
-            MigProxyConn *c = g_ptr_array_index(p->conns, i);
-            ssize_t got;
-
-            if (!pfd[k].revents || c->fd[side] < 0 || c->stalled) {
-                continue;
-            }
-            got = read(c->fd[side], buf, 65536);
-            if (got <= 0) {
-                /* One side ended: so does the other. */
-                mig_proxy_conn_close(c);
-                continue;
-            }
-            mig_proxy_forward(p, i, side ? MIG_PROXY_TO_CLIENT : MIG_PROXY_TO_TARGET, buf, got);
-        }
+        mig_proxy_accept(p);
     }
-    return NULL;
 }
 
 MigProxy *mig_proxy_new(const char *listen_path, const char *target_path,

@@ -1,7 +1,7 @@
 /*
  * A proxy a migration test puts between source and destination: it
  * accepts connections on a unix socket, connects each to the target's
- * socket and forwards both ways on a thread of its own.  A tap may look
+ * socket and forwards both ways, each connection on a thread of its own.  A tap may look
  * at (and change) every byte before it is forwarded, hold bytes back
  * until it has seen enough, and at a byte of its choosing act: close the
  * connection, truncate one direction, or stall it.  Used to cut a link
@@ -34,7 +34,8 @@ typedef enum MigProxyAction {
 } MigProxyAction;
 
 /*
- * Called on the proxy's thread with the bytes of @dir not forwarded yet
+ * Called on connection @conn's thread (connections are numbered from 0 in
+ * the order they came) with the bytes of @dir not forwarded yet
  * (@buf, @len: what it held back before, then what came since; it may
  * change them).  @offset: how many bytes of @dir went before @buf.
  * Returns how many to forward now; *@action says what happens after
