@@ -238,7 +238,7 @@ static SaveVMCommandResult parse_command(const uint8_t *bytes, size_t len, GStri
     SaveVMCommandResult res;
 
     savevm_set_command_ops(s, &discard_ops, seen);
-    res = savevm_load_command(s, f, 0, errp);
+    res = savevm_load_command(s, f, 0, savevm_load_sections, errp);
     qemu_fclose(f, NULL);
     return res;
 }
@@ -344,7 +344,8 @@ static void test_packaged_short(void)
         g_assert_cmpint(setrlimit(RLIMIT_AS, &lim), ==, 0);
         savevm_set_command_ops(s, &package_ops, NULL);
         f = qemu_file_new_input_buffer(b->data, b->len);
-        g_assert_cmpint(savevm_load_command(s, f, 0, &err), ==, SAVEVM_CMD_ERROR);
+        g_assert_cmpint(savevm_load_command(s, f, 0, savevm_load_sections, &err), ==,
+                        SAVEVM_CMD_ERROR);
         qemu_fclose(f, NULL);
         g_assert_nonnull(strstr(err->message, "reading a packaged state of 4294967280 bytes"));
         return;
