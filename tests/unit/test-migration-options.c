@@ -215,6 +215,7 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_COMPRESS_THREADS,
         MIGRATION_PARAMETER_DECOMPRESS_THREADS,
         MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD,
+        MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,
         MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER,
         MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER_DELAY,
     };
@@ -832,6 +833,7 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
                     "vcpu-dirty-limit: 1 MB/s\n"
                     "mode: normal\n"
                     "direct-io: off\n"
+                    "x-switchover-hold: off\n"
                     "x-postcopy-auto-recover: 0\n"
                     "x-postcopy-auto-recover-delay: 100 ms\n");
 }
