@@ -54,7 +54,8 @@ void ram_verify_start(RAMVerify *v, bool on);
 bool ram_verify_is_active(const RAMVerify *v);
 
 /*
- * Destination, incoming thread, at postcopy's LISTEN: the guest will run
+ * Destination, incoming thread, at postcopy's LISTEN (drains and stops the
+ * worker: from RUN on the guest writes RAM): the guest will run
  * here before the last page is placed (the preempt channel's thread may
  * still place some after the main stream's END), so the source's digests
  * are kept when they come and compared by ram_verify_load_done().  Until
@@ -82,6 +83,40 @@ bool ram_verify_mismatched(RAMVerify *v);
  * while ram_verify_fold() runs; not for the same page at once.
  */
 void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data);
+
+/*
+ * The same for a page that is in RAM, at rb->host (or a zero page, @zero):
+ * with a worker running (ram_verify_worker_start()), the page is only
+ * queued and the worker reads it from RAM later, off this thread.  Only
+ * the thread that started the worker calls it; without a worker it digests
+ * at once, like ram_verify_page().  Deferring is right only where RAM
+ * still holds the page as sent or placed when the worker reads it, or a
+ * later write makes it sent or placed (and reported) again before the
+ * comparison: docs/devel/ram-verify.md, "The digest worker".
+ */
+void ram_verify_page_in_place(RAMVerify *v, const RAMBlock *rb, uint64_t page, bool zero);
+
+/*
+ * Start the digest worker of ram_verify_page_in_place() for this
+ * migration (a thread, "mig/verify"); nothing when inactive or running.
+ * The thread that calls it is the worker's only producer; it stops the
+ * worker (ram_verify_worker_stop()) when its RAM path ends, whatever the
+ * outcome.  ram_verify_start(), ram_verify_set_postcopy() and
+ * ram_verify_free() stop it too.  NULL-safe.
+ */
+void ram_verify_worker_start(RAMVerify *v);
+
+/*
+ * Producer thread: return once every page queued so far is digested.  The
+ * RAM paths drain at each round's boundary (the source's dirty sync, the
+ * destination's end of a RAM section), so a round's deferred digests are
+ * all stored before any page of the next round is reported by any thread.
+ * The final fold and the comparison drain first.  NULL-safe.
+ */
+void ram_verify_drain(RAMVerify *v);
+
+/* Producer thread: stop and join the worker, dropping what is queued.  NULL-safe. */
+void ram_verify_worker_stop(RAMVerify *v);
 
 /*
  * Fold the chunks whose pages changed since the last fold.  Called by the
