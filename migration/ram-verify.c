@@ -67,6 +67,7 @@ struct RAMVerify {
     QemuMutex lock;
     bool compared;                  /* destination: the comparison ran */
     bool sent;                      /* source: the digests were sent */
+    bool peer_mismatch;             /* source: the destination's comparison failed */
     char *bad_block;                /* the first chunk that differed */
     uint64_t bad_offset;
     uint64_t bad_length;
@@ -168,7 +169,7 @@ void ram_verify_start(RAMVerify *v, bool on)
     ram_verify_release(v);
     v->postcopy = v->received = false;
     qemu_mutex_lock(&v->lock);
-    v->compared = v->sent = false;
+    v->compared = v->sent = v->peer_mismatch = false;
     g_clear_pointer(&v->bad_block, g_free);
     qemu_mutex_unlock(&v->lock);
     __atomic_store_n(&v->pages, 0, __ATOMIC_RELAXED);
@@ -215,6 +216,16 @@ bool ram_verify_mismatched(RAMVerify *v)
     bad = v->bad_block != NULL;
     qemu_mutex_unlock(&v->lock);
     return bad;
+}
+
+void ram_verify_set_peer_mismatch(RAMVerify *v)
+{
+    if (!ram_verify_is_active(v)) {
+        return;
+    }
+    qemu_mutex_lock(&v->lock);
+    v->peer_mismatch = true;
+    qemu_mutex_unlock(&v->lock);
 }
 
 /* The index of @rb's digests; the RAM paths only report pages of the blocks they were given. */
@@ -596,6 +607,8 @@ VerifyRamInfo *ram_verify_info(RAMVerify *v, bool completed)
         info->has_mismatch_offset = info->has_mismatch_length = true;
         info->mismatch_offset = v->bad_offset;
         info->mismatch_length = v->bad_length;
+    } else if (v->peer_mismatch) {
+        info->status = VERIFY_RAM_STATUS_FAILED;       /* the destination's members say where */
     } else if (v->compared || (v->sent && completed)) {
         info->status = VERIFY_RAM_STATUS_PASSED;
     } else {

@@ -75,6 +75,13 @@ void ram_verify_set_scan_on_load(RAMVerify *v, bool on);
 bool ram_verify_mismatched(RAMVerify *v);
 
 /*
+ * Source, any thread (the return path's): the destination's comparison
+ * failed (its SHUT said so), so this side's status says failed too.
+ * Until the next ram_verify_start().  Nothing when inactive.
+ */
+void ram_verify_set_peer_mismatch(RAMVerify *v);
+
+/*
  * THE hook.  Page @page of @rb was sent (source) or placed (destination)
  * with the contents @data (TARGET_PAGE_SIZE bytes), or as a zero page when
  * @data is NULL.  Cheap when inactive or when @v is NULL (a path built

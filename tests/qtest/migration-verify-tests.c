@@ -421,6 +421,11 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     desc = verify_wait_source_fail(t->from);
     g_assert_nonnull(desc);
     g_test_message("source error-desc: %s", desc);
+    g_assert_nonnull(strstr(desc, "x-verify-ram: the destination's RAM differs"));
+    /* The source's own verdict says so too (before, a postcopy source said "active"). */
+    v = verify_info(t->from);
+    g_assert_cmpstr(json_object_get_string_member(v, "status"), ==, "failed");
+    json_object_unref(v);
     g_clear_pointer(&runstate, g_free);
     runstate = migrate_runstate(t->from);
     g_assert_cmpstr(runstate, ==, path->postcopy ? "postmigrate" : "running");
