@@ -15,6 +15,12 @@
 #define RAM_VERIFY_BATCH        32
 /* References the worker takes at a time. */
 #define RAM_VERIFY_TAKE         64
+/*
+ * An idle worker is woken once this many references wait (2 MiB of pages),
+ * and a producer waiting for room once the ring is half empty: each wake-up
+ * is a context switch, and one per batch cost as much CPU as the hashing.
+ */
+#define RAM_VERIFY_WAKE         512
 
 typedef struct RAMVerifyRef {
     uint64_t page;
@@ -40,9 +46,11 @@ struct RAMVerifyWorker {
      * is done with it.
      */
     QemuMutex lock;
-    QemuCond more;                  /* worker waits: head moved, or quit */
-    QemuCond room;                  /* producer waits: tail moved */
+    QemuCond more;                  /* worker waits: references came, or quit */
+    QemuCond room;                  /* producer waits: the ring emptied (by half, or all) */
     uint64_t head, tail;
+    bool idle;                      /* the worker waits on @more */
+    bool want_room;                 /* the producer waits on @room */
     bool quit;
     RAMVerifyRef ring[RAM_VERIFY_RING];
 };
@@ -56,8 +64,10 @@ static gpointer ram_verify_worker_thread(gpointer opaque)
         uint64_t from, to;
 
         while (w->head == w->tail && !w->quit) {
+            w->idle = true;
             qemu_cond_wait(&w->more, &w->lock);
         }
+        w->idle = false;
         if (w->quit) {
             break;
         }
@@ -71,7 +81,9 @@ static gpointer ram_verify_worker_thread(gpointer opaque)
         }
         qemu_mutex_lock(&w->lock);
         w->tail = to;
-        qemu_cond_signal(&w->room);
+        if (w->want_room && w->head - w->tail <= RAM_VERIFY_RING / 2) {
+            qemu_cond_signal(&w->room);
+        }
     }
     qemu_mutex_unlock(&w->lock);
     return NULL;
@@ -106,6 +118,17 @@ void ram_verify_worker_free(RAMVerifyWorker *w)
     g_free(w);
 }
 
+/* Producer, @lock held: wait until the worker emptied half the ring, or all of it. */
+static void ram_verify_worker_wait_room(RAMVerifyWorker *w)
+{
+    if (w->idle) {
+        qemu_cond_signal(&w->more);     /* fewer than RAM_VERIFY_WAKE wait: it sleeps still */
+    }
+    w->want_room = true;
+    qemu_cond_wait(&w->room, &w->lock);
+    w->want_room = false;
+}
+
 /* Producer: hand the batch over, waiting for room in the ring. */
 static void ram_verify_worker_flush(RAMVerifyWorker *w)
 {
@@ -114,13 +137,15 @@ static void ram_verify_worker_flush(RAMVerifyWorker *w)
     }
     qemu_mutex_lock(&w->lock);
     while (w->head + w->nbatch - w->tail > RAM_VERIFY_RING) {
-        qemu_cond_wait(&w->room, &w->lock);
+        ram_verify_worker_wait_room(w);
     }
     for (unsigned i = 0; i < w->nbatch; i++) {
         w->ring[(w->head + i) % RAM_VERIFY_RING] = w->batch[i];
     }
     w->head += w->nbatch;
-    qemu_cond_signal(&w->more);
+    if (w->idle && w->head - w->tail >= RAM_VERIFY_WAKE) {
+        qemu_cond_signal(&w->more);
+    }
     qemu_mutex_unlock(&w->lock);
     w->nbatch = 0;
 }
@@ -138,7 +163,7 @@ void ram_verify_worker_drain(RAMVerifyWorker *w)
     ram_verify_worker_flush(w);
     qemu_mutex_lock(&w->lock);
     while (w->tail != w->head) {
-        qemu_cond_wait(&w->room, &w->lock);
+        ram_verify_worker_wait_room(w);
     }
     qemu_mutex_unlock(&w->lock);
 }
