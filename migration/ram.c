@@ -662,7 +662,9 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_take_resize(rs);
     ram_send_dirty_pages(rs, f, true, &run);
-    ram_verify_fold(rs->verify);       /* so that the switchover folds only its own pages */
+    /* So that the switchover waits for, and folds, only its own pages. */
+    ram_verify_drain(rs->verify);
+    ram_verify_fold(rs->verify);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
     if (!qemu_file_check_error(f, errp)) {
