@@ -1,8 +1,9 @@
 /*
  * RAM verification (capability x-verify-ram): proof that the destination's
  * RAM is, page for page, what the source sent last.  Every RAM path calls
- * ram_verify_page() once per page it sends (source) or places
- * (destination); the digests are folded per chunk of pages as the
+ * ram_verify_page() or ram_verify_page_in_place() once per page it sends
+ * (source) or places (destination), the latter hashed by a digest worker
+ * off the migration's thread; the digests are folded per chunk of pages as the
  * migration goes, so at switchover only the chunks dirtied in the last
  * round are folded again and RAM itself is never reread while the guest is
  * stopped.  The source's chunk digests travel in their own section
@@ -99,7 +100,7 @@ void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void
  * at once, like ram_verify_page().  Deferring is right only where RAM
  * still holds the page as sent or placed when the worker reads it, or a
  * later write makes it sent or placed (and reported) again before the
- * comparison: docs/devel/ram-verify.md, "The digest worker".
+ * comparison: docs/devel/ram-verify.md, "Threads: the digest worker".
  */
 void ram_verify_page_in_place(RAMVerify *v, const RAMBlock *rb, uint64_t page, bool zero);
 
