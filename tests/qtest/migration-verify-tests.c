@@ -437,6 +437,68 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     migrate_test_free(t);
 }
 
+/* ---- the digest worker's lifetime ---- */
+
+/* Threads of process @pid named @name (their comm). */
+static unsigned verify_thread_count(pid_t pid, const char *name)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *tid;
+    unsigned n = 0;
+
+    while (d && (tid = g_dir_read_name(d))) {
+        g_autofree char *path = g_strdup_printf("%s/%s/comm", dir, tid);
+        g_autofree char *comm = NULL;
+
+        n += g_file_get_contents(path, &comm, NULL, NULL) && !strcmp(g_strstrip(comm), name);
+    }
+    return n;
+}
+
+/* Poll until @who runs exactly @n threads named "mig/verify". */
+static void verify_wait_workers(QTestState *who, unsigned n)
+{
+    gint64 deadline = g_get_monotonic_time() + qtest_deadline_ms(60000) * 1000;
+
+    while (verify_thread_count(qtest_pid(who), "mig/verify") != n) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+}
+
+/*
+ * A main-channel migration hashes on a digest worker per side; cancelled
+ * while pages flow, both workers end (the source's cleanup, the
+ * destination's failed load) and the source's guest runs on.
+ */
+static void test_verify_cancel(void)
+{
+    MigTest *t = verify_start(&path_plain);
+    g_autofree char *uri = NULL;
+
+    if (!t) {
+        return;
+    }
+    uri = unix_uri(t, "migsocket");
+    set_verify_both(t, &path_plain);
+    migrate_ensure_non_converge(t->from);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    migrate_wait_for_dirty_mem(t);
+    verify_wait_workers(t->from, 1);
+    verify_wait_workers(t->to, 1);
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    verify_wait_workers(t->from, 0);
+    migration_event_wait(t->to, "failed");
+    verify_wait_workers(t->to, 0);
+    migrate_check_source_guest_runs(t);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 /* ---- refusals ---- */
 
 /* To a socket the source must hear the verdict: migrate refuses it without return-path. */
@@ -481,5 +543,6 @@ void migration_register_verify_tests(void)
     g_test_add_data_func("/migration/verify_ram/postcopy/corrupt_in_transit", &path_postcopy,
                          test_verify_corrupt_in_transit);
     g_test_add_func("/migration/verify_ram/needs_return_path", test_verify_needs_return_path);
+    g_test_add_func("/migration/verify_ram/cancel", test_verify_cancel);
     migration_register_verify_file_tests();
 }
