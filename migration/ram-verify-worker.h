@@ -23,18 +23,17 @@ typedef struct RAMVerifyWorker RAMVerifyWorker;
 RAMVerifyWorker *ram_verify_worker_new(RAMVerifyDigestFn *digest, void *opaque);
 
 /*
- * Stop the thread and free @w: a batch being digested is finished, the
- * references not handed over or still queued are dropped (whoever stops
- * without draining first throws the digests away: a failed or cancelled
- * migration).  Producer thread; NULL-safe.
+ * Stop the thread and free @w: references not digested yet are dropped
+ * (whoever stops without draining first throws the digests away: a
+ * failed or cancelled migration).  Producer thread; NULL-safe.
  */
 void ram_verify_worker_free(RAMVerifyWorker *w);
 
 /*
- * Producer: queue one reference.  Batched: the worker sees it once its
- * batch is full, at the latest at the next ram_verify_worker_drain().
- * Handing a full batch over blocks while the worker still digests the one
- * before (the worker waits for nothing but batches, so it finishes).
+ * Producer: queue one reference.  Batched: the worker sees it at the
+ * latest at the next ram_verify_worker_drain().  Blocks while the queue
+ * is full (the worker never waits for anything but references, so it
+ * makes room).
  */
 void ram_verify_worker_push(RAMVerifyWorker *w, guint block, uint64_t page, bool zero);
 
