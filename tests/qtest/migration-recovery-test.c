@@ -8,6 +8,7 @@
  * mid-postcopy, and by recoveries that fail once (double failures).
  */
 #include "migration-helpers.h"
+#include "migration-proxy.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -27,160 +28,6 @@ static char *unix_uri(MigTest *t, const char *name)
     g_autofree char *path = migrate_test_path(t, name);
 
     return g_strdup_printf("unix:%s", path);
-}
-
-/* A listening unix socket at @path (the test's own end of a connection). */
-static int unix_listen(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));
-    strcpy(sa.sun_path, path);
-    unlink(path);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(listen(fd, 4), ==, 0);
-    return fd;
-}
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    strcpy(sa.sun_path, path);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* ---- a proxy that can cut the link ---- */
-
-/*
- * Forwards every connection made to @listen_path to @target_path, both
- * ways, on a thread; proxy_cut() breaks every connection at once, as a
- * network failure would (the listener stays, but the test recovers
- * elsewhere).
- */
-typedef struct Proxy {
-    int listen_fd;
-    int cut_pipe[2];            /* readable: cut */
-    char *target_path;
-    GThread *thread;
-    guint connections;          /* atomic: accepted so far */
-} Proxy;
-
-/* Copy what is readable on @from to @to: false at end of stream or error. */
-static bool proxy_pump(int from, int to)
-{
-    char buf[65536];
-    ssize_t n = read(from, buf, sizeof(buf));
-
-    if (n <= 0) {
-        return false;
-    }
-    for (ssize_t done = 0; done < n;) {
-        ssize_t w = write(to, buf + done, n - done);
-
-        if (w < 0) {
-            return false;
-        }
-        done += w;
-    }
-    return true;
-}
-
-static gpointer proxy_thread(gpointer opaque)
-{
-    Proxy *p = opaque;
-    GArray *fds = g_array_new(FALSE, FALSE, sizeof(int));   /* pairs: client, upstream */
-
-    for (;;) {
-        guint n = 2 + fds->len;
-        g_autofree struct pollfd *pfd = g_new0(struct pollfd, n);
-
-        pfd[0] = (struct pollfd) { .fd = p->listen_fd, .events = POLLIN };
-        pfd[1] = (struct pollfd) { .fd = p->cut_pipe[0], .events = POLLIN };
-        for (guint i = 0; i < fds->len; i++) {
-            pfd[2 + i] = (struct pollfd) { .fd = g_array_index(fds, int, i), .events = POLLIN };
-        }
-        if (poll(pfd, n, -1) < 0) {
-            g_assert_cmpint(errno, ==, EINTR);
-            continue;
-        }
-        if (pfd[1].revents) {
-            break;
-        }
-        if (pfd[0].revents) {
-            int client = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-            int upstream = unix_connect(p->target_path);
-
-            g_assert_cmpint(client, >=, 0);
-            g_assert_cmpint(upstream, >=, 0);
-            g_array_append_val(fds, client);
-            g_array_append_val(fds, upstream);
-            g_atomic_int_inc(&p->connections);
-        }
-        for (guint i = 0; i < n - 2; i++) {
-            if (pfd[2 + i].revents && pfd[2 + i].fd >= 0) {
-                int peer = g_array_index(fds, int, i ^ 1);
-
-                if (peer >= 0 && !proxy_pump(pfd[2 + i].fd, peer)) {
-                    /* One side ended: so does the other. */
-                    shutdown(peer, SHUT_RDWR);
-                    shutdown(pfd[2 + i].fd, SHUT_RDWR);
-                }
-            }
-        }
-    }
-    for (guint i = 0; i < fds->len; i++) {
-        shutdown(g_array_index(fds, int, i), SHUT_RDWR);
-        close(g_array_index(fds, int, i));
-    }
-    g_array_free(fds, TRUE);
-    return NULL;
-}
-
-static Proxy *proxy_new(const char *listen_path, const char *target_path)
-{
-    Proxy *p = g_new0(Proxy, 1);
-
-    p->listen_fd = unix_listen(listen_path);
-    g_assert_cmpint(pipe(p->cut_pipe), ==, 0);
-    p->target_path = g_strdup(target_path);
-    p->thread = g_thread_new("proxy", proxy_thread, p);
-    return p;
-}
-
-/*
- * Every connection of the migration goes through the proxy: the source's
- * connect() returns before the proxy's accept(), so wait for it.
- */
-static void proxy_wait_connections(Proxy *p, guint want)
-{
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-
-    while ((guint)g_atomic_int_get(&p->connections) < want) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_usleep(1000);
-    }
-    g_assert_cmpuint(g_atomic_int_get(&p->connections), ==, want);
-}
-
-/* Break every connection through @p, and accept no more. */
-static void proxy_cut_and_free(Proxy *p)
-{
-    g_assert_cmpint(write(p->cut_pipe[1], "x", 1), ==, 1);
-    g_thread_join(p->thread);
-    close(p->listen_fd);
-    close(p->cut_pipe[0]);
-    close(p->cut_pipe[1]);
-    g_free(p->target_path);
-    g_free(p);
 }
 
 /* ---- the flow ---- */
@@ -294,7 +141,7 @@ static void test_recovery_proxy_cut(gconstpointer data)
     g_autofree char *target = NULL;
     g_autofree char *proxy_path = NULL;
     g_autofree char *proxy_uri = NULL;
-    Proxy *proxy;
+    MigProxy *proxy;
 
     {
         g_autofree char *why = NULL;
@@ -308,10 +155,10 @@ static void test_recovery_proxy_cut(gconstpointer data)
     target = migrate_test_path(t, "migsocket");
     proxy_path = migrate_test_path(t, "proxysocket");
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
-    proxy = proxy_new(proxy_path, target);
+    proxy = mig_proxy_new(proxy_path, target, NULL, NULL);
     recovery_switch(t, proxy_uri);
-    proxy_wait_connections(proxy, preempt ? 2 : 1);
-    proxy_cut_and_free(proxy);
+    mig_proxy_wait_connections(proxy, preempt ? 2 : 1);
+    mig_proxy_cut_and_free(proxy);
     recovery_wait_paused(t);
     recovery_resume(t, "migsocket-recover");
     recovery_finish(t);
@@ -343,7 +190,7 @@ static void test_recovery_double_handshake(void)
 
     silent_path = migrate_test_path(t, "silent");
     silent_uri = g_strdup_printf("unix:%s", silent_path);
-    silent = unix_listen(silent_path);
+    silent = mig_unix_listen(silent_path);
     migrate_qmp(t->from, silent_uri, "'resume': true");
     migration_event_wait(t->from, "postcopy-recover-setup");
     migration_event_wait(t->from, "postcopy-recover");
@@ -357,7 +204,7 @@ static void test_recovery_double_handshake(void)
         qtest_qmp_assert_success(t->to, "{'execute': 'migrate-recover', "
                                  "'arguments': {'uri': %s}}", recover_uri);
     }
-    fake = unix_connect(recover_path);
+    fake = mig_unix_connect(recover_path);
     g_assert_cmpint(fake, >=, 0);
     g_assert_cmpint(write(fake, "\x08", 1), ==, 1);
     wait_for_migration_status(t->to, "postcopy-recover", NULL);
