@@ -696,7 +696,6 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
-        !background_snapshot_check_migration(s->opts, errp) ||
         !ram_verify_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
