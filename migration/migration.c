@@ -682,6 +682,7 @@ static void migration_reset(MigrationState *s)
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
     g_atomic_int_set(&s->dst_failed, 0);
+    s->auto_recover = (PostcopyAutoRecover) { 0 };
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
@@ -894,6 +895,7 @@ MigrationInfo *migration_source_info(MigrationState *s)
         info->has_x_postcopy_preempt_pages = true;
         info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);
     }
+    info->x_postcopy_auto_recover = postcopy_auto_recover_info(s, st);
 
     switch (st) {
     case MIGRATION_STATUS_ACTIVE:

@@ -6,6 +6,10 @@
  * ends with the a-b memory check and the guest running on the destination.
  * The link breaks by migrate-pause, by a proxy in the test cutting it
  * mid-postcopy, and by recoveries that fail once (double failures).
+ * With tern's x-postcopy-auto-recover the sides recover by themselves:
+ * a cut that heals, one that never does (the source gives up, paused),
+ * and migrate-pause stopping the attempts.  The KVM variants run the
+ * same flows on KVM and SKIP, saying why, where /dev/kvm is unusable.
  */
 #include "migration-helpers.h"
 #include "migration-proxy.h"
@@ -32,6 +36,17 @@ static char *unix_uri(MigTest *t, const char *name)
 
 /* ---- the flow ---- */
 
+/* What a test runs on: the interpreter (accel NULL) or KVM; with postcopy-preempt. */
+typedef struct RecoveryCase {
+    bool preempt;
+    const char *accel;
+} RecoveryCase;
+
+static const RecoveryCase case_plain = { false, NULL };
+static const RecoveryCase case_preempt = { true, NULL };
+static const RecoveryCase case_kvm = { false, "kvm" };
+static const RecoveryCase case_kvm_preempt = { true, "kvm" };
+
 /*
  * Into postcopy with the background pass slowed to a trickle
  * (max-postcopy-bandwidth 4096, as QEMU's recovery tests do), so the
@@ -39,9 +54,10 @@ static char *unix_uri(MigTest *t, const char *name)
  * without userfaultfd.  The source connects to @connect_path, the
  * destination listens on migsocket.
  */
-static MigTest *recovery_start(bool preempt, const char *connect_path)
+static MigTest *recovery_start_on(bool preempt, const char *connect_path,
+                                  const char *accel)
 {
-    MigrateStart start = { 0 };
+    MigrateStart start = { .accel = accel };
     g_autofree char *why = NULL;
     g_autofree char *listen_uri = NULL;
     g_autofree char *connect_uri = NULL;
@@ -52,6 +68,9 @@ static MigTest *recovery_start(bool preempt, const char *connect_path)
         return NULL;
     }
     t = migrate_start(&start);
+    if (!t) {
+        return NULL;            /* skipped: the accelerator is unusable */
+    }
     listen_uri = unix_uri(t, "migsocket");
     connect_uri = connect_path ? g_strdup_printf("unix:%s", connect_path)
                                : g_strdup(listen_uri);
@@ -64,6 +83,11 @@ static MigTest *recovery_start(bool preempt, const char *connect_path)
     migrate_incoming_qmp(t->to, listen_uri, "'exit-on-error': false");
     wait_for_serial(t->src_serial);
     return t;
+}
+
+static MigTest *recovery_start(bool preempt, const char *connect_path)
+{
+    return recovery_start_on(preempt, connect_path, NULL);
 }
 
 static void recovery_switch(MigTest *t, const char *connect_uri)
@@ -111,8 +135,8 @@ static void recovery_finish(MigTest *t)
 /* QEMU's plain recovery: migrate-pause on the source breaks the link. */
 static void test_recovery_plain(gconstpointer data)
 {
-    bool preempt = GPOINTER_TO_INT(data);
-    MigTest *t = recovery_start(preempt, NULL);
+    const RecoveryCase *rc = data;
+    MigTest *t = recovery_start_on(rc->preempt, NULL, rc->accel);
     g_autofree char *uri = NULL;
 
     if (!t) {
@@ -136,7 +160,8 @@ static void test_recovery_plain(gconstpointer data)
 /* A proxy between the two cuts every connection mid-postcopy. */
 static void test_recovery_proxy_cut(gconstpointer data)
 {
-    bool preempt = GPOINTER_TO_INT(data);
+    const RecoveryCase *rc = data;
+    bool preempt = rc->preempt;
     MigTest *t;
     g_autofree char *target = NULL;
     g_autofree char *proxy_path = NULL;
@@ -151,7 +176,10 @@ static void test_recovery_proxy_cut(gconstpointer data)
             return;
         }
     }
-    t = recovery_start(preempt, NULL);
+    t = recovery_start_on(preempt, NULL, rc->accel);
+    if (!t) {
+        return;
+    }
     target = migrate_test_path(t, "migsocket");
     proxy_path = migrate_test_path(t, "proxysocket");
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
@@ -284,21 +312,254 @@ static void test_recovery_refused(void)
     recovery_finish(t);
 }
 
+/* ---- auto-recover (x-postcopy-auto-recover) ---- */
+
+/* The next MIGRATION_AUTO_RECOVER event of @who with @status (caller unrefs). */
+static JsonNode *auto_recover_event_wait(QTestState *who, const char *status)
+{
+    for (;;) {
+        JsonNode *ev = migrate_eventwait(who, "MIGRATION_AUTO_RECOVER");
+        JsonObject *data = json_object_get_object_member(json_node_get_object(ev), "data");
+
+        if (!strcmp(json_object_get_string_member(data, "status"), status)) {
+            return ev;
+        }
+        json_node_unref(ev);
+    }
+}
+
+static JsonObject *event_data(JsonNode *ev)
+{
+    return json_object_get_object_member(json_node_get_object(ev), "data");
+}
+
+/* query-migrate's x-postcopy-auto-recover on the source (borrowed from @info). */
+static JsonObject *auto_recover_info(JsonNode *info)
+{
+    JsonObject *o = json_node_get_object(info);
+
+    g_assert_true(json_object_has_member(o, "x-postcopy-auto-recover"));
+    return json_object_get_object_member(o, "x-postcopy-auto-recover");
+}
+
+/*
+ * The source makes @attempts attempts, the first after @delay_ms; the
+ * destination listens again by itself when @dest.  Before the migration
+ * starts: the source takes its parameters then.
+ */
+static void auto_recover_set(MigTest *t, int attempts, int delay_ms, bool dest)
+{
+    migrate_set_parameter_int(t->from, "x-postcopy-auto-recover", attempts);
+    migrate_set_parameter_int(t->from, "x-postcopy-auto-recover-delay", delay_ms);
+    if (dest) {
+        migrate_set_parameter_int(t->to, "x-postcopy-auto-recover", 1);
+    }
+}
+
+/* Into postcopy through a proxy in front of the destination's migsocket. */
+static MigProxy *auto_recover_switch(MigTest *t, bool preempt, char **proxy_path)
+{
+    g_autofree char *target = migrate_test_path(t, "migsocket");
+    g_autofree char *proxy_uri = NULL;
+    MigProxy *proxy;
+
+    *proxy_path = migrate_test_path(t, "proxysocket");
+    proxy_uri = g_strdup_printf("unix:%s", *proxy_path);
+    proxy = mig_proxy_new(*proxy_path, target, NULL, NULL);
+    recovery_switch(t, proxy_uri);
+    mig_proxy_wait_connections(proxy, preempt ? 2 : 1);
+    return proxy;
+}
+
+/* The destination paused by the cut, its guest running. */
+static void auto_recover_wait_dest_paused(MigTest *t)
+{
+    g_autofree char *runstate = NULL;
+
+    wait_for_migration_status(t->to, "postcopy-paused", NULL);
+    runstate = migrate_runstate(t->to);
+    g_assert_cmpstr(runstate, ==, "running");
+}
+
+/*
+ * The proxy cuts the link and comes back after an attempt failed: both
+ * sides recover by themselves (the test sends no recovery command) and
+ * the migration completes with every page.
+ */
+static void test_auto_recover_heals(gconstpointer data)
+{
+    const RecoveryCase *rc = data;
+    MigTest *t = recovery_start_on(rc->preempt, NULL, rc->accel);
+    g_autofree char *proxy_path = NULL;
+    g_autofree char *target = NULL;
+    g_autoptr(JsonNode) healed = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    JsonObject *ar;
+    MigProxy *proxy;
+
+    if (!t) {
+        return;
+    }
+    auto_recover_set(t, 1000, 20, true);
+    proxy = auto_recover_switch(t, rc->preempt, &proxy_path);
+    mig_proxy_cut_and_free(proxy);
+    auto_recover_wait_dest_paused(t);
+    /* Attempt 2 is scheduled: attempt 1 found the link still cut. */
+    for (;;) {
+        g_autoptr(JsonNode) ev = auto_recover_event_wait(t->from, "waiting");
+
+        if (json_object_get_int_member(event_data(ev), "attempt") >= 2) {
+            g_assert_true(json_object_has_member(event_data(ev), "error"));
+            break;
+        }
+    }
+    /* The rest of RAM at full speed once it runs again (a live limit). */
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 0);
+    target = migrate_test_path(t, "migsocket");
+    proxy = mig_proxy_new(proxy_path, target, NULL, NULL);
+
+    healed = auto_recover_event_wait(t->from, "idle");
+    g_assert_cmpint(json_object_get_int_member(event_data(healed), "attempt"), >=, 2);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    info = migrate_query(t->from);
+    ar = auto_recover_info(info);
+    g_assert_cmpstr(json_object_get_string_member(ar, "status"), ==, "idle");
+    g_assert_cmpint(json_object_get_int_member(ar, "recoveries"), ==, 1);
+    g_assert_cmpint(json_object_get_int_member(ar, "attempts"), ==, 0);
+    migrate_check_source_after(t);
+    migrate_end(t, true);
+    migrate_test_free(t);
+    mig_proxy_cut_and_free(proxy);
+}
+
+/*
+ * The cut never heals: after its attempts the source gives up with the
+ * error, stays in postcopy-paused with every page it had, and a manual
+ * recovery still completes the migration.
+ */
+static void test_auto_recover_gives_up(void)
+{
+    MigTest *t = recovery_start(false, NULL);
+    g_autofree char *proxy_path = NULL;
+    g_autoptr(JsonNode) gave_up = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    const char *desc;
+    JsonObject *ar;
+
+    if (!t) {
+        return;
+    }
+    auto_recover_set(t, 3, 1, false);
+    mig_proxy_cut_and_free(auto_recover_switch(t, false, &proxy_path));
+    gave_up = auto_recover_event_wait(t->from, "gave-up");
+    g_assert_cmpint(json_object_get_int_member(event_data(gave_up), "attempt"), ==, 3);
+    g_assert_true(g_str_has_prefix(json_object_get_string_member(event_data(gave_up),
+                                                                 "error"),
+                                   "postcopy auto-recover gave up after 3 attempts: "));
+    recovery_wait_paused(t);
+    info = migrate_query(t->from);
+    desc = json_object_get_string_member(json_node_get_object(info), "error-desc");
+    g_assert_true(g_str_has_prefix(desc, "postcopy auto-recover gave up after 3 attempts: "));
+    ar = auto_recover_info(info);
+    g_assert_cmpstr(json_object_get_string_member(ar, "status"), ==, "gave-up");
+    g_assert_cmpint(json_object_get_int_member(ar, "attempts"), ==, 3);
+    /* Nothing left to stop: QEMU's refusal again. */
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active or "
+        "postcopy-recover state", "{'execute': 'migrate-pause'}");
+    recovery_resume(t, "migsocket-recover");
+    recovery_finish(t);
+}
+
+/*
+ * While the source waits for its next attempt, migrate_cancel is still
+ * refused (the guest runs on the destination) and migrate-pause stops the
+ * attempts; the source waits, paused, for a manual recovery.
+ */
+static void test_auto_recover_stopped(void)
+{
+    MigTest *t = recovery_start(false, NULL);
+    g_autofree char *proxy_path = NULL;
+    g_autoptr(JsonNode) waiting = NULL;
+    g_autoptr(JsonNode) stopped = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    JsonObject *ar;
+
+    if (!t) {
+        return;
+    }
+    /* A minute's wait: the test stops it long before (or stops the attempt). */
+    auto_recover_set(t, 1000, 60000, true);
+    mig_proxy_cut_and_free(auto_recover_switch(t, false, &proxy_path));
+    waiting = auto_recover_event_wait(t->from, "waiting");
+    g_assert_cmpint(json_object_get_int_member(event_data(waiting), "delay"), ==, 60000);
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Postcopy migration in progress, cannot cancel.",
+        "{'execute': 'migrate_cancel'}");
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-pause'}");
+    stopped = auto_recover_event_wait(t->from, "stopped");
+    recovery_wait_paused(t);
+    info = migrate_query(t->from);
+    ar = auto_recover_info(info);
+    g_assert_cmpstr(json_object_get_string_member(ar, "status"), ==, "stopped");
+    g_assert_false(json_object_has_member(ar, "delay"));
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active or "
+        "postcopy-recover state", "{'execute': 'migrate-pause'}");
+    recovery_resume(t, "migsocket-recover");
+    recovery_finish(t);
+}
+
+/* The source quits while it waits for an attempt: nothing hangs or leaks. */
+static void test_auto_recover_quit_waiting(void)
+{
+    MigTest *t = recovery_start(false, NULL);
+    g_autofree char *proxy_path = NULL;
+
+    if (!t) {
+        return;
+    }
+    auto_recover_set(t, 1000, 60000, true);
+    mig_proxy_cut_and_free(auto_recover_switch(t, false, &proxy_path));
+    json_node_unref(auto_recover_event_wait(t->from, "waiting"));
+    auto_recover_wait_dest_paused(t);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_data_func("/migration/postcopy/recovery/plain", GINT_TO_POINTER(false),
+    g_test_add_data_func("/migration/postcopy/recovery/plain", &case_plain,
                          test_recovery_plain);
-    g_test_add_data_func("/migration/postcopy/preempt/recovery/plain", GINT_TO_POINTER(true),
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/plain", &case_preempt,
                          test_recovery_plain);
-    g_test_add_data_func("/migration/postcopy/recovery/proxy-cut", GINT_TO_POINTER(false),
+    g_test_add_data_func("/migration/postcopy/recovery/proxy-cut", &case_plain,
                          test_recovery_proxy_cut);
-    g_test_add_data_func("/migration/postcopy/preempt/recovery/proxy-cut",
-                         GINT_TO_POINTER(true), test_recovery_proxy_cut);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/proxy-cut", &case_preempt,
+                         test_recovery_proxy_cut);
     g_test_add_func("/migration/postcopy/recovery/double-failures/handshake",
                     test_recovery_double_handshake);
     g_test_add_func("/migration/postcopy/recovery/double-failures/reconnect",
                     test_recovery_double_reconnect);
     g_test_add_func("/migration/postcopy/recovery/refused", test_recovery_refused);
+    g_test_add_data_func("/migration/postcopy/recovery/auto/heals", &case_plain,
+                         test_auto_recover_heals);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/auto/heals", &case_preempt,
+                         test_auto_recover_heals);
+    g_test_add_func("/migration/postcopy/recovery/auto/gives-up", test_auto_recover_gives_up);
+    g_test_add_func("/migration/postcopy/recovery/auto/stopped", test_auto_recover_stopped);
+    g_test_add_func("/migration/postcopy/recovery/auto/quit-waiting",
+                    test_auto_recover_quit_waiting);
+    /* KVM: the same flows with the guest's faults coming from KVM's vCPUs. */
+    g_test_add_data_func("/migration/postcopy/recovery/kvm/plain", &case_kvm,
+                         test_recovery_plain);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/kvm/plain", &case_kvm_preempt,
+                         test_recovery_plain);
+    g_test_add_data_func("/migration/postcopy/recovery/kvm/proxy-cut", &case_kvm,
+                         test_recovery_proxy_cut);
+    g_test_add_data_func("/migration/postcopy/recovery/kvm/auto/heals", &case_kvm,
+                         test_auto_recover_heals);
     return g_test_run();
 }
