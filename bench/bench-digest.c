@@ -2,7 +2,10 @@
  * bench-digest: the page digests x-verify-ram could use, over 4 KiB pages
  * of random data, one call per page as the RAM paths make them:
  * libgcrypt's CRC32 (PCLMUL), SHA-256 (SHA-NI where the CPU has it),
- * SHA-1 and BLAKE2b-256, and libxxhash's XXH3-64 and XXH64.  Wall time
+ * SHA-1 and BLAKE2b-256, its universal-hash MACs GMAC-AES (PCLMUL and
+ * AES-NI) and Poly1305 under a fixed key (as checksums: reset and re-keyed
+ * per page as a per-page digest would be), and libxxhash's XXH3-64 and
+ * XXH64.  Wall time
  * and CPU time (getrusage, this thread) per GiB, median of N runs: on a
  * machine shared with other work, the CPU time is the figure to trust.
  * Each run digests at least 1 GiB, passing over the buffer again as
@@ -32,6 +35,7 @@ typedef struct Digest {
     int gcry_algo;              /* 0: not libgcrypt */
     bool gcry_handle;           /* one handle reset per page, not gcry_md_hash_buffer() */
     uint64_t (*xxh)(const void *page);
+    int gcry_mac;               /* a libgcrypt MAC instead (gcry_algo 0) */
 } Digest;
 
 static uint64_t digest_xxh3(const void *page)
@@ -50,9 +54,29 @@ static const Digest digests[] = {
     { "SHA-256 (libgcrypt)", GCRY_MD_SHA256, false, NULL },
     { "SHA-1 (libgcrypt)", GCRY_MD_SHA1, false, NULL },
     { "BLAKE2b-256 (libgcrypt)", GCRY_MD_BLAKE2B_256, false, NULL },
+    { "GMAC-AES-128 (libgcrypt)", 0, false, NULL, GCRY_MAC_GMAC_AES },
+    { "Poly1305 (libgcrypt)", 0, false, NULL, GCRY_MAC_POLY1305 },
     { "XXH3-64 (libxxhash)", 0, false, digest_xxh3 },
     { "XXH64 (libxxhash)", 0, false, digest_xxh64 },
 };
+
+/* One page's MAC under a fixed key: what a per-page digest would have to do. */
+static uint64_t digest_mac(gcry_mac_hd_t mac, int algo, const uint8_t *page)
+{
+    static const uint8_t key[32] = { 17 }, iv[12] = { 0 };
+    uint8_t out[16];
+    size_t len = sizeof(out);
+
+    gcry_mac_reset(mac);
+    if (algo == GCRY_MAC_GMAC_AES) {
+        gcry_mac_setiv(mac, iv, sizeof(iv));
+    } else {
+        gcry_mac_setkey(mac, key, 32);      /* Poly1305's key is one-time */
+    }
+    gcry_mac_write(mac, page, PAGE);
+    gcry_mac_read(mac, out, &len);
+    return out[0];
+}
 
 static double thread_cpu_secs(void)
 {
@@ -70,9 +94,15 @@ static void digest_run(const Digest *d, const uint8_t *buf, size_t len, unsigned
     uint8_t out[64];
     uint64_t sink = 0;
     gcry_md_hd_t hd = NULL;
+    gcry_mac_hd_t mac = NULL;
     double c0;
 
     if (d->gcry_handle && gcry_md_open(&hd, d->gcry_algo, 0)) {
+        abort();
+    }
+    if (d->gcry_mac && (gcry_mac_open(&mac, d->gcry_mac, 0, NULL) ||
+                        gcry_mac_setkey(mac, (const uint8_t[32]){ 17 },
+                                        d->gcry_mac == GCRY_MAC_GMAC_AES ? 16 : 32))) {
         abort();
     }
     c0 = thread_cpu_secs();
@@ -84,6 +114,8 @@ static void digest_run(const Digest *d, const uint8_t *buf, size_t len, unsigned
                 gcry_md_reset(hd);
                 gcry_md_write(hd, buf + off, PAGE);
                 sink += gcry_md_read(hd, 0)[0];
+            } else if (mac) {
+                sink += digest_mac(mac, d->gcry_mac, buf + off);
             } else if (d->gcry_algo) {
                 gcry_md_hash_buffer(d->gcry_algo, out, buf + off, PAGE);
                 sink += out[0];
@@ -95,6 +127,7 @@ static void digest_run(const Digest *d, const uint8_t *buf, size_t len, unsigned
     *wall = (g_get_monotonic_time() - t0) / 1e6;
     *cpu = thread_cpu_secs() - c0;
     gcry_md_close(hd);
+    gcry_mac_close(mac);
     if (sink == 42) {
         putchar(' ');           /* keeps the digests from being optimised out */
     }

@@ -130,7 +130,8 @@ def options(argv):
                    help="QEMU binary (default qemu-system-x86_64 on PATH)")
     p.add_argument("--baseline", metavar="TERN",
                    help="a second tern binary (another build, e.g. main's) run beside "
-                        "the first, as column 'base'")
+                        "the first, as column 'base' (with --verify-side, verifying as "
+                        "the 'verify' side does)")
     p.add_argument("--verify-side", action="store_true",
                    help="two sides, 'rp': this tern with return-path, and 'verify': with "
                         "return-path and x-verify-ram, on both ends, run in turn with the "
@@ -253,7 +254,10 @@ class Bench:
             self.vmms.append(Vmm("tern", o.tern, tern_accel, key="verify", label="tern+verify",
                                  caps=("return-path", "x-verify-ram")))
         if o.baseline:
-            base = Vmm("tern", o.baseline, tern_accel, key="base", label="base")
+            # Beside --verify-side the baseline verifies too: the change measured is the verifier's.
+            base = Vmm("tern", o.baseline, tern_accel, key="base",
+                       label="base+verify" if o.verify_side else "base",
+                       caps=("return-path", "x-verify-ram") if o.verify_side else ())
             if not os.access(o.baseline, os.X_OK):
                 base.skip_reason = f"{o.baseline} not built"
             self.vmms.append(base)

@@ -6,6 +6,8 @@
 #include "postcopy-dest.h"
 #include "postcopy-recover.h"
 #include "return-path.h"
+#include "migration/ram.h"
+#include "migration/ram-verify.h"
 #include "qemu/error.h"
 
 static bool incoming_open_return_path(void *opaque, QEMUFile *f, GError **errp)
@@ -60,6 +62,13 @@ void incoming_return_path_shut(MigrationIncomingState *mis, bool failed)
     if (!mis->rp) {
         return;
     }
-    return_path_dst_send_shut(mis->rp, failed ? 1 : 0);
+    if (!failed) {
+        return_path_dst_send_shut(mis->rp, MIG_RP_SHUT_OK);
+    } else if (ram_verify_mismatched(ram_state_verify(mis->ram))) {
+        /* So the source's x-verify-ram says failed too, not just its migration. */
+        return_path_dst_send_shut(mis->rp, MIG_RP_SHUT_X_VERIFY_MISMATCH);
+    } else {
+        return_path_dst_send_shut(mis->rp, MIG_RP_SHUT_FAILED);
+    }
     g_clear_pointer(&mis->rp, return_path_dst_close);
 }

@@ -329,7 +329,7 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
-        ram_verify_page(rs->verify, rb, page, NULL);
+        ram_verify_page_in_place(rs->verify, rb, page, true);
         return true;
     }
     if (flags & RAM_SAVE_FLAG_XBZRLE) {
@@ -339,7 +339,7 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
             return false;
         }
         ram_residency_mark(&rs->load.residency, rb, page, 1);
-        ram_verify_page(rs->verify, rb, page, host);
+        ram_verify_page_in_place(rs->verify, rb, page, false);     /* rebuilt in place */
         return true;
     }
 
@@ -349,7 +349,12 @@ static bool ram_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, uint64_t offs
     if (qemu_file_get_error(f)) {
         return ram_load_stream_fail(f, pos, rb, errp);
     }
-    ram_verify_page(rs->verify, rb, page, host);
+    /*
+     * Hashed by the worker from guest memory: until the guest runs only
+     * this thread writes it, and a later record for this page queues it
+     * again behind this one (docs/devel/ram-verify.md).
+     */
+    ram_verify_page_in_place(rs->verify, rb, page, false);
     return true;
 }
 
@@ -425,6 +430,8 @@ bool ram_load(QEMUFile *f, void *opaque, int version_id, GError **errp)
             if (!ram_decompress_wait(rs, errp)) {
                 return false;
             }
+            /* A round's deferred digests land before the next round's pages, on any thread. */
+            ram_verify_drain(rs->verify);
             ram_verify_fold(rs->verify);   /* keeps the final comparison short */
             return true;
         default:
@@ -445,6 +452,14 @@ bool ram_load_setup(void *opaque, GError **errp)
     rs->load.last_block = NULL;
     rs->load.populate_unusable = false;
     ram_residency_invalidate(&rs->load.residency);
+    /*
+     * x-verify-ram: pages this thread places are hashed by a worker.
+     * Multifd's and compress's threads hash their own (ram_verify_page()),
+     * and mapped-ram's pages are hashed when the load ends.
+     */
+    if (!rs->load.multifd && !rs->load.decompress_on && !rs->mapped_ram) {
+        ram_verify_worker_start(rs->verify);
+    }
     return true;
 }
 
@@ -454,6 +469,7 @@ void ram_load_cleanup(void *opaque)
     MappedRamDetach *detach;
 
     rs->load.last_block = NULL;
+    ram_verify_worker_stop(rs->verify);
     ram_residency_cleanup(&rs->load.residency);
     /*
      * x-mapped-ram-restore: the copying out of the file outlives the load.

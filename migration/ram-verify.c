@@ -17,6 +17,7 @@
  */
 #include "migration/ram-verify.h"
 
+#include "ram-verify-worker.h"
 #include "migration/qemu-file.h"
 #include "qapi/qapi-types.h"
 #include "qemu/bitmap.h"
@@ -60,11 +61,13 @@ struct RAMVerify {
     bool postcopy;                  /* destination: compare in ram_verify_load_done() */
     bool received;                  /* destination: the source's digests came */
     bool scan_on_load;              /* destination: digest RAM itself before comparing */
+    RAMVerifyWorker *worker;        /* digests pages in place; NULL: the caller's thread does */
 
     /* ---- the verdict, read by query-migrate: guarded by @lock ---- */
     QemuMutex lock;
     bool compared;                  /* destination: the comparison ran */
     bool sent;                      /* source: the digests were sent */
+    bool peer_mismatch;             /* source: the destination's comparison failed */
     char *bad_block;                /* the first chunk that differed */
     uint64_t bad_offset;
     uint64_t bad_length;
@@ -122,6 +125,7 @@ RAMVerify *ram_verify_new(GPtrArray *blocks)
 
 static void ram_verify_release(RAMVerify *v)
 {
+    ram_verify_worker_stop(v);
     for (guint i = 0; i < v->nblocks; i++) {
         g_free(v->vb[i].page_crc);
         g_free(v->vb[i].stale);
@@ -165,7 +169,7 @@ void ram_verify_start(RAMVerify *v, bool on)
     ram_verify_release(v);
     v->postcopy = v->received = false;
     qemu_mutex_lock(&v->lock);
-    v->compared = v->sent = false;
+    v->compared = v->sent = v->peer_mismatch = false;
     g_clear_pointer(&v->bad_block, g_free);
     qemu_mutex_unlock(&v->lock);
     __atomic_store_n(&v->pages, 0, __ATOMIC_RELAXED);
@@ -187,6 +191,9 @@ bool ram_verify_is_active(const RAMVerify *v)
 void ram_verify_set_postcopy(RAMVerify *v)
 {
     if (v) {
+        /* The guest runs from RUN on and writes RAM: no page may be read after that. */
+        ram_verify_drain(v);
+        ram_verify_worker_stop(v);
         v->postcopy = true;
     }
 }
@@ -211,25 +218,35 @@ bool ram_verify_mismatched(RAMVerify *v)
     return bad;
 }
 
-void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data)
+void ram_verify_set_peer_mismatch(RAMVerify *v)
 {
-    RAMVerifyBlock *b = NULL;
-    uint32_t crc;
-    uint64_t chunk;
-
-    if (!v || !v->nblocks) {
+    if (!ram_verify_is_active(v)) {
         return;
     }
+    qemu_mutex_lock(&v->lock);
+    v->peer_mismatch = true;
+    qemu_mutex_unlock(&v->lock);
+}
+
+/* The index of @rb's digests; the RAM paths only report pages of the blocks they were given. */
+static guint ram_verify_block_index(const RAMVerify *v, const RAMBlock *rb, uint64_t page)
+{
     /* A handful of blocks: a scan is cheaper than any lookup structure. */
     for (guint i = 0; i < v->nblocks; i++) {
         if (v->vb[i].rb == rb) {
-            b = &v->vb[i];
-            break;
+            g_assert(page < v->vb[i].npages);
+            return i;
         }
     }
-    /* The RAM paths only report pages of the blocks they were given. */
-    g_assert(b && page < b->npages);
-    crc = GUINT32_TO_LE(data ? ram_verify_crc(data) : v->zero_crc);
+    g_assert_not_reached();
+}
+
+/* Store page @page's CRC (of @data, or of a zero page) and mark its chunk for the fold. */
+static void ram_verify_store(RAMVerify *v, RAMVerifyBlock *b, uint64_t page, const void *data)
+{
+    uint32_t crc = GUINT32_TO_LE(data ? ram_verify_crc(data) : v->zero_crc);
+    uint64_t chunk = page / RAM_VERIFY_CHUNK_PAGES;
+
     __atomic_store_n(&b->page_crc[page], crc, __ATOMIC_RELAXED);
     /*
      * Always the read-modify-write, never "already set, skip it": its
@@ -243,9 +260,58 @@ void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void
      * Had the sender skipped the fetch_or because the bit was set, the
      * fold could clear the bit, read the old CRC, and never fold again.
      */
-    chunk = page / RAM_VERIFY_CHUNK_PAGES;
     __atomic_fetch_or(&b->stale[BIT_WORD(chunk)], BIT_MASK(chunk), __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&v->pages, 1, __ATOMIC_RELAXED);
+}
+
+void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data)
+{
+    if (!v || !v->nblocks) {
+        return;
+    }
+    ram_verify_store(v, &v->vb[ram_verify_block_index(v, rb, page)], page, data);
+}
+
+/* The worker thread: a page reported in place, read from RAM now. */
+static void ram_verify_worker_digest(void *opaque, guint block, uint64_t page, bool zero)
+{
+    RAMVerify *v = opaque;
+    RAMVerifyBlock *b = &v->vb[block];
+
+    ram_verify_store(v, b, page, zero ? NULL : b->rb->host + (page << TARGET_PAGE_BITS));
+}
+
+void ram_verify_page_in_place(RAMVerify *v, const RAMBlock *rb, uint64_t page, bool zero)
+{
+    if (!v || !v->nblocks) {
+        return;
+    }
+    if (!v->worker) {
+        ram_verify_page(v, rb, page, zero ? NULL : rb->host + (page << TARGET_PAGE_BITS));
+        return;
+    }
+    ram_verify_worker_push(v->worker, ram_verify_block_index(v, rb, page), page, zero);
+}
+
+void ram_verify_worker_start(RAMVerify *v)
+{
+    if (v && v->nblocks && !v->worker) {
+        v->worker = ram_verify_worker_new(ram_verify_worker_digest, v);
+    }
+}
+
+void ram_verify_drain(RAMVerify *v)
+{
+    if (v && v->worker) {
+        ram_verify_worker_drain(v->worker);
+    }
+}
+
+void ram_verify_worker_stop(RAMVerify *v)
+{
+    if (v) {
+        g_clear_pointer(&v->worker, ram_verify_worker_free);
+    }
 }
 
 static void ram_verify_fold_block(RAMVerifyBlock *b)
@@ -301,6 +367,8 @@ static bool ram_verify_save_complete(QEMUFile *f, void *opaque, GError **errp)
 {
     RAMVerify *v = opaque;
 
+    /* The final round's pages were digested as they went: what is left to wait for is short. */
+    ram_verify_drain(v);
     ram_verify_fold(v);
     qemu_put_byte(f, RAM_VERIFY_PAYLOAD_DIGESTS);
     qemu_put_be32(f, v->nblocks);
@@ -426,6 +494,7 @@ static bool ram_verify_compare(RAMVerify *v, GError **errp)
     if (v->scan_on_load) {
         ram_verify_scan(v);
     }
+    ram_verify_drain(v);
     ram_verify_fold(v);
     for (guint i = 0; i < v->nblocks && ok; i++) {
         ok = ram_verify_compare_block(v, &v->vb[i], v->vb[i].theirs, errp);
@@ -538,6 +607,8 @@ VerifyRamInfo *ram_verify_info(RAMVerify *v, bool completed)
         info->has_mismatch_offset = info->has_mismatch_length = true;
         info->mismatch_offset = v->bad_offset;
         info->mismatch_length = v->bad_length;
+    } else if (v->peer_mismatch) {
+        info->status = VERIFY_RAM_STATUS_FAILED;       /* the destination's members say where */
     } else if (v->compared || (v->sent && completed)) {
         info->status = VERIFY_RAM_STATUS_PASSED;
     } else {

@@ -234,6 +234,8 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
 {
     uint64_t written = 0;
 
+    /* x-verify-ram: a round's deferred digests land before the next round sends a page. */
+    ram_verify_drain(rs->verify);
     for (guint i = 0; i < rs->blocks->len; i++) {
         RAMBlock *rb = g_ptr_array_index(rs->blocks, i);
 
@@ -305,11 +307,16 @@ void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t
     qemu_put_buffer(f, hdr, len);
     if (copy) {
         qemu_put_buffer(f, data, TARGET_PAGE_SIZE);
+        ram_verify_page(rs->verify, rb, page, data);    /* a copy: hashed before it changes */
     } else {
         qemu_put_buffer_async(f, data, TARGET_PAGE_SIZE);
+        /*
+         * Queued from guest memory, hashed from it by the worker: a write
+         * between either read and the next dirty sync makes the page dirty,
+         * so it is sent and digested again (docs/devel/ram-verify.md).
+         */
+        ram_verify_page_in_place(rs->verify, rb, page, false);
     }
-    /* Guest memory written after this point is dirty: it is sent and digested again. */
-    ram_verify_page(rs->verify, rb, page, data);
     run->bytes += len + TARGET_PAGE_SIZE;
     run->normal_pages++;
 }
@@ -329,7 +336,7 @@ static void ram_save_zero_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t
 
     hdr[len++] = 0;
     qemu_put_buffer(f, hdr, len);
-    ram_verify_page(rs->verify, rb, page, NULL);
+    ram_verify_page_in_place(rs->verify, rb, page, true);
     run->zero_pages++;
     run->bytes += len;
 }
@@ -615,6 +622,14 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     if (!rs->single_pass && !ram_bitmap_sync(rs, errp)) {
         return false;
     }
+    /*
+     * x-verify-ram: pages this thread sends from guest memory are hashed
+     * by a worker.  Multifd, compress and mapped-ram hash on threads of
+     * their own already; they keep doing so (ram_verify_page()).
+     */
+    if (!rs->multifd && !rs->mapped_ram && !rs->compress_cfg.on && !rs->wt) {
+        ram_verify_worker_start(rs->verify);
+    }
 
     qemu_put_be64(f, total | RAM_SAVE_FLAG_MEM_SIZE);
     for (guint i = 0; i < rs->blocks->len; i++) {
@@ -657,7 +672,9 @@ static SaveVMIterateResult ram_save_iterate(QEMUFile *f, void *opaque,
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_take_resize(rs);
     ram_send_dirty_pages(rs, f, true, &run);
-    ram_verify_fold(rs->verify);       /* so that the switchover folds only its own pages */
+    /* So that the switchover waits for, and folds, only its own pages. */
+    ram_verify_drain(rs->verify);
+    ram_verify_fold(rs->verify);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stat_set(&rs->stats->remaining, rs->dirty_pages * TARGET_PAGE_SIZE);
     if (!qemu_file_check_error(f, errp)) {
@@ -712,6 +729,7 @@ static void ram_save_cleanup(void *opaque)
     RAMState *rs = opaque;
 
     ram_write_tracking_stop(rs);        /* its fault thread claims bmap bits */
+    ram_verify_worker_stop(rs->verify);
     ram_free_bitmaps(rs);
     ram_residency_invalidate(&rs->residency);
     ram_xbzrle_cleanup(rs);

@@ -16,6 +16,7 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/ram.h"
+#include "migration/ram-verify.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -156,11 +157,17 @@ static bool rp_handle(ReturnPathSource *rp, uint16_t type, const uint8_t *buf,
     case MIG_RP_MSG_SHUT: {
         uint32_t value = rp_be32(buf);
 
+        if (value == MIG_RP_SHUT_X_VERIFY_MISMATCH) {
+            error_setg(errp, "Sibling indicated error %" PRIu32 ": x-verify-ram: the "
+                       "destination's RAM differs from the source's (its query-migrate "
+                       "names where)", value);
+        } else if (value) {
+            error_setg(errp, "Sibling indicated error %" PRIu32, value);
+        }
         if (value) {
             if (ops->shut_failed) {
-                ops->shut_failed(rp->opaque);
+                ops->shut_failed(rp->opaque, value);
             }
-            error_setg(errp, "Sibling indicated error %" PRIu32, value);
             return false;
         }
         *done = true;
@@ -331,10 +338,13 @@ static bool migration_rp_resume_ack(void *opaque, GError **errp)
 }
 
 /* The destination's load failed: a postcopy fails then, it cannot resume. */
-static void migration_rp_shut_failed(void *opaque)
+static void migration_rp_shut_failed(void *opaque, uint32_t value)
 {
     MigrationState *s = opaque;
 
+    if (value == MIG_RP_SHUT_X_VERIFY_MISMATCH) {
+        ram_verify_set_peer_mismatch(ram_state_verify(s->ram));
+    }
     g_atomic_int_set(&s->dst_failed, 1);
 }
 

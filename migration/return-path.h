@@ -36,6 +36,16 @@ typedef enum MigRPMessage {
 /* RESUME_ACK's one accepted value (QEMU's MIGRATION_RESUME_ACK_VALUE). */
 #define MIG_RP_RESUME_ACK_VALUE     1
 
+/*
+ * SHUT's values: 0 the load worked, any other it failed (QEMU sends 1).
+ * tern's own: the load failed on x-verify-ram's comparison.  Only a
+ * destination with x-verify-ram sends it, which a source without it (QEMU)
+ * never migrates to, and a source reads it as any failure besides.
+ */
+#define MIG_RP_SHUT_OK                  0
+#define MIG_RP_SHUT_FAILED              1
+#define MIG_RP_SHUT_X_VERIFY_MISMATCH   2
+
 /* ---- source ---- */
 
 /*
@@ -57,8 +67,8 @@ typedef struct ReturnPathSourceOps {
     bool (*recv_bitmap)(void *opaque, const char *block, QEMUFile *from_dst,
                         GError **errp);
     bool (*resume_ack)(void *opaque, GError **errp);
-    /* SHUT with an error: the destination's load ended, failed (not paused). */
-    void (*shut_failed)(void *opaque);
+    /* SHUT with error @value: the destination's load ended, failed (not paused). */
+    void (*shut_failed)(void *opaque, uint32_t value);
     /* The thread is ending with @err (never NULL). */
     void (*failed)(void *opaque, const GError *err);
 } ReturnPathSourceOps;

@@ -1,8 +1,9 @@
 /*
  * RAM verification (capability x-verify-ram): proof that the destination's
  * RAM is, page for page, what the source sent last.  Every RAM path calls
- * ram_verify_page() once per page it sends (source) or places
- * (destination); the digests are folded per chunk of pages as the
+ * ram_verify_page() or ram_verify_page_in_place() once per page it sends
+ * (source) or places (destination), the latter hashed by a digest worker
+ * off the migration's thread; the digests are folded per chunk of pages as the
  * migration goes, so at switchover only the chunks dirtied in the last
  * round are folded again and RAM itself is never reread while the guest is
  * stopped.  The source's chunk digests travel in their own section
@@ -54,7 +55,8 @@ void ram_verify_start(RAMVerify *v, bool on);
 bool ram_verify_is_active(const RAMVerify *v);
 
 /*
- * Destination, incoming thread, at postcopy's LISTEN: the guest will run
+ * Destination, incoming thread, at postcopy's LISTEN (drains and stops the
+ * worker: from RUN on the guest writes RAM): the guest will run
  * here before the last page is placed (the preempt channel's thread may
  * still place some after the main stream's END), so the source's digests
  * are kept when they come and compared by ram_verify_load_done().  Until
@@ -74,6 +76,13 @@ void ram_verify_set_scan_on_load(RAMVerify *v, bool on);
 bool ram_verify_mismatched(RAMVerify *v);
 
 /*
+ * Source, any thread (the return path's): the destination's comparison
+ * failed (its SHUT said so), so this side's status says failed too.
+ * Until the next ram_verify_start().  Nothing when inactive.
+ */
+void ram_verify_set_peer_mismatch(RAMVerify *v);
+
+/*
  * THE hook.  Page @page of @rb was sent (source) or placed (destination)
  * with the contents @data (TARGET_PAGE_SIZE bytes), or as a zero page when
  * @data is NULL.  Cheap when inactive or when @v is NULL (a path built
@@ -82,6 +91,40 @@ bool ram_verify_mismatched(RAMVerify *v);
  * while ram_verify_fold() runs; not for the same page at once.
  */
 void ram_verify_page(RAMVerify *v, const RAMBlock *rb, uint64_t page, const void *data);
+
+/*
+ * The same for a page that is in RAM, at rb->host (or a zero page, @zero):
+ * with a worker running (ram_verify_worker_start()), the page is only
+ * queued and the worker reads it from RAM later, off this thread.  Only
+ * the thread that started the worker calls it; without a worker it digests
+ * at once, like ram_verify_page().  Deferring is right only where RAM
+ * still holds the page as sent or placed when the worker reads it, or a
+ * later write makes it sent or placed (and reported) again before the
+ * comparison: docs/devel/ram-verify.md, "Threads: the digest worker".
+ */
+void ram_verify_page_in_place(RAMVerify *v, const RAMBlock *rb, uint64_t page, bool zero);
+
+/*
+ * Start the digest worker of ram_verify_page_in_place() for this
+ * migration (a thread, "mig/verify"); nothing when inactive or running.
+ * The thread that calls it is the worker's only producer; it stops the
+ * worker (ram_verify_worker_stop()) when its RAM path ends, whatever the
+ * outcome.  ram_verify_start(), ram_verify_set_postcopy() and
+ * ram_verify_free() stop it too.  NULL-safe.
+ */
+void ram_verify_worker_start(RAMVerify *v);
+
+/*
+ * Producer thread: return once every page queued so far is digested.  The
+ * RAM paths drain at each round's boundary (the source's dirty sync, the
+ * destination's end of a RAM section), so a round's deferred digests are
+ * all stored before any page of the next round is reported by any thread.
+ * The final fold and the comparison drain first.  NULL-safe.
+ */
+void ram_verify_drain(RAMVerify *v);
+
+/* Producer thread: stop and join the worker, dropping what is queued.  NULL-safe. */
+void ram_verify_worker_stop(RAMVerify *v);
 
 /*
  * Fold the chunks whose pages changed since the last fold.  Called by the

@@ -297,6 +297,11 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     desc = verify_wait_source_fail(t->from);
     g_assert_nonnull(desc);
     g_test_message("source error-desc: %s", desc);
+    g_assert_nonnull(strstr(desc, "x-verify-ram: the destination's RAM differs"));
+    /* The source's own verdict says so too (before, a postcopy source said "active"). */
+    v = verify_info(t->from);
+    g_assert_cmpstr(json_object_get_string_member(v, "status"), ==, "failed");
+    json_object_unref(v);
     g_clear_pointer(&runstate, g_free);
     runstate = migrate_runstate(t->from);
     g_assert_cmpstr(runstate, ==, path->postcopy ? "postmigrate" : "running");
@@ -304,6 +309,68 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
         wait_for_serial(t->src_serial);
     }
     g_assert_true(verify_proxy_finish(proxy, 1 + path->channels + path->preempt, &flipped));
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
+/* ---- the digest worker's lifetime ---- */
+
+/* Threads of process @pid named @name (their comm). */
+static unsigned verify_thread_count(pid_t pid, const char *name)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *tid;
+    unsigned n = 0;
+
+    while (d && (tid = g_dir_read_name(d))) {
+        g_autofree char *path = g_strdup_printf("%s/%s/comm", dir, tid);
+        g_autofree char *comm = NULL;
+
+        n += g_file_get_contents(path, &comm, NULL, NULL) && !strcmp(g_strstrip(comm), name);
+    }
+    return n;
+}
+
+/* Poll until @who runs exactly one thread named "mig/verify" (fails after 60 s). */
+static void verify_wait_worker(QTestState *who)
+{
+    gint64 deadline = qtest_deadline_ms(60000);
+
+    while (verify_thread_count(qtest_pid(who), "mig/verify") != 1) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(2000);
+    }
+}
+
+/*
+ * A main-channel migration hashes on a digest worker per side; cancelled
+ * while pages flow, both workers end (the source's cleanup, the
+ * destination's failed load) and the source's guest runs on.
+ */
+static void test_verify_cancel(void)
+{
+    MigTest *t = verify_start(&path_plain);
+    g_autofree char *uri = NULL;
+
+    if (!t) {
+        return;
+    }
+    uri = unix_uri(t, "migsocket");
+    set_verify_both(t, &path_plain);
+    migrate_ensure_non_converge(t->from);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    migrate_wait_for_dirty_mem(t);
+    verify_wait_worker(t->from);
+    verify_wait_worker(t->to);
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    migrate_wait_thread_gone(t->from, "mig/verify");
+    migration_event_wait(t->to, "failed");
+    migrate_wait_thread_gone(t->to, "mig/verify");
+    migrate_check_source_guest_runs(t);
     migrate_end(t, false);
     migrate_test_free(t);
 }
@@ -352,5 +419,6 @@ void migration_register_verify_tests(void)
     g_test_add_data_func("/migration/verify_ram/postcopy/corrupt_in_transit", &path_postcopy,
                          test_verify_corrupt_in_transit);
     g_test_add_func("/migration/verify_ram/needs_return_path", test_verify_needs_return_path);
+    g_test_add_func("/migration/verify_ram/cancel", test_verify_cancel);
     migration_register_verify_file_tests();
 }

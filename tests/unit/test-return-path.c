@@ -6,6 +6,7 @@
  */
 #include "return-path.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,11 +83,19 @@ static bool fx_resume_ack(void *opaque, GError **errp)
     return true;
 }
 
+static void fx_shut_failed(void *opaque, uint32_t value)
+{
+    Fixture *fx = opaque;
+
+    g_ptr_array_add(fx->requests, g_strdup_printf("shut:%" PRIu32, value));
+}
+
 static const ReturnPathSourceOps fx_ops = {
     .pong = fx_pong,
     .req_pages = fx_req_pages,
     .recv_bitmap = fx_recv_bitmap,
     .resume_ack = fx_resume_ack,
+    .shut_failed = fx_shut_failed,
 };
 
 static void peer_write(Fixture *fx, const void *buf, size_t len)
@@ -134,6 +143,23 @@ static void test_shut_error(void)
     static const uint8_t msg[] = { 0, 1, 0, 4, 0, 0, 0, 1 };
 
     check_raw_error(msg, sizeof(msg), "Sibling indicated error 1");
+}
+
+/* tern's SHUT for a failed x-verify-ram comparison: its value reaches the hook, and says so. */
+static void test_shut_verify_mismatch(void)
+{
+    static const uint8_t msg[] = { 0, 1, 0, 4, 0, 0, 0, 2 };
+    g_autoptr(GError) err = NULL;
+    Fixture fx = { 0 };
+
+    fx_init(&fx);
+    g_assert_false(run_raw(&fx, msg, sizeof(msg), &err));
+    g_assert_cmpstr(err->message, ==, "Sibling indicated error 2: x-verify-ram: the "
+                    "destination's RAM differs from the source's (its query-migrate "
+                    "names where)");
+    g_assert_cmpuint(fx.requests->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(fx.requests, 0), ==, "shut:2");
+    fx_cleanup(&fx);
 }
 
 static void test_invalid_type(void)
@@ -282,6 +308,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/return-path/shut/ok", test_shut_ok);
     g_test_add_func("/return-path/shut/error", test_shut_error);
+    g_test_add_func("/return-path/shut/verify-mismatch", test_shut_verify_mismatch);
     g_test_add_func("/return-path/invalid-type", test_invalid_type);
     g_test_add_func("/return-path/bad-length", test_bad_length);
     g_test_add_func("/return-path/req-pages/no-block", test_req_pages_without_block);
