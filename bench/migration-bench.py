@@ -190,6 +190,10 @@ def options(argv):
     p.add_argument("--postcopy-after", type=int, default=2, metavar="SYNCS",
                    help="with --postcopy: switch once dirty-sync-count reaches SYNCS "
                         "(default 2: after the first pass; 0: at once)")
+    p.add_argument("--dst-fresh", action="store_true",
+                   help="filled: the destination's RAM is memory-backend-ram without "
+                        "prealloc, as a destination started with defaults has: it first "
+                        "touches every page the stream fills")
     p.add_argument("--perf", metavar="DIR",
                    help="record a perf profile (perf record -g) of each side during each "
                         "migration into DIR/<run>-src<PID>-dst<PID>.data (what limits it, not how fast)")
@@ -336,7 +340,10 @@ class Bench:
     def vm_args(self, vmm, cfg, role, rundir):
         workload, size, transport = cfg[0], cfg[1], cfg[2]
         mem = []
-        if workload == "filled":
+        if workload == "filled" and role == "dst" and self.opts.dst_fresh:
+            # The same block name ("mem"), anonymous and untouched.
+            mem = ["-object", f"memory-backend-ram,id=mem,size={size}"]
+        elif workload == "filled":
             # Both sides get the same command line, as a migration's
             # destination usually does (prealloc makes the pages private first).
             backend = (f"memory-backend-file,id=mem,size={size},"
