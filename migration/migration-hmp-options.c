@@ -68,6 +68,7 @@ static const MigrationParameter hmp_display_order[] = {
     MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
     MIGRATION_PARAMETER_MODE,
     MIGRATION_PARAMETER_DIRECT_IO,
+    MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,      /* tern's own */
 };
 
 static void print_param(GString *out, MigrationParameter param, JsonNode *v)

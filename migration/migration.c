@@ -158,6 +158,9 @@ static bool migration_rate_exceeded(void *opaque)
     return rate_window_spent(&r->w, migration_max_bandwidth(r->s));
 }
 
+/* How long a held migration with nothing to send waits before it syncs again. */
+#define MIGRATION_HOLD_IDLE_MS 10
+
 /* Sleep until @deadline_ms unless cancelled or the limits change. */
 static void migration_sleep_until(MigrationState *s, int64_t deadline_ms)
 {
@@ -449,6 +452,14 @@ static bool migration_iterate(MigrationState *s, MigrationRate *r, GError **errp
         } else if (postcopy_source_requested(s)) {
             return true;        /* migrate-start-postcopy: switch now */
         }
+        /* x-switchover-hold: the user, not the figures, says when. */
+        if (g_atomic_int_get(&s->switchover_hold)) {
+            ready = false;
+            if (pending == 0) {
+                /* Held with nothing to send: do not spin on empty syncs. */
+                migration_sleep_until(s, now_ms() + MIGRATION_HOLD_IDLE_MS);
+            }
+        }
         /* The sync may have been slower than any before: decide again. */
         if (ready) {
             if (!migration_pending_exact(s, r, &pending, errp)) {
@@ -719,6 +730,7 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
                      __ATOMIC_RELAXED);
     __atomic_store_n(&s->downtime_limit, migrate_params(s->opts)->downtime_limit,
                      __ATOMIC_RELAXED);
+    migration_set_switchover_hold(s, migrate_params(s->opts)->x_switchover_hold);
     ram_state_set_xbzrle(s->ram, migrate_cap(s->run_opts, MIGRATION_CAPABILITY_XBZRLE),
                          migrate_params(s->run_opts)->xbzrle_cache_size);
     ram_state_set_single_pass(s->ram, background_snapshot_enabled(s));
@@ -748,6 +760,14 @@ void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second)
 void migration_set_downtime_limit(MigrationState *s, uint64_t ms)
 {
     __atomic_store_n(&s->downtime_limit, ms, __ATOMIC_RELAXED);
+}
+
+void migration_set_switchover_hold(MigrationState *s, bool hold)
+{
+    g_atomic_int_set(&s->switchover_hold, hold);
+    qemu_mutex_lock(&s->lock);
+    qemu_cond_broadcast(&s->cond);     /* an idle held thread decides again */
+    qemu_mutex_unlock(&s->lock);
 }
 
 bool migration_set_xbzrle_cache_size(MigrationState *s, uint64_t size, GError **errp)

@@ -136,6 +136,9 @@ bool qmp_migrate_set_parameters(TernContext *ctx,
     if (arg->has_max_postcopy_bandwidth) {
         postcopy_source_set_bandwidth(o->out, o->opts->params->max_postcopy_bandwidth);
     }
+    if (arg->has_x_switchover_hold) {
+        migration_set_switchover_hold(o->out, o->opts->params->x_switchover_hold);
+    }
     return true;
 }
 

@@ -433,6 +433,8 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .input = MIGRATION_PARAM_INPUT_ENUM },
     [MIGRATION_PARAMETER_DIRECT_IO] = {
         .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
+    [MIGRATION_PARAMETER_X_SWITCHOVER_HOLD] = {
+        .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
 };
 
 bool migration_param_is_implemented(MigrationParameter param)

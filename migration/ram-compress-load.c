@@ -24,18 +24,14 @@
 #include "ram-internal.h"
 #include "ram-compress.h"
 #include "qemu/error.h"
+#include "qemu/job-slot.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 typedef struct RAMDecompressSlot {
-    GThread *thread;
+    JobSlot job;                    /* its worker: inflates the record into the page */
     z_stream zs;                    /* the worker's */
-
-    QemuMutex lock;                 /* guards @queued and @quit */
-    QemuCond cond;                  /* @queued or @quit changed (both directions) */
-    bool queued;                    /* the worker's until it clears it */
-    bool quit;
 
     /* Incoming thread only: handed out and not collected yet. */
     bool pending;
@@ -66,8 +62,9 @@ void ram_state_set_decompress(RAMState *rs, bool on, unsigned threads)
 
 /* ---- worker ---- */
 
-static void ram_decompress_one(RAMDecompressSlot *s)
+static void ram_decompress_worker(void *opaque)
 {
+    RAMDecompressSlot *s = opaque;
     uint8_t *host = s->rb->host + (s->page << TARGET_PAGE_BITS);
 
     if (!ram_decompress_page(&s->zs, s->in, s->len, s->out, TARGET_PAGE_SIZE, &s->err)) {
@@ -80,28 +77,6 @@ static void ram_decompress_one(RAMDecompressSlot *s)
     ram_verify_page(s->verify, s->rb, s->page, s->out);
 }
 
-static gpointer ram_decompress_worker(gpointer opaque)
-{
-    RAMDecompressSlot *s = opaque;
-
-    qemu_mutex_lock(&s->lock);
-    for (;;) {
-        while (!s->queued && !s->quit) {
-            qemu_cond_wait(&s->cond, &s->lock);
-        }
-        if (s->quit) {
-            break;
-        }
-        qemu_mutex_unlock(&s->lock);
-        ram_decompress_one(s);
-        qemu_mutex_lock(&s->lock);
-        s->queued = false;
-        qemu_cond_broadcast(&s->cond);
-    }
-    qemu_mutex_unlock(&s->lock);
-    return NULL;
-}
-
 /* ---- the pool (incoming thread) ---- */
 
 static void ram_decompress_free(RAMDecompress *d)
@@ -109,16 +84,8 @@ static void ram_decompress_free(RAMDecompress *d)
     for (unsigned i = 0; i < d->nslots; i++) {
         RAMDecompressSlot *s = &d->slots[i];
 
-        if (s->thread) {
-            qemu_mutex_lock(&s->lock);
-            s->quit = true;
-            qemu_cond_broadcast(&s->cond);
-            qemu_mutex_unlock(&s->lock);
-            g_thread_join(s->thread);
-            ram_decompress_stream_end(&s->zs);
-        }
-        qemu_mutex_destroy(&s->lock);
-        qemu_cond_destroy(&s->cond);
+        job_slot_destroy(&s->job);
+        ram_decompress_stream_end(&s->zs);   /* a no-op on one never set up */
         g_free(s->in);
         g_free(s->out);
         g_clear_error(&s->err);
@@ -149,8 +116,7 @@ static RAMDecompress *ram_decompress_new(RAMState *rs, GError **errp)
     for (unsigned i = 0; i < d->nslots; i++) {
         RAMDecompressSlot *s = &d->slots[i];
 
-        qemu_mutex_init(&s->lock);
-        qemu_cond_init(&s->cond);
+        job_slot_init(&s->job);
         s->in = g_malloc(RAM_COMPRESS_MAX_LEN(TARGET_PAGE_SIZE));
         s->out = g_malloc(TARGET_PAGE_SIZE);
         s->verify = rs->verify;
@@ -158,7 +124,7 @@ static RAMDecompress *ram_decompress_new(RAMState *rs, GError **errp)
             ram_decompress_free(d);
             return NULL;
         }
-        s->thread = g_thread_new("mig/decompress", ram_decompress_worker, s);
+        job_slot_start(&s->job, "mig/decompress", ram_decompress_worker, s);
     }
     return d;
 }
@@ -169,11 +135,7 @@ static bool ram_decompress_collect(RAMDecompressSlot *s, GError **errp)
     if (!s->pending) {
         return true;
     }
-    qemu_mutex_lock(&s->lock);
-    while (s->queued) {
-        qemu_cond_wait(&s->cond, &s->lock);
-    }
-    qemu_mutex_unlock(&s->lock);
+    job_slot_wait(&s->job);
     s->pending = false;
     if (s->err) {
         g_propagate_error(errp, g_steal_pointer(&s->err));
@@ -304,10 +266,7 @@ bool ram_decompress_load_page(RAMState *rs, QEMUFile *f, uint64_t pos, RAMBlock 
     s->pos = pos;
     s->len = len;
     s->pending = true;
-    qemu_mutex_lock(&s->lock);
-    s->queued = true;
-    qemu_cond_broadcast(&s->cond);
-    qemu_mutex_unlock(&s->lock);
+    job_slot_queue(&s->job);
     d->next = (d->next + 1) % d->nslots;
     return true;
 }

@@ -25,30 +25,22 @@
 #include "ram-internal.h"
 #include "ram-compress.h"
 #include "qemu/error.h"
+#include "qemu/job-slot.h"
 
 #include <errno.h>
 #include <string.h>
 
-enum {
-    RAM_COMPRESS_IDLE,              /* migration thread's; holds no page */
-    RAM_COMPRESS_QUEUED,            /* the worker's until it is DONE */
-    RAM_COMPRESS_DONE,              /* migration thread's; @out is to be written */
-};
-
 typedef struct RAMCompressSlot {
-    GThread *thread;
+    JobSlot job;                    /* its worker: compresses the page */
     z_stream zs;                    /* the worker's */
 
-    QemuMutex lock;                 /* guards @state and @quit */
-    QemuCond cond;                  /* @state or @quit changed (both directions) */
-    int state;
-    bool quit;
-
-    /* The page: set by the migration thread while IDLE, read by the worker while QUEUED. */
+    /* Migration thread only: holds a page whose record is not written yet. */
+    bool pending;
+    /* The page: set by the migration thread while idle, read by the worker while queued. */
     const RAMBlock *rb;
     uint64_t page;
-    bool zero;                      /* a zero record; no worker involved */
-    /* The result: the worker's while QUEUED, the migration thread's once DONE. */
+    bool zero;                      /* a zero record; never queued */
+    /* The result: the worker's while queued, the migration thread's once done. */
     uint8_t *copy;                  /* the page as compressed: one read of guest memory */
     uint8_t *out;                   /* its zlib stream */
     size_t out_len;
@@ -78,30 +70,13 @@ void ram_state_set_compress(RAMState *rs, bool on, int level, unsigned threads,
 
 /* ---- worker ---- */
 
-static gpointer ram_compress_worker(gpointer opaque)
+static void ram_compress_worker(void *opaque)
 {
     RAMCompressSlot *s = opaque;
 
-    qemu_mutex_lock(&s->lock);
-    for (;;) {
-        while (s->state != RAM_COMPRESS_QUEUED && !s->quit) {
-            qemu_cond_wait(&s->cond, &s->lock);
-        }
-        if (s->quit) {
-            break;
-        }
-        qemu_mutex_unlock(&s->lock);
-
-        /* The guest may write the page meanwhile: what is compressed is this copy. */
-        memcpy(s->copy, s->rb->host + (s->page << TARGET_PAGE_BITS), TARGET_PAGE_SIZE);
-        s->out_len = ram_compress_page(&s->zs, s->copy, TARGET_PAGE_SIZE, s->out, &s->err);
-
-        qemu_mutex_lock(&s->lock);
-        s->state = RAM_COMPRESS_DONE;
-        qemu_cond_broadcast(&s->cond);
-    }
-    qemu_mutex_unlock(&s->lock);
-    return NULL;
+    /* The guest may write the page meanwhile: what is compressed is this copy. */
+    memcpy(s->copy, s->rb->host + (s->page << TARGET_PAGE_BITS), TARGET_PAGE_SIZE);
+    s->out_len = ram_compress_page(&s->zs, s->copy, TARGET_PAGE_SIZE, s->out, &s->err);
 }
 
 /* ---- setup and cleanup (migration thread) ---- */
@@ -111,16 +86,8 @@ static void ram_compress_free(RAMCompress *c)
     for (unsigned i = 0; i < c->nslots; i++) {
         RAMCompressSlot *s = &c->slots[i];
 
-        if (s->thread) {
-            qemu_mutex_lock(&s->lock);
-            s->quit = true;
-            qemu_cond_broadcast(&s->cond);
-            qemu_mutex_unlock(&s->lock);
-            g_thread_join(s->thread);
-            ram_compress_stream_end(&s->zs);
-        }
-        qemu_mutex_destroy(&s->lock);
-        qemu_cond_destroy(&s->cond);
+        job_slot_destroy(&s->job);
+        ram_compress_stream_end(&s->zs);   /* a no-op on one never set up */
         g_free(s->copy);
         g_free(s->out);
         g_clear_error(&s->err);
@@ -157,15 +124,14 @@ bool ram_compress_setup(RAMState *rs, GError **errp)
     for (unsigned i = 0; i < c->nslots; i++) {
         RAMCompressSlot *s = &c->slots[i];
 
-        qemu_mutex_init(&s->lock);
-        qemu_cond_init(&s->cond);
+        job_slot_init(&s->job);
         s->copy = g_malloc(TARGET_PAGE_SIZE);
         s->out = g_malloc(RAM_COMPRESS_MAX_LEN(TARGET_PAGE_SIZE));
         if (!ram_compress_stream_init(&s->zs, cfg->level, errp)) {
             ram_compress_free(c);
             return false;
         }
-        s->thread = g_thread_new("mig/compress", ram_compress_worker, s);
+        job_slot_start(&s->job, "mig/compress", ram_compress_worker, s);
     }
     rs->compress = c;
     return true;
@@ -224,18 +190,12 @@ static void ram_compress_put_record(RAMState *rs, QEMUFile *f, RAMCompressSlot *
 {
     uint8_t hdr[RAM_HEADER_MAX + 4];
     size_t hlen;
-    int state;
 
-    qemu_mutex_lock(&s->lock);
-    while (s->state == RAM_COMPRESS_QUEUED) {
-        qemu_cond_wait(&s->cond, &s->lock);
-    }
-    state = s->state;
-    s->state = RAM_COMPRESS_IDLE;
-    qemu_mutex_unlock(&s->lock);
-    if (state == RAM_COMPRESS_IDLE) {
+    job_slot_wait(&s->job);
+    if (!s->pending) {
         return;
     }
+    s->pending = false;
     if (s->zero) {
         hlen = ram_build_header(rs, hdr, s->rb, s->page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_ZERO);
         hdr[hlen++] = 0;
@@ -265,16 +225,6 @@ void ram_compress_flush(RAMState *rs, QEMUFile *f, RAMSendRun *run)
     }
 }
 
-static bool ram_compress_slot_busy(RAMCompressSlot *s)
-{
-    bool busy;
-
-    qemu_mutex_lock(&s->lock);
-    busy = s->state == RAM_COMPRESS_QUEUED;
-    qemu_mutex_unlock(&s->lock);
-    return busy;
-}
-
 bool ram_compress_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
                             bool zero, RAMSendRun *run)
 {
@@ -297,7 +247,7 @@ bool ram_compress_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t pa
         return true;
     }
     s = &c->slots[c->next];
-    if (!c->wait_thread && ram_compress_slot_busy(s)) {
+    if (!c->wait_thread && job_slot_busy(&s->job)) {
         /* As QEMU's: a zero page finding no thread free counts as busy too. */
         migration_stat_add(&rs->stats->compress_busy, 1);
         return false;
@@ -309,10 +259,10 @@ bool ram_compress_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t pa
     s->rb = rb;
     s->page = page;
     s->zero = zero;
-    qemu_mutex_lock(&s->lock);
-    s->state = zero ? RAM_COMPRESS_DONE : RAM_COMPRESS_QUEUED;
-    qemu_cond_broadcast(&s->cond);
-    qemu_mutex_unlock(&s->lock);
+    s->pending = true;
+    if (!zero) {
+        job_slot_queue(&s->job);
+    }
     c->next = (c->next + 1) % c->nslots;
     return true;
 }

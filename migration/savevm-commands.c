@@ -235,7 +235,9 @@ static bool savevm_load_recv_bitmap(SaveVMState *s, const uint8_t *data, uint16_
 
 /* PACKAGED: be32 length, then that many bytes of nested stream, loaded here. */
 static SaveVMCommandResult savevm_load_packaged(SaveVMState *s, QEMUFile *f,
-                                                const uint8_t *data, GError **errp)
+                                                const uint8_t *data,
+                                                SaveVMSectionLoader load_nested,
+                                                GError **errp)
 {
     uint32_t len = load_be32(data);
     g_autofree uint8_t *blob = g_try_malloc(MAX(len, 1));
@@ -253,7 +255,7 @@ static SaveVMCommandResult savevm_load_packaged(SaveVMState *s, QEMUFile *f,
         return SAVEVM_CMD_ERROR;
     }
     pack = qemu_file_new_input_buffer(blob, len);
-    ok = savevm_load_sections(s, pack, &quit, errp);
+    ok = load_nested(s, pack, &quit, errp);
     qemu_fclose(pack, NULL);
     if (!ok) {
         error_prepend(errp, "in the packaged state: ");
@@ -298,6 +300,7 @@ static bool savevm_command_hooked(SaveVMState *s, MigCommand cmd)
 
 static SaveVMCommandResult savevm_dispatch(SaveVMState *s, QEMUFile *f, MigCommand cmd,
                                            const uint8_t *data, uint16_t len,
+                                           SaveVMSectionLoader load_nested,
                                            GError **errp)
 {
     const SaveVMCommandOps *ops = s->cmd_ops;
@@ -324,7 +327,7 @@ static SaveVMCommandResult savevm_dispatch(SaveVMState *s, QEMUFile *f, MigComma
         ok = savevm_load_discard(s, data, len, errp);
         break;
     case MIG_CMD_PACKAGED:
-        return savevm_load_packaged(s, f, data, errp);
+        return savevm_load_packaged(s, f, data, load_nested, errp);
     case MIG_CMD_RECV_BITMAP:
         ok = savevm_load_recv_bitmap(s, data, len, errp);
         break;
@@ -338,8 +341,8 @@ static SaveVMCommandResult savevm_dispatch(SaveVMState *s, QEMUFile *f, MigComma
     return ok ? SAVEVM_CMD_CONTINUE : SAVEVM_CMD_ERROR;
 }
 
-SaveVMCommandResult savevm_load_command(SaveVMState *s, QEMUFile *f,
-                                        uint64_t offset, GError **errp)
+SaveVMCommandResult savevm_load_command(SaveVMState *s, QEMUFile *f, uint64_t offset,
+                                        SaveVMSectionLoader load_nested, GError **errp)
 {
     uint16_t cmd = qemu_get_be16(f);
     uint16_t len = qemu_get_be16(f);
@@ -370,7 +373,7 @@ SaveVMCommandResult savevm_load_command(SaveVMState *s, QEMUFile *f,
         error_prepend(errp, "reading command %s: ", savevm_command_names[cmd]);
         return SAVEVM_CMD_ERROR;
     }
-    res = savevm_dispatch(s, f, cmd, data, len, errp);
+    res = savevm_dispatch(s, f, cmd, data, len, load_nested, errp);
     if (res == SAVEVM_CMD_ERROR) {
         error_prepend(errp, "command %s at offset %" PRIu64 ": ",
                       savevm_command_names[cmd], offset);

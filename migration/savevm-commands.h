@@ -86,7 +86,16 @@ void savevm_send_recv_bitmap(QEMUFile *f, const char *name);
 void savevm_send_postcopy_resume(QEMUFile *f);
 
 /* ---- destination (savevm-load.c, after the 0x08 byte at @offset) ---- */
-SaveVMCommandResult savevm_load_command(SaveVMState *s, QEMUFile *f,
-                                        uint64_t offset, GError **errp);
+
+/*
+ * The loop that loads records until EOF or a quitting command: PACKAGED's
+ * nested stream goes through the caller's own (savevm-load.c's
+ * savevm_load_sections), so that this parser stays below the loader.
+ */
+typedef bool (*SaveVMSectionLoader)(SaveVMState *s, QEMUFile *f, bool *quit,
+                                    GError **errp);
+
+SaveVMCommandResult savevm_load_command(SaveVMState *s, QEMUFile *f, uint64_t offset,
+                                        SaveVMSectionLoader load_nested, GError **errp);
 
 #endif

@@ -247,7 +247,7 @@ bool savevm_load_sections(SaveVMState *s, QEMUFile *f, bool *quit, GError **errp
             ok = savevm_load_part_end(s, f, offset, errp);
             break;
         case QEMU_VM_COMMAND:
-            switch (savevm_load_command(s, f, offset, errp)) {
+            switch (savevm_load_command(s, f, offset, savevm_load_sections, errp)) {
             case SAVEVM_CMD_QUIT:
                 *quit = true;
                 return true;

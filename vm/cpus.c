@@ -25,24 +25,6 @@
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 
-typedef struct CPUState {
-    VM *vm;             /* the VM it belongs to */
-    int index;
-    GThread *thread;
-    AccelVCPU *vcpu;
-
-    /* Protected by the BQL. */
-    bool stop;          /* park at the next opportunity */
-    bool parked;        /* waiting on wake, not inside the accelerator */
-    bool halted;        /* executed HLT; parked until woken */
-    bool exit;          /* leave the thread */
-    QemuCond wake;
-    gint tid;           /* atomic: the thread's kernel id once it runs, else 0 */
-
-    CPUThrottleSlice throttle;  /* its own thread only */
-    CPUDirtyLimit dirty_limit;
-} CPUState;
-
 static __thread CPUState *current_cpu;
 
 bool cpus_on_vcpu_thread(void)
@@ -59,50 +41,10 @@ void cpus_stop_current(void)
     }
 }
 
-int cpus_count(VM *vm)
-{
-    return vm->cpus ? (int)vm->cpus->len : 0;
-}
-
-int cpus_index_of_thread(VM *vm, int tid)
-{
-    /* The set does not change once created; each tid is written once. */
-    for (guint i = 0; vm->cpus && i < vm->cpus->len; i++) {
-        CPUState *cpu = g_ptr_array_index(vm->cpus, i);
-
-        if (g_atomic_int_get(&cpu->tid) == tid) {
-            return cpu->index;
-        }
-    }
-    return -1;
-}
-
-static CPUState *cpu_by_index(VM *vm, int index)
-{
-    if (index < 0 || index >= cpus_count(vm)) {
-        return NULL;
-    }
-    return g_ptr_array_index(vm->cpus, index);
-}
-
 static bool cpu_should_park(const CPUState *cpu)
 {
     return cpu->exit || cpu->stop || cpu->halted || cpu->vm->quiesce ||
            !runstate_is_running(cpu->vm);
-}
-
-CPUDirtyLimit *cpus_dirty_limit_of(VM *vm, int index)
-{
-    CPUState *cpu = cpu_by_index(vm, index);
-
-    return cpu ? &cpu->dirty_limit : NULL;
-}
-
-void cpus_kick_one(VM *vm, int index)
-{
-    CPUState *cpu = cpu_by_index(vm, index);
-
-    vm->ops->vcpu_kick(cpu->vcpu);
 }
 
 /*
@@ -249,7 +191,7 @@ bool cpus_create(VM *vm, const AccelOps *ops, AccelState *accel, int count,
 static bool cpus_all_parked(VM *vm)
 {
     for (int i = 0; i < cpus_count(vm); i++) {
-        if (!cpu_by_index(vm, i)->parked) {
+        if (!cpus_get(vm, i)->parked) {
             return false;
         }
     }
@@ -261,7 +203,7 @@ void cpus_pause_all(VM *vm)
     g_assert(bql_locked());
     g_assert(!cpus_on_vcpu_thread());
     for (int i = 0; i < cpus_count(vm); i++) {
-        CPUState *cpu = cpu_by_index(vm, i);
+        CPUState *cpu = cpus_get(vm, i);
 
         cpu->stop = true;
         vm->ops->vcpu_kick(cpu->vcpu);
@@ -282,7 +224,7 @@ void cpus_quiesce_begin(VM *vm)
     g_assert(!cpus_on_vcpu_thread());
     vm->quiesce++;
     for (int i = 0; i < cpus_count(vm); i++) {
-        vm->ops->vcpu_kick(cpu_by_index(vm, i)->vcpu);
+        vm->ops->vcpu_kick(cpus_get(vm, i)->vcpu);
     }
     while (!cpus_all_parked(vm)) {
         bql_cond_wait(&vm->parked_cond);
@@ -295,7 +237,7 @@ void cpus_quiesce_end(VM *vm)
     g_assert(vm->quiesce > 0);
     if (--vm->quiesce == 0) {
         for (int i = 0; i < cpus_count(vm); i++) {
-            qemu_cond_signal(&cpu_by_index(vm, i)->wake);
+            qemu_cond_signal(&cpus_get(vm, i)->wake);
         }
     }
 }
@@ -304,7 +246,7 @@ void cpus_resume_all(VM *vm)
 {
     g_assert(bql_locked());
     for (int i = 0; i < cpus_count(vm); i++) {
-        CPUState *cpu = cpu_by_index(vm, i);
+        CPUState *cpu = cpus_get(vm, i);
 
         cpu->stop = false;
         qemu_cond_signal(&cpu->wake);
@@ -319,7 +261,7 @@ void cpus_destroy(VM *vm)
     }
     cpu_throttle_cleanup(vm);
     for (int i = 0; i < cpus_count(vm); i++) {
-        CPUState *cpu = cpu_by_index(vm, i);
+        CPUState *cpu = cpus_get(vm, i);
 
         cpu->exit = true;
         if (cpu->thread) {
@@ -330,7 +272,7 @@ void cpus_destroy(VM *vm)
     /* Join without the BQL: an exiting vCPU may be waiting for it. */
     bql_unlock();
     for (int i = 0; i < cpus_count(vm); i++) {
-        CPUState *cpu = cpu_by_index(vm, i);
+        CPUState *cpu = cpus_get(vm, i);
 
         if (cpu->thread) {
             g_thread_join(cpu->thread);
@@ -338,7 +280,7 @@ void cpus_destroy(VM *vm)
     }
     bql_lock();
     for (int i = 0; i < cpus_count(vm); i++) {
-        cpu_free(cpu_by_index(vm, i));
+        cpu_free(cpus_get(vm, i));
     }
     g_ptr_array_free(vm->cpus, TRUE);
     vm->cpus = NULL;
@@ -347,7 +289,7 @@ void cpus_destroy(VM *vm)
 
 static CPUState *cpu_for_state_access(VM *vm, int index, GError **errp)
 {
-    CPUState *cpu = cpu_by_index(vm, index);
+    CPUState *cpu = cpus_get(vm, index);
 
     g_assert(bql_locked());
     if (!cpu) {

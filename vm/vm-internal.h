@@ -1,7 +1,8 @@
 /*
  * The VM object's fields, shared by the files of vm/ that make it up:
- * vm.c (new / free), runstate.c (the run state), cpus.c (the vCPUs, start
- * and stop) and shutdown.c (shutdown requests).
+ * vm.c (new / free), runstate.c (the run state), cpus.c (the vCPU threads,
+ * start and stop), cpu-set.c (the vCPUs by index) and shutdown.c (shutdown
+ * requests).
  */
 #ifndef VM_VM_INTERNAL_H
 #define VM_VM_INTERNAL_H
@@ -91,6 +92,28 @@ typedef struct CPUThrottleSlice {
  */
 VCPUExit cpu_throttle_run(VM *vm, CPUThrottleSlice *sl, AccelVCPU *vcpu,
                           GError **errp);
+
+/* One vCPU (cpus.c creates and runs it; cpu-set.c finds it by index). */
+typedef struct CPUState {
+    VM *vm;             /* the VM it belongs to */
+    int index;
+    GThread *thread;
+    AccelVCPU *vcpu;
+
+    /* Protected by the BQL. */
+    bool stop;          /* park at the next opportunity */
+    bool parked;        /* waiting on wake, not inside the accelerator */
+    bool halted;        /* executed HLT; parked until woken */
+    bool exit;          /* leave the thread */
+    QemuCond wake;
+    gint tid;           /* atomic: the thread's kernel id once it runs, else 0 */
+
+    CPUThrottleSlice throttle;  /* its own thread only */
+    CPUDirtyLimit dirty_limit;
+} CPUState;
+
+/* vCPU @index, or NULL when there is none. */
+CPUState *cpus_get(VM *vm, int index);
 
 /* Kick vCPU @index out of the accelerator.  Any thread, while the vCPU set is fixed. */
 void cpus_kick_one(VM *vm, int index);

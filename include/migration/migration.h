@@ -92,6 +92,7 @@ typedef struct MigrationState {
     uint64_t max_bandwidth;             /* bytes/s, 0 = unlimited */
     uint64_t downtime_limit;            /* ms */
     uint64_t max_postcopy_bandwidth;    /* bytes/s for postcopy's background pages, 0 = unlimited */
+    gboolean switchover_hold;           /* x-switchover-hold: precopy does not switch over */
 
     MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
     /* Each multifd channel's, written by its send thread, read by query-migrate. */
@@ -213,6 +214,7 @@ void migration_remove_blocker(MigrationState *s, const char *reason);
 /* migrate-set-parameters changed a limit a running migration follows. */
 void migration_set_max_bandwidth(MigrationState *s, uint64_t bytes_per_second);
 void migration_set_downtime_limit(MigrationState *s, uint64_t ms);
+void migration_set_switchover_hold(MigrationState *s, bool hold);
 /*
  * migrate-set-parameters changed xbzrle-cache-size (BQL held): a running
  * migration with XBZRLE gets a new, empty cache of @size bytes; fails when

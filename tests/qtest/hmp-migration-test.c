@@ -36,19 +36,10 @@ typedef struct Pair {
     char *serial;       /* the stdio source's serial output, or NULL */
 } Pair;
 
-static char *hmp(QTestState *s, const char *line)
-{
-    g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
-        s, "{'execute': 'human-monitor-command', "
-           "'arguments': {'command-line': '%s'}}", line);
-
-    return g_strdup(json_node_get_string(ret));
-}
-
 /* Run @line and expect exactly @expected as its output. */
 static void hmp_expect(QTestState *s, const char *line, const char *expected)
 {
-    g_autofree char *out = hmp(s, line);
+    g_autofree char *out = qtest_hmp(s, line);
 
     g_assert_cmpstr(out, ==, expected);
 }
@@ -165,7 +156,7 @@ static void test_idle_and_errors(void)
     hmp_expect(s, "migrate_cancel", "");
     {
         /* One line naming the problem. */
-        g_autofree char *out = hmp(s, "migrate nowhere:at-all");
+        g_autofree char *out = qtest_hmp(s, "migrate nowhere:at-all");
 
         g_assert_true(g_str_has_prefix(out, "Error: "));
         g_assert_true(strchr(out, '\n') == out + strlen(out) - 1);
@@ -179,7 +170,7 @@ static void test_idle_and_errors(void)
 static void test_options_round_trip(void)
 {
     QTestState *s = qtest_init("-display none -accel qtest -m 16");
-    g_autofree char *caps0 = hmp(s, "info migrate_capabilities");
+    g_autofree char *caps0 = qtest_hmp(s, "info migrate_capabilities");
     g_autofree char *caps1 = NULL;
     g_autofree char *params = NULL;
     g_autoptr(JsonNode) qmp = NULL;
@@ -187,7 +178,7 @@ static void test_options_round_trip(void)
 
     assert_contains(caps0, "events: off\r\n");
     hmp_expect(s, "migrate_set_capability events on", "");
-    caps1 = hmp(s, "info migrate_capabilities");
+    caps1 = qtest_hmp(s, "info migrate_capabilities");
     assert_contains(caps1, "events: on\r\n");
     g_assert_true(g_str_has_prefix(caps1, "xbzrle: off\r\n"));
 
@@ -196,7 +187,7 @@ static void test_options_round_trip(void)
     hmp_expect(s, "migrate_set_parameter x-checkpoint-delay 4",
                "Error: Migration parameter 'x-checkpoint-delay' is not "
                "supported by tern\r\n");
-    params = hmp(s, "info migrate_parameters");
+    params = qtest_hmp(s, "info migrate_parameters");
     g_assert_true(g_str_has_prefix(params, "announce-initial: 50 ms\r\n"));
     assert_contains(params, "downtime-limit: 500 ms\r\n");
     assert_contains(params, "max-bandwidth: 67108864 bytes/second\r\n");
@@ -234,7 +225,7 @@ static void test_detached(void)
 
     line = g_strdup_printf("migrate_incoming %s", uri);
     hmp_expect(p.dst, line, "");
-    dst_listen = hmp(p.dst, "info migrate");
+    dst_listen = qtest_hmp(p.dst, "info migrate");
     want = g_strdup_printf(INFO_GLOBALS "Migration status: setup\r\n"
                            "total time: 0 ms\r\nsocket address: [\r\n"
                            "\t%s\r\n]\r\n", uri);
@@ -247,7 +238,7 @@ static void test_detached(void)
     wait_for_status(p.src, "completed");
     wait_for_status(p.dst, "completed");
 
-    src_info = hmp(p.src, "info migrate");
+    src_info = qtest_hmp(p.src, "info migrate");
     g_assert_true(g_str_has_prefix(src_info, INFO_GLOBALS
                                    "Migration status: completed\r\n"
                                    "total time: "));
@@ -263,7 +254,7 @@ static void test_detached(void)
     assert_contains(src_info, "\r\nprecopy ram: ");
     g_assert_null(strstr(src_info, "expected downtime"));
 
-    dst_info = hmp(p.dst, "info migrate");
+    dst_info = qtest_hmp(p.dst, "info migrate");
     g_assert_true(g_str_has_prefix(dst_info, INFO_GLOBALS
                                    "Migration status: completed\r\n"));
     pair_free(&p);
@@ -405,7 +396,7 @@ static void test_sync_failure(void)
     assert_contains(out, "\033[K\r\nmigration failed: ");
     g_assert_null(strstr(out, "migration completed"));
 
-    info = hmp(p.src, "info migrate");
+    info = qtest_hmp(p.src, "info migrate");
     assert_contains(info, "\r\nMigration status: failed (");
     g_assert_null(strstr(info, "transferred ram"));
     pair_free(&p);

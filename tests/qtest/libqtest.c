@@ -467,6 +467,15 @@ void qtest_qmp_assert_success(QTestState *s, const char *fmt, ...)
     va_end(ap);
 }
 
+char *qtest_hmp(QTestState *s, const char *line)
+{
+    g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
+        s, "{'execute': 'human-monitor-command', "
+           "'arguments': {'command-line': '%s'}}", line);
+
+    return g_strdup(json_node_get_string(ret));
+}
+
 void qtest_qmp_expect_error(QTestState *s, const char *cls, const char *desc,
                             const char *fmt, ...)
 {

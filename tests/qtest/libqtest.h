@@ -117,6 +117,8 @@ void qtest_qmp_assert_success(QTestState *s, const char *fmt, ...)
  * Run a command that must fail with error class @cls and a description
  * containing @desc (NULL: any).
  */
+/* The output of HMP @line (human-monitor-command must succeed; transfer full). */
+char *qtest_hmp(QTestState *s, const char *line);
 void qtest_qmp_expect_error(QTestState *s, const char *cls, const char *desc,
                             const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 

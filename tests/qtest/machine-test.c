@@ -311,26 +311,17 @@ static void test_qmp_machine_info(void)
     qtest_quit(s);
 }
 
-static char *hmp(QTestState *s, const char *line)
-{
-    g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
-        s, "{'execute': 'human-monitor-command', "
-           "'arguments': {'command-line': '%s'}}", line);
-
-    return g_strdup(json_node_get_string(ret));
-}
-
 static void test_hmp(void)
 {
     QTestState *s = qtest_init("-display none -accel qtest -S -m 64 "
                                "-name hmp-vm");
-    g_autofree char *st1 = hmp(s, "info status");
-    g_autofree char *name = hmp(s, "info name");
-    g_autofree char *rb = hmp(s, "info ramblock");
-    g_autofree char *c = hmp(s, "cont");
-    g_autofree char *st2 = hmp(s, "info status");
-    g_autofree char *stop = hmp(s, "stop");
-    g_autofree char *st3 = hmp(s, "info status");
+    g_autofree char *st1 = qtest_hmp(s, "info status");
+    g_autofree char *name = qtest_hmp(s, "info name");
+    g_autofree char *rb = qtest_hmp(s, "info ramblock");
+    g_autofree char *c = qtest_hmp(s, "cont");
+    g_autofree char *st2 = qtest_hmp(s, "info status");
+    g_autofree char *stop = qtest_hmp(s, "stop");
+    g_autofree char *st3 = qtest_hmp(s, "info status");
 
     g_assert_cmpstr(st1, ==, "VM status: paused (prelaunch)\r\n");
     g_assert_cmpstr(name, ==, "hmp-vm\r\n");

@@ -17,14 +17,6 @@ typedef struct CompressArgs {
     bool wait_thread;
 } CompressArgs;
 
-static char *hmp(QTestState *who, const char *line)
-{
-    g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
-        who, "{'execute': 'human-monitor-command', 'arguments': {'command-line': '%s'}}", line);
-
-    return g_strdup(json_node_get_string(ret));
-}
-
 static void assert_contains(const char *text, const char *what)
 {
     if (!strstr(text, what)) {
@@ -47,7 +39,7 @@ static void compress_check_source(MigTest *t, bool wait_thread)
 {
     g_autoptr(JsonNode) info = migrate_query(t->from);
     g_autoptr(JsonNode) dst_info = migrate_query(t->to);
-    g_autofree char *out = hmp(t->from, "info migrate");
+    g_autofree char *out = qtest_hmp(t->from, "info migrate");
     JsonObject *obj = json_node_get_object(info);
     JsonObject *c;
 

@@ -195,17 +195,19 @@ size_t migrate_serial_b_count(const char *serial_path);
  * it and the source's guest has dirtied already-sent memory again.
  * migrate_end() checks the destination has it.
  *
- * How far the guest gets is no test's business: a guest that did not run
- * during a whole round (a loaded host; a fast multifd round) leaves
- * nothing dirty, and the source converges at once, as QEMU's rule says
- * (nothing pending is always ready).  So the wait also ends when the
- * source completed first: false then, and the caller skips what needs a
- * migration still running; the memory check decides either way.
+ * A guest that did not run during a whole round (a loaded host; a fast
+ * multifd round) leaves nothing dirty, and nothing pending is always ready
+ * (QEMU's rule): so the caller must have held the switchover
+ * (migrate_ensure_non_converge sets x-switchover-hold), and a source that
+ * completes anyway fails the test.
  */
+/* After a failed or cancelled migration: the source's guest still runs (new 'B's come). */
+void migrate_check_source_guest_runs(MigTest *t);
+
 void migrate_prepare_for_dirty_mem(MigTest *t);
 /* Where the progress marker is (guest-physical). */
 uint64_t migrate_marker_address(MigTest *t);
-bool migrate_wait_for_dirty_mem(MigTest *t);
+void migrate_wait_for_dirty_mem(MigTest *t);
 
 /* Give the source's testdev a value that migrate_end() checks on the
  * destination. */

@@ -348,6 +348,48 @@ static void test_incoming_caps_frozen_while_loading(void)
     migrate_test_free(t);
 }
 
+/*
+ * x-switchover-hold: a stopped guest leaves nothing to send after the first
+ * round, which is always ready to switch over; held, the source goes on
+ * syncing pass after pass instead, until the hold is cleared.
+ */
+static void test_switchover_hold(void)
+{
+    MigrateStart start = { 0 };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "migsocket");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autofree char *status = NULL;
+    g_autofree char *params = NULL;
+    g_autofree char *runstate = NULL;
+
+    migrate_incoming_qmp(t->to, uri, NULL);
+    wait_for_serial(t->src_serial);
+    migrate_ensure_non_converge(t->from);
+    migrate_set_parameter_int(t->from, "max-bandwidth", 1000000000);
+    migrate_set_parameter_int(t->from, "downtime-limit", 30000);
+    params = qtest_hmp(t->from, "info migrate_parameters");
+    g_assert_nonnull(strstr(params, "x-switchover-hold: on\r\n"));
+    qtest_qmp_assert_success(t->from, "{'execute': 'stop'}");
+    json_node_unref(migrate_eventwait(t->from, "STOP"));
+    migrate_qmp(t->from, uri, NULL);
+
+    /* Five syncs, the later ones with nothing dirty: still not switched over. */
+    wait_for_migration_pass(t->from, 5);
+    status = migrate_query_status(t->from);
+    g_assert_cmpstr(status, ==, "active");
+
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-set-parameters',"
+                             " 'arguments': {'x-switchover-hold': false}}");
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    runstate = migrate_runstate(t->to);
+    g_assert_cmpstr(runstate, ==, "paused");
+    qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 void migration_register_lifecycle_tests(void)
 {
     g_test_add_func("/migration/incoming/caps_frozen_while_loading",
@@ -368,4 +410,6 @@ void migration_register_lifecycle_tests(void)
                     test_fd_kept_when_refused);
     g_test_add_func("/migration/incoming/fd_name_cmdline",
                     test_incoming_fd_name_cmdline);
+    g_test_add_func("/migration/precopy/unix/switchover_hold",
+                    test_switchover_hold);
 }

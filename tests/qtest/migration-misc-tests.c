@@ -12,27 +12,6 @@
 #define UUID_1 "11111111-1111-1111-1111-111111111111"
 #define UUID_2 "22222222-2222-2222-2222-222222222222"
 
-/* The source's guest still runs: new 'B's keep coming. */
-static void check_source_guest_runs(MigTest *t)
-{
-    gint64 deadline = qtest_deadline_ms(60000);
-    g_autofree char *runstate = migrate_runstate(t->from);
-    g_autofree char *text = NULL;
-    gsize len = 0, now = 0;
-
-    g_assert_cmpstr(runstate, ==, "running");
-    g_file_get_contents(t->src_serial, &text, &len, NULL);
-    do {
-        g_autofree char *again = NULL;
-
-        if (g_get_monotonic_time() > deadline) {
-            g_error("the source's guest stopped printing");
-        }
-        g_usleep(5000);
-        g_file_get_contents(t->src_serial, &again, &now, NULL);
-    } while (now <= len);
-}
-
 /* Nothing listens on port 0: the source fails and keeps running. */
 static void test_baddest(void)
 {
@@ -44,7 +23,7 @@ static void test_baddest(void)
     migrate_qmp(t->from, "tcp:127.0.0.1:0", NULL);
     desc = wait_for_migration_fail(t->from, false);
     g_test_message("error-desc: %s", desc);
-    check_source_guest_runs(t);
+    migrate_check_source_guest_runs(t);
     migrate_end(t, false);
     migrate_test_free(t);
 }
@@ -85,7 +64,7 @@ static void test_validate_uuid_common(const char *src_uuid,
         g_test_message("source error-desc: %s", desc);
         /* exit-on-error defaults to true on the destination. */
         g_assert_cmpint(qtest_wait_exit(t->to, 60000), ==, 1);
-        check_source_guest_runs(t);
+        migrate_check_source_guest_runs(t);
         migrate_end(t, false);
     } else {
         wait_for_migration_complete(t->from);
@@ -202,7 +181,7 @@ static void test_blocker(void)
     g_assert_cmpuint(json_array_get_length(reasons), ==, 1);
     desc = migrate_qmp_fail(t->from, args);
     g_assert_cmpstr(desc, ==, json_array_get_string_element(reasons, 0));
-    check_source_guest_runs(t);
+    migrate_check_source_guest_runs(t);
 
     qtest_outl(t->qfrom, 0xe8, 0);
     migrate_ensure_converge(t->from);
@@ -229,7 +208,7 @@ static void cancel_check_outcome(MigTest *t)
 {
     wait_for_migration_status(t->from, "cancelled", NULL);
     wait_for_migration_status(t->to, "failed", NULL);
-    check_source_guest_runs(t);
+    migrate_check_source_guest_runs(t);
 }
 
 /* No migration: cancelling is harmless and the next migration works. */
@@ -287,7 +266,7 @@ static void cancel_after_failed(MigTest *t, const char *uri)
     migration_event_wait(t->from, "failed");
     migrate_cancel(t->from);
     wait_for_migration_status(t->from, "failed", NULL);
-    check_source_guest_runs(t);
+    migrate_check_source_guest_runs(t);
     migrate_end(t, false);
 }
 

@@ -156,7 +156,8 @@ static void test_multifd_common(const MultifdArgs *args)
     } else {
         migrate_qmp(t->from, uri, NULL);
     }
-    if (!args->stopped && migrate_wait_for_dirty_mem(t)) {
+    if (!args->stopped) {
+        migrate_wait_for_dirty_mem(t);
         migrate_ensure_converge(t->from);
         json_node_unref(migrate_eventwait(t->from, "STOP"));
     }

@@ -137,27 +137,6 @@ static unsigned count_fds(QTestState *who)
     return n;
 }
 
-/* The source's guest still runs: new 'B's keep coming. */
-static void check_source_guest_runs(MigTest *t)
-{
-    gint64 deadline = qtest_deadline_ms(60000);
-    g_autofree char *runstate = migrate_runstate(t->from);
-    g_autofree char *text = NULL;
-    gsize len = 0, now = 0;
-
-    g_assert_cmpstr(runstate, ==, "running");
-    g_file_get_contents(t->src_serial, &text, &len, NULL);
-    do {
-        g_autofree char *again = NULL;
-
-        if (g_get_monotonic_time() > deadline) {
-            g_error("the source's guest stopped printing");
-        }
-        g_usleep(5000);
-        g_file_get_contents(t->src_serial, &again, &now, NULL);
-    } while (now <= len);
-}
-
 /* The destination's final error-desc, once it is "failed" (60 s). */
 static char *wait_for_destination_fail(QTestState *to)
 {
@@ -279,7 +258,7 @@ static void tls_migrate_fail(MigTest *t, const TlsCase *c, const char *uri,
     dst_desc = wait_for_destination_fail(t->to);
     assert_error("source", src_desc, c->src_error);
     assert_error("destination", dst_desc, c->dst_error);
-    check_source_guest_runs(t);
+    migrate_check_source_guest_runs(t);
     migrate_wait_thread_gone(t->from, "mig/src");
     migrate_wait_thread_gone(t->to, "mig/dst");
     g_assert_cmpuint(count_fds(t->from), ==, src_fds);
@@ -453,7 +432,7 @@ static void test_tls_handshake_timeout(void)
     dst_desc = wait_for_destination_fail(t->to);
     assert_error("source", src_desc, "TLS handshake timed out");
     assert_error("destination", dst_desc, "TLS handshake timed out");
-    check_source_guest_runs(t);
+    migrate_check_source_guest_runs(t);
     migrate_wait_thread_gone(t->from, "mig/src");
     migrate_wait_thread_gone(t->to, "mig/dst");
     g_assert_cmpuint(count_fds(t->from), ==, src_fds);

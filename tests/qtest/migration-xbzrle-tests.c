@@ -99,14 +99,6 @@ static JsonObject *xbzrle_stats(JsonNode *info)
     return json_object_get_object_member(obj, "xbzrle-cache");
 }
 
-static char *hmp(QTestState *who, const char *line)
-{
-    g_autoptr(JsonNode) ret = qtest_qmp_assert_success_ref(
-        who, "{'execute': 'human-monitor-command', 'arguments': {'command-line': '%s'}}", line);
-
-    return g_strdup(json_node_get_string(ret));
-}
-
 static void assert_contains(const char *text, const char *what)
 {
     if (!strstr(text, what)) {
@@ -119,8 +111,8 @@ static void check_source_stats(MigTest *t, uint64_t cache_size)
 {
     g_autoptr(JsonNode) info = migrate_query(t->from);
     g_autoptr(JsonNode) dst_info = migrate_query(t->to);
-    g_autofree char *out = hmp(t->from, "info migrate");
-    g_autofree char *params = hmp(t->from, "info migrate_parameters");
+    g_autofree char *out = qtest_hmp(t->from, "info migrate");
+    g_autofree char *params = qtest_hmp(t->from, "info migrate_parameters");
     g_autofree char *size_line = g_strdup_printf("cache size: %" G_GUINT64_FORMAT " bytes",
                                                  cache_size);
     g_autofree char *param_line = g_strdup_printf("xbzrle-cache-size: %" G_GUINT64_FORMAT

@@ -215,6 +215,7 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_COMPRESS_THREADS,
         MIGRATION_PARAMETER_DECOMPRESS_THREADS,
         MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD,
+        MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,
     };
     int n = 0;
 
@@ -823,7 +824,8 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
                     "x-vcpu-dirty-limit-period: 1000 ms\n"
                     "vcpu-dirty-limit: 1 MB/s\n"
                     "mode: normal\n"
-                    "direct-io: off\n");
+                    "direct-io: off\n"
+                    "x-switchover-hold: off\n");
 }
 
 static void hmp_set_ok(const char *param, const char *value)

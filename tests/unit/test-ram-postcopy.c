@@ -237,7 +237,7 @@ static SaveVMCommandResult parse_command(const uint8_t *bytes, size_t len, GStri
     SaveVMCommandResult res;
 
     savevm_set_command_ops(s, &discard_ops, seen);
-    res = savevm_load_command(s, f, 0, errp);
+    res = savevm_load_command(s, f, 0, savevm_load_sections, errp);
     qemu_fclose(f, NULL);
     return res;
 }

@@ -247,7 +247,7 @@ static SaveVMCommandResult parse_commands(GBytes *bytes, GString *seen, GError *
     savevm_set_command_ops(s, &recover_ops, seen);
     while (res == SAVEVM_CMD_CONTINUE && qemu_peek_byte(f, 0) == QEMU_VM_COMMAND) {
         qemu_get_byte(f);
-        res = savevm_load_command(s, f, 0, errp);
+        res = savevm_load_command(s, f, 0, savevm_load_sections, errp);
     }
     qemu_fclose(f, NULL);
     return res;
