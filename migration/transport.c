@@ -251,6 +251,9 @@ static int socket_open(const SocketAddress *sa, bool server, GError **errp)
  */
 #define TRANSPORT_UNIX_RETRY_MS 5
 
+/* Connections a listener holds before it accepts them: 1 + 255 channels. */
+#define TRANSPORT_LISTEN_BACKLOG 256
+
 /* A unix connect retries until the migration is cancelled (SocketRetryFunc). */
 static bool transport_connect_retry(void *opaque, GError **errp)
 {
@@ -400,6 +403,13 @@ TransportListener *transport_listen(const MigrationAddress *addr,
         return NULL;
     }
     if (l->is_socket) {
+        /*
+         * Room for the main channel and all of 255 multifd channels at
+         * once (QEMU sizes its backlog by the channel count): a source
+         * connecting them faster than the main loop accepts then need not
+         * wait and retry (a unix connect retries every few ms).
+         */
+        listen(l->fd, TRANSPORT_LISTEN_BACKLOG);
         if (sa->type == SOCKET_ADDRESS_TYPE_UNIX) {
             l->unix_path = g_strdup(sa->u.q_unix.path);
         }
