@@ -8,6 +8,7 @@
 #include "crypto/tls-session.h"
 #include "tls-creds-internal.h"
 #include "qemu/error.h"
+#include "qemu/thread.h"
 
 #include <errno.h>
 #include <string.h>
@@ -21,7 +22,14 @@ struct TlsSession {
     Authz *authz;               /* server: who may connect, or NULL */
     char *hostname;             /* client: the name the server proves */
     int fd;
-    bool checked;               /* the peer check passed */
+    gint checked;               /* atomic: the handshake and the peer check passed */
+    /*
+     * Held through a whole handshake by the thread doing it: the channel's
+     * reader and writer may both be the first to use the session (a
+     * destination's load thread and its return path's page requests), and
+     * two threads stepping one GnuTLS handshake corrupt it.
+     */
+    QemuMutex handshake_lock;
     /*
      * What one read() took beyond what GnuTLS asked for.  GnuTLS reads a
      * record's 5-byte header, then its body: two syscalls per 16 KiB
@@ -85,6 +93,7 @@ TlsSession *tls_session_new(TlsCreds *creds, int fd, const char *hostname,
     int ret;
 
     s->fd = fd;
+    qemu_mutex_init(&s->handshake_lock);
     s->rbuf = g_malloc(TLS_SESSION_RBUF);
     s->creds = tls_creds_ref(creds);
     s->authz = authz ? authz_ref(authz) : NULL;
@@ -124,6 +133,7 @@ void tls_session_free(TlsSession *s)
     authz_unref(s->authz);
     g_free(s->hostname);
     g_free(s->rbuf);
+    qemu_mutex_destroy(&s->handshake_lock);
     g_free(s);
 }
 
@@ -234,7 +244,7 @@ int tls_session_handshake(TlsSession *s, GError **errp)
 {
     int ret;
 
-    if (s->checked) {
+    if (tls_session_handshake_done(s)) {
         return 1;
     }
     do {
@@ -250,8 +260,23 @@ int tls_session_handshake(TlsSession *s, GError **errp)
     if (!tls_session_check_peer(s, errp)) {
         return -1;
     }
-    s->checked = true;
+    g_atomic_int_set(&s->checked, true);
     return 1;
+}
+
+bool tls_session_handshake_done(TlsSession *s)
+{
+    return g_atomic_int_get(&s->checked);
+}
+
+void tls_session_handshake_lock(TlsSession *s)
+{
+    qemu_mutex_lock(&s->handshake_lock);
+}
+
+void tls_session_handshake_unlock(TlsSession *s)
+{
+    qemu_mutex_unlock(&s->handshake_lock);
 }
 
 bool tls_session_wants_write(TlsSession *s)
@@ -294,7 +319,7 @@ ssize_t tls_session_write(TlsSession *s, const void *buf, size_t len, GError **e
 
 void tls_session_bye(TlsSession *s)
 {
-    if (s->checked) {
+    if (tls_session_handshake_done(s)) {
         gnutls_bye(s->session, GNUTLS_SHUT_WR);
     }
 }

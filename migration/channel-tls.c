@@ -61,7 +61,8 @@ static bool channel_tls_wait(Channel *ch, gint64 deadline_us, GError **errp)
     }
 }
 
-bool channel_tls_handshake(Channel *ch, GError **errp)
+/* Step the handshake to its end, waiting for the fd as it asks. */
+static bool channel_tls_handshake_locked(Channel *ch, GError **errp)
 {
     gint64 deadline = g_get_monotonic_time() +
                       (gint64)CHANNEL_TLS_HANDSHAKE_TIMEOUT_MS * 1000;
@@ -76,6 +77,21 @@ bool channel_tls_handshake(Channel *ch, GError **errp)
             return false;
         }
     }
+}
+
+bool channel_tls_handshake(Channel *ch, GError **errp)
+{
+    TlsSession *s = session_of(ch);
+    bool ok;
+
+    if (tls_session_handshake_done(s)) {
+        return true;
+    }
+    /* The reader and the writer may both get here first: one shakes hands. */
+    tls_session_handshake_lock(s);
+    ok = channel_tls_handshake_locked(ch, errp);
+    tls_session_handshake_unlock(s);
+    return ok;
 }
 
 static ssize_t channel_tls_read(Channel *ch, void *buf, size_t len, GError **errp)

@@ -39,6 +39,18 @@ void tls_session_free(TlsSession *s);               /* NULL-safe */
  */
 int tls_session_handshake(TlsSession *s, GError **errp);
 
+/* Has the handshake (with the peer check) completed?  Any thread. */
+bool tls_session_handshake_done(TlsSession *s);
+
+/*
+ * Held by the one thread that steps the handshake to its end, waits
+ * included: a second thread wanting the session waits here, then finds it
+ * done (or failed).  Every other call may run in two threads at once only
+ * as one reader and one writer, after the handshake.
+ */
+void tls_session_handshake_lock(TlsSession *s);
+void tls_session_handshake_unlock(TlsSession *s);
+
 /* After TLS_SESSION_AGAIN or a 0 handshake: wait for POLLOUT, else POLLIN. */
 bool tls_session_wants_write(TlsSession *s);
 

@@ -149,6 +149,95 @@ static void test_psk_roundtrip(Fixture *f, gconstpointer data)
 }
 
 /* The client checks the server's certificate against the name it wants. */
+/* ---- first use from two threads at once ---- */
+
+#define TWO_WAY_LEN (256 << 10)
+
+typedef struct OneWay {
+    Channel *ch;
+    uint8_t *buf;
+    bool ok;
+    GError *err;
+} OneWay;
+
+static gpointer read_all_thread(gpointer opaque)
+{
+    OneWay *w = opaque;
+    size_t got = 0;
+
+    while (got < TWO_WAY_LEN) {
+        ssize_t n = channel_read(w->ch, w->buf + got, TWO_WAY_LEN - got, &w->err);
+
+        if (n <= 0) {
+            return NULL;
+        }
+        got += n;
+    }
+    w->ok = true;
+    return NULL;
+}
+
+static gpointer write_all_thread(gpointer opaque)
+{
+    OneWay *w = opaque;
+    struct iovec iov = { .iov_base = w->buf, .iov_len = TWO_WAY_LEN };
+
+    w->ok = channel_writev_all(w->ch, &iov, 1, &w->err);
+    return NULL;
+}
+
+static void check_one_way(GThread *th, OneWay *w)
+{
+    g_thread_join(th);
+    g_assert_no_error(w->err);
+    g_assert_true(w->ok);
+}
+
+/*
+ * A server session's reader and writer threads both start before any
+ * handshake (a destination's load thread, and its return path sending page
+ * requests): one shakes hands while the other waits, and both directions
+ * carry their bytes.  Repeated, since the threads race to be first.
+ */
+static void test_psk_first_use_two_threads(Fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *up = g_malloc(TWO_WAY_LEN), *up_got = g_malloc(TWO_WAY_LEN);
+    g_autofree uint8_t *down = g_malloc(TWO_WAY_LEN), *down_got = g_malloc(TWO_WAY_LEN);
+
+    for (size_t i = 0; i < TWO_WAY_LEN; i++) {
+        up[i] = i * 13 + 1;
+        down[i] = i * 7 + 3;
+    }
+    for (int round = 0; round < 20; round++) {
+        int sv[2];
+        Channel *server, *client;
+        OneWay s_read, s_write, c_read, c_write;
+        GThread *threads[4];
+
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        server = tls_channel(f, sv[1], NULL, "ps", NULL);
+        client = tls_channel(f, sv[0], NULL, "pc", NULL);
+        memset(up_got, 0, TWO_WAY_LEN);
+        memset(down_got, 0, TWO_WAY_LEN);
+        s_read = (OneWay) { .ch = server, .buf = up_got };
+        s_write = (OneWay) { .ch = server, .buf = down };
+        c_read = (OneWay) { .ch = client, .buf = down_got };
+        c_write = (OneWay) { .ch = client, .buf = up };
+        threads[0] = g_thread_new("s-read", read_all_thread, &s_read);
+        threads[1] = g_thread_new("s-write", write_all_thread, &s_write);
+        threads[2] = g_thread_new("c-read", read_all_thread, &c_read);
+        threads[3] = g_thread_new("c-write", write_all_thread, &c_write);
+        check_one_way(threads[0], &s_read);
+        check_one_way(threads[1], &s_write);
+        check_one_way(threads[2], &c_read);
+        check_one_way(threads[3], &c_write);
+        g_assert_cmpmem(up_got, TWO_WAY_LEN, up, TWO_WAY_LEN);
+        g_assert_cmpmem(down_got, TWO_WAY_LEN, down, TWO_WAY_LEN);
+        g_assert_true(channel_close(client, NULL));
+        g_assert_true(channel_close(server, NULL));
+    }
+}
+
 static void test_x509_hostname(Fixture *f, gconstpointer data)
 {
     const char *name = data;
@@ -232,6 +321,8 @@ int main(int argc, char **argv)
                test_x509_hostname, fixture_teardown);
     g_test_add("/channel/tls/x509/hostname/mismatch", Fixture, "example.com",
                fixture_setup, test_x509_hostname, fixture_teardown);
+    g_test_add("/channel/tls/psk/first-use-two-threads", Fixture, NULL, fixture_setup,
+               test_psk_first_use_two_threads, fixture_teardown);
     g_test_add("/channel/tls/cancel-handshake", Fixture, NULL, fixture_setup,
                test_cancel_handshake, fixture_teardown);
     return g_test_run();
