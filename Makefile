@@ -33,7 +33,8 @@ fuzz: deps
 	@[ -f build-fuzz/build.ninja ] || CC=clang ./configure --builddir=build-fuzz --enable-fuzzing
 	@ninja -C build-fuzz tests/fuzz/fuzz-stream tests/fuzz/fuzz-qmp tests/fuzz/fuzz-xbzrle \
 		tests/fuzz/fuzz-multifd tests/fuzz/fuzz-return-path tests/fuzz/fuzz-devstate \
-		tests/fuzz/fuzz-hmp tests/fuzz/fuzz-mapped-ram tests/fuzz/stream-filled.bin
+		tests/fuzz/fuzz-hmp tests/fuzz/fuzz-mapped-ram tests/fuzz/fuzz-cpu tests/fuzz/fuzz-qtest \
+		tests/fuzz/fuzz-postcopy tests/fuzz/fuzz-compress tests/fuzz/stream-filled.bin
 	@scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

@@ -46,13 +46,16 @@ def options(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default=os.environ.get("TERN_BUILD", "build"))
     p.add_argument("--sizes", default="1G", help="comma-separated RAM sizes (default 1G)")
+    p.add_argument("--workload", choices=["filled", "idle"], default="filled",
+                   help="filled: RAM of random bytes; idle: a guest that touched almost "
+                        "none of its RAM (default filled)")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--no-qemu", action="store_true")
     p.add_argument("--dir", help="where the saved files go (default a temporary directory)")
     p.add_argument("--formats", default=",".join(FORMATS),
                    help="comma-separated, of: " + ", ".join(FORMATS))
     o = p.parse_args(argv)
-    base = ["--build", o.build, "--workloads", "filled", "--sizes", o.sizes]
+    base = ["--build", o.build, "--workloads", o.workload, "--sizes", o.sizes]
     if o.no_qemu:
         base.append("--no-qemu")
     return o, mb.options(base)
@@ -106,18 +109,18 @@ def detach_done(vm, timeout=300):
     raise RuntimeError("mig/detach still running")
 
 
-def one_run(bench, vmm, size, fmt, filedir):
+def one_run(bench, vmm, workload, size, fmt, filedir):
     """(save s, restore s, file bytes, allocated bytes, save CPU s, restore CPU s,
     detach s); the CPU times are the VM process's own (QEMU's exec:cat is not
     counted); detach is how much later the restored guest no longer depends on
     the file (x-mapped-ram-restore only, else 0)."""
-    cfg = ("filled", size, "file")
+    cfg = (workload, size, "file")
     rundir = tempfile.mkdtemp(prefix=f"{vmm.key}-{fmt}-", dir=bench.workdir)
     path = os.path.join(filedir, f"{vmm.key}-{fmt}.bin")
     vms = []
     try:
         src = bench.start_vm(vmm, cfg, "src", rundir, vms)
-        bench.wait_ready(src, "filled")
+        bench.wait_ready(src, workload)
         src.qmp.command("stop")
         set_caps(src, fmt, "src")
         src.qmp.command("migrate-set-parameters", **{"max-bandwidth": 0})
@@ -168,7 +171,7 @@ def main(argv=None):
                         results[key] = "skipped"        # no mapped-ram before QEMU 9.0
                         continue
                     try:
-                        r = one_run(bench, vmm, size, fmt, filedir)
+                        r = one_run(bench, vmm, o.workload, size, fmt, filedir)
                     except Exception as e:  # noqa: BLE001: one failure is a table cell
                         msg = str(e).split("\n")[0][:160]
                         print(f"  {vmm.label} {fmt} run {run}: {msg}", flush=True)
@@ -181,7 +184,7 @@ def main(argv=None):
                           f" on disk {r[3] / 2**20:.1f} MiB, CPU save {r[4]:.2f} s restore {r[5]:.2f} s"
                           f", detached {r[6]:.3f} s", flush=True)
                     results.setdefault(key, []).append(r)
-    print()
+    print(f"\n{o.workload} guest, median [min-max] of {o.runs}")
     print(f"{'side':6} {'RAM':8} {'format':19} {'save s':24} {'restore s':24} "
           f"{'file MiB':>9} {'disk MiB':>9}  {'save CPU s':24} {'restore CPU s':24} "
           f"{'detached s':24}")

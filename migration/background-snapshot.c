@@ -6,7 +6,9 @@
  * pages as of the instant in PART sections; then the device state taken
  * at the instant (FULL sections, EOF, vmdesc), kept in a buffer until the
  * pages are out.  There is no RAM END section, and the stream loads as any
- * other.  No dirty log and no rate limit: each page goes once.
+ * other.  No dirty log and no rate limit: each page goes once.  With
+ * mapped-ram the pages go to their file slots instead of PART sections
+ * and the bitmaps follow the last page (ram-write-tracking.c).
  *
  * The instant, under the BQL: the guest stops (STOP), the run state goes
  * into the globalstate section, the devices are saved into the buffer, RAM
@@ -25,16 +27,6 @@ bool background_snapshot_enabled(MigrationState *s)
     return migrate_cap(s->run_opts, MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT);
 }
 
-bool background_snapshot_check_migration(const MigrationOptions *opts, GError **errp)
-{
-    if (migrate_cap(opts, MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT) &&
-        migrate_cap(opts, MIGRATION_CAPABILITY_MAPPED_RAM)) {
-        error_setg(errp, "Background-snapshot with mapped-ram is not supported by tern "
-                   "yet (issue 16)");
-        return false;
-    }
-    return true;
-}
 
 bool background_snapshot_check_host(GPtrArray *blocks, GError **errp)
 {

@@ -12,13 +12,6 @@
 bool background_snapshot_enabled(MigrationState *s);
 
 /*
- * migrate with @opts: refuse what tern does not build yet with the
- * capability (mapped-ram, whose pages need the write tracking's copies
- * at their file offsets: issue 16).  True without the capability.
- */
-bool background_snapshot_check_migration(const MigrationOptions *opts, GError **errp);
-
-/*
  * migrate-set-capabilities turning the capability on for the guest RAM
  * @blocks: the host must write-protect it with userfaultfd (QEMU's two
  * messages).

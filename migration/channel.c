@@ -5,6 +5,7 @@
  */
 #include "channel-internal.h"
 #include "qemu/error.h"
+#include "qemu/fdset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,18 +122,18 @@ Channel *channel_new_fd(int fd, ChannelCancel *cancel, GError **errp)
 
     if (fstat(fd, &st) < 0) {
         error_setg_errno(errp, errno, "migration channel fd %d", fd);
-        close(fd);
+        fdset_close(fd);
         return NULL;
     }
     pollable = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
     if (pollable && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
         error_setg_errno(errp, errno, "failed to make migration channel non-blocking");
-        close(fd);
+        fdset_close(fd);
         return NULL;
     }
     cancel = cancel ? channel_cancel_ref(cancel) : channel_cancel_new(errp);
     if (!cancel) {
-        close(fd);
+        fdset_close(fd);
         return NULL;
     }
     ch = g_new0(Channel, 1);
@@ -394,7 +395,7 @@ bool channel_close(Channel *ch, GError **errp)
     if (ch->zc) {
         ch->zc_free(ch->zc);
     }
-    ret = close(ch->fd);
+    ret = fdset_close(ch->fd);     /* a file: channel's fd may come from an fd set */
     channel_cancel_unref(ch->cancel);
     g_free(ch);
     if (ret < 0) {

@@ -76,7 +76,6 @@ void migration_incoming_free(MigrationIncomingState *mis)
     if (!mis) {
         return;
     }
-    transport_listener_free(mis->listener);
     if (mis->cpr_sock >= 0) {
         close(mis->cpr_sock);
     }
@@ -90,6 +89,8 @@ void migration_incoming_free(MigrationIncomingState *mis)
     }
     postcopy_preempt_dst_abort(mis);
     incoming_join_channels(mis);
+    /* After the join: a paused load with auto-recover may listen again until then. */
+    transport_listener_free(mis->listener);
     g_ptr_array_free(mis->extra_threads, TRUE);
     postcopy_incoming_free(mis);
     postcopy_preempt_dst_free(mis->preempt);
@@ -498,6 +499,7 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
         return false;
     }
     mis->started = true;
+    postcopy_recover_dst_set_address(mis, addr);
     migrate_set_state(&mis->state, mis->opts, MIGRATION_STATUS_NONE,
                       MIGRATION_STATUS_SETUP);
     /* cpr-transfer: the main listener is up, the old process may connect. */

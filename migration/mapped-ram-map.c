@@ -5,6 +5,9 @@
  * state is loaded and each page comes from the page cache (or the disk) on
  * its first touch.
  *
+ * Only the 2 MiB chunks holding a page with data are mapped from the file;
+ * the rest of the block is fresh anonymous memory.
+ *
  * Pages whose bit is clear must read as zero: a hole does, but a slot
  * written in one dirty round and found zero in a later one still holds its
  * old bytes, so data extents (SEEK_DATA) under clear bits are zeroed in the
@@ -13,7 +16,7 @@
  * The guest's memory must not depend on the file for long: a later save to
  * the same path truncates it (pages past the end would raise SIGBUS), and
  * anyone may change it.  A thread per block therefore writes every page
- * once (MADV_POPULATE_WRITE), which turns each into a private anonymous
+ * of the mapped chunks once (MADV_POPULATE_WRITE), which turns each into a private anonymous
  * copy; a migration from this guest waits for it before it opens its file
  * (mapped_ram_detach_wait()).  Until then the file must stay as it is,
  * which the user guide says.  The thread runs at normal priority, to keep
@@ -65,7 +68,66 @@ typedef struct MappedRamDetachJob {
     uint8_t *host;
     uint64_t len;
     void *old;              /* the block's memory before, to unmap; or NULL */
+    unsigned long *chunks;  /* chunks mapped from the file (the others are anonymous) */
 } MappedRamDetachJob;
+
+/* Chunks of @len bytes: MAPPED_RAM_DETACH_CHUNK each, the last maybe shorter. */
+static uint64_t mapped_ram_nchunks(uint64_t len)
+{
+    return (len + MAPPED_RAM_DETACH_CHUNK - 1) / MAPPED_RAM_DETACH_CHUNK;
+}
+
+/*
+ * The chunks of @rb holding a page whose bit is set: only those are mapped
+ * from the file.  A chunk without one reads as zero, so it stays fresh
+ * anonymous memory: a mostly untouched guest neither faults its holes in
+ * through the page cache nor gets every page copied by the detach thread.
+ */
+static unsigned long *mapped_ram_data_chunks(const RAMBlock *rb, const unsigned long *bitmap)
+{
+    uint64_t npages = rb->used_length / TARGET_PAGE_SIZE;
+    uint64_t per_chunk = MAPPED_RAM_DETACH_CHUNK / TARGET_PAGE_SIZE;
+    unsigned long *chunks = bitmap_new(mapped_ram_nchunks(rb->used_length));
+
+    for (uint64_t p = find_next_bit(bitmap, npages, 0); p < npages;
+         p = find_next_bit(bitmap, npages, (p / per_chunk + 1) * per_chunk)) {
+        set_bit(p / per_chunk, chunks);
+    }
+    return chunks;
+}
+
+/*
+ * @rb's memory-to-be: anonymous, with each run of data chunks mapped over
+ * it from the file (private).  NULL with errno set.
+ */
+static uint8_t *mapped_ram_map_chunks(int fd, const RAMBlock *rb, uint64_t pages_offset,
+                                      const unsigned long *chunks)
+{
+    uint64_t n = mapped_ram_nchunks(rb->used_length);
+    uint8_t *map = mmap(NULL, rb->used_length, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (map == MAP_FAILED) {
+        return NULL;
+    }
+    madvise(map, rb->used_length, MADV_HUGEPAGE);   /* as the block's own RAM */
+    for (uint64_t c = find_next_bit(chunks, n, 0); c < n; ) {
+        uint64_t end = find_next_zero_bit(chunks, n, c);
+        uint64_t off = c * MAPPED_RAM_DETACH_CHUNK;
+        uint64_t len = MIN(end * MAPPED_RAM_DETACH_CHUNK, rb->used_length) - off;
+
+        if (mmap(map + off, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+                 pages_offset + off) == MAP_FAILED) {
+            int err = errno;
+
+            munmap(map, rb->used_length);
+            errno = err;
+            return NULL;
+        }
+        c = find_next_bit(chunks, n, end);
+    }
+    return map;
+}
 
 /* Why @rb's region at @pages_offset of @fd cannot be mapped, or NULL if it can. */
 static char *mapped_ram_map_refusal(int fd, const RAMBlock *rb, uint64_t pages_offset)
@@ -105,7 +167,7 @@ static char *mapped_ram_map_refusal(int fd, const RAMBlock *rb, uint64_t pages_o
  */
 static bool mapped_ram_map_zero_stale(int fd, uint8_t *map, const RAMBlock *rb,
                                       uint64_t pages_offset, const unsigned long *bitmap,
-                                      GError **errp)
+                                      const unsigned long *chunks, GError **errp)
 {
     uint64_t end = pages_offset + rb->used_length;
     off_t data = lseek(fd, pages_offset, SEEK_DATA);
@@ -122,7 +184,10 @@ static bool mapped_ram_map_zero_stale(int fd, uint8_t *map, const RAMBlock *rb,
         last = (last + TARGET_PAGE_SIZE - 1) / TARGET_PAGE_SIZE;
         for (uint64_t p = find_next_zero_bit(bitmap, last, first); p < last;
              p = find_next_zero_bit(bitmap, last, p + 1)) {
-            memset(map + p * TARGET_PAGE_SIZE, 0, TARGET_PAGE_SIZE);
+            /* A chunk not mapped from the file is zero already. */
+            if (test_bit(p * TARGET_PAGE_SIZE / MAPPED_RAM_DETACH_CHUNK, chunks)) {
+                memset(map + p * TARGET_PAGE_SIZE, 0, TARGET_PAGE_SIZE);
+            }
         }
         data = lseek(fd, hole, SEEK_DATA);
     }
@@ -145,6 +210,9 @@ static gpointer mapped_ram_detach_thread(gpointer opaque)
     for (uint64_t off = 0; off < job->len; off += MAPPED_RAM_DETACH_CHUNK) {
         uint64_t n = MIN(MAPPED_RAM_DETACH_CHUNK, job->len - off);
 
+        if (!test_bit(off / MAPPED_RAM_DETACH_CHUNK, job->chunks)) {
+            continue;           /* anonymous already */
+        }
         if (madvise(job->host + off, n, MADV_POPULATE_WRITE) == 0) {
             continue;
         }
@@ -156,6 +224,7 @@ static gpointer mapped_ram_detach_thread(gpointer opaque)
             __atomic_fetch_or(job->host + off + p, 0, __ATOMIC_RELAXED);
         }
     }
+    g_free(job->chunks);
     return NULL;
 }
 
@@ -164,6 +233,7 @@ int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
                          GError **errp)
 {
     g_autofree char *why = mapped_ram_map_refusal(fd, rb, pages_offset);
+    g_autofree unsigned long *chunks = NULL;
     MappedRamDetachJob *job;
     uint8_t *map;
     void *old;
@@ -173,13 +243,14 @@ int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
                     rb->idstr, why);
         return 0;
     }
-    map = mmap(NULL, rb->used_length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, pages_offset);
-    if (map == MAP_FAILED) {
+    chunks = mapped_ram_data_chunks(rb, bitmap);
+    map = mapped_ram_map_chunks(fd, rb, pages_offset, chunks);
+    if (!map) {
         warn_report("x-mapped-ram-restore: RAM block \"%s\" is read, not mapped: mmap: %s",
                     rb->idstr, g_strerror(errno));
         return 0;
     }
-    if (!mapped_ram_map_zero_stale(fd, map, rb, pages_offset, bitmap, errp)) {
+    if (!mapped_ram_map_zero_stale(fd, map, rb, pages_offset, bitmap, chunks, errp)) {
         munmap(map, rb->used_length);
         return -1;
     }
@@ -211,6 +282,7 @@ int mapped_ram_map_block(int fd, RAMBlock *rb, uint64_t pages_offset,
     job->host = rb->host;
     job->len = rb->used_length;
     job->old = old != MAP_FAILED ? old : NULL;
+    job->chunks = g_steal_pointer(&chunks);
     g_ptr_array_add((*detach)->threads,
                     g_thread_new("mig/detach", mapped_ram_detach_thread, job));
     return 1;

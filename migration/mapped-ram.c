@@ -21,7 +21,10 @@
 #include "mapped-ram-internal.h"
 #include "ram-internal.h"
 #include "tls.h"
+#include "qemu/bitmap.h"
+#include "qemu/bufferiszero.h"
 #include "qemu/error.h"
+#include "qemu/fdset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,7 +106,21 @@ static int mapped_ram_open_direct(int fd, bool outgoing, GError **errp)
     g_autofree char *link = g_strdup_printf("/proc/self/fd/%d", fd);
     g_autofree char *name = mapped_ram_fd_name(fd);
     int flags = (outgoing ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
-    int dfd = open(link, flags | O_DIRECT);
+    int64_t set = fdset_of_dup(fd);
+    int dfd;
+
+    /* From an fd set, the O_DIRECT fd is the client's to give: it is not reopened. */
+    if (set >= 0) {
+        g_autofree char *path = g_strdup_printf("/dev/fdset/%" PRId64, set);
+
+        dfd = fdset_open(path, (outgoing ? O_WRONLY : O_RDONLY) | O_DIRECT, errp);
+        if (dfd >= 0 && !mapped_ram_direct_aligned(dfd, name, errp)) {
+            fdset_close(dfd);
+            return -1;
+        }
+        return dfd;
+    }
+    dfd = open(link, flags | O_DIRECT);
 
     if (dfd >= 0) {
         if (!mapped_ram_direct_aligned(dfd, name, errp)) {
@@ -157,7 +174,7 @@ void mapped_ram_free(MappedRam *m)
     mapped_ram_pool_free(m->pool);
     mapped_ram_detach_free(m->detach);
     if (m->io_fd != m->fd) {
-        close(m->io_fd);
+        fdset_close(m->io_fd);
     }
     for (guint i = 0; i < m->blocks->len; i++) {
         g_free(g_array_index(m->blocks, MappedRamBlock, i).bitmap);
@@ -347,6 +364,32 @@ void mapped_ram_save_zero_page(MappedRam *m, RAMBlock *rb, uint64_t page)
 
     /* Atomic: a worker may be setting a neighbour's bit in the same word. */
     __atomic_fetch_and(&b->bitmap[BIT_WORD(page)], ~BIT_MASK(page), __ATOMIC_RELAXED);
+}
+
+void mapped_ram_save_copy(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          const uint8_t *data, bool check_zero, RAMSendRun *run)
+{
+    MappedRamBlock *b = mapped_ram_find(m, rb);
+    MappedRamCounts counts = { 0 };
+    uint64_t off = b->pages_offset + page * TARGET_PAGE_SIZE;
+    GError *err = NULL;
+
+    if (qemu_file_get_error(f)) {
+        return;
+    }
+    if (check_zero && buffer_is_zero(data, TARGET_PAGE_SIZE)) {
+        mapped_ram_save_zero_page(m, rb, page);
+        counts.zero_pages++;
+    } else if (mapped_ram_pwrite(m->io_fd, data, TARGET_PAGE_SIZE, off)) {
+        __atomic_fetch_or(&b->bitmap[BIT_WORD(page)], BIT_MASK(page), __ATOMIC_RELAXED);
+        counts.normal_pages++;
+    } else {
+        error_setg_errno(&err, errno, "mapped-ram: writing page %" PRIu64 " of RAM block "
+                         "\"%s\" at file offset %" PRIu64, page, rb->idstr, off);
+        mapped_ram_fail(f, err);
+        return;
+    }
+    mapped_ram_save_count(m, f, &counts, run);
 }
 
 bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp)

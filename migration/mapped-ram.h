@@ -62,6 +62,14 @@ void mapped_ram_save_flush(MappedRam *m, QEMUFile *f, RAMSendRun *run);
  */
 void mapped_ram_save_round_end(MappedRam *m, QEMUFile *f, RAMSendRun *run);
 
+/*
+ * background-snapshot: @data, the copy of page @page of @rb taken before
+ * the guest wrote it, goes to the page's slot now (a zero copy clears the
+ * bit instead, with @check_zero).  Failures stick on @f.
+ */
+void mapped_ram_save_copy(MappedRam *m, QEMUFile *f, RAMBlock *rb, uint64_t page,
+                          const uint8_t *data, bool check_zero, RAMSendRun *run);
+
 /* Completion (after the last pages): every block's bitmap at its offset, once. */
 bool mapped_ram_save_bitmaps(MappedRam *m, GError **errp);
 

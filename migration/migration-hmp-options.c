@@ -68,7 +68,10 @@ static const MigrationParameter hmp_display_order[] = {
     MIGRATION_PARAMETER_VCPU_DIRTY_LIMIT,
     MIGRATION_PARAMETER_MODE,
     MIGRATION_PARAMETER_DIRECT_IO,
-    MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,      /* tern's own */
+    /* tern's own, after QEMU's. */
+    MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,
+    MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER,
+    MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER_DELAY,
 };
 
 static void print_param(GString *out, MigrationParameter param, JsonNode *v)

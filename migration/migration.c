@@ -686,6 +686,7 @@ static void migration_reset(MigrationState *s)
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
     g_atomic_int_set(&s->dst_failed, 0);
+    s->auto_recover = (PostcopyAutoRecover) { 0 };
 }
 
 bool migration_start(MigrationState *s, MigrationAddress *addr, GError **errp)
@@ -700,7 +701,6 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
 
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
-        !background_snapshot_check_migration(s->opts, errp) ||
         !ram_verify_check_migration(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
@@ -899,6 +899,7 @@ MigrationInfo *migration_source_info(MigrationState *s)
         info->has_x_postcopy_preempt_pages = true;
         info->x_postcopy_preempt_pages = migration_stat_get(&s->stats.preempt_pages);
     }
+    info->x_postcopy_auto_recover = postcopy_auto_recover_info(s, st);
 
     switch (st) {
     case MIGRATION_STATUS_ACTIVE:

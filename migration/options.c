@@ -435,6 +435,15 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
     [MIGRATION_PARAMETER_X_SWITCHOVER_HOLD] = {
         .default_json = "false", .implemented = true, .input = MIGRATION_PARAM_INPUT_BOOL },
+    /* tern's own: postcopy-auto-recover.c. */
+    [MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER] = {
+        .default_json = "0", .implemented = true,
+        RANGE("x-postcopy-auto-recover", 0, 1000, "a value between 0 and 1000"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
+    [MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER_DELAY] = {
+        .default_json = "100", .implemented = true,
+        RANGE("x-postcopy-auto-recover-delay", 1, 60000, "a value between 1 and 60000"),
+        .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
 };
 
 bool migration_param_is_implemented(MigrationParameter param)

@@ -16,6 +16,11 @@
  * the incoming thread, the next (with postcopy-preempt) gets a preempt
  * thread of its own.  mis->cancel is swapped and, by migrate-pause,
  * triggered under r->lock only.
+ *
+ * Auto-recover (parameter x-postcopy-auto-recover, tern's own): when the
+ * link broke (not migrate-pause), the incoming thread, once paused, takes
+ * the BQL and does what migrate-recover would, on the address the
+ * destination last listened on.
  */
 #include "postcopy-recover.h"
 #include "postcopy-dest.h"
@@ -27,15 +32,19 @@
 #include "migration/ram.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
+#include "qapi/qapi-clone.h"
 
 struct PostcopyRecoverDst {
     QemuMutex lock;             /* guards all below, and mis->cancel's swap */
     QemuCond cond;              /* @ch arrived or @aborted */
     Channel *ch;                /* the new main channel, for the incoming thread */
     bool aborted;               /* the exit path: stop waiting */
-    /* Main loop only: connections since migrate-recover listened. */
+    bool user_paused;           /* migrate-pause broke the link: no listening by itself */
+    /* BQL: connections since migrate-recover (or auto-recover) listened. */
     bool listening;
     unsigned accepted;
+    /* BQL: where it last listened (port resolved), NULL for fd, exec, file. */
+    MigrationAddress *addr;
 };
 
 PostcopyRecoverDst *postcopy_recover_dst_new(void)
@@ -53,6 +62,7 @@ void postcopy_recover_dst_free(PostcopyRecoverDst *r)
         return;
     }
     channel_close(r->ch, NULL);
+    qapi_free_MigrationAddress(r->addr);
     qemu_cond_destroy(&r->cond);
     qemu_mutex_destroy(&r->lock);
     g_free(r);
@@ -113,6 +123,35 @@ static Channel *recover_dst_wait_channel(PostcopyRecoverDst *r)
 }
 
 /*
+ * Just paused: with x-postcopy-auto-recover, listen again where it last
+ * listened, unless migrate-pause broke the link (the user holds it
+ * paused) or the exit path runs.  Its listener then takes the source's
+ * next connection, as migrate-recover's would.
+ */
+static void recover_dst_auto_listen(MigrationIncomingState *mis)
+{
+    PostcopyRecoverDst *r = mis->recover;
+    g_autoptr(GError) err = NULL;
+    bool user_paused;
+
+    qemu_mutex_lock(&r->lock);
+    user_paused = r->user_paused;
+    r->user_paused = false;
+    qemu_mutex_unlock(&r->lock);
+    if (user_paused) {
+        return;
+    }
+    bql_lock();
+    /* mis->opts and the listener are the main loop's: read under the BQL. */
+    if (migrate_params(mis->opts)->x_postcopy_auto_recover && r->addr &&
+        !recover_dst_aborted(r) &&
+        !postcopy_recover_dst_listen(mis, QAPI_CLONE(MigrationAddress, r->addr), &err)) {
+        error_report("postcopy auto-recover: cannot listen again: %s", err->message);
+    }
+    bql_unlock();
+}
+
+/*
  * Pause after @err (taken), then take the next connection as the main
  * stream (postcopy-recover).  False at exit, with *@errp set.
  */
@@ -129,6 +168,7 @@ static bool recover_dst_pause(MigrationIncomingState *mis, GError *err, GError *
         g_clear_error(&err);
         recover_dst_drop_link(mis);
         migrate_set_state(&mis->state, mis->opts, from, MIGRATION_STATUS_POSTCOPY_PAUSED);
+        recover_dst_auto_listen(mis);
         ch = recover_dst_wait_channel(mis->recover);
         if (!ch) {
             error_setg(errp, "postcopy paused: the incoming migration was stopped");
@@ -172,6 +212,7 @@ bool postcopy_recover_dst_pause_request(MigrationIncomingState *mis, GError **er
         return false;
     }
     /* Every channel of the load ends; the incoming thread pauses. */
+    r->user_paused = true;
     channel_cancel_trigger(mis->cancel);
     qemu_mutex_unlock(&r->lock);
     return true;
@@ -195,12 +236,19 @@ bool postcopy_recover_dst_listen(MigrationIncomingState *mis, MigrationAddress *
         return false;
     }
     /* As QEMU: a second migrate-recover replaces the first one's listener. */
-    g_clear_pointer(&mis->listener, transport_listener_free);
     qemu_mutex_lock(&r->lock);
+    if (r->aborted) {
+        /* The exit path (auto-recover listens from the incoming thread). */
+        qemu_mutex_unlock(&r->lock);
+        channel_cancel_unref(cancel);
+        error_setg(errp, "the incoming migration is being stopped");
+        return false;
+    }
     old = mis->cancel;
     mis->cancel = cancel;
     qemu_mutex_unlock(&r->lock);
     channel_cancel_unref(old);
+    g_clear_pointer(&mis->listener, transport_listener_free);
     r->listening = true;
     r->accepted = 0;
     listener = transport_listen(addr, incoming_accept, mis, errp);
@@ -209,7 +257,27 @@ bool postcopy_recover_dst_listen(MigrationIncomingState *mis, MigrationAddress *
         return false;
     }
     mis->listener = listener;
+    postcopy_recover_dst_set_address(mis, addr);
     return true;
+}
+
+void postcopy_recover_dst_set_address(MigrationIncomingState *mis,
+                                      const MigrationAddress *asked)
+{
+    PostcopyRecoverDst *r = mis->recover;
+    SocketAddressList *bound = transport_listener_addresses(mis->listener);
+    SocketAddress *sa;
+
+    g_clear_pointer(&r->addr, qapi_free_MigrationAddress);
+    if (asked->transport != MIGRATION_ADDRESS_TYPE_SOCKET || !bound) {
+        return;
+    }
+    /* The port it bound: a source told port 0's answer connects there again. */
+    r->addr = QAPI_CLONE(MigrationAddress, asked);
+    qapi_free_SocketAddress_members(&r->addr->u.socket);
+    sa = QAPI_CLONE(SocketAddress, bound->value);
+    r->addr->u.socket = *sa;
+    g_free(sa);
 }
 
 /* A preempt channel after the new main one: its own thread, as at the start. */
@@ -279,6 +347,10 @@ void postcopy_recover_dst_abort(MigrationIncomingState *mis)
 
     qemu_mutex_lock(&r->lock);
     r->aborted = true;
+    /* Under the lock: no listen swaps the token after this. */
+    if (mis->cancel) {
+        channel_cancel_trigger(mis->cancel);
+    }
     qemu_cond_broadcast(&r->cond);
     qemu_mutex_unlock(&r->lock);
 }

@@ -5,12 +5,15 @@
  * migrate-pause) -> postcopy-recover-setup (migrate resume, which swaps in
  * the new address and cancel token while the thread waits) ->
  * postcopy-recover (connected) -> postcopy-active (RESUME_ACK).  A failed
- * connect or handshake goes back to postcopy-paused.
+ * connect or handshake goes back to postcopy-paused.  With
+ * x-postcopy-auto-recover the thread starts attempts itself
+ * (postcopy-auto-recover.c).
  *
  * Threads: the migration thread tears the old connection down (the
  * return-path thread joined, the preempt channel freed) before it enters
- * postcopy-paused, so whoever sees that state may replace s->cancel and
- * s->addr; it then waits on s->cond.  On the new connection the
+ * postcopy-paused, so whoever moves the state out of postcopy-paused under
+ * s->lock (migrate resume, or the thread's own attempt) may replace
+ * s->cancel, s->addr and s->tls; it then waits on s->cond.  On the new connection the
  * return-path thread loads the received bitmaps (the migration thread
  * waits, it does not touch RAM meanwhile) and handles RESUME_ACK.
  * s->cancel is swapped and triggered under s->lock only, so migrate-pause
@@ -67,16 +70,29 @@ static void recover_source_drop_link(MigrationState *s)
     }
 }
 
-/* Wait under s->lock until @done, the state leaves @st, or the link breaks. */
+/*
+ * Wait under s->lock until @done, the state leaves @st, the link breaks,
+ * or @deadline passes (µs, monotonic; 0: none), which sets *@timed_out.
+ */
 static bool recover_source_wait(MigrationState *s, MigrationStatus st,
-                                bool (*done)(MigrationState *s))
+                                bool (*done)(MigrationState *s), int64_t deadline,
+                                bool *timed_out)
 {
     bool ok;
 
     qemu_mutex_lock(&s->lock);
     while (!done(s) && migration_status(s) == st &&
            !channel_cancel_is_triggered(s->cancel)) {
-        qemu_cond_wait(&s->cond, &s->lock);
+        int64_t now = g_get_monotonic_time();
+
+        if (!deadline) {
+            qemu_cond_wait(&s->cond, &s->lock);
+        } else if (now >= deadline) {
+            *timed_out = true;
+            break;
+        } else {
+            qemu_cond_timedwait(&s->cond, &s->lock, (deadline - now + 999) / 1000);
+        }
     }
     ok = done(s);
     qemu_mutex_unlock(&s->lock);
@@ -94,15 +110,14 @@ static bool recover_source_acked(MigrationState *s)
     return migration_status(s) == MIGRATION_STATUS_POSTCOPY_ACTIVE;
 }
 
-static bool recover_source_resumed(MigrationState *s)
+/* The handshake's failure while waiting for @what. */
+static void recover_source_fail(GError **errp, const char *what, bool timed_out)
 {
-    return migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED;
-}
-
-/* The handshake's failure: the return path's error when it had one. */
-static void recover_source_fail(GError **errp, const char *what)
-{
-    error_setg(errp, "postcopy recovery: the connection ended while %s", what);
+    if (timed_out) {
+        error_setg(errp, "postcopy recovery: no answer from the destination while %s", what);
+    } else {
+        error_setg(errp, "postcopy recovery: the connection ended while %s", what);
+    }
 }
 
 /*
@@ -113,6 +128,9 @@ static void recover_source_fail(GError **errp, const char *what)
 static bool recover_source_handshake(MigrationState *s, GError **errp)
 {
     GPtrArray *blocks = ram_state_blocks(s->ram);
+    /* An automatic attempt must not hang on a peer that never answers. */
+    int64_t deadline = postcopy_auto_recover_handshake_deadline(s);
+    bool timed_out = false;
 
     qemu_mutex_lock(&s->lock);
     s->recv_bitmaps_pending = blocks->len;
@@ -128,8 +146,8 @@ static bool recover_source_handshake(MigrationState *s, GError **errp)
         return false;
     }
     if (!recover_source_wait(s, MIGRATION_STATUS_POSTCOPY_RECOVER,
-                             recover_source_bitmaps_done)) {
-        recover_source_fail(errp, "waiting for the received bitmaps");
+                             recover_source_bitmaps_done, deadline, &timed_out)) {
+        recover_source_fail(errp, "waiting for the received bitmaps", timed_out);
         return false;
     }
     ram_recover_source_resume(s->ram);
@@ -141,8 +159,9 @@ static bool recover_source_handshake(MigrationState *s, GError **errp)
     if (!qemu_file_check_error(s->to_dst, errp)) {
         return false;
     }
-    if (!recover_source_wait(s, MIGRATION_STATUS_POSTCOPY_RECOVER, recover_source_acked)) {
-        recover_source_fail(errp, "waiting for RESUME_ACK");
+    if (!recover_source_wait(s, MIGRATION_STATUS_POSTCOPY_RECOVER, recover_source_acked,
+                             deadline, &timed_out)) {
+        recover_source_fail(errp, "waiting for RESUME_ACK", timed_out);
         return false;
     }
     return true;
@@ -185,23 +204,22 @@ bool postcopy_recover_source_pause(MigrationState *s, GError *err, GError **errp
         migration_set_error(s, err);
         error_report("Detected IO failure for postcopy. Migration paused. (%s)",
                      err->message);
-        g_clear_error(&err);
         if (!migrate_set_state(&s->state, s->opts, from, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
             /* Only the exit path's cancel moves these states meanwhile. */
+            g_clear_error(&err);
             error_setg(errp, "migration cancelled");
             return false;
         }
         recover_source_kick(s);
-        qemu_mutex_lock(&s->lock);
-        while (!recover_source_resumed(s)) {
-            qemu_cond_wait(&s->cond, &s->lock);
-        }
-        qemu_mutex_unlock(&s->lock);
+        /* Until migrate resume, or an attempt of its own (x-postcopy-auto-recover). */
+        postcopy_auto_recover_source_wait(s, err->message);
+        g_clear_error(&err);
         if (migration_status(s) != MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP) {
             error_setg(errp, "migration cancelled");
             return false;
         }
         if (recover_source_reconnect(s, &err)) {
+            postcopy_auto_recover_source_healed(s);
             return true;
         }
     }
@@ -209,8 +227,11 @@ bool postcopy_recover_source_pause(MigrationState *s, GError *err, GError **errp
 
 bool postcopy_recover_source_pause_request(MigrationState *s, GError **errp)
 {
+    MigrationStatus st;
+
     qemu_mutex_lock(&s->lock);
-    if (!postcopy_recover_is_alive(migration_status(s))) {
+    st = migration_status(s);
+    if (!postcopy_recover_is_alive(st) && !postcopy_auto_recover_source_may_pause(s, st)) {
         qemu_mutex_unlock(&s->lock);
         return false;
     }
@@ -218,17 +239,37 @@ bool postcopy_recover_source_pause_request(MigrationState *s, GError **errp)
     if (!s->error_desc) {
         s->error_desc = g_strdup("Postcopy migration is paused by the user");
     }
+    /* Paused on purpose: no automatic attempt until migrate resume. */
+    s->auto_recover.user_paused = true;
     channel_cancel_trigger(s->cancel);
     qemu_cond_broadcast(&s->cond);
     qemu_mutex_unlock(&s->lock);
     return true;
 }
 
+void postcopy_recover_source_enter_setup(MigrationState *s, ChannelCancel *cancel,
+                                         MigrationAddress *addr)
+{
+    ChannelCancel *old = s->cancel;
+
+    s->cancel = cancel;
+    if (addr) {
+        qapi_free_MigrationAddress(s->addr);
+        s->addr = addr;
+    }
+    g_clear_pointer(&s->error_desc, g_free);
+    migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_POSTCOPY_PAUSED,
+                      MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP);
+    qemu_cond_broadcast(&s->cond);
+    channel_cancel_unref(old);
+}
+
 bool postcopy_recover_source_resume(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
     g_autoptr(MigrationAddress) owned = addr;
+    g_autoptr(GError) tls_err = NULL;
+    MigrationTls *tls = NULL;
     ChannelCancel *cancel;
-    ChannelCancel *old;
 
     if (migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
         error_setg(errp, "Cannot resume if there is no paused migration");
@@ -242,23 +283,26 @@ bool postcopy_recover_source_resume(MigrationState *s, MigrationAddress *addr, G
     if (!cancel) {
         return false;
     }
-    /* Paused: the thread has let go of the old connection and waits. */
-    g_clear_pointer(&s->tls, migration_tls_free);
-    g_clear_error(&s->tls_err);
     if (migration_tls_enabled(s->run_opts)) {
-        s->tls = migration_tls_new(s->objects, s->run_opts, addr, &s->tls_err);
+        tls = migration_tls_new(s->objects, s->run_opts, addr, &tls_err);
     }
     qemu_mutex_lock(&s->lock);
-    old = s->cancel;
-    s->cancel = cancel;
-    qapi_free_MigrationAddress(s->addr);
-    s->addr = g_steal_pointer(&owned);
-    g_clear_pointer(&s->error_desc, g_free);
-    migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_POSTCOPY_PAUSED,
-                      MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP);
-    qemu_cond_broadcast(&s->cond);
+    /* Checked again: an automatic attempt may have started meanwhile. */
+    if (migration_status(s) != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        qemu_mutex_unlock(&s->lock);
+        migration_tls_free(tls);
+        channel_cancel_unref(cancel);
+        error_setg(errp, "Cannot resume if there is no paused migration");
+        return false;
+    }
+    /* Paused: the thread has let go of the old connection and waits. */
+    migration_tls_free(s->tls);
+    s->tls = tls;
+    g_clear_error(&s->tls_err);
+    s->tls_err = g_steal_pointer(&tls_err);
+    postcopy_auto_recover_source_resumed(s);
+    postcopy_recover_source_enter_setup(s, cancel, g_steal_pointer(&owned));
     qemu_mutex_unlock(&s->lock);
-    channel_cancel_unref(old);
     return true;
 }
 

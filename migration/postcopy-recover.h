@@ -48,6 +48,48 @@ bool postcopy_recover_source_recv_bitmap(MigrationState *s, const char *block,
                                          QEMUFile *from_dst, GError **errp);
 bool postcopy_recover_source_resume_ack(MigrationState *s, GError **errp);
 
+/*
+ * migrate resume, or an automatic attempt (s->lock held, postcopy-paused,
+ * the migration thread waiting): postcopy-recover-setup on @cancel
+ * (taken), connecting to @addr (taken), or to s->addr again when NULL.
+ */
+void postcopy_recover_source_enter_setup(MigrationState *s, ChannelCancel *cancel,
+                                         MigrationAddress *addr);
+
+/* ---- source: auto-recover (postcopy-auto-recover.c) ---- */
+
+/*
+ * The wait before automatic attempt @attempt (from 1): @first_ms, doubled
+ * at each attempt after the first, at most 10 s (or @first_ms if longer).
+ */
+uint64_t postcopy_auto_recover_delay(uint64_t first_ms, uint32_t attempt);
+
+/*
+ * Migration thread, just paused after @why: wait until the state leaves
+ * postcopy-paused: migrate resume, an exit-path cancel, or (parameter
+ * x-postcopy-auto-recover) an automatic attempt started here when its
+ * wait is over.  No attempt after migrate-pause, or once they ran out.
+ */
+void postcopy_auto_recover_source_wait(MigrationState *s, const char *why);
+
+/* Migration thread, at a handshake: its deadline (µs, monotonic) when automatic, else 0. */
+int64_t postcopy_auto_recover_handshake_deadline(MigrationState *s);
+
+/* Migration thread: postcopy-active again; the next break gets the full budget. */
+void postcopy_auto_recover_source_healed(MigrationState *s);
+
+/* migrate resume, s->lock held: a manual attempt; migrate-pause's stop is lifted. */
+void postcopy_auto_recover_source_resumed(MigrationState *s);
+
+/*
+ * migrate-pause, s->lock held: in @st, outside QEMU's states, is there an
+ * automatic recovery to stop (waiting in postcopy-paused, or connecting)?
+ */
+bool postcopy_auto_recover_source_may_pause(MigrationState *s, MigrationStatus st);
+
+/* query-migrate: NULL unless the migration runs with the parameter and postcopy started. */
+XPostcopyAutoRecoverInfo *postcopy_auto_recover_info(MigrationState *s, MigrationStatus st);
+
 /* ---- destination ---- */
 
 typedef struct PostcopyRecoverDst PostcopyRecoverDst;
@@ -74,6 +116,14 @@ bool postcopy_recover_dst_listen(MigrationIncomingState *mis, MigrationAddress *
  * true when it was taken here (*@more: whether another is expected).
  */
 bool postcopy_recover_dst_accept(MigrationIncomingState *mis, int fd, bool *more);
+
+/*
+ * A listener for the migration is up (BQL held): remember @asked (with
+ * the port it bound), where a paused destination with
+ * x-postcopy-auto-recover listens again by itself.
+ */
+void postcopy_recover_dst_set_address(MigrationIncomingState *mis,
+                                      const MigrationAddress *asked);
 
 /* The exit path: a paused load stops waiting (before the incoming thread is joined). */
 void postcopy_recover_dst_abort(MigrationIncomingState *mis);

@@ -451,12 +451,18 @@ bool ram_load_setup(void *opaque, GError **errp)
 void ram_load_cleanup(void *opaque)
 {
     RAMState *rs = opaque;
+    MappedRamDetach *detach;
 
     rs->load.last_block = NULL;
     ram_residency_cleanup(&rs->load.residency);
-    /* x-mapped-ram-restore: the copying out of the file outlives the load. */
-    if (!rs->mapped_detach) {
-        rs->mapped_detach = mapped_ram_take_detach(rs->mapped_ram);
+    /*
+     * x-mapped-ram-restore: the copying out of the file outlives the load.
+     * An earlier load's (loadvm again) was waited for before this one.
+     */
+    detach = mapped_ram_take_detach(rs->mapped_ram);
+    if (detach) {
+        mapped_ram_detach_free(rs->mapped_detach);
+        rs->mapped_detach = detach;
     }
     g_clear_pointer(&rs->mapped_ram, mapped_ram_free);
     g_clear_pointer(&rs->load.xbzrle_buf, g_free);

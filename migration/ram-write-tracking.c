@@ -21,6 +21,7 @@
  */
 #include "ram-write-tracking.h"
 #include "ram-internal.h"
+#include "mapped-ram.h"
 #include "qemu/error.h"
 
 #include <errno.h>
@@ -81,6 +82,7 @@ typedef struct RAMWriteTracking {
     /* Migration thread: where the claim in address order goes next. */
     guint cursor_block;
     uint64_t cursor_word;
+    bool bitmaps_written;           /* mapped-ram: at the end of the pass */
 } RAMWriteTracking;
 
 /* ---- the userfaultfd ---- */
@@ -478,9 +480,14 @@ static void ram_wt_drain(RAMState *rs, QEMUFile *f, RAMSendRun *run)
     for (guint i = 0; i < n; i++) {
         guint slot = (head + i) % RAM_WT_RING_PAGES;
         const RAMWtCopy *c = &wt->slots[slot];
+        const uint8_t *data = wt->data + ((size_t)slot << TARGET_PAGE_BITS);
 
-        ram_save_page_copy(rs, f, c->rb, c->page,
-                           wt->data + ((size_t)slot << TARGET_PAGE_BITS), run);
+        if (rs->mapped_ram) {
+            mapped_ram_save_copy(rs->mapped_ram, f, c->rb, c->page, data,
+                                 rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE, run);
+        } else {
+            ram_save_page_copy(rs, f, c->rb, c->page, data, run);
+        }
     }
     rs->dirty_pages -= n;
     qemu_mutex_lock(&wt->lock);
@@ -495,7 +502,16 @@ static bool ram_wt_save_run(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t pa
                             uint64_t n, RAMSendRun *run)
 {
     for (uint64_t p = page; p < page + n; p++) {
-        ram_save_page_copy(rs, f, rb, p, rb->host + (p << TARGET_PAGE_BITS), run);
+        if (rs->mapped_ram) {
+            mapped_ram_save_page(rs->mapped_ram, f, rb, p,
+                                 rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE, run);
+        } else {
+            ram_save_page_copy(rs, f, rb, p, rb->host + (p << TARGET_PAGE_BITS), run);
+        }
+    }
+    /* mapped-ram gathers runs: they must be in the file before the pages are writable. */
+    if (rs->mapped_ram) {
+        mapped_ram_save_flush(rs->mapped_ram, f, run);
     }
     rs->dirty_pages -= n;
     if (!ram_wt_protect(rs->wt->uffd, rb, page, n, false)) {
@@ -598,6 +614,16 @@ void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, RAMSendRun
         if (limited && (g_get_monotonic_time() > deadline ||
                         (rs->has_rate_limit && rs->rate_limit.exceeded(rs->rate_limit.opaque)))) {
             break;
+        }
+    }
+    /* mapped-ram: every page is in its slot; the bitmaps go once, as at a completion. */
+    if (rs->mapped_ram && rs->dirty_pages == 0 && !rs->wt->bitmaps_written &&
+        !qemu_file_get_error(f)) {
+        GError *err = NULL;
+
+        rs->wt->bitmaps_written = true;
+        if (!mapped_ram_save_bitmaps(rs->mapped_ram, &err)) {
+            qemu_file_set_error(f, -EIO, err);
         }
     }
     ram_send_run_publish(rs, run);

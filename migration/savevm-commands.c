@@ -233,6 +233,43 @@ static bool savevm_load_recv_bitmap(SaveVMState *s, const uint8_t *data, uint16_
     return s->cmd_ops->recv_bitmap(s->cmd_opaque, name, errp);
 }
 
+/* What a package is read in: memory grows with the bytes that came, not with the claim. */
+#define SAVEVM_PACKAGED_CHUNK   (1u << 20)
+
+/*
+ * A package's @len bytes, read a chunk at a time into a buffer that
+ * grows as they arrive: a stream that claims 4 GiB and ends after a few
+ * bytes costs a few bytes.  NULL after an error.
+ */
+static uint8_t *savevm_read_packaged(QEMUFile *f, uint32_t len, GError **errp)
+{
+    g_autofree uint8_t *blob = g_malloc(1);
+    size_t have = 0, cap = 1;
+
+    while (have < len) {
+        size_t chunk = MIN(len - have, SAVEVM_PACKAGED_CHUNK);
+
+        if (have + chunk > cap) {
+            size_t want = MIN(MAX(cap * 2, have + chunk), (size_t)len);
+            uint8_t *grown = g_try_realloc(blob, want);
+
+            if (!grown) {
+                error_setg(errp, "Unreasonably large packaged state: %" PRIu32, len);
+                return NULL;
+            }
+            blob = grown;
+            cap = want;
+        }
+        if (qemu_get_buffer(f, blob + have, chunk) != chunk) {
+            qemu_file_check_error(f, errp);
+            error_prepend(errp, "reading a packaged state of %" PRIu32 " bytes: ", len);
+            return NULL;
+        }
+        have += chunk;
+    }
+    return g_steal_pointer(&blob);
+}
+
 /* PACKAGED: be32 length, then that many bytes of nested stream, loaded here. */
 static SaveVMCommandResult savevm_load_packaged(SaveVMState *s, QEMUFile *f,
                                                 const uint8_t *data,
@@ -240,18 +277,12 @@ static SaveVMCommandResult savevm_load_packaged(SaveVMState *s, QEMUFile *f,
                                                 GError **errp)
 {
     uint32_t len = load_be32(data);
-    g_autofree uint8_t *blob = g_try_malloc(MAX(len, 1));
+    g_autofree uint8_t *blob = savevm_read_packaged(f, len, errp);
     QEMUFile *pack;
     bool quit = false;
     bool ok;
 
     if (!blob) {
-        error_setg(errp, "Unreasonably large packaged state: %" PRIu32, len);
-        return SAVEVM_CMD_ERROR;
-    }
-    if (qemu_get_buffer(f, blob, len) != len) {
-        qemu_file_check_error(f, errp);
-        error_prepend(errp, "reading a packaged state of %" PRIu32 " bytes: ", len);
         return SAVEVM_CMD_ERROR;
     }
     pack = qemu_file_new_input_buffer(blob, len);

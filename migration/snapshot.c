@@ -97,13 +97,21 @@ static void snapshots_config(MigrationObjects *o, SaveVMConfig *cfg)
 
 /*
  * The store's files are plain mapped-ram, written by one thread and read
- * into memory, whatever the migration options say (multifd, direct-io).
+ * into memory, whatever the migration options say (multifd, direct-io);
+ * with x-mapped-ram-restore on, a load maps them instead of reading
+ * (loadvm returns before the pages are copied).  The store never changes
+ * a file in place (a save renames a new one over it, delvm unlinks it), so
+ * the mapped inode stays as it was saved.
  */
 static bool snapshots_use_mapped_ram(MigrationObjects *o, int fd, bool outgoing,
                                      GError **errp)
 {
     g_autoptr(MigrationOptions) plain = migration_options_new();
-    MappedRam *m = mapped_ram_new(fd, plain, outgoing, errp);
+    MappedRam *m;
+
+    plain->caps[MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE] =
+        !outgoing && migrate_cap(o->opts, MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE);
+    m = mapped_ram_new(fd, plain, outgoing, errp);
 
     if (!m) {
         return false;
@@ -208,6 +216,17 @@ static void snapshots_clear_ram(MigrationObjects *o)
         RAMBlock *rb = g_ptr_array_index(blocks, i);
         int advice = rb->shared ? MADV_REMOVE : MADV_DONTNEED;
 
+        /*
+         * Private anonymous RAM gets fresh memory in place: an earlier
+         * mapped restore left it a private mapping of a file, where
+         * MADV_DONTNEED would bring the file's bytes back.
+         */
+        if (!rb->shared && rb->fd < 0 &&
+            mmap(rb->host, rb->used_length, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+            madvise(rb->host, rb->used_length, MADV_HUGEPAGE);
+            continue;
+        }
         /* A private mapping of a file would fall back to the file's bytes: write zeros. */
         if ((!rb->shared && rb->fd >= 0) || madvise(rb->host, rb->used_length, advice) < 0) {
             memset(rb->host, 0, rb->used_length);
@@ -233,6 +252,8 @@ static bool snapshots_read(MigrationObjects *o, const char *path, GError **errp)
         return false;
     }
     snapshots_config(o, &cfg);
+    /* An earlier mapped restore's copy must not run into the memory replaced here. */
+    ram_state_wait_mapped_restore(o->ram);
     snapshots_clear_ram(o);
     if (!snapshots_use_mapped_ram(o, fd, false, errp)) {
         qemu_fclose(f, NULL);

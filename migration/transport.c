@@ -9,6 +9,7 @@
 #include "qapi/qapi-clone.h"
 #include "qemu/cutils.h"
 #include "qemu/error.h"
+#include "qemu/fdset.h"
 #include "qemu/option.h"
 #include "qemu/sockets.h"
 
@@ -200,14 +201,28 @@ static int exec_spawn(const strList *args, bool outgoing, GError **errp)
 
 /* ---- file: ---- */
 
+/* The file, or with "/dev/fdset/N" a duplicate of an fd given with add-fd. */
+static int file_open_path(const char *path, bool outgoing, GError **errp)
+{
+    int flags = outgoing ? O_WRONLY | O_CREAT : O_RDONLY;
+    int fd;
+
+    if (fdset_is_path(path)) {
+        return fdset_open(path, flags, errp);
+    }
+    fd = open(path, flags | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not open '%s'", path);
+    }
+    return fd;
+}
+
 static int file_open(const FileMigrationArgs *file, bool outgoing, GError **errp)
 {
-    int fd = open(file->filename,
-                  outgoing ? O_WRONLY | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+    int fd = file_open_path(file->filename, outgoing, errp);
     struct stat st;
 
     if (fd < 0) {
-        error_setg_errno(errp, errno, "Could not open '%s'", file->filename);
         return -1;
     }
     /*
@@ -221,7 +236,7 @@ static int file_open(const FileMigrationArgs *file, bool outgoing, GError **errp
         lseek(fd, file->offset, SEEK_SET) < 0) {
         error_setg_errno(errp, errno, "Could not seek '%s' to offset %" PRIu64,
                          file->filename, file->offset);
-        close(fd);
+        fdset_close(fd);
         return -1;
     }
     return fd;
@@ -438,7 +453,7 @@ void transport_listener_free(TransportListener *l)
         g_source_remove(l->source);
     }
     if (l->fd >= 0 && (l->is_socket || l->source)) {
-        close(l->fd);
+        fdset_close(l->fd);
     }
     /* As QEMU: the socket file goes with the listener that bound it. */
     if (l->unix_path) {

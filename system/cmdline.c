@@ -6,7 +6,10 @@
  */
 #include "cmdline.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hw/display-vga.h"
 #include "qemu/cutils.h"
@@ -48,6 +51,11 @@ static void cmdline_object_free(CmdlineObject *obj)
     g_free(obj);
 }
 
+static void cmdline_add_fd_clear(gpointer p)
+{
+    g_free(((CmdlineAddFd *)p)->opaque);
+}
+
 TernOptions *tern_options_new(void)
 {
     TernOptions *opts = g_new0(TernOptions, 1);
@@ -59,6 +67,8 @@ TernOptions *tern_options_new(void)
         (GDestroyNotify)cmdline_monitor_free);
     opts->objects = g_ptr_array_new_with_free_func(
         (GDestroyNotify)cmdline_object_free);
+    opts->add_fds = g_array_new(FALSE, TRUE, sizeof(CmdlineAddFd));
+    g_array_set_clear_func(opts->add_fds, cmdline_add_fd_clear);
     return opts;
 }
 
@@ -73,6 +83,7 @@ void tern_options_free(TernOptions *opts)
     g_ptr_array_free(opts->chardevs, TRUE);
     g_ptr_array_free(opts->monitors, TRUE);
     g_ptr_array_free(opts->objects, TRUE);
+    g_array_free(opts->add_fds, TRUE);
     g_free(opts->qtest);
     g_free(opts->incoming);
     qapi_free_MigrationAddress(opts->incoming_main);
@@ -582,6 +593,48 @@ static bool opt_incoming(TernOptions *o, const char *arg, GError **errp)
     return true;
 }
 
+/*
+ * -add-fd fd=N,set=M[,opaque=TEXT], QEMU's checks and texts: the fd must
+ * be inherited (no close-on-exec) and not stdin/out/err.  main() moves it
+ * into the set.
+ */
+static bool opt_add_fd(TernOptions *o, const char *arg, GError **errp)
+{
+    static const char *const keys[] = { "fd", "set", "opaque", NULL };
+    g_autoptr(GHashTable) kv = qemu_opts_parse(arg, NULL, errp);
+    CmdlineAddFd a = { 0 };
+    uint64_t fd, set;
+    int flags;
+
+    if (!kv || !qemu_opts_check_keys(kv, keys, errp) ||
+        !qemu_opt_get_u64(kv, "fd", UINT64_MAX, &fd, errp) ||
+        !qemu_opt_get_u64(kv, "set", UINT64_MAX, &set, errp)) {
+        return false;
+    }
+    if (fd > INT_MAX) {
+        error_setg(errp, "fd option is required and must be non-negative");
+        return false;
+    }
+    if (fd <= STDERR_FILENO) {
+        error_setg(errp, "fd cannot be a standard I/O stream");
+        return false;
+    }
+    flags = fcntl((int)fd, F_GETFD);
+    if (flags < 0 || (flags & FD_CLOEXEC)) {
+        error_setg(errp, "fd is not valid or already in use");
+        return false;
+    }
+    if (set > INT64_MAX) {
+        error_setg(errp, "set option is required and must be non-negative");
+        return false;
+    }
+    a.fd = (int)fd;
+    a.set = (int64_t)set;
+    a.opaque = g_strdup(qemu_opt_get(kv, "opaque"));
+    g_array_append_val(o->add_fds, a);
+    return true;
+}
+
 static bool opt_version(TernOptions *o, const char *arg, GError **errp)
 {
     o->action = CMDLINE_VERSION;
@@ -630,6 +683,8 @@ static const CmdlineOption options[] = {
     { "incoming", true, opt_incoming, "-incoming URI|defer|CHANNEL  wait for an incoming migration; repeatable: a main "
       "channel and a cpr channel (JSON or dotted keys, e.g. "
       "cpr,addr.transport=socket,addr.type=unix,addr.path=P)" },
+    { "add-fd", true, opt_add_fd, "-add-fd fd=N,set=M[,opaque=TEXT]  put inherited fd N into fd set M "
+      "(opened as /dev/fdset/M)" },
     { "version", false, opt_version, "-version" },
     { "help", false, opt_help, "-help" },
     { "h", false, opt_help, NULL },

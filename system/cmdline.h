@@ -38,6 +38,13 @@ typedef struct CmdlineObject {
     ObjectOptions *opts;
 } CmdlineObject;
 
+/* -add-fd fd=N,set=M[,opaque=TEXT]: an inherited fd for an fd set. */
+typedef struct CmdlineAddFd {
+    int fd;
+    int64_t set;
+    char *opaque;               /* NULL: none */
+} CmdlineAddFd;
+
 typedef struct TernOptions {
     CmdlineAction action;
     MachineConfig *machine;     /* its serial chardev is set by main() */
@@ -57,6 +64,7 @@ typedef struct TernOptions {
     bool no_shutdown;           /* -no-shutdown */
     bool nodefaults;            /* -nodefaults */
     char *snapshot_dir;         /* -machine snapshot-dir=PATH: the snapshot store, or NULL */
+    GArray *add_fds;            /* CmdlineAddFd, in order */
 } TernOptions;
 
 TernOptions *tern_options_new(void);

@@ -4,6 +4,8 @@
  * tear down in reverse.  Every start-up error is one "tern: ..." line and
  * exit status 1.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "monitor/monitor.h"
 #include "qapi/qapi-commands.h"
 #include "qemu/error.h"
+#include "qemu/fdset.h"
 #include "qemu/main-loop.h"
 #include "migration/cpr.h"
 #include "migration/migration.h"
@@ -180,6 +183,25 @@ static int cpr_receive(TernOptions *o, CprState **state, GError **errp)
     return sock;
 }
 
+/* -add-fd: each fd goes into its set as a close-on-exec duplicate, as QEMU's. */
+static bool add_fds(TernOptions *o, GError **errp)
+{
+    for (guint i = 0; i < o->add_fds->len; i++) {
+        CmdlineAddFd *a = &g_array_index(o->add_fds, CmdlineAddFd, i);
+        int dup_fd = fcntl(a->fd, F_DUPFD_CLOEXEC, 0);
+
+        if (dup_fd < 0) {
+            error_setg(errp, "error duplicating fd: %s", g_strerror(errno));
+            return false;
+        }
+        close(a->fd);
+        if (fdset_add_fd(dup_fd, true, a->set, a->opaque, errp) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int tern_run(TernOptions *o)
 {
     g_autoptr(QmpCommandList) cmds = qmp_command_list_new();
@@ -191,6 +213,10 @@ static int tern_run(TernOptions *o)
     int status = EXIT_FAILURE;
     int cpr_sock = -1;
 
+    if (!add_fds(o, &err)) {
+        error_report_err(g_steal_pointer(&err));
+        return EXIT_FAILURE;
+    }
     if (o->incoming_cpr) {
         cpr_sock = cpr_receive(o, &cpr, &err);
         if (cpr_sock < 0) {

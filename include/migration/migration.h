@@ -33,6 +33,20 @@ typedef struct PostcopyRecoverDst PostcopyRecoverDst;
 
 typedef struct MigrationTls MigrationTls;     /* migration/tls.h */
 
+/*
+ * The source's automatic postcopy recovery (parameter
+ * x-postcopy-auto-recover, migration/postcopy-auto-recover.c); guarded by
+ * MigrationState.lock.
+ */
+typedef struct PostcopyAutoRecover {
+    XPostcopyAutoRecoverStatus status;
+    uint32_t attempts;                  /* since the link last broke */
+    uint32_t recoveries;                /* breaks healed by an attempt */
+    uint64_t delay;                     /* ms: the wait before the next attempt */
+    int64_t due;                        /* µs, monotonic: when it starts */
+    bool user_paused;                   /* migrate-pause: none until migrate resume */
+} PostcopyAutoRecover;
+
 typedef struct MigrationState {
     /*
      * Written with g_atomic_int_compare_and_exchange by whoever moves the
@@ -74,6 +88,7 @@ typedef struct MigrationState {
     gint rp_ponged;                     /* atomic: a PONG came back on the return path */
     guint recv_bitmaps_pending;         /* postcopy recovery: received bitmaps still to come */
     gint dst_failed;                    /* atomic: the destination's SHUT said its load failed */
+    PostcopyAutoRecover auto_recover;   /* postcopy-auto-recover.c */
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----

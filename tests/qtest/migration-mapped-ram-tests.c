@@ -43,7 +43,35 @@ typedef struct MappedRamCase {
     bool multifd;               /* 4 writer / reader threads on each side */
     bool direct_io;             /* the direct-io parameter on both sides */
     bool map_restore;           /* x-mapped-ram-restore on the destination */
+    bool fdset;                 /* file:/dev/fdset/1 at an offset, fds from add-fd */
 } MappedRamCase;
+
+#define MAPPED_RAM_FDSET_OFFSET 0x1000
+
+static char *mapped_ram_case_uri(MigTest *t, const MappedRamCase *c)
+{
+    if (c->fdset) {
+        return g_strdup_printf("file:/dev/fdset/1,offset=%d", MAPPED_RAM_FDSET_OFFSET);
+    }
+    return mapped_ram_uri(t);
+}
+
+/*
+ * QEMU's fdset variants: each side gets the file from the test through
+ * add-fd, the source's write-only, the destination's read-only, and with
+ * direct-io a second one opened O_DIRECT for the page I/O.
+ */
+static void mapped_ram_add_fdsets(MigTest *t, const MappedRamCase *c)
+{
+    g_autofree char *path = mapped_ram_path(t);
+
+    migrate_fdset_add(t->from, path, O_CREAT | O_WRONLY);
+    migrate_fdset_add(t->to, path, O_RDONLY);
+    if (c->direct_io) {
+        migrate_fdset_add(t->from, path, O_WRONLY | O_DIRECT);
+        migrate_fdset_add(t->to, path, O_RDONLY | O_DIRECT);
+    }
+}
 
 static uint64_t be_at(const uint8_t *p, int bytes)
 {
@@ -119,6 +147,8 @@ static void mapped_ram_check_uncached(const char *path)
     int fd = open(path, O_RDONLY);
 
     g_assert_cmpint(fd, >=, 0);
+    /* No read-ahead: reading the head must not bring the page region into the cache. */
+    g_assert_cmpint(posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), ==, 0);
     n = pread(fd, head, MAPPED_RAM_ALIGN, 0);
     g_assert_cmpint(n, ==, MAPPED_RAM_ALIGN);
     g_assert_cmpint(fstatfs(fd, &fs), ==, 0);
@@ -142,13 +172,18 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
 {
     MigrateStart start = { 0 };
     MigTest *t = migrate_start(&start);
-    g_autofree char *uri = mapped_ram_uri(t);
+    g_autofree char *uri = mapped_ram_case_uri(t, c);
     g_autofree char *path = mapped_ram_path(t);
     g_autofree uint8_t *data = NULL;
+    uint64_t offset = c->fdset ? MAPPED_RAM_FDSET_OFFSET : 0;
     struct stat st;
     gsize len;
     size_t hdr;
     int64_t total;
+
+    if (c->fdset) {
+        mapped_ram_add_fdsets(t, c);
+    }
 
     migrate_set_capability(t->from, "mapped-ram", true);
     migrate_set_capability(t->to, "mapped-ram", true);
@@ -200,14 +235,14 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
                    "allocated 0x%" G_GINT64_MODIFIER "x", total, (gint64)st.st_size,
                    (gint64)st.st_blocks * 512);
     /* Few blocks: each adds at most one aligned MiB of header and bitmap; 1 MiB of devices. */
-    g_assert_cmpint(st.st_size, <=, total + 8 * MAPPED_RAM_ALIGN);
-    g_assert_cmpint(st.st_size, >=, total);
+    g_assert_cmpint(st.st_size, <=, offset + total + 8 * MAPPED_RAM_ALIGN);
+    g_assert_cmpint(st.st_size, >=, offset + total);
 
     if (c->direct_io) {
         mapped_ram_check_uncached(path);   /* before anything reads the file */
     }
     g_assert_true(g_file_get_contents(path, (char **)&data, &len, NULL));
-    g_assert_cmphex(be_at(data, 4), ==, 0x5145564d);
+    g_assert_cmphex(be_at(data + offset, 4), ==, 0x5145564d);
     hdr = mapped_ram_find_header(data, len);
     g_assert_cmpuint(be_at(data + hdr + 20, 8) % MAPPED_RAM_ALIGN, ==, 0);
     g_assert_cmpuint(be_at(data + hdr + 20, 8), >, hdr + MAPPED_RAM_HDR_SIZE);
@@ -217,7 +252,7 @@ static MigTest *mapped_ram_save(const MappedRamCase *c)
 /* Load migfile into the destination and run the memory check. */
 static void mapped_ram_load_and_check(MigTest *t, const MappedRamCase *c)
 {
-    g_autofree char *uri = mapped_ram_uri(t);
+    g_autofree char *uri = mapped_ram_case_uri(t, c);
 
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_migration_complete(t->to);
@@ -228,6 +263,11 @@ static void mapped_ram_load_and_check(MigTest *t, const MappedRamCase *c)
 
         g_assert_cmpstr(runstate, ==, "paused");
         qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+    }
+    if (c->fdset) {
+        /* Both migrations closed their duplicates: removing the fds removes the sets. */
+        migrate_fdset_remove_check_empty(t->from);
+        migrate_fdset_remove_check_empty(t->to);
     }
     migrate_end(t, true);
     migrate_test_free(t);
@@ -246,9 +286,9 @@ static void test_mapped_ram(gconstpointer data)
  * filesystem is not tmpfs, whose files are the cache), and the load reads
  * them back with O_DIRECT; the memory check as ever.
  */
-static void test_mapped_ram_dio(void)
+static void test_mapped_ram_dio(gconstpointer data)
 {
-    static const MappedRamCase c = { .multifd = true, .direct_io = true };
+    const MappedRamCase c = *(const MappedRamCase *)data;
     g_autofree char *probe_dir = g_dir_make_tmp("tern-dio-XXXXXX", NULL);
     MigTest *t;
 
@@ -374,7 +414,9 @@ static void test_mapped_ram_restore(gconstpointer data)
     migrate_incoming_qmp(t->to, uri, NULL);
     wait_for_migration_complete(t->to);
     g_assert_true(mapped_file_usage(qtest_pid(t->to), path, &size_kb, &anon_kb));
-    g_assert_cmpuint(size_kb, ==, t->ram_mib << 10);
+    /* Only the 2 MiB chunks with data come from the file: the a-b range, not all of RAM. */
+    g_assert_cmpuint(size_kb, >, 0);
+    g_assert_cmpuint(size_kb, <, t->ram_mib << 10);
     g_assert_cmphex(qtest_readq(t->qto, MAPPED_RAM_ZERO_GPA), ==, 0);
     g_assert_cmphex(qtest_readq(t->qto, MAPPED_RAM_ZERO_GPA + MIG_PAGE_SIZE - 8), ==, 0);
     deadline = qtest_deadline_ms(60 * 1000);
@@ -393,6 +435,11 @@ static const MappedRamCase case_multifd = { .multifd = true };
 static const MappedRamCase case_multifd_live = { .multifd = true, .live = true };
 static const MappedRamCase case_map = { .map_restore = true };
 static const MappedRamCase case_multifd_map = { .multifd = true, .map_restore = true };
+static const MappedRamCase case_multifd_dio = { .multifd = true, .direct_io = true };
+static const MappedRamCase case_multifd_fdset = { .multifd = true, .fdset = true };
+static const MappedRamCase case_multifd_fdset_dio = {
+    .multifd = true, .fdset = true, .direct_io = true
+};
 
 /* Load the (damaged) migfile; the destination fails, keeps answering, never runs. */
 static char *mapped_ram_load_fail(MigTest *t)
@@ -534,7 +581,12 @@ void migration_register_mapped_ram_tests(void)
                          test_mapped_ram_restore);
     g_test_add_data_func("/migration/multifd/file/mapped-ram/mapped-restore",
                          &case_multifd_map, test_mapped_ram_restore);
-    g_test_add_func("/migration/multifd/file/mapped-ram/dio", test_mapped_ram_dio);
+    g_test_add_data_func("/migration/multifd/file/mapped-ram/dio", &case_multifd_dio,
+                         test_mapped_ram_dio);
+    g_test_add_data_func("/migration/multifd/file/mapped-ram/fdset", &case_multifd_fdset,
+                         test_mapped_ram);
+    g_test_add_data_func("/migration/multifd/file/mapped-ram/fdset/dio",
+                         &case_multifd_fdset_dio, test_mapped_ram_dio);
     g_test_add_func("/migration/multifd/file/mapped-ram/dio/refused",
                     test_mapped_ram_dio_refused);
     g_test_add_func("/migration/precopy/file/mapped-ram/truncated", test_mapped_ram_truncated);

@@ -6,8 +6,13 @@
  * ends with the a-b memory check and the guest running on the destination.
  * The link breaks by migrate-pause, by a proxy in the test cutting it
  * mid-postcopy, and by recoveries that fail once (double failures).
+ * With tern's x-postcopy-auto-recover the sides recover by themselves:
+ * a cut that heals, one that never does (the source gives up, paused),
+ * and migrate-pause stopping the attempts.  The KVM variants run the
+ * same flows on KVM and SKIP, saying why, where /dev/kvm is unusable.
  */
 #include "migration-helpers.h"
+#include "migration-proxy.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -29,161 +34,18 @@ static char *unix_uri(MigTest *t, const char *name)
     return g_strdup_printf("unix:%s", path);
 }
 
-/* A listening unix socket at @path (the test's own end of a connection). */
-static int unix_listen(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));
-    strcpy(sa.sun_path, path);
-    unlink(path);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(listen(fd, 4), ==, 0);
-    return fd;
-}
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    strcpy(sa.sun_path, path);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* ---- a proxy that can cut the link ---- */
-
-/*
- * Forwards every connection made to @listen_path to @target_path, both
- * ways, on a thread; proxy_cut() breaks every connection at once, as a
- * network failure would (the listener stays, but the test recovers
- * elsewhere).
- */
-typedef struct Proxy {
-    int listen_fd;
-    int cut_pipe[2];            /* readable: cut */
-    char *target_path;
-    GThread *thread;
-    guint connections;          /* atomic: accepted so far */
-} Proxy;
-
-/* Copy what is readable on @from to @to: false at end of stream or error. */
-static bool proxy_pump(int from, int to)
-{
-    char buf[65536];
-    ssize_t n = read(from, buf, sizeof(buf));
-
-    if (n <= 0) {
-        return false;
-    }
-    for (ssize_t done = 0; done < n;) {
-        ssize_t w = write(to, buf + done, n - done);
-
-        if (w < 0) {
-            return false;
-        }
-        done += w;
-    }
-    return true;
-}
-
-static gpointer proxy_thread(gpointer opaque)
-{
-    Proxy *p = opaque;
-    GArray *fds = g_array_new(FALSE, FALSE, sizeof(int));   /* pairs: client, upstream */
-
-    for (;;) {
-        guint n = 2 + fds->len;
-        g_autofree struct pollfd *pfd = g_new0(struct pollfd, n);
-
-        pfd[0] = (struct pollfd) { .fd = p->listen_fd, .events = POLLIN };
-        pfd[1] = (struct pollfd) { .fd = p->cut_pipe[0], .events = POLLIN };
-        for (guint i = 0; i < fds->len; i++) {
-            pfd[2 + i] = (struct pollfd) { .fd = g_array_index(fds, int, i), .events = POLLIN };
-        }
-        if (poll(pfd, n, -1) < 0) {
-            g_assert_cmpint(errno, ==, EINTR);
-            continue;
-        }
-        if (pfd[1].revents) {
-            break;
-        }
-        if (pfd[0].revents) {
-            int client = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-            int upstream = unix_connect(p->target_path);
-
-            g_assert_cmpint(client, >=, 0);
-            g_assert_cmpint(upstream, >=, 0);
-            g_array_append_val(fds, client);
-            g_array_append_val(fds, upstream);
-            g_atomic_int_inc(&p->connections);
-        }
-        for (guint i = 0; i < n - 2; i++) {
-            if (pfd[2 + i].revents && pfd[2 + i].fd >= 0) {
-                int peer = g_array_index(fds, int, i ^ 1);
-
-                if (peer >= 0 && !proxy_pump(pfd[2 + i].fd, peer)) {
-                    /* One side ended: so does the other. */
-                    shutdown(peer, SHUT_RDWR);
-                    shutdown(pfd[2 + i].fd, SHUT_RDWR);
-                }
-            }
-        }
-    }
-    for (guint i = 0; i < fds->len; i++) {
-        shutdown(g_array_index(fds, int, i), SHUT_RDWR);
-        close(g_array_index(fds, int, i));
-    }
-    g_array_free(fds, TRUE);
-    return NULL;
-}
-
-static Proxy *proxy_new(const char *listen_path, const char *target_path)
-{
-    Proxy *p = g_new0(Proxy, 1);
-
-    p->listen_fd = unix_listen(listen_path);
-    g_assert_cmpint(pipe(p->cut_pipe), ==, 0);
-    p->target_path = g_strdup(target_path);
-    p->thread = g_thread_new("proxy", proxy_thread, p);
-    return p;
-}
-
-/*
- * Every connection of the migration goes through the proxy: the source's
- * connect() returns before the proxy's accept(), so wait for it.
- */
-static void proxy_wait_connections(Proxy *p, guint want)
-{
-    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-
-    while ((guint)g_atomic_int_get(&p->connections) < want) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_usleep(1000);
-    }
-    g_assert_cmpuint(g_atomic_int_get(&p->connections), ==, want);
-}
-
-/* Break every connection through @p, and accept no more. */
-static void proxy_cut_and_free(Proxy *p)
-{
-    g_assert_cmpint(write(p->cut_pipe[1], "x", 1), ==, 1);
-    g_thread_join(p->thread);
-    close(p->listen_fd);
-    close(p->cut_pipe[0]);
-    close(p->cut_pipe[1]);
-    g_free(p->target_path);
-    g_free(p);
-}
-
 /* ---- the flow ---- */
+
+/* What a test runs on: the interpreter (accel NULL) or KVM; with postcopy-preempt. */
+typedef struct RecoveryCase {
+    bool preempt;
+    const char *accel;
+} RecoveryCase;
+
+static const RecoveryCase case_plain = { false, NULL };
+static const RecoveryCase case_preempt = { true, NULL };
+static const RecoveryCase case_kvm = { false, "kvm" };
+static const RecoveryCase case_kvm_preempt = { true, "kvm" };
 
 /*
  * Into postcopy with the background pass slowed to a trickle
@@ -192,9 +54,10 @@ static void proxy_cut_and_free(Proxy *p)
  * without userfaultfd.  The source connects to @connect_path, the
  * destination listens on migsocket.
  */
-static MigTest *recovery_start(bool preempt, const char *connect_path)
+static MigTest *recovery_start_on(bool preempt, const char *connect_path,
+                                  const char *accel)
 {
-    MigrateStart start = { 0 };
+    MigrateStart start = { .accel = accel };
     g_autofree char *why = NULL;
     g_autofree char *listen_uri = NULL;
     g_autofree char *connect_uri = NULL;
@@ -205,6 +68,9 @@ static MigTest *recovery_start(bool preempt, const char *connect_path)
         return NULL;
     }
     t = migrate_start(&start);
+    if (!t) {
+        return NULL;            /* skipped: the accelerator is unusable */
+    }
     listen_uri = unix_uri(t, "migsocket");
     connect_uri = connect_path ? g_strdup_printf("unix:%s", connect_path)
                                : g_strdup(listen_uri);
@@ -217,6 +83,11 @@ static MigTest *recovery_start(bool preempt, const char *connect_path)
     migrate_incoming_qmp(t->to, listen_uri, "'exit-on-error': false");
     wait_for_serial(t->src_serial);
     return t;
+}
+
+static MigTest *recovery_start(bool preempt, const char *connect_path)
+{
+    return recovery_start_on(preempt, connect_path, NULL);
 }
 
 static void recovery_switch(MigTest *t, const char *connect_uri)
@@ -264,8 +135,8 @@ static void recovery_finish(MigTest *t)
 /* QEMU's plain recovery: migrate-pause on the source breaks the link. */
 static void test_recovery_plain(gconstpointer data)
 {
-    bool preempt = GPOINTER_TO_INT(data);
-    MigTest *t = recovery_start(preempt, NULL);
+    const RecoveryCase *rc = data;
+    MigTest *t = recovery_start_on(rc->preempt, NULL, rc->accel);
     g_autofree char *uri = NULL;
 
     if (!t) {
@@ -289,12 +160,13 @@ static void test_recovery_plain(gconstpointer data)
 /* A proxy between the two cuts every connection mid-postcopy. */
 static void test_recovery_proxy_cut(gconstpointer data)
 {
-    bool preempt = GPOINTER_TO_INT(data);
+    const RecoveryCase *rc = data;
+    bool preempt = rc->preempt;
     MigTest *t;
     g_autofree char *target = NULL;
     g_autofree char *proxy_path = NULL;
     g_autofree char *proxy_uri = NULL;
-    Proxy *proxy;
+    MigProxy *proxy;
 
     {
         g_autofree char *why = NULL;
@@ -304,14 +176,17 @@ static void test_recovery_proxy_cut(gconstpointer data)
             return;
         }
     }
-    t = recovery_start(preempt, NULL);
+    t = recovery_start_on(preempt, NULL, rc->accel);
+    if (!t) {
+        return;
+    }
     target = migrate_test_path(t, "migsocket");
     proxy_path = migrate_test_path(t, "proxysocket");
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
-    proxy = proxy_new(proxy_path, target);
+    proxy = mig_proxy_new(proxy_path, target, NULL, NULL);
     recovery_switch(t, proxy_uri);
-    proxy_wait_connections(proxy, preempt ? 2 : 1);
-    proxy_cut_and_free(proxy);
+    mig_proxy_wait_connections(proxy, preempt ? 2 : 1);
+    mig_proxy_cut_and_free(proxy);
     recovery_wait_paused(t);
     recovery_resume(t, "migsocket-recover");
     recovery_finish(t);
@@ -343,7 +218,7 @@ static void test_recovery_double_handshake(void)
 
     silent_path = migrate_test_path(t, "silent");
     silent_uri = g_strdup_printf("unix:%s", silent_path);
-    silent = unix_listen(silent_path);
+    silent = mig_unix_listen(silent_path);
     migrate_qmp(t->from, silent_uri, "'resume': true");
     migration_event_wait(t->from, "postcopy-recover-setup");
     migration_event_wait(t->from, "postcopy-recover");
@@ -357,7 +232,7 @@ static void test_recovery_double_handshake(void)
         qtest_qmp_assert_success(t->to, "{'execute': 'migrate-recover', "
                                  "'arguments': {'uri': %s}}", recover_uri);
     }
-    fake = unix_connect(recover_path);
+    fake = mig_unix_connect(recover_path);
     g_assert_cmpint(fake, >=, 0);
     g_assert_cmpint(write(fake, "\x08", 1), ==, 1);
     wait_for_migration_status(t->to, "postcopy-recover", NULL);
@@ -437,21 +312,254 @@ static void test_recovery_refused(void)
     recovery_finish(t);
 }
 
+/* ---- auto-recover (x-postcopy-auto-recover) ---- */
+
+/* The next MIGRATION_AUTO_RECOVER event of @who with @status (caller unrefs). */
+static JsonNode *auto_recover_event_wait(QTestState *who, const char *status)
+{
+    for (;;) {
+        JsonNode *ev = migrate_eventwait(who, "MIGRATION_AUTO_RECOVER");
+        JsonObject *data = json_object_get_object_member(json_node_get_object(ev), "data");
+
+        if (!strcmp(json_object_get_string_member(data, "status"), status)) {
+            return ev;
+        }
+        json_node_unref(ev);
+    }
+}
+
+static JsonObject *event_data(JsonNode *ev)
+{
+    return json_object_get_object_member(json_node_get_object(ev), "data");
+}
+
+/* query-migrate's x-postcopy-auto-recover on the source (borrowed from @info). */
+static JsonObject *auto_recover_info(JsonNode *info)
+{
+    JsonObject *o = json_node_get_object(info);
+
+    g_assert_true(json_object_has_member(o, "x-postcopy-auto-recover"));
+    return json_object_get_object_member(o, "x-postcopy-auto-recover");
+}
+
+/*
+ * The source makes @attempts attempts, the first after @delay_ms; the
+ * destination listens again by itself when @dest.  Before the migration
+ * starts: the source takes its parameters then.
+ */
+static void auto_recover_set(MigTest *t, int attempts, int delay_ms, bool dest)
+{
+    migrate_set_parameter_int(t->from, "x-postcopy-auto-recover", attempts);
+    migrate_set_parameter_int(t->from, "x-postcopy-auto-recover-delay", delay_ms);
+    if (dest) {
+        migrate_set_parameter_int(t->to, "x-postcopy-auto-recover", 1);
+    }
+}
+
+/* Into postcopy through a proxy in front of the destination's migsocket. */
+static MigProxy *auto_recover_switch(MigTest *t, bool preempt, char **proxy_path)
+{
+    g_autofree char *target = migrate_test_path(t, "migsocket");
+    g_autofree char *proxy_uri = NULL;
+    MigProxy *proxy;
+
+    *proxy_path = migrate_test_path(t, "proxysocket");
+    proxy_uri = g_strdup_printf("unix:%s", *proxy_path);
+    proxy = mig_proxy_new(*proxy_path, target, NULL, NULL);
+    recovery_switch(t, proxy_uri);
+    mig_proxy_wait_connections(proxy, preempt ? 2 : 1);
+    return proxy;
+}
+
+/* The destination paused by the cut, its guest running. */
+static void auto_recover_wait_dest_paused(MigTest *t)
+{
+    g_autofree char *runstate = NULL;
+
+    wait_for_migration_status(t->to, "postcopy-paused", NULL);
+    runstate = migrate_runstate(t->to);
+    g_assert_cmpstr(runstate, ==, "running");
+}
+
+/*
+ * The proxy cuts the link and comes back after an attempt failed: both
+ * sides recover by themselves (the test sends no recovery command) and
+ * the migration completes with every page.
+ */
+static void test_auto_recover_heals(gconstpointer data)
+{
+    const RecoveryCase *rc = data;
+    MigTest *t = recovery_start_on(rc->preempt, NULL, rc->accel);
+    g_autofree char *proxy_path = NULL;
+    g_autofree char *target = NULL;
+    g_autoptr(JsonNode) healed = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    JsonObject *ar;
+    MigProxy *proxy;
+
+    if (!t) {
+        return;
+    }
+    auto_recover_set(t, 1000, 20, true);
+    proxy = auto_recover_switch(t, rc->preempt, &proxy_path);
+    mig_proxy_cut_and_free(proxy);
+    auto_recover_wait_dest_paused(t);
+    /* Attempt 2 is scheduled: attempt 1 found the link still cut. */
+    for (;;) {
+        g_autoptr(JsonNode) ev = auto_recover_event_wait(t->from, "waiting");
+
+        if (json_object_get_int_member(event_data(ev), "attempt") >= 2) {
+            g_assert_true(json_object_has_member(event_data(ev), "error"));
+            break;
+        }
+    }
+    /* The rest of RAM at full speed once it runs again (a live limit). */
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 0);
+    target = migrate_test_path(t, "migsocket");
+    proxy = mig_proxy_new(proxy_path, target, NULL, NULL);
+
+    healed = auto_recover_event_wait(t->from, "idle");
+    g_assert_cmpint(json_object_get_int_member(event_data(healed), "attempt"), >=, 2);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    info = migrate_query(t->from);
+    ar = auto_recover_info(info);
+    g_assert_cmpstr(json_object_get_string_member(ar, "status"), ==, "idle");
+    g_assert_cmpint(json_object_get_int_member(ar, "recoveries"), ==, 1);
+    g_assert_cmpint(json_object_get_int_member(ar, "attempts"), ==, 0);
+    migrate_check_source_after(t);
+    migrate_end(t, true);
+    migrate_test_free(t);
+    mig_proxy_cut_and_free(proxy);
+}
+
+/*
+ * The cut never heals: after its attempts the source gives up with the
+ * error, stays in postcopy-paused with every page it had, and a manual
+ * recovery still completes the migration.
+ */
+static void test_auto_recover_gives_up(void)
+{
+    MigTest *t = recovery_start(false, NULL);
+    g_autofree char *proxy_path = NULL;
+    g_autoptr(JsonNode) gave_up = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    const char *desc;
+    JsonObject *ar;
+
+    if (!t) {
+        return;
+    }
+    auto_recover_set(t, 3, 1, false);
+    mig_proxy_cut_and_free(auto_recover_switch(t, false, &proxy_path));
+    gave_up = auto_recover_event_wait(t->from, "gave-up");
+    g_assert_cmpint(json_object_get_int_member(event_data(gave_up), "attempt"), ==, 3);
+    g_assert_true(g_str_has_prefix(json_object_get_string_member(event_data(gave_up),
+                                                                 "error"),
+                                   "postcopy auto-recover gave up after 3 attempts: "));
+    recovery_wait_paused(t);
+    info = migrate_query(t->from);
+    desc = json_object_get_string_member(json_node_get_object(info), "error-desc");
+    g_assert_true(g_str_has_prefix(desc, "postcopy auto-recover gave up after 3 attempts: "));
+    ar = auto_recover_info(info);
+    g_assert_cmpstr(json_object_get_string_member(ar, "status"), ==, "gave-up");
+    g_assert_cmpint(json_object_get_int_member(ar, "attempts"), ==, 3);
+    /* Nothing left to stop: QEMU's refusal again. */
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active or "
+        "postcopy-recover state", "{'execute': 'migrate-pause'}");
+    recovery_resume(t, "migsocket-recover");
+    recovery_finish(t);
+}
+
+/*
+ * While the source waits for its next attempt, migrate_cancel is still
+ * refused (the guest runs on the destination) and migrate-pause stops the
+ * attempts; the source waits, paused, for a manual recovery.
+ */
+static void test_auto_recover_stopped(void)
+{
+    MigTest *t = recovery_start(false, NULL);
+    g_autofree char *proxy_path = NULL;
+    g_autoptr(JsonNode) waiting = NULL;
+    g_autoptr(JsonNode) stopped = NULL;
+    g_autoptr(JsonNode) info = NULL;
+    JsonObject *ar;
+
+    if (!t) {
+        return;
+    }
+    /* A minute's wait: the test stops it long before (or stops the attempt). */
+    auto_recover_set(t, 1000, 60000, true);
+    mig_proxy_cut_and_free(auto_recover_switch(t, false, &proxy_path));
+    waiting = auto_recover_event_wait(t->from, "waiting");
+    g_assert_cmpint(json_object_get_int_member(event_data(waiting), "delay"), ==, 60000);
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "Postcopy migration in progress, cannot cancel.",
+        "{'execute': 'migrate_cancel'}");
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-pause'}");
+    stopped = auto_recover_event_wait(t->from, "stopped");
+    recovery_wait_paused(t);
+    info = migrate_query(t->from);
+    ar = auto_recover_info(info);
+    g_assert_cmpstr(json_object_get_string_member(ar, "status"), ==, "stopped");
+    g_assert_false(json_object_has_member(ar, "delay"));
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "migrate-pause is currently only supported during postcopy-active or "
+        "postcopy-recover state", "{'execute': 'migrate-pause'}");
+    recovery_resume(t, "migsocket-recover");
+    recovery_finish(t);
+}
+
+/* The source quits while it waits for an attempt: nothing hangs or leaks. */
+static void test_auto_recover_quit_waiting(void)
+{
+    MigTest *t = recovery_start(false, NULL);
+    g_autofree char *proxy_path = NULL;
+
+    if (!t) {
+        return;
+    }
+    auto_recover_set(t, 1000, 60000, true);
+    mig_proxy_cut_and_free(auto_recover_switch(t, false, &proxy_path));
+    json_node_unref(auto_recover_event_wait(t->from, "waiting"));
+    auto_recover_wait_dest_paused(t);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_data_func("/migration/postcopy/recovery/plain", GINT_TO_POINTER(false),
+    g_test_add_data_func("/migration/postcopy/recovery/plain", &case_plain,
                          test_recovery_plain);
-    g_test_add_data_func("/migration/postcopy/preempt/recovery/plain", GINT_TO_POINTER(true),
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/plain", &case_preempt,
                          test_recovery_plain);
-    g_test_add_data_func("/migration/postcopy/recovery/proxy-cut", GINT_TO_POINTER(false),
+    g_test_add_data_func("/migration/postcopy/recovery/proxy-cut", &case_plain,
                          test_recovery_proxy_cut);
-    g_test_add_data_func("/migration/postcopy/preempt/recovery/proxy-cut",
-                         GINT_TO_POINTER(true), test_recovery_proxy_cut);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/proxy-cut", &case_preempt,
+                         test_recovery_proxy_cut);
     g_test_add_func("/migration/postcopy/recovery/double-failures/handshake",
                     test_recovery_double_handshake);
     g_test_add_func("/migration/postcopy/recovery/double-failures/reconnect",
                     test_recovery_double_reconnect);
     g_test_add_func("/migration/postcopy/recovery/refused", test_recovery_refused);
+    g_test_add_data_func("/migration/postcopy/recovery/auto/heals", &case_plain,
+                         test_auto_recover_heals);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/auto/heals", &case_preempt,
+                         test_auto_recover_heals);
+    g_test_add_func("/migration/postcopy/recovery/auto/gives-up", test_auto_recover_gives_up);
+    g_test_add_func("/migration/postcopy/recovery/auto/stopped", test_auto_recover_stopped);
+    g_test_add_func("/migration/postcopy/recovery/auto/quit-waiting",
+                    test_auto_recover_quit_waiting);
+    /* KVM: the same flows with the guest's faults coming from KVM's vCPUs. */
+    g_test_add_data_func("/migration/postcopy/recovery/kvm/plain", &case_kvm,
+                         test_recovery_plain);
+    g_test_add_data_func("/migration/postcopy/preempt/recovery/kvm/plain", &case_kvm_preempt,
+                         test_recovery_plain);
+    g_test_add_data_func("/migration/postcopy/recovery/kvm/proxy-cut", &case_kvm,
+                         test_recovery_proxy_cut);
+    g_test_add_data_func("/migration/postcopy/recovery/kvm/auto/heals", &case_kvm,
+                         test_auto_recover_heals);
     return g_test_run();
 }

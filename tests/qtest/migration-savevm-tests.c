@@ -211,6 +211,56 @@ static void test_savevm_hmp_kvm(void)
     test_savevm_hmp_on("kvm");
 }
 
+/* Does the source map store file @name (x-mapped-ram-restore)? */
+static bool savevm_file_mapped(SavevmTest *v, const char *name)
+{
+    g_autofree char *maps_path = g_strdup_printf("/proc/%d/maps", (int)qtest_pid(v->t->from));
+    g_autofree char *maps = NULL;
+    g_autofree char *suffix = g_strdup_printf("/%s\n", name);
+
+    g_assert_true(g_file_get_contents(maps_path, &maps, NULL, NULL));
+    return strstr(maps, suffix) != NULL;
+}
+
+/*
+ * loadvm with x-mapped-ram-restore: the snapshot's pages are mapped from
+ * its file, not read (the file shows in the process's maps), and the
+ * state comes back.  Reading "first" (the capability off) after a mapped
+ * "second" (which holds the scribbled page, "first" does not) must give
+ * the guest fresh memory first: dropping the pages of the private file
+ * mapping would bring "second"'s bytes back instead of zeros.
+ */
+static void test_savevm_mapped_load(void)
+{
+    SavevmTest *v = savevm_start(true);
+    MigTest *t = v->t;
+    g_autofree char *out = NULL;
+    uint32_t counter;
+
+    migrate_set_capability(t->from, "mapped-ram", true);
+    migrate_set_capability(t->from, "x-mapped-ram-restore", true);
+    out = savevm_hmp(v, "savevm first");
+    g_assert_cmpstr(out, ==, "");
+    counter = savevm_scribble(v);
+    g_clear_pointer(&out, g_free);
+    out = savevm_hmp(v, "savevm second");
+    g_assert_cmpstr(out, ==, "");
+
+    g_clear_pointer(&out, g_free);
+    out = savevm_hmp(v, "loadvm second");
+    g_assert_cmpstr(out, ==, "");
+    g_assert_true(savevm_file_mapped(v, "2.snap"));
+    g_assert_cmphex(qtest_readq(t->qfrom, SAVEVM_ZERO_PAGE), ==, SAVEVM_NEW_MARKER);
+
+    migrate_set_capability(t->from, "x-mapped-ram-restore", false);
+    g_clear_pointer(&out, g_free);
+    out = savevm_hmp(v, "loadvm first");
+    g_assert_cmpstr(out, ==, "");
+    g_assert_false(savevm_file_mapped(v, "1.snap"));
+    savevm_check_loaded(v, counter);
+    savevm_free(v);
+}
+
 /* Wait for job @id's JOB_STATUS_CHANGE events, in order, up to concluded. */
 static void savevm_job_events(SavevmTest *v, const char *id, const char *const *statuses)
 {
@@ -361,6 +411,7 @@ void migration_register_savevm_tests(void)
     g_test_add_func("/snapshot/savevm/qmp-jobs", test_savevm_qmp_jobs);
     g_test_add_func("/snapshot/savevm/no-store", test_savevm_no_store);
     g_test_add_func("/snapshot/savevm/disk-full", test_savevm_disk_full);
+    g_test_add_func("/snapshot/savevm/mapped-load", test_savevm_mapped_load);
 }
 
 void migration_register_savevm_kvm_tests(void)

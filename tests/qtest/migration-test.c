@@ -383,6 +383,7 @@ int main(int argc, char **argv)
     migration_register_cancel_tests();
     migration_register_multifd_tests();
     migration_register_mapped_ram_tests();
+    migration_register_fdset_tests();
     migration_register_cpr_tests();
     migration_register_postcopy_tests();
     migration_register_verify_tests();

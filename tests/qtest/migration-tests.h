@@ -6,6 +6,8 @@
 #ifndef MIGRATION_TESTS_H
 #define MIGRATION_TESTS_H
 
+#include "libqtest.h"
+
 /* bad_dest, validate_uuid*, validate_uri*, cancel/src/after/STATUS */
 void migration_register_misc_tests(void);
 
@@ -35,6 +37,13 @@ void migration_register_multifd_tests(void);
 /* mapped-ram to a file: stopped and live with the memory check, the
  * layout and size, refusals, a truncated or corrupt file. */
 void migration_register_mapped_ram_tests(void);
+
+/* add-fd / remove-fd / query-fdsets and file:/dev/fdset/N, bad input. */
+void migration_register_fdset_tests(void);
+/* Open @path with @flags and add it to fd set 1 of @who (our fd is closed). */
+void migrate_fdset_add(QTestState *who, const char *path, int flags);
+/* remove-fd set 1; query-fdsets is then empty. */
+void migrate_fdset_remove_check_empty(QTestState *who);
 
 /* The return path (precopy) and postcopy. */
 void migration_register_postcopy_tests(void);

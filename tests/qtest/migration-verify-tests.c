@@ -8,15 +8,11 @@
  * already runs: it is paused, and the source's stays stopped).
  */
 #include "migration-helpers.h"
+#include "migration-proxy.h"
 #include "migration-tests.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 /* A page the a-b guest never writes (its range ends at 9 MiB), in 1 MiB chunk 10. */
 #define VERIFY_MARKER_ADDR  0xa00000u
@@ -195,154 +191,33 @@ static void test_verify_live(gconstpointer data)
 /* ---- a proxy that flips one byte of page data ---- */
 
 /*
- * Accepts @nconn connections (the main channel, then multifd's) and
- * forwards each to the destination's socket on a thread of its own; the
- * first marker seen going to the destination on any of them is corrupted.
- */
-typedef struct VerifyProxy {
-    int listen_fd;
-    unsigned nconn;
-    char *dst_path;             /* the destination's socket */
-    GThread *thread;            /* accepts, then joins the forwarders */
-    gint flipped;               /* atomic: a byte was flipped */
-} VerifyProxy;
-
-typedef struct VerifyForward {
-    VerifyProxy *p;
-    int src;
-} VerifyForward;
-
-static int verify_unix_socket(const char *path, bool listening)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));
-    strcpy(sa.sun_path, path);
-    if (listening) {
-        g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-        g_assert_cmpint(listen(fd, 32), ==, 0);
-    } else {
-        g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    }
-    return fd;
-}
-
-static bool verify_write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        buf += n;
-        len -= n;
-    }
-    return true;
-}
-
-/*
- * Flip one bit of the first whole marker in @buf (the marker page holds
+ * The tap of a proxy (migration-proxy.h) on the main channel and the
+ * multifd / preempt ones: the first whole marker seen going to the
+ * destination on any of them has one bit flipped (the marker page holds
  * 128 copies, so one lies inside some read whatever the boundaries).
  */
-static void verify_proxy_corrupt(VerifyProxy *p, uint8_t *buf, size_t len)
+static size_t verify_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
+                         size_t len, uint64_t offset, MigProxyAction *action)
 {
+    gint *flipped = opaque;
     size_t mlen = strlen(VERIFY_MARKER);
 
-    for (size_t i = 0; !g_atomic_int_get(&p->flipped) && i + mlen <= len; i++) {
+    for (size_t i = 0; dir == MIG_PROXY_TO_TARGET && !g_atomic_int_get(flipped) &&
+                       i + mlen <= len; i++) {
         if (!memcmp(buf + i, VERIFY_MARKER, mlen) &&
-            g_atomic_int_compare_and_exchange(&p->flipped, 0, 1)) {
+            g_atomic_int_compare_and_exchange(flipped, 0, 1)) {
             buf[i + 5] ^= 0x10;
         }
     }
+    return len;
 }
 
-/* Forward both ways until either side closes; source-to-destination data may be corrupted. */
-static gpointer verify_forward_thread(gpointer opaque)
+/* All @nconn connections came through; stop the proxy.  Whether it flipped a byte. */
+static bool verify_proxy_finish(MigProxy *p, unsigned nconn, gint *flipped)
 {
-    VerifyForward *fw = opaque;
-    int dst = verify_unix_socket(fw->p->dst_path, false);
-    g_autofree uint8_t *buf = g_malloc(64 * 1024);
-    struct pollfd fds[2] = { { .fd = fw->src, .events = POLLIN },
-                             { .fd = dst, .events = POLLIN } };
-    bool closed = false;
-
-    while (!closed) {
-        if (poll(fds, 2, -1) < 0) {
-            g_assert_cmpint(errno, ==, EINTR);
-            continue;
-        }
-        for (int i = 0; i < 2 && !closed; i++) {
-            ssize_t n;
-
-            if (!fds[i].revents) {
-                continue;
-            }
-            n = read(fds[i].fd, buf, 64 * 1024);
-            if (n <= 0) {
-                closed = true;
-                break;
-            }
-            if (i == 0) {
-                verify_proxy_corrupt(fw->p, buf, n);
-            }
-            closed = !verify_write_all(fds[1 - i].fd, buf, n);
-        }
-    }
-    close(fw->src);
-    close(dst);
-    g_free(fw);
-    return NULL;
-}
-
-static gpointer verify_proxy_thread(gpointer opaque)
-{
-    VerifyProxy *p = opaque;
-    GThread *fwd[32];
-
-    g_assert_cmpuint(p->nconn, <=, G_N_ELEMENTS(fwd));
-    for (unsigned i = 0; i < p->nconn; i++) {
-        VerifyForward *fw = g_new0(VerifyForward, 1);
-
-        fw->p = p;
-        fw->src = accept(p->listen_fd, NULL, NULL);
-        g_assert_cmpint(fw->src, >=, 0);
-        fwd[i] = g_thread_new("verify-forward", verify_forward_thread, fw);
-    }
-    for (unsigned i = 0; i < p->nconn; i++) {
-        g_thread_join(fwd[i]);
-    }
-    return NULL;
-}
-
-static VerifyProxy *verify_proxy_start(const char *listen_path, const char *dst_path,
-                                       unsigned nconn)
-{
-    VerifyProxy *p = g_new0(VerifyProxy, 1);
-
-    p->listen_fd = verify_unix_socket(listen_path, true);
-    p->nconn = nconn;
-    p->dst_path = g_strdup(dst_path);
-    p->thread = g_thread_new("verify-proxy", verify_proxy_thread, p);
-    return p;
-}
-
-/* Join the proxy; returns whether it flipped a byte. */
-static bool verify_proxy_finish(VerifyProxy *p)
-{
-    bool flipped;
-
-    g_thread_join(p->thread);
-    flipped = g_atomic_int_get(&p->flipped);
-    close(p->listen_fd);
-    g_free(p->dst_path);
-    g_free(p);
-    return flipped;
+    mig_proxy_wait_connections(p, nconn);
+    mig_proxy_cut_and_free(p);
+    return g_atomic_int_get(flipped);
 }
 
 /*
@@ -361,7 +236,8 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     g_autofree char *desc = NULL;
     g_autofree char *runstate = NULL;
     g_autofree char *marker = g_malloc(MIG_PAGE_SIZE);
-    VerifyProxy *proxy;
+    MigProxy *proxy;
+    gint flipped = 0;
     JsonObject *v;
 
     if (!t) {
@@ -378,7 +254,7 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     set_verify_both(t, path);
     migrate_ensure_converge(t->from);
     migrate_incoming_qmp(t->to, dst_uri, "'exit-on-error': false");
-    proxy = verify_proxy_start(proxy_path, dst_path, 1 + path->channels + path->preempt);
+    proxy = mig_proxy_new(proxy_path, dst_path, verify_tap, &flipped);
     wait_for_serial(t->src_serial);
     migrate_qmp(t->from, proxy_uri, NULL);
     if (path->postcopy) {
@@ -427,7 +303,7 @@ static void test_verify_corrupt_in_transit(gconstpointer data)
     if (!path->postcopy) {
         wait_for_serial(t->src_serial);
     }
-    g_assert_true(verify_proxy_finish(proxy));
+    g_assert_true(verify_proxy_finish(proxy, 1 + path->channels + path->preempt, &flipped));
     migrate_end(t, false);
     migrate_test_free(t);
 }

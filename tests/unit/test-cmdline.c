@@ -2,7 +2,9 @@
  * Command-line parsing: QEMU's syntax for each option tern has, and one
  * clear error line for each kind of bad input.
  */
+#include <fcntl.h>
 #include <glib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cmdline.h"
@@ -198,10 +200,44 @@ static void test_errors(void)
                 "'id' is missing");
 }
 
+/* -add-fd, QEMU's texts: an inherited fd beyond stdio, and a set number. */
+static void test_add_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY);      /* inheritable, as a parent's would be */
+    int cloexec = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    g_autofree char *ok = g_strdup_printf("-add-fd fd=%d,set=2,opaque=x", fd);
+    g_autofree char *no_set = g_strdup_printf("-add-fd fd=%d", fd);
+    g_autofree char *no_set_msg = g_strdup_printf(
+        "%s: set option is required and must be non-negative", no_set);
+    g_autofree char *in_use = g_strdup_printf("-add-fd fd=%d,set=1", cloexec);
+    g_autofree char *in_use_msg = g_strdup_printf("%s: fd is not valid or already in use",
+                                                  in_use);
+    g_autoptr(TernOptions) o = NULL;
+    CmdlineAddFd *a;
+
+    g_assert_cmpint(fd, >, STDERR_FILENO);
+    o = parse_ok(ok);
+    g_assert_cmpuint(o->add_fds->len, ==, 1);
+    a = &g_array_index(o->add_fds, CmdlineAddFd, 0);
+    g_assert_cmpint(a->fd, ==, fd);
+    g_assert_cmpint(a->set, ==, 2);
+    g_assert_cmpstr(a->opaque, ==, "x");
+
+    parse_fails("-add-fd set=1", "-add-fd set=1: fd option is required and must be "
+                "non-negative");
+    parse_fails("-add-fd fd=2,set=1", "-add-fd fd=2,set=1: fd cannot be a standard I/O "
+                "stream");
+    parse_fails(no_set, no_set_msg);
+    parse_fails(in_use, in_use_msg);
+    close(fd);
+    close(cloexec);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cmdline/memory", test_memory);
+    g_test_add_func("/cmdline/add-fd", test_add_fd);
     g_test_add_func("/cmdline/misc", test_misc);
     g_test_add_func("/cmdline/incoming-channels", test_incoming_channels);
     g_test_add_func("/cmdline/device", test_device);

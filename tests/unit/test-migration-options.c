@@ -216,6 +216,8 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_DECOMPRESS_THREADS,
         MIGRATION_PARAMETER_COMPRESS_WAIT_THREAD,
         MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,
+        MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER,
+        MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER_DELAY,
     };
     int n = 0;
 
@@ -559,6 +561,12 @@ static const RangeCase range_cases[] = {
       "1000" },
     { "{\"vcpu-dirty-limit\": 0}",
       "Parameter 'vcpu_dirty_limit' must be greater than 1 MB/s" },
+    { "{\"x-postcopy-auto-recover\": 1001}",
+      "Parameter 'x-postcopy-auto-recover' expects a value between 0 and 1000" },
+    { "{\"x-postcopy-auto-recover-delay\": 0}",
+      "Parameter 'x-postcopy-auto-recover-delay' expects a value between 1 and 60000" },
+    { "{\"x-postcopy-auto-recover-delay\": 60001}",
+      "Parameter 'x-postcopy-auto-recover-delay' expects a value between 1 and 60000" },
 };
 
 static void test_params_range_checks(Fixture *f, gconstpointer data)
@@ -825,7 +833,9 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
                     "vcpu-dirty-limit: 1 MB/s\n"
                     "mode: normal\n"
                     "direct-io: off\n"
-                    "x-switchover-hold: off\n");
+                    "x-switchover-hold: off\n"
+                    "x-postcopy-auto-recover: 0\n"
+                    "x-postcopy-auto-recover-delay: 100 ms\n");
 }
 
 static void hmp_set_ok(const char *param, const char *value)

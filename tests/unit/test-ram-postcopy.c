@@ -12,6 +12,7 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #define PAGE TARGET_PAGE_SIZE
 
@@ -300,6 +301,59 @@ static void test_discard_command_bad(void)
     }
 }
 
+/* ---- PACKAGED ---- */
+
+static bool fx_listen_hook(void *opaque, QEMUFile *f, GError **errp)
+{
+    return true;
+}
+
+static const SaveVMCommandOps package_ops = {
+    .postcopy_listen = fx_listen_hook,
+};
+
+/* The address space the process has mapped now, in bytes. */
+static rlim_t mapped_bytes(void)
+{
+    g_autofree char *statm = NULL;
+
+    g_assert_true(g_file_get_contents("/proc/self/statm", &statm, NULL, NULL));
+    return (rlim_t)g_ascii_strtoull(statm, NULL, 10) * sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Found by fuzz-postcopy: a PACKAGED that claims 0xfffffff0 bytes with 1 KiB
+ * behind it made the destination allocate the whole claim before reading.
+ * Now the buffer grows with what arrives: with 256 MiB of address space to
+ * spare, the load fails on the short stream, not on the allocation.
+ */
+static void test_packaged_short(void)
+{
+    if (g_test_subprocess()) {
+        g_autoptr(GByteArray) b = g_byte_array_new();
+        g_autoptr(SaveVMState) s = savevm_state_new();
+        g_autoptr(GError) err = NULL;
+        static const uint8_t head[] = { 0, 7, 0, 4, 0xff, 0xff, 0xff, 0xf0 };
+        struct rlimit lim = { .rlim_cur = mapped_bytes() + (256u << 20),
+                              .rlim_max = RLIM_INFINITY };
+        QEMUFile *f;
+
+        g_byte_array_append(b, head, sizeof(head));
+        g_byte_array_set_size(b, sizeof(head) + 1024);
+        memset(b->data + sizeof(head), 0, 1024);
+        g_assert_cmpint(setrlimit(RLIMIT_AS, &lim), ==, 0);
+        savevm_set_command_ops(s, &package_ops, NULL);
+        f = qemu_file_new_input_buffer(b->data, b->len);
+        g_assert_cmpint(savevm_load_command(s, f, 0, savevm_load_sections, &err), ==,
+                        SAVEVM_CMD_ERROR);
+        qemu_fclose(f, NULL);
+        g_assert_nonnull(strstr(err->message, "reading a packaged state of 4294967280 bytes"));
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -313,5 +367,6 @@ int main(int argc, char **argv)
                test_discard, fx_teardown);
     g_test_add_func("/ram-postcopy/discard-command", test_discard_command);
     g_test_add_func("/ram-postcopy/discard-command/bad", test_discard_command_bad);
+    g_test_add_func("/ram-postcopy/packaged-command/short", test_packaged_short);
     return g_test_run();
 }

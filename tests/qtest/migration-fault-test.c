@@ -1,0 +1,681 @@
+/*
+ * Fault injection (issue 17): a precopy migration with return-path goes
+ * through a proxy (migration-proxy.h) that watches the stream and, at one
+ * protocol step, does one fault.  Steps are found in the bytes, never by
+ * time: the file header (its 6th byte), the 64th page record of the RAM
+ * passes, the first device section after RAM's END (switchover: the
+ * source's guest is stopped), the VM description trailer just after EOF,
+ * and the destination's SHUT on the return path.  Faults:
+ *
+ *   close     both ends of the connection are closed there;
+ *   stall     nothing more is read or written either way: neither side
+ *             has a timeout (as QEMU), so the source must end on
+ *             migrate_cancel; then the proxy lets go (closes);
+ *   truncate  that direction ends there (shutdown for writing), the other
+ *             goes on;
+ *   corrupt   one byte is changed there (the header's version, the
+ *             record's address, the section's type, the trailer's type,
+ *             SHUT's type), the rest forwarded;
+ *   kill      the destination is killed (SIGKILL) having received the
+ *             bytes before the step, then the proxy lets go.
+ *
+ * Every cell checks: the source ends as the table says (failed with an
+ * error-desc, or cancelled, or completed) and, unless it completed, its
+ * guest runs on (new 'B's) with no migration thread left; the destination
+ * ends as the table says, naming the problem in error-desc when it
+ * failed, with no load thread left, and when it completed the guest runs
+ * there and its memory is a-b's; then a second migration of whoever has
+ * the guest to a fresh destination completes with the memory check.  The
+ * guest moves from cell to cell (the process that has it is the next
+ * cell's source), so the table costs one destination pair per cell.
+ *
+ * The cells where the destination completed but the source failed (the
+ * return path lost after the destination loaded everything) leave both
+ * guests running: the source cannot know; QEMU does the same.  The table
+ * says so for each.
+ */
+#include "migration-helpers.h"
+#include "migration-proxy.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Small RAM (3 MiB of a-b range) keeps every migration short under interp. */
+#define FAULT_RAM_MIB       16
+#define FAULT_START         (1u << 20)
+#define FAULT_END           (4u << 20)
+#define FAULT_RAM_RECORD    64      /* the RAM step: this page record of the passes */
+#define FAULT_TIMEOUT_MS    60000
+
+#define VM_EOF              0x00
+#define VM_SECTION_START    0x01
+#define VM_SECTION_PART     0x02
+#define VM_SECTION_END      0x03
+#define VM_SECTION_FULL     0x04
+#define VM_VMDESCRIPTION    0x06
+#define VM_CONFIGURATION    0x07
+#define VM_COMMAND          0x08
+#define VM_SECTION_FOOTER   0x7e
+#define RAM_ZERO            0x02
+#define RAM_MEM_SIZE        0x04
+#define RAM_PAGE            0x08
+#define RAM_EOS             0x10
+#define RAM_CONTINUE        0x20
+#define RAM_MULTIFD_FLUSH   0x200
+#define RP_MSG_SHUT         1
+
+typedef enum FaultStep {
+    STEP_HEADER, STEP_RAM, STEP_DEVICE, STEP_EOF, STEP_RP_SHUT,
+} FaultStep;
+
+typedef enum FaultKind {
+    FAULT_CLOSE, FAULT_STALL, FAULT_TRUNCATE, FAULT_CORRUPT, FAULT_KILL,
+} FaultKind;
+
+static const char *const step_names[] = { "header", "ram", "device", "eof", "rp-shut" };
+static const char *const fault_names[] = { "close", "stall", "truncate", "corrupt", "kill" };
+
+/* One cell: the step, the fault, how each side must end, what the destination says. */
+typedef struct FaultCell {
+    FaultStep step;
+    FaultKind fault;
+    const char *src_end;        /* failed, cancelled, completed */
+    const char *dst_end;        /* failed, completed, killed */
+    const char *dst_says;       /* in the destination's error-desc (failed) */
+} FaultCell;
+
+#define F "failed"
+#define C "completed"
+#define X "cancelled"
+#define K "killed"
+
+/*
+ * "migration stream" is in every read or write failure: which comes first
+ * (a reply to the source's PING written into a closed link, or the next
+ * record read from it) depends on how far the destination had read.
+ */
+static const FaultCell fault_table[] = {
+    { STEP_HEADER, FAULT_CLOSE, F, F, "reading the stream header" },
+    { STEP_HEADER, FAULT_STALL, X, F, "reading the stream header" },
+    { STEP_HEADER, FAULT_TRUNCATE, F, F, "reading the stream header" },
+    { STEP_HEADER, FAULT_CORRUPT, F, F, "Unsupported migration stream version" },
+    { STEP_HEADER, FAULT_KILL, F, K, NULL },
+    { STEP_RAM, FAULT_CLOSE, F, F, "migration stream" },
+    { STEP_RAM, FAULT_STALL, X, F, "migration stream" },
+    { STEP_RAM, FAULT_TRUNCATE, F, F, "RAM record at stream offset" },
+    { STEP_RAM, FAULT_CORRUPT, F, F, "Illegal RAM offset 0x80000000" },
+    { STEP_RAM, FAULT_KILL, F, K, NULL },
+    { STEP_DEVICE, FAULT_CLOSE, F, F, "migration stream" },
+    { STEP_DEVICE, FAULT_STALL, X, F, "migration stream" },
+    { STEP_DEVICE, FAULT_TRUNCATE, F, F, "reading a section type" },
+    { STEP_DEVICE, FAULT_CORRUPT, F, F, "Unknown savevm section type 123" },
+    { STEP_DEVICE, FAULT_KILL, F, K, NULL },
+    /* The trailer is optional: the destination has all it needs. */
+    { STEP_EOF, FAULT_CLOSE, F, C, NULL },
+    { STEP_EOF, FAULT_STALL, X, C, NULL },
+    { STEP_EOF, FAULT_TRUNCATE, C, C, NULL },
+    { STEP_EOF, FAULT_CORRUPT, C, C, NULL },
+    { STEP_EOF, FAULT_KILL, F, K, NULL },
+    /* The destination loaded and runs; the source never hears it. */
+    { STEP_RP_SHUT, FAULT_CLOSE, F, C, NULL },
+    { STEP_RP_SHUT, FAULT_STALL, X, C, NULL },
+    { STEP_RP_SHUT, FAULT_TRUNCATE, F, C, NULL },
+    { STEP_RP_SHUT, FAULT_CORRUPT, F, C, NULL },
+    { STEP_RP_SHUT, FAULT_KILL, F, K, NULL },
+};
+
+/* ---- finding the step in the bytes ---- */
+
+typedef enum FaultScanPhase {
+    SCAN_HEADER, SCAN_SECTIONS, SCAN_RECORDS, SCAN_TRAILER,
+} FaultScanPhase;
+
+/* The proxy's tap: what it has seen of the watched direction and where the step is. */
+typedef struct FaultTap {
+    FaultStep step;
+    FaultKind fault;
+    GByteArray *seen;           /* every byte of the watched direction so far */
+    size_t pos;                 /* parsed up to here (a record or section boundary) */
+    FaultScanPhase phase;
+    uint32_t ram_id;
+    bool in_part;               /* records of a PART / END section (not START's) */
+    unsigned records;           /* page records in PART / END sections */
+    size_t last_counted;        /* the last record header counted */
+    uint64_t point;             /* the step's byte, or UINT64_MAX */
+    bool done;
+} FaultTap;
+
+static uint16_t be16_at(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+    return (uint32_t)be16_at(p) << 16 | be16_at(p + 2);
+}
+
+static uint64_t be64_at(const uint8_t *p)
+{
+    return (uint64_t)be32_at(p) << 32 | be32_at(p + 4);
+}
+
+/* One section header at ft->pos; false when more bytes are needed. */
+static bool fault_scan_section(FaultTap *ft, const uint8_t *d, size_t n)
+{
+    size_t p = ft->pos;
+    size_t len;
+
+    switch (d[p]) {
+    case VM_CONFIGURATION:
+        if (n < p + 5 || n < p + 5 + be32_at(d + p + 1)) {
+            return false;
+        }
+        ft->pos = p + 5 + be32_at(d + p + 1);
+        return true;
+    case VM_COMMAND:
+        if (n < p + 5 || n < p + 5 + be16_at(d + p + 3)) {
+            return false;
+        }
+        ft->pos = p + 5 + be16_at(d + p + 3);
+        return true;
+    case VM_SECTION_START:
+        if (n < p + 6 || n < p + 6 + d[p + 5] + 8) {
+            return false;
+        }
+        len = d[p + 5];
+        if (len != 3 || memcmp(d + p + 6, "ram", 3)) {
+            g_error("unexpected section '%.*s' at %zu", (int)len, d + p + 6, p);
+        }
+        ft->ram_id = be32_at(d + p + 1);
+        ft->in_part = false;
+        ft->pos = p + 6 + len + 8;
+        ft->phase = SCAN_RECORDS;
+        return true;
+    case VM_SECTION_PART:
+    case VM_SECTION_END:
+        if (n < p + 5) {
+            return false;
+        }
+        g_assert_cmpuint(be32_at(d + p + 1), ==, ft->ram_id);
+        ft->in_part = true;
+        ft->pos = p + 5;
+        ft->phase = SCAN_RECORDS;
+        return true;
+    case VM_SECTION_FULL:
+        /* The first device section: the switchover's device state. */
+        if (ft->step == STEP_DEVICE) {
+            ft->point = p;
+        }
+        ft->phase = SCAN_TRAILER;
+        return true;
+    default:
+        g_error("unexpected section type 0x%x at %zu", d[p], p);
+    }
+}
+
+/* The block list of a MEM_SIZE record at @p; its end, or 0 when more bytes are needed. */
+static size_t fault_scan_block_list(const uint8_t *d, size_t n, size_t p)
+{
+    uint64_t left = be64_at(d + p) & ~0xfffull;
+    size_t q = p + 8;
+
+    while (left) {
+        if (n < q + 1 || n < q + 1 + d[q] + 8) {
+            return 0;
+        }
+        left -= MIN(left, be64_at(d + q + 1 + d[q]));
+        q += 1 + d[q] + 8;
+    }
+    return q;
+}
+
+/* One RAM record at ft->pos; false when more bytes are needed. */
+static bool fault_scan_record(FaultTap *ft, const uint8_t *d, size_t n)
+{
+    size_t p = ft->pos, q = p + 8;
+    uint64_t flags;
+
+    if (n < p + 8) {
+        return false;
+    }
+    flags = be64_at(d + p) & 0xfff;
+    if (ft->in_part && (flags & (RAM_ZERO | RAM_PAGE)) && p != ft->last_counted) {
+        ft->last_counted = p;
+        if (++ft->records == FAULT_RAM_RECORD && ft->step == STEP_RAM) {
+            ft->point = p;
+            return false;
+        }
+    }
+    if (flags & RAM_EOS) {
+        if (n < p + 8 + 5) {
+            return false;
+        }
+        g_assert_cmpint(d[p + 8], ==, VM_SECTION_FOOTER);
+        ft->pos = p + 8 + 5;
+        ft->phase = SCAN_SECTIONS;
+        return true;
+    }
+    if (flags & RAM_MEM_SIZE) {
+        q = fault_scan_block_list(d, n, p);
+        if (!q) {
+            return false;
+        }
+        ft->pos = q;
+        return true;
+    }
+    if (flags == RAM_MULTIFD_FLUSH) {
+        ft->pos = q;
+        return true;
+    }
+    if (!(flags & RAM_CONTINUE)) {
+        if (n < q + 1) {
+            return false;
+        }
+        q += 1 + d[q];
+    }
+    if (flags & RAM_ZERO) {
+        q += 1;
+    } else if (flags & RAM_PAGE) {
+        q += MIG_PAGE_SIZE;
+    } else {
+        g_error("unexpected RAM record flags 0x%" PRIx64 " at %zu", flags, p);
+    }
+    if (n < q) {
+        return false;
+    }
+    ft->pos = q;
+    return true;
+}
+
+/* EOF, then the VM description: 0x00, 0x06, be32 length, '{'; the step is its 0x06. */
+static void fault_scan_trailer(FaultTap *ft, const uint8_t *d, size_t n)
+{
+    for (size_t p = ft->pos; p + 7 <= n; p++) {
+        if (d[p] == VM_EOF && d[p + 1] == VM_VMDESCRIPTION && d[p + 6] == '{' &&
+            be32_at(d + p + 2) < (1u << 20)) {
+            ft->point = p + 1;
+            return;
+        }
+        ft->pos = p + 1;
+    }
+}
+
+/* The source's stream: parse what came; returns how far nothing is the step. */
+static size_t fault_scan_stream(FaultTap *ft)
+{
+    const uint8_t *d = ft->seen->data;
+    size_t n = ft->seen->len;
+    bool more = true;
+
+    if (ft->step == STEP_HEADER) {
+        ft->point = 5;              /* the version's second byte */
+        return 0;
+    }
+    while (more && ft->point == UINT64_MAX) {
+        switch (ft->phase) {
+        case SCAN_HEADER:
+            more = n >= 8;
+            if (more) {
+                ft->pos = 8;
+                ft->phase = SCAN_SECTIONS;
+            }
+            break;
+        case SCAN_SECTIONS:
+            more = n > ft->pos && fault_scan_section(ft, d, n);
+            break;
+        case SCAN_RECORDS:
+            more = fault_scan_record(ft, d, n);
+            break;
+        case SCAN_TRAILER:
+            if (ft->step == STEP_EOF) {
+                fault_scan_trailer(ft, d, n);
+            } else {
+                ft->pos = n;    /* the step was earlier */
+            }
+            more = false;
+            break;
+        }
+    }
+    return ft->point == UINT64_MAX ? ft->pos : ft->point;
+}
+
+/* The return path: be16 type, be16 length, payload; the step is SHUT's first byte. */
+static size_t fault_scan_rp(FaultTap *ft)
+{
+    const uint8_t *d = ft->seen->data;
+    size_t n = ft->seen->len;
+
+    while (n >= ft->pos + 4) {
+        if (be16_at(d + ft->pos) == RP_MSG_SHUT) {
+            ft->point = ft->pos;
+            break;
+        }
+        if (n < ft->pos + 4 + be16_at(d + ft->pos + 2)) {
+            break;
+        }
+        ft->pos += 4 + be16_at(d + ft->pos + 2);
+    }
+    return ft->pos;
+}
+
+/*
+ * Each step's byte, changed: the version (0x00ff0003), the address (past
+ * any block), the section type (0x04 to 0x7b, unknown), the trailer's
+ * type, SHUT's type (0xff01, unknown).
+ */
+static const uint8_t fault_corrupt_mask[] = {
+    [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
+    [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff,
+};
+
+static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
+                        size_t len, uint64_t offset, MigProxyAction *action)
+{
+    FaultTap *ft = opaque;
+    bool rp = ft->step == STEP_RP_SHUT;
+    size_t at;
+
+    if (ft->done || conn != 0 || (dir == MIG_PROXY_TO_CLIENT) != rp) {
+        return len;
+    }
+    g_assert_cmpuint(ft->seen->len, >=, offset);
+    g_byte_array_append(ft->seen, buf + (ft->seen->len - offset),
+                        offset + len - ft->seen->len);
+    at = (rp ? fault_scan_rp(ft) : fault_scan_stream(ft)) - offset;
+    if (ft->point == UINT64_MAX || ft->point >= offset + len) {
+        return MIN(at, len);
+    }
+    at = ft->point - offset;
+    ft->done = true;
+    switch (ft->fault) {
+    case FAULT_CORRUPT:
+        buf[at] ^= fault_corrupt_mask[ft->step];
+        return len;
+    case FAULT_CLOSE:
+        *action = MIG_PROXY_CLOSE;
+        return at;
+    case FAULT_TRUNCATE:
+        *action = MIG_PROXY_TRUNCATE;
+        return at;
+    default:
+        *action = MIG_PROXY_STALL;
+        return at;
+    }
+}
+
+/* ---- the guest's travels ---- */
+
+static MigTest *fault_chain;
+
+static const MigrateStart fault_args = {
+    .ram_mib = FAULT_RAM_MIB,
+    .start_address = FAULT_START,
+    .end_address = FAULT_END,
+    .only_source = true,
+};
+
+/* The process that has the guest now (the first cell starts it). */
+static MigTest *fault_source(void)
+{
+    if (!fault_chain) {
+        fault_chain = migrate_start(&fault_args);
+        wait_for_serial(fault_chain->src_serial);
+    }
+    return fault_chain;
+}
+
+/* The destination has the guest now: it becomes the source, the old one quits. */
+static void fault_swap(MigTest *t)
+{
+    qtest_proto_free(t->qfrom);
+    qtest_quit(t->from);
+    t->from = t->to;
+    t->qfrom = t->qto;
+    t->to = NULL;
+    t->qto = NULL;
+    g_free(t->src_serial);
+    t->src_serial = t->dst_serial;
+    t->dst_serial = NULL;
+}
+
+/* 'B's in @serial (the first process's output starts with its 'A'): a destination's. */
+static size_t fault_count_bs(const char *serial)
+{
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    size_t bs = 0;
+
+    g_file_get_contents(serial, &text, &len, NULL);
+    for (gsize i = 0; i < len; i++) {
+        bs += text[i] == 'B';
+    }
+    return bs;
+}
+
+/* The guest runs: new 'B's on @serial. */
+static void fault_check_guest_runs(const char *serial)
+{
+    gint64 deadline = qtest_deadline_ms(FAULT_TIMEOUT_MS);
+    size_t bs = fault_count_bs(serial);
+
+    while (fault_count_bs(serial) <= bs) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the guest does not run (no new 'B' on %s)", serial);
+        }
+        g_usleep(2000);
+    }
+}
+
+/* The destination's memory is a-b's, checked stopped; then it runs on. */
+static void fault_check_dest_memory(MigTest *t)
+{
+    fault_check_guest_runs(t->dst_serial);
+    qtest_qmp_assert_success(t->to, "{'execute': 'stop'}");
+    check_guests_ram(t, t->qto);
+    qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+}
+
+/* query-migrate's status once it is final (failed, completed or cancelled). */
+static char *fault_wait_final(QTestState *who, char **desc)
+{
+    gint64 deadline = qtest_deadline_ms(FAULT_TIMEOUT_MS);
+    g_autoptr(JsonNode) info = NULL;
+    JsonObject *obj;
+    char *status;
+
+    for (;;) {
+        status = migrate_query_status(who);
+        if (!strcmp(status, "failed") || !strcmp(status, "completed") ||
+            !strcmp(status, "cancelled")) {
+            break;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("migration still '%s' after %d ms", status, FAULT_TIMEOUT_MS);
+        }
+        g_free(status);
+        g_usleep(2000);
+    }
+    info = migrate_query(who);
+    obj = json_node_get_object(info);
+    *desc = json_object_has_member(obj, "error-desc")
+            ? g_strdup(json_object_get_string_member(obj, "error-desc")) : NULL;
+    return status;
+}
+
+/* Wait until @pid is dead (a zombie or gone): a kill took effect. */
+static void fault_wait_dead(pid_t pid)
+{
+    gint64 deadline = qtest_deadline_ms(FAULT_TIMEOUT_MS);
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+
+    for (;;) {
+        g_autofree char *stat = NULL;
+        const char *paren;
+
+        if (!g_file_get_contents(path, &stat, NULL, NULL) ||
+            !(paren = strrchr(stat, ')')) || paren[2] == 'Z' || paren[2] == 'X') {
+            return;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+}
+
+static void fault_start_destination(MigTest *t, const char *dst_path)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s", dst_path);
+
+    migrate_start_destination(t, &fault_args);
+    migrate_set_capability(t->from, "return-path", true);
+    migrate_set_capability(t->to, "return-path", true);
+    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+}
+
+/* A socket path of its own for each destination (they do not remove theirs). */
+static char *fault_socket_path(MigTest *t, const char *what)
+{
+    g_autofree char *name = g_strdup_printf("%s.%u.sock", what, t->dst_generation);
+
+    return migrate_test_path(t, name);
+}
+
+/* The second migration: whoever has the guest, to a fresh destination, with the memory check. */
+static void fault_migrate_ok(MigTest *t)
+{
+    g_autofree char *path = fault_socket_path(t, "ok");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+
+    fault_start_destination(t, path);
+    migrate_ensure_converge(t->from);
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    fault_check_dest_memory(t);
+    fault_swap(t);
+}
+
+/* The side that failed or was cancelled: it says why, its guest runs, no thread is left. */
+static void fault_check_source_survived(MigTest *t, const char *status, const char *desc)
+{
+    if (!strcmp(status, "failed")) {
+        g_assert_nonnull(desc);
+        g_assert_cmpuint(strlen(desc), >, 0);
+    }
+    migrate_check_source_guest_runs(t);
+    migrate_wait_thread_gone(t->from, "mig/src");
+    migrate_wait_thread_gone(t->from, "mig/src/rp");
+}
+
+static void fault_check_dest(MigTest *t, const FaultCell *cell, const char *status,
+                             const char *desc)
+{
+    g_autofree char *runstate = migrate_runstate(t->to);
+
+    migrate_wait_thread_gone(t->to, "mig/dst");
+    if (!strcmp(status, "completed")) {
+        g_assert_cmpstr(runstate, ==, "running");
+        return;
+    }
+    g_assert_cmpstr(runstate, !=, "running");
+    g_assert_nonnull(desc);
+    if (cell->dst_says && !strstr(desc, cell->dst_says)) {
+        g_error("the destination's error-desc '%s' does not say '%s'", desc, cell->dst_says);
+    }
+}
+
+static void test_fault(gconstpointer data)
+{
+    const FaultCell *cell = data;
+    MigTest *t = fault_source();
+    g_autofree char *dst_path = fault_socket_path(t, "fault");
+    g_autofree char *proxy_path = fault_socket_path(t, "proxy");
+    g_autofree char *proxy_uri = g_strdup_printf("unix:%s", proxy_path);
+    g_autofree char *src_status = NULL, *src_desc = NULL;
+    g_autofree char *dst_status = NULL, *dst_desc = NULL;
+    FaultTap ft = {
+        .step = cell->step, .fault = cell->fault, .seen = g_byte_array_new(),
+        .point = UINT64_MAX,
+    };
+    MigProxy *proxy;
+
+    fault_start_destination(t, dst_path);
+    /* The early steps come while RAM is sent again and again; the late ones after it converged. */
+    if (cell->step <= STEP_RAM) {
+        migrate_ensure_non_converge(t->from);
+    } else {
+        migrate_ensure_converge(t->from);
+    }
+    proxy = mig_proxy_new(proxy_path, dst_path, fault_tap, &ft);
+    migrate_qmp(t->from, proxy_uri, NULL);
+    if (cell->fault != FAULT_CORRUPT) {
+        mig_proxy_wait_action(proxy);
+    }
+    if (cell->fault == FAULT_KILL) {
+        qtest_kill(t->to, SIGKILL);
+        fault_wait_dead(qtest_pid(t->to));
+        g_clear_pointer(&proxy, mig_proxy_cut_and_free);
+    } else if (cell->fault == FAULT_STALL) {
+        /* Nothing moves and nothing times out: the source ends when cancelled. */
+        g_autofree char *status = migrate_query_status(t->from);
+
+        g_assert_true(strcmp(status, "failed") && strcmp(status, "completed"));
+        migrate_cancel(t->from);
+        wait_for_migration_status(t->from, "cancelled", NULL);
+        g_clear_pointer(&proxy, mig_proxy_cut_and_free);
+    }
+
+    src_status = fault_wait_final(t->from, &src_desc);
+    if (cell->fault == FAULT_KILL) {
+        dst_status = g_strdup("killed");
+    } else {
+        dst_status = fault_wait_final(t->to, &dst_desc);
+    }
+    g_test_message("%s x %s: source %s (%s); destination %s (%s); step at byte %" PRIu64,
+                   step_names[cell->step], fault_names[cell->fault], src_status,
+                   src_desc ? src_desc : "-", dst_status, dst_desc ? dst_desc : "-",
+                   ft.point);
+    g_assert_cmpstr(src_status, ==, cell->src_end);
+    g_assert_cmpstr(dst_status, ==, cell->dst_end);
+    if (strcmp(dst_status, "killed")) {
+        fault_check_dest(t, cell, dst_status, dst_desc);
+    }
+    if (proxy) {
+        mig_proxy_cut_and_free(proxy);
+    }
+    g_byte_array_unref(ft.seen);
+
+    if (!strcmp(src_status, "completed")) {
+        /* The guest moved despite the fault: it is the destination's now. */
+        migrate_check_source_after(t);
+        fault_check_dest_memory(t);
+        fault_swap(t);
+    } else {
+        fault_check_source_survived(t, src_status, src_desc);
+    }
+    fault_migrate_ok(t);
+}
+
+int main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(fault_table); i++) {
+        const FaultCell *cell = &fault_table[i];
+        g_autofree char *name = g_strdup_printf("/migration/fault/%s/%s",
+                                                step_names[cell->step],
+                                                fault_names[cell->fault]);
+
+        g_test_add_data_func(name, cell, test_fault);
+    }
+    ret = g_test_run();
+    if (fault_chain) {
+        migrate_end(fault_chain, false);
+        migrate_test_free(fault_chain);
+    }
+    return ret;
+}
