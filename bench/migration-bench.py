@@ -50,6 +50,7 @@ import csv
 import datetime
 import os
 import shutil
+import signal
 import statistics
 import struct
 import subprocess
@@ -190,6 +191,13 @@ def options(argv):
     p.add_argument("--postcopy-after", type=int, default=2, metavar="SYNCS",
                    help="with --postcopy: switch once dirty-sync-count reaches SYNCS "
                         "(default 2: after the first pass; 0: at once)")
+    p.add_argument("--dst-fresh", action="store_true",
+                   help="filled: the destination's RAM is memory-backend-ram without "
+                        "prealloc, as a destination started with defaults has: it first "
+                        "touches every page the stream fills")
+    p.add_argument("--perf", metavar="DIR",
+                   help="record a perf profile (perf record -g) of each side during each "
+                        "migration into DIR/<run>-src<PID>-dst<PID>.data (what limits it, not how fast)")
     opts = p.parse_args(argv)
     if opts.quick:
         opts.runs, opts.sizes = 1, [256 * MiB]
@@ -336,7 +344,10 @@ class Bench:
     def vm_args(self, vmm, cfg, role, rundir):
         workload, size, transport = cfg[0], cfg[1], cfg[2]
         mem = []
-        if workload == "filled":
+        if workload == "filled" and role == "dst" and self.opts.dst_fresh:
+            # The same block name ("mem"), anonymous and untouched.
+            mem = ["-object", f"memory-backend-ram,id=mem,size={size}"]
+        elif workload == "filled":
             # Both sides get the same command line, as a migration's
             # destination usually does (prealloc makes the pages private first).
             backend = (f"memory-backend-file,id=mem,size={size},"
@@ -390,7 +401,10 @@ class Bench:
     def start_vm(self, vmm, cfg, role, rundir, vms):
         d = os.path.join(rundir, role)
         os.makedirs(d)
-        vm = ternvm.VM(vmm.binary, self.vm_args(vmm, cfg, role, rundir), role, d, qtest=False)
+        # prealloc=on of a filled guest runs before the QMP greeting: 4 GiB
+        # under load took QEMU over 30 s.
+        vm = ternvm.VM(vmm.binary, self.vm_args(vmm, cfg, role, rundir), role, d, qtest=False,
+                       qmp_timeout=30 + 30 * cfg[1] / GiB)
         vms.append(vm)
         return vm
 
@@ -474,6 +488,7 @@ class Bench:
 
             timeout = 120 + 60 * size / GiB
             cpu0 = [cpu_ms(vm) for vm in (src, dst)]
+            perf = self.perf_start(vmm, cfg, run, (src, dst))
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
             if self.opts.postcopy:
@@ -494,6 +509,7 @@ class Bench:
                 info_dst = dst.qmp.command("query-migrate")
                 raise RuntimeError(f"destination failed: {info_dst.get('error-desc', '')}")
             cpu = [cpu_ms(vm) - c for vm, c in zip((src, dst), cpu0)]
+            self.perf_stop(perf)
             status = dst.qmp.command("query-status")["status"]
             if status != "running":
                 raise RuntimeError(f"destination guest is {status}, not running")
@@ -543,6 +559,28 @@ class Bench:
             else:
                 row["logs"] = rundir
         return row
+
+    def perf_start(self, vmm, cfg, run, vms):
+        """With --perf: a system-wide `perf record -g` (threads the migration
+        starts are in it; `perf report --pid` splits the sides), the file
+        named after both sides' pids."""
+        if not self.opts.perf:
+            return []
+        os.makedirs(self.opts.perf, exist_ok=True)
+        pids = "-".join(f"{vm.name}{vm.proc.pid}" for vm in vms)
+        out = os.path.join(self.opts.perf, f"{vmm.key}-{cfg[0]}-{cfg[1] // MiB}M-{cfg[2]}-"
+                                           f"{run}-{pids}.data")
+        proc = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-o", out],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)     # perf starts asynchronously; not a measurement
+        return [proc]
+
+    @staticmethod
+    def perf_stop(procs):
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+        for p in procs:
+            p.wait(timeout=60)
 
     @staticmethod
     def start_postcopy_after(src, syncs, timeout):

@@ -103,6 +103,15 @@ bool channel_cancel_wait_fd(ChannelCancel *c, int fd, short events,
     }
 }
 
+bool channel_cancel_sleep_ms(ChannelCancel *c, int ms, GError **errp)
+{
+    struct pollfd pfd = { .fd = c->efd, .events = POLLIN };
+
+    /* EINTR only shortens the sleep: the caller retries anyway. */
+    poll(&pfd, 1, ms);
+    return channel_cancel_check(c, errp);
+}
+
 /* ---- fd channels ---- */
 
 Channel *channel_new_fd(int fd, ChannelCancel *cancel, GError **errp)

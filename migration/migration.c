@@ -589,6 +589,10 @@ static gpointer migration_thread(gpointer opaque)
     if (ok) {
         rate_window_init(&r.w, s->clock, s->to_dst);
         rate_window_add_counter(&r.w, &s->stats.multifd_bytes);
+        if (s->multifd) {
+            /* Queued packets count against max-bandwidth before they leave. */
+            rate_window_add_committed(&r.w, multifd_send_committed(s->multifd));
+        }
         ram_state_set_rate_limit(s->ram, &(RAMRateLimit){ migration_rate_exceeded, &r });
         migration_converge_start(&converge, s, r.w.clock);
         migration_predict_start(s, r.w.clock);

@@ -28,6 +28,7 @@ typedef struct MultiFDBatch {
     RAMBlock *block;
     uint32_t num;                   /* pages to check (or send as they are) */
     uint32_t nzero;                 /* pages known to be zero */
+    uint64_t reserved;              /* bytes charged to mf->committed for it */
     uint64_t offset[MULTIFD_PACKET_PAGES];
     uint64_t zero[MULTIFD_PACKET_PAGES];
 } MultiFDBatch;
@@ -57,6 +58,13 @@ struct MultiFDSend {
     ChannelCancel *cancel;
     MigrationAtomicStats *stats;
     uint64_t packet_num;            /* atomic: the next packet's number */
+    /*
+     * Bytes of packets sent, plus the most the queued ones may take: the
+     * migration thread charges a packet when it queues its pages, the send
+     * thread settles the difference once the packet is out.  The rate
+     * limit counts this, so pages in flight are inside the window's budget.
+     */
+    MigrationStat committed;
     MultiFDSendChannel *c;          /* cfg.channels of them */
     unsigned nthreads;              /* threads started */
 
@@ -136,6 +144,15 @@ static bool multifd_send_zero_copy_flush(MultiFDSendChannel *c, GError **errp)
     return missed >= 0;
 }
 
+/* The bytes charged for a packet before it is built: header, pages to check. */
+static void multifd_send_charge(MultiFDSend *mf, MultiFDBatch *b, uint64_t bytes)
+{
+    migration_stat_add(&mf->committed, bytes);
+    if (b) {
+        b->reserved += bytes;
+    }
+}
+
 /* Send thread: @b as one packet (or a SYNC packet with no pages). */
 static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t flags,
                                 GError **errp)
@@ -198,6 +215,8 @@ static bool multifd_send_packet(MultiFDSendChannel *c, MultiFDBatch *b, uint32_t
         return false;
     }
     bytes = sizeof(c->hdr) + p->next_packet_size;
+    /* Settle the charge (unsigned: adds the difference either way). */
+    migration_stat_add(&mf->committed, bytes - (b ? b->reserved : sizeof(c->hdr)));
     migration_stat_add(&mf->stats->multifd_bytes, bytes);
     migration_stat_add(&mf->cfg.channel_stats[c->id].bytes, bytes);
     migration_stat_add(&mf->cfg.channel_stats[c->id].packets, 1);
@@ -240,6 +259,7 @@ static gpointer multifd_send_thread(gpointer opaque)
             c->sync_pending = false;
         } else {
             c->batch->num = c->batch->nzero = 0;
+            c->batch->reserved = 0;
             c->has_work = false;
         }
         qemu_cond_broadcast(&mf->idle);
@@ -391,10 +411,14 @@ bool multifd_send_queue_page(MultiFDSend *mf, RAMBlock *rb, uint64_t offset,
         return false;
     }
     b = mf->filling;
+    if (multifd_batch_empty(b)) {
+        multifd_send_charge(mf, b, MULTIFD_PACKET_HDR_SIZE);
+    }
     b->block = rb;
     if (known_zero) {
         b->zero[b->nzero++] = offset;
     } else {
+        multifd_send_charge(mf, b, TARGET_PAGE_SIZE);
         b->offset[b->num++] = offset;
     }
     return b->num + b->nzero < MULTIFD_PACKET_PAGES || multifd_send_batch(mf, errp);
@@ -409,6 +433,7 @@ bool multifd_send_sync(MultiFDSend *mf, GError **errp)
     }
     qemu_mutex_lock(&mf->lock);
     for (unsigned i = 0; i < mf->cfg.channels; i++) {
+        multifd_send_charge(mf, NULL, MULTIFD_PACKET_HDR_SIZE);
         mf->c[i].sync_pending = true;
         qemu_cond_signal(&mf->c[i].work);
     }
@@ -424,6 +449,11 @@ bool multifd_send_sync(MultiFDSend *mf, GError **errp)
     pending = multifd_send_error_locked(mf, errp);
     qemu_mutex_unlock(&mf->lock);
     return pending;
+}
+
+const MigrationStat *multifd_send_committed(MultiFDSend *mf)
+{
+    return &mf->committed;
 }
 
 GError *multifd_send_error(MultiFDSend *mf)

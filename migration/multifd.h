@@ -159,6 +159,16 @@ bool multifd_send_queue_page(MultiFDSend *mf, RAMBlock *rb, uint64_t offset,
  */
 bool multifd_send_sync(MultiFDSend *mf, GError **errp);
 
+/*
+ * Bytes charged to the channels: every packet sent, and the most each
+ * queued one (the filling batch included) may take: its header and a full
+ * page for every page not known to be zero.  It counts a page when it is
+ * queued, before it leaves, so a rate limit on it cannot be overshot by
+ * packets in flight; it may fall when a packet turns out smaller (zero
+ * pages, compression).  Any thread; lives as long as @mf.
+ */
+const MigrationStat *multifd_send_committed(MultiFDSend *mf);
+
 /* A copy of the first channel failure, or NULL.  Any thread. */
 GError *multifd_send_error(MultiFDSend *mf);
 

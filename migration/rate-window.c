@@ -22,6 +22,21 @@ static uint64_t rate_window_total(const RateWindow *w)
     return qemu_file_transferred(w->f) + (w->extra ? migration_stat_get(w->extra) : 0);
 }
 
+/* Bytes the budget counts so far: as rate_window_total, with queued bytes when committed is set. */
+static uint64_t rate_window_committed_total(const RateWindow *w)
+{
+    if (!w->committed) {
+        return rate_window_total(w);
+    }
+    return qemu_file_transferred(w->f) + migration_stat_get(w->committed);
+}
+
+static void rate_window_restart_counts(RateWindow *w)
+{
+    w->start_bytes = rate_window_total(w);
+    w->start_committed = rate_window_committed_total(w);
+}
+
 void rate_window_init(RateWindow *w, const MigrationClock *clock, QEMUFile *f)
 {
     *w = (RateWindow) {
@@ -29,13 +44,19 @@ void rate_window_init(RateWindow *w, const MigrationClock *clock, QEMUFile *f)
         .f = f,
         .start_us = migration_clock_now_us(clock),
     };
-    w->start_bytes = rate_window_total(w);
+    rate_window_restart_counts(w);
 }
 
 void rate_window_add_counter(RateWindow *w, const MigrationStat *extra)
 {
     w->extra = extra;
-    w->start_bytes = rate_window_total(w);
+    rate_window_restart_counts(w);
+}
+
+void rate_window_add_committed(RateWindow *w, const MigrationStat *committed)
+{
+    w->committed = committed;
+    rate_window_restart_counts(w);
 }
 
 uint64_t rate_window_budget(uint64_t max_bandwidth)
@@ -48,11 +69,22 @@ static uint64_t rate_window_bytes(const RateWindow *w)
     return rate_window_total(w) - w->start_bytes;
 }
 
+/*
+ * Bytes this window charged to the budget.  The committed count may fall
+ * (a page reserved in full turned out to be a zero page): never below 0.
+ */
+static uint64_t rate_window_charged(const RateWindow *w)
+{
+    uint64_t now = rate_window_committed_total(w);
+
+    return now > w->start_committed ? now - w->start_committed : 0;
+}
+
 bool rate_window_spent(const RateWindow *w, uint64_t max_bandwidth)
 {
     uint64_t budget = rate_window_budget(max_bandwidth);
 
-    return budget && rate_window_bytes(w) >= budget;
+    return budget && rate_window_charged(w) >= budget;
 }
 
 void rate_window_sent(RateWindow *w, int64_t us)
@@ -67,7 +99,7 @@ int64_t rate_window_paid_until(const RateWindow *w, uint64_t max_bandwidth)
     if (!max_bandwidth) {
         return 0;
     }
-    paid = w->start_us + (int64_t)(rate_window_bytes(w) * G_USEC_PER_SEC / max_bandwidth);
+    paid = w->start_us + (int64_t)(rate_window_charged(w) * G_USEC_PER_SEC / max_bandwidth);
     return paid > migration_clock_now_us(w->clock) ? paid : 0;
 }
 
@@ -108,7 +140,7 @@ int64_t rate_window_close(RateWindow *w, uint64_t max_bandwidth, bool data_windo
         w->nr_history = MIN(w->nr_history + 1, RATE_WINDOW_HISTORY);
     }
     w->start_us = now;
-    w->start_bytes = rate_window_total(w);
+    rate_window_restart_counts(w);
     w->send_us = 0;
     return elapsed_ms;
 }

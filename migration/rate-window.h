@@ -30,8 +30,15 @@ typedef struct RateWindow {
     const MigrationClock *clock;
     QEMUFile *f;                /* the channel whose transferred bytes are measured */
     const MigrationStat *extra; /* bytes sent beside it (multifd), or NULL */
+    /*
+     * Bytes handed to senders beside it that may not have left yet (multifd:
+     * sent plus queued), or NULL: the budget counts these, so that queued
+     * packets cannot carry a window past it.
+     */
+    const MigrationStat *committed;
     int64_t start_us;
     uint64_t start_bytes;
+    uint64_t start_committed;
     int64_t send_us;            /* time spent sending in this window (rate_window_sent) */
     double bandwidth;           /* bytes per ms over the last closed window, 0 before */
     double send_rate;           /* bytes per ms of sending in the last closed window */
@@ -59,6 +66,14 @@ void rate_window_init(RateWindow *w, const MigrationClock *clock, QEMUFile *f);
 
 /* Count @extra's bytes (multifd channels') with the main channel's from now on. */
 void rate_window_add_counter(RateWindow *w, const MigrationStat *extra);
+
+/*
+ * Charge the budget with @committed (bytes queued beside the main channel
+ * and sent, multifd's) instead of the extra counter's bytes sent: a queued
+ * packet counts before it leaves.  The measured bandwidth stays on bytes
+ * sent.
+ */
+void rate_window_add_committed(RateWindow *w, const MigrationStat *committed);
 
 /* Bytes one window may carry under @max_bandwidth (bytes/s); 0 = unlimited. */
 uint64_t rate_window_budget(uint64_t max_bandwidth);

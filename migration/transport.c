@@ -260,6 +260,21 @@ static int socket_open(const SocketAddress *sa, bool server, GError **errp)
     }
 }
 
+/*
+ * How long a unix connect waits before trying a listener with a full
+ * backlog again (the destination accepts as its main loop gets to it).
+ */
+#define TRANSPORT_UNIX_RETRY_MS 5
+
+/* Connections a listener holds before it accepts them: 1 + 255 channels. */
+#define TRANSPORT_LISTEN_BACKLOG 256
+
+/* A unix connect retries until the migration is cancelled (SocketRetryFunc). */
+static bool transport_connect_retry(void *opaque, GError **errp)
+{
+    return channel_cancel_sleep_ms(opaque, TRANSPORT_UNIX_RETRY_MS, errp);
+}
+
 /* A tcp connect waits on the migration's cancel token (SocketWaitFunc). */
 static bool transport_connect_wait(int fd, short events, void *opaque,
                                    GError **errp)
@@ -277,6 +292,10 @@ static int transport_connect_fd(const MigrationAddress *addr,
         if (sa->type == SOCKET_ADDRESS_TYPE_INET) {
             return socket_inet_open_full(sa->u.inet.host, sa->u.inet.port, false,
                                          transport_connect_wait, cancel, errp);
+        }
+        if (sa->type == SOCKET_ADDRESS_TYPE_UNIX) {
+            return socket_unix_connect_full(sa->u.q_unix.path, transport_connect_retry,
+                                            cancel, errp);
         }
         return socket_open(sa, false, errp);
     case MIGRATION_ADDRESS_TYPE_EXEC:
@@ -399,6 +418,13 @@ TransportListener *transport_listen(const MigrationAddress *addr,
         return NULL;
     }
     if (l->is_socket) {
+        /*
+         * Room for the main channel and all of 255 multifd channels at
+         * once (QEMU sizes its backlog by the channel count): a source
+         * connecting them faster than the main loop accepts then need not
+         * wait and retry (a unix connect retries every few ms).
+         */
+        listen(l->fd, TRANSPORT_LISTEN_BACKLOG);
         if (sa->type == SOCKET_ADDRESS_TYPE_UNIX) {
             l->unix_path = g_strdup(sa->u.q_unix.path);
         }

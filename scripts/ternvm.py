@@ -133,7 +133,7 @@ class QTest:
 class VM:
     """One tern (or QEMU) process with a QMP socket, a qtest socket and a serial file."""
 
-    def __init__(self, binary, args, name, workdir=None, qtest=True):
+    def __init__(self, binary, args, name, workdir=None, qtest=True, qmp_timeout=30.0):
         self.name = name
         self.dir = workdir or tempfile.mkdtemp(prefix=f"tern-{name}-")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
@@ -164,7 +164,8 @@ class VM:
                 raise RuntimeError(f"{name}: never connected to qtest: {tail}") from None
             self.qtest = QTest(conn)
         try:
-            self.qmp = QMP(self.qmp_path, alive=lambda: self.proc.poll() is None)
+            self.qmp = QMP(self.qmp_path, timeout=qmp_timeout,
+                           alive=lambda: self.proc.poll() is None)
         except (ConnectionError, TimeoutError) as e:
             exited = self.proc.poll()
             self.kill()

@@ -51,6 +51,39 @@ fail:
     return -1;
 }
 
+int socket_unix_connect_full(const char *path, SocketRetryFunc retry, void *opaque,
+                             GError **errp)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Failed to create Unix socket");
+        return -1;
+    }
+    while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN) {
+            error_setg_errno(errp, errno, "Failed to connect to '%s'", path);
+            close(fd);
+            return -1;
+        }
+        if (!retry(opaque, errp)) {     /* the listener's backlog is full */
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
 int socket_inet_open(const char *host, const char *port, bool server,
                      GError **errp)
 {

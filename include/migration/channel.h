@@ -49,6 +49,9 @@ bool channel_cancel_is_triggered(ChannelCancel *c);
 bool channel_cancel_wait_fd(ChannelCancel *c, int fd, short events,
                             GError **errp);
 
+/* Sleep @ms, or fail with ECANCELED in @errp as soon as @c is triggered. */
+bool channel_cancel_sleep_ms(ChannelCancel *c, int ms, GError **errp);
+
 /* ---- channels ---- */
 
 /*

@@ -36,4 +36,20 @@ typedef bool (*SocketWaitFunc)(int fd, short events, void *opaque, GError **errp
 int socket_inet_open_full(const char *host, const char *port, bool server,
                           SocketWaitFunc wait, void *opaque, GError **errp);
 
+/*
+ * Wait a moment before a connect is tried again; false with @errp set
+ * stops trying (e.g. the caller was cancelled).
+ */
+typedef bool (*SocketRetryFunc)(void *opaque, GError **errp);
+
+/*
+ * A unix stream socket connected to @path, non-blocking, whose connect can
+ * be abandoned: a listener whose backlog is full would hold a blocking
+ * connect() until it accepts, out of a cancel's reach; non-blocking, the
+ * kernel says EAGAIN and offers nothing to poll for, so @retry waits
+ * between attempts.  Returns the fd (CLOEXEC, O_NONBLOCK) or -1.
+ */
+int socket_unix_connect_full(const char *path, SocketRetryFunc retry, void *opaque,
+                             GError **errp);
+
 #endif

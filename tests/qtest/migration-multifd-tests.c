@@ -434,6 +434,58 @@ static void test_multifd_cancel_pre_switchover(void)
 
 /* ---- a fake peer in the test process ---- */
 
+static int unix_listen_at(const char *path);
+
+/*
+ * Cancel in setup with 16 channels: the destination (the test) listens
+ * with a backlog of one and accepts only the main channel, so the source
+ * cannot finish connecting its multifd channels and stays in setup.  The
+ * cancel ends it there: cancelled, the guest running, no multifd thread
+ * left; then the same source migrates to a real destination.
+ */
+static void test_multifd_cancel_setup(void)
+{
+    MigrateStart start = { .only_source = true };
+    MigTest *t = migrate_start(&start);
+    g_autofree char *path = migrate_test_path(t, "fake-dest");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autofree char *status = NULL;
+    g_autofree char *runstate = NULL;
+    int lfd = unix_listen_at(path);
+    int main_fd;
+
+    g_assert_cmpint(listen(lfd, 0), ==, 0);     /* room for one pending connection */
+    multifd_setup(t->from, 16);
+    migrate_ensure_converge(t->from);
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, uri, NULL);
+    main_fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(main_fd, >=, 0);
+    status = migrate_query_status(t->from);
+    g_assert_cmpstr(status, ==, "setup");
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    wait_multifd_threads_gone(t->from, "mig/mfdsend", 16);
+    migrate_wait_thread_gone(t->from, "mig/src");
+    runstate = migrate_runstate(t->from);
+    g_assert_cmpstr(runstate, ==, "running");
+    close(main_fd);
+    close(lfd);
+
+    /* The same source migrates to a new destination. */
+    migrate_start_destination(t, &start);
+    multifd_setup(t->to, 16);
+    migrate_incoming_qmp(t->to, "tcp:127.0.0.1:0", NULL);
+    g_free(uri);
+    uri = migrate_get_connect_uri(t->to, "tcp:127.0.0.1:0");
+    migrate_qmp(t->from, uri, NULL);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
 static int unix_listen_at(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -488,13 +540,45 @@ static void write_exact(int fd, const void *buf, size_t len)
     g_assert_cmpint(n, ==, (ssize_t)len);
 }
 
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
+/*
+ * Read packets from a multifd channel until one carries pages, and half
+ * of those pages.  The channel 0 nobody reads fills up first, so the
+ * source keeps handing batches to this one (8 MiB of the guest's data
+ * against a few MiB that fit into channel 0's pipe and socket).
+ */
+static void read_into_first_pages(int fd)
+{
+    for (;;) {
+        uint8_t hdr[320 + 8 * 128];
+        uint32_t size;
+
+        read_exact(fd, hdr, sizeof(hdr));
+        g_assert_cmpmem(hdr, 4, "\x11\x22\x33\x44", 4);
+        size = get_be32(hdr + 20);
+        if (get_be32(hdr + 16) > 0) {
+            g_autofree uint8_t *half = g_malloc(size / 2);
+
+            read_exact(fd, half, size / 2);
+            return;
+        }
+        g_assert_cmpuint(size, ==, 0);      /* a SYNC packet, or zero pages only */
+    }
+}
+
 /*
  * The destination (the test) closes multifd channel 1 after its
- * MultiFDInit: the source fails naming that channel, its guest keeps
+ * MultiFDInit, or (@opaque true) in the middle of the first packet that
+ * carries pages: the source fails naming that channel, its guest keeps
  * running, and every multifd thread is gone.
  */
-static void test_multifd_killed_channel(void)
+static void test_multifd_killed_channel(const void *opaque)
 {
+    bool mid_stream = GPOINTER_TO_INT(opaque);
     MigrateStart start = { .only_source = true };
     MigTest *t = migrate_start(&start);
     g_autofree char *path = migrate_test_path(t, "fake-dest");
@@ -527,6 +611,9 @@ static void test_multifd_killed_channel(void)
         }
     }
     g_assert_cmpint(killed, >=, 0);
+    if (mid_stream) {
+        read_into_first_pages(conn[killed]);
+    }
     close(conn[killed]);
     desc = wait_for_migration_fail(t->from, true);
     g_test_message("source error: %s", desc);
@@ -670,7 +757,11 @@ void migration_register_multifd_tests(void)
     g_test_add_func("/migration/multifd/unix/plain/1-channel", test_multifd_unix_1_channel);
     g_test_add_func("/migration/multifd/unix/plain/16-channels",
                     test_multifd_unix_16_channels);
-    g_test_add_func("/migration/multifd/unix/killed-channel", test_multifd_killed_channel);
+    g_test_add_data_func("/migration/multifd/unix/killed-channel", GINT_TO_POINTER(false),
+                         test_multifd_killed_channel);
+    g_test_add_data_func("/migration/multifd/unix/killed-channel/mid-stream",
+                         GINT_TO_POINTER(true), test_multifd_killed_channel);
+    g_test_add_func("/migration/multifd/unix/cancel/setup", test_multifd_cancel_setup);
     g_test_add_data_func("/migration/multifd/unix/corrupt-packet/block", &corrupt_block,
                          test_multifd_corrupt_packet);
     g_test_add_data_func("/migration/multifd/unix/corrupt-packet/zlib", &corrupt_zlib,

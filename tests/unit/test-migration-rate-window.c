@@ -189,6 +189,36 @@ static void test_forget_history(Fixture *fx, gconstpointer data)
     g_assert_cmpfloat(rate_window_trusted_bandwidth(&fx->w), ==, 30000.0);
 }
 
+/*
+ * With a committed counter (multifd: bytes queued and sent), the budget
+ * counts it, the measured bandwidth counts bytes sent, and a committed
+ * count that falls (a charged page was a zero page) never wraps.
+ */
+static void test_committed_counts_for_budget(Fixture *fx, gconstpointer data)
+{
+    MigrationStat sent = 0, committed = 0;
+    int64_t start = fx->clock.now_us;
+
+    rate_window_add_counter(&fx->w, &sent);
+    rate_window_add_committed(&fx->w, &committed);
+    migration_stat_add(&committed, 100000);     /* queued, nothing out yet */
+    g_assert_true(rate_window_spent(&fx->w, 1000000));
+    g_assert_cmpint(rate_window_paid_until(&fx->w, 1000000), ==, start + 100000);
+
+    /* The packets went out smaller than charged: the count falls. */
+    migration_stat_add(&committed, (uint64_t)-60000);
+    migration_stat_add(&sent, 40000);
+    g_assert_false(rate_window_spent(&fx->w, 1000000));
+    fake_clock_advance_ms(&fx->clock, 100);
+    g_assert_cmpint(rate_window_close(&fx->w, 1000000, true), ==, 100);
+    g_assert_cmpfloat(fx->w.bandwidth, ==, 400.0);
+
+    /* Below where the new window started: charged nothing, not 2^64 - n. */
+    migration_stat_add(&committed, (uint64_t)-1000);
+    g_assert_false(rate_window_spent(&fx->w, 1000000));
+    g_assert_cmpint(rate_window_paid_until(&fx->w, 1000000), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -205,6 +235,7 @@ int main(int argc, char **argv)
     ADD("zero-windows-left-out", test_zero_windows_left_out);
     ADD("paid-until", test_paid_until);
     ADD("forget-history", test_forget_history);
+    ADD("committed-counts-for-budget", test_committed_counts_for_budget);
 #undef ADD
     return g_test_run();
 }

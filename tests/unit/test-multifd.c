@@ -2,14 +2,20 @@
  * Multifd's wire structures (multifd-packet.c) and the destination's
  * receive side (multifd-recv.c) over a socketpair: a packet's pages land,
  * a SYNC parks the channel until the load's sync, and every bad header,
- * offset or block fails naming the channel and the packet.
+ * offset or block fails naming the channel and the packet.  The source's
+ * send side against max-bandwidth: pages count when queued, and what
+ * leaves in a window stays within its budget (on a clock the test drives).
  */
 #include "multifd.h"
+#include "rate-window.h"
+#include "transport.h"
+#include "migration-fakes.h"
 #include "qemu/error.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static const uint8_t uuid_a[16] = { 1, 2, 3 };
@@ -370,6 +376,170 @@ static void test_recv_wrong_uuid(RecvFixture *f, gconstpointer data)
     g_assert_nonnull(strstr(f->err->message, "multifd channel: multifd: received uuid"));
 }
 
+/* ---- the send side under max-bandwidth ---- */
+
+#define SEND_CHANNELS   2
+#define SEND_PAGES      2048        /* 8 MiB: more than the windows below take */
+
+typedef struct SendFixture {
+    char *dir;
+    int lfd;
+    RAMBlock rb;
+    MigrationAtomicStats stats;
+    MigrationChannelStats channel_stats[SEND_CHANNELS];
+    ChannelCancel *cancel;
+    MultiFDSend *mf;
+    GThread *drain[SEND_CHANNELS];
+} SendFixture;
+
+/* A destination that reads everything a channel carries until it closes. */
+static gpointer drain_thread(gpointer opaque)
+{
+    int fd = GPOINTER_TO_INT(opaque);
+    static __thread uint8_t buf[65536];
+
+    while (read(fd, buf, sizeof(buf)) > 0) {
+        continue;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void send_setup(SendFixture *f, gconstpointer data)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_autofree char *uri = NULL;
+    g_autoptr(MigrationAddress) addr = NULL;
+    MultiFDSendConfig cfg = {
+        .channels = SEND_CHANNELS,
+        .zero_page_detection = ZERO_PAGE_DETECTION_MULTIFD,
+        .compression = MULTIFD_COMPRESSION_NONE,
+        .channel_stats = f->channel_stats,
+    };
+    GError *err = NULL;
+
+    f->dir = g_dir_make_tmp("test-multifd-XXXXXX", NULL);
+    g_assert_nonnull(f->dir);
+    g_snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", f->dir);
+    f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(f->lfd, SEND_CHANNELS), ==, 0);
+
+    /* Three pages of four hold data, the fourth zeros (found by the send threads). */
+    f->rb.idstr = (char *)"pc.ram";
+    f->rb.used_length = (uint64_t)SEND_PAGES * TARGET_PAGE_SIZE;
+    f->rb.host = g_malloc0(f->rb.used_length);
+    for (unsigned i = 0; i < SEND_PAGES; i++) {
+        if (i % 4 != 3) {
+            memset(f->rb.host + (uint64_t)i * TARGET_PAGE_SIZE, 0x40 + i % 64, TARGET_PAGE_SIZE);
+        }
+    }
+
+    f->cancel = channel_cancel_new(NULL);
+    uri = g_strdup_printf("unix:%s", sa.sun_path);
+    addr = migration_uri_parse(uri, &err);
+    g_assert_no_error(err);
+    /* The channels connect (queued in the backlog) and write their MultiFDInit. */
+    f->mf = multifd_send_new(addr, f->cancel, &cfg, &f->stats, &err);
+    g_assert_no_error(err);
+    for (unsigned i = 0; i < SEND_CHANNELS; i++) {
+        int fd = accept(f->lfd, NULL, NULL);
+
+        g_assert_cmpint(fd, >=, 0);
+        f->drain[i] = g_thread_new("test-drain", drain_thread, GINT_TO_POINTER(fd));
+    }
+}
+
+static void send_teardown(SendFixture *f, gconstpointer data)
+{
+    g_autofree char *path = g_strdup_printf("%s/sock", f->dir);
+
+    multifd_send_free(f->mf);           /* closes the channels: the drains end */
+    for (unsigned i = 0; i < SEND_CHANNELS; i++) {
+        g_thread_join(f->drain[i]);
+    }
+    close(f->lfd);
+    unlink(path);
+    rmdir(f->dir);
+    g_free(f->dir);
+    channel_cancel_unref(f->cancel);
+    g_free(f->rb.host);
+}
+
+/*
+ * A page counts when it is queued, before any of it left: its packet's
+ * header and the page.  Once sent, the count settles to the bytes the
+ * packets took (a zero page carries no data).
+ */
+static void test_send_charge_when_queued(SendFixture *f, gconstpointer data)
+{
+    const MigrationStat *committed = multifd_send_committed(f->mf);
+    uint64_t sent;
+
+    g_assert_cmpuint(migration_stat_get(committed), ==, 0);
+    g_assert_true(multifd_send_queue_page(f->mf, &f->rb, 0, false, NULL));
+    g_assert_cmpuint(migration_stat_get(committed), ==,
+                     MULTIFD_PACKET_HDR_SIZE + TARGET_PAGE_SIZE);
+    g_assert_cmpuint(migration_stat_get(&f->stats.multifd_bytes), ==, 0);
+    /* Page 3 holds zeros: charged in full until its packet is built. */
+    g_assert_true(multifd_send_queue_page(f->mf, &f->rb, 3 * TARGET_PAGE_SIZE, false, NULL));
+    g_assert_true(multifd_send_queue_page(f->mf, &f->rb, 7 * TARGET_PAGE_SIZE, true, NULL));
+    g_assert_cmpuint(migration_stat_get(committed), ==,
+                     MULTIFD_PACKET_HDR_SIZE + 2 * TARGET_PAGE_SIZE);
+
+    g_assert_true(multifd_send_sync(f->mf, NULL));
+    sent = migration_stat_get(&f->stats.multifd_bytes);
+    /* One packet with one page of data, and a SYNC packet per channel. */
+    g_assert_cmpuint(sent, ==, (1 + SEND_CHANNELS) * MULTIFD_PACKET_HDR_SIZE + TARGET_PAGE_SIZE);
+    g_assert_cmpuint(migration_stat_get(committed), ==, sent);
+    g_assert_cmpuint(migration_stat_get(&f->stats.zero_pages), ==, 2);
+}
+
+/*
+ * Three windows at max-bandwidth 10 MB/s (1 MB each), the clock driven by
+ * the test: in each, pages are queued as the migration thread does, until
+ * the window says its budget is spent; then the round is sent out (a
+ * sync).  What left in the window (multifd-bytes, without the SYNC
+ * packets) is within the budget plus the one page that crossed it, with
+ * its header; and not far below it.
+ */
+static void test_send_window_budget(SendFixture *f, gconstpointer data)
+{
+    const uint64_t max_bandwidth = 10 * 1000 * 1000;
+    const uint64_t budget = rate_window_budget(max_bandwidth);
+    FakeClock clock;
+    FakeChannel main_ch = { 0 };
+    QEMUFile *main_f = fake_channel_file(&main_ch);
+    RateWindow w;
+    uint64_t page = 0;
+
+    fake_clock_init(&clock, G_USEC_PER_SEC);
+    rate_window_init(&w, &clock.clock, main_f);
+    rate_window_add_counter(&w, &f->stats.multifd_bytes);
+    rate_window_add_committed(&w, multifd_send_committed(f->mf));
+    for (int window = 0; window < 3; window++) {
+        uint64_t before = migration_stat_get(&f->stats.multifd_bytes);
+        uint64_t left;
+
+        while (!rate_window_spent(&w, max_bandwidth)) {
+            g_assert_cmpuint(page, <, SEND_PAGES);
+            g_assert_true(multifd_send_queue_page(f->mf, &f->rb, page++ * TARGET_PAGE_SIZE,
+                                                  false, NULL));
+        }
+        g_assert_true(multifd_send_sync(f->mf, NULL));
+        left = migration_stat_get(&f->stats.multifd_bytes) - before -
+               SEND_CHANNELS * MULTIFD_PACKET_HDR_SIZE;
+        g_test_message("window %d: %" G_GUINT64_FORMAT " bytes left, budget %"
+                       G_GUINT64_FORMAT, window, left, budget);
+        g_assert_cmpuint(left, <, budget + MULTIFD_PACKET_HDR_SIZE + TARGET_PAGE_SIZE);
+        g_assert_cmpuint(left, >, budget / 2);
+
+        fake_clock_advance_ms(&clock, RATE_WINDOW_MS);
+        rate_window_close(&w, max_bandwidth, true);
+    }
+    g_assert_true(qemu_fclose(main_f, NULL));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -391,5 +561,9 @@ int main(int argc, char **argv)
                recv_setup, test_recv_truncated, recv_teardown);
     g_test_add("/multifd/recv/wrong-uuid", RecvFixture, GUINT_TO_POINTER(2),
                recv_setup, test_recv_wrong_uuid, recv_teardown);
+    g_test_add("/multifd/send/charge-when-queued", SendFixture, NULL,
+               send_setup, test_send_charge_when_queued, send_teardown);
+    g_test_add("/multifd/send/window-budget", SendFixture, NULL,
+               send_setup, test_send_window_budget, send_teardown);
     return g_test_run();
 }
