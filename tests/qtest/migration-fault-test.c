@@ -5,7 +5,10 @@
  * time: the file header (its 6th byte), the 64th page record of the RAM
  * passes, the first device section after RAM's END (switchover: the
  * source's guest is stopped), the VM description trailer just after EOF,
- * and the destination's SHUT on the return path.  Faults:
+ * and the destination's SHUT on the return path.  With multifd (2
+ * channels) the steps are on multifd channel 0, not the main one: its
+ * MultiFDInit (the channel id byte) and the middle of the pages of its
+ * first packet that carries pages.  Faults:
  *
  *   close     both ends of the connection are closed there;
  *   stall     nothing more is read or written either way: neither side
@@ -15,7 +18,9 @@
  *             goes on;
  *   corrupt   one byte is changed there (the header's version, the
  *             record's address, the section's type, the trailer's type,
- *             SHUT's type), the rest forwarded;
+ *             SHUT's type, the MultiFDInit's channel id, the packet's
+ *             middle page offset: a page's own bytes have no check), the
+ *             rest forwarded;
  *   kill      the destination is killed (SIGKILL) having received the
  *             bytes before the step, then the proxy lets go.
  *
@@ -66,15 +71,31 @@
 #define RAM_MULTIFD_FLUSH   0x200
 #define RP_MSG_SHUT         1
 
+#define MFD_CHANNELS        2
+#define MFD_MAGIC           0x11223344u
+#define MFD_INIT_SIZE       64
+#define MFD_INIT_ID         24          /* the MultiFDInit's channel id byte */
+#define MFD_HDR_SIZE        (320 + 8 * 128)     /* a packet header, its offsets included */
+#define MFD_HDR_NORMAL      16
+#define MFD_HDR_SIZE_FIELD  20
+#define MFD_HDR_OFFSETS     320
+#define FAULT_MAX_CONNS     16
+
+/* A multifd step's connection: not known yet, another one, the one watched (channel 0). */
+enum { CONN_UNKNOWN, CONN_OTHER, CONN_WATCHED };
+
 typedef enum FaultStep {
     STEP_HEADER, STEP_RAM, STEP_DEVICE, STEP_EOF, STEP_RP_SHUT,
+    STEP_MFD_INIT, STEP_MFD_PACKET,     /* on multifd channel 0 (multifd, 2 channels) */
 } FaultStep;
 
 typedef enum FaultKind {
     FAULT_CLOSE, FAULT_STALL, FAULT_TRUNCATE, FAULT_CORRUPT, FAULT_KILL,
 } FaultKind;
 
-static const char *const step_names[] = { "header", "ram", "device", "eof", "rp-shut" };
+static const char *const step_names[] = {
+    "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
+};
 static const char *const fault_names[] = { "close", "stall", "truncate", "corrupt", "kill" };
 
 /* One cell: the step, the fault, how each side must end, what the destination says. */
@@ -124,6 +145,22 @@ static const FaultCell fault_table[] = {
     { STEP_RP_SHUT, FAULT_TRUNCATE, F, C, NULL },
     { STEP_RP_SHUT, FAULT_CORRUPT, F, C, NULL },
     { STEP_RP_SHUT, FAULT_KILL, F, K, NULL },
+    /*
+     * Multifd channel 0: its MultiFDInit's id byte; the middle of a packet's
+     * pages.  A closed or stalled channel: the source may fail (or be
+     * cancelled) first and close the main channel, so which channel the
+     * destination names varies; a truncated one is the first it sees.
+     */
+    { STEP_MFD_INIT, FAULT_CLOSE, F, F, "migration stream" },
+    { STEP_MFD_INIT, FAULT_STALL, X, F, "migration stream" },
+    { STEP_MFD_INIT, FAULT_TRUNCATE, F, F, "multifd channel: migration stream ended" },
+    { STEP_MFD_INIT, FAULT_CORRUPT, F, F, "received channel id 128 is greater than" },
+    { STEP_MFD_INIT, FAULT_KILL, F, K, NULL },
+    { STEP_MFD_PACKET, FAULT_CLOSE, F, F, "migration stream" },
+    { STEP_MFD_PACKET, FAULT_STALL, X, F, "migration stream" },
+    { STEP_MFD_PACKET, FAULT_TRUNCATE, F, F, "multifd channel 0: packet" },
+    { STEP_MFD_PACKET, FAULT_CORRUPT, F, F, "is out of RAM block" },
+    { STEP_MFD_PACKET, FAULT_KILL, F, K, NULL },
 };
 
 /* ---- finding the step in the bytes ---- */
@@ -145,7 +182,14 @@ typedef struct FaultTap {
     size_t last_counted;        /* the last record header counted */
     uint64_t point;             /* the step's byte, or UINT64_MAX */
     bool done;
+    /* Multifd steps, per connection (each touched by its own thread only). */
+    uint8_t conn_kind[FAULT_MAX_CONNS];
 } FaultTap;
+
+static bool fault_step_is_multifd(FaultStep step)
+{
+    return step == STEP_MFD_INIT || step == STEP_MFD_PACKET;
+}
 
 static uint16_t be16_at(const uint8_t *p)
 {
@@ -362,13 +406,61 @@ static size_t fault_scan_rp(FaultTap *ft)
 }
 
 /*
+ * Multifd channel 0's bytes: the step is its MultiFDInit's id byte, or in
+ * the first packet that carries normal pages: the middle of its pages
+ * (for corrupt: the high byte of the middle page's offset, as a page's
+ * bytes have nothing to check them by).
+ */
+static size_t fault_scan_multifd(FaultTap *ft)
+{
+    const uint8_t *d = ft->seen->data;
+    size_t n = ft->seen->len;
+
+    if (ft->step == STEP_MFD_INIT) {
+        ft->point = MFD_INIT_ID;
+        return 0;
+    }
+    if (!ft->pos) {
+        ft->pos = MFD_INIT_SIZE;
+    }
+    while (n >= ft->pos + MFD_HDR_SIZE) {
+        uint32_t normal = be32_at(d + ft->pos + MFD_HDR_NORMAL);
+
+        if (normal) {
+            ft->point = ft->fault == FAULT_CORRUPT
+                        ? ft->pos + MFD_HDR_OFFSETS + 8 * (normal / 2)
+                        : ft->pos + MFD_HDR_SIZE + (uint64_t)MIG_PAGE_SIZE * (normal / 2) + 100;
+            break;
+        }
+        ft->pos += MFD_HDR_SIZE + be32_at(d + ft->pos + MFD_HDR_SIZE_FIELD);
+    }
+    return ft->pos;
+}
+
+/*
+ * Which connection a multifd step watches: the one whose MultiFDInit
+ * says channel 0 (the main channel starts with QEVM).  Bytes are held
+ * until its first MFD_INIT_ID + 1 bytes came.
+ */
+static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf, size_t len,
+                                uint64_t offset)
+{
+    g_assert_cmpuint(conn, <, FAULT_MAX_CONNS);
+    if (ft->conn_kind[conn] == CONN_UNKNOWN && offset == 0 && len > MFD_INIT_ID) {
+        ft->conn_kind[conn] = be32_at(buf) == MFD_MAGIC && buf[MFD_INIT_ID] == 0
+                              ? CONN_WATCHED : CONN_OTHER;
+    }
+    return ft->conn_kind[conn] != CONN_UNKNOWN;
+}
+
+/*
  * Each step's byte, changed: the version (0x00ff0003), the address (past
  * any block), the section type (0x04 to 0x7b, unknown), the trailer's
  * type, SHUT's type (0xff01, unknown).
  */
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
-    [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff,
+    [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
 };
 
 static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
@@ -376,17 +468,26 @@ static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *b
 {
     FaultTap *ft = opaque;
     bool rp = ft->step == STEP_RP_SHUT;
+    bool mfd = fault_step_is_multifd(ft->step);
     size_t at;
 
-    if (ft->done || conn != 0 || (dir == MIG_PROXY_TO_CLIENT) != rp) {
+    if (mfd && dir == MIG_PROXY_TO_TARGET && !fault_classify_conn(ft, conn, buf, len, offset)) {
+        return 0;
+    }
+    if (mfd ? dir != MIG_PROXY_TO_TARGET || ft->conn_kind[conn] != CONN_WATCHED
+            : conn != 0 || (dir == MIG_PROXY_TO_CLIENT) != rp) {
+        return len;
+    }
+    if (ft->done) {
         return len;
     }
     g_assert_cmpuint(ft->seen->len, >=, offset);
     g_byte_array_append(ft->seen, buf + (ft->seen->len - offset),
                         offset + len - ft->seen->len);
-    at = (rp ? fault_scan_rp(ft) : fault_scan_stream(ft)) - offset;
+    at = (rp ? fault_scan_rp(ft) : mfd ? fault_scan_multifd(ft) : fault_scan_stream(ft)) -
+         offset;
     if (ft->point == UINT64_MAX || ft->point >= offset + len) {
-        return MIN(at, len);
+        return MIN(MIN(at, len), ft->point - offset);
     }
     at = ft->point - offset;
     ft->done = true;
@@ -524,13 +625,22 @@ static void fault_wait_dead(pid_t pid)
     }
 }
 
-static void fault_start_destination(MigTest *t, const char *dst_path)
+/* Both sides' capabilities are set each time: the source was an earlier cell's destination. */
+static void fault_start_destination(MigTest *t, const char *dst_path, bool multifd)
 {
     g_autofree char *uri = g_strdup_printf("unix:%s", dst_path);
+    QTestState *sides[2];
 
     migrate_start_destination(t, &fault_args);
-    migrate_set_capability(t->from, "return-path", true);
-    migrate_set_capability(t->to, "return-path", true);
+    sides[0] = t->from;
+    sides[1] = t->to;
+    for (int i = 0; i < 2; i++) {
+        migrate_set_capability(sides[i], "return-path", true);
+        migrate_set_capability(sides[i], "multifd", multifd);
+        if (multifd) {
+            migrate_set_parameter_int(sides[i], "multifd-channels", MFD_CHANNELS);
+        }
+    }
     migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
 }
 
@@ -543,12 +653,12 @@ static char *fault_socket_path(MigTest *t, const char *what)
 }
 
 /* The second migration: whoever has the guest, to a fresh destination, with the memory check. */
-static void fault_migrate_ok(MigTest *t)
+static void fault_migrate_ok(MigTest *t, bool multifd)
 {
     g_autofree char *path = fault_socket_path(t, "ok");
     g_autofree char *uri = g_strdup_printf("unix:%s", path);
 
-    fault_start_destination(t, path);
+    fault_start_destination(t, path, multifd);
     migrate_ensure_converge(t->from);
     migrate_qmp(t->from, uri, NULL);
     wait_for_migration_complete(t->from);
@@ -600,11 +710,12 @@ static void test_fault(gconstpointer data)
         .step = cell->step, .fault = cell->fault, .seen = g_byte_array_new(),
         .point = UINT64_MAX,
     };
+    bool multifd = fault_step_is_multifd(cell->step);
     MigProxy *proxy;
 
-    fault_start_destination(t, dst_path);
+    fault_start_destination(t, dst_path, multifd);
     /* The early steps come while RAM is sent again and again; the late ones after it converged. */
-    if (cell->step <= STEP_RAM) {
+    if (cell->step <= STEP_RAM || multifd) {
         migrate_ensure_non_converge(t->from);
     } else {
         migrate_ensure_converge(t->from);
@@ -656,7 +767,7 @@ static void test_fault(gconstpointer data)
     } else {
         fault_check_source_survived(t, src_status, src_desc);
     }
-    fault_migrate_ok(t);
+    fault_migrate_ok(t, multifd);
 }
 
 int main(int argc, char **argv)
