@@ -8,7 +8,10 @@
  * and the destination's SHUT on the return path.  With multifd (2
  * channels) the steps are on multifd channel 0, not the main one: its
  * MultiFDInit (the channel id byte) and the middle of the pages of its
- * first packet that carries pages.  Faults:
+ * first packet that carries pages.  With postcopy, the first page record
+ * after the package (LISTEN, the devices, POSTCOPY_RUN), held there until
+ * the destination runs, is closed at or corrupted: both sides must pause
+ * and a recovery by hand must complete (test_fault_postcopy).  Faults:
  *
  *   close     both ends of the connection are closed there;
  *   stall     nothing more is read or written either way: neither side
@@ -62,6 +65,7 @@
 #define VM_VMDESCRIPTION    0x06
 #define VM_CONFIGURATION    0x07
 #define VM_COMMAND          0x08
+#define MIG_CMD_PACKAGED    7
 #define VM_SECTION_FOOTER   0x7e
 #define RAM_ZERO            0x02
 #define RAM_MEM_SIZE        0x04
@@ -87,6 +91,7 @@ enum { CONN_UNKNOWN, CONN_OTHER, CONN_WATCHED };
 typedef enum FaultStep {
     STEP_HEADER, STEP_RAM, STEP_DEVICE, STEP_EOF, STEP_RP_SHUT,
     STEP_MFD_INIT, STEP_MFD_PACKET,     /* on multifd channel 0 (multifd, 2 channels) */
+    STEP_POSTCOPY,                      /* the first page record after the package (postcopy) */
 } FaultStep;
 
 typedef enum FaultKind {
@@ -95,6 +100,7 @@ typedef enum FaultKind {
 
 static const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
+    "postcopy-run",
 };
 static const char *const fault_names[] = { "close", "stall", "truncate", "corrupt", "kill" };
 
@@ -178,10 +184,12 @@ typedef struct FaultTap {
     FaultScanPhase phase;
     uint32_t ram_id;
     bool in_part;               /* records of a PART / END section (not START's) */
+    bool after_package;         /* postcopy: the package (with POSTCOPY_RUN) went by */
     unsigned records;           /* page records in PART / END sections */
     size_t last_counted;        /* the last record header counted */
     uint64_t point;             /* the step's byte, or UINT64_MAX */
     bool done;
+    gint released;              /* atomic; postcopy: the test saw the destination run */
     /* Multifd steps, per connection (each touched by its own thread only). */
     uint8_t conn_kind[FAULT_MAX_CONNS];
 } FaultTap;
@@ -224,6 +232,11 @@ static bool fault_scan_section(FaultTap *ft, const uint8_t *d, size_t n)
             return false;
         }
         ft->pos = p + 5 + be16_at(d + p + 3);
+        if (be16_at(d + p + 1) == MIG_CMD_PACKAGED) {
+            /* Its blob (LISTEN, the devices, RUN) is skipped whole. */
+            ft->pos += be32_at(d + p + 5);
+            ft->after_package = true;
+        }
         return true;
     case VM_SECTION_START:
         if (n < p + 6 || n < p + 6 + d[p + 5] + 8) {
@@ -286,6 +299,10 @@ static bool fault_scan_record(FaultTap *ft, const uint8_t *d, size_t n)
         return false;
     }
     flags = be64_at(d + p) & 0xfff;
+    if (ft->step == STEP_POSTCOPY && ft->after_package && (flags & (RAM_ZERO | RAM_PAGE))) {
+        ft->point = p;
+        return false;
+    }
     if (ft->in_part && (flags & (RAM_ZERO | RAM_PAGE)) && p != ft->last_counted) {
         ft->last_counted = p;
         if (++ft->records == FAULT_RAM_RECORD && ft->step == STEP_RAM) {
@@ -461,6 +478,7 @@ static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf,
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
     [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
+    [STEP_POSTCOPY] = 0x80,
 };
 
 static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
@@ -488,6 +506,10 @@ static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *b
          offset;
     if (ft->point == UINT64_MAX || ft->point >= offset + len) {
         return MIN(MIN(at, len), ft->point - offset);
+    }
+    if (ft->step == STEP_POSTCOPY && !g_atomic_int_get(&ft->released)) {
+        /* Held at the step until the destination runs; the next bytes act. */
+        return ft->point - offset;
     }
     at = ft->point - offset;
     ft->done = true;
@@ -590,7 +612,7 @@ static char *fault_wait_final(QTestState *who, char **desc)
     for (;;) {
         status = migrate_query_status(who);
         if (!strcmp(status, "failed") || !strcmp(status, "completed") ||
-            !strcmp(status, "cancelled")) {
+            !strcmp(status, "cancelled") || !strcmp(status, "postcopy-paused")) {
             break;
         }
         if (g_get_monotonic_time() > deadline) {
@@ -637,6 +659,7 @@ static void fault_start_destination(MigTest *t, const char *dst_path, bool multi
     for (int i = 0; i < 2; i++) {
         migrate_set_capability(sides[i], "return-path", true);
         migrate_set_capability(sides[i], "multifd", multifd);
+        migrate_set_capability(sides[i], "postcopy-ram", false);
         if (multifd) {
             migrate_set_parameter_int(sides[i], "multifd-channels", MFD_CHANNELS);
         }
@@ -770,6 +793,136 @@ static void test_fault(gconstpointer data)
     fault_migrate_ok(t, multifd);
 }
 
+/* ---- postcopy: the guest is the destination's once the package went by ---- */
+
+/*
+ * A cell after the switch to postcopy: the fault hits the first page
+ * record after the package (LISTEN, the devices, POSTCOPY_RUN).  The
+ * guest now lives on the destination, so "the source's guest runs" does
+ * not apply: what must hold is that the source keeps every page the
+ * destination lacks (it pauses, never fails).
+ */
+typedef struct PostcopyCell {
+    FaultKind fault;
+    const char *dst_says;       /* in the destination's error-desc */
+} PostcopyCell;
+
+/*
+ * Both end postcopy-paused: the destination pauses on any load error
+ * once it runs, a bad record as well as a lost link (as QEMU: its loader
+ * pauses whatever failed, to keep the guest's pages), and recovery then
+ * sends again every page it never placed, the corrupted one included.
+ */
+static const PostcopyCell postcopy_table[] = {
+    { FAULT_CLOSE, "migration stream" },
+    { FAULT_CORRUPT, "Illegal RAM offset" },
+};
+
+/* @who's guest runs (a destination after POSTCOPY_RUN). */
+static void fault_wait_running(QTestState *who)
+{
+    gint64 deadline = qtest_deadline_ms(FAULT_TIMEOUT_MS);
+
+    for (;;) {
+        g_autofree char *runstate = migrate_runstate(who);
+
+        if (!strcmp(runstate, "running")) {
+            return;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the destination does not run (%s)", runstate);
+        }
+        g_usleep(2000);
+    }
+}
+
+static void fault_postcopy_start_destination(MigTest *t, const char *dst_path)
+{
+    fault_start_destination(t, dst_path, false);
+    migrate_set_capability(t->from, "postcopy-ram", true);
+    migrate_set_capability(t->to, "postcopy-ram", true);
+    /* The background pass at a trickle: most pages are still the source's at the fault. */
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 4096);
+}
+
+/* Both paused, the guest the destination's: recover by hand, then the memory check. */
+static void fault_postcopy_recover(MigTest *t)
+{
+    g_autofree char *path = fault_socket_path(t, "recover");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autofree char *quoted = g_strdup_printf("'%s'", uri);
+    g_autofree char *runstate = migrate_runstate(t->to);
+
+    g_assert_cmpstr(runstate, ==, "running");
+    qtest_qmp_assert_success(t->to, "{'execute': 'migrate-recover', 'arguments': {'uri': %s}}",
+                             quoted);
+    migrate_qmp(t->from, uri, "'resume': true");
+    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 0);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    migrate_check_source_after(t);
+    fault_check_dest_memory(t);
+    fault_swap(t);
+}
+
+static void test_fault_postcopy(gconstpointer data)
+{
+    const PostcopyCell *cell = data;
+    g_autofree char *why = NULL;
+    MigTest *t;
+    g_autofree char *dst_path = NULL, *proxy_path = NULL, *proxy_uri = NULL;
+    g_autofree char *src_status = NULL, *src_desc = NULL;
+    g_autofree char *dst_status = NULL, *dst_desc = NULL;
+    g_autofree char *src_runstate = NULL;
+    FaultTap ft = {
+        .step = STEP_POSTCOPY, .fault = cell->fault, .seen = g_byte_array_new(),
+        .point = UINT64_MAX,
+    };
+    MigProxy *proxy;
+
+    if (!userfaultfd_usable(&why)) {
+        g_byte_array_unref(ft.seen);
+        g_test_skip(why);
+        return;
+    }
+    t = fault_source();
+    dst_path = fault_socket_path(t, "fault");
+    proxy_path = fault_socket_path(t, "proxy");
+    proxy_uri = g_strdup_printf("unix:%s", proxy_path);
+    fault_postcopy_start_destination(t, dst_path);
+    migrate_ensure_non_converge(t->from);
+    proxy = mig_proxy_new(proxy_path, dst_path, fault_tap, &ft);
+    migrate_qmp(t->from, proxy_uri, NULL);
+    wait_for_migration_pass(t->from, 2);
+    qtest_qmp_assert_success(t->from, "{'execute': 'migrate-start-postcopy'}");
+    fault_wait_running(t->to);
+    /*
+     * The destination runs: its vCPU asks for pages, the source sends them
+     * behind the held record, and those bytes make the tap act.
+     */
+    g_atomic_int_set(&ft.released, 1);
+
+    src_status = fault_wait_final(t->from, &src_desc);
+    dst_status = fault_wait_final(t->to, &dst_desc);
+    g_test_message("postcopy-run x %s: source %s (%s); destination %s (%s); step at byte %"
+                   PRIu64, fault_names[cell->fault], src_status, src_desc ? src_desc : "-",
+                   dst_status, dst_desc ? dst_desc : "-", ft.point);
+    g_assert_cmpstr(src_status, ==, "postcopy-paused");
+    g_assert_nonnull(src_desc);
+    src_runstate = migrate_runstate(t->from);
+    g_assert_cmpstr(src_runstate, !=, "running");   /* the guest is the destination's */
+    g_assert_cmpstr(dst_status, ==, "postcopy-paused");
+    g_assert_nonnull(dst_desc);
+    if (!strstr(dst_desc, cell->dst_says)) {
+        g_error("the destination's error-desc '%s' does not say '%s'", dst_desc, cell->dst_says);
+    }
+    mig_proxy_cut_and_free(proxy);
+    g_byte_array_unref(ft.seen);
+
+    fault_postcopy_recover(t);
+    fault_migrate_ok(t, false);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -782,6 +935,12 @@ int main(int argc, char **argv)
                                                 fault_names[cell->fault]);
 
         g_test_add_data_func(name, cell, test_fault);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(postcopy_table); i++) {
+        g_autofree char *name = g_strdup_printf("/migration/fault/postcopy-run/%s",
+                                                fault_names[postcopy_table[i].fault]);
+
+        g_test_add_data_func(name, &postcopy_table[i], test_fault_postcopy);
     }
     ret = g_test_run();
     if (fault_chain) {
