@@ -3,9 +3,11 @@
  * through a proxy (migration-proxy.h) that watches the stream and, at one
  * protocol step, does one fault.  Steps are found in the bytes, never by
  * time: the file header (its 6th byte), the 64th page record of the RAM
- * passes, the first device section after RAM's END (switchover: the
- * source's guest is stopped), the VM description trailer just after EOF,
- * and the destination's SHUT on the return path.  With multifd (2
+ * passes, the 16th page record of the second pass (which begins at the
+ * first record that goes back to an address its block already sent), the
+ * first device section after RAM's END (switchover: the source's guest is
+ * stopped), the VM description trailer just after EOF, and the
+ * destination's SHUT on the return path.  With multifd (2
  * channels) the steps are on multifd channel 0, not the main one: its
  * MultiFDInit (the channel id byte) and the middle of the pages of its
  * first packet that carries pages.  With postcopy, the first page record
@@ -55,6 +57,7 @@
 #define FAULT_START         (1u << 20)
 #define FAULT_END           (4u << 20)
 #define FAULT_RAM_RECORD    64      /* the RAM step: this page record of the passes */
+#define FAULT_RAM2_RECORD   16      /* the second pass's step: this page record of it */
 #define FAULT_TIMEOUT_MS    60000
 
 #define VM_EOF              0x00
@@ -92,6 +95,7 @@ typedef enum FaultStep {
     STEP_HEADER, STEP_RAM, STEP_DEVICE, STEP_EOF, STEP_RP_SHUT,
     STEP_MFD_INIT, STEP_MFD_PACKET,     /* on multifd channel 0 (multifd, 2 channels) */
     STEP_POSTCOPY,                      /* the first page record after the package (postcopy) */
+    STEP_RAM2,                          /* a page record of the second pass */
 } FaultStep;
 
 typedef enum FaultKind {
@@ -100,7 +104,7 @@ typedef enum FaultKind {
 
 static const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
-    "postcopy-run",
+    "postcopy-run", "ram-pass2",
 };
 static const char *const fault_names[] = { "close", "stall", "truncate", "corrupt", "kill" };
 
@@ -151,6 +155,12 @@ static const FaultCell fault_table[] = {
     { STEP_RP_SHUT, FAULT_TRUNCATE, F, C, NULL },
     { STEP_RP_SHUT, FAULT_CORRUPT, F, C, NULL },
     { STEP_RP_SHUT, FAULT_KILL, F, K, NULL },
+    /* The second pass: as the first, later. */
+    { STEP_RAM2, FAULT_CLOSE, F, F, "migration stream" },
+    { STEP_RAM2, FAULT_STALL, X, F, "migration stream" },
+    { STEP_RAM2, FAULT_TRUNCATE, F, F, "RAM record at stream offset" },
+    { STEP_RAM2, FAULT_CORRUPT, F, F, "Illegal RAM offset" },
+    { STEP_RAM2, FAULT_KILL, F, K, NULL },
     /*
      * Multifd channel 0: its MultiFDInit's id byte; the middle of a packet's
      * pages.  A closed or stalled channel: the source may fail (or be
@@ -185,6 +195,9 @@ typedef struct FaultTap {
     uint32_t ram_id;
     bool in_part;               /* records of a PART / END section (not START's) */
     bool after_package;         /* postcopy: the package (with POSTCOPY_RUN) went by */
+    char *block;                /* the block of the last page record */
+    GHashTable *last_addr;      /* block name -> its last page record's address */
+    unsigned pass2_records;     /* page records since the second pass began */
     unsigned records;           /* page records in PART / END sections */
     size_t last_counted;        /* the last record header counted */
     uint64_t point;             /* the step's byte, or UINT64_MAX */
@@ -289,6 +302,32 @@ static size_t fault_scan_block_list(const uint8_t *d, size_t n, size_t p)
     return q;
 }
 
+/*
+ * A whole page record at @p: the second pass began when a record goes
+ * back (an address not past its block's last one: the first pass sends
+ * each block in address order).  True at the second pass's step.
+ */
+static bool fault_track_pass(FaultTap *ft, const uint8_t *d, size_t p, uint64_t flags)
+{
+    uint64_t addr = be64_at(d + p) & ~0xfffull;
+    uint64_t *last;
+
+    if (!(flags & RAM_CONTINUE)) {
+        g_free(ft->block);
+        ft->block = g_strndup((const char *)d + p + 9, d[p + 8]);
+    }
+    g_assert_nonnull(ft->block);
+    if (!ft->last_addr) {
+        ft->last_addr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    }
+    last = g_hash_table_lookup(ft->last_addr, ft->block);
+    if (ft->pass2_records || (last && addr <= *last)) {
+        ft->pass2_records++;
+    }
+    g_hash_table_insert(ft->last_addr, g_strdup(ft->block), g_memdup2(&addr, sizeof(addr)));
+    return ft->step == STEP_RAM2 && ft->pass2_records == FAULT_RAM2_RECORD;
+}
+
 /* One RAM record at ft->pos; false when more bytes are needed. */
 static bool fault_scan_record(FaultTap *ft, const uint8_t *d, size_t n)
 {
@@ -345,6 +384,10 @@ static bool fault_scan_record(FaultTap *ft, const uint8_t *d, size_t n)
         g_error("unexpected RAM record flags 0x%" PRIx64 " at %zu", flags, p);
     }
     if (n < q) {
+        return false;
+    }
+    if (fault_track_pass(ft, d, p, flags)) {
+        ft->point = p;
         return false;
     }
     ft->pos = q;
@@ -478,7 +521,7 @@ static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf,
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
     [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
-    [STEP_POSTCOPY] = 0x80,
+    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80,
 };
 
 static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
@@ -738,7 +781,7 @@ static void test_fault(gconstpointer data)
 
     fault_start_destination(t, dst_path, multifd);
     /* The early steps come while RAM is sent again and again; the late ones after it converged. */
-    if (cell->step <= STEP_RAM || multifd) {
+    if (cell->step <= STEP_RAM || cell->step == STEP_RAM2 || multifd) {
         migrate_ensure_non_converge(t->from);
     } else {
         migrate_ensure_converge(t->from);
@@ -781,6 +824,10 @@ static void test_fault(gconstpointer data)
         mig_proxy_cut_and_free(proxy);
     }
     g_byte_array_unref(ft.seen);
+    g_free(ft.block);
+    if (ft.last_addr) {
+        g_hash_table_unref(ft.last_addr);
+    }
 
     if (!strcmp(src_status, "completed")) {
         /* The guest moved despite the fault: it is the destination's now. */
