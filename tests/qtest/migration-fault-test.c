@@ -572,6 +572,16 @@ static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *b
     }
 }
 
+/* What the tap kept (its proxy is freed). */
+static void fault_tap_clear(FaultTap *ft)
+{
+    g_byte_array_unref(ft->seen);
+    g_free(ft->block);
+    if (ft->last_addr) {
+        g_hash_table_unref(ft->last_addr);
+    }
+}
+
 /* ---- the guest's travels ---- */
 
 static MigTest *fault_chain;
@@ -823,11 +833,7 @@ static void test_fault(gconstpointer data)
     if (proxy) {
         mig_proxy_cut_and_free(proxy);
     }
-    g_byte_array_unref(ft.seen);
-    g_free(ft.block);
-    if (ft.last_addr) {
-        g_hash_table_unref(ft.last_addr);
-    }
+    fault_tap_clear(&ft);
 
     if (!strcmp(src_status, "completed")) {
         /* The guest moved despite the fault: it is the destination's now. */
@@ -964,7 +970,7 @@ static void test_fault_postcopy(gconstpointer data)
         g_error("the destination's error-desc '%s' does not say '%s'", dst_desc, cell->dst_says);
     }
     mig_proxy_cut_and_free(proxy);
-    g_byte_array_unref(ft.seen);
+    fault_tap_clear(&ft);
 
     fault_postcopy_recover(t);
     fault_migrate_ok(t, false);
