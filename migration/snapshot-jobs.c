@@ -29,8 +29,10 @@ typedef struct SnapshotJob {
     MigrationObjects *o;            /* the process's, outlives the job */
 } SnapshotJob;
 
-static void snapshot_job_free(SnapshotJob *job)
+static void snapshot_job_free(gpointer opaque)
 {
+    SnapshotJob *job = opaque;
+
     g_free(job->id);
     g_free(job->error);
     g_free(job->tag);
@@ -136,6 +138,8 @@ static bool snapshot_job_start(TernContext *ctx, JobType type, const char *id,
     job->vmstate = g_strdup(vmstate);
     job->devices = QAPI_CLONE(strList, devices);
     job->o = ctx->migration;
+    /* The array frees what it holds: a dismissed job, and all of them with @s. */
+    g_ptr_array_set_free_func(s->jobs, snapshot_job_free);
     g_ptr_array_add(s->jobs, job);
     snapshot_job_set(job, JOB_STATUS_CREATED);
     main_loop_schedule(snapshot_job_run, job);
@@ -207,14 +211,5 @@ bool qmp_job_dismiss(TernContext *ctx, const char *id, GError **errp)
     }
     snapshot_job_set(job, JOB_STATUS_NULL);
     g_ptr_array_remove(s->jobs, job);
-    snapshot_job_free(job);
     return true;
-}
-
-void snapshot_jobs_free(Snapshots *s)
-{
-    for (guint i = 0; i < s->jobs->len; i++) {
-        snapshot_job_free(g_ptr_array_index(s->jobs, i));
-    }
-    g_ptr_array_set_size(s->jobs, 0);
 }

@@ -64,8 +64,7 @@ void snapshots_free(Snapshots *s)
     }
     vm_state_notifier_remove(s->vm, s->notifier);
     snapshot_store_free(s->store);
-    snapshot_jobs_free(s);
-    g_ptr_array_unref(s->jobs);
+    g_ptr_array_unref(s->jobs);         /* and its jobs (snapshot-jobs.c) */
     g_free(s);
 }
 

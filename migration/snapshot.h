@@ -50,7 +50,5 @@ bool snapshots_delete(MigrationObjects *o, const char *name, GError **errp);
 /* What `info snapshots` prints (transfer full). */
 char *snapshots_info_text(MigrationObjects *o, GError **errp);
 
-/* snapshot-jobs.c: free every job of @s. */
-void snapshot_jobs_free(Snapshots *s);
 
 #endif

@@ -12,16 +12,26 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+/* @path as a unix socket address; false (and why) when it does not fit. */
+static bool socket_unix_address(const char *path, struct sockaddr_un *sun, GError **errp)
+{
+    *sun = (struct sockaddr_un) { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sun->sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", path);
+        return false;
+    }
+    strcpy(sun->sun_path, path);
+    return true;
+}
+
 int socket_unix_open(const char *path, bool server, GError **errp)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun;
     int fd;
 
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        error_setg(errp, "UNIX socket path '%s' is too long", path);
+    if (!socket_unix_address(path, &sun, errp)) {
         return -1;
     }
-    strcpy(sun.sun_path, path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error_setg_errno(errp, errno, "Failed to create Unix socket");
@@ -54,14 +64,12 @@ fail:
 int socket_unix_connect_full(const char *path, SocketRetryFunc retry, void *opaque,
                              GError **errp)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun;
     int fd;
 
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        error_setg(errp, "UNIX socket path '%s' is too long", path);
+    if (!socket_unix_address(path, &sun, errp)) {
         return -1;
     }
-    strcpy(sun.sun_path, path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         error_setg_errno(errp, errno, "Failed to create Unix socket");

@@ -6,6 +6,7 @@
  * memory check and the guest running in the new process.
  */
 #include "migration-helpers.h"
+#include "migration-proxy.h"
 #include "migration-tests.h"
 
 #include <inttypes.h>
@@ -108,22 +109,6 @@ static void test_ignore_shared_mismatch(void)
 }
 
 /* ---- cpr-reboot ---- */
-
-/* A client of the unix socket @path, or -1 while nobody listens. */
-static int cpr_test_connect(const char *path)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpuint(strlen(path), <, sizeof(sun.sun_path));
-    strcpy(sun.sun_path, path);
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static void cpr_set_mode(QTestState *who, const char *mode)
 {
@@ -475,7 +460,7 @@ static void test_mode_transfer_missing_fd(void)
         g_autoptr(GError) err = NULL;
 
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        fd = access(sock, F_OK) == 0 ? cpr_test_connect(sock) : -1;
+        fd = access(sock, F_OK) == 0 ? mig_unix_connect(sock) : -1;
         if (fd < 0) {
             g_usleep(1000);
         }
