@@ -68,7 +68,9 @@ QEMUFile *qemu_file_new_fd(int fd, bool writable, GError **errp)
 /* ---- memory buffers ---- */
 
 typedef struct BufferChannel {
-    GByteArray *data;
+    GByteArray *data;       /* output, or a copied input; NULL: @in is borrowed */
+    const uint8_t *in;      /* input read in place */
+    size_t in_len;
     size_t pos;             /* read position */
 } BufferChannel;
 
@@ -87,11 +89,11 @@ static ssize_t buffer_channel_read(void *opaque, void *buf, size_t len,
                                    GError **errp)
 {
     BufferChannel *c = opaque;
-    size_t n = MIN(len, c->data->len - c->pos);
+    size_t n = MIN(len, c->in_len - c->pos);
 
-    /* An empty array has no data pointer: no memcpy from NULL (found by fuzz-stream). */
+    /* An empty input may have no data pointer: no memcpy from NULL (found by fuzz-stream). */
     if (n) {
-        memcpy(buf, c->data->data + c->pos, n);
+        memcpy(buf, c->in + c->pos, n);
     }
     c->pos += n;
     return n;
@@ -101,7 +103,9 @@ static bool buffer_channel_close(void *opaque, GError **errp)
 {
     BufferChannel *c = opaque;
 
-    g_byte_array_unref(c->data);
+    if (c->data) {
+        g_byte_array_unref(c->data);
+    }
     g_free(c);
     return true;
 }
@@ -126,6 +130,17 @@ QEMUFile *qemu_file_new_input_buffer(const void *data, size_t len)
 
     c->data = g_byte_array_sized_new(len);
     g_byte_array_append(c->data, data, len);
+    c->in = c->data->data;
+    c->in_len = len;
+    return qemu_file_new(&buffer_channel_ops, c, false);
+}
+
+QEMUFile *qemu_file_new_input_borrowed(const void *data, size_t len)
+{
+    BufferChannel *c = g_new0(BufferChannel, 1);
+
+    c->in = data;
+    c->in_len = len;
     return qemu_file_new(&buffer_channel_ops, c, false);
 }
 

@@ -62,6 +62,8 @@ struct RAMVerify {
     bool received;                  /* destination: the source's digests came */
     bool scan_on_load;              /* destination: digest RAM itself before comparing */
     RAMVerifyWorker *worker;        /* digests pages in place; NULL: the caller's thread does */
+    RAMVerifyWorker *parked;        /* keep_worker: stopped but not joined, idle */
+    bool keep_worker;
 
     /* ---- the verdict, read by query-migrate: guarded by @lock ---- */
     QemuMutex lock;
@@ -142,6 +144,7 @@ void ram_verify_free(RAMVerify *v)
         return;
     }
     ram_verify_release(v);
+    g_clear_pointer(&v->parked, ram_verify_worker_free);
     g_free(v->bad_block);
     qemu_mutex_destroy(&v->lock);
     g_free(v);
@@ -296,7 +299,8 @@ void ram_verify_page_in_place(RAMVerify *v, const RAMBlock *rb, uint64_t page, b
 void ram_verify_worker_start(RAMVerify *v)
 {
     if (v && v->nblocks && !v->worker) {
-        v->worker = ram_verify_worker_new(ram_verify_worker_digest, v);
+        v->worker = v->parked ? g_steal_pointer(&v->parked)
+                              : ram_verify_worker_new(ram_verify_worker_digest, v);
     }
 }
 
@@ -309,8 +313,25 @@ void ram_verify_drain(RAMVerify *v)
 
 void ram_verify_worker_stop(RAMVerify *v)
 {
+    if (!v || !v->worker) {
+        return;
+    }
+    if (v->keep_worker) {
+        /* Drained, not dropped: the worker must be idle before @v->vb changes. */
+        ram_verify_worker_drain(v->worker);
+        v->parked = g_steal_pointer(&v->worker);
+        return;
+    }
+    g_clear_pointer(&v->worker, ram_verify_worker_free);
+}
+
+void ram_verify_set_keep_worker(RAMVerify *v, bool keep)
+{
     if (v) {
-        g_clear_pointer(&v->worker, ram_verify_worker_free);
+        v->keep_worker = keep;
+        if (!keep) {
+            g_clear_pointer(&v->parked, ram_verify_worker_free);
+        }
     }
 }
 

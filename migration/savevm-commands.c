@@ -285,7 +285,7 @@ static SaveVMCommandResult savevm_load_packaged(SaveVMState *s, QEMUFile *f,
     if (!blob) {
         return SAVEVM_CMD_ERROR;
     }
-    pack = qemu_file_new_input_buffer(blob, len);
+    pack = qemu_file_new_input_borrowed(blob, len);  /* @blob outlives @pack */
     ok = load_nested(s, pack, &quit, errp);
     qemu_fclose(pack, NULL);
     if (!ok) {

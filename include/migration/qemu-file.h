@@ -62,6 +62,12 @@ QEMUFile *qemu_file_new_output_buffer(void);
 GBytes *qemu_file_output_buffer_bytes(QEMUFile *f);
 /* An input QEMUFile reading a copy of @data. */
 QEMUFile *qemu_file_new_input_buffer(const void *data, size_t len);
+/*
+ * An input QEMUFile reading @data in place, no copy: the caller keeps
+ * @data alive until qemu_fclose().  A read past @len stays a read past
+ * the caller's allocation, where AddressSanitizer sees it.
+ */
+QEMUFile *qemu_file_new_input_borrowed(const void *data, size_t len);
 
 /* Flush (when writable), close the channel and free @f.  False if any error occurred. */
 bool qemu_fclose(QEMUFile *f, GError **errp);

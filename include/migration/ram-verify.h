@@ -127,6 +127,16 @@ void ram_verify_drain(RAMVerify *v);
 void ram_verify_worker_stop(RAMVerify *v);
 
 /*
+ * For a process that loads many streams one after another (the fuzz
+ * targets): ram_verify_worker_stop() drains the worker and parks its
+ * thread instead of joining it, and the next ram_verify_worker_start()
+ * takes it back, so a load costs no thread creation.  The parked thread
+ * ends with ram_verify_free().  A migration process leaves this off: an
+ * idle thread after its one load would be waste.
+ */
+void ram_verify_set_keep_worker(RAMVerify *v, bool keep);
+
+/*
  * Fold the chunks whose pages changed since the last fold.  Called by the
  * RAM path's owner thread between rounds so the switchover has little
  * left to fold.  A page reported meanwhile leaves its chunk for the next

@@ -77,6 +77,24 @@ static void test_truncated_input_is_sticky(void)
     g_assert_cmpstr(err->message, ==, "unexpected end of migration stream at offset 2");
 }
 
+/* A borrowed input reads the caller's bytes in place, short reads as a copy does; empty is fine. */
+static void test_borrowed_input(void)
+{
+    g_autofree uint8_t *three = g_memdup2((const uint8_t[]){ 0x11, 0x22, 0x33 }, 3);
+    QEMUFile *in = qemu_file_new_input_borrowed(three, 3);
+    QEMUFile *empty = qemu_file_new_input_borrowed(NULL, 0);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_cmpuint(qemu_get_be16(in), ==, 0x1122);
+    g_assert_cmpuint(qemu_get_be16(in), ==, 0x3300);        /* short read zero-fills */
+    g_assert_false(qemu_fclose(in, &err));
+    g_assert_cmpstr(err->message, ==, "unexpected end of migration stream at offset 3");
+    g_assert_cmpuint(three[0], ==, 0x11);                   /* the caller's bytes stay */
+    g_assert_cmpuint(qemu_get_byte(empty), ==, 0);
+    g_assert_cmpint(qemu_file_get_error(empty), <, 0);
+    qemu_fclose(empty, NULL);
+}
+
 /* A QEMUFile on a new channel over @fd (which it takes). */
 static QEMUFile *file_on_fd(int fd, bool writable)
 {
@@ -136,6 +154,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qemu-file/roundtrip-integers", test_roundtrip_integers);
     g_test_add_func("/qemu-file/async-pages", test_async_pages_and_many_iovecs);
     g_test_add_func("/qemu-file/truncated-input", test_truncated_input_is_sticky);
+    g_test_add_func("/qemu-file/borrowed-input", test_borrowed_input);
     g_test_add_func("/qemu-file/fd-pipe-and-shutdown", test_fd_pipe_and_shutdown);
     g_test_add_func("/qemu-file/write-error", test_write_error_to_closed_pipe);
     return g_test_run();

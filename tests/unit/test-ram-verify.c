@@ -183,6 +183,37 @@ static void test_worker_stop_queued(void)
     ram_verify_page_in_place(v, block(blocks, 0), 1, false);
 }
 
+/*
+ * Kept worker (the fuzz targets): parked between loads, not joined, taken
+ * back by the next; each load still digests every page, a flipped byte is
+ * still named.
+ */
+static void test_worker_kept(void)
+{
+    VerifyPair p;
+    RAMVerify *v;
+    g_autoptr(GBytes) verify = NULL;
+    g_autoptr(GBytes) ram = NULL;
+    g_autoptr(GError) err = NULL;
+
+    pair_init(&p);
+    v = ram_state_verify(p.dst);
+    ram_verify_set_keep_worker(v, true);
+    ram = pair_save(&p, &verify);
+    for (int load = 0; load < 3; load++) {
+        ram_verify_start(v, true);
+        g_assert_true(pair_load(&p, ram, verify, &err));
+        g_assert_no_error(err);
+        check_status(p.dst, VERIFY_RAM_STATUS_PASSED);
+    }
+    find_marked_page(ram)[7] ^= 0x01;
+    ram_verify_start(v, true);
+    g_assert_false(pair_load(&p, ram, verify, &err));
+    g_assert_cmpstr(err->message, ==, "x-verify-ram: RAM differs from the source's in block "
+                    "\"pc.ram\" at 0x100000-0x1fffff");
+    pair_cleanup(&p);                       /* ram_verify_free() joins the parked thread */
+}
+
 /* The source's status when the destination's comparison failed (its SHUT said so). */
 static void test_peer_mismatch(void)
 {
@@ -207,6 +238,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ram-verify/worker/agrees", test_worker_agrees);
     g_test_add_func("/ram-verify/worker/mismatch", test_worker_mismatch);
     g_test_add_func("/ram-verify/worker/stop-queued", test_worker_stop_queued);
+    g_test_add_func("/ram-verify/worker/kept", test_worker_kept);
     g_test_add_func("/ram-verify/peer-mismatch", test_peer_mismatch);
     return g_test_run();
 }
