@@ -154,6 +154,8 @@ void fake_ram_block_free(gpointer p)
 
     munmap(rb->host, rb->used_length);
     g_free(rb->bmap);
+    g_free(rb->receivedmap);     /* postcopy's, where a test advised it */
+    g_free(rb->requestedmap);
     g_free(rb->idstr);
     g_free(rb);
 }

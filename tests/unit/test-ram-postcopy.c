@@ -10,36 +10,11 @@
 #include "savevm-internal.h"
 #include "qemu/error.h"
 
+#include "ram-fixture.h"
+
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-
-#define PAGE TARGET_PAGE_SIZE
-
-static RAMBlock *test_block_new(const char *name, uint64_t pages)
-{
-    RAMBlock *rb = g_new0(RAMBlock, 1);
-
-    rb->idstr = g_strdup(name);
-    rb->used_length = pages * PAGE;
-    rb->host = mmap(NULL, rb->used_length, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    g_assert(rb->host != MAP_FAILED);
-    rb->page_size = PAGE;
-    rb->fd = -1;
-    return rb;
-}
-
-static void test_block_free(gpointer p)
-{
-    RAMBlock *rb = p;
-
-    munmap(rb->host, rb->used_length);
-    g_free(rb->bmap);
-    g_free(rb->receivedmap);
-    g_free(rb->idstr);
-    g_free(rb);
-}
 
 typedef struct Fixture {
     GPtrArray *blocks;
@@ -48,9 +23,7 @@ typedef struct Fixture {
 
 static void fx_setup(Fixture *fx, gconstpointer data)
 {
-    fx->blocks = g_ptr_array_new_with_free_func(test_block_free);
-    g_ptr_array_add(fx->blocks, test_block_new("pc.ram", 64));
-    g_ptr_array_add(fx->blocks, test_block_new("small", 4));
+    fx->blocks = test_blocks_new("pc.ram", 64, "small", 4);
     fx->rs = ram_load_state_new(fx->blocks);
 }
 
