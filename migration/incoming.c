@@ -118,6 +118,32 @@ void migration_incoming_free(MigrationIncomingState *mis)
     g_free(mis);
 }
 
+/*
+ * Every thread of the failed load is joined (the finish ran, or it failed
+ * at the accept before any started): @thread is cleared by the join, which
+ * orders @finish, set by the thread, before this read.
+ */
+bool migration_incoming_may_restart(MigrationIncomingState *mis)
+{
+    return mis->started && incoming_status(mis) == MIGRATION_STATUS_FAILED && !mis->thread &&
+           !mis->finish && !postcopy_incoming_ran(mis) && !mis->cpr_transfer;
+}
+
+MigrationIncomingState *migration_incoming_renew(MigrationIncomingState *mis)
+{
+    MigrationIncomingState *fresh;
+
+    g_assert(migration_incoming_may_restart(mis));
+    fresh = migration_incoming_new(mis->savevm, mis->opts, mis->global_state, &mis->machine);
+    fresh->deferred = mis->deferred;
+    fresh->objects = mis->objects;
+    fresh->ram = mis->ram;
+    /* Nothing loads now: no command may reach the freed state. */
+    savevm_set_command_ops(mis->savevm, NULL, NULL);
+    migration_incoming_free(mis);
+    return fresh;
+}
+
 static void incoming_fail(MigrationIncomingState *mis, GError *err)
 {
     qemu_mutex_lock(&mis->lock);

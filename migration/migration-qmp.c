@@ -104,10 +104,15 @@ bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
                           GError **errp)
 {
     MigrationIncomingState *mis = ctx->migration->in;
+    /*
+     * tern's addition: a failed load that never ran the guest leaves a
+     * process that can take a new stream (QEMU allows one start only).
+     */
+    bool restart = migration_incoming_may_restart(mis);
     MigrationAddress *addr;
 
     /* In QEMU's order: -incoming URI counts as the one start. */
-    if (mis->started) {
+    if (mis->started && !restart) {
         error_setg(errp, "The incoming migration has already been started");
         return false;
     }
@@ -119,6 +124,10 @@ bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
     if (addr && !migration_take_named_fd(addr, monitor_cur(), errp)) {
         qapi_free_MigrationAddress(addr);
         return false;
+    }
+    /* The failed load's state goes only for a start that can be tried. */
+    if (addr && restart) {
+        ctx->migration->in = mis = migration_incoming_renew(mis);
     }
     return addr && migration_incoming_start(mis, addr,
                                             has_exit_on_error ? exit_on_error : true,

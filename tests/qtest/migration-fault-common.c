@@ -41,7 +41,9 @@ const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
     "postcopy-run", "ram-pass2",
 };
-const char *const fault_names[] = { "close", "stall", "truncate", "corrupt", "kill" };
+const char *const fault_names[] = {
+    "close", "stall", "truncate", "corrupt", "kill", "kill-source",
+};
 
 /* ---- finding the step in the bytes ---- */
 

@@ -33,6 +33,7 @@ typedef enum FaultStep {
 
 typedef enum FaultKind {
     FAULT_CLOSE, FAULT_STALL, FAULT_TRUNCATE, FAULT_CORRUPT, FAULT_KILL,
+    FAULT_KILL_SOURCE,          /* the tap stalls at the step; the test kills the source */
 } FaultKind;
 
 extern const char *const step_names[];
