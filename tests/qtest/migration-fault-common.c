@@ -32,6 +32,9 @@
 #define MFD_HDR_SIZE        (320 + 8 * 128)     /* a packet header, its offsets included */
 #define MFD_HDR_NORMAL      16
 #define MFD_HDR_SIZE_FIELD  20
+#define MFD_HDR_ZERO        32
+#define MFD_HDR_BLOCK       64          /* the block's name, 256 bytes */
+#define MFD_PAGES_MAX       128
 #define MFD_HDR_OFFSETS     320
 
 /* A multifd step's connection: not known yet, another one, the one watched (channel 0). */
@@ -39,7 +42,7 @@ enum { CONN_UNKNOWN, CONN_OTHER, CONN_WATCHED };
 
 const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
-    "postcopy-run", "ram-pass2",
+    "postcopy-run", "ram-pass2", "multifd-pass2",
 };
 const char *const fault_names[] = {
     "close", "stall", "truncate", "corrupt", "kill", "kill-source",
@@ -49,7 +52,7 @@ const char *const fault_names[] = {
 
 bool fault_step_is_multifd(FaultStep step)
 {
-    return step == STEP_MFD_INIT || step == STEP_MFD_PACKET;
+    return step == STEP_MFD_INIT || step == STEP_MFD_PACKET || step == STEP_MFD_PASS2;
 }
 
 static uint16_t be16_at(const uint8_t *p)
@@ -306,10 +309,47 @@ static size_t fault_scan_rp(FaultTap *ft)
 }
 
 /*
+ * A packet header of multifd channel 0 at @p: has the second pass begun?
+ * The first pass gives the channel each block's pages in address order,
+ * so a packet whose first page is not past the last one the channel had
+ * of its block goes round again.  ft->last_addr keeps the last pages.
+ */
+static bool fault_multifd_pass2(FaultTap *ft, const uint8_t *d, size_t p)
+{
+    uint32_t pages = be32_at(d + p + MFD_HDR_NORMAL) + be32_at(d + p + MFD_HDR_ZERO);
+    uint64_t first = UINT64_MAX, last = 0;
+    g_autofree char *block = NULL;
+    uint64_t *seen;
+
+    if (!pages || ft->pass2_records) {
+        return ft->pass2_records;
+    }
+    g_assert_cmpuint(pages, <=, MFD_PAGES_MAX);
+    block = g_strndup((const char *)d + p + MFD_HDR_BLOCK, 256);
+    for (uint32_t i = 0; i < pages; i++) {
+        uint64_t off = be64_at(d + p + MFD_HDR_OFFSETS + 8 * i);
+
+        first = MIN(first, off);
+        last = MAX(last, off);
+    }
+    if (!ft->last_addr) {
+        ft->last_addr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    }
+    seen = g_hash_table_lookup(ft->last_addr, block);
+    if (seen && first <= *seen) {
+        ft->pass2_records = 1;
+        return true;
+    }
+    g_hash_table_insert(ft->last_addr, g_steal_pointer(&block), g_memdup2(&last, sizeof(last)));
+    return false;
+}
+
+/*
  * Multifd channel 0's bytes: the step is its MultiFDInit's id byte, or in
- * the first packet that carries normal pages: the middle of its pages
- * (for corrupt: the high byte of the middle page's offset, as a page's
- * bytes have nothing to check them by).
+ * the first packet that carries normal pages (of the second pass for
+ * STEP_MFD_PASS2): the middle of its pages (for corrupt: the high byte of
+ * the middle page's offset, as a page's bytes have nothing to check them
+ * by).
  */
 static size_t fault_scan_multifd(FaultTap *ft)
 {
@@ -325,8 +365,9 @@ static size_t fault_scan_multifd(FaultTap *ft)
     }
     while (n >= ft->pos + MFD_HDR_SIZE) {
         uint32_t normal = be32_at(d + ft->pos + MFD_HDR_NORMAL);
+        bool pass2 = ft->step == STEP_MFD_PASS2 && fault_multifd_pass2(ft, d, ft->pos);
 
-        if (normal) {
+        if (normal && (ft->step != STEP_MFD_PASS2 || pass2)) {
             ft->point = ft->fault == FAULT_CORRUPT
                         ? ft->pos + MFD_HDR_OFFSETS + 8 * (normal / 2)
                         : ft->pos + MFD_HDR_SIZE + (uint64_t)MIG_PAGE_SIZE * (normal / 2) + 100;
@@ -361,7 +402,7 @@ static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf,
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
     [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
-    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80,
+    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_MFD_PASS2] = 0x80,
 };
 
 size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,

@@ -29,6 +29,7 @@ typedef enum FaultStep {
     STEP_MFD_INIT, STEP_MFD_PACKET,     /* on multifd channel 0 (multifd, 2 channels) */
     STEP_POSTCOPY,                      /* the first page record after the package (postcopy) */
     STEP_RAM2,                          /* a page record of the second pass */
+    STEP_MFD_PASS2,                     /* multifd channel 0's first packet of pass 2 */
 } FaultStep;
 
 typedef enum FaultKind {

@@ -13,6 +13,9 @@
  *                check.  At EOF (the trailer after it) the destination
  *                had everything: it completes and runs the guest, the
  *                only copy left.
+ *   multifd-pass2  close and corrupt on multifd channel 0 in the second
+ *                RAM pass: both sides fail, the source's guest runs on,
+ *                and a second migration completes.
  *
  * As in the table, the guest moves from cell to cell; a killed source
  * takes its guest with it, and the next cell starts from the fresh one.
@@ -146,6 +149,63 @@ static void test_kill_source(gconstpointer data)
     fault_migrate_to_same_destination(t);
 }
 
+/* ---- multifd channel 0 in the second pass ---- */
+
+typedef struct MultifdPass2Cell {
+    FaultKind fault;
+    const char *dst_says;       /* in the destination's error-desc */
+} MultifdPass2Cell;
+
+static const MultifdPass2Cell multifd_pass2_table[] = {
+    /* Whichever channel the destination reads first when the source fails. */
+    { FAULT_CLOSE, "migration stream" },
+    { FAULT_CORRUPT, "is out of RAM block" },
+};
+
+static void test_multifd_pass2(gconstpointer data)
+{
+    const MultifdPass2Cell *cell = data;
+    MigTest *t = fault_source();
+    g_autofree char *dst_path = fault_socket_path(t, "fault");
+    g_autofree char *proxy_path = fault_socket_path(t, "proxy");
+    g_autofree char *proxy_uri = g_strdup_printf("unix:%s", proxy_path);
+    g_autofree char *src_status = NULL, *src_desc = NULL;
+    g_autofree char *dst_status = NULL, *dst_desc = NULL;
+    g_autofree char *runstate = NULL;
+    FaultTap ft = {
+        .step = STEP_MFD_PASS2, .fault = cell->fault, .seen = g_byte_array_new(),
+        .point = UINT64_MAX,
+    };
+    MigProxy *proxy;
+
+    fault_start_destination(t, dst_path, true);
+    migrate_ensure_non_converge(t->from);
+    proxy = mig_proxy_new(proxy_path, dst_path, fault_tap, &ft);
+    migrate_qmp(t->from, proxy_uri, NULL);
+    src_status = fault_wait_final(t->from, &src_desc);
+    dst_status = fault_wait_final(t->to, &dst_desc);
+    g_test_message("multifd-pass2 x %s: source %s (%s); destination %s (%s); step at byte %"
+                   PRIu64, fault_names[cell->fault], src_status, src_desc ? src_desc : "-",
+                   dst_status, dst_desc ? dst_desc : "-", ft.point);
+    /* The step was reached: a failure before it would be another cell's. */
+    g_assert_cmpuint(ft.point, !=, UINT64_MAX);
+    g_assert_cmpstr(src_status, ==, "failed");
+    g_assert_cmpstr(dst_status, ==, "failed");
+    g_assert_nonnull(dst_desc);
+    if (!strstr(dst_desc, cell->dst_says)) {
+        g_error("the destination's error-desc '%s' does not say '%s'", dst_desc, cell->dst_says);
+    }
+    runstate = migrate_runstate(t->to);
+    g_assert_cmpstr(runstate, ==, "inmigrate");
+    migrate_wait_threads_gone(t->to, "mig/");
+    mig_proxy_cut_and_free(proxy);
+    fault_tap_clear(&ft);
+
+    fault_check_source_survived(t, src_status, src_desc);
+    migrate_wait_threads_gone(t->from, "mig/");
+    fault_migrate_ok(t, true);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -157,6 +217,12 @@ int main(int argc, char **argv)
                                                 step_names[cell->step]);
 
         g_test_add_data_func(name, cell, test_kill_source);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(multifd_pass2_table); i++) {
+        g_autofree char *name = g_strdup_printf("/migration/fault/multifd-pass2/%s",
+                                                fault_names[multifd_pass2_table[i].fault]);
+
+        g_test_add_data_func(name, &multifd_pass2_table[i], test_multifd_pass2);
     }
     ret = g_test_run();
     if (fault_chain) {
