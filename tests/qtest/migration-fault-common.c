@@ -25,6 +25,8 @@
 #define RAM_CONTINUE        0x20
 #define RAM_MULTIFD_FLUSH   0x200
 #define RP_MSG_SHUT         1
+#define RP_MSG_REQ_PAGES_ID 3
+#define RP_MSG_REQ_PAGES    4
 
 #define MFD_MAGIC           0x11223344u
 #define MFD_INIT_SIZE       64
@@ -405,6 +407,37 @@ static const uint8_t fault_corrupt_mask[] = {
     [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_MFD_PASS2] = 0x80,
 };
 
+/*
+ * Postcopy: the return path's bytes (@buf, @len at @offset), forwarded
+ * whole.  A page request proves the destination runs the guest (a vCPU
+ * faulted), so it releases the held step: the answer comes after it, and
+ * its bytes make the tap act.  Waiting for the test to see the
+ * destination run instead could leave the answer held already, and the
+ * next bytes a background page that the bandwidth limit holds back for
+ * half a minute.
+ */
+static void fault_watch_requests(FaultTap *ft, const uint8_t *buf, size_t len, uint64_t offset)
+{
+    const uint8_t *d;
+    size_t n;
+
+    if (!ft->rp_seen) {
+        ft->rp_seen = g_byte_array_new();
+    }
+    g_assert_cmpuint(ft->rp_seen->len, ==, offset);
+    g_byte_array_append(ft->rp_seen, buf, len);
+    d = ft->rp_seen->data;
+    n = ft->rp_seen->len;
+    while (n >= ft->rp_pos + 4) {
+        uint16_t type = be16_at(d + ft->rp_pos);
+
+        if (type == RP_MSG_REQ_PAGES_ID || type == RP_MSG_REQ_PAGES) {
+            g_atomic_int_set(&ft->released, 1);
+        }
+        ft->rp_pos += 4 + be16_at(d + ft->rp_pos + 2);
+    }
+}
+
 size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
                         size_t len, uint64_t offset, MigProxyAction *action)
 {
@@ -413,6 +446,12 @@ size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
     bool mfd = fault_step_is_multifd(ft->step);
     size_t at;
 
+    if (ft->step == STEP_POSTCOPY && conn == 0 && dir == MIG_PROXY_TO_CLIENT) {
+        if (!ft->done) {
+            fault_watch_requests(ft, buf, len, offset);
+        }
+        return len;
+    }
     if (mfd && dir == MIG_PROXY_TO_TARGET && !fault_classify_conn(ft, conn, buf, len, offset)) {
         return 0;
     }
@@ -457,6 +496,9 @@ size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
 void fault_tap_clear(FaultTap *ft)
 {
     g_byte_array_unref(ft->seen);
+    if (ft->rp_seen) {
+        g_byte_array_unref(ft->rp_seen);
+    }
     g_free(ft->block);
     if (ft->last_addr) {
         g_hash_table_unref(ft->last_addr);

@@ -61,7 +61,9 @@ typedef struct FaultTap {
     size_t last_counted;        /* the last record header counted */
     uint64_t point;             /* the step's byte, or UINT64_MAX */
     bool done;
-    gint released;              /* atomic; postcopy: the test saw the destination run */
+    gint released;              /* atomic; postcopy: the destination runs (see the tap) */
+    GByteArray *rp_seen;        /* postcopy: the return path so far, for page requests */
+    size_t rp_pos;              /* parsed up to here (a message boundary) */
     /* Multifd steps, per connection (each touched by its own thread only). */
     uint8_t conn_kind[FAULT_MAX_CONNS];
 } FaultTap;
