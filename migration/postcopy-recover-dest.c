@@ -196,6 +196,8 @@ bool postcopy_recover_dst_load(MigrationIncomingState *mis, GError **errp)
             g_propagate_error(errp, err);
             return false;
         }
+        /* Not 'migration channel was cancelled': the preempt channel's failure, if it was. */
+        postcopy_preempt_dst_take_error(mis, &err);
         if (!recover_dst_pause(mis, err, errp)) {
             return false;
         }

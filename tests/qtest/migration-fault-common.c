@@ -44,7 +44,7 @@ enum { CONN_UNKNOWN, CONN_OTHER, CONN_WATCHED };
 
 const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
-    "postcopy-run", "ram-pass2", "multifd-pass2",
+    "postcopy-run", "ram-pass2", "multifd-pass2", "preempt-run",
 };
 const char *const fault_names[] = {
     "close", "stall", "truncate", "corrupt", "kill", "kill-source",
@@ -381,6 +381,21 @@ static size_t fault_scan_multifd(FaultTap *ft)
 }
 
 /*
+ * The preempt channel (the second connection; bare page records, sent
+ * only for pages the running destination asked for): the step is its
+ * first record's first byte (for corrupt: the address's high byte).
+ */
+static size_t fault_scan_preempt(FaultTap *ft)
+{
+    if (ft->seen->len >= 8) {
+        /* Not QEVM: the main channel is the first connection. */
+        g_assert_cmphex(be32_at(ft->seen->data), !=, 0x5145564d);
+        ft->point = 0;
+    }
+    return 0;
+}
+
+/*
  * Which connection a multifd step watches: the one whose MultiFDInit
  * says channel 0 (the main channel starts with QEVM).  Bytes are held
  * until its first MFD_INIT_ID + 1 bytes came.
@@ -404,7 +419,7 @@ static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf,
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
     [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
-    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_MFD_PASS2] = 0x80,
+    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_MFD_PASS2] = 0x80, [STEP_PREEMPT] = 0x80,
 };
 
 /*
@@ -444,6 +459,7 @@ size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
     FaultTap *ft = opaque;
     bool rp = ft->step == STEP_RP_SHUT;
     bool mfd = fault_step_is_multifd(ft->step);
+    bool preempt = ft->step == STEP_PREEMPT;
     size_t at;
 
     if (ft->step == STEP_POSTCOPY && conn == 0 && dir == MIG_PROXY_TO_CLIENT) {
@@ -456,7 +472,7 @@ size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
         return 0;
     }
     if (mfd ? dir != MIG_PROXY_TO_TARGET || ft->conn_kind[conn] != CONN_WATCHED
-            : conn != 0 || (dir == MIG_PROXY_TO_CLIENT) != rp) {
+            : conn != (preempt ? 1 : 0) || (dir == MIG_PROXY_TO_CLIENT) != rp) {
         return len;
     }
     if (ft->done) {
@@ -465,8 +481,8 @@ size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
     g_assert_cmpuint(ft->seen->len, >=, offset);
     g_byte_array_append(ft->seen, buf + (ft->seen->len - offset),
                         offset + len - ft->seen->len);
-    at = (rp ? fault_scan_rp(ft) : mfd ? fault_scan_multifd(ft) : fault_scan_stream(ft)) -
-         offset;
+    at = (rp ? fault_scan_rp(ft) : mfd ? fault_scan_multifd(ft) :
+          preempt ? fault_scan_preempt(ft) : fault_scan_stream(ft)) - offset;
     if (ft->point == UINT64_MAX || ft->point >= offset + len) {
         return MIN(MIN(at, len), ft->point - offset);
     }

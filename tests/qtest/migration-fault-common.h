@@ -30,6 +30,7 @@ typedef enum FaultStep {
     STEP_POSTCOPY,                      /* the first page record after the package (postcopy) */
     STEP_RAM2,                          /* a page record of the second pass */
     STEP_MFD_PASS2,                     /* multifd channel 0's first packet of pass 2 */
+    STEP_PREEMPT,                       /* the preempt channel's first page record */
 } FaultStep;
 
 typedef enum FaultKind {

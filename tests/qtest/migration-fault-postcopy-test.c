@@ -3,9 +3,11 @@
  * and corrupt after RUN and with its tap (migration-fault-common.h):
  * once the destination runs the guest, the guest's state is split
  * between the two, so a fault must pause, never fail (QEMU's rule), and
- * what can be recovered must be.  The step is found in the bytes: the
+ * what can be recovered must be.  Steps are found in the bytes: the
  * first page record after the package on the main channel (held there
- * until the destination runs).
+ * until the destination runs), or the first page record on the preempt
+ * channel (postcopy-preempt: the second connection, which carries only
+ * pages the running destination asked for).
  *
  *   stall        the link carries nothing more either way and neither
  *                side times out: migrate-pause on both (QEMU's tool for
@@ -20,6 +22,8 @@
  *   kill-source  the source dies: the destination pauses, saying the
  *                link was lost, its guest still running on the pages it
  *                has, and quits cleanly;
+ *   preempt close / corrupt  on the preempt channel: both pause,
+ *                recovery (both channels again) completes.
  *
  * Every cell that recovers checks the destination's memory, then a
  * second migration to a fresh destination completes with the memory
@@ -45,7 +49,7 @@ static MigTest *fault_source(void)
 }
 
 typedef struct PostcopyFaultCell {
-    FaultStep step;             /* STEP_POSTCOPY */
+    FaultStep step;             /* STEP_POSTCOPY or STEP_PREEMPT */
     FaultKind fault;
     const char *dst_says;       /* in the destination's error-desc when it paused */
 } PostcopyFaultCell;
@@ -55,6 +59,8 @@ static const PostcopyFaultCell postcopy_fault_table[] = {
     { STEP_POSTCOPY, FAULT_TRUNCATE, "unexpected end of migration stream" },
     { STEP_POSTCOPY, FAULT_KILL, NULL },
     { STEP_POSTCOPY, FAULT_KILL_SOURCE, "migration stream" },
+    { STEP_PREEMPT, FAULT_CLOSE, "postcopy preempt channel" },
+    { STEP_PREEMPT, FAULT_CORRUPT, "postcopy preempt channel" },
 };
 
 /*
@@ -173,7 +179,7 @@ static void pc_check_dest_orphaned(MigTest *t, const char *says)
 static void test_postcopy_fault(gconstpointer data)
 {
     const PostcopyFaultCell *cell = data;
-    bool preempt = false;
+    bool preempt = cell->step == STEP_PREEMPT;
     g_autofree char *why = NULL;
     g_autofree char *dst_path = NULL, *proxy_path = NULL, *proxy_uri = NULL;
     FaultTap ft = {
@@ -188,6 +194,14 @@ static void test_postcopy_fault(gconstpointer data)
     }
     ft.seen = g_byte_array_new();
     t = fault_source();
+    if (preempt) {
+        /*
+         * A process that was a destination cannot turn preempt on (QEMU's
+         * "Postcopy preempt must be set before incoming starts"): a fresh
+         * guest in a fresh source.
+         */
+        pc_fresh_guest(t);
+    }
     dst_path = fault_socket_path(t, "fault");
     proxy_path = fault_socket_path(t, "proxy");
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
@@ -203,8 +217,6 @@ static void test_postcopy_fault(gconstpointer data)
     if (cell->fault != FAULT_CORRUPT) {
         mig_proxy_wait_action(proxy);
     }
-    g_test_message("%s x %s: step at byte %" PRIu64, step_names[cell->step],
-                   fault_names[cell->fault], ft.point);
 
     switch (cell->fault) {
     case FAULT_KILL:
@@ -237,6 +249,9 @@ static void test_postcopy_fault(gconstpointer data)
         migrate_set_capability(t->from, "postcopy-preempt", false);
         break;
     }
+    g_test_message("%s x %s: step at byte %" PRIu64, step_names[cell->step],
+                   fault_names[cell->fault], ft.point);
+    g_assert_cmpuint(ft.point, !=, UINT64_MAX);
     fault_tap_clear(&ft);
     fault_migrate_ok(t, false);
 }
