@@ -138,9 +138,8 @@ MigrationIncomingState *migration_incoming_renew(MigrationIncomingState *mis)
     fresh->deferred = mis->deferred;
     fresh->objects = mis->objects;
     fresh->ram = mis->ram;
-    /* Nothing loads now: no command may reach the freed state. */
+    /* Nothing loads now: no stream command reaches the old state. */
     savevm_set_command_ops(mis->savevm, NULL, NULL);
-    migration_incoming_free(mis);
     return fresh;
 }
 

@@ -127,7 +127,9 @@ bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
     }
     /* The failed load's state goes only for a start that can be tried. */
     if (addr && restart) {
-        ctx->migration->in = mis = migration_incoming_renew(mis);
+        g_ptr_array_add(ctx->migration->in_retired, mis);
+        mis = migration_incoming_renew(mis);
+        g_atomic_pointer_set(&ctx->migration->in, mis);
     }
     return addr && migration_incoming_start(mis, addr,
                                             has_exit_on_error ? exit_on_error : true,
@@ -177,7 +179,7 @@ bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
 bool qmp_migrate_pause(TernContext *ctx, GError **errp)
 {
     if (postcopy_recover_source_pause_request(ctx->migration->out, errp) ||
-        postcopy_recover_dst_pause_request(ctx->migration->in, errp)) {
+        postcopy_recover_dst_pause_request(g_atomic_pointer_get(&ctx->migration->in), errp)) {
         return true;
     }
     error_setg(errp, "migrate-pause is currently only supported during postcopy-active "

@@ -279,7 +279,11 @@ void migration_incoming_free(MigrationIncomingState *mis);
  * load that runs, completed or ran the guest, nor with cpr-transfer.
  */
 bool migration_incoming_may_restart(MigrationIncomingState *mis);
-/* Then: a fresh state for the same VM; frees @mis. */
+/*
+ * Then: a fresh state for the same VM.  @mis is left failed, every
+ * thread of it joined; the caller keeps it until nothing out of band
+ * can hold it (MigrationObjects.in_retired), then frees it.
+ */
 MigrationIncomingState *migration_incoming_renew(MigrationIncomingState *mis);
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
                               bool exit_on_error, GError **errp);

@@ -108,7 +108,12 @@ static void test_load_fails_restarts(Fixture *f, gconstpointer data)
         g_main_context_iteration(NULL, TRUE);
     }
     g_assert_true(migration_incoming_may_restart(f->mis));
-    f->mis = migration_incoming_renew(f->mis);
+    {
+        MigrationIncomingState *old = f->mis;
+
+        f->mis = migration_incoming_renew(old);
+        migration_incoming_free(old);
+    }
     g_assert_cmpint(g_atomic_int_get(&f->mis->state), ==, MIGRATION_STATUS_NONE);
     g_assert_false(f->mis->started);
     g_assert_false(migration_incoming_may_restart(f->mis));
