@@ -310,9 +310,26 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     ok = postcopy_preempt_dst_end(mis, ok, &err);
     ok = ok && ram_verify_load_done(ram_state_verify(mis->ram), &err);
     postcopy_incoming_end(mis);
+    if (ok) {
+        g_autoptr(GError) trailer = savevm_state_take_trailer_error(mis->savevm);
+
+        if (trailer) {
+            warn_report("%s; the load completed without it", trailer->message);
+            mis->drain_after_shut = true;
+        }
+    }
     incoming_return_path_shut(mis, err != NULL);
     /* NULL when the load ended paused (postcopy recovery, at exit). */
-    if (mis->from_src) {
+    if (mis->from_src && mis->drain_after_shut) {
+        /*
+         * Bytes are left (a malformed trailer): read
+         * until the source, which has SHUT, closes, so this close does
+         * not reset a connection whose SHUT may still be on its way.
+         */
+        savevm_drain(mis->from_src, SAVEVM_VMDESC_MAX);
+        qemu_fclose(mis->from_src, NULL);
+        mis->from_src = NULL;
+    } else if (mis->from_src) {
         qemu_fclose(mis->from_src, err ? NULL : &err);
         mis->from_src = NULL;
     }

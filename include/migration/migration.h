@@ -172,6 +172,11 @@ typedef struct MigrationIncomingState {
     struct MultiFDRecv *multifd;        /* with the multifd capability, from the first channel */
     gint main_seen;                     /* atomic: a channel was taken as the main one */
     ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
+    /*
+     * Incoming thread: the main stream still holds bytes to drain once
+     * SHUT is sent (a malformed trailer).
+     */
+    bool drain_after_shut;
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
     PostcopyIncoming *postcopy;         /* from POSTCOPY_ADVISE on, or NULL */
     DowntimePhases downtime_phases;     /* main loop: marked as a precopy load completes */
