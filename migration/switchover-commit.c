@@ -133,6 +133,12 @@ bool switchover_commit_source(MigrationState *s, GError **errp)
     if (!switchover_commit_on(s->run_opts)) {
         return migration_rp_await(s, errp);
     }
+    if (!s->rp) {
+        /* migrate refuses this (return-path is required); no LOADED could come. */
+        bql_unlock();
+        error_setg(errp, "x-switchover-commit: no return path");
+        return false;
+    }
     bql_unlock();
     if (!switchover_commit_decide(s)) {
         bql_lock();
