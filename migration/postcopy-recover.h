@@ -19,6 +19,7 @@
 #define MIGRATION_POSTCOPY_RECOVER_H
 
 #include "migration/migration.h"
+#include "transport.h"
 
 /* postcopy-active or postcopy-recover: where migrate-pause applies (QEMU's rule). */
 bool postcopy_recover_is_alive(MigrationStatus st);
@@ -94,7 +95,12 @@ XPostcopyAutoRecoverInfo *postcopy_auto_recover_info(MigrationState *s, Migratio
 
 typedef struct PostcopyRecoverDst PostcopyRecoverDst;
 
-PostcopyRecoverDst *postcopy_recover_dst_new(void);
+/*
+ * @accept: the destination's accept callback (incoming.c's), which a
+ * listener migrate-recover opens hands its connections to; it gives each
+ * to postcopy_recover_dst_accept() first.
+ */
+PostcopyRecoverDst *postcopy_recover_dst_new(TransportAcceptFunc accept);
 void postcopy_recover_dst_free(PostcopyRecoverDst *r);
 
 /*
