@@ -1,8 +1,9 @@
 /*
  * The layout of RAMState, the RAM section's state, shared by the core
  * (ram.c, ram-load.c) and the parts it calls (XBZRLE, compress, write
- * tracking, postcopy, preempt, recovery).  Data only: which file owns which
- * field is said at the field; no function of the core is declared here.
+ * tracking, postcopy, preempt, recovery).  Data only, and one predicate
+ * on it: which file owns which field is said at the field; no function of
+ * the core is declared here.
  * Not for other subsystems: they use include/migration/ram.h.
  */
 #ifndef MIGRATION_RAM_STATE_H
@@ -144,5 +145,15 @@ struct RAMState {
     /* ---- destination; incoming thread only ---- */
     RAMLoadContext load;
 };
+
+/*
+ * Does the RAM section skip @rb's pages (see ram_state_set_ignore)?  Both
+ * sides ask.  QEMU's rule: x-ignore-shared skips shared blocks another
+ * process can reopen by path.
+ */
+static inline bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb)
+{
+    return rs->ignore_all || (rs->ignore_shared && rb->shared && rb->named_file);
+}
 
 #endif

@@ -121,12 +121,6 @@ void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all)
     rs->ignore_all = ignore_all;
 }
 
-/* QEMU's rule: x-ignore-shared skips shared blocks another process can reopen by path. */
-bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb)
-{
-    return rs->ignore_all || (rs->ignore_shared && rb->shared && rb->named_file);
-}
-
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
 {
     rs->load.multifd = multifd;
