@@ -15,6 +15,7 @@
 #include "migration/ram-verify.h"
 #include "migration/cpr.h"
 #include "incoming-commands.h"
+#include "incoming-resume.h"
 #include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-dest.h"
@@ -48,7 +49,7 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
     mis->opts = opts;
     mis->global_state = gs;
     mis->extra_threads = g_ptr_array_new();
-    mis->recover = postcopy_recover_dst_new();
+    mis->recover = postcopy_recover_dst_new(incoming_accept);
     qemu_mutex_init(&mis->lock);
     return mis;
 }
@@ -149,36 +150,6 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     if (mis->exit_on_error) {
         exit(EXIT_FAILURE);
     }
-}
-
-/*
- * Main loop, BQL held (run state inmigrate): the guest resumes where the
- * source left it.  As in QEMU, running follows autostart and any other
- * state is entered as sent, but only where QEMU allows it after inmigrate
- * and tern models it (the transition table says both).  The rest, which
- * any QEMU may send (suspended, colo, debug, save-vm, ...), is input, not
- * a bug: the guest stays paused and the user is told which state it was.
- */
-void incoming_resume_guest(MigrationIncomingState *mis)
-{
-    const MigrationMachineOps *m = &mis->machine;
-    RunState rs = global_state_runstate(mis->global_state);
-
-    if (rs == RUN_STATE_RUNNING) {
-        if (m->autostart(m->opaque)) {
-            m->start(m->opaque);
-        } else {
-            m->set_state(m->opaque, RUN_STATE_PAUSED);
-        }
-        return;
-    }
-    if (!m->may_enter(m->opaque, rs)) {
-        warn_report("the source was in run state '%s', which tern cannot "
-                    "enter after a migration; the guest stays paused",
-                    RunState_str(rs));
-        rs = RUN_STATE_PAUSED;
-    }
-    m->set_state(m->opaque, rs);
 }
 
 /* The destination's downtime marks: the payload's, and the guest resumed now. */

@@ -11,8 +11,6 @@
  */
 #include "return-path.h"
 #include "savevm-commands.h"
-#include "postcopy-source.h"
-#include "postcopy-recover.h"
 #include "switchover-commit.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -331,7 +329,9 @@ static void migration_rp_failed(void *opaque, const GError *err)
 static bool migration_rp_req_pages(void *opaque, const char *block, uint64_t start,
                                    uint64_t len, GError **errp)
 {
-    return postcopy_source_page_request(opaque, block, start, len, errp);
+    MigrationState *s = opaque;
+
+    return s->rp_postcopy->req_pages(s, block, start, len, errp);
 }
 
 static void migration_rp_switchover_ack(void *opaque)
@@ -361,12 +361,16 @@ static void migration_rp_pong(void *opaque, uint32_t value)
 static bool migration_rp_recv_bitmap(void *opaque, const char *block, QEMUFile *from_dst,
                                      GError **errp)
 {
-    return postcopy_recover_source_recv_bitmap(opaque, block, from_dst, errp);
+    MigrationState *s = opaque;
+
+    return s->rp_postcopy->recv_bitmap(s, block, from_dst, errp);
 }
 
 static bool migration_rp_resume_ack(void *opaque, GError **errp)
 {
-    return postcopy_recover_source_resume_ack(opaque, errp);
+    MigrationState *s = opaque;
+
+    return s->rp_postcopy->resume_ack(s, errp);
 }
 
 /* The destination's load failed: a postcopy fails then, it cannot resume. */

@@ -106,6 +106,20 @@ bool return_path_source_join(ReturnPathSource *rp, GError **errp);
 
 /* The source's glue (MigrationState; migration thread). */
 
+/*
+ * Where the glue hands postcopy's messages: s->rp_postcopy, which
+ * migration.c points at postcopy-source.c's and postcopy-recover-source.c's
+ * handlers, so that the return path calls nothing above it.  Return-path
+ * thread; false (with @errp set) ends it with that error.
+ */
+typedef struct ReturnPathPostcopyOps {
+    bool (*req_pages)(MigrationState *s, const char *block, uint64_t start,
+                      uint64_t len, GError **errp);
+    bool (*recv_bitmap)(MigrationState *s, const char *block, QEMUFile *from_dst,
+                        GError **errp);
+    bool (*resume_ack)(MigrationState *s, GError **errp);
+} ReturnPathPostcopyOps;
+
 /* After the header: OPEN_RETURN_PATH and PING(1) when the return path is on. */
 void migration_rp_announce(MigrationState *s);
 /* After connecting: start the return path if the capabilities ask for one. */

@@ -75,6 +75,8 @@ typedef struct MigrationState {
     uint64_t transferred_before;        /* thread only: bytes of earlier connections (postcopy recovery) */
     struct MultiFDSend *multifd;        /* thread only: the multifd channels, or NULL */
     ReturnPathSource *rp;               /* thread only: the return path's reader, or NULL */
+    /* Set at creation (migration.c): where the return path's postcopy messages go. */
+    const struct ReturnPathPostcopyOps *rp_postcopy;
     /* Postcopy preempt: atomic pointer, read by the return-path thread (postcopy-preempt.h). */
     struct PostcopyPreemptSource *preempt;
 
