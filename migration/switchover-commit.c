@@ -3,7 +3,6 @@
  * and its commit, the destination's LOADED and its wait for COMMIT.
  */
 #include "switchover-commit.h"
-#include "migration-states.h"
 #include "return-path.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
@@ -85,7 +84,7 @@ static bool switchover_commit_decide(MigrationState *s)
         qemu_cond_wait(&s->cond, &s->lock);
     }
     committed = s->commit.loaded && !channel_cancel_is_triggered(s->cancel) &&
-                migration_status(s) == MIGRATION_STATUS_DEVICE;
+                g_atomic_int_get(&s->state) == MIGRATION_STATUS_DEVICE;
     s->commit.committed = committed;
     qemu_mutex_unlock(&s->lock);
     return committed;
