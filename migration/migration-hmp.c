@@ -171,6 +171,10 @@ static void migration_hmp_print_extra(Monitor *mon, const MigrationInfo *info)
         monitor_printf(mon, "cpu throttle percentage: %" PRIu64 "\n",
                        (uint64_t)info->cpu_throttle_percentage);
     }
+    if (info->has_x_auto_converge_dirty_limit) {
+        monitor_printf(mon, "auto-converge dirty limit: %" PRIu64 " MB/s per vCPU\n",
+                       info->x_auto_converge_dirty_limit);
+    }
     if (info->has_dirty_limit_throttle_time_per_round) {
         monitor_printf(mon, "dirty-limit throttle time: %" PRIu64 " us\n",
                        info->dirty_limit_throttle_time_per_round);
