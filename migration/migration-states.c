@@ -7,6 +7,7 @@
  * reaches the stream through the migration's cancel token.
  */
 #include "migration-states.h"
+#include "switchover-commit.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 
@@ -91,6 +92,16 @@ void migration_cancel(MigrationState *s)
 {
     MigrationStatus st;
 
+    /*
+     * All under s->lock, where x-switchover-commit decides: a cancel
+     * either comes first (no commit) or finds the guest committed to the
+     * destination, and then only ends the wait for its SHUT.
+     */
+    qemu_mutex_lock(&s->lock);
+    if (switchover_commit_source_cancel_locked(s)) {
+        qemu_mutex_unlock(&s->lock);
+        return;
+    }
     do {
         st = migration_status(s);
         if (!migration_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
@@ -102,7 +113,6 @@ void migration_cancel(MigrationState *s)
      * Wakes the thread wherever it waits on the stream (connect, read,
      * write).  Under s->lock: a postcopy resume swaps the token.
      */
-    qemu_mutex_lock(&s->lock);
     if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
         channel_cancel_trigger(s->cancel);
     }

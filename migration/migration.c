@@ -28,6 +28,7 @@
 #include "ram-verify-check.h"
 #include "return-path.h"
 #include "switchover.h"
+#include "switchover-commit.h"
 #include "transport.h"
 #include "tls.h"
 #include "qapi/qapi-events.h"
@@ -605,7 +606,7 @@ static gpointer migration_thread(gpointer opaque)
         } else if (ok && postcopy_source_requested(s)) {
             ok = postcopy_source_run(s, &err);
         } else {
-            ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
+            ok = ok && migration_switchover(s, &err) && switchover_commit_source(s, &err);
         }
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
@@ -641,7 +642,10 @@ static gpointer migration_thread(gpointer opaque)
     if (s->to_dst) {
         GError *close_err = NULL;
 
-        if (!qemu_fclose(s->to_dst, ok ? &close_err : NULL) && ok) {
+        /* Committed (x-switchover-commit): the guest is the destination's, whatever comes. */
+        bool check = ok && !switchover_commit_source_committed(s);
+
+        if (!qemu_fclose(s->to_dst, check ? &close_err : NULL) && check) {
             ok = false;
             err = close_err;
         }
@@ -704,6 +708,8 @@ static void migration_reset(MigrationState *s)
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
     g_atomic_int_set(&s->dst_failed, 0);
+    s->commit.loaded = s->commit.rp_ended = false;
+    s->commit.committed = s->commit.stop_waiting = false;
     s->auto_recover = (PostcopyAutoRecover) { 0 };
 }
 
@@ -720,6 +726,7 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
         !ram_verify_check_migration(s->opts, addr, errp) ||
+        !switchover_commit_check_address(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||

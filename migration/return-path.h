@@ -30,6 +30,14 @@ typedef enum MigRPMessage {
     MIG_RP_MSG_MAX
 } MigRPMessage;
 
+/*
+ * tern's own (x-switchover-commit, switchover-commit.h): the destination
+ * loaded everything and waits for the source's commit.  Empty.  Far from
+ * QEMU's numbers; a QEMU source refuses it as an invalid message, which
+ * fails its migration and resumes its guest, as it should.
+ */
+#define MIG_RP_MSG_X_SWITCHOVER_LOADED  0x7401
+
 /* The longest message QEMU accepts. */
 #define MIG_RP_MSG_MAX_LEN      512
 
@@ -69,8 +77,12 @@ typedef struct ReturnPathSourceOps {
     bool (*resume_ack)(void *opaque, GError **errp);
     /* SHUT with error @value: the destination's load ended, failed (not paused). */
     void (*shut_failed)(void *opaque, uint32_t value);
+    /* x-switchover-commit: the destination loaded everything. */
+    void (*switchover_loaded)(void *opaque);
     /* The thread is ending with @err (never NULL). */
     void (*failed)(void *opaque, const GError *err);
+    /* The thread is ending, whatever ended it (after failed). */
+    void (*ended)(void *opaque);
 } ReturnPathSourceOps;
 
 typedef struct ReturnPathSource ReturnPathSource;
@@ -126,6 +138,7 @@ void return_path_dst_send_pong(ReturnPathDst *rp, uint32_t value);
 void return_path_dst_send_req_pages(ReturnPathDst *rp, const char *block,
                                     uint64_t start, uint32_t len);
 void return_path_dst_send_switchover_ack(ReturnPathDst *rp);
+void return_path_dst_send_switchover_loaded(ReturnPathDst *rp);
 /*
  * Postcopy recovery: RECV_BITMAP naming @block, then its received bitmap
  * as QEMU frames it (be64 @size, @size bytes, be64 end mark); RESUME_ACK.
