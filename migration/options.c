@@ -461,6 +461,11 @@ static const ParamInfo param_info[MIGRATION_PARAMETER__MAX] = {
         .default_json = "100", .implemented = true,
         RANGE("x-postcopy-auto-recover-delay", 1, 60000, "a value between 1 and 60000"),
         .input = MIGRATION_PARAM_INPUT_SIZE, .hmp_unit = " ms" },
+    /* tern's own: auto-converge.c. */
+    [MIGRATION_PARAMETER_X_AUTO_CONVERGE_DIRTY_BUDGET] = {
+        .default_json = "50", .implemented = true,
+        RANGE("x-auto-converge-dirty-budget", 0, 99, "a value between 0 and 99"),
+        .input = MIGRATION_PARAM_INPUT_UINT },
 };
 
 bool migration_param_is_implemented(MigrationParameter param)

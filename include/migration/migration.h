@@ -124,6 +124,11 @@ typedef struct MigrationState {
      */
     uint64_t vcpu_dirty_limit;          /* MB/s */
     bool dirty_limit_applied;
+    /*
+     * auto-converge's dirty-page budget (x-auto-converge-dirty-budget),
+     * under the BQL: the MB/s every vCPU is held to, 0 while none.
+     */
+    uint64_t converge_budget_mbps;
 
     MigrationAtomicStats stats;         /* written by the thread and RAM, read by query-migrate */
     /* Each multifd channel's, written by its send thread, read by query-migrate. */

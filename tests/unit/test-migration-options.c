@@ -179,6 +179,7 @@ static void test_defaults(void)
     g_assert_true(p->has_zero_page_detection &&
                   p->zero_page_detection == ZERO_PAGE_DETECTION_MULTIFD);
     g_assert_true(p->has_direct_io && !p->direct_io);
+    g_assert_true(p->has_x_auto_converge_dirty_budget && p->x_auto_converge_dirty_budget == 50);
     /* QEMU 9.0's compress defaults. */
     g_assert_true(p->has_compress_level && p->compress_level == 1);
     g_assert_true(p->has_compress_threads && p->compress_threads == 8);
@@ -218,6 +219,7 @@ static void test_implemented_params(void)
         MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,
         MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER,
         MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER_DELAY,
+        MIGRATION_PARAMETER_X_AUTO_CONVERGE_DIRTY_BUDGET,
     };
     int n = 0;
 
@@ -586,6 +588,8 @@ static const RangeCase range_cases[] = {
       "Parameter 'x-postcopy-auto-recover-delay' expects a value between 1 and 60000" },
     { "{\"x-postcopy-auto-recover-delay\": 60001}",
       "Parameter 'x-postcopy-auto-recover-delay' expects a value between 1 and 60000" },
+    { "{\"x-auto-converge-dirty-budget\": 100}",
+      "Parameter 'x-auto-converge-dirty-budget' expects a value between 0 and 99" },
 };
 
 static void test_params_range_checks(Fixture *f, gconstpointer data)
@@ -855,7 +859,8 @@ static void test_hmp_info_parameters(Fixture *f, gconstpointer data)
                     "direct-io: off\n"
                     "x-switchover-hold: off\n"
                     "x-postcopy-auto-recover: 0\n"
-                    "x-postcopy-auto-recover-delay: 100 ms\n");
+                    "x-postcopy-auto-recover-delay: 100 ms\n"
+                    "x-auto-converge-dirty-budget: 50\n");
 }
 
 static void hmp_set_ok(const char *param, const char *value)
