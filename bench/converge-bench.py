@@ -24,7 +24,9 @@ converge  tern beside QEMU (tcg; kvm when tern runs on kvm), A B A B: the
           total time, downtime, the last throttle seen, dirty syncs (median
           [min-max] over the converged runs; a run that does not complete
           within --timeout s is cancelled and counted, with the throttle it
-          reached).  Then the same with capability dirty-limit instead,
+          reached), and on tern's side when its dirty-page budget
+          (x-auto-converge-dirty-budget, the default 50 %) came and the
+          MB/s it held the vCPU to.  Then the same with capability dirty-limit instead,
           where a side supports it: tern on the interpreter does; QEMU needs
           KVM's dirty ring (and QEMU >= 8.1), so its column says why it is
           skipped.
@@ -309,6 +311,19 @@ def last_ram(samples, key):
     return None
 
 
+def budget_seen(samples):
+    """(seconds from migrate until x-auto-converge-dirty-limit first showed,
+    the last value it showed): tern's dirty-page budget; (None, None) when
+    it never held (QEMU has none)."""
+    first, last = None, None
+    for s in samples:
+        mbps = s["info"].get("x-auto-converge-dirty-limit")
+        if mbps:
+            first = round(s["t"], 1) if first is None else first
+            last = mbps
+    return first, last
+
+
 def last_throttle(samples):
     for s in reversed(samples):
         if s["info"].get("status") in ("active", "pre-switchover", "device"):
@@ -337,6 +352,7 @@ def run_converge(r, o, rows):
                                                      "downtime-limit": 300})
                     run["throttle"] = last_throttle(run["samples"])
                     run["at99_s"] = throttle_reached(run["samples"])
+                    run["budget_s"], run["budget"] = budget_seen(run["samples"])
                     # Pages per second the guest dirties, as the source saw it last.
                     run["dirty_pps"] = last_ram(run["samples"], "dirty-pages-rate")
                     run["remaining_mib"] = (last_ram(run["samples"], "remaining") or 0) // MiB
@@ -346,12 +362,14 @@ def run_converge(r, o, rows):
                                      downtime_ms=run.get("downtime_ms"),
                                      throttle=run["throttle"], syncs=run.get("syncs"),
                                      at99_s=run["at99_s"], dirty_pps=run["dirty_pps"],
+                                     budget_s=run["budget_s"], budget_mbps=run["budget"],
                                      remaining_mib=run["remaining_mib"],
                                      error=run.get("error", "")))
                     print(f"  {mode} {v.label} {mb.size_name(rng)} #{i + 1}: {run['status']}, "
                           f"total {run.get('total_ms')} ms, downtime {run.get('downtime_ms')} ms,"
                           f" throttle {run['throttle']} % (99 % after {run['at99_s']} s), "
-                          f"syncs {run.get('syncs')}, last dirty-pages-rate {run['dirty_pps']}, "
+                          f"syncs {run.get('syncs')}, dirty budget {run['budget']} MB/s "
+                          f"(after {run['budget_s']} s), last dirty-pages-rate {run['dirty_pps']}, "
                           f"remaining {run['remaining_mib']} MiB"
                           + (f" {run['error']}" if run.get("error") else ""), flush=True)
             first = True
@@ -360,6 +378,8 @@ def run_converge(r, o, rows):
                                ("dirty syncs", "syncs"),
                                ("throttle % when cancelled", "cancelled"),
                                ("s until throttle 99 %", "at99_s"),
+                               ("s until dirty budget", "budget_s"),
+                               ("dirty budget MB/s", "budget"),
                                ("dirty pages/s, last seen", "dirty_pps"),
                                ("remaining MiB, last seen", "remaining_mib")]:
                 cells = []
@@ -368,10 +388,10 @@ def run_converge(r, o, rows):
                     done = [x for x in runs if x["status"] == "completed"]
                     if key is None:
                         cells.append(f"{len(done)} of {len(runs)}")
-                    elif key in ("at99_s", "dirty_pps", "remaining_mib"):
+                    elif key in ("at99_s", "budget_s", "budget", "dirty_pps", "remaining_mib"):
                         cells.append(median_spread([x[key] for x in runs
                                                     if x.get(key) is not None],
-                                                   "{:.1f}" if key == "at99_s" else "{:.0f}"))
+                                                   "{:.1f}" if key.endswith("_s") else "{:.0f}"))
                     elif key == "cancelled":
                         cells.append(median_spread([x["throttle"] for x in runs
                                                     if x["status"] != "completed"]))

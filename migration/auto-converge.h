@@ -26,6 +26,9 @@ typedef struct ConvergeSample {
 typedef struct ConvergeState {
     ConvergeSample period;      /* the sample the current period began with */
     unsigned high_periods;      /* high periods since the last action */
+    unsigned periods;           /* periods ended so far */
+    uint64_t last_sent;         /* bytes sent in the last period ended */
+    int64_t last_ms;            /* its length */
 } ConvergeState;
 
 /* Why a period was "high", for the action (and for tailslow). */
@@ -55,6 +58,28 @@ bool converge_period_end(ConvergeState *c, const ConvergeSample *now,
 int auto_converge_step(const MigrationParameters *p, int throttle_now,
                        const ConvergeExcess *excess);
 
+/*
+ * tern's own: the dirty-page budget (x-auto-converge-dirty-budget).  QEMU's
+ * throttle cannot hold a guest whose vCPU rewrites its working set within
+ * the slice it still runs at max-cpu-throttle (the interpreter's a-b:
+ * some 300,000 page writes per 10 ms slice); the budget caps the dirty
+ * rate itself, below the bandwidth, so that every round leaves less than
+ * the one before.
+ *
+ * Due when an action comes with the throttle already at max-cpu-throttle
+ * (QEMU's rule says "still too fast" and has nothing left to raise) and
+ * the parameter is not 0.
+ */
+bool auto_converge_budget_due(const MigrationParameters *p, int throttle_now);
+
+/*
+ * The budget of each of @vcpus vCPUs, MB/s (QEMU's MB: MiB): @pct percent
+ * of the @sent_bytes sent in @period_ms, shared equally, at least 1 (the
+ * dirty limit's unit).  0 when @pct, @vcpus or @period_ms is 0.
+ */
+uint64_t auto_converge_dirty_budget(unsigned pct, uint64_t sent_bytes, int64_t period_ms,
+                                    unsigned vcpus);
+
 typedef struct MigrationState MigrationState;
 
 /* The running migration's side: its state, on the migration thread's stack. */
@@ -62,6 +87,7 @@ typedef struct MigrationConverge {
     MigrationState *s;
     const MigrationClock *clock;    /* the migration's (the rate window's) */
     ConvergeState state;
+    bool budget_due;                /* the dirty-page budget holds from now on */
 } MigrationConverge;
 
 /*
@@ -72,17 +98,22 @@ void migration_converge_start(MigrationConverge *mc, MigrationState *s,
                               const MigrationClock *clock);
 /*
  * After every dirty sync (migration thread): end the period, act on a
- * trigger: auto-converge throttles, dirty-limit limits every vCPU (taking
- * the BQL), only while the migration is active.
+ * trigger: auto-converge throttles (and, at max-cpu-throttle, adds the
+ * dirty-page budget, renewed at every period from then on), dirty-limit
+ * limits every vCPU (taking the BQL), only while the migration is active.
  */
 void migration_converge_sync(MigrationConverge *mc);
 /*
  * The migration ended (BQL held): the guest runs at full speed again, and
- * with the dirty-limit capability every vCPU's limit is lifted.
+ * with the dirty-limit capability or the dirty-page budget every vCPU's
+ * limit is lifted.
  */
 void migration_converge_stop(MigrationState *s);
 
-/* query-migrate: cpu-throttle-percentage and QEMU's dirty-limit members.  BQL held. */
+/*
+ * query-migrate: cpu-throttle-percentage, QEMU's dirty-limit members and
+ * x-auto-converge-dirty-limit.  BQL held.
+ */
 void migration_converge_info(MigrationState *s, MigrationInfo *info);
 
 #endif

@@ -72,6 +72,7 @@ static const MigrationParameter hmp_display_order[] = {
     MIGRATION_PARAMETER_X_SWITCHOVER_HOLD,
     MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER,
     MIGRATION_PARAMETER_X_POSTCOPY_AUTO_RECOVER_DELAY,
+    MIGRATION_PARAMETER_X_AUTO_CONVERGE_DIRTY_BUDGET,
 };
 
 static void print_param(GString *out, MigrationParameter param, JsonNode *v)

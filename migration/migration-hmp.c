@@ -209,7 +209,8 @@ static void migration_hmp_print_extra(Monitor *mon, const MigrationInfo *info)
 }
 
 /*
- * tern's own lines (x-prediction, x-downtime-phases), after QEMU's: a
+ * tern's own lines (x-auto-converge-dirty-limit, x-prediction,
+ * x-downtime-phases), after QEMU's: a
  * client that parses QEMU's lines by their labels skips them.
  */
 static void migration_hmp_print_prediction(Monitor *mon, const XMigrationPrediction *p)
@@ -285,6 +286,10 @@ static void migration_hmp_info_migrate(Monitor *mon, TernContext *ctx,
         migration_hmp_print_compression(mon, info->compression);
     }
     migration_hmp_print_extra(mon, info);
+    if (info->has_x_auto_converge_dirty_limit) {
+        monitor_printf(mon, "auto-converge dirty limit: %" PRIu64 " MB/s per vCPU\n",
+                       info->x_auto_converge_dirty_limit);
+    }
     if (info->x_prediction) {
         migration_hmp_print_prediction(mon, info->x_prediction);
     }

@@ -480,6 +480,141 @@ static void test_dirty_limit_migration(void)
     migrate_test_free(t);
 }
 
+/* ---- auto-converge's dirty-page budget (tern's own) ---- */
+
+/* query-migrate's x-auto-converge-dirty-limit, 0 when absent. */
+static int64_t query_converge_budget(QTestState *who)
+{
+    g_autoptr(JsonNode) ret = migrate_query(who);
+    JsonObject *obj = json_node_get_object(ret);
+
+    if (!json_object_has_member(obj, "x-auto-converge-dirty-limit")) {
+        return 0;
+    }
+    return json_object_get_int_member(obj, "x-auto-converge-dirty-limit");
+}
+
+static void set_switchover_hold(QTestState *who, bool hold)
+{
+    qtest_qmp_assert_success(who, "{'execute': 'migrate-set-parameters',"
+                             " 'arguments': {'x-switchover-hold': %s}}",
+                             hold ? "true" : "false");
+}
+
+#define BUDGET_MAX_THROTTLE 20
+#define BUDGET_BANDWIDTH    8000000     /* bytes/s */
+
+/*
+ * a-b over 8 MiB at 8 MB/s with auto-converge whose throttle cannot go
+ * above 20 %: the interpreter rewrites the whole range many times between
+ * two syncs, so the throttle alone can never make it converge.  Held
+ * (x-switchover-hold) until the test has looked.
+ */
+static MigTest *budget_start(const char **uri, unsigned budget_pct)
+{
+    static char uri_buf[256];
+    MigrateStart start = { .start_address = 1 << 20, .end_address = 9 << 20 };
+    MigTest *t = migrate_start(&start);
+
+    migrate_set_capability(t->from, "auto-converge", true);
+    migrate_set_parameter_int(t->from, "cpu-throttle-initial", BUDGET_MAX_THROTTLE);
+    migrate_set_parameter_int(t->from, "max-cpu-throttle", BUDGET_MAX_THROTTLE);
+    /* Any dirtying at all counts as too much: every period is high. */
+    migrate_set_parameter_int(t->from, "throttle-trigger-threshold", 1);
+    migrate_set_parameter_int(t->from, "x-auto-converge-dirty-budget", budget_pct);
+    migrate_set_parameter_int(t->from, "max-bandwidth", BUDGET_BANDWIDTH);
+    migrate_set_parameter_int(t->from, "downtime-limit", 300);
+    set_switchover_hold(t->from, true);
+    g_snprintf(uri_buf, sizeof(uri_buf), "unix:%s/migsocket", t->dir);
+    *uri = uri_buf;
+    migrate_incoming_qmp(t->to, *uri, NULL);
+    wait_for_serial(t->src_serial);
+    migrate_qmp(t->from, *uri, NULL);
+    /* The throttle reaches its maximum at the first action. */
+    wait_for_throttle(t->from, 0, BUDGET_MAX_THROTTLE);
+    return t;
+}
+
+/*
+ * With the budget (x-auto-converge-dirty-budget 50): at the next action,
+ * the throttle being at its maximum, every vCPU is held to half of what the
+ * link sent (at most 3 MB/s of 8 MB/s); released, the migration completes
+ * with the memory check, and the limit goes with it.  Without the budget
+ * the release leaves it iterating for ever (the test's 60 s bound).
+ */
+static void test_auto_converge_budget(void)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    g_autoptr(JsonNode) q = NULL;
+    g_autofree char *hmp = NULL;
+    const char *uri;
+    JsonObject *e;
+    int64_t mbps;
+    MigTest *t = budget_start(&uri, 50);
+
+    while (!(mbps = query_converge_budget(t->from))) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(20 * 1000);
+    }
+    g_assert_cmpint(mbps, >=, 1);
+    g_assert_cmpint(mbps, <=, BUDGET_BANDWIDTH / 2 / (1 << 20));
+    /* It is the vCPU dirty limit, owned by the migration meanwhile. */
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 1);
+    e = json_array_get_object_element(json_node_get_array(q), 0);
+    g_assert_cmpint(json_object_get_int_member(e, "limit-rate"), >=, 1);
+    g_assert_cmpint(json_object_get_int_member(e, "limit-rate"), <=,
+                    BUDGET_BANDWIDTH / 2 / (1 << 20));
+    qtest_qmp_expect_error(t->from, "GenericError",
+        "can't set dirty page rate limit while migration is running",
+        "{'execute': 'set-vcpu-dirty-limit', 'arguments': {'dirty-rate': 8}}");
+    hmp = qtest_hmp(t->from, "info migrate");
+    g_assert_nonnull(strstr(hmp, "auto-converge dirty limit: "));
+    g_assert_cmpint(query_throttle(t->from), ==, BUDGET_MAX_THROTTLE);
+
+    /* Released at the same bandwidth and downtime limit: it converges now. */
+    set_switchover_hold(t->from, false);
+    wait_for_migration_complete(t->from);
+    wait_for_migration_complete(t->to);
+    g_assert_cmpint(query_converge_budget(t->from), ==, 0);
+    g_clear_pointer(&q, json_node_unref);
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
+    g_free(hmp);
+    hmp = qtest_hmp(t->from, "info migrate");
+    g_assert_null(strstr(hmp, "auto-converge dirty limit"));
+    migrate_check_source_after(t);
+    json_node_unref(migrate_eventwait(t->to, "RESUME"));
+    migrate_end(t, true);
+    migrate_test_free(t);
+}
+
+/*
+ * x-auto-converge-dirty-budget 0 is QEMU's behaviour: the throttle at its
+ * maximum, eight more dirty syncs (at least two more actions' worth of
+ * periods), and no vCPU is limited; cancelled, it leaves the guest running.
+ */
+static void test_auto_converge_budget_off(void)
+{
+    g_autoptr(JsonNode) q = NULL;
+    const char *uri;
+    MigTest *t = budget_start(&uri, 0);
+    int64_t syncs = migrate_query_ram_int(t->from, "dirty-sync-count");
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    while (migrate_query_ram_int(t->from, "dirty-sync-count") < syncs + 8) {
+        g_assert_cmpint(query_converge_budget(t->from), ==, 0);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(50 * 1000);
+    }
+    g_assert_cmpint(query_converge_budget(t->from), ==, 0);
+    g_assert_cmpint(query_throttle(t->from), ==, BUDGET_MAX_THROTTLE);
+    g_assert_cmpint(json_array_get_length(query_dirty_limit(t->from, &q)), ==, 0);
+    migrate_cancel(t->from);
+    wait_for_migration_status(t->from, "cancelled", NULL);
+    g_assert_cmpint(query_throttle(t->from), ==, 0);
+    migrate_end(t, false);
+    migrate_test_free(t);
+}
+
 /* Under KVM (no dirty ring in tern) QEMU's refusal; cancel is a no-op. */
 static void test_dirty_limit_kvm(void)
 {
@@ -511,6 +646,9 @@ void migration_register_converge_tests(void)
     g_test_add_func("/migration/dirty_rate/sampling", test_dirty_rate_sampling);
     g_test_add_func("/migration/dirty_rate/bitmap", test_dirty_rate_bitmap);
     g_test_add_data_func("/migration/auto_converge", "interp", test_auto_converge);
+    g_test_add_func("/migration/auto_converge/dirty_budget", test_auto_converge_budget);
+    g_test_add_func("/migration/auto_converge/no_dirty_budget",
+                    test_auto_converge_budget_off);
 }
 
 void migration_register_converge_kvm_tests(void)

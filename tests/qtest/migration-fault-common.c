@@ -24,7 +24,6 @@
 #define RAM_EOS             0x10
 #define RAM_CONTINUE        0x20
 #define RAM_MULTIFD_FLUSH   0x200
-#define RP_MSG_SHUT         1
 #define RP_MSG_REQ_PAGES_ID 3
 #define RP_MSG_REQ_PAGES    4
 
@@ -44,7 +43,7 @@ enum { CONN_UNKNOWN, CONN_OTHER, CONN_WATCHED };
 
 const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
-    "postcopy-run", "ram-pass2", "multifd-pass2", "preempt-run",
+    "postcopy-run", "ram-pass2", "commit", "multifd-pass2", "preempt-run",
 };
 const char *const fault_names[] = {
     "close", "stall", "truncate", "corrupt", "kill", "kill-source",
@@ -252,6 +251,15 @@ static void fault_scan_trailer(FaultTap *ft, const uint8_t *d, size_t n)
     }
 }
 
+/* After the trailer (found as above): the COMMIT command's type byte. */
+static void fault_scan_commit(FaultTap *ft, const uint8_t *d, size_t n)
+{
+    fault_scan_trailer(ft, d, n);
+    if (ft->point != UINT64_MAX) {
+        ft->point += 5 + be32_at(d + ft->point + 1);
+    }
+}
+
 /* The source's stream: parse what came; returns how far nothing is the step. */
 static size_t fault_scan_stream(FaultTap *ft)
 {
@@ -281,6 +289,8 @@ static size_t fault_scan_stream(FaultTap *ft)
         case SCAN_TRAILER:
             if (ft->step == STEP_EOF) {
                 fault_scan_trailer(ft, d, n);
+            } else if (ft->step == STEP_COMMIT) {
+                fault_scan_commit(ft, d, n);
             } else {
                 ft->pos = n;    /* the step was earlier */
             }
@@ -291,14 +301,14 @@ static size_t fault_scan_stream(FaultTap *ft)
     return ft->point == UINT64_MAX ? ft->pos : ft->point;
 }
 
-/* The return path: be16 type, be16 length, payload; the step is SHUT's first byte. */
+/* The return path: be16 type, be16 length, payload; the step is SHUT's (LOADED's) first byte. */
 static size_t fault_scan_rp(FaultTap *ft)
 {
     const uint8_t *d = ft->seen->data;
     size_t n = ft->seen->len;
 
     while (n >= ft->pos + 4) {
-        if (be16_at(d + ft->pos) == RP_MSG_SHUT) {
+        if (be16_at(d + ft->pos) == ft->rp_type) {
             ft->point = ft->pos;
             break;
         }
@@ -414,12 +424,13 @@ static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf,
 /*
  * Each step's byte, changed: the version (0x00ff0003), the address (past
  * any block), the section type (0x04 to 0x7b, unknown), the trailer's
- * type, SHUT's type (0xff01, unknown).
+ * type, SHUT's type (0xff01, unknown; LOADED's 0x8b01), COMMIT's record
+ * type (0xf7).
  */
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
     [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
-    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_MFD_PASS2] = 0x80, [STEP_PREEMPT] = 0x80,
+    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_COMMIT] = 0xff, [STEP_MFD_PASS2] = 0x80, [STEP_PREEMPT] = 0x80,
 };
 
 /*
@@ -628,7 +639,8 @@ void fault_wait_dead(pid_t pid)
 }
 
 /* Both sides' capabilities are set each time: the source was an earlier cell's destination. */
-void fault_start_destination(MigTest *t, const char *dst_path, bool multifd)
+void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
+                             bool commit)
 {
     g_autofree char *uri = g_strdup_printf("unix:%s", dst_path);
     QTestState *sides[2];
@@ -643,6 +655,7 @@ void fault_start_destination(MigTest *t, const char *dst_path, bool multifd)
         if (multifd) {
             migrate_set_parameter_int(sides[i], "multifd-channels", MFD_CHANNELS);
         }
+        migrate_set_capability(sides[i], "x-switchover-commit", commit);
     }
     migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
 }
@@ -656,12 +669,12 @@ char *fault_socket_path(MigTest *t, const char *what)
 }
 
 /* The second migration: whoever has the guest, to a fresh destination, with the memory check. */
-void fault_migrate_ok(MigTest *t, bool multifd)
+void fault_migrate_ok(MigTest *t, bool multifd, bool commit)
 {
     g_autofree char *path = fault_socket_path(t, "ok");
     g_autofree char *uri = g_strdup_printf("unix:%s", path);
 
-    fault_start_destination(t, path, multifd);
+    fault_start_destination(t, path, multifd, commit);
     migrate_ensure_converge(t->from);
     migrate_qmp(t->from, uri, NULL);
     wait_for_migration_complete(t->from);
@@ -703,7 +716,7 @@ void fault_wait_running(QTestState *who)
 
 void fault_postcopy_start_destination(MigTest *t, const char *dst_path)
 {
-    fault_start_destination(t, dst_path, false);
+    fault_start_destination(t, dst_path, false, false);
     migrate_set_capability(t->from, "postcopy-ram", true);
     migrate_set_capability(t->to, "postcopy-ram", true);
     /* The background pass at a trickle: most pages are still the source's at the fault. */

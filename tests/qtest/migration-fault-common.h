@@ -22,6 +22,8 @@
 #define FAULT_TIMEOUT_MS    60000
 
 #define MFD_CHANNELS        2
+#define RP_MSG_SHUT         1
+#define RP_MSG_LOADED       0x7401      /* x-switchover-commit's LOADED (tern's own) */
 #define FAULT_MAX_CONNS     16
 
 typedef enum FaultStep {
@@ -29,6 +31,7 @@ typedef enum FaultStep {
     STEP_MFD_INIT, STEP_MFD_PACKET,     /* on multifd channel 0 (multifd, 2 channels) */
     STEP_POSTCOPY,                      /* the first page record after the package (postcopy) */
     STEP_RAM2,                          /* a page record of the second pass */
+    STEP_COMMIT,                        /* x-switchover-commit's COMMIT, after the trailer */
     STEP_MFD_PASS2,                     /* multifd channel 0's first packet of pass 2 */
     STEP_PREEMPT,                       /* the preempt channel's first page record */
 } FaultStep;
@@ -49,6 +52,7 @@ typedef enum FaultScanPhase {
 typedef struct FaultTap {
     FaultStep step;
     FaultKind fault;
+    uint16_t rp_type;           /* the return path's step: SHUT, or LOADED (commit) */
     GByteArray *seen;           /* every byte of the watched direction so far */
     size_t pos;                 /* parsed up to here (a record or section boundary) */
     FaultScanPhase phase;
@@ -102,13 +106,14 @@ char *fault_wait_final(QTestState *who, char **desc);
 void fault_wait_dead(pid_t pid);
 
 /* A fresh destination listening at @dst_path; both sides' capabilities set. */
-void fault_start_destination(MigTest *t, const char *dst_path, bool multifd);
+void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
+                             bool commit);
 
 /* A socket path of its own for each destination (transfer full). */
 char *fault_socket_path(MigTest *t, const char *what);
 
 /* The second migration: whoever has the guest, to a fresh destination, with the memory check. */
-void fault_migrate_ok(MigTest *t, bool multifd);
+void fault_migrate_ok(MigTest *t, bool multifd, bool commit);
 
 /* The side that failed or was cancelled: it says why, its guest runs, no thread is left. */
 void fault_check_source_survived(MigTest *t, const char *status, const char *desc);

@@ -253,7 +253,7 @@ static void test_postcopy_fault(gconstpointer data)
                    fault_names[cell->fault], ft.point);
     g_assert_cmpuint(ft.point, !=, UINT64_MAX);
     fault_tap_clear(&ft);
-    fault_migrate_ok(t, false);
+    fault_migrate_ok(t, false, false);
 }
 
 int main(int argc, char **argv)

@@ -119,7 +119,7 @@ static void test_kill_source(gconstpointer data)
     };
     MigProxy *proxy;
 
-    fault_start_destination(t, dst_path, false);
+    fault_start_destination(t, dst_path, false, false);
     /* The early steps come while RAM is sent again and again; the late ones after it converged. */
     if (cell->step == STEP_DEVICE || cell->step == STEP_EOF) {
         migrate_ensure_converge(t->from);
@@ -178,7 +178,7 @@ static void test_multifd_pass2(gconstpointer data)
     };
     MigProxy *proxy;
 
-    fault_start_destination(t, dst_path, true);
+    fault_start_destination(t, dst_path, true, false);
     migrate_ensure_non_converge(t->from);
     proxy = mig_proxy_new(proxy_path, dst_path, fault_tap, &ft);
     migrate_qmp(t->from, proxy_uri, NULL);
@@ -203,7 +203,7 @@ static void test_multifd_pass2(gconstpointer data)
 
     fault_check_source_survived(t, src_status, src_desc);
     migrate_wait_threads_gone(t->from, "mig/");
-    fault_migrate_ok(t, true);
+    fault_migrate_ok(t, true, false);
 }
 
 int main(int argc, char **argv)

@@ -146,6 +146,79 @@ static void test_sequence(void)
     g_assert_cmpint(pct, ==, 50);
 }
 
+/* tern's dirty-page budget: a share of the period's bytes sent per second, per vCPU. */
+static void test_budget(void)
+{
+    /* 128 MiB in 1 s, half of it, one vCPU: 64 MB/s (QEMU's MB are MiB). */
+    g_assert_cmpuint(auto_converge_dirty_budget(50, 128 * MIB, 1000, 1), ==, 64);
+    /* Shared by the vCPUs. */
+    g_assert_cmpuint(auto_converge_dirty_budget(50, 128 * MIB, 1000, 2), ==, 32);
+    /* A rate, not a quantity: 192 MiB over 1.5 s is 128 MiB/s. */
+    g_assert_cmpuint(auto_converge_dirty_budget(50, 192 * MIB, 1500, 1), ==, 64);
+    g_assert_cmpuint(auto_converge_dirty_budget(25, 192 * MIB, 1500, 1), ==, 32);
+    /* Rounded down (3.9 -> 3), never below the limit's unit. */
+    g_assert_cmpuint(auto_converge_dirty_budget(50, 78 * MIB / 10, 1000, 1), ==, 3);
+    g_assert_cmpuint(auto_converge_dirty_budget(50, MIB, 1000, 4), ==, 1);
+    /* Nothing to share, or off. */
+    g_assert_cmpuint(auto_converge_dirty_budget(0, 128 * MIB, 1000, 1), ==, 0);
+    g_assert_cmpuint(auto_converge_dirty_budget(50, 128 * MIB, 0, 1), ==, 0);
+    g_assert_cmpuint(auto_converge_dirty_budget(50, 128 * MIB, 1000, 0), ==, 0);
+}
+
+/* Due at max-cpu-throttle only, and never with the parameter 0. */
+static void test_budget_due(void)
+{
+    g_autoptr(MigrationOptions) o = migration_options_new();
+    MigrationParameters *p = o->params;
+
+    g_assert_cmpuint(p->x_auto_converge_dirty_budget, ==, 50);
+    g_assert_false(auto_converge_budget_due(p, 0));
+    g_assert_false(auto_converge_budget_due(p, 98));
+    g_assert_true(auto_converge_budget_due(p, 99));
+    p->max_cpu_throttle = 20;
+    g_assert_true(auto_converge_budget_due(p, 20));
+    p->x_auto_converge_dirty_budget = 0;
+    g_assert_false(auto_converge_budget_due(p, 20));
+}
+
+/*
+ * The bench's case on the fake clock of the samples: a-b rewrites 100 MiB
+ * between any two syncs whatever the throttle, the link sends 192 MiB per
+ * 1.5 s period (128 MiB/s).  QEMU's steps take the throttle from 20 to 99
+ * in nine actions; the tenth finds it at 99 and makes the budget due, at
+ * half of what the period sent: 64 MB/s for the one vCPU.
+ */
+static void test_budget_sequence(void)
+{
+    g_autoptr(MigrationOptions) o = migration_options_new();
+    ConvergeSample t = { .now_ms = 0 };
+    ConvergeState c;
+    unsigned actions = 0;
+    bool due = false;
+    int pct = 0;
+
+    converge_init(&c, &t);
+    for (int period = 1; period <= 20; period++) {
+        ConvergeExcess e;
+
+        t = sample_after(&t, 1500, 192 * MIB, 100 * MIB);
+        g_assert_false(due);
+        if (converge_period_end(&c, &t, o->params->throttle_trigger_threshold, &e)) {
+            actions++;
+            due = auto_converge_budget_due(o->params, pct);
+            pct = auto_converge_step(o->params, pct, &e);
+        }
+        g_assert_cmpuint(c.periods, ==, period);
+        g_assert_cmpuint(c.last_sent, ==, 192 * MIB);
+        g_assert_cmpint(c.last_ms, ==, 1500);
+    }
+    g_assert_cmpuint(actions, ==, 10);
+    g_assert_cmpint(pct, ==, 99);
+    g_assert_true(due);
+    g_assert_cmpuint(auto_converge_dirty_budget(o->params->x_auto_converge_dirty_budget,
+                                                c.last_sent, c.last_ms, 1), ==, 64);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -154,5 +227,8 @@ int main(int argc, char **argv)
     g_test_add_func("/auto-converge/steps", test_steps);
     g_test_add_func("/auto-converge/tailslow", test_tailslow);
     g_test_add_func("/auto-converge/sequence", test_sequence);
+    g_test_add_func("/auto-converge/budget", test_budget);
+    g_test_add_func("/auto-converge/budget-due", test_budget_due);
+    g_test_add_func("/auto-converge/budget-sequence", test_budget_sequence);
     return g_test_run();
 }
