@@ -127,8 +127,15 @@ void migration_incoming_free(MigrationIncomingState *mis)
  */
 bool migration_incoming_may_restart(MigrationIncomingState *mis)
 {
+    const MigrationMachineOps *m = &mis->machine;
+
+    /*
+     * Still inmigrate: the guest never ran here (a postcopy RUN, or 'cont'
+     * after an x-switchover-commit that never came, would have left it).
+     */
     return mis->started && incoming_status(mis) == MIGRATION_STATUS_FAILED && !mis->thread &&
-           !mis->finish && !postcopy_incoming_ran(mis) && !mis->cpr_transfer;
+           !mis->finish && !postcopy_incoming_ran(mis) && !mis->cpr_transfer &&
+           m->get_state(m->opaque) == RUN_STATE_INMIGRATE;
 }
 
 MigrationIncomingState *migration_incoming_renew(MigrationIncomingState *mis)
