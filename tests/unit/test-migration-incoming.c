@@ -108,6 +108,10 @@ static void test_load_fails_restarts(Fixture *f, gconstpointer data)
         g_main_context_iteration(NULL, TRUE);
     }
     g_assert_true(migration_incoming_may_restart(f->mis));
+    /* Not once the guest ran here ('cont' after a commit that never came). */
+    f->machine.state = RUN_STATE_RUNNING;
+    g_assert_false(migration_incoming_may_restart(f->mis));
+    f->machine.state = RUN_STATE_INMIGRATE;
     {
         MigrationIncomingState *old = f->mis;
 
