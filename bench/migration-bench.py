@@ -49,6 +49,7 @@ import argparse
 import csv
 import datetime
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -725,12 +726,18 @@ class ThreadCpu:
                 for pid in self.pids]
 
 
+# tern's vCPU threads ("vcpu0") and QEMU's with debug-threads ("CPU 0/KVM").
+VCPU_THREAD = re.compile(r"vcpu\d+$|CPU \d+/")
+
+
 def thread_figures(per_thread, cpu, transferred):
     """Row columns from ThreadCpu.stop() for (source, destination) and each
     process's CPU ms: every thread group (threads of one name added up) per
     GiB sent, as "src_cpu:NAME", and the busiest single thread on each
     side, whose sum estimates the migration's critical path (a pipeline
-    goes no faster than its busiest stage)."""
+    goes no faster than its busiest stage).  vCPU threads are not the
+    migration's: the a-b guest's runs all along, so they are left out of
+    the busiest (not of the groups)."""
     per_gib = GiB / max(transferred, 1)
     row = {"critical_ms_per_gib": 0}
     for side, threads, total in zip(("src", "dst"), per_thread, cpu):
@@ -742,7 +749,8 @@ def thread_figures(per_thread, cpu, transferred):
             groups["(exited)"] = exited
         for name, ms in groups.items():
             row[f"{side}_cpu:{name}"] = round(ms * per_gib)
-        busiest = max(threads, key=lambda t: t[1], default=("-", 0))
+        busiest = max((t for t in threads if not VCPU_THREAD.match(t[0])),
+                      key=lambda t: t[1], default=("-", 0))
         row[f"{side}_busiest_thread"] = busiest[0]
         row[f"{side}_busiest_ms_per_gib"] = round(busiest[1] * per_gib)
         row["critical_ms_per_gib"] += row[f"{side}_busiest_ms_per_gib"]
