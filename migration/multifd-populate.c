@@ -7,11 +7,13 @@
  * page at a time) inside the receive thread's copy; on this class of
  * machine that is ten times the copy itself.  The source walks a block
  * from its start, so where a packet's normal pages land the next ones
- * will follow: after each such packet the receive thread hints the end of
- * its pages, and this thread populates (MADV_POPULATE_WRITE) the next
- * POPULATE_AHEAD chunks of 2 MiB past it, on another core, while the
- * receive threads copy.  It only follows normal pages, so an idle guest's
- * zero pages populate nothing; a chunk already resident (a preallocated
+ * will follow: after a packet that is mostly data the receive thread
+ * hints the end of its pages, and this thread populates
+ * (MADV_POPULATE_WRITE) the next POPULATE_AHEAD chunks of 2 MiB past it,
+ * on another core, while the receive threads copy.  It only follows data,
+ * so an idle guest's zero pages populate nothing, and what it populates
+ * that the stream then leaves untouched is at most POPULATE_AHEAD chunks
+ * past each dense run of pages; a chunk already resident (a preallocated
  * destination, a later round) costs one mincore().  The stream may
  * overtake it: it then skips to the stream's front, and the receive
  * threads fault in what it did not reach, as they would without it.
@@ -29,7 +31,7 @@
 #endif
 
 #define POPULATE_CHUNK  (2u << 20)  /* one transparent huge page */
-#define POPULATE_AHEAD  8           /* chunks past the stream's front */
+#define POPULATE_AHEAD  4           /* chunks past the stream's front: 8 MiB */
 
 struct MultiFDPopulate {
     GThread *thread;
@@ -40,8 +42,6 @@ struct MultiFDPopulate {
     uint64_t next;                  /* the next chunk's offset to populate */
     uint64_t limit;                 /* populate up to here */
     bool quit;
-    /* ---- figures (the populate thread's, read after the join) ---- */
-    uint64_t populated;             /* bytes populated */
 };
 
 static uint64_t populate_align(uint64_t x)
@@ -86,9 +86,9 @@ static gpointer populate_thread(gpointer opaque)
         len = MIN(POPULATE_CHUNK, rb->used_length - off);
         p->next = off + POPULATE_CHUNK;
         qemu_mutex_unlock(&p->lock);
-        if (!populate_resident(rb->host + off, len) &&
-            madvise(rb->host + off, len, MADV_POPULATE_WRITE) == 0) {
-            p->populated += len;
+        if (!populate_resident(rb->host + off, len)) {
+            /* Best effort: an old kernel or no memory now leaves it to the faults. */
+            madvise(rb->host + off, len, MADV_POPULATE_WRITE);
         }
         qemu_mutex_lock(&p->lock);
     }

@@ -171,7 +171,8 @@ static bool multifd_recv_pages(MultiFDRecvThread *t, const MultiFDPacket *p, RAM
         iov[i].iov_len = TARGET_PAGE_SIZE;
         end = MAX(end, p->offset[i] + TARGET_PAGE_SIZE);
     }
-    if (end) {
+    /* Mostly data: the next chunks will be too (multifd-populate.c). */
+    if (p->normal_pages >= MULTIFD_PACKET_PAGES / 2) {
         multifd_populate_hint(t->mf->populate, rb, end);
     }
     if ((p->normal_pages || p->next_packet_size) && !multifd_recv_payload(t, p, iov, errp)) {
