@@ -17,12 +17,6 @@ extern const SaveVMCommandOps incoming_command_ops;
 void incoming_return_path_shut(MigrationIncomingState *mis, bool failed);
 
 /*
- * Main loop, BQL held: run the guest as the source had it (incoming.c),
- * at the end of a precopy load or at postcopy's RUN.
- */
-void incoming_resume_guest(MigrationIncomingState *mis);
-
-/*
  * Main loop, BQL held: the listener's accept callback (incoming.c); a
  * postcopy recovery's listener uses it too.  Whether more connections are
  * expected.

@@ -15,11 +15,13 @@
 #include "migration/ram-verify.h"
 #include "migration/cpr.h"
 #include "incoming-commands.h"
+#include "incoming-resume.h"
 #include "mapped-ram.h"
 #include "multifd.h"
 #include "postcopy-dest.h"
 #include "postcopy-preempt.h"
 #include "postcopy-recover.h"
+#include "switchover-commit.h"
 #include "transport.h"
 #include "tls.h"
 #include "qemu/error.h"
@@ -47,7 +49,7 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm,
     mis->opts = opts;
     mis->global_state = gs;
     mis->extra_threads = g_ptr_array_new();
-    mis->recover = postcopy_recover_dst_new();
+    mis->recover = postcopy_recover_dst_new(incoming_accept);
     qemu_mutex_init(&mis->lock);
     return mis;
 }
@@ -128,6 +130,15 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     migrate_set_state(&mis->state, mis->opts, incoming_status(mis),
                       MIGRATION_STATUS_FAILED);
     error_report("load of migration failed: %s", err->message);
+    if (mis->state_complete) {
+        /*
+         * x-switchover-commit: everything loaded but no commit came.  This
+         * may be the guest's only copy (the source completed): it stays,
+         * paused, for 'cont', whatever exit-on-error says.
+         */
+        mis->machine.set_state(mis->machine.opaque, RUN_STATE_PAUSED);
+        return;
+    }
     if (postcopy_incoming_ran(mis) && ram_verify_mismatched(ram_state_verify(mis->ram))) {
         /* Every page came but one differs (x-verify-ram): kept for inspection, stopped. */
         mis->machine.stop(mis->machine.opaque, RUN_STATE_PAUSED);
@@ -139,36 +150,6 @@ static void incoming_fail(MigrationIncomingState *mis, GError *err)
     if (mis->exit_on_error) {
         exit(EXIT_FAILURE);
     }
-}
-
-/*
- * Main loop, BQL held (run state inmigrate): the guest resumes where the
- * source left it.  As in QEMU, running follows autostart and any other
- * state is entered as sent, but only where QEMU allows it after inmigrate
- * and tern models it (the transition table says both).  The rest, which
- * any QEMU may send (suspended, colo, debug, save-vm, ...), is input, not
- * a bug: the guest stays paused and the user is told which state it was.
- */
-void incoming_resume_guest(MigrationIncomingState *mis)
-{
-    const MigrationMachineOps *m = &mis->machine;
-    RunState rs = global_state_runstate(mis->global_state);
-
-    if (rs == RUN_STATE_RUNNING) {
-        if (m->autostart(m->opaque)) {
-            m->start(m->opaque);
-        } else {
-            m->set_state(m->opaque, RUN_STATE_PAUSED);
-        }
-        return;
-    }
-    if (!m->may_enter(m->opaque, rs)) {
-        warn_report("the source was in run state '%s', which tern cannot "
-                    "enter after a migration; the guest stays paused",
-                    RunState_str(rs));
-        rs = RUN_STATE_PAUSED;
-    }
-    m->set_state(m->opaque, rs);
 }
 
 /* The destination's downtime marks: the payload's, and the guest resumed now. */
@@ -310,9 +291,19 @@ static void incoming_load(MigrationIncomingState *mis, Channel *ch)
     ok = postcopy_preempt_dst_end(mis, ok, &err);
     ok = ok && ram_verify_load_done(ram_state_verify(mis->ram), &err);
     postcopy_incoming_end(mis);
+    ok = ok && switchover_commit_dst(mis, &err);
     incoming_return_path_shut(mis, err != NULL);
     /* NULL when the load ended paused (postcopy recovery, at exit). */
-    if (mis->from_src) {
+    if (mis->from_src && mis->drain_after_shut) {
+        /*
+         * Bytes are left (a malformed trailer, a missing commit): read
+         * until the source, which has SHUT, closes, so this close does
+         * not reset a connection whose SHUT may still be on its way.
+         */
+        savevm_drain(mis->from_src, SAVEVM_VMDESC_MAX);
+        qemu_fclose(mis->from_src, NULL);
+        mis->from_src = NULL;
+    } else if (mis->from_src) {
         qemu_fclose(mis->from_src, err ? NULL : &err);
         mis->from_src = NULL;
     }
@@ -484,6 +475,7 @@ bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *add
         return false;
     }
     if (!mapped_ram_check_migration(mis->opts, addr, errp) ||
+        !switchover_commit_check_address(mis->opts, addr, errp) ||
         !cpr_check_incoming(mis->cpr_transfer, addr, errp)) {
         return false;
     }

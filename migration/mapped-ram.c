@@ -19,7 +19,7 @@
  */
 #include "mapped-ram.h"
 #include "mapped-ram-internal.h"
-#include "ram-internal.h"
+#include "ram-send.h"
 #include "tls.h"
 #include "qemu/bitmap.h"
 #include "qemu/bufferiszero.h"

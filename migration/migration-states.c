@@ -3,10 +3,12 @@
  * and the state half of include/migration/migration.h).  Every change is a
  * compare-and-swap on s->state, so the migration thread and the QMP
  * handlers (migrate_cancel, migrate-continue) never need a common lock to
- * agree on the state; s->lock only guards the continue request; a cancel
- * reaches the stream through the migration's cancel token.
+ * agree on the state; s->lock only guards the continue request and the
+ * first error; a cancel reaches the stream through the migration's cancel
+ * token.
  */
 #include "migration-states.h"
+#include "switchover-commit.h"
 #include "qapi/qapi-events.h"
 #include "qemu/error.h"
 
@@ -91,6 +93,16 @@ void migration_cancel(MigrationState *s)
 {
     MigrationStatus st;
 
+    /*
+     * All under s->lock, where x-switchover-commit decides: a cancel
+     * either comes first (no commit) or finds the guest committed to the
+     * destination, and then only ends the wait for its SHUT.
+     */
+    qemu_mutex_lock(&s->lock);
+    if (switchover_commit_source_cancel_locked(s)) {
+        qemu_mutex_unlock(&s->lock);
+        return;
+    }
     do {
         st = migration_status(s);
         if (!migration_is_running(st) || st == MIGRATION_STATUS_CANCELLING) {
@@ -102,7 +114,6 @@ void migration_cancel(MigrationState *s)
      * Wakes the thread wherever it waits on the stream (connect, read,
      * write).  Under s->lock: a postcopy resume swaps the token.
      */
-    qemu_mutex_lock(&s->lock);
     if (migration_status(s) == MIGRATION_STATUS_CANCELLING) {
         channel_cancel_trigger(s->cancel);
     }
@@ -124,4 +135,30 @@ bool migration_continue(MigrationState *s, MigrationStatus expected, GError **er
     qemu_cond_broadcast(&s->cond);
     qemu_mutex_unlock(&s->lock);
     return true;
+}
+
+void migration_enter_recover_setup(MigrationState *s, ChannelCancel *cancel,
+                                   MigrationAddress *addr)
+{
+    ChannelCancel *old = s->cancel;
+
+    s->cancel = cancel;
+    if (addr) {
+        qapi_free_MigrationAddress(s->addr);
+        s->addr = addr;
+    }
+    g_clear_pointer(&s->error_desc, g_free);
+    migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_POSTCOPY_PAUSED,
+                      MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP);
+    qemu_cond_broadcast(&s->cond);
+    channel_cancel_unref(old);
+}
+
+void migration_set_error(MigrationState *s, const GError *err)
+{
+    qemu_mutex_lock(&s->lock);
+    if (!s->error_desc) {
+        s->error_desc = g_strdup(err->message);
+    }
+    qemu_mutex_unlock(&s->lock);
 }

@@ -29,4 +29,13 @@ bool migration_pause_before_switchover(MigrationState *s);
  */
 void migration_enter_final_state(MigrationState *s, MigrationStatus final);
 
+/*
+ * Postcopy recovery, migrate resume or an automatic attempt (s->lock
+ * held, postcopy-paused, the migration thread waiting):
+ * postcopy-recover-setup on @cancel (taken), connecting to @addr (taken),
+ * or to s->addr again when NULL.
+ */
+void migration_enter_recover_setup(MigrationState *s, ChannelCancel *cancel,
+                                   MigrationAddress *addr);
+
 #endif

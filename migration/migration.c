@@ -28,6 +28,7 @@
 #include "ram-verify-check.h"
 #include "return-path.h"
 #include "switchover.h"
+#include "switchover-commit.h"
 #include "transport.h"
 #include "tls.h"
 #include "qapi/qapi-events.h"
@@ -59,14 +60,12 @@ static int64_t time_get(const int64_t *field)
     return __atomic_load_n(field, __ATOMIC_RELAXED);
 }
 
-void migration_set_error(MigrationState *s, const GError *err)
-{
-    qemu_mutex_lock(&s->lock);
-    if (!s->error_desc) {
-        s->error_desc = g_strdup(err->message);
-    }
-    qemu_mutex_unlock(&s->lock);
-}
+/* The return path's postcopy messages go to postcopy and its recovery. */
+static const ReturnPathPostcopyOps migration_rp_postcopy = {
+    .req_pages = postcopy_source_page_request,
+    .recv_bitmap = postcopy_recover_source_recv_bitmap,
+    .resume_ack = postcopy_recover_source_resume_ack,
+};
 
 MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
                                     RAMState *ram, GlobalState *gs,
@@ -80,6 +79,7 @@ MigrationState *migration_state_new(SaveVMState *savevm, MigrationOptions *opts,
     s->opts = opts;
     s->ram = ram;
     s->global_state = gs;
+    s->rp_postcopy = &migration_rp_postcopy;
     s->blockers = g_ptr_array_new_with_free_func(g_free);
     s->predict = migration_predict_new();
     s->clock = &migration_clock_monotonic;
@@ -268,32 +268,6 @@ static void migration_record_final_throughput(MigrationState *s)
 }
 
 /* ---- the thread's phases ---- */
-
-/*
- * Every wait of the stream, the connect included, ends when migrate_cancel
- * triggers s->cancel, so nothing here needs to know what the transport is.
- */
-bool migration_connect(MigrationState *s, GError **errp)
-{
-    Channel *ch;
-
-    ram_state_wait_mapped_restore(s->ram);     /* a file: may be the one mapped */
-    ch = transport_connect(s->addr, s->cancel, errp);
-
-    if (!ch) {
-        return false;
-    }
-    if (s->tls_err || (s->tls && !migration_tls_wrap(s->tls, ch, errp))) {
-        /* As QEMU: connected first, so the destination sees it fail too. */
-        if (s->tls_err) {
-            g_propagate_error(errp, g_error_copy(s->tls_err));
-        }
-        channel_close(ch, NULL);
-        return false;
-    }
-    s->to_dst = qemu_file_new_channel(ch, true);
-    return true;
-}
 
 /*
  * With the multifd capability, connect the multifd channels (through the
@@ -605,7 +579,7 @@ static gpointer migration_thread(gpointer opaque)
         } else if (ok && postcopy_source_requested(s)) {
             ok = postcopy_source_run(s, &err);
         } else {
-            ok = ok && migration_switchover(s, &err) && migration_rp_await(s, &err);
+            ok = ok && migration_switchover(s, &err) && switchover_commit_source(s, &err);
         }
         if (!ok && !err) {
             error_setg(&err, "migration cancelled");
@@ -641,7 +615,10 @@ static gpointer migration_thread(gpointer opaque)
     if (s->to_dst) {
         GError *close_err = NULL;
 
-        if (!qemu_fclose(s->to_dst, ok ? &close_err : NULL) && ok) {
+        /* Committed (x-switchover-commit): the guest is the destination's, whatever comes. */
+        bool check = ok && !switchover_commit_source_committed(s);
+
+        if (!qemu_fclose(s->to_dst, check ? &close_err : NULL) && check) {
             ok = false;
             err = close_err;
         }
@@ -704,6 +681,8 @@ static void migration_reset(MigrationState *s)
     g_atomic_int_set(&s->switchover_acked, 0);
     g_atomic_int_set(&s->rp_ponged, 0);
     g_atomic_int_set(&s->dst_failed, 0);
+    s->commit.loaded = s->commit.rp_ended = false;
+    s->commit.committed = s->commit.stop_waiting = false;
     s->auto_recover = (PostcopyAutoRecover) { 0 };
 }
 
@@ -720,6 +699,7 @@ bool migration_start_cpr(MigrationState *s, MigrationAddress *addr, MigrationAdd
     if (!migration_can_start(s, errp) ||
         !mapped_ram_check_migration(s->opts, addr, errp) ||
         !ram_verify_check_migration(s->opts, addr, errp) ||
+        !switchover_commit_check_address(s->opts, addr, errp) ||
         (migrate_cap(s->opts, MIGRATION_CAPABILITY_MULTIFD) &&
          !migrate_cap(s->opts, MIGRATION_CAPABILITY_MAPPED_RAM) &&
          !multifd_address_check(addr, errp)) ||

@@ -39,6 +39,7 @@ static const bool cap_implemented[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = true,
     [MIGRATION_CAPABILITY_X_IGNORE_SHARED] = true,
     [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = true,
+    [MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT] = true,
 };
 
 /* One of QEMU's pairwise rules: @cap on needs @other on (or off). */
@@ -91,6 +92,22 @@ static const CapRule cap_rules[] = {
       "would read the whole file before the guest runs" },
     { MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE, MIGRATION_CAPABILITY_MAPPED_RAM,
       true, "Capability 'x-mapped-ram-restore' requires capability 'mapped-ram'" },
+    /*
+     * tern's own (switchover-commit.h): the commit rides on the return
+     * path; postcopy's switchover runs the destination before anything is
+     * complete; a snapshot or a file has nobody to commit.
+     */
+    { MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT, MIGRATION_CAPABILITY_RETURN_PATH,
+      true, "Capability 'x-switchover-commit' requires capability 'return-path'" },
+    { MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT, MIGRATION_CAPABILITY_POSTCOPY_RAM,
+      false, "x-switchover-commit is not combined with postcopy-ram: postcopy's "
+      "switchover runs the guest on the destination before its state is complete" },
+    { MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT, MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+      false, "x-switchover-commit is not combined with background-snapshot: a "
+      "snapshot's guest stays where it is" },
+    { MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT, MIGRATION_CAPABILITY_MAPPED_RAM,
+      false, "x-switchover-commit is not combined with mapped-ram: a file has "
+      "nobody to commit" },
     /* tern's own: mapped-ram's block headers do not mark ignored blocks yet. */
     { MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_X_IGNORE_SHARED,
       false, "mapped-ram is not combined with x-ignore-shared by tern yet" },

@@ -124,7 +124,7 @@ void postcopy_auto_recover_source_wait(MigrationState *s, const char *why)
         } else {
             a->attempts++;
             a->status = X_POSTCOPY_AUTO_RECOVER_STATUS_CONNECTING;
-            postcopy_recover_source_enter_setup(s, g_steal_pointer(&cancel), NULL);
+            migration_enter_recover_setup(s, g_steal_pointer(&cancel), NULL);
         }
     }
     qemu_mutex_unlock(&s->lock);

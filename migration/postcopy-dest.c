@@ -13,7 +13,7 @@
 #include "postcopy-dest.h"
 #include "postcopy-blocktime.h"
 #include "postcopy-preempt.h"
-#include "incoming-commands.h"
+#include "incoming-resume.h"
 #include "return-path.h"
 #include "migration/ram.h"
 #include "qemu/error.h"

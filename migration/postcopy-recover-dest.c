@@ -24,7 +24,6 @@
  */
 #include "postcopy-recover.h"
 #include "postcopy-dest.h"
-#include "incoming-commands.h"
 #include "postcopy-preempt.h"
 #include "return-path.h"
 #include "transport.h"
@@ -45,12 +44,15 @@ struct PostcopyRecoverDst {
     unsigned accepted;
     /* BQL: where it last listened (port resolved), NULL for fd, exec, file. */
     MigrationAddress *addr;
+    /* The destination's accept callback (incoming.c), for a new listener. */
+    TransportAcceptFunc accept;
 };
 
-PostcopyRecoverDst *postcopy_recover_dst_new(void)
+PostcopyRecoverDst *postcopy_recover_dst_new(TransportAcceptFunc accept)
 {
     PostcopyRecoverDst *r = g_new0(PostcopyRecoverDst, 1);
 
+    r->accept = accept;
     qemu_mutex_init(&r->lock);
     qemu_cond_init(&r->cond);
     return r;
@@ -251,7 +253,7 @@ bool postcopy_recover_dst_listen(MigrationIncomingState *mis, MigrationAddress *
     g_clear_pointer(&mis->listener, transport_listener_free);
     r->listening = true;
     r->accepted = 0;
-    listener = transport_listen(addr, incoming_accept, mis, errp);
+    listener = transport_listen(addr, r->accept, mis, errp);
     if (!listener) {
         r->listening = false;
         return false;

@@ -28,24 +28,6 @@
 #include "migration/ram.h"
 #include "qemu/error.h"
 
-bool postcopy_recover_is_alive(MigrationStatus st)
-{
-    return st == MIGRATION_STATUS_POSTCOPY_ACTIVE || st == MIGRATION_STATUS_POSTCOPY_RECOVER;
-}
-
-bool postcopy_recover_in_postcopy(MigrationStatus st)
-{
-    switch (st) {
-    case MIGRATION_STATUS_POSTCOPY_ACTIVE:
-    case MIGRATION_STATUS_POSTCOPY_PAUSED:
-    case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
-    case MIGRATION_STATUS_POSTCOPY_RECOVER:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Wake the migration thread wherever it waits on s->cond. */
 static void recover_source_kick(MigrationState *s)
 {
@@ -247,23 +229,6 @@ bool postcopy_recover_source_pause_request(MigrationState *s, GError **errp)
     return true;
 }
 
-void postcopy_recover_source_enter_setup(MigrationState *s, ChannelCancel *cancel,
-                                         MigrationAddress *addr)
-{
-    ChannelCancel *old = s->cancel;
-
-    s->cancel = cancel;
-    if (addr) {
-        qapi_free_MigrationAddress(s->addr);
-        s->addr = addr;
-    }
-    g_clear_pointer(&s->error_desc, g_free);
-    migrate_set_state(&s->state, s->opts, MIGRATION_STATUS_POSTCOPY_PAUSED,
-                      MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP);
-    qemu_cond_broadcast(&s->cond);
-    channel_cancel_unref(old);
-}
-
 bool postcopy_recover_source_resume(MigrationState *s, MigrationAddress *addr, GError **errp)
 {
     g_autoptr(MigrationAddress) owned = addr;
@@ -301,7 +266,7 @@ bool postcopy_recover_source_resume(MigrationState *s, MigrationAddress *addr, G
     g_clear_error(&s->tls_err);
     s->tls_err = g_steal_pointer(&tls_err);
     postcopy_auto_recover_source_resumed(s);
-    postcopy_recover_source_enter_setup(s, cancel, g_steal_pointer(&owned));
+    migration_enter_recover_setup(s, cancel, g_steal_pointer(&owned));
     qemu_mutex_unlock(&s->lock);
     return true;
 }

@@ -19,12 +19,27 @@
 #define MIGRATION_POSTCOPY_RECOVER_H
 
 #include "migration/migration.h"
+#include "transport.h"
 
 /* postcopy-active or postcopy-recover: where migrate-pause applies (QEMU's rule). */
-bool postcopy_recover_is_alive(MigrationStatus st);
+static inline bool postcopy_recover_is_alive(MigrationStatus st)
+{
+    return st == MIGRATION_STATUS_POSTCOPY_ACTIVE || st == MIGRATION_STATUS_POSTCOPY_RECOVER;
+}
 
 /* Any postcopy state after the switch, paused and recovering included. */
-bool postcopy_recover_in_postcopy(MigrationStatus st);
+static inline bool postcopy_recover_in_postcopy(MigrationStatus st)
+{
+    switch (st) {
+    case MIGRATION_STATUS_POSTCOPY_ACTIVE:
+    case MIGRATION_STATUS_POSTCOPY_PAUSED:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER_SETUP:
+    case MIGRATION_STATUS_POSTCOPY_RECOVER:
+        return true;
+    default:
+        return false;
+    }
+}
 
 /* ---- source ---- */
 
@@ -47,14 +62,6 @@ bool postcopy_recover_source_resume(MigrationState *s, MigrationAddress *addr, G
 bool postcopy_recover_source_recv_bitmap(MigrationState *s, const char *block,
                                          QEMUFile *from_dst, GError **errp);
 bool postcopy_recover_source_resume_ack(MigrationState *s, GError **errp);
-
-/*
- * migrate resume, or an automatic attempt (s->lock held, postcopy-paused,
- * the migration thread waiting): postcopy-recover-setup on @cancel
- * (taken), connecting to @addr (taken), or to s->addr again when NULL.
- */
-void postcopy_recover_source_enter_setup(MigrationState *s, ChannelCancel *cancel,
-                                         MigrationAddress *addr);
 
 /* ---- source: auto-recover (postcopy-auto-recover.c) ---- */
 
@@ -94,7 +101,12 @@ XPostcopyAutoRecoverInfo *postcopy_auto_recover_info(MigrationState *s, Migratio
 
 typedef struct PostcopyRecoverDst PostcopyRecoverDst;
 
-PostcopyRecoverDst *postcopy_recover_dst_new(void);
+/*
+ * @accept: the destination's accept callback (incoming.c's), which a
+ * listener migrate-recover opens hands its connections to; it gives each
+ * to postcopy_recover_dst_accept() first.
+ */
+PostcopyRecoverDst *postcopy_recover_dst_new(TransportAcceptFunc accept);
 void postcopy_recover_dst_free(PostcopyRecoverDst *r);
 
 /*

@@ -1,9 +1,9 @@
 /*
- * The codec of compressed page records (ram-compress.h): a page to and
+ * The codec of compressed page records (ram-compress-codec.h): a page to and
  * from one zlib stream.  Each z_stream is reset per page, as QEMU's, so
  * every record decodes on its own, whichever thread compressed it.
  */
-#include "ram-compress.h"
+#include "ram-compress-codec.h"
 
 #include "qemu/error.h"
 

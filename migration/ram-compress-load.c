@@ -21,8 +21,8 @@
  * (ram_decompress_load_sync()), as QEMU waits for its threads before it
  * places a page.
  */
-#include "ram-internal.h"
-#include "ram-compress.h"
+#include "ram-compress-load.h"
+#include "ram-compress-codec.h"
 #include "qemu/error.h"
 #include "qemu/job-slot.h"
 

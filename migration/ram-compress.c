@@ -22,8 +22,8 @@
  * asked for: the migration thread compresses each page itself, with a
  * stream of its own, and writes it at once.
  */
-#include "ram-internal.h"
 #include "ram-compress.h"
+#include "ram-compress-codec.h"
 #include "qemu/error.h"
 #include "qemu/job-slot.h"
 

@@ -15,7 +15,8 @@
  * atomically with UFFDIO_COPY / UFFDIO_ZEROPAGE, which also wakes the
  * vCPUs waiting for them.
  */
-#include "ram-internal.h"
+#include "ram-postcopy.h"
+#include "ram-compress-load.h"
 #include "savevm-commands.h"
 #include "qemu/error.h"
 

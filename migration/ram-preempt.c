@@ -15,7 +15,7 @@
  * incoming thread does (ram_postcopy_load_page), with a page buffer and a
  * CONTINUE block of its own.
  */
-#include "ram-internal.h"
+#include "ram-postcopy.h"
 #include "qemu/bufferiszero.h"
 #include "qemu/error.h"
 

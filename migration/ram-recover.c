@@ -13,7 +13,7 @@
  * the destination the incoming thread builds them while the fault thread
  * may still set bits, so the maps are read word by word atomically.
  */
-#include "ram-internal.h"
+#include "ram-postcopy.h"
 #include "qemu/error.h"
 
 #include <inttypes.h>

@@ -1,11 +1,11 @@
 /*
- * The RAM residency probe (ram-internal.h): asks the kernel which pages of
+ * The RAM residency probe (ram-residency.h): asks the kernel which pages of
  * a private anonymous block hold data, so that both ends of a migration can
  * skip pages the guest never wrote without reading them.  Reading such a
  * page is not free: each 4 KiB read faults in the shared zero page (about
  * 4 GB/s here, against 0.1 ms per GiB for a PAGEMAP_SCAN of fresh memory).
  */
-#include "ram-internal.h"
+#include "ram-residency.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -20,7 +20,7 @@
  *   ring's copy.
  */
 #include "ram-write-tracking.h"
-#include "ram-internal.h"
+#include "ram-send.h"
 #include "mapped-ram.h"
 #include "qemu/error.h"
 
@@ -597,10 +597,9 @@ static bool ram_wt_check(RAMWriteTracking *wt, QEMUFile *f)
     return true;
 }
 
-void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, RAMSendRun *run)
+void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, int64_t deadline,
+                             RAMSendRun *run)
 {
-    int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
-
     while (rs->dirty_pages > 0 && !qemu_file_get_error(f) && ram_wt_check(rs->wt, f)) {
         ram_wt_drain(rs, f, run);
         if (!ram_wt_save_next(rs, f, run) && !qemu_file_get_error(f)) {
@@ -611,8 +610,7 @@ void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, RAMSendRun
             }
         }
         ram_send_run_publish(rs, run);
-        if (limited && (g_get_monotonic_time() > deadline ||
-                        (rs->has_rate_limit && rs->rate_limit.exceeded(rs->rate_limit.opaque)))) {
+        if (limited && (g_get_monotonic_time() > deadline || ram_send_rate_exceeded(rs))) {
             break;
         }
     }

@@ -20,6 +20,8 @@
 
 #include "migration/ram.h"
 
+typedef struct RAMSendRun RAMSendRun;     /* ram-send.h */
+
 /*
  * Can this host write-protect memory with userfaultfd?  Else *@errp is
  * QEMU's "Background-snapshot is not supported by host kernel".
@@ -53,5 +55,14 @@ bool ram_write_tracking_start(RAMState *rs, GError **errp);
  * thread is joined and every page un-protected, so no writer stays blocked.
  */
 void ram_write_tracking_stop(RAMState *rs);
+
+/*
+ * Migration thread, while the tracking runs: save the fault thread's
+ * copies and the pages nobody claimed yet, until none is left or, when
+ * @limited, the rate limit or @deadline (g_get_monotonic_time()) ends the
+ * call.
+ */
+void ram_write_tracking_send(RAMState *rs, QEMUFile *f, bool limited, int64_t deadline,
+                             RAMSendRun *run);
 
 #endif

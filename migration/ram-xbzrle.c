@@ -7,7 +7,7 @@
  * larger than the page is an overflow sent whole, and the final pass with
  * the VM stopped reads the cache but no longer fills it.
  */
-#include "ram-internal.h"
+#include "ram-xbzrle.h"
 #include "page-cache.h"
 #include "xbzrle.h"
 #include "qemu/error.h"

@@ -1,11 +1,12 @@
 /*
  * The RAM section, source side (include/migration/ram.h): the state, the
  * dirty bitmap and its syncs, and the setup / iterate / complete payloads
- * that send each dirty page as a zero or a normal page record, or hand it
- * to XBZRLE (ram-xbzrle.c).  The destination's parser is in ram-load.c.
+ * that send each dirty page as a zero or a normal page record (ram-send.c),
+ * or hand it to XBZRLE (ram-xbzrle.c) or the compress pool (ram-compress.c).
+ * Those parts take the state (ram-state.h) and never call back here.  The
+ * destination's parser is in ram-load.c.
  */
 #include "ram-internal.h"
-#include "ram-write-tracking.h"
 #include "multifd.h"
 #include "page-cache.h"
 #include "qemu/bufferiszero.h"
@@ -118,12 +119,6 @@ void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all)
 {
     rs->ignore_shared = ignore_shared;
     rs->ignore_all = ignore_all;
-}
-
-/* QEMU's rule: x-ignore-shared skips shared blocks another process can reopen by path. */
-bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb)
-{
-    return rs->ignore_all || (rs->ignore_shared && rb->shared && rb->named_file);
 }
 
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd)
@@ -261,86 +256,6 @@ static bool ram_bitmap_sync(RAMState *rs, GError **errp)
     return true;
 }
 
-/* ---- page records ---- */
-
-void ram_send_run_publish(RAMState *rs, RAMSendRun *run)
-{
-    migration_stat_add(run->bytes_counter, run->bytes);
-    migration_stat_add(&rs->stats->zero_pages, run->zero_pages);
-    migration_stat_add(&rs->stats->normal_pages, run->normal_pages);
-    run->bytes = run->zero_pages = run->normal_pages = 0;
-}
-
-/*
- * Build the record header for @offset of @rb into @hdr: the word with
- * @flags, CONTINUE when @rb was the block of the previous record of this
- * section, else the block name.  Returns its length.
- */
-size_t ram_build_header(RAMState *rs, uint8_t *hdr, const RAMBlock *rb,
-                               uint64_t offset, uint64_t flags)
-{
-    size_t len = 8;
-    uint64_t word;
-
-    if (rb == rs->last_sent_block) {
-        flags |= RAM_SAVE_FLAG_CONTINUE;
-    }
-    word = GUINT64_TO_BE(offset | flags);
-    memcpy(hdr, &word, 8);
-    if (!(flags & RAM_SAVE_FLAG_CONTINUE)) {
-        size_t idlen = strlen(rb->idstr);
-
-        hdr[len++] = idlen;
-        memcpy(hdr + len, rb->idstr, idlen);
-        len += idlen;
-        rs->last_sent_block = rb;
-    }
-    return len;
-}
-
-void ram_put_page_record(RAMState *rs, QEMUFile *f, const RAMBlock *rb, uint64_t page,
-                         const uint8_t *data, bool copy, RAMSendRun *run)
-{
-    uint8_t hdr[RAM_HEADER_MAX];
-    size_t len = ram_build_header(rs, hdr, rb, page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_PAGE);
-
-    qemu_put_buffer(f, hdr, len);
-    if (copy) {
-        qemu_put_buffer(f, data, TARGET_PAGE_SIZE);
-        ram_verify_page(rs->verify, rb, page, data);    /* a copy: hashed before it changes */
-    } else {
-        qemu_put_buffer_async(f, data, TARGET_PAGE_SIZE);
-        /*
-         * Queued from guest memory, hashed from it by the worker: a write
-         * between either read and the next dirty sync makes the page dirty,
-         * so it is sent and digested again (docs/devel/ram-verify.md).
-         */
-        ram_verify_page_in_place(rs->verify, rb, page, false);
-    }
-    run->bytes += len + TARGET_PAGE_SIZE;
-    run->normal_pages++;
-}
-
-/* Never written, per the residency probe (asked while some page was never sent). */
-static bool ram_page_never_written(RAMState *rs, RAMBlock *rb, uint64_t page)
-{
-    return !rs->all_sent_once && !ram_residency_has_data(&rs->residency, rb, page);
-}
-
-/* A zero page record for @page of @rb on the main channel. */
-static void ram_save_zero_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
-                               RAMSendRun *run)
-{
-    uint8_t hdr[RAM_HEADER_MAX];
-    size_t len = ram_build_header(rs, hdr, rb, page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_ZERO);
-
-    hdr[len++] = 0;
-    qemu_put_buffer(f, hdr, len);
-    ram_verify_page_in_place(rs->verify, rb, page, true);
-    run->zero_pages++;
-    run->bytes += len;
-}
-
 /*
  * Multifd: the page goes to a send thread.  Zero pages are found on this
  * thread (legacy: a zero page record on the main channel, as QEMU), by the
@@ -450,20 +365,6 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page
     }
 }
 
-void ram_save_page_copy(RAMState *rs, QEMUFile *f, RAMBlock *rb, uint64_t page,
-                        const uint8_t *data, RAMSendRun *run)
-{
-    bool in_place = data == rb->host + (page << TARGET_PAGE_BITS);
-
-    if (rs->zero_page_detection != ZERO_PAGE_DETECTION_NONE &&
-        ((in_place && ram_page_never_written(rs, rb, page)) ||
-         buffer_is_zero(data, TARGET_PAGE_SIZE))) {
-        ram_save_zero_page(rs, f, rb, page, run);
-    } else {
-        ram_put_page_record(rs, f, rb, page, data, true, run);
-    }
-}
-
 /*
  * The next dirty page from the cursor on, wrapping around the blocks; its
  * bit is cleared.  Only called while rs->dirty_pages > 0, so one exists.
@@ -496,11 +397,6 @@ static RAMBlock *ram_take_next_dirty(RAMState *rs, uint64_t *page, bool *wrapped
     }
 }
 
-static bool ram_rate_exceeded(RAMState *rs)
-{
-    return rs->has_rate_limit && rs->rate_limit.exceeded(rs->rate_limit.opaque);
-}
-
 /*
  * Send dirty pages until none is left, or, when @limited, until the rate
  * limit is reached or RAM_ITERATE_MAX_MS has passed.
@@ -510,7 +406,7 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
     int64_t deadline = g_get_monotonic_time() + RAM_ITERATE_MAX_MS * 1000;
 
     if (rs->wt) {
-        ram_write_tracking_send(rs, f, limited, run);
+        ram_write_tracking_send(rs, f, limited, deadline, run);
         return;
     }
     for (uint64_t n = 0; rs->dirty_pages > 0 && !qemu_file_get_error(f); n++) {
@@ -518,7 +414,7 @@ static void ram_send_dirty_pages(RAMState *rs, QEMUFile *f, bool limited, RAMSen
         RAMBlock *rb;
         bool wrapped;
 
-        if (limited && n % RAM_RATE_CHECK_PAGES == 0 && ram_rate_exceeded(rs)) {
+        if (limited && n % RAM_RATE_CHECK_PAGES == 0 && ram_send_rate_exceeded(rs)) {
             break;
         }
         if (n % RAM_CLOCK_CHECK_PAGES == RAM_CLOCK_CHECK_PAGES - 1) {

@@ -11,8 +11,7 @@
  */
 #include "return-path.h"
 #include "savevm-commands.h"
-#include "postcopy-source.h"
-#include "postcopy-recover.h"
+#include "switchover-commit.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 #include "migration/ram.h"
@@ -71,6 +70,12 @@ struct ReturnPathSource {
     char *last_block;           /* the block of the last REQ_PAGES_ID */
 };
 
+/* tern's own messages, outside QEMU's numbering: their length, or -2 when unknown. */
+static int rp_tern_message_len(uint16_t type)
+{
+    return type == MIG_RP_MSG_X_SWITCHOVER_LOADED ? 0 : -2;
+}
+
 /* Read one message's header and payload (into @buf, MIG_RP_MSG_MAX_LEN bytes). */
 static bool rp_read_message(ReturnPathSource *rp, uint16_t *type, uint16_t *len,
                             uint8_t *buf, GError **errp)
@@ -82,6 +87,14 @@ static bool rp_read_message(ReturnPathSource *rp, uint16_t *type, uint16_t *len,
     if (!qemu_file_check_error(f, errp)) {
         error_prepend(errp, "return path: reading a message header: ");
         return false;
+    }
+    if (rp_tern_message_len(*type) >= 0) {
+        if (*len != rp_tern_message_len(*type)) {
+            error_setg(errp, "Received message 0x%04x with length %d expecting %d",
+                       *type, *len, rp_tern_message_len(*type));
+            return false;
+        }
+        return true;
     }
     if (*type == MIG_RP_MSG_INVALID || *type >= MIG_RP_MSG_MAX) {
         error_setg(errp, "Received invalid message 0x%04x length 0x%04x", *type, *len);
@@ -204,11 +217,18 @@ static bool rp_handle(ReturnPathSource *rp, uint16_t type, const uint8_t *buf,
             return true;
         }
         break;
+    case MIG_RP_MSG_X_SWITCHOVER_LOADED:
+        if (ops->switchover_loaded) {
+            ops->switchover_loaded(rp->opaque);
+            return true;
+        }
+        break;
     default:
         break;
     }
     error_setg(errp, "return path: unexpected %s message (0x%04x): the source "
-               "is not waiting for one", rp_message_names[type], type);
+               "is not waiting for one",
+               type < MIG_RP_MSG_MAX ? rp_message_names[type] : "x-switchover-loaded", type);
     return false;
 }
 
@@ -228,6 +248,9 @@ static gpointer rp_source_thread(gpointer opaque)
     }
     if (rp->err && rp->ops->failed) {
         rp->ops->failed(rp->opaque, rp->err);
+    }
+    if (rp->ops->ended) {
+        rp->ops->ended(rp->opaque);
     }
     return NULL;
 }
@@ -286,20 +309,29 @@ static void migration_rp_failed(void *opaque, const GError *err)
 {
     MigrationState *s = opaque;
 
-    if (!channel_cancel_is_triggered(s->cancel)) {
-        migration_set_error(s, err);
+    /*
+     * Under s->lock: x-switchover-commit decides under it too.  Once
+     * committed the migration has completed whatever the return path
+     * says (switchover-commit.c).
+     */
+    qemu_mutex_lock(&s->lock);
+    if (!s->commit.committed && !channel_cancel_is_triggered(s->cancel)) {
+        if (!s->error_desc) {
+            s->error_desc = g_strdup(err->message);
+        }
         channel_cancel_trigger(s->cancel);
         /* A migration thread sleeping out a bandwidth budget wakes to see it. */
-        qemu_mutex_lock(&s->lock);
         qemu_cond_broadcast(&s->cond);
-        qemu_mutex_unlock(&s->lock);
     }
+    qemu_mutex_unlock(&s->lock);
 }
 
 static bool migration_rp_req_pages(void *opaque, const char *block, uint64_t start,
                                    uint64_t len, GError **errp)
 {
-    return postcopy_source_page_request(opaque, block, start, len, errp);
+    MigrationState *s = opaque;
+
+    return s->rp_postcopy->req_pages(s, block, start, len, errp);
 }
 
 static void migration_rp_switchover_ack(void *opaque)
@@ -329,12 +361,16 @@ static void migration_rp_pong(void *opaque, uint32_t value)
 static bool migration_rp_recv_bitmap(void *opaque, const char *block, QEMUFile *from_dst,
                                      GError **errp)
 {
-    return postcopy_recover_source_recv_bitmap(opaque, block, from_dst, errp);
+    MigrationState *s = opaque;
+
+    return s->rp_postcopy->recv_bitmap(s, block, from_dst, errp);
 }
 
 static bool migration_rp_resume_ack(void *opaque, GError **errp)
 {
-    return postcopy_recover_source_resume_ack(opaque, errp);
+    MigrationState *s = opaque;
+
+    return s->rp_postcopy->resume_ack(s, errp);
 }
 
 /* The destination's load failed: a postcopy fails then, it cannot resume. */
@@ -355,7 +391,9 @@ static const ReturnPathSourceOps migration_rp_ops = {
     .recv_bitmap = migration_rp_recv_bitmap,
     .resume_ack = migration_rp_resume_ack,
     .shut_failed = migration_rp_shut_failed,
+    .switchover_loaded = switchover_commit_source_loaded,
     .failed = migration_rp_failed,
+    .ended = switchover_commit_source_rp_ended,
 };
 
 bool migration_rp_open(MigrationState *s, GError **errp)
@@ -491,6 +529,13 @@ void return_path_dst_send_switchover_ack(ReturnPathDst *rp)
 {
     qemu_mutex_lock(&rp->lock);
     rp_dst_send_locked(rp, MIG_RP_MSG_SWITCHOVER_ACK, NULL, 0);
+    qemu_mutex_unlock(&rp->lock);
+}
+
+void return_path_dst_send_switchover_loaded(ReturnPathDst *rp)
+{
+    qemu_mutex_lock(&rp->lock);
+    rp_dst_send_locked(rp, MIG_RP_MSG_X_SWITCHOVER_LOADED, NULL, 0);
     qemu_mutex_unlock(&rp->lock);
 }
 

@@ -30,6 +30,14 @@ typedef enum MigRPMessage {
     MIG_RP_MSG_MAX
 } MigRPMessage;
 
+/*
+ * tern's own (x-switchover-commit, switchover-commit.h): the destination
+ * loaded everything and waits for the source's commit.  Empty.  Far from
+ * QEMU's numbers; a QEMU source refuses it as an invalid message, which
+ * fails its migration and resumes its guest, as it should.
+ */
+#define MIG_RP_MSG_X_SWITCHOVER_LOADED  0x7401
+
 /* The longest message QEMU accepts. */
 #define MIG_RP_MSG_MAX_LEN      512
 
@@ -69,8 +77,12 @@ typedef struct ReturnPathSourceOps {
     bool (*resume_ack)(void *opaque, GError **errp);
     /* SHUT with error @value: the destination's load ended, failed (not paused). */
     void (*shut_failed)(void *opaque, uint32_t value);
+    /* x-switchover-commit: the destination loaded everything. */
+    void (*switchover_loaded)(void *opaque);
     /* The thread is ending with @err (never NULL). */
     void (*failed)(void *opaque, const GError *err);
+    /* The thread is ending, whatever ended it (after failed). */
+    void (*ended)(void *opaque);
 } ReturnPathSourceOps;
 
 typedef struct ReturnPathSource ReturnPathSource;
@@ -93,6 +105,20 @@ ReturnPathSource *return_path_source_start(QEMUFile *to_dst,
 bool return_path_source_join(ReturnPathSource *rp, GError **errp);
 
 /* The source's glue (MigrationState; migration thread). */
+
+/*
+ * Where the glue hands postcopy's messages: s->rp_postcopy, which
+ * migration.c points at postcopy-source.c's and postcopy-recover-source.c's
+ * handlers, so that the return path calls nothing above it.  Return-path
+ * thread; false (with @errp set) ends it with that error.
+ */
+typedef struct ReturnPathPostcopyOps {
+    bool (*req_pages)(MigrationState *s, const char *block, uint64_t start,
+                      uint64_t len, GError **errp);
+    bool (*recv_bitmap)(MigrationState *s, const char *block, QEMUFile *from_dst,
+                        GError **errp);
+    bool (*resume_ack)(MigrationState *s, GError **errp);
+} ReturnPathPostcopyOps;
 
 /* After the header: OPEN_RETURN_PATH and PING(1) when the return path is on. */
 void migration_rp_announce(MigrationState *s);
@@ -126,6 +152,7 @@ void return_path_dst_send_pong(ReturnPathDst *rp, uint32_t value);
 void return_path_dst_send_req_pages(ReturnPathDst *rp, const char *block,
                                     uint64_t start, uint32_t len);
 void return_path_dst_send_switchover_ack(ReturnPathDst *rp);
+void return_path_dst_send_switchover_loaded(ReturnPathDst *rp);
 /*
  * Postcopy recovery: RECV_BITMAP naming @block, then its received bitmap
  * as QEMU frames it (be64 @size, @size bytes, be64 end mark); RESUME_ACK.

@@ -41,6 +41,7 @@ struct SaveVMState {
     const struct SaveVMCommandOps *cmd_ops;
     void *cmd_opaque;
     bool load_quit;                 /* the last load stopped at POSTCOPY_RUN */
+    GError *trailer_err;            /* the last load's trailer was malformed: why */
 
     SaveVMTimes times;              /* the switchover payload's (savevm_state_times) */
 };

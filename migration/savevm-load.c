@@ -270,40 +270,74 @@ bool savevm_load_sections(SaveVMState *s, QEMUFile *f, bool *quit, GError **errp
 }
 
 /*
- * Read and drop the vmdesc trailer so that the source is not cut off
- * while sending it.  Peeks before every read: a missing or short trailer
- * leaves no error on the stream, and the load has succeeded anyway.
+ * The trailer after EOF (the VM description, `0x06 ; be32 len ; JSON`),
+ * read whole and dropped: a destination that closes with bytes unread
+ * makes its kernel reset the connection, and the reset can overtake the
+ * return path's SHUT, failing a source whose migration worked.  Peeks
+ * before every read: an absent or short trailer leaves no error on the
+ * stream (it is optional, as in QEMU).  A malformed one is noted in
+ * s->trailer_err (savevm_state_take_trailer_error) for the caller, who
+ * knows whether it matters.
  */
-static void savevm_skip_vmdesc(QEMUFile *f)
+static void savevm_load_trailer(SaveVMState *s, QEMUFile *f)
 {
     uint8_t buf[4096];
-    uint32_t len;
+    uint64_t offset = qemu_file_tell(f);
+    uint32_t len, left;
     int type = qemu_peek_byte(f, 0);
 
     if (type < 0) {
         return;
     }
     if (type != QEMU_VM_VMDESCRIPTION) {
-        error_report("warning: Expected vmdescription section, but got %d", type);
+        s->trailer_err = g_error_new(TERN_ERROR, TERN_ERROR_GENERIC,
+                                     "Expected vmdescription section, but got %d (the "
+                                     "trailer after EOF, at offset %" PRIu64 ")", type,
+                                     offset);
         return;
     }
     if (qemu_peek_byte(f, 4) < 0) {
+        s->trailer_err = g_error_new(TERN_ERROR, TERN_ERROR_GENERIC,
+                                     "the vmdescription at offset %" PRIu64 " ends in its "
+                                     "length", offset);
         return;
     }
     qemu_get_byte(f);
     len = qemu_get_be32(f);
     if (len > SAVEVM_VMDESC_MAX) {
-        error_report("warning: vmdescription of %" PRIu32 " bytes ignored", len);
+        s->trailer_err = g_error_new(TERN_ERROR, TERN_ERROR_GENERIC,
+                                     "vmdescription of %" PRIu32 " bytes at offset %" PRIu64
+                                     " (at most %u)", len, offset, SAVEVM_VMDESC_MAX);
         return;
     }
-    while (len > 0) {
-        uint32_t chunk = MIN(len, sizeof(buf));
+    for (left = len; left > 0; left -= MIN(left, sizeof(buf))) {
+        uint32_t chunk = MIN(left, sizeof(buf));
 
         if (qemu_peek_byte(f, chunk - 1) < 0) {
+            s->trailer_err = g_error_new(TERN_ERROR, TERN_ERROR_GENERIC,
+                                         "the vmdescription at offset %" PRIu64 " ends after "
+                                         "%" PRIu32 " of its %" PRIu32 " bytes", offset,
+                                         len - left, len);
             return;
         }
         qemu_get_buffer(f, buf, chunk);
-        len -= chunk;
+    }
+}
+
+GError *savevm_state_take_trailer_error(SaveVMState *s)
+{
+    return g_steal_pointer(&s->trailer_err);
+}
+
+void savevm_drain(QEMUFile *f, size_t max)
+{
+    uint8_t buf[4096];
+
+    while (max > 0 && qemu_peek_byte(f, 0) >= 0) {
+        size_t n = MIN(MIN(qemu_file_unread(f), sizeof(buf)), max);
+
+        qemu_get_buffer(f, buf, n);
+        max -= n;
     }
 }
 
@@ -357,8 +391,9 @@ bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cf
         s->load_quit = true;
         return true;
     }
+    g_clear_error(&s->trailer_err);
     if (ok) {
-        savevm_skip_vmdesc(f);
+        savevm_load_trailer(s, f);
     }
     savevm_load_cleanup(s);
     return ok;

@@ -46,6 +46,7 @@ void savevm_state_free(SaveVMState *s)
         return;
     }
     g_clear_object(&s->vmdesc);
+    g_clear_error(&s->trailer_err);
     g_ptr_array_unref(s->entries);
     g_free(s);
 }

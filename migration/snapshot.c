@@ -261,6 +261,13 @@ static bool snapshots_read(MigrationObjects *o, const char *path, GError **errp)
     /* Device sections take the BQL themselves, as on the incoming thread; the vCPUs are stopped. */
     bql_unlock();
     ok = savevm_state_load(o->savevm, f, &cfg, errp);
+    if (ok) {
+        g_autoptr(GError) trailer = savevm_state_take_trailer_error(o->savevm);
+
+        if (trailer) {
+            warn_report("%s", trailer->message);
+        }
+    }
     bql_lock();
     ram_state_set_mapped_ram(o->ram, NULL);
     qemu_fclose(f, NULL);

@@ -149,7 +149,7 @@ static char *qtest_rw(QTestServer *s, char **w, unsigned argc)
 
 static char *qtest_read(QTestServer *s, char **w, unsigned argc, bool b64)
 {
-    g_autofree uint8_t *data = NULL;
+    const uint8_t *data;
     uint64_t addr, len;
     GError *err = NULL;
     char *bad;
@@ -163,8 +163,9 @@ static char *qtest_read(QTestServer *s, char **w, unsigned argc, bool b64)
     if ((bad = check_len(len))) {
         return bad;
     }
-    data = g_malloc(len ? len : 1);
-    if (!guest_memory_read(s->ops.memory, addr, data, len, &err)) {
+    /* Encoded straight from guest RAM: a bad range costs no allocation. */
+    data = guest_memory_view(s->ops.memory, addr, len, &err);
+    if (!data) {
         return fail(err);
     }
     if (b64) {
@@ -197,6 +198,9 @@ static char *qtest_write(QTestServer *s, char **w, unsigned argc)
     }
     if ((bad = check_len(len))) {
         return bad;
+    }
+    if (!guest_memory_view(s->ops.memory, addr, len, &err)) {
+        return fail(err);
     }
     data = g_malloc0(len ? len : 1);
     for (uint64_t i = 0; i < len && i * 2 + 4 <= hex_len; i++) {

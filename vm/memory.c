@@ -251,15 +251,23 @@ static void memory_mark_dirty(RAMBlock *rb, uint64_t offset, uint64_t len)
     bitmap_set_atomic(rb->dirty_log, first, last - first + 1);
 }
 
-bool guest_memory_read(GuestMemory *gm, uint64_t gpa, void *buf,
-                       uint64_t len, GError **errp)
+const uint8_t *guest_memory_view(GuestMemory *gm, uint64_t gpa, uint64_t len,
+                                 GError **errp)
 {
     RAMBlock *rb = memory_find(gm, gpa, len, errp);
 
-    if (!rb) {
+    return rb ? rb->host + (gpa - rb->guest_addr) : NULL;
+}
+
+bool guest_memory_read(GuestMemory *gm, uint64_t gpa, void *buf,
+                       uint64_t len, GError **errp)
+{
+    const uint8_t *src = guest_memory_view(gm, gpa, len, errp);
+
+    if (!src) {
         return false;
     }
-    memcpy(buf, rb->host + (gpa - rb->guest_addr), len);
+    memcpy(buf, src, len);
     return true;
 }
 

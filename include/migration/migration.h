@@ -75,6 +75,8 @@ typedef struct MigrationState {
     uint64_t transferred_before;        /* thread only: bytes of earlier connections (postcopy recovery) */
     struct MultiFDSend *multifd;        /* thread only: the multifd channels, or NULL */
     ReturnPathSource *rp;               /* thread only: the return path's reader, or NULL */
+    /* Set at creation (migration.c): where the return path's postcopy messages go. */
+    const struct ReturnPathPostcopyOps *rp_postcopy;
     /* Postcopy preempt: atomic pointer, read by the return-path thread (postcopy-preempt.h). */
     struct PostcopyPreemptSource *preempt;
 
@@ -89,6 +91,13 @@ typedef struct MigrationState {
     guint recv_bitmaps_pending;         /* postcopy recovery: received bitmaps still to come */
     gint dst_failed;                    /* atomic: the destination's SHUT said its load failed */
     PostcopyAutoRecover auto_recover;   /* postcopy-auto-recover.c */
+    /* x-switchover-commit (migration/switchover-commit.c), under @lock. */
+    struct {
+        bool loaded;                    /* the destination said LOADED */
+        bool rp_ended;                  /* the return path's reader ended */
+        bool committed;                 /* decided: the guest is the destination's */
+        bool stop_waiting;              /* migrate_cancel once committed */
+    } commit;
 
     /*
      * ---- timing, ms since the epoch of g_get_monotonic_time()/1000 ----
@@ -172,6 +181,14 @@ typedef struct MigrationIncomingState {
     struct MultiFDRecv *multifd;        /* with the multifd capability, from the first channel */
     gint main_seen;                     /* atomic: a channel was taken as the main one */
     ReturnPathDst *rp;                  /* from OPEN_RETURN_PATH to the load's end, or NULL */
+    /*
+     * Incoming thread, read by the main loop after the join: the load
+     * failed but the guest's state here is whole (x-switchover-commit: no
+     * commit came), so it stays, paused; and the main stream still holds
+     * bytes to drain once SHUT is sent (a malformed trailer).
+     */
+    bool state_complete;
+    bool drain_after_shut;
     RAMState *ram;                      /* the "ram" section's state (registered in savevm) */
     PostcopyIncoming *postcopy;         /* from POSTCOPY_ADVISE on, or NULL */
     DowntimePhases downtime_phases;     /* main loop: marked as a precopy load completes */

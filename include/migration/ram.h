@@ -145,9 +145,6 @@ void ram_state_wait_mapped_restore(RAMState *rs);
  */
 void ram_state_set_ignore(RAMState *rs, bool ignore_shared, bool ignore_all);
 
-/* Does the RAM section skip @rb's pages (see ram_state_set_ignore)? */
-bool ram_block_is_ignored(const RAMState *rs, const RAMBlock *rb);
-
 /* Before the load (destination): the multifd receive side MULTIFD_FLUSH syncs, or NULL. */
 void ram_state_set_multifd_recv(RAMState *rs, MultiFDRecv *multifd);
 

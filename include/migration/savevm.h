@@ -140,6 +140,22 @@ bool savevm_state_load(SaveVMState *s, QEMUFile *f, const SaveVMConfig *local_cf
                        GError **errp);
 
 /*
+ * After a savevm_state_load() that returned true (not at POSTCOPY_RUN):
+ * why the trailer after EOF was malformed (not a vmdescription, longer
+ * than SAVEVM_VMDESC_MAX, or cut short), or NULL when it was read whole or
+ * absent.  The caller takes it.  A malformed trailer leaves unread bytes:
+ * savevm_drain() them before closing a connection.
+ */
+GError *savevm_state_take_trailer_error(SaveVMState *s);
+
+/*
+ * Read and drop what is left of @f until it ends, at most @max bytes (the
+ * peer may never stop).  A connection closed with bytes unread is reset,
+ * which may overtake what this side wrote last.  Errors are left on @f.
+ */
+void savevm_drain(QEMUFile *f, size_t max);
+
+/*
  * Did the last savevm_state_load() stop at POSTCOPY_RUN?  Then it returned
  * with the RAM section still open: the guest runs, and
  * savevm_state_load_more() loads the rest of @f until EOF; after a failure

@@ -124,6 +124,13 @@ bool guest_memory_read(GuestMemory *gm, uint64_t gpa, void *buf,
                        uint64_t len, GError **errp);
 bool guest_memory_write(GuestMemory *gm, uint64_t gpa, const void *buf,
                         uint64_t len, GError **errp);
+/*
+ * Where [@gpa, @gpa + @len) lives in this process, for reading it in place
+ * (qtest's read without a copy); NULL with @errp set if it is not in one
+ * mapped block.  Valid while the block exists.
+ */
+const uint8_t *guest_memory_view(GuestMemory *gm, uint64_t gpa, uint64_t len,
+                                 GError **errp);
 /* Fill with @byte (qtest memset). */
 bool guest_memory_set(GuestMemory *gm, uint64_t gpa, uint8_t byte,
                       uint64_t len, GError **errp);

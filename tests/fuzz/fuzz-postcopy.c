@@ -117,6 +117,38 @@ static bool fuzz_pc_run(void *opaque, GError **errp)
     return true;
 }
 
+/* A recovering destination sends what it received; here it is built and dropped. */
+static bool fuzz_pc_recv_bitmap(void *opaque, const char *block, GError **errp)
+{
+    FuzzPostcopy *pc = opaque;
+    g_autofree void *bitmap = NULL;
+    uint64_t size;
+
+    if (pc->state != FUZZ_PC_RUN) {
+        error_setg(errp, "CMD_RECV_BITMAP in wrong postcopy state (%d)", pc->state);
+        return false;
+    }
+    bitmap = ram_recover_received_bitmap(pc->m->ram, block, &size, errp);
+    return bitmap != NULL;
+}
+
+static void fuzz_pc_page_waiting(void *opaque, const RAMBlock *rb, uint64_t offset)
+{
+    g_assert(offset < rb->used_length);
+}
+
+static bool fuzz_pc_resume(void *opaque, GError **errp)
+{
+    FuzzPostcopy *pc = opaque;
+
+    if (pc->state != FUZZ_PC_RUN) {
+        error_setg(errp, "CMD_POSTCOPY_RESUME in wrong postcopy state (%d)", pc->state);
+        return false;
+    }
+    ram_recover_foreach_waiting(pc->m->ram, fuzz_pc_page_waiting, pc);
+    return true;
+}
+
 static const SaveVMCommandOps fuzz_pc_ops = {
     .open_return_path = fuzz_pc_open_return_path,
     .ping = fuzz_pc_ping,
@@ -124,6 +156,8 @@ static const SaveVMCommandOps fuzz_pc_ops = {
     .postcopy_listen = fuzz_pc_listen,
     .postcopy_run = fuzz_pc_run,
     .postcopy_ram_discard = fuzz_pc_discard,
+    .postcopy_resume = fuzz_pc_resume,
+    .recv_bitmap = fuzz_pc_recv_bitmap,
 };
 
 /* Back to a machine that never migrated: RAM unregistered and empty, no bitmaps. */

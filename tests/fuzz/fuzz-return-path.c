@@ -1,14 +1,18 @@
 /*
  * libFuzzer target: the source's return-path reader (migration/return-path.c)
  * over the destination's bytes: message headers, lengths, SHUT, PONG,
- * SWITCHOVER_ACK and page requests (REQ_PAGES_ID / REQ_PAGES), which go
+ * SWITCHOVER_ACK, page requests (REQ_PAGES_ID / REQ_PAGES), which go
  * to the postcopy request queue of the fuzz machine's RAM
  * (ram_postcopy_queue_request(): block, alignment and range checks) as
- * they would during postcopy.  The bytes arrive on a socketpair, the
+ * they would during postcopy, and postcopy recovery's RECV_BITMAP (the
+ * received bitmap that follows it, into the RAM's dirty bitmap through
+ * ram_recover_load_bitmap(): size, payload and end mark) and RESUME_ACK.  The bytes arrive on a socketpair, the
  * reader runs on its own thread as in a migration and is joined.
  */
 #include "fuzz-machine.h"
 #include "return-path.h"
+#include "exec/ramblock.h"
+#include "qemu/bitmap.h"
 #include "migration/qemu-file.h"
 
 #include <glib.h>
@@ -37,6 +41,17 @@ static void fuzz_rp_switchover_ack(void *opaque)
 {
 }
 
+static bool fuzz_rp_recv_bitmap(void *opaque, const char *block, QEMUFile *from_dst,
+                                GError **errp)
+{
+    return ram_recover_load_bitmap(((FuzzMachine *)opaque)->ram, block, from_dst, errp);
+}
+
+static bool fuzz_rp_resume_ack(void *opaque, GError **errp)
+{
+    return true;
+}
+
 static void fuzz_rp_failed(void *opaque, const GError *err)
 {
 }
@@ -45,6 +60,8 @@ static const ReturnPathSourceOps fuzz_rp_ops = {
     .pong = fuzz_rp_pong,
     .req_pages = fuzz_rp_req_pages,
     .switchover_ack = fuzz_rp_switchover_ack,
+    .recv_bitmap = fuzz_rp_recv_bitmap,
+    .resume_ack = fuzz_rp_resume_ack,
     .failed = fuzz_rp_failed,
 };
 
@@ -55,6 +72,12 @@ static FuzzMachine *fuzz_rp_machine(void)
 
     if (!m) {
         m = fuzz_machine_new();
+        /* A recovering source has a dirty bitmap: RECV_BITMAP rewrites it. */
+        for (guint i = 0; i < m->blocks->len; i++) {
+            RAMBlock *rb = g_ptr_array_index(m->blocks, i);
+
+            rb->bmap = bitmap_new(ramblock_pages(rb));
+        }
     }
     return m;
 }

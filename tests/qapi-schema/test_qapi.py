@@ -105,15 +105,16 @@ class MainSchemaTest(unittest.TestCase):
         caps = self.enum('MigrationCapability')
         # QEMU 9.1's 22 in QEMU's order, with compress where QEMU 9.0 had it,
         # then tern's own.
-        self.assertEqual(len(caps), 25)
+        self.assertEqual(len(caps), 26)
         self.assertEqual(caps[0], 'xbzrle')
         self.assertEqual(caps[4], 'compress')
         self.assertEqual(caps[22], 'mapped-ram')
-        self.assertEqual(caps[-2:], ['x-verify-ram', 'x-mapped-ram-restore'])
+        self.assertEqual(caps[-3:], ['x-verify-ram', 'x-mapped-ram-restore',
+                                     'x-switchover-commit'])
         unstable = [m.name for m in self.schema.types['MigrationCapability'].members
                     if [f.name for f in m.features] == ['unstable']]
         self.assertEqual(unstable, ['x-colo', 'x-ignore-shared', 'x-verify-ram',
-                                    'x-mapped-ram-restore'])
+                                    'x-mapped-ram-restore', 'x-switchover-commit'])
         deprecated = [m.name for m in self.schema.types['MigrationCapability'].members
                       if [f.name for f in m.features] == ['deprecated']]
         self.assertEqual(deprecated, ['compress'])

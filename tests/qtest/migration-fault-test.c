@@ -42,7 +42,13 @@
  * The cells where the destination completed but the source failed (the
  * return path lost after the destination loaded everything) leave both
  * guests running: the source cannot know; QEMU does the same.  The table
- * says so for each.
+ * says so for each.  A second run of those cells has x-switchover-commit
+ * on both sides (commit_table): the return path's step is then the
+ * destination's LOADED, and one more step is the source's COMMIT after
+ * the trailer (its type byte).  There no cell leaves two guests running:
+ * the source fails (or is cancelled) and resumes, or (at COMMIT) it
+ * completes with its guest stopped; the destination fails with its guest
+ * paused, and where the source completed 'cont' runs the guest there.
  */
 #include "migration-helpers.h"
 #include "migration-proxy.h"
@@ -77,6 +83,7 @@
 #define RAM_CONTINUE        0x20
 #define RAM_MULTIFD_FLUSH   0x200
 #define RP_MSG_SHUT         1
+#define RP_MSG_LOADED       0x7401      /* x-switchover-commit's LOADED (tern's own) */
 
 #define MFD_CHANNELS        2
 #define MFD_MAGIC           0x11223344u
@@ -96,6 +103,7 @@ typedef enum FaultStep {
     STEP_MFD_INIT, STEP_MFD_PACKET,     /* on multifd channel 0 (multifd, 2 channels) */
     STEP_POSTCOPY,                      /* the first page record after the package (postcopy) */
     STEP_RAM2,                          /* a page record of the second pass */
+    STEP_COMMIT,                        /* x-switchover-commit's COMMIT, after the trailer */
 } FaultStep;
 
 typedef enum FaultKind {
@@ -104,7 +112,7 @@ typedef enum FaultKind {
 
 static const char *const step_names[] = {
     "header", "ram", "device", "eof", "rp-shut", "multifd-init", "multifd-packet",
-    "postcopy-run", "ram-pass2",
+    "postcopy-run", "ram-pass2", "commit",
 };
 static const char *const fault_names[] = { "close", "stall", "truncate", "corrupt", "kill" };
 
@@ -115,20 +123,13 @@ typedef struct FaultCell {
     const char *src_end;        /* failed, cancelled, completed */
     const char *dst_end;        /* failed, completed, killed */
     const char *dst_says;       /* in the destination's error-desc (failed) */
+    bool commit;                /* x-switchover-commit on both sides */
 } FaultCell;
 
 #define F "failed"
 #define C "completed"
 #define X "cancelled"
 #define K "killed"
-/*
- * Either completed or failed, each with its own checks below.  After a
- * corrupt byte where the trailer begins, the destination completes and
- * closes with the trailer unread; whether its SHUT reaches the source
- * before the connection's reset does is up to the host's timing (a TSan
- * run saw the source fail once in two).
- */
-#define CF "completed|failed"
 
 /*
  * "migration stream" is in every read or write failure: which comes first
@@ -151,11 +152,14 @@ static const FaultCell fault_table[] = {
     { STEP_DEVICE, FAULT_TRUNCATE, F, F, "reading a section type" },
     { STEP_DEVICE, FAULT_CORRUPT, F, F, "Unknown savevm section type 123" },
     { STEP_DEVICE, FAULT_KILL, F, K, NULL },
-    /* The trailer is optional: the destination has all it needs. */
+    /*
+     * The trailer is optional: the destination has all it needs.  A
+     * malformed one is drained after SHUT, until the source closes.
+     */
     { STEP_EOF, FAULT_CLOSE, F, C, NULL },
     { STEP_EOF, FAULT_STALL, X, C, NULL },
     { STEP_EOF, FAULT_TRUNCATE, C, C, NULL },
-    { STEP_EOF, FAULT_CORRUPT, CF, C, NULL },
+    { STEP_EOF, FAULT_CORRUPT, C, C, NULL },
     { STEP_EOF, FAULT_KILL, F, K, NULL },
     /* The destination loaded and runs; the source never hears it. */
     { STEP_RP_SHUT, FAULT_CLOSE, F, C, NULL },
@@ -187,6 +191,37 @@ static const FaultCell fault_table[] = {
     { STEP_MFD_PACKET, FAULT_KILL, F, K, NULL },
 };
 
+/*
+ * The split-brain cells again, with x-switchover-commit on both sides:
+ * the return path's step is then LOADED (the destination's "I have it
+ * all", which SHUT was), and a step more, the source's COMMIT after the
+ * trailer.  No cell ends with both guests running: without LOADED the
+ * source fails (or is cancelled) and resumes, the destination fails
+ * paused; with it (the commit step) the source completes, its guest
+ * stopped, and the destination fails paused with its state complete,
+ * where 'cont' runs the guest.
+ */
+#define NO_COMMIT "switchover commit not received"
+static const FaultCell commit_table[] = {
+    { STEP_EOF, FAULT_CLOSE, F, F, NO_COMMIT, true },
+    { STEP_EOF, FAULT_STALL, X, F, NO_COMMIT, true },
+    { STEP_RP_SHUT, FAULT_CLOSE, F, F, NO_COMMIT, true },
+    { STEP_RP_SHUT, FAULT_STALL, X, F, NO_COMMIT, true },
+    { STEP_RP_SHUT, FAULT_TRUNCATE, F, F, NO_COMMIT, true },
+    { STEP_RP_SHUT, FAULT_CORRUPT, F, F, NO_COMMIT, true },
+    /* The source has LOADED: committed, whatever comes; a stall ends on cancel. */
+    { STEP_COMMIT, FAULT_CLOSE, C, F, NO_COMMIT, true },
+    { STEP_COMMIT, FAULT_STALL, C, F, NO_COMMIT, true },
+    { STEP_COMMIT, FAULT_TRUNCATE, C, F, NO_COMMIT, true },
+    { STEP_COMMIT, FAULT_CORRUPT, C, F, "not the commit", true },
+};
+
+/* A cell's step, named: with the commit, the return path's step is LOADED. */
+static const char *fault_step_name(const FaultCell *cell)
+{
+    return cell->commit && cell->step == STEP_RP_SHUT ? "rp-loaded" : step_names[cell->step];
+}
+
 /* ---- finding the step in the bytes ---- */
 
 typedef enum FaultScanPhase {
@@ -197,6 +232,7 @@ typedef enum FaultScanPhase {
 typedef struct FaultTap {
     FaultStep step;
     FaultKind fault;
+    uint16_t rp_type;           /* the return path's step: SHUT, or LOADED (commit) */
     GByteArray *seen;           /* every byte of the watched direction so far */
     size_t pos;                 /* parsed up to here (a record or section boundary) */
     FaultScanPhase phase;
@@ -415,6 +451,15 @@ static void fault_scan_trailer(FaultTap *ft, const uint8_t *d, size_t n)
     }
 }
 
+/* After the trailer (found as above): the COMMIT command's type byte. */
+static void fault_scan_commit(FaultTap *ft, const uint8_t *d, size_t n)
+{
+    fault_scan_trailer(ft, d, n);
+    if (ft->point != UINT64_MAX) {
+        ft->point += 5 + be32_at(d + ft->point + 1);
+    }
+}
+
 /* The source's stream: parse what came; returns how far nothing is the step. */
 static size_t fault_scan_stream(FaultTap *ft)
 {
@@ -444,6 +489,8 @@ static size_t fault_scan_stream(FaultTap *ft)
         case SCAN_TRAILER:
             if (ft->step == STEP_EOF) {
                 fault_scan_trailer(ft, d, n);
+            } else if (ft->step == STEP_COMMIT) {
+                fault_scan_commit(ft, d, n);
             } else {
                 ft->pos = n;    /* the step was earlier */
             }
@@ -454,14 +501,14 @@ static size_t fault_scan_stream(FaultTap *ft)
     return ft->point == UINT64_MAX ? ft->pos : ft->point;
 }
 
-/* The return path: be16 type, be16 length, payload; the step is SHUT's first byte. */
+/* The return path: be16 type, be16 length, payload; the step is SHUT's (LOADED's) first byte. */
 static size_t fault_scan_rp(FaultTap *ft)
 {
     const uint8_t *d = ft->seen->data;
     size_t n = ft->seen->len;
 
     while (n >= ft->pos + 4) {
-        if (be16_at(d + ft->pos) == RP_MSG_SHUT) {
+        if (be16_at(d + ft->pos) == ft->rp_type) {
             ft->point = ft->pos;
             break;
         }
@@ -524,12 +571,13 @@ static bool fault_classify_conn(FaultTap *ft, unsigned conn, const uint8_t *buf,
 /*
  * Each step's byte, changed: the version (0x00ff0003), the address (past
  * any block), the section type (0x04 to 0x7b, unknown), the trailer's
- * type, SHUT's type (0xff01, unknown).
+ * type, SHUT's type (0xff01, unknown; LOADED's 0x8b01), COMMIT's record
+ * type (0xf7).
  */
 static const uint8_t fault_corrupt_mask[] = {
     [STEP_HEADER] = 0xff, [STEP_RAM] = 0x80, [STEP_DEVICE] = VM_SECTION_FULL ^ 0x7b,
     [STEP_EOF] = 0xff, [STEP_RP_SHUT] = 0xff, [STEP_MFD_INIT] = 0x80, [STEP_MFD_PACKET] = 0x80,
-    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80,
+    [STEP_POSTCOPY] = 0x80, [STEP_RAM2] = 0x80, [STEP_COMMIT] = 0xff,
 };
 
 static size_t fault_tap(void *opaque, unsigned conn, MigProxyDir dir, uint8_t *buf,
@@ -709,7 +757,8 @@ static void fault_wait_dead(pid_t pid)
 }
 
 /* Both sides' capabilities are set each time: the source was an earlier cell's destination. */
-static void fault_start_destination(MigTest *t, const char *dst_path, bool multifd)
+static void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
+                                    bool commit)
 {
     g_autofree char *uri = g_strdup_printf("unix:%s", dst_path);
     QTestState *sides[2];
@@ -724,6 +773,7 @@ static void fault_start_destination(MigTest *t, const char *dst_path, bool multi
         if (multifd) {
             migrate_set_parameter_int(sides[i], "multifd-channels", MFD_CHANNELS);
         }
+        migrate_set_capability(sides[i], "x-switchover-commit", commit);
     }
     migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
 }
@@ -737,12 +787,12 @@ static char *fault_socket_path(MigTest *t, const char *what)
 }
 
 /* The second migration: whoever has the guest, to a fresh destination, with the memory check. */
-static void fault_migrate_ok(MigTest *t, bool multifd)
+static void fault_migrate_ok(MigTest *t, bool multifd, bool commit)
 {
     g_autofree char *path = fault_socket_path(t, "ok");
     g_autofree char *uri = g_strdup_printf("unix:%s", path);
 
-    fault_start_destination(t, path, multifd);
+    fault_start_destination(t, path, multifd, commit);
     migrate_ensure_converge(t->from);
     migrate_qmp(t->from, uri, NULL);
     wait_for_migration_complete(t->from);
@@ -775,6 +825,10 @@ static void fault_check_dest(MigTest *t, const FaultCell *cell, const char *stat
         return;
     }
     g_assert_cmpstr(runstate, !=, "running");
+    if (cell->commit) {
+        /* It never ran, and 'cont' would run it (the state may be complete). */
+        g_assert_cmpstr(runstate, ==, "paused");
+    }
     g_assert_nonnull(desc);
     if (cell->dst_says && !strstr(desc, cell->dst_says)) {
         g_error("the destination's error-desc '%s' does not say '%s'", desc, cell->dst_says);
@@ -792,12 +846,12 @@ static void test_fault(gconstpointer data)
     g_autofree char *dst_status = NULL, *dst_desc = NULL;
     FaultTap ft = {
         .step = cell->step, .fault = cell->fault, .seen = g_byte_array_new(),
-        .point = UINT64_MAX,
+        .point = UINT64_MAX, .rp_type = cell->commit ? RP_MSG_LOADED : RP_MSG_SHUT,
     };
     bool multifd = fault_step_is_multifd(cell->step);
     MigProxy *proxy;
 
-    fault_start_destination(t, dst_path, multifd);
+    fault_start_destination(t, dst_path, multifd, cell->commit);
     /* The early steps come while RAM is sent again and again; the late ones after it converged. */
     if (cell->step <= STEP_RAM || cell->step == STEP_RAM2 || multifd) {
         migrate_ensure_non_converge(t->from);
@@ -814,12 +868,16 @@ static void test_fault(gconstpointer data)
         fault_wait_dead(qtest_pid(t->to));
         g_clear_pointer(&proxy, mig_proxy_cut_and_free);
     } else if (cell->fault == FAULT_STALL) {
-        /* Nothing moves and nothing times out: the source ends when cancelled. */
+        /*
+         * Nothing moves and nothing times out: the source ends when
+         * cancelled (completed when it has committed: the cancel only
+         * ends its wait for the destination's SHUT).
+         */
         g_autofree char *status = migrate_query_status(t->from);
 
         g_assert_true(strcmp(status, "failed") && strcmp(status, "completed"));
         migrate_cancel(t->from);
-        wait_for_migration_status(t->from, "cancelled", NULL);
+        wait_for_migration_status(t->from, cell->src_end, NULL);
         g_clear_pointer(&proxy, mig_proxy_cut_and_free);
     }
 
@@ -830,14 +888,10 @@ static void test_fault(gconstpointer data)
         dst_status = fault_wait_final(t->to, &dst_desc);
     }
     g_test_message("%s x %s: source %s (%s); destination %s (%s); step at byte %" PRIu64,
-                   step_names[cell->step], fault_names[cell->fault], src_status,
+                   fault_step_name(cell), fault_names[cell->fault], src_status,
                    src_desc ? src_desc : "-", dst_status, dst_desc ? dst_desc : "-",
                    ft.point);
-    if (!strcmp(cell->src_end, CF)) {
-        g_assert_true(!strcmp(src_status, "completed") || !strcmp(src_status, "failed"));
-    } else {
-        g_assert_cmpstr(src_status, ==, cell->src_end);
-    }
+    g_assert_cmpstr(src_status, ==, cell->src_end);
     g_assert_cmpstr(dst_status, ==, cell->dst_end);
     if (strcmp(dst_status, "killed")) {
         fault_check_dest(t, cell, dst_status, dst_desc);
@@ -850,12 +904,17 @@ static void test_fault(gconstpointer data)
     if (!strcmp(src_status, "completed")) {
         /* The guest moved despite the fault: it is the destination's now. */
         migrate_check_source_after(t);
+        if (!strcmp(dst_status, "failed")) {
+            /* Committed, but no COMMIT came: the state is complete, 'cont' runs it. */
+            g_assert_true(cell->commit);
+            qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
+        }
         fault_check_dest_memory(t);
         fault_swap(t);
     } else {
         fault_check_source_survived(t, src_status, src_desc);
     }
-    fault_migrate_ok(t, multifd);
+    fault_migrate_ok(t, multifd, cell->commit);
 }
 
 /* ---- postcopy: the guest is the destination's once the package went by ---- */
@@ -903,7 +962,7 @@ static void fault_wait_running(QTestState *who)
 
 static void fault_postcopy_start_destination(MigTest *t, const char *dst_path)
 {
-    fault_start_destination(t, dst_path, false);
+    fault_start_destination(t, dst_path, false, false);
     migrate_set_capability(t->from, "postcopy-ram", true);
     migrate_set_capability(t->to, "postcopy-ram", true);
     /* The background pass at a trickle: most pages are still the source's at the fault. */
@@ -985,7 +1044,62 @@ static void test_fault_postcopy(gconstpointer data)
     fault_tap_clear(&ft);
 
     fault_postcopy_recover(t);
-    fault_migrate_ok(t, false);
+    fault_migrate_ok(t, false, false);
+}
+
+/* ---- x-switchover-commit without a fault, and where it is refused ---- */
+
+/* A plain migration with the capability: completes, memory checked; HMP lists it. */
+static void test_commit_plain(void)
+{
+    MigTest *t = fault_source();
+    g_autofree char *caps = NULL;
+
+    fault_migrate_ok(t, false, true);
+    caps = qtest_hmp(t->from, "info migrate_capabilities");
+    g_assert_nonnull(strstr(caps, "x-switchover-commit: on"));
+}
+
+/* migrate-set-capabilities with @caps (a JSON list) must fail saying @says. */
+static void fault_caps_refused(QTestState *who, const char *caps, const char *says)
+{
+    g_autoptr(JsonNode) reply = qtest_qmp(who, "{'execute': 'migrate-set-capabilities', "
+                                          "'arguments': {'capabilities': %s}}", caps);
+    const char *desc = qtest_reply_error_desc(reply);
+
+    if (!desc || !strstr(desc, says)) {
+        g_error("capabilities %s: '%s', not '%s'", caps, desc ? desc : "(accepted)", says);
+    }
+}
+
+#define CAP_ON(name) "{'capability': '" name "', 'state': true}"
+#define CAP_OFF(name) "{'capability': '" name "', 'state': false}"
+
+static void test_commit_refused(void)
+{
+    MigTest *t = fault_source();
+    g_autofree char *path = migrate_test_path(t, "commit.file");
+    g_autofree char *args = g_strdup_printf("{'uri': 'file:%s'}", path);
+    g_autofree char *err = NULL;
+
+    fault_caps_refused(t->from, "[" CAP_OFF("return-path") ", " CAP_ON("x-switchover-commit")
+                       "]", "Capability 'x-switchover-commit' requires capability "
+                       "'return-path'");
+    fault_caps_refused(t->from, "[" CAP_ON("return-path") ", " CAP_ON("postcopy-ram") ", "
+                       CAP_ON("x-switchover-commit") "]", "not combined with postcopy-ram");
+    fault_caps_refused(t->from, "[" CAP_ON("return-path") ", " CAP_ON("background-snapshot")
+                       ", " CAP_ON("x-switchover-commit") "]",
+                       "not combined with background-snapshot");
+    fault_caps_refused(t->from, "[" CAP_ON("return-path") ", " CAP_ON("mapped-ram") ", "
+                       CAP_ON("x-switchover-commit") "]", "not combined with mapped-ram");
+    /* Nothing of those stuck (all or nothing); a file: URI is refused by migrate. */
+    migrate_set_capability(t->from, "postcopy-ram", false);
+    migrate_set_capability(t->from, "return-path", true);
+    migrate_set_capability(t->from, "x-switchover-commit", true);
+    err = migrate_qmp_fail(t->from, args);
+    g_assert_nonnull(strstr(err, "x-switchover-commit needs a socket transport"));
+    migrate_set_capability(t->from, "x-switchover-commit", false);
+    migrate_check_source_guest_runs(t);
 }
 
 int main(int argc, char **argv)
@@ -1007,6 +1121,16 @@ int main(int argc, char **argv)
 
         g_test_add_data_func(name, &postcopy_table[i], test_fault_postcopy);
     }
+    for (size_t i = 0; i < G_N_ELEMENTS(commit_table); i++) {
+        const FaultCell *cell = &commit_table[i];
+        g_autofree char *name = g_strdup_printf("/migration/fault/switchover-commit/%s/%s",
+                                                fault_step_name(cell),
+                                                fault_names[cell->fault]);
+
+        g_test_add_data_func(name, cell, test_fault);
+    }
+    g_test_add_func("/migration/fault/switchover-commit/plain", test_commit_plain);
+    g_test_add_func("/migration/fault/switchover-commit/refused", test_commit_refused);
     ret = g_test_run();
     if (fault_chain) {
         migrate_end(fault_chain, false);

@@ -260,8 +260,11 @@ static void test_query_caps_order(void)
         g_assert_true(l->value->state == (i == MIGRATION_CAPABILITY_VALIDATE_UUID));
     }
     g_assert_cmpint(i, ==, MIGRATION_CAPABILITY__MAX);
-    /* QEMU 9.1's 22, compress (9.0), then x-verify-ram, x-mapped-ram-restore */
-    g_assert_cmpint(i, ==, 25);
+    /*
+     * QEMU 9.1's 22, compress (9.0), then x-verify-ram, x-mapped-ram-restore,
+     * x-switchover-commit
+     */
+    g_assert_cmpint(i, ==, 26);
 }
 
 /* ---- Capabilities ---- */
@@ -293,6 +296,8 @@ static void test_caps_implemented(void)
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_SWITCHOVER_ACK, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, true, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_VERIFY_RAM, false, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT, true, NULL));
+    g_assert_true(set_cap(o, MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT, false, NULL));
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_RETURN_PATH, false, NULL));
     /* postcopy-preempt needs postcopy-ram on (tested with the rules below). */
     g_assert_true(set_cap(o, MIGRATION_CAPABILITY_POSTCOPY_RAM, true, NULL));
@@ -320,10 +325,11 @@ static void test_caps_implemented(void)
         n += migration_cap_is_implemented(i);
     }
     /*
-     * ok[] and the five tried above: switchover-ack, x-verify-ram,
-     * postcopy-preempt, zero-copy-send, x-mapped-ram-restore.
+     * ok[] and the six tried above: switchover-ack, x-verify-ram,
+     * x-switchover-commit, postcopy-preempt, zero-copy-send,
+     * x-mapped-ram-restore.
      */
-    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 5);
+    g_assert_cmpint(n, ==, G_N_ELEMENTS(ok) + 6);
 }
 
 /*
@@ -433,6 +439,19 @@ static void test_caps_combination_rules(void)
                       "'return-path'", MIGRATION_CAPABILITY_SWITCHOVER_ACK);
     CHECK_COMBINATION(o, "Postcopy preempt requires postcopy-ram",
                       MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+    CHECK_COMBINATION(o, "Capability 'x-switchover-commit' requires capability "
+                      "'return-path'", MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT);
+    CHECK_COMBINATION(o, "x-switchover-commit is not combined with postcopy-ram: "
+                      "postcopy's switchover runs the guest on the destination before "
+                      "its state is complete", MIGRATION_CAPABILITY_RETURN_PATH,
+                      MIGRATION_CAPABILITY_POSTCOPY_RAM, MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT);
+    CHECK_COMBINATION(o, "x-switchover-commit is not combined with background-snapshot: "
+                      "a snapshot's guest stays where it is", MIGRATION_CAPABILITY_RETURN_PATH,
+                      MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+                      MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT);
+    CHECK_COMBINATION(o, "x-switchover-commit is not combined with mapped-ram: a file "
+                      "has nobody to commit", MIGRATION_CAPABILITY_RETURN_PATH,
+                      MIGRATION_CAPABILITY_MAPPED_RAM, MIGRATION_CAPABILITY_X_SWITCHOVER_COMMIT);
     CHECK_COMBINATION(o, "Capability 'x-mapped-ram-restore' requires capability "
                       "'mapped-ram'", MIGRATION_CAPABILITY_X_MAPPED_RAM_RESTORE);
     CHECK_COMBINATION(o, "Zero copy only available for non-compressed non-TLS "
@@ -795,7 +814,8 @@ static void test_hmp_info_capabilities(Fixture *f, gconstpointer data)
                                    "compress: off\nevents: on\n"));
     g_assert_true(g_str_has_suffix(out->str, "dirty-limit: off\n"
                                    "mapped-ram: off\nx-verify-ram: off\n"
-                                   "x-mapped-ram-restore: off\n"));
+                                   "x-mapped-ram-restore: off\n"
+                                   "x-switchover-commit: off\n"));
 }
 
 static void test_hmp_info_parameters(Fixture *f, gconstpointer data)

@@ -109,8 +109,11 @@ static void test_capabilities(void)
                "{\"capability\":\"mapped-ram\",\"state\":true}]");
     ROUND_TRIP(MigrationCapabilityStatusList, "[]");
     ENUM_ROUND_TRIP(MigrationCapability, MIGRATION_CAPABILITY__MAX);
-    /* QEMU 9.1's 22, compress where QEMU 9.0 had it, x-verify-ram, x-mapped-ram-restore. */
-    g_assert_cmpint(MIGRATION_CAPABILITY__MAX, ==, 25);
+    /*
+     * QEMU 9.1's 22, compress where QEMU 9.0 had it, x-verify-ram,
+     * x-mapped-ram-restore, x-switchover-commit.
+     */
+    g_assert_cmpint(MIGRATION_CAPABILITY__MAX, ==, 26);
     g_assert_cmpint(MIGRATION_CAPABILITY_COMPRESS, ==, 4);
     g_assert_cmpint(MIGRATION_CAPABILITY_MAPPED_RAM, ==, 22);
 }

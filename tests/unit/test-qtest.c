@@ -4,6 +4,8 @@
  */
 #include <glib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "qemu/bitmap.h"
 #include "qemu/main-loop.h"
@@ -139,6 +141,35 @@ static void test_errors(Fixture *f, gconstpointer data)
     check_prefix(f, "clock_step 10", "FAIL Unknown command 'clock_step'");
 }
 
+static rlim_t mapped_bytes(void)
+{
+    g_autofree char *statm = NULL;
+
+    g_assert_true(g_file_get_contents("/proc/self/statm", &statm, NULL, NULL));
+    return (rlim_t)g_ascii_strtoull(statm, NULL, 10) * sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * A bulk access outside guest RAM is refused before anything is allocated:
+ * with 32 MiB of address space to spare, a 64 MiB read, b64read or write
+ * there must answer FAIL, not abort in g_malloc().
+ */
+static void test_bad_range_allocates_nothing(Fixture *f, gconstpointer data)
+{
+    if (g_test_subprocess()) {
+        struct rlimit lim = { .rlim_cur = mapped_bytes() + (32u << 20),
+                              .rlim_max = RLIM_INFINITY };
+
+        g_assert_cmpint(setrlimit(RLIMIT_AS, &lim), ==, 0);
+        check_prefix(f, "read 0x10000000 0x4000000", "FAIL guest range");
+        check_prefix(f, "b64read 0x10000000 0x4000000", "FAIL guest range");
+        check_prefix(f, "write 0x10000000 0x4000000 0x00", "FAIL guest range");
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+}
+
 static void test_clock(Fixture *f, gconstpointer data)
 {
     check(f, "clock_step 100", "OK 100");
@@ -191,6 +222,7 @@ int main(int argc, char **argv)
     ADD("bulk", test_bulk, 0);
     ADD("pio", test_pio, 0);
     ADD("errors", test_errors, 0);
+    ADD("bad-range-allocates-nothing", test_bad_range_allocates_nothing, 0);
     ADD("clock", test_clock, 1);
     ADD("feed", test_feed, 0);
     ADD("dirty", test_dirty, 0);

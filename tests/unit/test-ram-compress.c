@@ -7,7 +7,7 @@
  * both sides' postcopy paths (compressed and decompressed in place).
  */
 #include "ram-fixture.h"
-#include "ram-compress.h"
+#include "ram-compress-codec.h"
 #include "ram-internal.h"
 #include "qemu/error.h"
 

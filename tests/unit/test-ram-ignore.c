@@ -5,6 +5,7 @@
  * the wire, and the destination's refusals; cpr-transfer's "every block".
  */
 #include "ram-fixture.h"
+#include "ram-state.h"
 #include "qemu/error.h"
 
 #include <string.h>

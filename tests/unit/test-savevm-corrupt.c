@@ -248,6 +248,62 @@ static void test_trailer_optional(void)
     g_assert_no_error(err);
 }
 
+/*
+ * The trailer's verdict (savevm_state_take_trailer_error): read whole it
+ * is NULL and nothing is left unread (a destination that closed with
+ * bytes unread would reset the connection); malformed it says why, and
+ * savevm_drain() reads the rest.
+ */
+static void check_trailer(const GByteArray *stream, const char *needle)
+{
+    Machine m;
+    QEMUFile *in = qemu_file_new_input_buffer(stream->data, stream->len);
+    GError *err = NULL;
+    g_autoptr(GError) trailer = NULL;
+
+    machine_init(&m);
+    g_assert_true(savevm_state_load(m.s, in, &m.cfg, &err));
+    g_assert_no_error(err);
+    trailer = savevm_state_take_trailer_error(m.s);
+    if (!needle) {
+        g_assert_null(trailer);
+        g_assert_cmpuint(qemu_file_tell(in), ==, stream->len);
+    } else {
+        g_assert_nonnull(trailer);
+        g_assert_nonnull(strstr(trailer->message, needle));
+        savevm_drain(in, SAVEVM_VMDESC_MAX);
+        g_assert_cmpuint(qemu_file_tell(in), ==, stream->len);
+    }
+    g_assert_null(savevm_state_take_trailer_error(m.s));
+    qemu_fclose(in, NULL);
+    machine_cleanup(&m);
+}
+
+static void test_trailer_verdict(void)
+{
+    size_t eof;
+    g_autoptr(GByteArray) stream = expected_stream(&eof);
+    g_autoptr(GByteArray) none = g_byte_array_new();
+    g_autoptr(GByteArray) lying = g_byte_array_new();
+    g_autoptr(GByteArray) other = g_byte_array_new();
+    g_autoptr(GByteArray) cut = g_byte_array_new();
+
+    check_trailer(stream, NULL);
+    bb_raw(none, stream->data, eof + 1);
+    check_trailer(none, NULL);
+    bb_raw(lying, stream->data, eof + 1);
+    bb_u8(lying, 0x06);
+    bb_be32(lying, 0xffffffff);
+    bb_raw(lying, "{}", 2);
+    check_trailer(lying, "vmdescription of 4294967295 bytes");
+    bb_raw(other, stream->data, eof + 1);
+    bb_u8(other, 0x42);
+    bb_raw(other, "rest", 4);
+    check_trailer(other, "Expected vmdescription section, but got 66");
+    bb_raw(cut, stream->data, stream->len - 3);
+    check_trailer(cut, "ends after");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -258,5 +314,6 @@ int main(int argc, char **argv)
                     test_flips_in_headers_and_payload);
     g_test_add_func("/savevm/corrupt/sections", test_bad_sections);
     g_test_add_func("/savevm/trailer-optional", test_trailer_optional);
+    g_test_add_func("/savevm/trailer-verdict", test_trailer_verdict);
     return g_test_run();
 }
