@@ -49,6 +49,7 @@ import argparse
 import csv
 import datetime
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -56,6 +57,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,6 +80,8 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "throughput_gbps", "dst_done_ms", "downtime_limit_ms", "over_limit",
           "passes", "postcopy", "postcopy_requests", "blocktime_ms", "lat_p50_us",
           "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
+          "src_busiest_thread", "src_busiest_ms_per_gib", "dst_busiest_thread",
+          "dst_busiest_ms_per_gib", "critical_ms_per_gib",
           "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
           "xbzrle_cache_miss_rate", "xbzrle_overflow",
           "compress_pages", "compress_busy", "compressed_mb", "error"]
@@ -362,8 +366,9 @@ class Bench:
                 args += ["-machine", "memory-backend=mem"]
         else:
             machine = "pc,memory-backend=mem" if mem else "pc"
+            # debug-threads: QEMU names its threads (per-thread CPU figures).
             args = ["-machine", machine, "-accel", vmm.accel, "-nodefaults",
-                    "-m", f"{size // MiB}M", "-name", role, *mem,
+                    "-m", f"{size // MiB}M", "-name", f"{role},debug-threads=on", *mem,
                     "-drive", f"file={self.qemu_image(workload, rundir)},format=raw,if=ide"]
         if transport == "tcp-tls":
             endpoint = "client" if role == "src" else "server"
@@ -488,6 +493,7 @@ class Bench:
 
             timeout = 120 + 60 * size / GiB
             cpu0 = [cpu_ms(vm) for vm in (src, dst)]
+            threads = ThreadCpu([vm.proc.pid for vm in (src, dst)])
             perf = self.perf_start(vmm, cfg, run, (src, dst))
             t0 = time.time()
             src.qmp.command("migrate", uri=uri)
@@ -508,6 +514,7 @@ class Bench:
             if dev["data"]["status"] != "completed":
                 info_dst = dst.qmp.command("query-migrate")
                 raise RuntimeError(f"destination failed: {info_dst.get('error-desc', '')}")
+            per_thread = threads.stop()
             cpu = [cpu_ms(vm) - c for vm, c in zip((src, dst), cpu0)]
             self.perf_stop(perf)
             status = dst.qmp.command("query-status")["status"]
@@ -532,6 +539,7 @@ class Bench:
                        sent_mb=round(ram.get("transferred", 0) / 1e6, 1),
                        src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
                        dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
+            row.update(thread_figures(per_thread, cpu, ram.get("transferred", 0)))
             c = info.get("compression")
             if c:
                 row.update(compress_pages=c["pages"], compress_busy=c["busy"],
@@ -642,6 +650,11 @@ class Bench:
                   + (f"xbzrle {r['xbzrle_pages']} pages, miss rate "
                      f"{r['xbzrle_cache_miss_rate']}, " if "xbzrle_pages" in r else "")
                   + f"dst done {r['dst_done_ms']} ms{flag}{pc}", flush=True)
+            for side in ("src", "dst"):
+                groups = sorted(((k.split(":", 1)[1], v) for k, v in r.items()
+                                 if k.startswith(f"{side}_cpu:")), key=lambda g: -g[1])
+                print(f"      {side} CPU ms/GiB by thread: "
+                      + ", ".join(f"{n} {v}" for n, v in groups), flush=True)
         else:
             print(f"{head}: {r['status'].upper()}: {r.get('error', '')}"
                   + (f" (logs: {r['logs']})" if r["status"] == "error" else ""), flush=True)
@@ -657,6 +670,91 @@ def cpu_ms(vm):
     with open(f"/proc/{vm.proc.pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def task_cpu_ms(pid):
+    """{tid: (name, user + system CPU ms)} for every live thread of @pid."""
+    tids = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:     # it exited meanwhile: its last sample stands
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        tids[int(tid)] = (name, (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK"))
+    return tids
+
+
+class ThreadCpu:
+    """Each thread's CPU time in some processes, from now until stop().
+
+    A thread's figures are read every 50 ms and the last read kept, so a
+    thread that exits before the end (multifd's) still counts, with at most
+    its last 50 ms missing: thread_figures() books what the process's own
+    total has beyond its threads' as "(exited)"."""
+
+    def __init__(self, pids, period=0.05):
+        self.pids, self.period = pids, period
+        self.start = {pid: task_cpu_ms(pid) for pid in pids}
+        self.last = {pid: dict(t) for pid, t in self.start.items()}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        for pid in self.pids:
+            try:
+                self.last[pid].update(task_cpu_ms(pid))
+            except OSError:     # the process is gone
+                pass
+
+    def poll(self):
+        while not self.done.wait(self.period):
+            self.sample()
+
+    def stop(self):
+        """Per process (in the order given), [(thread name, CPU ms since
+        the start)] for every thread that ran."""
+        self.done.set()
+        self.thread.join()
+        self.sample()
+        return [[(name, ms - self.start[pid].get(tid, (name, 0))[1])
+                 for tid, (name, ms) in self.last[pid].items()
+                 if ms > self.start[pid].get(tid, (name, 0))[1]]
+                for pid in self.pids]
+
+
+# tern's vCPU threads ("vcpu0") and QEMU's with debug-threads ("CPU 0/KVM").
+VCPU_THREAD = re.compile(r"vcpu\d+$|CPU \d+/")
+
+
+def thread_figures(per_thread, cpu, transferred):
+    """Row columns from ThreadCpu.stop() for (source, destination) and each
+    process's CPU ms: every thread group (threads of one name added up) per
+    GiB sent, as "src_cpu:NAME", and the busiest single thread on each
+    side, whose sum estimates the migration's critical path (a pipeline
+    goes no faster than its busiest stage).  vCPU threads are not the
+    migration's: the a-b guest's runs all along, so they are left out of
+    the busiest (not of the groups)."""
+    per_gib = GiB / max(transferred, 1)
+    row = {"critical_ms_per_gib": 0}
+    for side, threads, total in zip(("src", "dst"), per_thread, cpu):
+        groups = {}
+        for name, ms in threads:
+            groups[name] = groups.get(name, 0) + ms
+        exited = total - sum(groups.values())
+        if exited >= 10:    # one clock tick is rounding, not a thread
+            groups["(exited)"] = exited
+        for name, ms in groups.items():
+            row[f"{side}_cpu:{name}"] = round(ms * per_gib)
+        busiest = max((t for t in threads if not VCPU_THREAD.match(t[0])),
+                      key=lambda t: t[1], default=("-", 0))
+        row[f"{side}_busiest_thread"] = busiest[0]
+        row[f"{side}_busiest_ms_per_gib"] = round(busiest[1] * per_gib)
+        row["critical_ms_per_gib"] += row[f"{side}_busiest_ms_per_gib"]
+    return row
 
 
 class SkipRun(Exception):
@@ -684,7 +782,10 @@ def machine_figures(build):
 METRICS = [("total ms", "total_ms", "{:.0f}"), ("downtime ms", "downtime_ms", "{:.0f}"),
            ("GB/s", "throughput_gbps", "{:.2f}"), ("MB sent", "sent_mb", "{:.0f}"),
            ("src CPU ms/GiB", "src_cpu_ms_per_gib", "{:.0f}"),
-           ("dst CPU ms/GiB", "dst_cpu_ms_per_gib", "{:.0f}")]
+           ("dst CPU ms/GiB", "dst_cpu_ms_per_gib", "{:.0f}"),
+           ("src busiest thread ms/GiB", "src_busiest_ms_per_gib", "{:.0f}"),
+           ("dst busiest thread ms/GiB", "dst_busiest_ms_per_gib", "{:.0f}"),
+           ("critical path ms/GiB", "critical_ms_per_gib", "{:.0f}")]
 # Only with --legacy-compress.
 COMPRESS_METRICS = [("compressed pages", "compress_pages", "{:.0f}"),
                     ("compressed MB", "compressed_mb", "{:.1f}")]
@@ -723,6 +824,11 @@ def summary_rows(bench):
             values = {k: [r[key] for r in rs if r.get(key) is not None]
                       for k, rs in runs.items()}
             note = ""
+            if key in ("src_busiest_ms_per_gib", "dst_busiest_ms_per_gib"):
+                side = key[:3]
+                note = "; ".join(f"{k} " + ", ".join(sorted({r[f'{side}_busiest_thread']
+                                                             for r in rs}))
+                                 for k, rs in runs.items() if rs)
             if key == "downtime_ms":
                 note = "over limit: " + ", ".join(
                     f"{k} {sum(r['over_limit'] for r in rs)} of {len(rs)}"
@@ -787,8 +893,10 @@ def format_table(bench, machine):
 
 
 def write_csv(bench, path, machine):
+    # Then one column per thread group that ran anywhere ("src_cpu:mig/src").
+    groups = sorted({k for r in bench.results for k in r if k.startswith(("src_cpu:", "dst_cpu:"))})
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(f, fieldnames=FIELDS + groups, extrasaction="ignore")
         w.writeheader()
         for r in bench.results:
             w.writerow(r)

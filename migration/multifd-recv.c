@@ -31,6 +31,7 @@ struct MultiFDRecv {
     GPtrArray *blocks;
     ChannelCancel *cancel;
     uint32_t compress_flag;
+    MultiFDPopulate *populate;      /* memory ahead of the stream */
 
     QemuMutex lock;
     QemuCond cond;
@@ -50,6 +51,7 @@ MultiFDRecv *multifd_recv_new(const MultiFDRecvConfig *cfg, GPtrArray *blocks,
     mf->cancel = channel_cancel_ref(cancel);
     mf->compress_flag = multifd_compress_flag(cfg->compression);
     mf->c = g_new0(MultiFDRecvChannel, cfg->channels);
+    mf->populate = multifd_populate_new();
     qemu_mutex_init(&mf->lock);
     qemu_cond_init(&mf->cond);
     return mf;
@@ -60,6 +62,7 @@ void multifd_recv_free(MultiFDRecv *mf)
     if (!mf) {
         return;
     }
+    multifd_populate_free(mf->populate);
     g_clear_error(&mf->err);
     g_free(mf->c);
     channel_cancel_unref(mf->cancel);
@@ -152,6 +155,7 @@ static bool multifd_recv_pages(MultiFDRecvThread *t, const MultiFDPacket *p, RAM
 {
     struct iovec iov[MULTIFD_PACKET_PAGES];
     uint32_t used = p->normal_pages + p->zero_pages;
+    uint64_t end = 0;
 
     for (uint32_t i = 0; i < used; i++) {
         if (p->offset[i] % TARGET_PAGE_SIZE ||
@@ -165,6 +169,11 @@ static bool multifd_recv_pages(MultiFDRecvThread *t, const MultiFDPacket *p, RAM
     for (uint32_t i = 0; i < p->normal_pages; i++) {
         iov[i].iov_base = rb->host + p->offset[i];
         iov[i].iov_len = TARGET_PAGE_SIZE;
+        end = MAX(end, p->offset[i] + TARGET_PAGE_SIZE);
+    }
+    /* Mostly data: the next chunks will be too (multifd-populate.c). */
+    if (p->normal_pages >= MULTIFD_PACKET_PAGES / 2) {
+        multifd_populate_hint(t->mf->populate, rb, end);
     }
     if ((p->normal_pages || p->next_packet_size) && !multifd_recv_payload(t, p, iov, errp)) {
         if (errp && !*errp) {

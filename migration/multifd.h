@@ -201,6 +201,19 @@ MultiFDRecv *multifd_recv_new(const MultiFDRecvConfig *cfg, GPtrArray *blocks,
  */
 void multifd_recv_free(MultiFDRecv *mf);
 
+/* ---- multifd-populate.c: guest memory made resident ahead of the stream ---- */
+
+typedef struct MultiFDPopulate MultiFDPopulate;
+
+/* Start the populating thread ("mig/populate"). */
+MultiFDPopulate *multifd_populate_new(void);
+
+/* Normal pages of @rb were received up to offset @end: populate past it. */
+void multifd_populate_hint(MultiFDPopulate *p, RAMBlock *rb, uint64_t end);
+
+/* Stop and join the thread; NULL is fine. */
+void multifd_populate_free(MultiFDPopulate *p);
+
 /*
  * Run a multifd channel on the calling thread: read its MultiFDInit,
  * then packets into guest RAM until the load ends or the channel fails.

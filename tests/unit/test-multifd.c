@@ -5,6 +5,8 @@
  * offset or block fails naming the channel and the packet.  The source's
  * send side against max-bandwidth: pages count when queued, and what
  * leaves in a window stays within its budget (on a clock the test drives).
+ * The destination's populating thread makes memory resident past the
+ * stream's front, and only there.
  */
 #include "multifd.h"
 #include "rate-window.h"
@@ -14,6 +16,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -540,6 +543,63 @@ static void test_send_window_budget(SendFixture *f, gconstpointer data)
     g_assert_true(qemu_fclose(main_f, NULL));
 }
 
+/* ---- populating ahead of the stream (multifd-populate.c) ---- */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define CHUNK (2u << 20)
+
+/* Pages of [@off, @off + @len) of @host that are resident. */
+static size_t resident_pages(uint8_t *host, size_t off, size_t len)
+{
+    g_autofree unsigned char *vec = g_malloc(len / 4096);
+    size_t n = 0;
+
+    g_assert_cmpint(mincore(host + off, len, vec), ==, 0);
+    for (size_t i = 0; i < len / 4096; i++) {
+        n += vec[i] & 1;
+    }
+    return n;
+}
+
+/*
+ * A hint that pages landed in the first chunk makes the next chunks (to
+ * the block's end, 3 of them) resident, and not the first one (the
+ * receive threads'); a hint behind the front adds nothing.  Waits for the
+ * thread (an event, not a duration), so it fails only by not populating.
+ */
+static void test_populate_ahead(void)
+{
+    RAMBlock rb = { .idstr = (char *)"pc.ram", .used_length = 4 * CHUNK };
+    MultiFDPopulate *p;
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    rb.host = mmap(NULL, rb.used_length, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    g_assert_true(rb.host != MAP_FAILED);
+    /* Page counts, not huge pages: with THP "always" one write fills 2 MiB. */
+    madvise(rb.host, rb.used_length, MADV_NOHUGEPAGE);
+    if (madvise(rb.host + CHUNK - 4096, 4096, MADV_POPULATE_WRITE) != 0) {
+        g_test_skip("no MADV_POPULATE_WRITE (Linux 5.14)");
+        munmap(rb.host, rb.used_length);
+        return;
+    }
+    /* That page stands for what the receive thread wrote. */
+    p = multifd_populate_new();
+    multifd_populate_hint(p, &rb, CHUNK - 4096);
+    multifd_populate_hint(p, &rb, 4096);
+    while (resident_pages(rb.host, CHUNK, 3 * CHUNK) < 3 * CHUNK / 4096 &&
+           g_get_monotonic_time() < deadline) {
+        g_usleep(10 * 1000);
+    }
+    multifd_populate_free(p);
+    g_assert_cmpuint(resident_pages(rb.host, CHUNK, 3 * CHUNK), ==, 3 * CHUNK / 4096);
+    g_assert_cmpuint(resident_pages(rb.host, 0, CHUNK), ==, 1);
+    munmap(rb.host, rb.used_length);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -565,5 +625,6 @@ int main(int argc, char **argv)
                send_setup, test_send_charge_when_queued, send_teardown);
     g_test_add("/multifd/send/window-budget", SendFixture, NULL,
                send_setup, test_send_window_budget, send_teardown);
+    g_test_add_func("/multifd/populate/ahead", test_populate_ahead);
     return g_test_run();
 }
