@@ -120,6 +120,38 @@ void migration_incoming_free(MigrationIncomingState *mis)
     g_free(mis);
 }
 
+/*
+ * Every thread of the failed load is joined (the finish ran, or it failed
+ * at the accept before any started): @thread is cleared by the join, which
+ * orders @finish, set by the thread, before this read.
+ */
+bool migration_incoming_may_restart(MigrationIncomingState *mis)
+{
+    const MigrationMachineOps *m = &mis->machine;
+
+    /*
+     * Still inmigrate: the guest never ran here (a postcopy RUN, or 'cont'
+     * after an x-switchover-commit that never came, would have left it).
+     */
+    return mis->started && incoming_status(mis) == MIGRATION_STATUS_FAILED && !mis->thread &&
+           !mis->finish && !postcopy_incoming_ran(mis) && !mis->cpr_transfer &&
+           m->get_state(m->opaque) == RUN_STATE_INMIGRATE;
+}
+
+MigrationIncomingState *migration_incoming_renew(MigrationIncomingState *mis)
+{
+    MigrationIncomingState *fresh;
+
+    g_assert(migration_incoming_may_restart(mis));
+    fresh = migration_incoming_new(mis->savevm, mis->opts, mis->global_state, &mis->machine);
+    fresh->deferred = mis->deferred;
+    fresh->objects = mis->objects;
+    fresh->ram = mis->ram;
+    /* Nothing loads now: no stream command reaches the old state. */
+    savevm_set_command_ops(mis->savevm, NULL, NULL);
+    return fresh;
+}
+
 static void incoming_fail(MigrationIncomingState *mis, GError *err)
 {
     qemu_mutex_lock(&mis->lock);

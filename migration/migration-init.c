@@ -30,6 +30,7 @@ MigrationObjects *migration_objects_new(GPtrArray *ram_blocks,
     o->in = migration_incoming_new(o->savevm, o->opts, &o->global_state,
                                    machine);
     o->in->ram = o->ram;
+    o->in_retired = g_ptr_array_new_with_free_func((GDestroyNotify)migration_incoming_free);
     o->dirty_rate = dirty_rate_new(ram_blocks, dirty, machine, o->out);
 
     savevm_register_live(o->savevm, "ram", 0, 4, &ram_save_handlers, o->ram);
@@ -53,6 +54,7 @@ void migration_objects_stop(MigrationObjects *o)
     dirty_rate_free(g_steal_pointer(&o->dirty_rate));
     migration_state_free(g_steal_pointer(&o->out));
     migration_incoming_free(g_steal_pointer(&o->in));
+    g_clear_pointer(&o->in_retired, g_ptr_array_unref);
 }
 
 void migration_objects_free(MigrationObjects *o)
@@ -60,7 +62,7 @@ void migration_objects_free(MigrationObjects *o)
     if (!o) {
         return;
     }
-    g_assert(!o->out && !o->in);
+    g_assert(!o->out && !o->in && !o->in_retired);
     snapshots_free(o->snapshots);
     ram_state_free(o->ram);
     savevm_state_free(o->savevm);

@@ -104,10 +104,15 @@ bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
                           GError **errp)
 {
     MigrationIncomingState *mis = ctx->migration->in;
+    /*
+     * tern's addition: a failed load that never ran the guest leaves a
+     * process that can take a new stream (QEMU allows one start only).
+     */
+    bool restart = migration_incoming_may_restart(mis);
     MigrationAddress *addr;
 
     /* In QEMU's order: -incoming URI counts as the one start. */
-    if (mis->started) {
+    if (mis->started && !restart) {
         error_setg(errp, "The incoming migration has already been started");
         return false;
     }
@@ -119,6 +124,12 @@ bool qmp_migrate_incoming(TernContext *ctx, const char *uri,
     if (addr && !migration_take_named_fd(addr, monitor_cur(), errp)) {
         qapi_free_MigrationAddress(addr);
         return false;
+    }
+    /* The failed load's state goes only for a start that can be tried. */
+    if (addr && restart) {
+        g_ptr_array_add(ctx->migration->in_retired, mis);
+        mis = migration_incoming_renew(mis);
+        g_atomic_pointer_set(&ctx->migration->in, mis);
     }
     return addr && migration_incoming_start(mis, addr,
                                             has_exit_on_error ? exit_on_error : true,
@@ -168,7 +179,7 @@ bool qmp_migrate_continue(TernContext *ctx, MigrationStatus state,
 bool qmp_migrate_pause(TernContext *ctx, GError **errp)
 {
     if (postcopy_recover_source_pause_request(ctx->migration->out, errp) ||
-        postcopy_recover_dst_pause_request(ctx->migration->in, errp)) {
+        postcopy_recover_dst_pause_request(g_atomic_pointer_get(&ctx->migration->in), errp)) {
         return true;
     }
     error_setg(errp, "migrate-pause is currently only supported during postcopy-active "

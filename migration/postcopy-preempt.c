@@ -343,6 +343,26 @@ bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **err
     return ok;
 }
 
+/*
+ * The channel's thread records its failure and cancels the stream under
+ * @lock in one go, so a main stream stopped by that cancel finds the
+ * error here.
+ */
+void postcopy_preempt_dst_take_error(MigrationIncomingState *mis, GError **err)
+{
+    PostcopyPreemptDst *p = mis->preempt;
+
+    if (!p) {
+        return;
+    }
+    qemu_mutex_lock(&p->lock);
+    if (p->err) {
+        g_clear_error(err);
+        *err = g_steal_pointer(&p->err);
+    }
+    qemu_mutex_unlock(&p->lock);
+}
+
 void postcopy_preempt_dst_pause(MigrationIncomingState *mis)
 {
     PostcopyPreemptDst *p = mis->preempt;

@@ -80,6 +80,13 @@ void postcopy_preempt_dst_listen(MigrationIncomingState *mis);
 bool postcopy_preempt_dst_end(MigrationIncomingState *mis, bool ok, GError **err);
 
 /*
+ * Postcopy recovery, incoming thread, the main stream failed: if the
+ * preempt channel failed first (and cancelled the stream), its error,
+ * which says why, replaces *@err.
+ */
+void postcopy_preempt_dst_take_error(MigrationIncomingState *mis, GError **err);
+
+/*
  * Postcopy recovery, incoming thread: the link broke.  Stop the channel's
  * reader (its failure is not one), wait until it has let go, and get
  * ready for the preempt channel of the next connection.

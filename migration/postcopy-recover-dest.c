@@ -198,6 +198,8 @@ bool postcopy_recover_dst_load(MigrationIncomingState *mis, GError **errp)
             g_propagate_error(errp, err);
             return false;
         }
+        /* Not 'migration channel was cancelled': the preempt channel's failure, if it was. */
+        postcopy_preempt_dst_take_error(mis, &err);
         if (!recover_dst_pause(mis, err, errp)) {
             return false;
         }
@@ -213,6 +215,15 @@ bool postcopy_recover_dst_pause_request(MigrationIncomingState *mis, GError **er
         qemu_mutex_unlock(&r->lock);
         return false;
     }
+    /*
+     * As the source says it: the reason shows in query-migrate while
+     * paused, not the cancelled read it causes.  mis->lock is a leaf.
+     */
+    qemu_mutex_lock(&mis->lock);
+    if (!mis->error_desc) {
+        mis->error_desc = g_strdup("Postcopy migration is paused by the user");
+    }
+    qemu_mutex_unlock(&mis->lock);
     /* Every channel of the load ends; the incoming thread pauses. */
     r->user_paused = true;
     channel_cancel_trigger(mis->cancel);

@@ -294,6 +294,19 @@ MigrationIncomingState *migration_incoming_new(SaveVMState *savevm, MigrationOpt
                                                GlobalState *gs,
                                                const MigrationMachineOps *machine);
 void migration_incoming_free(MigrationIncomingState *mis);
+/*
+ * migrate-incoming after one that failed (BQL held): when the load is
+ * over and the guest never ran here (precopy, or postcopy before RUN),
+ * the process may take a new stream from a fresh source.  Not after a
+ * load that runs, completed or ran the guest, nor with cpr-transfer.
+ */
+bool migration_incoming_may_restart(MigrationIncomingState *mis);
+/*
+ * Then: a fresh state for the same VM.  @mis is left failed, every
+ * thread of it joined; the caller keeps it until nothing out of band
+ * can hold it (MigrationObjects.in_retired), then frees it.
+ */
+MigrationIncomingState *migration_incoming_renew(MigrationIncomingState *mis);
 bool migration_incoming_start(MigrationIncomingState *mis, MigrationAddress *addr,
                               bool exit_on_error, GError **errp);
 void migration_incoming_info(MigrationIncomingState *mis, MigrationInfo *info);

@@ -31,6 +31,12 @@ typedef struct MigrationObjects {
     GlobalState global_state;       /* the "globalstate" section */
     MigrationState *out;            /* the outgoing migration */
     MigrationIncomingState *in;     /* the incoming migration */
+    /*
+     * Incoming states that failed and were replaced for a new
+     * migrate-incoming (migration_incoming_renew): migrate-pause, out of
+     * band without the BQL, may still hold one, so they stay until exit.
+     */
+    GPtrArray *in_retired;
     DirtyRateState *dirty_rate;     /* calc-dirty-rate */
     struct Snapshots *snapshots;    /* the snapshot store and jobs (migration/snapshot.h) */
 } MigrationObjects;

@@ -131,6 +131,32 @@ void migrate_start_destination(MigTest *t, const MigrateStart *args)
                                args->dst_opts, &t->qto);
 }
 
+void migrate_start_source(MigTest *t, const MigrateStart *args)
+{
+    g_autofree char *serial_name = NULL;
+    g_autofree char *qsock_name = NULL;
+    g_autofree char *qsock = NULL;
+
+    qtest_proto_free(t->qfrom);
+    qtest_quit(t->from);
+    t->qfrom = NULL;
+    /* The first source's files keep their old names: tests read src_serial. */
+    serial_name = t->src_generation ? g_strdup_printf("src_serial.%u", t->src_generation)
+                                    : g_strdup("src_serial");
+    qsock_name = t->src_generation ? g_strdup_printf("src_qtest.%u", t->src_generation)
+                                   : g_strdup("src_qtest");
+    t->src_generation++;
+    g_free(t->src_serial);
+    t->src_serial = migrate_test_path(t, serial_name);
+    qsock = migrate_test_path(t, qsock_name);
+    t->from = migrate_start_side(t, args, t->src_serial, qsock, NULL,
+                                 t->ram_mib, args->src_opts, &t->qfrom);
+    qtest_memset_strided(t->qfrom, t->start_address + 1, t->end_address,
+                         MIG_PAGE_SIZE, MIG_PAGE_FILL, MIG_PAGE_SIZE - 1);
+    migrate_prepare_for_testdev(t);
+    migrate_prepare_for_dirty_mem(t);
+}
+
 MigTest *migrate_start(const MigrateStart *args)
 {
     MigTest *t;
@@ -148,17 +174,7 @@ MigTest *migrate_start(const MigrateStart *args)
     t->ram_mib = args->ram_mib ? args->ram_mib : 128;
     t->start_address = args->start_address ? args->start_address : 1 << 20;
     t->end_address = args->end_address ? args->end_address : 9 << 20;
-    t->src_serial = migrate_test_path(t, "src_serial");
-    {
-        g_autofree char *qsock = migrate_test_path(t, "src_qtest");
-
-        t->from = migrate_start_side(t, args, t->src_serial, qsock, NULL,
-                                     t->ram_mib, args->src_opts, &t->qfrom);
-    }
-    qtest_memset_strided(t->qfrom, t->start_address + 1, t->end_address,
-                         MIG_PAGE_SIZE, MIG_PAGE_FILL, MIG_PAGE_SIZE - 1);
-    migrate_prepare_for_testdev(t);
-    migrate_prepare_for_dirty_mem(t);
+    migrate_start_source(t, args);
     if (!args->only_source) {
         migrate_start_destination(t, args);
     }
@@ -538,6 +554,42 @@ void migrate_wait_thread_blocked(QTestState *who, const char *name)
         }
         if (g_get_monotonic_time() > deadline) {
             g_error("thread %s never blocked on its channel", name);
+        }
+        g_usleep(2000);
+    }
+}
+
+/* The name of a thread of @who's whose name begins with @prefix, or NULL (transfer full). */
+static char *migrate_thread_find_prefix(QTestState *who, const char *prefix)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)qtest_pid(who));
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *tid;
+
+    while (d && (tid = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, tid, "comm", NULL);
+        g_autofree char *comm = NULL;
+
+        if (g_file_get_contents(path, &comm, NULL, NULL) &&
+            g_str_has_prefix(g_strchomp(comm), prefix)) {
+            return g_steal_pointer(&comm);
+        }
+    }
+    return NULL;
+}
+
+void migrate_wait_threads_gone(QTestState *who, const char *prefix)
+{
+    gint64 deadline = qtest_deadline_ms(MIG_GUEST_TIMEOUT_MS);
+
+    for (;;) {
+        g_autofree char *name = migrate_thread_find_prefix(who, prefix);
+
+        if (!name) {
+            return;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("thread %s is still there", name);
         }
         g_usleep(2000);
     }

@@ -48,6 +48,7 @@ typedef struct MigTest {
     uint64_t ram_mib;
     const char *accel;
     unsigned dst_generation;    /* destinations started so far */
+    unsigned src_generation;    /* sources started so far */
     char *dst_qsock;            /* the destination's qtest socket, until attached */
 
     /* What migrate_prepare_for_testdev() put in the source's testdev. */
@@ -66,6 +67,13 @@ typedef struct MigTest {
  * after g_test_skip() when the accelerator is unusable.
  */
 MigTest *migrate_start(const MigrateStart *args);
+
+/*
+ * Start a fresh source, replacing t->from (the old one must be gone or is
+ * quit): a new guest, its RAM filled and its testdev and progress marker
+ * set as migrate_start() does, its serial in a file of its own.
+ */
+void migrate_start_source(MigTest *t, const MigrateStart *args);
 
 /* Start a (new) destination, replacing t->to (the old one must be gone or
  * is quit).  @incoming and @opts as in MigrateStart. */
@@ -167,6 +175,9 @@ void migrate_wait_thread_blocked(QTestState *who, const char *name);
 
 /* Wait until tern has no thread @name any more (fails after 60 s). */
 void migrate_wait_thread_gone(QTestState *who, const char *name);
+
+/* Wait until tern has no thread whose name begins with @prefix (fails after 60 s). */
+void migrate_wait_threads_gone(QTestState *who, const char *prefix);
 
 /* ---- host features ---- */
 

@@ -94,6 +94,46 @@ static void test_load_fails(Fixture *f, gconstpointer data)
 }
 
 /*
+ * A failed load that never ran the guest may start again (tern's
+ * migrate-incoming after a failure): not while it loads, then a fresh
+ * state takes a new stream, which fails or loads as the first would.
+ */
+static void test_load_fails_restarts(Fixture *f, gconstpointer data)
+{
+    start_on_socket(f);
+    g_assert_false(migration_incoming_may_restart(f->mis));
+    close(f->sock[1]);
+    f->sock[1] = -1;
+    while (g_atomic_int_get(&f->mis->state) != MIGRATION_STATUS_FAILED) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_true(migration_incoming_may_restart(f->mis));
+    /* Not once the guest ran here ('cont' after a commit that never came). */
+    f->machine.state = RUN_STATE_RUNNING;
+    g_assert_false(migration_incoming_may_restart(f->mis));
+    f->machine.state = RUN_STATE_INMIGRATE;
+    {
+        MigrationIncomingState *old = f->mis;
+
+        f->mis = migration_incoming_renew(old);
+        migration_incoming_free(old);
+    }
+    g_assert_cmpint(g_atomic_int_get(&f->mis->state), ==, MIGRATION_STATUS_NONE);
+    g_assert_false(f->mis->started);
+    g_assert_false(migration_incoming_may_restart(f->mis));
+
+    /* The first load took sock[0] (fd: is the load's to close). */
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, f->sock), ==, 0);
+    start_on_socket(f);
+    close(f->sock[1]);
+    f->sock[1] = -1;
+    while (g_atomic_int_get(&f->mis->state) != MIGRATION_STATUS_FAILED) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_true(migration_incoming_may_restart(f->mis));
+}
+
+/*
  * The process exits while the load runs: migration_incoming_free() shuts
  * the stream down and joins the thread, whose end is then scheduled for a
  * main loop that will not run it.  Nothing may stay attached that points at the
@@ -323,6 +363,8 @@ int main(int argc, char **argv)
     }
     g_test_add("/migration/incoming/load-fails", Fixture, NULL,
                fixture_setup, test_load_fails, fixture_teardown);
+    g_test_add("/migration/incoming/load-fails-restarts", Fixture, NULL,
+               fixture_setup, test_load_fails_restarts, fixture_teardown);
     g_test_add("/migration/incoming/free-while-loading", Fixture, NULL,
                fixture_setup, test_free_while_loading, fixture_teardown);
     return g_test_run();
