@@ -90,10 +90,21 @@ static gpointer pause_thread(gpointer opaque)
 }
 
 /* Until the thread has parked in pre-switchover (a sync point, not an oracle). */
-static void wait_for_status(MigrationState *s, MigrationStatus st)
+/*
+ * Until @fx's source is in @st and its MIGRATION event was sent: the state
+ * changes before the event goes out, so an action taken on the state alone
+ * could send its own event first.
+ */
+static void wait_for_status(Fixture *fx, MigrationStatus st)
 {
-    while (migration_status(s) != st) {
+    const char *name = MigrationStatus_str(st);
+    bool sent = false;
+
+    while (migration_status(&fx->s) != st || !sent) {
         g_usleep(1000);
+        g_mutex_lock(&fx->events_lock);
+        sent = g_str_has_suffix(fx->events->str, name);
+        g_mutex_unlock(&fx->events_lock);
     }
 }
 
@@ -118,7 +129,7 @@ static void test_pause_then_continue(Fixture *fx, gconstpointer data)
 
     s->run_opts->caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true;
     t = g_thread_new("pause", pause_thread, s);
-    wait_for_status(s, MIGRATION_STATUS_PRE_SWITCHOVER);
+    wait_for_status(fx, MIGRATION_STATUS_PRE_SWITCHOVER);
 
     g_assert_false(migration_continue(s, MIGRATION_STATUS_ACTIVE, &err));
     g_assert_error(err, TERN_ERROR, TERN_ERROR_GENERIC);
@@ -153,7 +164,7 @@ static void test_cancel_while_paused(Fixture *fx, gconstpointer data)
     s->to_dst = fake_channel_file(&fx->ch);
     s->run_opts->caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true;
     t = g_thread_new("pause", pause_thread, s);
-    wait_for_status(s, MIGRATION_STATUS_PRE_SWITCHOVER);
+    wait_for_status(fx, MIGRATION_STATUS_PRE_SWITCHOVER);
     migration_cancel(s);
     g_assert_false(GPOINTER_TO_INT(g_thread_join(t)));
     g_assert_true(channel_cancel_is_triggered(fx->s.cancel));
@@ -177,7 +188,7 @@ static void test_rp_failure_while_paused(Fixture *fx, gconstpointer data)
     s->to_dst = fake_channel_file(&fx->ch);
     s->run_opts->caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true;
     t = g_thread_new("pause", pause_thread, s);
-    wait_for_status(s, MIGRATION_STATUS_PRE_SWITCHOVER);
+    wait_for_status(fx, MIGRATION_STATUS_PRE_SWITCHOVER);
     qemu_mutex_lock(&s->lock);
     channel_cancel_trigger(s->cancel);
     qemu_cond_broadcast(&s->cond);
