@@ -74,6 +74,15 @@ PROGRAM = {"idle": "idle", "filled": "idle", "a-b": "a-b"}
 BOOTSECT_OFF_PARAMS = 494
 # Until the tests/guest build exists: cli; hlt; jmp $-3, padded, signed.
 FALLBACK_IDLE_BOOTSECT = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\xaa"
+def downtime_phases(info_src, info_dst):
+    """tern's x-downtime-phases of both sides, as CSV columns (QEMU: none)."""
+    src = info_src.get("x-downtime-phases", {})
+    dst = info_dst.get("x-downtime-phases", {})
+    return {"phase_stop_ms": src.get("stop", ""), "phase_ram_ms": src.get("ram", ""),
+            "phase_device_ms": src.get("device", ""),
+            "dst_phase_load_ms": dst.get("load", ""), "dst_phase_resume_ms": dst.get("resume", "")}
+
+
 # query-migrate on the source: the figures every run records.
 FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "total_ms", "downtime_ms", "setup_ms", "transferred", "mbps",
@@ -82,6 +91,8 @@ FIELDS = ["vmm", "accel", "workload", "size", "transport", "run", "status",
           "lat_p99_us", "multifd_bytes", "src_cpu_ms_per_gib", "dst_cpu_ms_per_gib",
           "src_busiest_thread", "src_busiest_ms_per_gib", "dst_busiest_thread",
           "dst_busiest_ms_per_gib", "critical_ms_per_gib",
+          "phase_stop_ms", "phase_ram_ms", "phase_device_ms", "dst_phase_load_ms",
+          "dst_phase_resume_ms",
           "xbzrle", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
           "xbzrle_cache_miss_rate", "xbzrle_overflow",
           "compress_pages", "compress_busy", "compressed_mb", "error"]
@@ -540,6 +551,7 @@ class Bench:
                        src_cpu_ms_per_gib=round(cpu[0] * GiB / max(ram.get("transferred", 0), 1)),
                        dst_cpu_ms_per_gib=round(cpu[1] * GiB / max(ram.get("transferred", 0), 1)))
             row.update(thread_figures(per_thread, cpu, ram.get("transferred", 0)))
+            row.update(downtime_phases(info, dst.qmp.command("query-migrate")))
             c = info.get("compression")
             if c:
                 row.update(compress_pages=c["pages"], compress_busy=c["busy"],
