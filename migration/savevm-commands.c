@@ -50,7 +50,7 @@ void savevm_set_command_ops(SaveVMState *s, const SaveVMCommandOps *ops, void *o
 
 /* ---- source ---- */
 
-static void savevm_send_command(QEMUFile *f, MigCommand cmd, uint16_t len,
+static void savevm_send_command(QEMUFile *f, uint16_t cmd, uint16_t len,
                                 const void *data)
 {
     qemu_put_byte(f, QEMU_VM_COMMAND);
@@ -138,6 +138,11 @@ void savevm_send_recv_bitmap(QEMUFile *f, const char *name)
 void savevm_send_postcopy_resume(QEMUFile *f)
 {
     savevm_send_command(f, MIG_CMD_POSTCOPY_RESUME, 0, NULL);
+}
+
+void savevm_send_x_switchover_commit(QEMUFile *f)
+{
+    savevm_send_command(f, MIG_CMD_X_SWITCHOVER_COMMIT, 0, NULL);
 }
 
 /* ---- destination ---- */

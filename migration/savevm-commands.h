@@ -84,6 +84,13 @@ void savevm_send_packaged(QEMUFile *f, const void *buf, size_t len);
 /* Postcopy recovery: ask for block @name's received bitmap; resume once all came. */
 void savevm_send_recv_bitmap(QEMUFile *f, const char *name);
 void savevm_send_postcopy_resume(QEMUFile *f);
+/*
+ * tern's own, x-switchover-commit (switchover-commit.h): COMMIT, empty, far
+ * from QEMU's numbers; not in MigCommand, so savevm_load_command() refuses
+ * it as unknown anywhere but where switchover-commit.c reads it.
+ */
+#define MIG_CMD_X_SWITCHOVER_COMMIT     0x7401
+void savevm_send_x_switchover_commit(QEMUFile *f);
 
 /* ---- destination (savevm-load.c, after the 0x08 byte at @offset) ---- */
 

@@ -4,6 +4,7 @@
  */
 #include "switchover-commit.h"
 #include "return-path.h"
+#include "savevm-commands.h"
 #include "qemu/error.h"
 #include "qemu/main-loop.h"
 
@@ -101,9 +102,7 @@ static void switchover_commit_send(MigrationState *s)
     g_autoptr(GError) err = NULL;
     bool stop_waiting;
 
-    qemu_put_byte(s->to_dst, QEMU_VM_COMMAND);
-    qemu_put_be16(s->to_dst, MIG_CMD_X_SWITCHOVER_COMMIT);
-    qemu_put_be16(s->to_dst, 0);
+    savevm_send_x_switchover_commit(s->to_dst);
     qemu_fflush(s->to_dst);
     if (!qemu_file_check_error(s->to_dst, &err)) {
         warn_report("x-switchover-commit: the commit could not be sent (%s): the "

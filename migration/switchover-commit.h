@@ -26,9 +26,6 @@
 
 #include "migration/migration.h"
 
-/* The COMMIT command's number (QEMU_VM_COMMAND framing). */
-#define MIG_CMD_X_SWITCHOVER_COMMIT     0x7401
-
 /*
  * migrate and migrate-incoming: the commit needs both directions of a
  * socket (tcp:, unix:, fd:); a file: or exec: has nobody to commit.
