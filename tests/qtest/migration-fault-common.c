@@ -592,12 +592,20 @@ void fault_check_dest_memory(MigTest *t)
     qtest_qmp_assert_success(t->to, "{'execute': 'cont'}");
 }
 
+char *fault_query(QTestState *who, char **desc)
+{
+    g_autoptr(JsonNode) info = migrate_query(who);
+    JsonObject *obj = json_node_get_object(info);
+
+    *desc = json_object_has_member(obj, "error-desc")
+            ? g_strdup(json_object_get_string_member(obj, "error-desc")) : NULL;
+    return g_strdup(json_object_get_string_member(obj, "status"));
+}
+
 /* query-migrate's status once it is final (failed, completed or cancelled). */
 char *fault_wait_final(QTestState *who, char **desc)
 {
     gint64 deadline = qtest_deadline_ms(FAULT_TIMEOUT_MS);
-    g_autoptr(JsonNode) info = NULL;
-    JsonObject *obj;
     char *status;
 
     for (;;) {
@@ -612,11 +620,8 @@ char *fault_wait_final(QTestState *who, char **desc)
         g_free(status);
         g_usleep(2000);
     }
-    info = migrate_query(who);
-    obj = json_node_get_object(info);
-    *desc = json_object_has_member(obj, "error-desc")
-            ? g_strdup(json_object_get_string_member(obj, "error-desc")) : NULL;
-    return status;
+    g_free(status);
+    return fault_query(who, desc);
 }
 
 /* Wait until @pid is dead (a zombie or gone): a kill took effect. */
@@ -638,9 +643,12 @@ void fault_wait_dead(pid_t pid)
     }
 }
 
-/* Both sides' capabilities are set each time: the source was an earlier cell's destination. */
-void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
-                             bool commit)
+/*
+ * A fresh destination, then both sides' capabilities (the source was an
+ * earlier cell's destination), then it listens at @dst_path.
+ */
+static void fault_start_destination_caps(MigTest *t, const char *dst_path,
+                                         const FaultCaps *caps)
 {
     g_autofree char *uri = g_strdup_printf("unix:%s", dst_path);
     QTestState *sides[2];
@@ -650,14 +658,31 @@ void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
     sides[1] = t->to;
     for (int i = 0; i < 2; i++) {
         migrate_set_capability(sides[i], "return-path", true);
-        migrate_set_capability(sides[i], "multifd", multifd);
-        migrate_set_capability(sides[i], "postcopy-ram", false);
-        if (multifd) {
+        migrate_set_capability(sides[i], "multifd", caps->multifd);
+        /* preempt needs postcopy-ram: off before it, on after it. */
+        migrate_set_capability(sides[i], "postcopy-preempt", false);
+        migrate_set_capability(sides[i], "postcopy-ram", caps->postcopy);
+        if (caps->preempt) {
+            migrate_set_capability(sides[i], "postcopy-preempt", true);
+        }
+        if (caps->multifd) {
             migrate_set_parameter_int(sides[i], "multifd-channels", MFD_CHANNELS);
         }
-        migrate_set_capability(sides[i], "x-switchover-commit", commit);
+        migrate_set_capability(sides[i], "x-switchover-commit", caps->commit);
+    }
+    if (caps->postcopy) {
+        /* The background pass at a trickle: most pages are still the source's at the fault. */
+        migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 4096);
     }
     migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
+}
+
+void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
+                             bool commit)
+{
+    FaultCaps caps = { .multifd = multifd, .commit = commit };
+
+    fault_start_destination_caps(t, dst_path, &caps);
 }
 
 /* A socket path of its own for each destination (they do not remove theirs). */
@@ -714,13 +739,11 @@ void fault_wait_running(QTestState *who)
     }
 }
 
-void fault_postcopy_start_destination(MigTest *t, const char *dst_path)
+void fault_postcopy_start_destination(MigTest *t, const char *dst_path, bool preempt)
 {
-    fault_start_destination(t, dst_path, false, false);
-    migrate_set_capability(t->from, "postcopy-ram", true);
-    migrate_set_capability(t->to, "postcopy-ram", true);
-    /* The background pass at a trickle: most pages are still the source's at the fault. */
-    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 4096);
+    FaultCaps caps = { .postcopy = true, .preempt = preempt };
+
+    fault_start_destination_caps(t, dst_path, &caps);
 }
 
 /* Both paused, the guest the destination's: recover by hand, then the memory check. */

@@ -99,11 +99,19 @@ void fault_check_guest_runs(const char *serial);
 /* The destination's memory is a-b's, checked stopped; then it runs on. */
 void fault_check_dest_memory(MigTest *t);
 
+/* query-migrate's status and error-desc (NULL if none) now (both transfer full). */
+char *fault_query(QTestState *who, char **desc);
+
 /* query-migrate's status once it is final (failed, completed, cancelled or postcopy-paused). */
 char *fault_wait_final(QTestState *who, char **desc);
 
 /* Wait until @pid is dead (a zombie or gone): a kill took effect. */
 void fault_wait_dead(pid_t pid);
+
+/* What a cell's destination and its source run with. */
+typedef struct FaultCaps {
+    bool multifd, postcopy, preempt, commit;
+} FaultCaps;
 
 /* A fresh destination listening at @dst_path; both sides' capabilities set. */
 void fault_start_destination(MigTest *t, const char *dst_path, bool multifd,
@@ -123,8 +131,11 @@ void fault_check_source_survived(MigTest *t, const char *status, const char *des
 /* @who's guest runs (a destination after POSTCOPY_RUN). */
 void fault_wait_running(QTestState *who);
 
-/* A fresh destination with postcopy-ram on both sides, the background pass at a trickle. */
-void fault_postcopy_start_destination(MigTest *t, const char *dst_path);
+/*
+ * A fresh destination with postcopy-ram (and postcopy-preempt if @preempt)
+ * on both sides, the background pass at a trickle.
+ */
+void fault_postcopy_start_destination(MigTest *t, const char *dst_path, bool preempt);
 
 /* Both paused, the guest the destination's: recover by hand, then the memory check. */
 void fault_postcopy_recover(MigTest *t);

@@ -63,41 +63,6 @@ static const PostcopyFaultCell postcopy_fault_table[] = {
     { STEP_PREEMPT, FAULT_CORRUPT, "postcopy preempt channel" },
 };
 
-/*
- * A destination for a postcopy cell: postcopy-ram on both sides, preempt
- * as the cell says (set on both each time: the source was an earlier
- * cell's destination), the background pass at a trickle so that most
- * pages are still the source's at the fault.
- */
-static void pc_start_destination(MigTest *t, const char *dst_path, bool preempt)
-{
-    g_autofree char *uri = g_strdup_printf("unix:%s", dst_path);
-    QTestState *sides[2];
-
-    migrate_start_destination(t, &fault_args);
-    sides[0] = t->from;
-    sides[1] = t->to;
-    for (int i = 0; i < 2; i++) {
-        migrate_set_capability(sides[i], "return-path", true);
-        migrate_set_capability(sides[i], "multifd", false);
-        migrate_set_capability(sides[i], "postcopy-ram", true);
-        migrate_set_capability(sides[i], "postcopy-preempt", preempt);
-    }
-    migrate_set_parameter_int(t->from, "max-postcopy-bandwidth", 4096);
-    migrate_incoming_qmp(t->to, uri, "'exit-on-error': false");
-}
-
-/* query-migrate's status and error-desc now (transfer full). */
-static char *pc_query(QTestState *who, char **desc)
-{
-    g_autoptr(JsonNode) info = migrate_query(who);
-    JsonObject *obj = json_node_get_object(info);
-
-    *desc = json_object_has_member(obj, "error-desc")
-            ? g_strdup(json_object_get_string_member(obj, "error-desc")) : NULL;
-    return g_strdup(json_object_get_string_member(obj, "status"));
-}
-
 /* @who ended postcopy-paused, saying @says (NULL: anything) in its error-desc. */
 static void pc_check_paused(QTestState *who, const char *side, const char *says)
 {
@@ -135,8 +100,8 @@ static void pc_stalled(MigTest *t)
     g_autofree char *src_status = NULL, *src_desc = NULL;
     g_autofree char *dst_status = NULL, *dst_desc = NULL;
 
-    src_status = pc_query(t->from, &src_desc);
-    dst_status = pc_query(t->to, &dst_desc);
+    src_status = fault_query(t->from, &src_desc);
+    dst_status = fault_query(t->to, &dst_desc);
     g_assert_cmpstr(src_status, ==, "postcopy-active");
     g_assert_cmpstr(dst_status, ==, "postcopy-active");
     qtest_qmp_assert_success(t->from, "{'execute': 'migrate-pause'}");
@@ -205,7 +170,7 @@ static void test_postcopy_fault(gconstpointer data)
     dst_path = fault_socket_path(t, "fault");
     proxy_path = fault_socket_path(t, "proxy");
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
-    pc_start_destination(t, dst_path, preempt);
+    fault_postcopy_start_destination(t, dst_path, preempt);
     migrate_ensure_non_converge(t->from);
     proxy = mig_proxy_new(proxy_path, dst_path, fault_tap, &ft);
     migrate_qmp(t->from, proxy_uri, NULL);

@@ -327,7 +327,7 @@ static void test_fault_postcopy(gconstpointer data)
     dst_path = fault_socket_path(t, "fault");
     proxy_path = fault_socket_path(t, "proxy");
     proxy_uri = g_strdup_printf("unix:%s", proxy_path);
-    fault_postcopy_start_destination(t, dst_path);
+    fault_postcopy_start_destination(t, dst_path, false);
     migrate_ensure_non_converge(t->from);
     proxy = mig_proxy_new(proxy_path, dst_path, fault_tap, &ft);
     migrate_qmp(t->from, proxy_uri, NULL);
